@@ -1,0 +1,71 @@
+"""``iosim``: the command-line entry point.
+
+Kept free of heavy imports so that ``iosim --version`` and ``--help`` answer at once;
+the grammar, the lab and prompt_toolkit are imported only when a console starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from iosim import __version__
+
+_EPILOG = """\
+commands:
+  iosim                      open the default lab's R1 prompt
+  iosim console [LAB]        open a lab's console (LAB: a built-in lab name or a directory)
+
+Lines starting with '@' speak to iosim: @R2 attaches to R2, @wait 60 advances the
+lab's virtual clock, @help lists them. With standard input not a terminal, the
+console reads command lines from it and writes the console transcript.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="iosim",
+        description="Cisco IOS router emulator for IPsec VPN labs.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"iosim {__version__}")
+    sub = p.add_subparsers(dest="command")
+    c = sub.add_parser("console", help="open a lab's console")
+    c.add_argument("lab", nargs="?", default=None, help="built-in lab name or lab directory")
+    c.add_argument("--device", default=None, help="device to attach first (default: the first)")
+    c.add_argument("--reset", action="store_true",
+                   help="forget the devices' saved startup-configs before starting")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    lab_name = getattr(args, "lab", None)
+    device = getattr(args, "device", None)
+    reset = getattr(args, "reset", False)
+
+    from iosim.lab.console import Lab, LabConsole, run_transcript
+    from iosim.lab.topology import LabError
+
+    try:
+        lab = Lab.load(lab_name, reset=reset)
+        console = LabConsole(lab, device, paging=sys.stdin.isatty())
+    except LabError as e:
+        print(f"iosim: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"iosim: no device {e.args[0]!r} in this lab", file=sys.stderr)
+        return 2
+    for err in lab.boot_errors:
+        sys.stderr.write(err)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from iosim.cli.prompt import run_interactive
+
+        return run_interactive(console)
+    run_transcript(console, sys.stdin, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

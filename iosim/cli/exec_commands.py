@@ -1,0 +1,279 @@
+"""EXEC commands of the base system: enable, configure, terminal, write, copy, reload, show."""
+
+from __future__ import annotations
+
+from iosim.cli.matcher import Match
+from iosim.cli.replay import boot
+from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
+from iosim.config.handlers import invalid_at
+from iosim.config.render import interface_config_text, running_config_text
+from iosim.config.passwords import md5_crypt, type7_decode
+from iosim.show import system as show
+
+_PIPES = ("PIPE_INCLUDE", "PIPE_EXCLUDE", "PIPE_BEGIN", "PIPE_SECTION", "PIPE_COUNT")
+
+
+def _output(session: Session, m: Match, text: str) -> str:
+    """Apply ``| filter`` and paging to a show command's output."""
+    kind = next((a.value for a in m.args if a.terminal in _PIPES), None)
+    if kind is not None:
+        text = apply_pipe(text, kind, m.get("PIPE_REGEX") or "")
+    return session.page(text)
+
+
+# ---------------------------------------------------------------- privilege
+
+
+def _secret_ok(session: Session, typed: str) -> bool:
+    cfg = session.router.config
+    if cfg.enable_secret is not None:
+        salt = cfg.enable_secret.split("$")[2]
+        return md5_crypt(typed, salt) == cfg.enable_secret
+    if cfg.enable_password_type7 is not None:
+        return type7_decode(cfg.enable_password_type7) == typed
+    return cfg.enable_password == typed
+
+
+@exec_handler("user_enable")
+def _enable(session: Session, m: Match) -> str:
+    if session.privileged:
+        return ""
+    cfg = session.router.config
+    if cfg.enable_secret is None and cfg.enable_password is None and (
+            cfg.enable_password_type7 is None):
+        session.mode = "exec"
+        return ""
+    tries = [0]
+
+    def answer(typed: str) -> str:
+        if _secret_ok(session, typed):
+            session.mode = "exec"
+            return ""
+        tries[0] += 1
+        if tries[0] >= 3:
+            return "% Bad secrets\n\n"
+        session.pending = Pending("Password: ", answer, echo=False)
+        return ""
+
+    session.pending = Pending("Password: ", answer, echo=False)
+    return ""
+
+
+@exec_handler("exec_disable")
+def _disable(session: Session, m: Match) -> str:
+    session.mode = "user"
+    return ""
+
+
+@exec_handler("exec_exit", "exec_logout")
+def _exit(session: Session, m: Match) -> str:
+    session.mode, session.target = "user", None
+
+    def restart(_: str) -> str:
+        return _motd(session)
+
+    session.pending = Pending("", restart)
+    return (f"\n{session.router.config.hostname} con0 is now available\n\n\n\n\n\n"
+            "Press RETURN to get started.\n\n\n")
+
+
+def _motd(session: Session) -> str:
+    motd = session.router.config.banner_motd
+    return f"\n{motd}\n\n" if motd else "\n"
+
+
+@exec_handler("exec_configure")
+def _configure(session: Session, m: Match) -> str:
+    session.mode, session.target = "config", None
+    return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+
+
+@exec_handler("exec_terminal")
+def _terminal(session: Session, m: Match) -> str:
+    length = m.get("TERM_LENGTH_N")
+    width = m.get("TERM_WIDTH_N")
+    if length is not None:
+        if int(length) > 512:
+            raise invalid_at(m, "TERM_LENGTH_N")
+        session.terminal_length = int(length)
+    elif width is not None:
+        if int(width) > 512:
+            raise invalid_at(m, "TERM_WIDTH_N")
+        session.terminal_width = int(width)
+    else:
+        session.monitor = not m.has("TERM_NO")
+    return ""
+
+
+# ---------------------------------------------------------------- NVRAM
+
+
+def _save(session: Session) -> str:
+    session.router.nvram.write(show.startup_text_of(session.router))
+    session.router.saved_since_change = True
+    return "Building configuration...\n[OK]\n"
+
+
+@exec_handler("exec_write")
+def _write(session: Session, m: Match) -> str:
+    if m.has("WRITE_TERMINAL"):
+        return session.page(running_config_text(session.router.config))
+    if m.has("WRITE_ERASE"):
+        return _erase(session, m)
+    return _save(session)
+
+
+@exec_handler("exec_copy")
+def _copy(session: Session, m: Match) -> str:
+    if m.has("COPY_START"):
+        def merge(answer: str) -> str:
+            text = session.router.startup_text() or ""
+            from iosim.cli.replay import replay_config
+
+            errors = replay_config(session.router, text, "startup-config")
+            n = len(text)
+            return "".join(errors) + f"\n{n} bytes copied in 0.012 secs ({n * 83} bytes/sec)\n"
+
+        session.pending = Pending("Destination filename [running-config]? ", merge)
+        return ""
+
+    def answer(text: str) -> str:
+        if text.strip() not in ("", "startup-config"):
+            return "%Error opening nvram:" + text.strip() + " (Permission denied)\n"
+        return _save(session)
+
+    session.pending = Pending("Destination filename [startup-config]? ", answer)
+    return ""
+
+
+@exec_handler("exec_erase")
+def _erase(session: Session, m: Match) -> str:
+    def answer(text: str) -> str:
+        if text.strip().lower() not in ("", "y", "yes"):
+            return ""
+        session.router.nvram.erase()
+        session.router.log("%SYS-7-NV_BLOCK_INIT: Initialized the geometry of nvram")
+        return "[OK]\nErase of nvram: complete\n"
+
+    session.pending = Pending(
+        "Erasing the nvram filesystem will remove all configuration files! Continue? [confirm]",
+        answer)
+    return ""
+
+
+@exec_handler("exec_reload")
+def _reload(session: Session, m: Match) -> str:
+    def proceed(text: str) -> str:
+        if text.strip().lower() not in ("", "y", "yes"):
+            return ""
+        session.router.log("%SYS-5-RELOAD: Reload requested by console. "
+                           "Reload Reason: Reload Command.")
+        boot(session.router)
+        session.mode, session.target = "user", None
+        session.pending = Pending("", lambda _: _motd(session))
+        return ("\n\nSystem Bootstrap, Version 15.8(3)M2, RELEASE SOFTWARE (fc2)\n"
+                f"{session.router.config.hostname} restarted by reload\n\n\n"
+                "Press RETURN to get started!\n\n\n")
+
+    def save_first(text: str) -> str:
+        word = text.strip().lower()
+        if word not in ("yes", "y", "no", "n"):
+            session.pending = Pending("System configuration has been modified. Save? [yes/no]: ",
+                                      save_first)
+            return "% Please answer 'yes' or 'no'.\n"
+        out = _save(session) if word.startswith("y") else ""
+        session.pending = Pending("Proceed with reload? [confirm]", proceed)
+        return out
+
+    if not session.router.saved_since_change:
+        session.pending = Pending("System configuration has been modified. Save? [yes/no]: ",
+                                  save_first)
+    else:
+        session.pending = Pending("Proceed with reload? [confirm]", proceed)
+    return ""
+
+
+# ---------------------------------------------------------------- show
+
+
+def _interface_arg(m: Match, terminal: str) -> str | None:
+    return m.get(terminal)
+
+
+@exec_handler("show_version")
+def _show_version(session: Session, m: Match) -> str:
+    return _output(session, m, show.show_version(session.router))
+
+
+@exec_handler("show_clock")
+def _show_clock(session: Session, m: Match) -> str:
+    text = show.show_clock(session.router)
+    if m.has("SHOW_CLOCK_DETAIL"):
+        text += "No time source\n"
+    return _output(session, m, text)
+
+
+@exec_handler("show_history")
+def _show_history(session: Session, m: Match) -> str:
+    return _output(session, m, "".join(f"  {h}\n" for h in session.history))
+
+
+@exec_handler("show_privilege")
+def _show_privilege(session: Session, m: Match) -> str:
+    return _output(session, m, f"Current privilege level is {15 if session.privileged else 1}\n")
+
+
+@exec_handler("show_users")
+def _show_users(session: Session, m: Match) -> str:
+    text = ("    Line       User       Host(s)              Idle       Location\n"
+            f"*  0 {session.line_name:<9}            idle                 00:00:00   \n\n"
+            "  Interface    User               Mode         Idle     Peer Address\n\n")
+    return _output(session, m, text)
+
+
+@exec_handler("show_terminal")
+def _show_terminal(session: Session, m: Match) -> str:
+    text = (f"Line 0, Location: \"\", Type: \"\"\n"
+            f"Length: {session.terminal_length} lines, Width: {session.terminal_width} columns\n"
+            "Baud rate (TX/RX) is 9600/9600, no parity, 2 stopbits, 8 databits\n"
+            f"Status: PSI Enabled, Ready, Active{', Monitor' if session.monitor else ''}\n")
+    return _output(session, m, text)
+
+
+@exec_handler("show_interfaces")
+def _show_interfaces(session: Session, m: Match) -> str:
+    name = _interface_arg(m, "SHOW_IF_NAME")
+    if name is not None and name not in session.router.config.interfaces:
+        raise invalid_at(m, "SHOW_IF_NAME")
+    return _output(session, m, show.show_interfaces(session.router, name))
+
+
+@exec_handler("show_ip_interface")
+def _show_ip_interface_brief(session: Session, m: Match) -> str:
+    return _output(session, m, show.show_ip_interface_brief(session.router))
+
+
+@exec_handler("show_ip_route")
+def _show_ip_route(session: Session, m: Match) -> str:
+    return _output(session, m, show.show_ip_route(session.router))
+
+
+@exec_handler("show_access_lists", "show_ip_access_lists")
+def _show_access_lists(session: Session, m: Match) -> str:
+    return _output(session, m, show.show_access_lists(session.router, m.get("SHOW_ACL_NAME")))
+
+
+@exec_handler("show_running")
+def _show_running(session: Session, m: Match) -> str:
+    name = _interface_arg(m, "SHOW_RUN_IF_NAME")
+    if name is not None:
+        intf = session.router.config.interfaces.get(name)
+        if intf is None:
+            raise invalid_at(m, "SHOW_RUN_IF_NAME")
+        return _output(session, m, interface_config_text(session.router.config, intf))
+    return _output(session, m, running_config_text(session.router.config))
+
+
+@exec_handler("show_startup")
+def _show_startup(session: Session, m: Match) -> str:
+    return _output(session, m, show.show_startup_config(session.router))

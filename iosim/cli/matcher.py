@@ -1,0 +1,311 @@
+"""Match typed words against the grammar: abbreviation, ambiguity, caret column, help.
+
+Theory of operation
+-------------------
+A typed line is split into words.  Starting from a mode's start rule we ask the LALR
+parser which terminals it accepts next; the word is matched against them the way
+IOS matches:
+
+* a keyword typed in full wins;
+* otherwise the keywords the word is a prefix of: one is a match, several distinct
+  ones are ``% Ambiguous command``;
+* otherwise an argument terminal whose value the word is (``<1-10000>``, ``A.B.C.D``,
+  ``WORD`` ...);
+* otherwise ``% Invalid input`` with the caret under the first character where the
+  word stops matching every acceptable keyword.
+
+When the words run out the parser must accept the end of the line, or the command is
+``% Incomplete``.  Parser states are memoised in a trie keyed by the terminals fed so
+far, so after warm-up a line costs a few dictionary look-ups per word: config replay
+never touches Lark's parser for a command shape it has already seen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lark import Token
+
+from iosim.cli.errors import AmbiguousCommand, IncompleteCommand, InvalidInput
+from iosim.cli.interfaces import match_interface_name
+from iosim.config.grammar import Grammar, TerminalSpec, load
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word of a typed line and the column it starts at."""
+
+    text: str
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """A matched word: the terminal it matched and its canonical value."""
+
+    terminal: str
+    value: str
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A complete command: the grammar rule it is and the words it matched."""
+
+    command: str
+    args: tuple[Arg, ...]
+    rules: tuple[str, ...] = ()  # every grammar rule of the parse, outermost first
+
+    def get(self, terminal: str, default: str | None = None) -> str | None:
+        """The value of the first word that matched ``terminal``."""
+        for a in self.args:
+            if a.terminal == terminal:
+                return a.value
+        return default
+
+    def all(self, terminal: str) -> list[str]:
+        """The values of every word that matched ``terminal``, in order."""
+        return [a.value for a in self.args if a.terminal == terminal]
+
+    def has(self, terminal: str) -> bool:
+        """Whether a word matched ``terminal``."""
+        return any(a.terminal == terminal for a in self.args)
+
+    def arg(self, terminal: str) -> Arg | None:
+        """The first matched word of ``terminal`` with its column."""
+        for a in self.args:
+            if a.terminal == terminal:
+                return a
+        return None
+
+
+def split_words(line: str) -> list[Word]:
+    """Split a line into words, remembering each word's column."""
+    words: list[Word] = []
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i] in " \t":
+            i += 1
+        if i >= n:
+            break
+        j = i
+        while j < n and line[j] not in " \t":
+            j += 1
+        words.append(Word(line[i:j], i))
+        i = j
+    return words
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _valid_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit() or len(p) > 3 or int(p) > 255:
+            return False
+    return True
+
+
+def _arg_value(spec: TerminalSpec, text: str) -> str | None:
+    """The canonical value of ``text`` as an argument of ``spec``, or None."""
+    if spec.interface:
+        return match_interface_name(text)
+    if spec.low is not None and spec.high is not None and text.isdigit():
+        v = int(text)
+        if not spec.low <= v <= spec.high:
+            return None
+        return str(v) if spec.regex is None or spec.regex.fullmatch(text) else None
+    if spec.label.startswith("A.B.C.D") or spec.label.startswith("X.X.X.X"):
+        if not _valid_ipv4(text):
+            return None
+        return str(ipaddress.IPv4Address(text))
+    if spec.regex is not None and spec.regex.fullmatch(text) is None:
+        return None
+    return text
+
+
+# Argument kinds tried most specific first: an interface, a number, an address, a word.
+def _arg_rank(spec: TerminalSpec) -> int:
+    if spec.interface:
+        return 0
+    if spec.low is not None:
+        return 1
+    if spec.label.startswith(("A.B.C.D", "X.X.X.X")):
+        return 2
+    if spec.rest_of_line:
+        return 9
+    return 5
+
+
+class Node:
+    """A parser state reached by feeding a sequence of terminals, with what fits next."""
+
+    __slots__ = ("_ip", "keywords", "exact", "args", "end_ok", "command", "children",
+                 "_grammar", "rest_of_line", "rules")
+
+    def __init__(self, grammar: Grammar, ip: object) -> None:
+        self._grammar = grammar
+        self._ip = ip
+        accepts: set[str] = ip.accepts()  # type: ignore[attr-defined]
+        specs = [grammar.terminals[t] for t in accepts if t in grammar.terminals]
+        self.keywords: list[TerminalSpec] = sorted(
+            (s for s in specs if s.keyword is not None), key=lambda s: s.keyword or ""
+        )
+        self.exact: dict[str, TerminalSpec] = {}
+        for s in self.keywords:
+            self.exact.setdefault(s.keyword or "", s)
+        self.args: list[TerminalSpec] = sorted(
+            (s for s in specs if s.keyword is None), key=_arg_rank
+        )
+        self.rest_of_line = any(s.rest_of_line for s in self.args)
+        self.end_ok = "$END" in accepts
+        self.command: str | None = None
+        self.rules: tuple[str, ...] = ()
+        if self.end_ok:
+            tree = ip.copy().feed_eof()  # type: ignore[attr-defined]
+            self.command = str(tree.children[0].data)
+            self.rules = tuple(str(t.data) for t in tree.children[0].iter_subtrees_topdown())
+        self.children: dict[str, Node] = {}
+
+    def child(self, terminal: str) -> Node:
+        """The state after this one has accepted ``terminal``."""
+        node = self.children.get(terminal)
+        if node is None:
+            ip = self._ip.copy()  # type: ignore[attr-defined]
+            ip.feed_token(Token(terminal, "x"))
+            node = Node(self._grammar, ip)
+            self.children[terminal] = node
+        return node
+
+    def keyword_matches(self, prefix: str) -> list[TerminalSpec]:
+        """The keywords that ``prefix`` abbreviates, one per distinct word."""
+        out: list[TerminalSpec] = []
+        seen: set[str] = set()
+        for s in self.keywords:
+            kw = s.keyword or ""
+            if kw.startswith(prefix) and kw not in seen:
+                seen.add(kw)
+                out.append(s)
+        return out
+
+    def caret_offset(self, text: str) -> int:
+        """How many characters of ``text`` still match some acceptable keyword."""
+        best = 0
+        for s in self.keywords:
+            best = max(best, _common_prefix(text, s.keyword or ""))
+        return best
+
+
+@dataclass
+class _Roots:
+    grammar: Grammar
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def root(self, start: str) -> Node:
+        node = self.nodes.get(start)
+        if node is None:
+            ip = self.grammar.parser.parse_interactive(start=start)
+            node = Node(self.grammar, ip)
+            self.nodes[start] = node
+        return node
+
+
+_roots: _Roots | None = None
+
+
+def roots() -> _Roots:
+    """The memoised parser states of every mode (built on first use)."""
+    global _roots
+    if _roots is None:
+        _roots = _Roots(load())
+    return _roots
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How one word matched (used by help and completion)."""
+
+    node: Node
+    spec: TerminalSpec
+    word: Word
+
+
+def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
+    text = w.text.lower()
+    spec = node.exact.get(text)
+    if spec is not None:
+        return spec, spec.keyword or text
+    kws = node.keyword_matches(text)
+    if len(kws) == 1:
+        return kws[0], kws[0].keyword or text
+    if len(kws) > 1:
+        raise AmbiguousCommand(line)
+    for spec in node.args:
+        if spec.rest_of_line:
+            return spec, line[w.col:].rstrip()
+        value = _arg_value(spec, w.text)
+        if value is not None:
+            return spec, value
+    raise InvalidInput(w.col + node.caret_offset(text))
+
+
+def walk(start: str, line: str, words: list[Word] | None = None,
+         on_step: Callable[[Step], None] | None = None) -> tuple[Node, list[Arg]]:
+    """Feed every word of ``line`` in mode ``start``; return the state reached.
+
+    Raises ``InvalidInput`` / ``AmbiguousCommand`` at the first word that does not fit.
+    """
+    if words is None:
+        words = split_words(line)
+    node = roots().root(start)
+    args: list[Arg] = []
+    i = 0
+    n = len(words)
+    while i < n:
+        w = words[i]
+        if w.text.startswith("!") and not node.rest_of_line:
+            break  # the rest of the line is a comment
+        spec, value = _match_word(node, w, line)
+        if spec.interface and value is None:
+            raise InvalidInput(w.col)
+        if on_step is not None:
+            on_step(Step(node, spec, w))
+        if spec.rest_of_line:
+            args.append(Arg(spec.name, value, w.col))
+            node = node.child(spec.name)
+            i = n
+            break
+        if spec.interface and value.isalpha() and i + 1 < n:
+            # "interface GigabitEthernet 0/0": the number as a second word
+            joined = match_interface_name(w.text + words[i + 1].text)
+            if joined is None:
+                raise InvalidInput(words[i + 1].col)
+            value = joined
+            i += 1
+        elif spec.interface and value.isalpha():
+            raise IncompleteCommand()
+        args.append(Arg(spec.name, value, w.col))
+        node = node.child(spec.name)
+        i += 1
+    return node, args
+
+
+def parse(start: str, line: str) -> Match:
+    """Parse a whole command line in mode ``start``.
+
+    Raises ``InvalidInput``, ``AmbiguousCommand`` or ``IncompleteCommand``.
+    """
+    node, args = walk(start, line)
+    if not node.end_ok or node.command is None:
+        raise IncompleteCommand()
+    return Match(node.command, tuple(args), node.rules)

@@ -1,0 +1,60 @@
+"""Config text replayed through the same engine as typed lines: boot, copy, lab scripts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iosim.router import Router
+
+
+def replay_config(router: Router, text: str, source: str) -> list[str]:
+    """Apply configuration ``text`` in global config mode; return IOS errors, one per bad line.
+
+    Each error names the source and the line number, then shows the line and IOS's
+    message.  A bad line changes nothing; the lines after it still apply.
+    """
+    from iosim.cli.session import Session
+
+    session = Session(router, mode="config", terminal_length=0)
+    errors: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.strip() == "end" and session.mode_info.is_config and session.mode == "config":
+            break
+        if line.strip().startswith("banner ") and not banner_closed(line):
+            while i < len(lines) and not banner_closed(line):
+                line += "\n" + lines[i]
+                i += 1
+        if not line.strip() or line.lstrip().startswith("!"):
+            continue
+        prompt = session.prompt
+        out = session.execute(line)
+        if session.last_error is not None:
+            errors.append(f"{source}, line {i}:\n{prompt}{line}\n{out}")
+    return errors
+
+
+def banner_closed(text: str) -> bool:
+    """Whether a ``banner motd <d>...<d>`` line has its closing delimiter."""
+    words = text.split(None, 2)
+    if len(words) < 3:
+        return True
+    body = words[2]
+    delim = "^C" if body.startswith("^C") else body[:1]
+    return body.find(delim, len(delim)) >= 0
+
+
+def boot(router: Router) -> list[str]:
+    """(Re)start ``router`` from its startup-config; return the errors of the replay."""
+    text = router.startup_text()
+    router.config = router.fresh_config(booting_from_config=text is not None)
+    router.reset_state()
+    errors = replay_config(router, text, "startup-config") if text else []
+    for st in router.state.values():
+        st.method = "NVRAM"
+    router.saved_since_change = True
+    return errors

@@ -1,0 +1,380 @@
+"""A console session on one router: modes, prompts, errors, help, dialogs, paging.
+
+``Session.feed(line)`` takes one line as typed (or replayed) and returns what the router
+prints in reply.  A line may also be the answer to a question the router asked
+(``Destination filename [startup-config]?``, ``Password:``, ``--More--``); the prompt
+to show before the next line is ``Session.prompt``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput
+from iosim.cli.matcher import Match, Node, parse, split_words, walk
+from iosim.cli.modes import MODES, Mode
+from iosim.cli.replay import banner_closed
+from iosim.config.handlers import ApplyContext, Enter, find_handler
+from iosim.router import Router
+
+ExecHandler = Callable[["Session", Match], str]
+#: EXEC command handlers by grammar rule (filled by iosim.cli.exec_commands and features).
+EXEC_HANDLERS: dict[str, ExecHandler] = {}
+
+
+def exec_handler(*rules: str) -> Callable[[ExecHandler], ExecHandler]:
+    """Register an EXEC (or show) command handler."""
+
+    def register(fn: ExecHandler) -> ExecHandler:
+        for rule in rules:
+            EXEC_HANDLERS[rule] = fn
+        return fn
+
+    return register
+
+
+Continuation = Callable[[str], str]
+
+
+@dataclass
+class Pending:
+    """A question the router asked; the next line answers it."""
+
+    prompt: str
+    answer: Continuation
+    echo: bool = True  # passwords are not echoed
+
+
+@dataclass
+class Session:
+    """The state of one console: mode, privilege, terminal settings, history."""
+
+    router: Router
+    mode: str = "user"
+    target: object = None
+    terminal_length: int = 24
+    terminal_width: int = 80
+    monitor: bool = False
+    line_name: str = "con 0"
+    history: list[str] = field(default_factory=list)
+    pending: Pending | None = None
+    last_error: CliError | None = None
+    _pager_rest: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------ prompt
+
+    @property
+    def mode_info(self) -> Mode:
+        return MODES[self.mode]
+
+    @property
+    def prompt(self) -> str:
+        if self.pending is not None:
+            return self.pending.prompt
+        return self.router.config.hostname + self.mode_info.suffix
+
+    @property
+    def privileged(self) -> bool:
+        return self.mode != "user"
+
+    # ------------------------------------------------------------ input
+
+    def feed(self, line: str) -> str:
+        """Process one input line; return the router's output."""
+        line = line.rstrip("\r\n")
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            return pending.answer(line)
+        if line.strip() == "\x1a" or line == "\x1a":
+            return self.ctrl_z()
+        if not line.strip():
+            return ""
+        if line.lstrip().startswith("!") and self.mode_info.is_config:
+            return ""
+        self.history.append(line)
+        del self.history[:-20]
+        words = split_words(line)
+        if (self.mode_info.is_config and len(words) >= 3 and len(words[0].text) >= 3
+                and "banner".startswith(words[0].text.lower()) and not banner_closed(line)):
+            return self._banner_continue(line)
+        return self.execute(line)
+
+    def _banner_continue(self, text: str) -> str:
+        """``banner motd #``: read lines until the delimiter comes back."""
+        words = text.split(None, 2)
+        delim = words[2][:2] if words[2].startswith("^C") else words[2][:1]
+
+        def more(line: str) -> str:
+            joined = text + "\n" + line
+            if banner_closed(joined):
+                return self.execute(joined)
+            return self._banner_continue(joined)
+
+        self.pending = Pending("", more)
+        if "\n" in text:
+            return ""
+        return f"Enter TEXT message.  End with the character '{delim}'.\n"
+
+    def ctrl_z(self) -> str:
+        """Ctrl-Z: leave configuration mode from any depth."""
+        if self.mode_info.is_config:
+            return self._end_config()
+        return ""
+
+    def _end_config(self) -> str:
+        self.mode, self.target = "exec", None
+        self.router.log("%SYS-5-CONFIG_I: Configured from console by console")
+        return ""
+
+    def execute(self, line: str, col_offset: int = 0) -> str:
+        """Run a command line in the current mode (no dialogs, no history)."""
+        mode = self.mode_info
+        self.last_error = None
+        try:
+            if mode.is_config:
+                return self._configure(line)
+            return self._exec(line)
+        except CliError as e:
+            if isinstance(e, InvalidInput):
+                e = InvalidInput(e.col + col_offset)
+            self.last_error = e
+            return e.render(len(self.prompt))
+
+    # ------------------------------------------------------------ EXEC
+
+    def _exec(self, line: str) -> str:
+        start = self.mode_info.start
+        try:
+            m = parse(start, line)
+        except InvalidInput as e:
+            words = split_words(line)
+            if words and e.col < words[0].col + len(words[0].text) and len(words) == 1:
+                return self._unknown_command(words[0].text)
+            raise
+        handler = next((EXEC_HANDLERS[r] for r in m.rules if r in EXEC_HANDLERS), None)
+        if handler is None:  # pragma: no cover - every exec rule has a handler
+            raise IncompleteCommand()
+        return handler(self, m)
+
+    def _unknown_command(self, word: str) -> str:
+        if self.router.config.domain_lookup:
+            return (f'Translating "{word}"...domain server (255.255.255.255)\n'
+                    "% Unknown command or computer name, or unable to find computer address\n")
+        return (f'Translating "{word}"\n'
+                "% Unknown command or computer name, or unable to find computer address\n")
+
+    # ------------------------------------------------------------ configuration
+
+    def _configure(self, line: str) -> str:
+        words = split_words(line)
+        if words and words[0].text.lower() == "end" and len(words) == 1:
+            return self._end_config()
+        mode = self.mode_info
+        first_error: CliError | None = None
+        m: Match | None = None
+        switched = mode
+        # A line the sub-mode rejects is tried in its parent modes, as IOS does.
+        while True:
+            try:
+                m = parse(switched.start, line)
+                break
+            except CliError as e:
+                if first_error is None or (
+                    isinstance(e, InvalidInput) and isinstance(first_error, InvalidInput)
+                    and e.col > first_error.col
+                ):
+                    first_error = e
+                if switched.parent is None:
+                    raise first_error from None
+                switched = MODES[switched.parent]
+        if m.command.endswith("_do"):
+            return self._do(line, m)
+        handler = find_handler(m)
+        if handler is None:  # pragma: no cover - every config rule has a handler
+            raise IncompleteCommand()
+        target = self.target if switched is mode else None
+        ctx = ApplyContext(self.router, target)
+        result = handler(ctx, m)
+        if switched is not mode:
+            self.mode, self.target = switched.name, None
+        if isinstance(result, Enter):
+            self.mode, self.target = result.mode, result.target
+        elif m.command in ("cfg_exit",):
+            self.mode, self.target = "exec", None
+            self.router.log("%SYS-5-CONFIG_I: Configured from console by console")
+        elif m.command == "cfg_end":
+            self._end_config()
+        return "".join(ctx.out)
+
+    def _do(self, line: str, m: Match) -> str:
+        arg = m.arg("DO_LINE")
+        assert arg is not None
+        saved = self.mode
+        self.mode = "exec"
+        try:
+            try:
+                return self._exec(line[arg.col:])
+            except InvalidInput as e:
+                return InvalidInput(e.col + arg.col).render(len(self._prompt_for(saved)))
+            except CliError as e:
+                return e.render(len(self._prompt_for(saved)))
+        finally:
+            if self.mode == "exec":
+                self.mode = saved
+
+    def _prompt_for(self, mode: str) -> str:
+        return self.router.config.hostname + MODES[mode].suffix
+
+    # ------------------------------------------------------------ help and completion
+
+    def _help_start(self, line: str) -> tuple[str, str, int]:
+        """(start rule, text, column offset) that help applies to; handles ``do``."""
+        start = self.mode_info.start
+        words = split_words(line)
+        if self.mode_info.is_config and words and words[0].text.lower() == "do" and (
+                len(words) > 1 or line.endswith(" ")):
+            rest_col = words[1].col if len(words) > 1 else len(line)
+            return "exec_line", line[rest_col:], rest_col
+        return start, line, 0
+
+    def help(self, line: str) -> str:
+        """What ``?`` prints after ``line`` (the text typed before the ``?``)."""
+        start, text, offset = self._help_start(line)
+        words = split_words(text)
+        partial = "" if (not text or text[-1] in " \t") else words[-1].text
+        full = words[:-1] if partial else words
+        try:
+            node, _ = walk(start, text, full)
+        except InvalidInput as e:
+            return InvalidInput(e.col + offset).render(len(self.prompt))
+        except CliError as e:
+            return e.render(len(self.prompt))
+        if partial:
+            return _completions(node, partial)
+        return _listing(node)
+
+    def complete(self, line: str) -> str | None:
+        """Tab: the line with its last word completed, or None if not unique."""
+        start, text, offset = self._help_start(line)
+        words = split_words(text)
+        if not words or text[-1] in " \t":
+            return None
+        try:
+            node, _ = walk(start, text, words[:-1])
+        except CliError:
+            return None
+        matches = node.keyword_matches(words[-1].text.lower())
+        if len(matches) != 1 or matches[0].keyword is None:
+            return None
+        return line[: offset + words[-1].col] + matches[0].keyword + " "
+
+    def candidates(self, line: str) -> list[str]:
+        """Keywords that may complete the last word of ``line`` (for menus)."""
+        start, text, _ = self._help_start(line)
+        words = split_words(text)
+        partial = "" if (not text or text[-1] in " \t") else words[-1].text
+        try:
+            node, _ = walk(start, text, words[:-1] if partial else words)
+        except CliError:
+            return []
+        return [s.keyword for s in node.keyword_matches(partial.lower())
+                if s.keyword and not s.hidden]
+
+    # ------------------------------------------------------------ output paging
+
+    def page(self, text: str) -> str:
+        """Apply ``terminal length``: the first screen, the rest behind ``--More--``."""
+        if self.terminal_length <= 0:
+            return text
+        lines = text.splitlines(keepends=True)
+        if len(lines) < self.terminal_length:
+            return text
+        first, rest = lines[: self.terminal_length - 1], lines[self.terminal_length - 1:]
+        self._pager_rest = rest
+        self.pending = Pending(" --More-- ", self._more, echo=False)
+        return "".join(first)
+
+    def _more(self, key: str) -> str:
+        rest, self._pager_rest = self._pager_rest, []
+        # IOS erases the --More-- prompt with backspaces before going on.
+        erase = "\b" * 9 + " " * 9 + "\b" * 9
+        if key.strip().lower() == "q":
+            return erase
+        if key == "":
+            shown, rest = rest[:1], rest[1:]
+        else:
+            shown, rest = rest[: self.terminal_length - 1], rest[self.terminal_length - 1:]
+        if rest:
+            self._pager_rest = rest
+            self.pending = Pending(" --More-- ", self._more, echo=False)
+        return erase + "".join(shown)
+
+
+def _label_width(items: list[tuple[str, str]]) -> int:
+    return max((len(k) for k, _ in items), default=0)
+
+
+def _listing(node: Node) -> str:
+    """IOS's two-column ``?`` listing of what may follow."""
+    items: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for spec in node.keywords + node.args:
+        if spec.hidden or spec.label in seen:
+            continue
+        seen.add(spec.label)
+        items.append((spec.label, spec.help))
+    items.sort(key=lambda kv: kv[0])
+    width = _label_width(items)
+    out = [f"  {k.ljust(width)}  {v}".rstrip() for k, v in items]
+    if node.end_ok:
+        out.append("  <cr>")
+    return "\n".join(out) + "\n\n"
+
+
+def _completions(node: Node, partial: str) -> str:
+    """``word?``: the keywords that start with ``word``."""
+    words = [s.keyword for s in node.keyword_matches(partial.lower())
+             if s.keyword and not s.hidden]
+    if not words:
+        for spec in node.args:
+            if spec.regex is not None and spec.regex.match(partial):
+                words.append(spec.label)
+                break
+    if not words:
+        return "% Unrecognized command\n"
+    return "  ".join(words) + "  \n\n"
+
+
+_SECTION_INDENT = re.compile(r"^\s")
+
+
+def apply_pipe(text: str, kind: str, regex: str) -> str:
+    """``| include|exclude|begin|section|count REGEX`` on a command's output."""
+    try:
+        pattern = re.compile(regex)
+    except re.error:
+        pattern = re.compile(re.escape(regex))
+    lines = text.splitlines()
+    if kind == "include":
+        kept = [ln for ln in lines if pattern.search(ln)]
+    elif kind == "exclude":
+        kept = [ln for ln in lines if not pattern.search(ln)]
+    elif kind == "begin":
+        kept = []
+        for i, ln in enumerate(lines):
+            if pattern.search(ln):
+                kept = lines[i:]
+                break
+    elif kind == "count":
+        return f"Number of lines which match regexp = {sum(1 for ln in lines if pattern.search(ln))}\n"
+    else:  # section
+        kept = []
+        keep = False
+        for ln in lines:
+            if not _SECTION_INDENT.match(ln):
+                keep = bool(pattern.search(ln))
+            if keep:
+                kept.append(ln)
+    return "".join(ln + "\n" for ln in kept)

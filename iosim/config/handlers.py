@@ -1,0 +1,74 @@
+"""The table from grammar rule to the function that applies a parsed command.
+
+A handler validates first and changes the model last, so a rejected line (it raises a
+``CliError``) leaves the running-config exactly as it was.  A handler that enters a
+sub-mode returns ``Enter(mode, target)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iosim.cli.errors import InvalidInput
+from iosim.cli.matcher import Match
+from iosim.config.model import RunningConfig
+
+if TYPE_CHECKING:
+    from iosim.router import Router
+
+
+@dataclass(frozen=True)
+class Enter:
+    """Switch the session to ``mode``, editing ``target`` (an interface name, an ACL ...)."""
+
+    mode: str
+    target: Any = None
+
+
+@dataclass
+class ApplyContext:
+    """What a config handler may see and touch."""
+
+    router: Router
+    target: Any = None  # the object of the current sub-mode
+    out: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> RunningConfig:
+        return self.router.config
+
+    def say(self, text: str) -> None:
+        """Print ``text`` (a line IOS prints in reply to the command)."""
+        self.out.append(text if text.endswith("\n") else text + "\n")
+
+
+Handler = Callable[[ApplyContext, Match], "Enter | None"]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*rules: str) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more grammar rules."""
+
+    def register(fn: Handler) -> Handler:
+        for rule in rules:
+            HANDLERS[rule] = fn
+        return fn
+
+    return register
+
+
+def invalid_at(m: Match, terminal: str) -> InvalidInput:
+    """``% Invalid input`` with the caret under the word that matched ``terminal``."""
+    a = m.arg(terminal)
+    return InvalidInput(a.col if a else 0)
+
+
+def find_handler(m: Match) -> Handler | None:
+    """The handler of the outermost rule of ``m`` that has one."""
+    for rule in m.rules:
+        fn = HANDLERS.get(rule)
+        if fn is not None:
+            return fn
+    return None

@@ -1,0 +1,207 @@
+"""The running-config model: plain dataclasses, one per IOS configuration object.
+
+Handlers in ``iosim.config.apply_*`` change it; ``iosim.config.render`` writes it back
+as IOS text.  Feature packages (crypto, NAT) hang their own objects off
+``RunningConfig`` as fields of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from iosim.cli.interfaces import INTERFACE_TYPES, interface_type
+
+
+@dataclass
+class InterfaceConfig:
+    """``interface NAME`` and what is under it."""
+
+    name: str
+    description: str | None = None
+    address: IPv4Address | None = None
+    mask: IPv4Address | None = None
+    secondaries: list[tuple[IPv4Address, IPv4Address]] = field(default_factory=list)
+    shutdown: bool = False
+    duplex: str | None = None  # None: the platform default (auto)
+    speed: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)  # crypto map, nat, ...
+
+    @property
+    def network(self) -> IPv4Network | None:
+        """The connected network of the primary address."""
+        if self.address is None or self.mask is None:
+            return None
+        return IPv4Network(f"{self.address}/{self.mask}", strict=False)
+
+
+def interface_sort_key(name: str) -> tuple[int, tuple[int, ...]]:
+    """IOS lists interfaces by type (the platform's order), then by number."""
+    t = interface_type(name)
+    if t is None:
+        return (99, ())
+    rank = INTERFACE_TYPES.index(t)
+    digits = name[len(t.name):].replace(".", "/").split("/")
+    return (rank, tuple(int(d) for d in digits if d.isdigit()))
+
+
+@dataclass
+class StaticRoute:
+    """``ip route PREFIX MASK {NEXT-HOP | INTERFACE [NEXT-HOP]} [DISTANCE] [name N] [permanent]``."""
+
+    prefix: IPv4Address
+    mask: IPv4Address
+    next_hop: IPv4Address | None = None
+    interface: str | None = None
+    distance: int = 1
+    name: str | None = None
+    permanent: bool = False
+
+    @property
+    def network(self) -> IPv4Network:
+        return IPv4Network(f"{self.prefix}/{self.mask}")
+
+    def key(self) -> tuple[object, ...]:
+        """Two routes with the same key are the same route (IOS replaces its options)."""
+        return (self.prefix, self.mask, self.next_hop, self.interface)
+
+
+@dataclass(frozen=True)
+class AddressMatch:
+    """``any``, ``host A`` or ``A WILDCARD`` in an access-list entry."""
+
+    address: IPv4Address
+    wildcard: IPv4Address
+
+    def matches(self, addr: IPv4Address) -> bool:
+        w = int(self.wildcard)
+        return (int(addr) & ~w) == (int(self.address) & ~w)
+
+    @property
+    def is_any(self) -> bool:
+        return int(self.wildcard) == 0xFFFFFFFF
+
+    @property
+    def is_host(self) -> bool:
+        return int(self.wildcard) == 0
+
+
+@dataclass(frozen=True)
+class PortMatch:
+    """``eq|neq|gt|lt PORT`` on a TCP or UDP entry."""
+
+    op: str
+    port: int
+
+    def matches(self, port: int) -> bool:
+        return {
+            "eq": port == self.port,
+            "neq": port != self.port,
+            "gt": port > self.port,
+            "lt": port < self.port,
+        }[self.op]
+
+
+@dataclass
+class AclEntry:
+    """One access-list entry (an ACE) or a remark."""
+
+    seq: int
+    action: str  # "permit", "deny" or "remark"
+    protocol: int | None = None  # None for standard entries and remarks; 0 = ip
+    source: AddressMatch | None = None
+    destination: AddressMatch | None = None
+    source_port: PortMatch | None = None
+    destination_port: PortMatch | None = None
+    icmp_type: int | None = None
+    log: bool = False
+    remark: str | None = None
+    matches: int = 0  # packets matched (runtime counter, not configuration)
+
+    def same_rule(self, other: AclEntry) -> bool:
+        """Whether two entries say the same thing (their sequence numbers aside)."""
+        return (
+            self.action, self.protocol, self.source, self.destination, self.source_port,
+            self.destination_port, self.icmp_type, self.remark,
+        ) == (
+            other.action, other.protocol, other.source, other.destination, other.source_port,
+            other.destination_port, other.icmp_type, other.remark,
+        )
+
+
+@dataclass
+class AccessList:
+    """A numbered or named, standard or extended IP access list."""
+
+    name: str
+    extended: bool
+    numbered: bool
+    entries: list[AclEntry] = field(default_factory=list)
+
+    def next_seq(self) -> int:
+        last = max((e.seq for e in self.entries), default=0)
+        return (last // 10 + 1) * 10
+
+
+@dataclass
+class UserAccount:
+    """``username NAME [privilege N] secret|password ...``."""
+
+    name: str
+    privilege: int | None
+    secret: str | None = None  # type 5 hash
+    password: str | None = None  # cleartext (rendered as type 7 under password-encryption)
+    password_type7: str | None = None  # typed already encrypted
+
+
+@dataclass
+class LineConfig:
+    """``line con 0``, ``line aux 0`` or ``line vty 0 4``."""
+
+    kind: str  # "con", "aux", "vty"
+    first: int
+    last: int
+    password: str | None = None
+    password_type7: str | None = None
+    login: str | None = None  # None, "login" or "local"
+    transport_input: tuple[str, ...] | None = None
+    exec_timeout: tuple[int, int] | None = None
+    logging_synchronous: bool = False
+
+
+@dataclass
+class RunningConfig:
+    """Everything ``show running-config`` shows, as data."""
+
+    hostname: str = "Router"
+    version: str = "15.8"
+    service_password_encryption: bool = False
+    timestamps_debug_msec: bool = True
+    timestamps_log_msec: bool = True
+    enable_secret: str | None = None  # type 5 hash
+    enable_password: str | None = None
+    enable_password_type7: str | None = None
+    aaa_new_model: bool = False
+    domain_lookup: bool = True
+    domain_name: str | None = None
+    ip_cef: bool = True
+    http_server: bool = False
+    http_secure_server: bool = False
+    users: dict[str, UserAccount] = field(default_factory=dict)
+    interfaces: dict[str, InterfaceConfig] = field(default_factory=dict)
+    static_routes: list[StaticRoute] = field(default_factory=list)
+    acls: dict[str, AccessList] = field(default_factory=dict)
+    banner_motd: str | None = None
+    lines: list[LineConfig] = field(
+        default_factory=lambda: [LineConfig("con", 0, 0), LineConfig("aux", 0, 0),
+                                 LineConfig("vty", 0, 4, login="login",
+                                            transport_input=("none",))]
+    )
+    features: dict[str, Any] = field(default_factory=dict)  # crypto, nat, ... by feature
+
+    def sorted_interfaces(self) -> list[InterfaceConfig]:
+        return sorted(self.interfaces.values(), key=lambda i: interface_sort_key(i.name))
+
+    def acl(self, name: str) -> AccessList | None:
+        return self.acls.get(name)

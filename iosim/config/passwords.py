@@ -1,0 +1,77 @@
+"""IOS password encodings: type 5 (MD5-crypt) secrets and type 7 (reversible) passwords."""
+
+from __future__ import annotations
+
+import hashlib
+
+_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# The fixed key of the type 7 encoding (published with the algorithm).
+_XLAT = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+
+
+def _to64(value: int, n: int) -> str:
+    out = []
+    for _ in range(n):
+        out.append(_ITOA64[value & 0x3F])
+        value >>= 6
+    return "".join(out)
+
+
+def md5_crypt(password: str, salt: str) -> str:
+    """The ``$1$salt$hash`` MD5-crypt of ``password`` (what ``enable secret`` stores)."""
+    pw = password.encode()
+    s = salt.encode()[:8]
+    alt = hashlib.md5(pw + s + pw).digest()
+    ctx = hashlib.md5(pw + b"$1$" + s)
+    n = len(pw)
+    while n > 0:
+        ctx.update(alt[: min(16, n)])
+        n -= 16
+    i = len(pw)
+    while i:
+        ctx.update(b"\0" if i & 1 else pw[:1])
+        i >>= 1
+    final = ctx.digest()
+    for r in range(1000):
+        c = hashlib.md5()
+        c.update(pw if r & 1 else final)
+        if r % 3:
+            c.update(s)
+        if r % 7:
+            c.update(pw)
+        c.update(final if r & 1 else pw)
+        final = c.digest()
+    f = final
+    text = "".join(
+        _to64((f[a] << 16) | (f[b] << 8) | f[c], 4)
+        for a, b, c in ((0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5))
+    ) + _to64(f[11], 2)
+    return f"$1${salt}${text}"
+
+
+def salt_for(seed: str) -> str:
+    """A deterministic 4-character salt (IOS uses 4) derived from ``seed``."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(_ITOA64[b & 0x3F] for b in digest[:4])
+
+
+def type7_encode(password: str, offset: int = 2) -> str:
+    """The type 7 form of ``password`` (two decimal digits of key offset, then hex)."""
+    out = [f"{offset:02d}"]
+    for i, ch in enumerate(password.encode()):
+        out.append(f"{ch ^ _XLAT[(offset + i) % len(_XLAT)]:02X}")
+    return "".join(out)
+
+
+def type7_decode(text: str) -> str | None:
+    """Decode a type 7 string, or None if it is not one."""
+    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
+        return None
+    offset = int(text[:2])
+    try:
+        raw = bytes.fromhex(text[2:])
+    except ValueError:
+        return None
+    return bytes(b ^ _XLAT[(offset + i) % len(_XLAT)] for i, b in enumerate(raw)).decode(
+        "latin-1"
+    )

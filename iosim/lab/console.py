@@ -1,0 +1,143 @@
+"""The lab console: one keyboard, every router of a lab, ``@`` lines for iosim itself.
+
+A line that starts with ``@`` is for iosim, never for a router (no IOS command starts
+with ``@``): ``@R2`` attaches the console to R2 (every device keeps its mode and
+state), ``@wait SECONDS`` advances the lab's virtual clock, ``@devices`` lists the
+devices, ``@help`` lists these.  Every other line goes to the attached router.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import iosim.cli.exec_commands  # noqa: F401  (registers the EXEC handlers)
+import iosim.config.apply_acl  # noqa: F401  (registers the config handlers)
+import iosim.config.apply_base  # noqa: F401
+from iosim.cli.replay import boot
+from iosim.cli.session import Session
+from iosim.clock import VirtualClock
+from iosim.lab.topology import Topology, find_lab, load_topology
+from iosim.router import Nvram, Router
+
+_HELP = """\
+iosim console commands (lines that start with '@'):
+  @DEVICE          attach the console to DEVICE (e.g. @R2); each keeps its state
+  @devices         list the lab's devices
+  @wait SECONDS    advance the lab's virtual clock (timers, lifetimes, show clock)
+  @help            this list
+"""
+
+
+def state_dir() -> Path:
+    """Where labs keep each device's saved startup-config (NVRAM)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "iosim"
+
+
+@dataclass
+class Lab:
+    """A running lab: its clock, routers and their console sessions."""
+
+    topology: Topology
+    clock: VirtualClock
+    routers: dict[str, Router] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    boot_errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, name_or_path: str | None = None, *, reset: bool = False,
+             nvram_dir: Path | None = None) -> Lab:
+        """Load a lab and boot every router (from its saved NVRAM if any)."""
+        topo = load_topology(find_lab(name_or_path))
+        lab = cls(topo, VirtualClock())
+        nv_base = nvram_dir or state_dir() / "labs" / topo.name
+        for name, spec in topo.routers.items():
+            nvram = Nvram(nv_base / f"{name}.startup-config")
+            if reset and nvram.path is not None and nvram.path.exists():
+                nvram.path.unlink()
+            router = Router(name, list(spec.interfaces), lab.clock, nvram, spec.config,
+                            topo.cabled(name))
+            lab.boot_errors.extend(boot(router))
+            lab.routers[name] = router
+            lab.sessions[name] = Session(router)
+        return lab
+
+
+class LabConsole:
+    """Routes console lines to the attached router and writes the transcript."""
+
+    def __init__(self, lab: Lab, device: str | None = None, *, paging: bool = True) -> None:
+        self.lab = lab
+        first = device or next(iter(lab.routers))
+        if first not in lab.routers:
+            raise KeyError(first)
+        self.device = first
+        self._logs: dict[str, list[str]] = {name: [] for name in lab.routers}
+        for name, router in lab.routers.items():
+            router.log_sinks.append(self._logs[name].append)
+            if not paging:
+                lab.sessions[name].terminal_length = 0
+
+    @property
+    def session(self) -> Session:
+        return self.lab.sessions[self.device]
+
+    @property
+    def prompt(self) -> str:
+        return self.session.prompt
+
+    def pending_logs(self) -> str:
+        """Log lines the attached router printed since last asked."""
+        logs = self._logs[self.device]
+        text = "".join(line + "\n" for line in logs)
+        logs.clear()
+        return text
+
+    def feed(self, line: str) -> str:
+        """One input line; the output (logs that happened meanwhile included)."""
+        stripped = line.strip()
+        if stripped.startswith("@") and self.session.pending is None:
+            return self._iosim_command(stripped[1:])
+        out = self.session.feed(line)
+        return out + self.pending_logs()
+
+    def _iosim_command(self, text: str) -> str:
+        words = text.split()
+        if not words or words[0] == "help":
+            return _HELP
+        cmd = words[0]
+        if cmd == "devices":
+            rows = [f"  {n:<10} router  {'(attached)' if n == self.device else ''}".rstrip()
+                    for n in self.lab.routers]
+            rows += [f"  {n:<10} host    {h.address}" for n, h in self.lab.topology.hosts.items()]
+            return "\n".join(rows) + "\n"
+        if cmd == "wait":
+            try:
+                seconds = float(words[1])
+                if seconds < 0 or seconds != seconds:
+                    raise ValueError
+            except (IndexError, ValueError):
+                return "% @wait needs a number of seconds, e.g. @wait 30\n"
+            self.lab.clock.advance(seconds)
+            return self.pending_logs()
+        if cmd in self.lab.routers:
+            self.device = cmd
+            return self.pending_logs()
+        if cmd in self.lab.topology.hosts:
+            return f"% {cmd} is a host; its console is not available in this lab\n"
+        return f"% Unknown iosim command or device '@{cmd}' (try @help)\n"
+
+
+def run_transcript(console: LabConsole, lines: Iterable[str], out: TextIO) -> None:
+    """Feed lines and write what a console shows: prompt, echoed line, output."""
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        session = console.session
+        echo = session.pending is None or session.pending.echo
+        out.write(console.prompt + (line if echo else "") + "\n")
+        out.write(console.feed(line))
+    out.write(console.prompt + "\n")

@@ -1,0 +1,215 @@
+"""One emulated router: its running-config, NVRAM, interfaces, clock and log.
+
+``Router`` is the adapter between the configuration model and the engines (network,
+IKE, IPsec): config handlers tell it what changed (``interface_changed`` ...), and
+it owns the runtime state and counters that show commands render.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from iosim.cli.interfaces import interface_type
+from iosim.config.model import InterfaceConfig, RunningConfig
+
+#: Virtual time 0 of every lab: a router whose clock was never set starts here.
+EPOCH = datetime(1993, 3, 1, 0, 0, 0, tzinfo=UTC)
+
+
+class Clock(Protocol):
+    """The lab's virtual clock, as the router sees it."""
+
+    @property
+    def now(self) -> float: ...
+
+
+class Nvram:
+    """The startup-config, kept in a file and written atomically.
+
+    ``None`` from ``read()`` means the device has never saved (the lab's own config is
+    used); an empty string means NVRAM was erased.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._memory: str | None = None
+
+    def read(self) -> str | None:
+        if self.path is None:
+            return self._memory
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write(self, text: str) -> None:
+        """Replace the startup-config; a crash mid-write leaves the old file whole."""
+        if self.path is None:
+            self._memory = text
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
+                                   dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def erase(self) -> None:
+        self.write("")
+
+
+@dataclass
+class InterfaceCounters:
+    """Packet and byte counters of one interface (``show interfaces``)."""
+
+    input_packets: int = 0
+    input_bytes: int = 0
+    output_packets: int = 0
+    output_bytes: int = 0
+    input_errors: int = 0
+    output_drops: int = 0
+
+
+@dataclass
+class InterfaceState:
+    """Runtime state of one interface: cabling and counters."""
+
+    cabled: bool = False  # a link in the lab connects it to something
+    counters: InterfaceCounters = field(default_factory=InterfaceCounters)
+    method: str = "NVRAM"  # how the address was set: NVRAM, manual, unset
+
+
+LogSink = Callable[[str], None]
+
+
+class Router:
+    """An emulated IOS router."""
+
+    def __init__(self, name: str, physical: list[str], clock: Clock,
+                 nvram: Nvram | None = None, initial_config: str | None = None,
+                 cabled: set[str] | None = None) -> None:
+        self.name = name
+        self.physical = list(physical)
+        self.clock = clock
+        self.nvram = nvram or Nvram(None)
+        self.initial_config = initial_config
+        self.cabled = set(cabled or ())
+        self.log_sinks: list[LogSink] = []
+        self.log_buffer: list[str] = []
+        self.boot_time = clock.now
+        self.config = RunningConfig()
+        self.state: dict[str, InterfaceState] = {}
+        self.saved_since_change = True
+        self.debug_flags: set[str] = set()
+        self.listeners: list[Callable[[str, str], None]] = []  # (event, detail)
+
+    # ------------------------------------------------------------ boot
+
+    def startup_text(self) -> str | None:
+        """The config the router boots from: NVRAM, else the lab's, else nothing."""
+        text = self.nvram.read()
+        if text is None:
+            text = self.initial_config
+        return text or None
+
+    def fresh_config(self, booting_from_config: bool) -> RunningConfig:
+        """Factory defaults: every physical interface, shut unless a config is loaded."""
+        cfg = RunningConfig()
+        for name in self.physical:
+            cfg.interfaces[name] = InterfaceConfig(name, shutdown=not booting_from_config)
+        return cfg
+
+    def reset_state(self) -> None:
+        self.state = {name: InterfaceState(cabled=name in self.cabled)
+                      for name in self.config.interfaces}
+        self.boot_time = self.clock.now
+        self.saved_since_change = True
+
+    # ------------------------------------------------------------ time and log
+
+    def wall_time(self) -> datetime:
+        return EPOCH + timedelta(seconds=self.clock.now)
+
+    def timestamp(self, msec: bool = True) -> str:
+        """IOS log timestamp: ``*Mar  1 00:00:05.123`` (``*``: clock never set)."""
+        t = self.wall_time()
+        text = f"*{t.strftime('%b')} {t.day:2d} {t.strftime('%H:%M:%S')}"
+        if msec:
+            text += f".{t.microsecond // 1000:03d}"
+        return text
+
+    def log(self, message: str) -> None:
+        """Emit a syslog message (``%FAC-SEV-MNEMONIC: text``) with its timestamp."""
+        line = f"{self.timestamp(self.config.timestamps_log_msec)}: {message}"
+        self.log_buffer.append(line)
+        del self.log_buffer[:-4096]
+        for sink in list(self.log_sinks):
+            sink(line)
+
+    # ------------------------------------------------------------ interfaces
+
+    def interface_up(self, name: str) -> tuple[str, str]:
+        """(Status, Protocol) as ``show ip interface brief`` prints them."""
+        intf = self.config.interfaces.get(name)
+        if intf is None:
+            return ("deleted", "down")
+        if intf.shutdown:
+            return ("administratively down", "down")
+        t = interface_type(name)
+        if t is not None and t.name == "Loopback":
+            return ("up", "up")
+        st = self.state.get(name)
+        if st is not None and st.cabled:
+            return ("up", "up")
+        if t is not None and t.name == "Tunnel":
+            return ("up", "down")
+        return ("down", "down")
+
+    def interface_created(self, name: str) -> None:
+        self.state.setdefault(name, InterfaceState(cabled=name in self.cabled, method="unset"))
+        self._changed()
+        self._emit("interface", name)
+
+    def interface_removed(self, name: str) -> None:
+        self.state.pop(name, None)
+        self._changed()
+        self._emit("interface", name)
+
+    def interface_changed(self, name: str) -> None:
+        st = self.state.setdefault(name, InterfaceState(cabled=name in self.cabled))
+        st.method = "manual" if self.config.interfaces[name].address else "unset"
+        self._changed()
+        self._emit("interface", name)
+
+    def routes_changed(self) -> None:
+        self._changed()
+        self._emit("routes", "")
+
+    def acls_changed(self) -> None:
+        self._changed()
+        self._emit("acls", "")
+
+    def config_changed(self, what: str = "") -> None:
+        """A feature's configuration changed (crypto, NAT ...)."""
+        self._changed()
+        self._emit("config", what)
+
+    def _changed(self) -> None:
+        self.saved_since_change = False
+
+    def _emit(self, event: str, detail: str) -> None:
+        for listener in list(self.listeners):
+            listener(event, detail)
