@@ -1,0 +1,1018 @@
+"""ISAKMP message codec (RFC 2408 section 3, IPsec DOI RFC 2407 section 4.6, NAT-T RFC 3947).
+
+Theory of operation
+-------------------
+A message is an ``IsakmpHeader`` followed by a chain of payloads; each payload starts with the
+generic payload header whose Next Payload field names the type of the *following* payload.
+``pull_message(data)`` parses a datagram (without the 4-byte non-ESP marker of port 4500) into an
+``IsakmpMessage``. When the header's E flag is set the body is encrypted, so it is returned raw
+in ``encrypted_body``: the caller decrypts it and calls
+``pull_payloads(header.next_payload, plaintext, exchange_type=...)``.
+
+Payloads are frozen dataclasses named after RFC 2408 section 3 (``SaPayload``, ``KePayload``,
+``NoncePayload``, ...). The chain's Next Payload fields and all length fields are derived from
+the objects when encoding, never stored, so ``push_message(pull_message(data)) == data`` for any
+well-formed input, and a message built in code is always self-consistent.
+
+Parsing is strict: a wrong length, a non-zero RESERVED field, an unknown payload type, a payload
+that the exchange does not allow (``ALLOWED_PAYLOADS``), or bytes after the last payload raise
+``MalformedPacket`` carrying the RFC 2408 notify type an implementation would answer with. The
+only leniency is ``pull_payloads(..., padded=True)`` (the default), which accepts the RFC 2409
+section 5.3 padding after the last payload of a decrypted body.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from iosim.ike.constants import (
+    DOI,
+    ExchangeType,
+    IdType,
+    IsakmpFlag,
+    NotifyType,
+    PayloadType,
+    Situation,
+)
+
+__all__ = [
+    "ALLOWED_PAYLOADS",
+    "CertPayload",
+    "CrPayload",
+    "DataAttribute",
+    "DeletePayload",
+    "HashPayload",
+    "IdPayload",
+    "IsakmpHeader",
+    "IsakmpMessage",
+    "KePayload",
+    "MalformedPacket",
+    "NatDPayload",
+    "NatOaPayload",
+    "NoncePayload",
+    "NotificationPayload",
+    "Payload",
+    "ProposalPayload",
+    "SaPayload",
+    "SigPayload",
+    "TransformPayload",
+    "VendorIdPayload",
+    "pull_message",
+    "pull_payloads",
+    "push_message",
+    "push_payload",
+    "push_payload_body",
+    "push_payloads",
+]
+
+ISAKMP_VERSION = 0x10  # major 1, minor 0 (RFC 2408 section 3.1, RFC 2409 section 5)
+HEADER_LENGTH = 28
+GENERIC_HEADER_LENGTH = 4
+MAX_PADDING = 255  # RFC 2409 section 5.3: the pad length fits the last octet
+
+
+class MalformedPacket(ValueError):
+    """A peer sent bytes that are not a valid ISAKMP message.
+
+    ``notify`` is the RFC 2408 notify type a responder would answer with; ``reason`` says what
+    exactly was wrong (for logs and debug output).
+    """
+
+    def __init__(self, reason: str, notify: NotifyType = NotifyType.PAYLOAD_MALFORMED) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.notify = notify
+
+
+# --- byte helpers ------------------------------------------------------------------------------
+
+
+class _Reader:
+    """A cursor over bytes; every short read is the peer's fault."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data = data
+        self.pos = 0
+        self.what = what
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def take(self, n: int) -> bytes:
+        if n > self.remaining():
+            raise MalformedPacket(
+                f"{self.what}: need {n} bytes at offset {self.pos}, have {self.remaining()}"
+            )
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def rest(self) -> bytes:
+        return self.take(self.remaining())
+
+    def uint8(self) -> int:
+        return self.take(1)[0]
+
+    def uint16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def uint32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+
+def _check_range(name: str, value: int, bits: int) -> None:
+    if not 0 <= value < (1 << bits):
+        raise ValueError(f"{name} {value} does not fit in {bits} bits")
+
+
+# --- data attributes (RFC 2408 section 3.3) ----------------------------------------------------
+#
+#                      1                   2                   3
+#  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !A!       Attribute Type        !    AF=0  Attribute Length     !
+# !F!                             !    AF=1  Attribute Value      !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# .                   AF=0  Attribute Value                       .
+# .                   AF=1  Not Transmitted                       .
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+
+@dataclass(frozen=True)
+class DataAttribute:
+    """One SA attribute. ``value`` is an int for the basic (TV, AF=1) format and bytes for the
+    variable (TLV, AF=0) format, so the wire form round-trips exactly."""
+
+    attribute_type: int
+    value: int | bytes
+
+    @classmethod
+    def variable(cls, attribute_type: int, value: int) -> DataAttribute:
+        """An attribute whose RFC format is "Variable" (e.g. Life Duration): basic if the value
+        fits 16 bits, otherwise a 4-byte variable-length value."""
+        if value < 0x10000:
+            return cls(attribute_type, value)
+        size = max(4, (value.bit_length() + 31) // 32 * 4)
+        return cls(attribute_type, value.to_bytes(size, "big"))
+
+    def as_int(self) -> int:
+        """The value as an unsigned integer, whichever format carried it."""
+        if isinstance(self.value, int):
+            return self.value
+        return int.from_bytes(self.value, "big")
+
+
+def _pull_attributes(reader: _Reader) -> tuple[DataAttribute, ...]:
+    attributes = []
+    while reader.remaining():
+        word = reader.uint16()
+        attribute_type = word & 0x7FFF
+        if word & 0x8000:
+            attributes.append(DataAttribute(attribute_type, reader.uint16()))
+        else:
+            attributes.append(DataAttribute(attribute_type, reader.take(reader.uint16())))
+    return tuple(attributes)
+
+
+def _push_attribute(attribute: DataAttribute) -> bytes:
+    _check_range("attribute type", attribute.attribute_type, 15)
+    if isinstance(attribute.value, int):
+        _check_range("basic attribute value", attribute.value, 16)
+        return struct.pack("!HH", 0x8000 | attribute.attribute_type, attribute.value)
+    _check_range("attribute length", len(attribute.value), 16)
+    return struct.pack("!HH", attribute.attribute_type, len(attribute.value)) + attribute.value
+
+
+# --- payload dataclasses -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransformPayload:
+    """RFC 2408 section 3.6.
+
+    ```
+    ! Next Payload  !   RESERVED    !         Payload Length        !
+    !  Transform #  !  Transform-Id !           RESERVED2           !
+    ~                        SA Attributes                          ~
+    ```
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.T
+    number: int
+    transform_id: int
+    attributes: tuple[DataAttribute, ...] = ()
+
+    def attribute(self, attribute_type: int) -> DataAttribute | None:
+        """The first attribute of the given type, if present."""
+        return next((a for a in self.attributes if a.attribute_type == attribute_type), None)
+
+
+@dataclass(frozen=True)
+class ProposalPayload:
+    """RFC 2408 section 3.5.
+
+    ```
+    ! Next Payload  !   RESERVED    !         Payload Length        !
+    !  Proposal #   !  Protocol-Id  !    SPI Size   !# of Transforms!
+    ~                        SPI (variable)                         ~
+    ```
+    followed by the transform payloads.
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.P
+    number: int
+    protocol_id: int
+    spi: bytes
+    transforms: tuple[TransformPayload, ...]
+
+
+@dataclass(frozen=True)
+class SaPayload:
+    """RFC 2408 section 3.4 with the IPsec DOI situation (RFC 2407 section 4.6.1).
+
+    ```
+    ! Next Payload  !   RESERVED    !         Payload Length        !
+    !              Domain of Interpretation  (DOI)                  !
+    !                           Situation                           !
+    ```
+    followed by the proposal payloads.
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.SA
+    proposals: tuple[ProposalPayload, ...]
+    doi: int = DOI.IPSEC
+    situation: int = Situation.SIT_IDENTITY_ONLY
+
+
+@dataclass(frozen=True)
+class KePayload:
+    """RFC 2408 section 3.7: ``! generic header ! Key Exchange Data ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.KE
+    key_exchange_data: bytes
+
+
+@dataclass(frozen=True)
+class IdPayload:
+    """IPsec DOI Identification payload (RFC 2407 section 4.6.2, RFC 2408 section 3.8).
+
+    ```
+    ! Next Payload  !   RESERVED    !        Payload Length         !
+    !   ID Type     !  Protocol ID  !             Port              !
+    ~                     Identification Data                       ~
+    ```
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.ID
+    id_type: int
+    data: bytes
+    protocol_id: int = 0
+    port: int = 0
+
+    @classmethod
+    def ipv4_address(
+        cls, address: str | ipaddress.IPv4Address, protocol_id: int = 0, port: int = 0
+    ) -> IdPayload:
+        """ID_IPV4_ADDR."""
+        return cls(IdType.ID_IPV4_ADDR, ipaddress.IPv4Address(address).packed, protocol_id, port)
+
+    @classmethod
+    def ipv4_subnet(
+        cls, network: str | ipaddress.IPv4Network, protocol_id: int = 0, port: int = 0
+    ) -> IdPayload:
+        """ID_IPV4_ADDR_SUBNET: address then mask."""
+        net = ipaddress.IPv4Network(network)
+        data = net.network_address.packed + net.netmask.packed
+        return cls(IdType.ID_IPV4_ADDR_SUBNET, data, protocol_id, port)
+
+    @classmethod
+    def ipv4_range(
+        cls,
+        first: str | ipaddress.IPv4Address,
+        last: str | ipaddress.IPv4Address,
+        protocol_id: int = 0,
+        port: int = 0,
+    ) -> IdPayload:
+        """ID_IPV4_ADDR_RANGE: first then last address."""
+        data = ipaddress.IPv4Address(first).packed + ipaddress.IPv4Address(last).packed
+        return cls(IdType.ID_IPV4_ADDR_RANGE, data, protocol_id, port)
+
+    @classmethod
+    def fqdn(cls, name: str, protocol_id: int = 0, port: int = 0) -> IdPayload:
+        """ID_FQDN (ASCII, no terminator)."""
+        return cls(IdType.ID_FQDN, name.encode("ascii"), protocol_id, port)
+
+    @property
+    def ip_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The address of an ID_IPV4_ADDR / ID_IPV6_ADDR."""
+        if self.id_type not in (IdType.ID_IPV4_ADDR, IdType.ID_IPV6_ADDR):
+            raise ValueError(f"ID type {self.id_type} is not a single address")
+        return ipaddress.ip_address(self.data)
+
+    @property
+    def ip_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """The network of an ID_IPV4_ADDR_SUBNET / ID_IPV6_ADDR_SUBNET."""
+        if self.id_type not in (IdType.ID_IPV4_ADDR_SUBNET, IdType.ID_IPV6_ADDR_SUBNET):
+            raise ValueError(f"ID type {self.id_type} is not a subnet")
+        half = len(self.data) // 2
+        address = ipaddress.ip_address(self.data[:half])
+        prefix = _prefix_length(self.data[half:])
+        if prefix is None:
+            raise ValueError("non-contiguous netmask")
+        return ipaddress.ip_network((address, prefix), strict=False)
+
+
+def _prefix_length(mask: bytes) -> int | None:
+    value = int.from_bytes(mask, "big")
+    bits = len(mask) * 8
+    prefix = bits - (~value & ((1 << bits) - 1)).bit_length()
+    return prefix if value == ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1) else None
+
+
+@dataclass(frozen=True)
+class CertPayload:
+    """RFC 2408 section 3.9: ``! generic header ! Cert Encoding ! Certificate Data ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.CERT
+    encoding: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CrPayload:
+    """RFC 2408 section 3.10: ``! generic header ! Cert. Type ! Certificate Authority ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.CR
+    cert_type: int
+    authority: bytes = b""
+
+
+@dataclass(frozen=True)
+class HashPayload:
+    """RFC 2408 section 3.11: ``! generic header ! Hash Data ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.HASH
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SigPayload:
+    """RFC 2408 section 3.12: ``! generic header ! Signature Data ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.SIG
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NoncePayload:
+    """RFC 2408 section 3.13: ``! generic header ! Nonce Data ~`` (8..256 bytes, RFC 2409 5)."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.NONCE
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NotificationPayload:
+    """RFC 2408 section 3.14.
+
+    ```
+    ! Next Payload  !   RESERVED    !         Payload Length        !
+    !              Domain of Interpretation  (DOI)                  !
+    !  Protocol-ID  !   SPI Size    !      Notify Message Type      !
+    ~                Security Parameter Index (SPI)                 ~
+    ~                       Notification Data                       ~
+    ```
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.N
+    notify_type: int
+    protocol_id: int = 0
+    spi: bytes = b""
+    data: bytes = b""
+    doi: int = DOI.IPSEC
+
+
+@dataclass(frozen=True)
+class DeletePayload:
+    """RFC 2408 section 3.15.
+
+    ```
+    ! Next Payload  !   RESERVED    !         Payload Length        !
+    !              Domain of Interpretation  (DOI)                  !
+    !  Protocol-Id  !   SPI Size    !           # of SPIs           !
+    ~               Security Parameter Index(es) (SPI)              ~
+    ```
+    """
+
+    payload_type: ClassVar[PayloadType] = PayloadType.D
+    protocol_id: int
+    spi_size: int
+    spis: tuple[bytes, ...]
+    doi: int = DOI.IPSEC
+
+
+@dataclass(frozen=True)
+class VendorIdPayload:
+    """RFC 2408 section 3.16: ``! generic header ! Vendor ID (VID) ~``."""
+
+    payload_type: ClassVar[PayloadType] = PayloadType.VID
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NatDPayload:
+    """NAT-D, RFC 3947 section 3.2 (type 20; 130 in the drafts).
+
+    ``! generic header ! HASH of the address and port ~``
+    """
+
+    hash: bytes
+    payload_type: PayloadType = PayloadType.NAT_D
+
+
+@dataclass(frozen=True)
+class NatOaPayload:
+    """NAT-OA, RFC 3947 section 5.2 (type 21; 131 in the drafts).
+
+    ```
+    ! Next Payload  !   RESERVED    !        Payload length         !
+    !   ID Type     !   RESERVED    !            RESERVED           !
+    !         IPv4 (4 octets) or IPv6 address (16 octets)           !
+    ```
+    """
+
+    id_type: int
+    address: bytes
+    payload_type: PayloadType = PayloadType.NAT_OA
+
+
+Payload = (
+    SaPayload
+    | KePayload
+    | IdPayload
+    | CertPayload
+    | CrPayload
+    | HashPayload
+    | SigPayload
+    | NoncePayload
+    | NotificationPayload
+    | DeletePayload
+    | VendorIdPayload
+    | NatDPayload
+    | NatOaPayload
+)
+
+P = TypeVar("P", bound=Payload)
+
+
+# --- the header (RFC 2408 section 3.1) ---------------------------------------------------------
+#
+#                      1                   2                   3
+#  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !                          Initiator                            !
+# !                            Cookie                             !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !                          Responder                            !
+# !                            Cookie                             !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !  Next Payload ! MjVer ! MnVer ! Exchange Type !     Flags     !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !                          Message ID                           !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+# !                            Length                             !
+# +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+
+@dataclass(frozen=True)
+class IsakmpHeader:
+    """The ISAKMP header. Version is always 1.0 and Length is derived when encoding.
+
+    ``next_payload`` matters only for encrypted messages (the type of the first payload inside
+    the ciphertext); for a plaintext message ``push_message`` derives it from the payload list.
+    """
+
+    initiator_cookie: bytes
+    responder_cookie: bytes
+    exchange_type: ExchangeType
+    flags: IsakmpFlag = IsakmpFlag.NONE
+    message_id: int = 0
+    next_payload: PayloadType = PayloadType.NONE
+
+
+@dataclass(frozen=True)
+class IsakmpMessage:
+    """A header plus either the parsed payloads or, with the E flag, the raw ciphertext."""
+
+    header: IsakmpHeader
+    payloads: tuple[Payload, ...] = ()
+    encrypted_body: bytes | None = field(default=None, repr=False)
+
+    def get_all(self, kind: type[P]) -> list[P]:
+        """All payloads of one class, in order."""
+        return [p for p in self.payloads if isinstance(p, kind)]
+
+    def get(self, kind: type[P]) -> P | None:
+        """The first payload of one class, if any."""
+        return next((p for p in self.payloads if isinstance(p, kind)), None)
+
+
+#: Which payloads each exchange may carry (RFC 2409 sections 5, 5.5, 5.6, 5.7; RFC 3947).
+ALLOWED_PAYLOADS: Mapping[ExchangeType, frozenset[PayloadType]] = {
+    ExchangeType.IDENTITY_PROTECTION: frozenset({
+        PayloadType.SA, PayloadType.KE, PayloadType.NONCE, PayloadType.ID, PayloadType.HASH,
+        PayloadType.SIG, PayloadType.CERT, PayloadType.CR, PayloadType.N, PayloadType.VID,
+        PayloadType.NAT_D, PayloadType.NAT_D_DRAFT,
+    }),
+    ExchangeType.AGGRESSIVE: frozenset({
+        PayloadType.SA, PayloadType.KE, PayloadType.NONCE, PayloadType.ID, PayloadType.HASH,
+        PayloadType.SIG, PayloadType.CERT, PayloadType.CR, PayloadType.N, PayloadType.VID,
+        PayloadType.NAT_D, PayloadType.NAT_D_DRAFT,
+    }),
+    ExchangeType.QUICK_MODE: frozenset({
+        PayloadType.HASH, PayloadType.SA, PayloadType.NONCE, PayloadType.KE, PayloadType.ID,
+        PayloadType.N, PayloadType.NAT_OA, PayloadType.NAT_OA_DRAFT,
+    }),
+    ExchangeType.INFORMATIONAL: frozenset({PayloadType.HASH, PayloadType.N, PayloadType.D}),
+    ExchangeType.NEW_GROUP_MODE: frozenset({PayloadType.HASH, PayloadType.SA}),
+}  # fmt: skip
+
+
+# --- payload bodies: pull ----------------------------------------------------------------------
+
+
+def _pull_generic_header(reader: _Reader, what: str) -> tuple[int, bytes]:
+    """Read one generic payload header and its body: (next payload, body)."""
+    next_payload = reader.uint8()
+    if reader.uint8() != 0:
+        raise MalformedPacket(f"{what}: RESERVED is not zero")
+    length = reader.uint16()
+    if length < GENERIC_HEADER_LENGTH:
+        raise MalformedPacket(f"{what}: payload length {length} is shorter than its header")
+    if length - GENERIC_HEADER_LENGTH > reader.remaining():
+        raise MalformedPacket(
+            f"{what}: payload length {length} exceeds the {reader.remaining() + 4} bytes left",
+            NotifyType.UNEQUAL_PAYLOAD_LENGTHS,
+        )
+    return next_payload, reader.take(length - GENERIC_HEADER_LENGTH)
+
+
+def _pull_transform(body: bytes) -> TransformPayload:
+    r = _Reader(body, "transform")
+    number, transform_id = r.uint8(), r.uint8()
+    if r.uint16() != 0:
+        raise MalformedPacket("transform: RESERVED2 is not zero")
+    return TransformPayload(number, transform_id, _pull_attributes(r))
+
+
+def _pull_proposal(body: bytes) -> ProposalPayload:
+    r = _Reader(body, "proposal")
+    number, protocol_id, spi_size, count = r.uint8(), r.uint8(), r.uint8(), r.uint8()
+    spi = r.take(spi_size)
+    transforms = []
+    expected = PayloadType.T
+    while expected == PayloadType.T:
+        next_payload, transform_body = _pull_generic_header(r, "transform")
+        transforms.append(_pull_transform(transform_body))
+        expected = PayloadType.T if r.remaining() else PayloadType.NONE
+        if next_payload != expected:
+            raise MalformedPacket(
+                f"proposal {number}: transform chained to {next_payload}, expected {expected}",
+                NotifyType.BAD_PROPOSAL_SYNTAX,
+            )
+    if len(transforms) != count:
+        raise MalformedPacket(
+            f"proposal {number}: says {count} transforms, carries {len(transforms)}",
+            NotifyType.BAD_PROPOSAL_SYNTAX,
+        )
+    return ProposalPayload(number, protocol_id, spi, tuple(transforms))
+
+
+def _pull_sa(body: bytes, _: PayloadType) -> SaPayload:
+    r = _Reader(body, "SA")
+    doi = r.uint32()
+    if doi != DOI.IPSEC:
+        raise MalformedPacket(f"SA: DOI {doi} is not the IPsec DOI", NotifyType.DOI_NOT_SUPPORTED)
+    situation = r.uint32()
+    if situation & (Situation.SIT_SECRECY | Situation.SIT_INTEGRITY):
+        raise MalformedPacket(
+            f"SA: situation {situation:#x} (labeled)", NotifyType.SITUATION_NOT_SUPPORTED
+        )
+    proposals = []
+    expected = PayloadType.P
+    while expected == PayloadType.P:
+        next_payload, proposal_body = _pull_generic_header(r, "proposal")
+        proposals.append(_pull_proposal(proposal_body))
+        expected = PayloadType.P if r.remaining() else PayloadType.NONE
+        if next_payload != expected:
+            raise MalformedPacket(
+                f"SA: proposal chained to {next_payload}, expected {expected}",
+                NotifyType.BAD_PROPOSAL_SYNTAX,
+            )
+    return SaPayload(tuple(proposals), doi, situation)
+
+
+def _pull_ke(body: bytes, _: PayloadType) -> KePayload:
+    if not body:
+        raise MalformedPacket("KE: empty key exchange data", NotifyType.INVALID_KEY_INFORMATION)
+    return KePayload(body)
+
+
+# RFC 2407 section 4.6.2.1: the fixed sizes of address-type identification data.
+_ID_DATA_LENGTHS: Mapping[int, int | None] = {
+    IdType.ID_IPV4_ADDR: 4,
+    IdType.ID_IPV4_ADDR_SUBNET: 8,
+    IdType.ID_IPV4_ADDR_RANGE: 8,
+    IdType.ID_IPV6_ADDR: 16,
+    IdType.ID_IPV6_ADDR_SUBNET: 32,
+    IdType.ID_IPV6_ADDR_RANGE: 32,
+    IdType.ID_FQDN: None,
+    IdType.ID_USER_FQDN: None,
+    IdType.ID_DER_ASN1_DN: None,
+    IdType.ID_DER_ASN1_GN: None,
+    IdType.ID_KEY_ID: None,
+}
+
+
+def _pull_id(body: bytes, _: PayloadType) -> IdPayload:
+    r = _Reader(body, "ID")
+    id_type, protocol_id, port = r.uint8(), r.uint8(), r.uint16()
+    data = r.rest()
+    if id_type not in _ID_DATA_LENGTHS:
+        raise MalformedPacket(f"ID: unknown ID type {id_type}", NotifyType.INVALID_ID_INFORMATION)
+    size = _ID_DATA_LENGTHS[id_type]
+    if (size is None and not data) or (size is not None and len(data) != size):
+        raise MalformedPacket(
+            f"ID: {IdType(id_type).name} with {len(data)} bytes of data",
+            NotifyType.INVALID_ID_INFORMATION,
+        )
+    if id_type in (IdType.ID_IPV4_ADDR_SUBNET, IdType.ID_IPV6_ADDR_SUBNET):
+        if _prefix_length(data[len(data) // 2 :]) is None:
+            raise MalformedPacket("ID: non-contiguous netmask", NotifyType.INVALID_ID_INFORMATION)
+    return IdPayload(id_type, data, protocol_id, port)
+
+
+def _pull_cert(body: bytes, _: PayloadType) -> CertPayload:
+    r = _Reader(body, "CERT")
+    return CertPayload(r.uint8(), r.rest())
+
+
+def _pull_cr(body: bytes, _: PayloadType) -> CrPayload:
+    r = _Reader(body, "CR")
+    return CrPayload(r.uint8(), r.rest())
+
+
+def _pull_hash(body: bytes, _: PayloadType) -> HashPayload:
+    if not body:
+        raise MalformedPacket("HASH: empty", NotifyType.INVALID_HASH_INFORMATION)
+    return HashPayload(body)
+
+
+def _pull_sig(body: bytes, _: PayloadType) -> SigPayload:
+    if not body:
+        raise MalformedPacket("SIG: empty", NotifyType.INVALID_SIGNATURE)
+    return SigPayload(body)
+
+
+def _pull_nonce(body: bytes, _: PayloadType) -> NoncePayload:
+    # RFC 2409 section 5: "The length of nonce payload MUST be between 8 and 256 bytes".
+    if not 8 <= len(body) <= 256:
+        raise MalformedPacket(f"NONCE: {len(body)} bytes, outside 8..256")
+    return NoncePayload(body)
+
+
+def _pull_doi(r: _Reader, what: str) -> int:
+    doi = r.uint32()
+    if doi not in (DOI.ISAKMP, DOI.IPSEC):
+        raise MalformedPacket(f"{what}: DOI {doi}", NotifyType.DOI_NOT_SUPPORTED)
+    return doi
+
+
+def _pull_notification(body: bytes, _: PayloadType) -> NotificationPayload:
+    r = _Reader(body, "N")
+    doi = _pull_doi(r, "N")
+    protocol_id, spi_size, notify_type = r.uint8(), r.uint8(), r.uint16()
+    spi = r.take(spi_size)
+    return NotificationPayload(notify_type, protocol_id, spi, r.rest(), doi)
+
+
+def _pull_delete(body: bytes, _: PayloadType) -> DeletePayload:
+    r = _Reader(body, "D")
+    doi = _pull_doi(r, "D")
+    protocol_id, spi_size, count = r.uint8(), r.uint8(), r.uint16()
+    if spi_size * count != r.remaining():
+        raise MalformedPacket(
+            f"D: {count} SPIs of {spi_size} bytes in {r.remaining()} bytes", NotifyType.INVALID_SPI
+        )
+    return DeletePayload(protocol_id, spi_size, tuple(r.take(spi_size) for _ in range(count)), doi)
+
+
+def _pull_vid(body: bytes, _: PayloadType) -> VendorIdPayload:
+    return VendorIdPayload(body)
+
+
+def _pull_nat_d(body: bytes, payload_type: PayloadType) -> NatDPayload:
+    if not body:
+        raise MalformedPacket("NAT-D: empty hash")
+    return NatDPayload(body, payload_type)
+
+
+_NAT_OA_ADDRESS_LENGTHS: Mapping[int, int] = {IdType.ID_IPV4_ADDR: 4, IdType.ID_IPV6_ADDR: 16}
+
+
+def _pull_nat_oa(body: bytes, payload_type: PayloadType) -> NatOaPayload:
+    r = _Reader(body, "NAT-OA")
+    id_type = r.uint8()
+    if r.take(3) != b"\0\0\0":
+        raise MalformedPacket("NAT-OA: RESERVED is not zero")
+    address = r.rest()
+    if _NAT_OA_ADDRESS_LENGTHS.get(id_type) != len(address):
+        raise MalformedPacket(
+            f"NAT-OA: ID type {id_type} with a {len(address)}-byte address",
+            NotifyType.INVALID_ID_INFORMATION,
+        )
+    return NatOaPayload(id_type, address, payload_type)
+
+
+# --- payload bodies: push ----------------------------------------------------------------------
+
+
+def _push_generic(next_payload: int, body: bytes) -> bytes:
+    length = GENERIC_HEADER_LENGTH + len(body)
+    _check_range("payload length", length, 16)
+    return struct.pack("!BBH", next_payload, 0, length) + body
+
+
+def _push_transform(t: TransformPayload) -> bytes:
+    _check_range("transform number", t.number, 8)
+    _check_range("transform id", t.transform_id, 8)
+    return struct.pack("!BBH", t.number, t.transform_id, 0) + b"".join(
+        _push_attribute(a) for a in t.attributes
+    )
+
+
+def _push_proposal(p: ProposalPayload) -> bytes:
+    if not p.transforms:
+        raise ValueError("a proposal needs at least one transform")
+    _check_range("proposal number", p.number, 8)
+    _check_range("protocol id", p.protocol_id, 8)
+    _check_range("SPI size", len(p.spi), 8)
+    _check_range("transform count", len(p.transforms), 8)
+    out = [struct.pack("!BBBB", p.number, p.protocol_id, len(p.spi), len(p.transforms)), p.spi]
+    for i, t in enumerate(p.transforms):
+        last = i == len(p.transforms) - 1
+        out.append(_push_generic(PayloadType.NONE if last else PayloadType.T, _push_transform(t)))
+    return b"".join(out)
+
+
+def _push_sa(p: SaPayload) -> bytes:
+    if not p.proposals:
+        raise ValueError("an SA needs at least one proposal")
+    out = [struct.pack("!II", p.doi, p.situation)]
+    for i, proposal in enumerate(p.proposals):
+        last = i == len(p.proposals) - 1
+        next_payload = PayloadType.NONE if last else PayloadType.P
+        out.append(_push_generic(next_payload, _push_proposal(proposal)))
+    return b"".join(out)
+
+
+def _push_ke(p: KePayload) -> bytes:
+    return p.key_exchange_data
+
+
+def _push_id(p: IdPayload) -> bytes:
+    _check_range("ID type", p.id_type, 8)
+    _check_range("ID protocol", p.protocol_id, 8)
+    _check_range("ID port", p.port, 16)
+    return struct.pack("!BBH", p.id_type, p.protocol_id, p.port) + p.data
+
+
+def _push_cert(p: CertPayload) -> bytes:
+    _check_range("certificate encoding", p.encoding, 8)
+    return bytes([p.encoding]) + p.data
+
+
+def _push_cr(p: CrPayload) -> bytes:
+    _check_range("certificate type", p.cert_type, 8)
+    return bytes([p.cert_type]) + p.authority
+
+
+def _push_data(p: HashPayload | SigPayload | NoncePayload | VendorIdPayload) -> bytes:
+    return p.data
+
+
+def _push_notification(p: NotificationPayload) -> bytes:
+    _check_range("protocol id", p.protocol_id, 8)
+    _check_range("SPI size", len(p.spi), 8)
+    _check_range("notify type", p.notify_type, 16)
+    return struct.pack("!IBBH", p.doi, p.protocol_id, len(p.spi), p.notify_type) + p.spi + p.data
+
+
+def _push_delete(p: DeletePayload) -> bytes:
+    if any(len(spi) != p.spi_size for spi in p.spis):
+        raise ValueError(f"every SPI of a Delete payload must be {p.spi_size} bytes")
+    _check_range("SPI count", len(p.spis), 16)
+    header = struct.pack("!IBBH", p.doi, p.protocol_id, p.spi_size, len(p.spis))
+    return header + b"".join(p.spis)
+
+
+def _push_nat_d(p: NatDPayload) -> bytes:
+    return p.hash
+
+
+def _push_nat_oa(p: NatOaPayload) -> bytes:
+    return bytes([p.id_type, 0, 0, 0]) + p.address
+
+
+# The codec table: payload type -> (pull body, push body). Types absent here are unknown.
+_PULL: Mapping[PayloadType, Callable[[bytes, PayloadType], Payload]] = {
+    PayloadType.SA: _pull_sa,
+    PayloadType.KE: _pull_ke,
+    PayloadType.ID: _pull_id,
+    PayloadType.CERT: _pull_cert,
+    PayloadType.CR: _pull_cr,
+    PayloadType.HASH: _pull_hash,
+    PayloadType.SIG: _pull_sig,
+    PayloadType.NONCE: _pull_nonce,
+    PayloadType.N: _pull_notification,
+    PayloadType.D: _pull_delete,
+    PayloadType.VID: _pull_vid,
+    PayloadType.NAT_D: _pull_nat_d,
+    PayloadType.NAT_D_DRAFT: _pull_nat_d,
+    PayloadType.NAT_OA: _pull_nat_oa,
+    PayloadType.NAT_OA_DRAFT: _pull_nat_oa,
+}
+
+_PUSH: Mapping[type[Any], Callable[[Any], bytes]] = {
+    SaPayload: _push_sa,
+    KePayload: _push_ke,
+    IdPayload: _push_id,
+    CertPayload: _push_cert,
+    CrPayload: _push_cr,
+    HashPayload: _push_data,
+    SigPayload: _push_data,
+    NoncePayload: _push_data,
+    NotificationPayload: _push_notification,
+    DeletePayload: _push_delete,
+    VendorIdPayload: _push_data,
+    NatDPayload: _push_nat_d,
+    NatOaPayload: _push_nat_oa,
+}
+
+_NAT_D_TYPES = frozenset({PayloadType.NAT_D, PayloadType.NAT_D_DRAFT})
+_NAT_OA_TYPES = frozenset({PayloadType.NAT_OA, PayloadType.NAT_OA_DRAFT})
+
+
+# --- payload chains and messages ---------------------------------------------------------------
+
+
+def _known_payload_type(value: int, exchange_type: ExchangeType | None) -> PayloadType:
+    try:
+        payload_type = PayloadType(value)
+    except ValueError:
+        raise MalformedPacket(
+            f"unknown payload type {value}", NotifyType.INVALID_PAYLOAD_TYPE
+        ) from None
+    if payload_type not in _PULL:
+        raise MalformedPacket(
+            f"payload type {payload_type.name} cannot appear at top level",
+            NotifyType.INVALID_PAYLOAD_TYPE,
+        )
+    if exchange_type is not None and payload_type not in ALLOWED_PAYLOADS[exchange_type]:
+        raise MalformedPacket(
+            f"{payload_type.name} payload not allowed in {exchange_type.name}",
+            NotifyType.INVALID_PAYLOAD_TYPE,
+        )
+    return payload_type
+
+
+def pull_payloads(
+    first_payload_type: int,
+    data: bytes,
+    *,
+    exchange_type: ExchangeType | None = None,
+    padded: bool = True,
+) -> tuple[Payload, ...]:
+    """Parse a payload chain starting with a payload of type ``first_payload_type``.
+
+    Use it on the decrypted body of an encrypted message (``header.next_payload`` is the first
+    type). With ``padded`` (the default) up to 255 bytes after the last payload are taken as the
+    RFC 2409 section 5.3 padding; with ``padded=False`` any trailing byte is an error. With
+    ``exchange_type`` every payload is checked against ``ALLOWED_PAYLOADS``.
+    """
+    reader = _Reader(data, "payloads")
+    payloads: list[Payload] = []
+    next_type = first_payload_type
+    while next_type != PayloadType.NONE:
+        payload_type = _known_payload_type(next_type, exchange_type)
+        next_type, body = _pull_generic_header(reader, payload_type.name)
+        payloads.append(_PULL[payload_type](body, payload_type))
+    trailing = reader.remaining()
+    if trailing and not (padded and trailing <= MAX_PADDING):
+        raise MalformedPacket(
+            f"{trailing} bytes after the last payload", NotifyType.UNEQUAL_PAYLOAD_LENGTHS
+        )
+    return tuple(payloads)
+
+
+def pull_message(data: bytes) -> IsakmpMessage:
+    """Parse one ISAKMP message; strict (see the module docstring).
+
+    Raises ``MalformedPacket``. With the E flag set, ``encrypted_body`` holds the ciphertext and
+    ``payloads`` is empty.
+    """
+    r = _Reader(data, "ISAKMP header")
+    initiator_cookie, responder_cookie = r.take(8), r.take(8)
+    next_payload, version, exchange, flags = r.uint8(), r.uint8(), r.uint8(), r.uint8()
+    message_id, length = r.uint32(), r.uint32()
+    if version >> 4 != ISAKMP_VERSION >> 4:
+        raise MalformedPacket(f"major version {version >> 4}", NotifyType.INVALID_MAJOR_VERSION)
+    if version & 0x0F != ISAKMP_VERSION & 0x0F:
+        raise MalformedPacket(f"minor version {version & 0x0F}", NotifyType.INVALID_MINOR_VERSION)
+    if length != len(data):
+        raise MalformedPacket(
+            f"header length {length}, datagram {len(data)} bytes",
+            NotifyType.UNEQUAL_PAYLOAD_LENGTHS,
+        )
+    try:
+        exchange_type = ExchangeType(exchange)
+    except ValueError:
+        raise MalformedPacket(
+            f"exchange type {exchange}", NotifyType.INVALID_EXCHANGE_TYPE
+        ) from None
+    if exchange_type not in ALLOWED_PAYLOADS:
+        raise MalformedPacket(
+            f"exchange {exchange_type.name} is not supported", NotifyType.UNSUPPORTED_EXCHANGE_TYPE
+        )
+    if flags & ~int(IsakmpFlag.E | IsakmpFlag.C | IsakmpFlag.A):
+        raise MalformedPacket(f"flags {flags:#04x}", NotifyType.INVALID_FLAGS)
+    first = _known_payload_type(next_payload, exchange_type) if next_payload else PayloadType.NONE
+    header = IsakmpHeader(
+        initiator_cookie,
+        responder_cookie,
+        exchange_type,
+        IsakmpFlag(flags),
+        message_id,
+        first,
+    )
+    body = r.rest()
+    if flags & IsakmpFlag.E:
+        if not body or first == PayloadType.NONE:
+            raise MalformedPacket("encrypted message without a body")
+        return IsakmpMessage(header, (), body)
+    payloads = pull_payloads(first, body, exchange_type=exchange_type, padded=False)
+    return IsakmpMessage(header, payloads)
+
+
+def push_payload_body(payload: Payload) -> bytes:
+    """A payload's body without the generic header (e.g. SAi_b, IDii_b of RFC 2409 5)."""
+    if isinstance(payload, NatDPayload) and payload.payload_type not in _NAT_D_TYPES:
+        raise ValueError(f"NAT-D payload with type {payload.payload_type}")
+    if isinstance(payload, NatOaPayload) and payload.payload_type not in _NAT_OA_TYPES:
+        raise ValueError(f"NAT-OA payload with type {payload.payload_type}")
+    return _PUSH[type(payload)](payload)
+
+
+def push_payload(payload: Payload, next_payload: int = PayloadType.NONE) -> bytes:
+    """One payload with its generic header (e.g. the "N/D" input of RFC 2409 section 5.7)."""
+    return _push_generic(next_payload, push_payload_body(payload))
+
+
+def push_payloads(payloads: Iterable[Payload]) -> tuple[PayloadType, bytes]:
+    """Encode a chain: (type of the first payload, bytes). Next Payload fields are derived."""
+    items = list(payloads)
+    out = []
+    for i, payload in enumerate(items):
+        following = items[i + 1].payload_type if i + 1 < len(items) else PayloadType.NONE
+        out.append(push_payload(payload, following))
+    first = items[0].payload_type if items else PayloadType.NONE
+    return first, b"".join(out)
+
+
+def push_message(message: IsakmpMessage) -> bytes:
+    """Encode a message. A plaintext message's header Next Payload comes from its payloads; an
+    encrypted one (``encrypted_body`` set, E flag required) keeps ``header.next_payload``."""
+    h = message.header
+    if len(h.initiator_cookie) != 8 or len(h.responder_cookie) != 8:
+        raise ValueError("cookies are 8 bytes")
+    _check_range("message id", h.message_id, 32)
+    if message.encrypted_body is not None:
+        if not h.flags & IsakmpFlag.E:
+            raise ValueError("an encrypted body needs the E flag")
+        if message.payloads:
+            raise ValueError("a message has either payloads or an encrypted body")
+        first, body = h.next_payload, message.encrypted_body
+    else:
+        if h.flags & IsakmpFlag.E:
+            raise ValueError("the E flag needs an encrypted body")
+        first, body = push_payloads(message.payloads)
+    length = HEADER_LENGTH + len(body)
+    _check_range("message length", length, 32)
+    fixed = struct.pack(
+        "!BBBBII", first, ISAKMP_VERSION, h.exchange_type, h.flags, h.message_id, length
+    )
+    return h.initiator_cookie + h.responder_cookie + fixed + body
