@@ -90,6 +90,7 @@ class InterfaceState:
     cabled: bool = False  # a link in the lab connects it to something
     counters: InterfaceCounters = field(default_factory=InterfaceCounters)
     method: str = "NVRAM"  # how the address was set: NVRAM, manual, unset
+    last_status: tuple[str, str] | None = None  # (Status, Protocol) when last looked at
 
 
 LogSink = Callable[[str], None]
@@ -135,6 +136,12 @@ class Router:
     def reset_state(self) -> None:
         self.state = {name: InterfaceState(cabled=name in self.cabled)
                       for name in self.config.interfaces}
+
+    def settle_state(self) -> None:
+        """Take the current state of every interface as known (after boot)."""
+        for name, st in self.state.items():
+            st.last_status = self.interface_up(name)
+            st.method = "NVRAM"
         self.boot_time = self.clock.now
         self.saved_since_change = True
 
@@ -179,7 +186,10 @@ class Router:
         return ("down", "down")
 
     def interface_created(self, name: str) -> None:
-        self.state.setdefault(name, InterfaceState(cabled=name in self.cabled, method="unset"))
+        st = self.state.setdefault(name, InterfaceState(cabled=name in self.cabled,
+                                                        method="unset"))
+        st.last_status = ("down", "down")
+        self._log_link_change(name, st)
         self._changed()
         self._emit("interface", name)
 
@@ -188,11 +198,30 @@ class Router:
         self._changed()
         self._emit("interface", name)
 
-    def interface_changed(self, name: str) -> None:
+    def interface_changed(self, name: str, addressing: bool = True) -> None:
         st = self.state.setdefault(name, InterfaceState(cabled=name in self.cabled))
-        st.method = "manual" if self.config.interfaces[name].address else "unset"
+        if addressing:
+            st.method = "manual" if self.config.interfaces[name].address else "unset"
+        self._log_link_change(name, st)
         self._changed()
         self._emit("interface", name)
+
+    def _log_link_change(self, name: str, st: InterfaceState) -> None:
+        """IOS's %LINK / %LINEPROTO messages when an interface changes state."""
+        before = st.last_status
+        after = self.interface_up(name)
+        st.last_status = after
+        if before is None or before == after:
+            return
+        if after[0] != before[0]:
+            if after[0] == "administratively down":
+                self.log(f"%LINK-5-CHANGED: Interface {name}, changed state to "
+                         "administratively down")
+            else:
+                self.log(f"%LINK-3-UPDOWN: Interface {name}, changed state to {after[0]}")
+        if after[1] != before[1]:
+            self.log(f"%LINEPROTO-5-UPDOWN: Line protocol on Interface {name}, "
+                     f"changed state to {after[1]}")
 
     def routes_changed(self) -> None:
         self._changed()

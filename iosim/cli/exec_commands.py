@@ -6,8 +6,8 @@ from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
 from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
 from iosim.config.handlers import invalid_at
-from iosim.config.render import interface_config_text, running_config_text
 from iosim.config.passwords import md5_crypt, type7_decode
+from iosim.config.render import interface_config_text, running_config_text
 from iosim.show import system as show
 
 _PIPES = ("PIPE_INCLUDE", "PIPE_EXCLUDE", "PIPE_BEGIN", "PIPE_SECTION", "PIPE_COUNT")

@@ -25,14 +25,14 @@ INTERFACE_TYPES: tuple[InterfaceType, ...] = (
     InterfaceType("Tunnel", "Tunnel interface", "Tu", False, True),
 )
 
-_NUMBER = re.compile(r"^(\d+)(/\d+)*(\.\d+)?$")
+_NUMBER = re.compile(r"^(\d+)(/\d+)*(\.\d+)?$", re.ASCII)
 _SPLIT = re.compile(r"^([A-Za-z-]+)\s*(.*)$")
 
 
 def interface_type(name: str) -> InterfaceType | None:
     """The type of a canonical interface name."""
     for t in INTERFACE_TYPES:
-        if name.startswith(t.name) and name[len(t.name):len(t.name) + 1].isdigit():
+        if name.startswith(t.name) and name[len(t.name):len(t.name) + 1] in "0123456789":
             return t
     return None
 

@@ -111,7 +111,7 @@ def _valid_ipv4(text: str) -> bool:
     if len(parts) != 4:
         return False
     for p in parts:
-        if not p.isdigit() or len(p) > 3 or int(p) > 255:
+        if not (p.isascii() and p.isdigit()) or len(p) > 3 or int(p) > 255:
             return False
     return True
 
@@ -120,7 +120,8 @@ def _arg_value(spec: TerminalSpec, text: str) -> str | None:
     """The canonical value of ``text`` as an argument of ``spec``, or None."""
     if spec.interface:
         return match_interface_name(text)
-    if spec.low is not None and spec.high is not None and text.isdigit():
+    if spec.low is not None and spec.high is not None and text.isascii() \
+            and text.isdigit():
         v = int(text)
         if not spec.low <= v <= spec.high:
             return None

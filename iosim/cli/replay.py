@@ -23,7 +23,7 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
     while i < len(lines):
         line = lines[i]
         i += 1
-        if line.strip() == "end" and session.mode_info.is_config and session.mode == "config":
+        if line.strip() == "end":
             break
         if line.strip().startswith("banner ") and not banner_closed(line):
             while i < len(lines) and not banner_closed(line):
@@ -53,8 +53,11 @@ def boot(router: Router) -> list[str]:
     text = router.startup_text()
     router.config = router.fresh_config(booting_from_config=text is not None)
     router.reset_state()
-    errors = replay_config(router, text, "startup-config") if text else []
-    for st in router.state.values():
-        st.method = "NVRAM"
+    sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
+    try:
+        errors = replay_config(router, text, "startup-config") if text else []
+    finally:
+        router.log_sinks = sinks
+    router.settle_state()
     router.saved_since_change = True
     return errors

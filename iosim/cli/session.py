@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput
+from iosim.cli.interfaces import INTERFACE_TYPES
 from iosim.cli.matcher import Match, Node, parse, split_words, walk
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
@@ -63,6 +64,11 @@ class Session:
     last_error: CliError | None = None
     _pager_rest: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        from iosim import features
+
+        features.load()
+
     # ------------------------------------------------------------ prompt
 
     @property
@@ -91,6 +97,9 @@ class Session:
             return self.ctrl_z()
         if not line.strip():
             return ""
+        if line.endswith("?"):
+            # '?' answers at once; a script's next line is a whole new line.
+            return self.help(line[:-1])
         if line.lstrip().startswith("!") and self.mode_info.is_config:
             return ""
         self.history.append(line)
@@ -197,6 +206,8 @@ class Session:
         target = self.target if switched is mode else None
         ctx = ApplyContext(self.router, target)
         result = handler(ctx, m)
+        if m.command not in ("cfg_exit", "cfg_end") and not m.command.endswith("_exit"):
+            self.router.saved_since_change = False
         if switched is not mode:
             self.mode, self.target = switched.name, None
         if isinstance(result, Enter):
@@ -253,7 +264,10 @@ class Session:
             return e.render(len(self.prompt))
         if partial:
             return _completions(node, partial)
-        return _listing(node)
+        title = self.mode_info.help_title if not full and not offset else ""
+        if offset and not full:
+            title = MODES["exec"].help_title
+        return (title + "\n" if title else "") + _listing(node)
 
     def complete(self, line: str) -> str | None:
         """Tab: the line with its last word completed, or None if not unique."""
@@ -298,10 +312,8 @@ class Session:
 
     def _more(self, key: str) -> str:
         rest, self._pager_rest = self._pager_rest, []
-        # IOS erases the --More-- prompt with backspaces before going on.
-        erase = "\b" * 9 + " " * 9 + "\b" * 9
         if key.strip().lower() == "q":
-            return erase
+            return ""
         if key == "":
             shown, rest = rest[:1], rest[1:]
         else:
@@ -309,7 +321,7 @@ class Session:
         if rest:
             self._pager_rest = rest
             self.pending = Pending(" --More-- ", self._more, echo=False)
-        return erase + "".join(shown)
+        return "".join(shown)
 
 
 def _label_width(items: list[tuple[str, str]]) -> int:
@@ -324,6 +336,9 @@ def _listing(node: Node) -> str:
         if spec.hidden or spec.label in seen:
             continue
         seen.add(spec.label)
+        if spec.interface:
+            items.extend((t.name, t.help) for t in INTERFACE_TYPES)
+            continue
         items.append((spec.label, spec.help))
     items.sort(key=lambda kv: kv[0])
     width = _label_width(items)
@@ -368,7 +383,8 @@ def apply_pipe(text: str, kind: str, regex: str) -> str:
                 kept = lines[i:]
                 break
     elif kind == "count":
-        return f"Number of lines which match regexp = {sum(1 for ln in lines if pattern.search(ln))}\n"
+        n = sum(1 for ln in lines if pattern.search(ln))
+        return f"Number of lines which match regexp = {n}\n"
     else:  # section
         kept = []
         keep = False

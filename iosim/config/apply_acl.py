@@ -42,7 +42,7 @@ def _port(m: Match, ops: tuple[str, ...], port_t: str, table: dict[str, int]) ->
     if op is None:
         return None
     text = m.get(port_t) or ""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if int(text) > 65535:
             raise invalid_at(m, port_t)
         return PortMatch(op, int(text))
@@ -84,7 +84,7 @@ def extended_entry(m: Match, seq: int) -> AclEntry:
     icmp = m.get("ICMP_TYPE")
     icmp_type = None
     if icmp is not None:
-        icmp_type = int(icmp) if icmp.isdigit() else ICMP_TYPES.get(icmp)
+        icmp_type = int(icmp) if icmp.isascii() and icmp.isdigit() else ICMP_TYPES.get(icmp)
         if icmp_type is None or icmp_type > 255:
             raise invalid_at(m, "ICMP_TYPE")
     return AclEntry(seq, _action(m), protocol, src, dst, sport, dport, icmp_type,
@@ -94,7 +94,7 @@ def extended_entry(m: Match, seq: int) -> AclEntry:
 def _add(acl: AccessList, entry: AclEntry) -> None:
     """Add ``entry`` unless the list already says the same (IOS ignores duplicates)."""
     if any(e.seq == entry.seq for e in acl.entries):
-        raise CommandRejected(f"% Duplicate sequence number")
+        raise CommandRejected("% Duplicate sequence number")
     if any(e.same_rule(entry) for e in acl.entries if e.action != "remark"):
         return
     acl.entries.append(entry)
@@ -146,7 +146,7 @@ def _no_acl(ctx: ApplyContext, m: Match) -> None:
 def _ip_acl(ctx: ApplyContext, m: Match) -> Enter:
     name = m.get("IP_ACL_NAME") or ""
     extended = m.has("IP_ACL_EXTENDED")
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         n = int(name)
         if extended != (100 <= n <= 199 or 2000 <= n <= 2699) or not (
                 extended or 1 <= n <= 99 or 1300 <= n <= 1999):
@@ -156,7 +156,7 @@ def _ip_acl(ctx: ApplyContext, m: Match) -> Enter:
         raise CommandRejected(f"% A named {'standard' if acl.extended is False else 'extended'}"
                               f" IP access list with this name already exists")
     if acl is None:
-        ctx.config.acls[name] = AccessList(name, extended, numbered=name.isdigit())
+        ctx.config.acls[name] = AccessList(name, extended, numbered=name.isascii() and name.isdigit())
     return Enter("ext_nacl" if extended else "std_nacl", name)
 
 
@@ -229,8 +229,12 @@ def render_entry(e: AclEntry) -> str:
     log = " log" if e.log else ""
     if e.protocol is None:
         assert e.source is not None
-        src = "any" if e.source.is_any else (
-            str(e.source.address) if e.source.is_host else f"{e.source.address} {e.source.wildcard}")
+        if e.source.is_any:
+            src = "any"
+        elif e.source.is_host:
+            src = str(e.source.address)
+        else:
+            src = f"{e.source.address} {e.source.wildcard}"
         return f"{e.action} {src}{log}"
     assert e.source is not None and e.destination is not None
     words = [e.action, PROTOCOL_NAMES.get(e.protocol, str(e.protocol)), render_address(e.source)]

@@ -160,9 +160,9 @@ def _boot_marker(ctx: ApplyContext, m: Match) -> None:
     """The boot markers frame ``boot system`` lines; there are none to keep."""
 
 
-@handles("cfg_no_aaa")
-def _no_aaa(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.aaa_new_model = False
+@handles("cfg_aaa", "cfg_no_aaa")
+def _aaa(ctx: ApplyContext, m: Match) -> None:
+    ctx.config.aaa_new_model = not m.has("CFG_NO")
 
 
 @handles("cfg_ip_cef", "cfg_no_ip_cef")
@@ -276,7 +276,7 @@ def _if_shutdown(ctx: ApplyContext, m: Match) -> None:
     down = not m.has("IF_NO")
     if intf.shutdown != down:
         intf.shutdown = down
-        ctx.router.interface_changed(intf.name)
+        ctx.router.interface_changed(intf.name, addressing=False)
 
 
 @handles("if_duplex", "if_no_duplex")

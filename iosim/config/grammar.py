@@ -114,7 +114,7 @@ def _spec(name: str, pattern_kind: str, value: str, comment: str) -> TerminalSpe
         None,
         label,
         text,
-        re.compile(value),
+        re.compile(value, re.ASCII),
         low,
         high,
         rest_of_line=label == "LINE",

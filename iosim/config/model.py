@@ -43,12 +43,12 @@ def interface_sort_key(name: str) -> tuple[int, tuple[int, ...]]:
         return (99, ())
     rank = INTERFACE_TYPES.index(t)
     digits = name[len(t.name):].replace(".", "/").split("/")
-    return (rank, tuple(int(d) for d in digits if d.isdigit()))
+    return (rank, tuple(int(d) for d in digits if d.isascii() and d.isdigit()))
 
 
 @dataclass
 class StaticRoute:
-    """``ip route PREFIX MASK {NEXT-HOP | INTERFACE [NEXT-HOP]} [DISTANCE] [name N] [permanent]``."""
+    """``ip route PREFIX MASK {NEXT-HOP | INTERFACE [NEXT-HOP]} [DISTANCE] [name N]``."""
 
     prefix: IPv4Address
     mask: IPv4Address

@@ -65,7 +65,7 @@ def type7_encode(password: str, offset: int = 2) -> str:
 
 def type7_decode(text: str) -> str | None:
     """Decode a type 7 string, or None if it is not one."""
-    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
+    if len(text) < 4 or len(text) % 2 or not (text[:2].isascii() and text[:2].isdigit()):
         return None
     offset = int(text[:2])
     try:

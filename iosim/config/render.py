@@ -90,7 +90,7 @@ def config_lines(cfg: RunningConfig) -> list[str]:
                          cfg.service_password_encryption)
     if pw is not None:
         out.append(f"enable password {pw}")
-    out += ["!", "no aaa new-model", "!", "!", "!"]
+    out += ["!", "aaa new-model" if cfg.aaa_new_model else "no aaa new-model", "!", "!", "!"]
     if not cfg.domain_lookup:
         out.append("no ip domain lookup")
     if cfg.domain_name is not None:
@@ -107,7 +107,8 @@ def config_lines(cfg: RunningConfig) -> list[str]:
             else:
                 upw = _password_words(user.password, user.password_type7,
                                       cfg.service_password_encryption)
-                words.append(f"password {upw if upw and upw.startswith('7 ') else '0 ' + (upw or '')}")
+                shown = upw if upw and upw.startswith("7 ") else f"0 {upw or ''}"
+                words.append(f"password {shown}")
             out.append(" ".join(words))
         out.append("!")
     for section in SECTIONS["before-interfaces"]:

@@ -138,6 +138,7 @@ def run_transcript(console: LabConsole, lines: Iterable[str], out: TextIO) -> No
         line = raw.rstrip("\r\n")
         session = console.session
         echo = session.pending is None or session.pending.echo
-        out.write(console.prompt + (line if echo else "") + "\n")
+        shown = line.replace("\x1a", "^Z") if echo else ""
+        out.write(console.prompt + shown + "\n")
         out.write(console.feed(line))
     out.write(console.prompt + "\n")

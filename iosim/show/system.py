@@ -140,14 +140,15 @@ def show_interfaces(router: Router, only: str | None = None) -> str:
             out.append(f"     {c.input_errors} input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored")
             out.append(f"     {c.output_packets} packets output, {c.output_bytes} bytes, "
                        "0 underruns")
-            out.append(f"     0 output errors, 0 collisions, 0 interface resets")
+            out.append("     0 output errors, 0 collisions, 0 interface resets")
             out.append(f"     {c.output_drops} output drops")
     return "\n".join(out) + "\n" if out else ""
 
 
+# The second line ends with a space, as IOS prints it.
 _LEGEND = """\
 Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
-       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area 
+       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area\x20
        N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2
        E1 - OSPF external type 1, E2 - OSPF external type 2
        i - IS-IS, su - IS-IS summary, L1 - IS-IS level-1, L2 - IS-IS level-2

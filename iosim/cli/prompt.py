@@ -1,0 +1,111 @@
+"""The interactive router prompt (prompt_toolkit): ``?`` at once, Tab, history, Ctrl-Z.
+
+``?`` prints the help for the text typed so far without Enter, and the typed text
+stays on the new prompt line, as on IOS.  Tab completes a unique keyword; Up/Down walk
+the history; Ctrl-Z (and Ctrl-C) leave configuration mode; ``--More--`` takes a single
+key: space for the next page, Enter for the next line, anything else stops.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from iosim.lab.console import LabConsole
+
+_MORE = " --More-- "
+_CTRL_Z = "\x1a"
+
+
+def _line_bindings(console: LabConsole, write: Callable[[str], None]) -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("?")
+    def _help(event: KeyPressEvent) -> None:
+        buf = event.app.current_buffer
+        text = buf.document.text_before_cursor
+        session = console.session
+        if session.pending is not None:
+            buf.insert_text("?")
+            return
+        out = session.help(text)
+        prompt = console.prompt
+
+        def show() -> None:
+            write(f"{prompt}{text}?\n{out}")
+
+        run_in_terminal(show)
+
+    @kb.add("tab")
+    def _tab(event: KeyPressEvent) -> None:
+        buf = event.app.current_buffer
+        done = console.session.complete(buf.document.text_before_cursor)
+        if done is not None:
+            buf.text = done + buf.document.text_after_cursor
+            buf.cursor_position = len(done)
+
+    @kb.add("c-z")
+    def _ctrl_z(event: KeyPressEvent) -> None:
+        event.app.exit(result=_CTRL_Z)
+
+    @kb.add("c-c")
+    def _ctrl_c(event: KeyPressEvent) -> None:
+        event.app.exit(result=_CTRL_Z if console.session.mode_info.is_config else "")
+
+    return kb
+
+
+def _more_bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("<any>")
+    def _any(event: KeyPressEvent) -> None:
+        key = event.key_sequence[0].key
+        event.app.exit(result={" ": " ", "c-m": "", "c-j": ""}.get(str(key), "q"))
+
+    return kb
+
+
+def run_interactive(console: LabConsole, *, input: Any = None, output: Any = None,
+                    write: Callable[[str], None] | None = None,
+                    wall_clock: Callable[[], float] = time.monotonic) -> int:
+    """Run the prompt until end of input (Ctrl-D); return the exit status."""
+    out = write or sys.stdout.write
+    line_session: PromptSession[str] = PromptSession(
+        history=InMemoryHistory(), key_bindings=_line_bindings(console, out),
+        input=input, output=output)
+    more_session: PromptSession[str] = PromptSession(
+        key_bindings=_more_bindings(), input=input, output=output)
+    last = wall_clock()
+    motd = console.session.router.config.banner_motd
+    if motd:
+        out(f"\n{motd}\n\n")
+    while True:
+        now = wall_clock()
+        console.lab.clock.advance(max(0.0, now - last))  # interactive time follows the wall
+        last = now
+        logs = console.pending_logs()
+        if logs:
+            out(logs)
+        pending = console.session.pending
+        try:
+            if pending is not None and pending.prompt == _MORE:
+                text = more_session.prompt(_MORE)
+            else:
+                text = line_session.prompt(
+                    console.prompt, is_password=pending is not None and not pending.echo)
+        except EOFError:
+            out("\n")
+            return 0
+        except KeyboardInterrupt:
+            text = ""
+        if text == _CTRL_Z:
+            out("^Z\n")
+        out(console.feed(text))

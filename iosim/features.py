@@ -1,0 +1,23 @@
+"""The modules that register config and EXEC handlers, loaded once before any command.
+
+A feature adds its handler modules here; ``load()`` imports them all, so whoever
+creates a ``Session`` gets every command without importing features by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+HANDLER_MODULES = (
+    "iosim.config.apply_base",
+    "iosim.config.apply_acl",
+    "iosim.cli.exec_commands",
+)
+
+
+@lru_cache(maxsize=1)
+def load() -> None:
+    """Import every handler module (once)."""
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,71 @@
+"""The ``iosim`` command: --version, --help, a piped console transcript, lab errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from iosim import __version__
+
+
+def _run(args: list[str], stdin: str = "", tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if tmp is not None:
+        env["XDG_STATE_HOME"] = str(tmp)
+    return subprocess.run([sys.executable, "-m", "iosim", *args], input=stdin, text=True,
+                          capture_output=True, env=env, timeout=60)
+
+
+def test_version() -> None:
+    r = _run(["--version"])
+    assert r.returncode == 0 and r.stdout.strip() == f"iosim {__version__}"
+
+
+def test_help_mentions_console_and_at_commands() -> None:
+    r = _run(["--help"])
+    assert r.returncode == 0 and "console" in r.stdout and "@wait" in r.stdout
+
+
+def test_piped_console_writes_a_transcript_and_exits_zero(tmp_path: Path) -> None:
+    r = _run([], "enable\nshow ip interface brief | include 0/0\n@R2\nshow clock\n@wait 3600\nshow clock\n",
+             tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "R1>enable",
+        "R1#show ip interface brief | include 0/0",
+        "GigabitEthernet0/0         198.51.100.1    YES NVRAM  up                    up",
+        "R1#@R2",
+        "R2>show clock",
+        "*00:00:00.000 UTC Mon Mar 1 1993",
+        "R2>@wait 3600",
+        "R2>show clock",
+        "*01:00:00.000 UTC Mon Mar 1 1993",
+        "R2>",
+    ]
+
+
+def test_console_device_option_and_saved_state(tmp_path: Path) -> None:
+    r = _run(["console", "site-to-site", "--device", "R2"],
+             "enable\nconf t\nhostname SAVED2\nend\nwrite memory\n", tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("R2>")
+    again = _run(["console", "--device", "R2"], "enable\nshow running-config | include hostname\n", tmp_path)
+    assert "hostname SAVED2" in again.stdout
+    fresh = _run(["console", "--device", "R2", "--reset"], "", tmp_path)
+    assert fresh.stdout.startswith("R2>")
+
+
+def test_unknown_lab_and_device_are_reported(tmp_path: Path) -> None:
+    r = _run(["console", "no-such-lab"], "", tmp_path)
+    assert r.returncode == 2 and "no lab named 'no-such-lab'" in r.stderr
+    r = _run(["console", "--device", "R9"], "", tmp_path)
+    assert r.returncode == 2 and "no device 'R9'" in r.stderr
+
+
+def test_at_commands(tmp_path: Path) -> None:
+    r = _run([], "@help\n@devices\n@PC1\n@wait x\n@nope\n", tmp_path)
+    assert "@wait SECONDS" in r.stdout
+    assert "  R1         router  (attached)" in r.stdout
+    assert "% @wait needs a number of seconds" in r.stdout
+    assert "% Unknown iosim command or device '@nope'" in r.stdout

@@ -1,0 +1,69 @@
+"""The interactive prompt driven without a terminal (prompt_toolkit pipe input)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from iosim.cli.prompt import run_interactive
+from iosim.lab.console import Lab, LabConsole
+
+
+def _drive(keys: list[str], tmp_path: Path, pause: float = 0.0) -> tuple[str, LabConsole]:
+    """Type ``keys`` (a pause between them lets history load as it does for a person)."""
+    console = LabConsole(Lab.load(nvram_dir=tmp_path))
+    out = io.StringIO()
+    with create_pipe_input() as inp:
+
+        def typist() -> None:
+            for k in keys:
+                inp.send_text(k)
+                time.sleep(pause)
+            inp.close()
+
+        t = threading.Thread(target=typist)
+        t.start()
+        run_interactive(console, input=inp, output=DummyOutput(), write=out.write,
+                        wall_clock=lambda: 0.0)
+        t.join()
+    return out.getvalue(), console
+
+
+def test_question_mark_answers_without_enter_and_keeps_the_line(tmp_path: Path) -> None:
+    text, console = _drive(["enable\r", "show ip ?", "route\r"], tmp_path)
+    assert "R1#show ip ?\n  access-lists  List IP access lists\n" in text
+    assert "Gateway of last resort is 198.51.100.2 to network 0.0.0.0" in text
+    assert console.session.history[-1] == "show ip route"
+
+
+def test_tab_completes_a_unique_keyword(tmp_path: Path) -> None:
+    text, console = _drive(["en\t\r", "conf\tt\t\r", "hostn\tTABBED\r"], tmp_path)
+    assert console.session.router.config.hostname == "TABBED"
+    assert console.session.mode == "config"
+
+
+def test_ctrl_z_leaves_configuration_mode(tmp_path: Path) -> None:
+    text, console = _drive(["enable\r", "configure terminal\r", "interface lo1\r", "\x1a"],
+                           tmp_path)
+    assert "^Z" in text
+    assert "%SYS-5-CONFIG_I: Configured from console by console" in text
+    assert console.session.mode == "exec"
+
+
+def test_up_arrow_recalls_history(tmp_path: Path) -> None:
+    _, console = _drive(["enable\r", "show clock\r", "\x1b[A", "\r"], tmp_path, pause=0.3)
+    assert console.session.history[-2:] == ["show clock", "show clock"]
+
+
+def test_more_takes_a_single_key(tmp_path: Path) -> None:
+    text, console = _drive(["enable\r", "terminal length 5\r", "show running-config\r", "q",
+                            "show clock\r"], tmp_path)
+    assert " --More-- " not in text  # the pager prompt is drawn by prompt_toolkit, not written
+    assert "Building configuration..." in text
+    assert "line vty 0 4" not in text  # 'q' stopped the pager
+    assert console.session.history[-1] == "show clock"
