@@ -24,7 +24,7 @@ _MORE = " --More-- "
 _CTRL_Z = "\x1a"
 
 
-def _line_bindings(console: LabConsole, write: Callable[[str], None]) -> KeyBindings:
+def _line_bindings(console: LabConsole, write: Callable[[str], object]) -> KeyBindings:
     kb = KeyBindings()
 
     @kb.add("?")
@@ -74,10 +74,10 @@ def _more_bindings() -> KeyBindings:
 
 
 def run_interactive(console: LabConsole, *, input: Any = None, output: Any = None,
-                    write: Callable[[str], None] | None = None,
+                    write: Callable[[str], object] | None = None,
                     wall_clock: Callable[[], float] = time.monotonic) -> int:
     """Run the prompt until end of input (Ctrl-D); return the exit status."""
-    out = write or sys.stdout.write
+    out: Callable[[str], object] = write or sys.stdout.write
     line_session: PromptSession[str] = PromptSession(
         history=InMemoryHistory(), key_bindings=_line_bindings(console, out),
         input=input, output=output)

@@ -156,7 +156,8 @@ def _ip_acl(ctx: ApplyContext, m: Match) -> Enter:
         raise CommandRejected(f"% A named {'standard' if acl.extended is False else 'extended'}"
                               f" IP access list with this name already exists")
     if acl is None:
-        ctx.config.acls[name] = AccessList(name, extended, numbered=name.isascii() and name.isdigit())
+        numbered = name.isascii() and name.isdigit()
+        ctx.config.acls[name] = AccessList(name, extended, numbered=numbered)
     return Enter("ext_nacl" if extended else "std_nacl", name)
 
 

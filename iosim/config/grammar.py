@@ -26,12 +26,13 @@ from this one grammar.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark
+from lark import Lark, Token
 from lark.lexer import Lexer
 
 _TERMINAL_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:\s*(.*?)\s*(?://\s*(.*))?$")
@@ -62,7 +63,7 @@ class _NoLexer(Lexer):
     def __init__(self, lexer_conf: object) -> None:
         pass
 
-    def lex(self, lexer_state: object, parser_state: object) -> None:  # pragma: no cover
+    def lex(self, lexer_state: object, parser_state: object) -> Iterator[Token]:  # pragma: no cover
         raise NotImplementedError("iosim feeds tokens word by word")
 
 
