@@ -75,10 +75,15 @@ def grammar_dir() -> Path:
     return Path(str(resources.files("iosim.grammar")))
 
 
+#: Files that define the rules others extend: loaded first, in this order.
+CORE_FILES = ("base.lark", "exec.lark")
+
+
 def grammar_files() -> list[Path]:
-    """``base.lark`` first (it declares the start rules), then the features by name."""
+    """The core files first (they declare the start rules), then the features by name."""
     files = sorted(grammar_dir().glob("*.lark"))
-    files.sort(key=lambda p: (p.name != "base.lark", p.name))
+    order = {name: i for i, name in enumerate(CORE_FILES)}
+    files.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return files
 
 
