@@ -1,0 +1,727 @@
+"""ESP packet codec (RFC 4303) with IPv4 tunnel/transport helpers and ESP-in-UDP (RFC 3948).
+
+Theory of operation
+-------------------
+An :class:`EspSa` holds what one direction of an IPsec SA needs to protect packets: the SPI, the
+two transform rows from :mod:`iosim.ipsec.transforms` and the keys, turned once into keyed
+primitives (an expanded cipher, a keyed HMAC) so that each packet costs a handful of C calls.
+Everything that changes per packet -- the outbound sequence counter, the inbound replay window,
+byte and packet counters, lifetimes -- belongs to the caller (the SAD); :func:`encapsulate` and
+:func:`decapsulate` are pure transformations apart from the cipher contexts they reuse.
+
+Packet layout (RFC 4303 section 2)::
+
+    0                   1                   2                   3
+    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ ----
+   |               Security Parameters Index (SPI)                 | ^Int.
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ |Cov-
+   |                      Sequence Number                          | |ered
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ | ----
+   |                    IV (explicit, per transform)               | |   ^
+   ~                    Payload Data* (variable)                   ~ |   |
+   +               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ |Conf.
+   |               |     Padding (0-255 bytes)                     | |Cov-
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ |ered*
+   |                               |  Pad Length   | Next Header   | v   v
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ ------
+   |         Integrity Check Value-ICV   (variable)                |
+   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+Inbound order follows strongSwan's libipsec: parse the header, consult the replay window
+(:meth:`~iosim.ipsec.replay.ReplayWindow.check`), verify the ICV, decrypt and strip the padding,
+and only then advance the window (:meth:`~iosim.ipsec.replay.ReplayWindow.update`).
+
+Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has one codec class; the SA
+picks it from a table when it is built, so the per-packet path has no algorithm branches.
+
+CBC uses long-lived cipher contexts instead of one context per packet (building a context costs
+ten times the encryption of a 1400-byte packet).  Decryption feeds ``IV || ciphertext`` to a
+running CBC decryptor and drops the first output block: every later block only depends on the
+ciphertext block before it.  Encryption feeds ``D(IV) xor C_prev`` as the first block to a
+running CBC encryptor whose chaining value is ``C_prev``, so that block comes out as exactly the
+requested IV and the rest is ordinary CBC under that IV.  The contexts make an SA unsafe to use
+from two threads at once; the emulator runs each router on one event loop.
+
+IVs come from the caller: explicit bytes, or a random source ``n -> bytes`` injected by the
+engine (never :func:`os.urandom` here).  With explicit bytes the packet carries exactly that IV
+(the RFC test vectors need it).  With a random source a CBC SA feeds the random block ``R`` as
+the first block, so the IV on the wire is ``E_K(R xor C_prev)``: an unpredictable IV made by
+encrypting a nonce under the SA key, the method of NIST SP 800-38A Appendix C, at the price of
+one cipher call instead of two.  For GCM and GMAC ``None`` selects the sequence number
+as the 8-byte IV, which RFC 4106 section 3.1 allows (the IV only has to be unique per key).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from hmac import compare_digest
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+from iosim.ipsec.replay import ReplayStatus, ReplayWindow
+from iosim.ipsec.transforms import CipherMode, EncryptionTransform, IntegrityTransform
+
+__all__ = [
+    "IPPROTO_ESP",
+    "IPPROTO_IPIP",
+    "IPPROTO_UDP",
+    "NATT_PORT",
+    "AuthenticationError",
+    "EspSa",
+    "IpsecError",
+    "IvSource",
+    "MalformedPacketError",
+    "NotEspError",
+    "PaddingError",
+    "RandomSource",
+    "ReplayError",
+    "UnknownSpiError",
+    "build_ipv4_header",
+    "decapsulate",
+    "encapsulate",
+    "ipv4_checksum",
+    "parse_ipv4_header",
+    "rewrite_ipv4_header",
+    "transport_decapsulate",
+    "transport_encapsulate",
+    "tunnel_decapsulate",
+    "tunnel_encapsulate",
+    "unwrap_udp",
+    "wrap_udp",
+]
+
+IPPROTO_IPIP = 4
+IPPROTO_UDP = 17
+IPPROTO_ESP = 50
+NATT_PORT = 4500
+
+RandomSource = Callable[[int], bytes]
+"""Injected randomness: returns ``n`` random bytes."""
+
+IvSource = bytes | RandomSource | None
+"""An explicit IV, a random source to draw one from, or None (counter IV, AEAD/GMAC only)."""
+
+
+# --- errors: every way an inbound packet is refused --------------------------------------------
+
+
+class IpsecError(Exception):
+    """An inbound packet was refused; the router drops and counts it (the peer's fault)."""
+
+
+class MalformedPacketError(IpsecError):
+    """Truncated or structurally impossible packet (lengths, alignment, headers)."""
+
+
+class UnknownSpiError(IpsecError):
+    """The packet's SPI is not the one of the SA it was handed to."""
+
+    def __init__(self, spi: int) -> None:
+        super().__init__(f"no SA for SPI 0x{spi:08x}")
+        self.spi = spi
+
+
+class AuthenticationError(IpsecError):
+    """ICV mismatch: the packet was altered or keys differ (IOS: ``#pkts verify failed``)."""
+
+
+class PaddingError(IpsecError):
+    """Authentic packet with an impossible pad length or non-default padding bytes."""
+
+
+class ReplayError(IpsecError):
+    """Sequence number already seen or left of the window (IOS: ``#pkts replay failed``)."""
+
+    def __init__(self, seq: int, status: ReplayStatus) -> None:
+        super().__init__(f"sequence number {seq}: {status.value}")
+        self.seq = seq
+        self.status = status
+
+
+class NotEspError(IpsecError):
+    """A UDP 4500 datagram that is not ESP: IKE (non-ESP marker) or a NAT-keepalive."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"not an ESP packet: {kind}")
+        self.kind = kind
+
+
+# --- shared constants ----------------------------------------------------------------------------
+
+_HDR = struct.Struct(">II")  # SPI, sequence number
+_SEQ_IV = struct.Struct(">Q")  # counter IV for GCM/GMAC
+_PAD = bytes(range(1, 256))  # RFC 4303 2.4 default padding: 1, 2, 3, ...
+_PADS = [_PAD[:n] for n in range(256)]
+# _TRAILERS[pad_length][next_header] == padding + pad length + next header
+_TRAILERS: list[list[bytes]] = [
+    [_PAD[:pad] + bytes((pad, nh)) for nh in range(256)] for pad in range(16)
+]
+
+
+def _iv(source: IvSource, size: int) -> bytes:
+    if source.__class__ is bytes:
+        iv: Any = source
+    elif source is None:
+        raise ValueError("this transform needs an explicit IV or a random source")
+    else:
+        iv = source(size)  # type: ignore[operator]
+    if len(iv) != size:
+        raise ValueError(f"IV must be {size} bytes, got {len(iv)}")
+    return bytes(iv)
+
+
+def _hmac_pads(integ: IntegrityTransform, key: bytes) -> tuple[Any, Any]:
+    """Return hash states after ``K xor ipad`` and ``K xor opad`` (RFC 2104)."""
+    mac = integ.new_mac(key)
+    return mac._inner, mac._outer
+
+
+class _Codec(Protocol):
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes: ...
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]: ...
+
+
+# --- codecs, one per CipherMode ------------------------------------------------------------------
+
+
+class _CbcCodec:
+    """Block cipher in CBC mode with an explicit IV, plus HMAC (RFC 2405, 2451, 3602, 2104)."""
+
+    __slots__ = ("_bs", "_dec", "_enc", "_icv", "_inner", "_ivdec", "_last", "_outer", "_spi",
+                 "_strict")
+
+    def __init__(self, sa: EspSa) -> None:
+        enc = sa.encryption
+        assert enc.algorithm is not None and enc.iv_size == enc.block_size
+        algorithm = enc.algorithm(sa.encryption_key)
+        zero = bytes(enc.block_size)
+        self._enc = Cipher(algorithm, modes.CBC(zero)).encryptor()
+        self._dec = Cipher(algorithm, modes.CBC(zero)).decryptor()
+        self._ivdec = Cipher(algorithm, modes.CBC(zero)).decryptor()
+        self._last = zero  # ends with the chaining value of self._enc
+        self._bs = enc.block_size
+        self._spi = sa.spi
+        self._strict = sa.strict_padding
+        self._inner: Any = None
+        self._outer: Any = None
+        self._icv = 0
+        if sa.integrity is not None:
+            self._icv = sa.integrity.icv_size
+            self._inner, self._outer = _hmac_pads(sa.integrity, sa.integrity_key)
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        bs = self._bs
+        hdr = _HDR.pack(self._spi, seq)
+        if iv.__class__ is bytes:
+            if len(iv) != bs:  # type: ignore[arg-type]
+                raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")  # type: ignore[arg-type]
+            # First block D(IV) xor C_prev: the running encryptor emits IV, then CBC under it.
+            first = self._ivdec.update(self._last[-bs:] + iv)[bs:]  # type: ignore[operator]
+        elif iv is None:
+            raise ValueError("CBC transforms need an explicit IV or a random source")
+        else:
+            # First block R (random): the IV on the wire is E_K(R xor C_prev), a nonce
+            # encrypted under the SA key as NIST SP 800-38A Appendix C recommends.
+            first = iv(bs)  # type: ignore[operator]
+            if len(first) != bs:
+                raise ValueError(f"random source returned {len(first)} bytes, not {bs}")
+        out = self._enc.update(
+            b"".join((first, payload, _TRAILERS[-(len(payload) + 2) % bs][nh]))
+        )
+        self._last = out  # its last block is the encryptor's chaining value
+        if self._inner is None:
+            return hdr + out
+        inner = self._inner.copy()
+        inner.update(hdr)
+        inner.update(out)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return b"".join((hdr, out, outer.digest()[: self._icv]))
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        bs = self._bs
+        end = len(data) - self._icv
+        if end < 8 + 2 * bs or (end - 8) % bs:
+            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
+        spi, seq = _HDR.unpack_from(data)
+        if spi != self._spi:
+            raise UnknownSpiError(spi)
+        if window is not None and window.enabled:
+            status = window.check(seq)
+            if status is not ReplayStatus.OK:
+                raise ReplayError(seq, status)
+        if self._inner is not None:
+            inner = self._inner.copy()
+            inner.update(data[:end])
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            if not compare_digest(outer.digest()[: self._icv], data[end:]):
+                raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}")
+        # IV || ciphertext through the running decryptor; block 0 of the output is discarded.
+        out = self._dec.update(data[8:end])
+        pad = out[-2]
+        stop = len(out) - 2 - pad
+        if stop < bs or (self._strict and not out.endswith(_PADS[pad], 0, -2)):
+            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if window is not None:
+            window.update(seq)
+        return seq, out[-1], out[bs:stop]
+
+
+class _NullCodec:
+    """ESP_NULL (RFC 2410): payload in clear, 4-byte alignment, integrity from the HMAC."""
+
+    __slots__ = ("_icv", "_inner", "_outer", "_spi", "_strict")
+
+    def __init__(self, sa: EspSa) -> None:
+        assert sa.integrity is not None
+        self._spi = sa.spi
+        self._strict = sa.strict_padding
+        self._icv = sa.integrity.icv_size
+        self._inner, self._outer = _hmac_pads(sa.integrity, sa.integrity_key)
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        hdr = _HDR.pack(self._spi, seq)
+        trailer = _TRAILERS[-(len(payload) + 2) % 4][nh]
+        inner = self._inner.copy()
+        inner.update(hdr)
+        inner.update(payload)
+        inner.update(trailer)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return b"".join((hdr, payload, trailer, outer.digest()[: self._icv]))
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        end = len(data) - self._icv
+        if end < 8 + 2:
+            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
+        spi, seq = _HDR.unpack_from(data)
+        if spi != self._spi:
+            raise UnknownSpiError(spi)
+        if window is not None and window.enabled:
+            status = window.check(seq)
+            if status is not ReplayStatus.OK:
+                raise ReplayError(seq, status)
+        inner = self._inner.copy()
+        inner.update(data[:end])
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        if not compare_digest(outer.digest()[: self._icv], data[end:]):
+            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}")
+        pad = data[end - 2]
+        stop = end - 2 - pad
+        if stop < 8 or (self._strict and not data.endswith(_PADS[pad], 0, end - 2)):
+            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if window is not None:
+            window.update(seq)
+        return seq, data[end - 1], data[8:stop]
+
+
+class _AeadCodec:
+    """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number."""
+
+    __slots__ = ("_aead", "_salt", "_spi", "_strict")
+
+    def __init__(self, sa: EspSa) -> None:
+        enc = sa.encryption
+        assert enc.algorithm is not None
+        self._aead = enc.algorithm(sa.encryption_key[: enc.key_size])
+        self._salt = sa.encryption_key[enc.key_size :]
+        self._spi = sa.spi
+        self._strict = sa.strict_padding
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        hdr = _HDR.pack(self._spi, seq)
+        iv = _SEQ_IV.pack(seq) if iv is None else _iv(iv, 8)
+        ct = self._aead.encrypt(
+            self._salt + iv, b"".join((payload, _TRAILERS[-(len(payload) + 2) % 4][nh])), hdr
+        )
+        return b"".join((hdr, iv, ct))
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        if len(data) < 8 + 8 + 2 + 16:
+            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
+        spi, seq = _HDR.unpack_from(data)
+        if spi != self._spi:
+            raise UnknownSpiError(spi)
+        if window is not None and window.enabled:
+            status = window.check(seq)
+            if status is not ReplayStatus.OK:
+                raise ReplayError(seq, status)
+        try:
+            out = self._aead.decrypt(self._salt + data[8:16], data[16:], data[:8])
+        except InvalidTag:
+            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}") from None
+        pad = out[-2]
+        stop = len(out) - 2 - pad
+        if stop < 0 or (self._strict and not out.endswith(_PADS[pad], 0, -2)):
+            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if window is not None:
+            window.update(seq)
+        return seq, out[-1], out[:stop]
+
+
+class _GmacCodec:
+    """AES-GMAC for ESP (RFC 4543): clear payload; AAD = SPI || seq || IV || payload+trailer."""
+
+    __slots__ = ("_aead", "_salt", "_spi", "_strict")
+
+    def __init__(self, sa: EspSa) -> None:
+        enc = sa.encryption
+        assert enc.algorithm is not None
+        self._aead = enc.algorithm(sa.encryption_key[: enc.key_size])
+        self._salt = sa.encryption_key[enc.key_size :]
+        self._spi = sa.spi
+        self._strict = sa.strict_padding
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        iv = _SEQ_IV.pack(seq) if iv is None else _iv(iv, 8)
+        covered = b"".join(
+            (_HDR.pack(self._spi, seq), iv, payload, _TRAILERS[-(len(payload) + 2) % 4][nh])
+        )
+        return covered + self._aead.encrypt(self._salt + iv, b"", covered)
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        end = len(data) - 16
+        if end < 8 + 8 + 2:
+            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
+        spi, seq = _HDR.unpack_from(data)
+        if spi != self._spi:
+            raise UnknownSpiError(spi)
+        if window is not None and window.enabled:
+            status = window.check(seq)
+            if status is not ReplayStatus.OK:
+                raise ReplayError(seq, status)
+        try:
+            self._aead.decrypt(self._salt + data[8:16], data[end:], data[:end])
+        except InvalidTag:
+            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}") from None
+        pad = data[end - 2]
+        stop = end - 2 - pad
+        if stop < 16 or (self._strict and not data.endswith(_PADS[pad], 0, end - 2)):
+            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if window is not None:
+            window.update(seq)
+        return seq, data[end - 1], data[16:stop]
+
+
+_CODECS: dict[CipherMode, Callable[[EspSa], _Codec]] = {
+    CipherMode.CBC: _CbcCodec,
+    CipherMode.NULL: _NullCodec,
+    CipherMode.AEAD: _AeadCodec,
+    CipherMode.GMAC: _GmacCodec,
+}
+
+
+# --- the SA ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EspSa:
+    """One direction of an ESP Security Association: SPI, transforms and keys.
+
+    ``encryption_key`` is the encryption part of KEYMAT including any salt (RFC 4106 8.1: the
+    last 4 bytes for GCM/GMAC); ``integrity_key`` is empty for combined-mode transforms.
+    ``strict_padding`` makes :func:`decapsulate` insist on the RFC 4303 2.4 default padding.
+    Keyed primitives are built once here; see the module docstring on thread safety.
+    """
+
+    spi: int
+    encryption: EncryptionTransform
+    integrity: IntegrityTransform | None
+    encryption_key: bytes
+    integrity_key: bytes = b""
+    strict_padding: bool = True
+    _codec: _Codec = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        enc, integ = self.encryption, self.integrity
+        if not 256 <= self.spi <= 0xFFFFFFFF:
+            raise ValueError(f"SPI 0x{self.spi:x} is reserved or out of range (RFC 4303 2.1)")
+        if len(self.encryption_key) != enc.keymat_size:
+            raise ValueError(
+                f"{enc.name}: key is {len(self.encryption_key)} bytes, expected {enc.keymat_size}"
+            )
+        if enc.is_combined and integ is not None:
+            raise ValueError(f"{enc.name} carries its own ICV; {integ.name} cannot be added")
+        if enc.mode is CipherMode.NULL and integ is None:
+            raise ValueError("ESP with neither encryption nor integrity (RFC 4303 3.2)")
+        if integ is not None:
+            if integ.protocol != "esp":
+                raise ValueError(f"{integ.name} is an AH transform")
+            if len(self.integrity_key) != integ.key_size:
+                raise ValueError(
+                    f"{integ.name}: key is {len(self.integrity_key)} bytes, "
+                    f"expected {integ.key_size}"
+                )
+        object.__setattr__(self, "_codec", _CODECS[enc.mode](self))
+
+    @classmethod
+    def from_keymat(
+        cls,
+        spi: int,
+        encryption: EncryptionTransform,
+        integrity: IntegrityTransform | None,
+        keymat: bytes,
+    ) -> EspSa:
+        """Split KEYMAT as IKE derives it: encryption key (and salt) first, then integrity key."""
+        n = encryption.keymat_size
+        need = n + (integrity.key_size if integrity else 0)
+        if len(keymat) < need:
+            raise ValueError(f"KEYMAT is {len(keymat)} bytes, {need} needed")
+        return cls(spi, encryption, integrity, keymat[:n], keymat[n:need])
+
+    @property
+    def icv_size(self) -> int:
+        """Bytes of ICV at the end of each packet."""
+        return self.encryption.icv_size or (self.integrity.icv_size if self.integrity else 0)
+
+    def overhead(self, payload_len: int) -> int:
+        """ESP bytes added around a payload of ``payload_len`` (header, IV, trailer, ICV)."""
+        enc = self.encryption
+        return 8 + enc.iv_size + 2 + (-(payload_len + 2) % enc.block_size) + self.icv_size
+
+
+# --- the codec entry points ----------------------------------------------------------------------
+
+
+def encapsulate(
+    sa: EspSa, seq: int, iv_or_rand: IvSource, payload: bytes, next_header: int
+) -> bytes:
+    """Build an ESP packet (header, IV, encrypted payload + padding + trailer, ICV).
+
+    ``seq`` is the sequence number to send (1 .. 2**32-1, the caller's counter);
+    ``iv_or_rand`` an explicit IV, a random source, or None for a counter IV (GCM/GMAC only);
+    ``next_header`` the protocol of ``payload`` (4 for a tunnelled IPv4 packet).
+    """
+    if not (0 < seq <= 0xFFFFFFFF and 0 <= next_header <= 255):
+        raise ValueError(f"sequence number {seq} or next header {next_header} out of range")
+    return sa._codec.seal(seq, iv_or_rand, payload, next_header)
+
+
+def decapsulate(
+    sa: EspSa, data: bytes, replay: ReplayWindow | None = None
+) -> tuple[int, int, bytes]:
+    """Verify and decrypt an ESP packet; return ``(seq, next_header, payload)``.
+
+    With ``replay`` the window is checked before the ICV and advanced only after the packet
+    authenticated and its padding parsed.  Raises :class:`MalformedPacketError`,
+    :class:`UnknownSpiError`, :class:`ReplayError`, :class:`AuthenticationError` or
+    :class:`PaddingError`.
+    """
+    if data.__class__ is not bytes:
+        data = bytes(data)
+    return sa._codec.open(data, replay)
+
+
+# --- IPv4 helpers --------------------------------------------------------------------------------
+
+_IPV4 = struct.Struct(">BBHHHBBH4s4s")
+_UDP = struct.Struct(">HHHH")
+_DF = 0x4000
+
+Address = str | bytes | ipaddress.IPv4Address
+
+
+def _packed(addr: Address) -> bytes:
+    if addr.__class__ is bytes:
+        if len(addr) != 4:
+            raise ValueError("IPv4 address must be 4 bytes")
+        return addr  # type: ignore[return-value]
+    return _packed_text(addr)
+
+
+@lru_cache(maxsize=4096)
+def _packed_text(addr: str | ipaddress.IPv4Address) -> bytes:
+    return ipaddress.IPv4Address(addr).packed
+
+
+def ipv4_checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum of ``data`` (a checksum field inside is summed as stored).
+
+    The one's-complement sum of 16-bit words equals the big-endian integer of ``data`` modulo
+    0xFFFF (since 2**16 == 1 mod 0xFFFF), with 0xFFFF standing for a non-zero multiple.
+    """
+    if len(data) % 2:
+        data += b"\0"
+    value = int.from_bytes(data)
+    total = value % 0xFFFF
+    if total == 0 and value:
+        total = 0xFFFF
+    return ~total & 0xFFFF
+
+
+def build_ipv4_header(
+    src: Address,
+    dst: Address,
+    protocol: int,
+    payload_len: int,
+    *,
+    ident: int = 0,
+    ttl: int = 64,
+    tos: int = 0,
+    df: bool = False,
+) -> bytes:
+    """A 20-byte IPv4 header (no options) with a correct header checksum."""
+    fields = [0x45, tos, 20 + payload_len, ident, _DF if df else 0, ttl, protocol, 0,
+              _packed(src), _packed(dst)]
+    header = _IPV4.pack(*fields)
+    fields[7] = ipv4_checksum(header)
+    return _IPV4.pack(*fields)
+
+
+def parse_ipv4_header(packet: bytes) -> tuple[int, int, int]:
+    """Validate an IPv4 packet; return ``(header_length, protocol, total_length)``."""
+    if len(packet) < 20 or packet[0] >> 4 != 4:
+        raise MalformedPacketError("not an IPv4 packet")
+    ihl = (packet[0] & 0x0F) * 4
+    total = int.from_bytes(packet[2:4])
+    if ihl < 20 or total < ihl or total > len(packet):
+        raise MalformedPacketError("IPv4 header length fields inconsistent")
+    return ihl, packet[9], total
+
+
+def rewrite_ipv4_header(header: bytes, protocol: int, total: int) -> bytes:
+    """Copy of an IPv4 header with a new protocol and total length, checksum recomputed."""
+    h = bytearray(header)
+    h[2:4] = total.to_bytes(2)
+    h[9] = protocol
+    h[10:12] = b"\0\0"
+    h[10:12] = ipv4_checksum(bytes(h)).to_bytes(2)
+    return bytes(h)
+
+
+def wrap_udp(
+    esp: bytes,
+    sport: int = NATT_PORT,
+    dport: int = NATT_PORT,
+    checksum_addrs: tuple[Address, Address] | None = None,
+) -> bytes:
+    """ESP-in-UDP (RFC 3948 2.1): UDP header, then the ESP packet.
+
+    The UDP checksum is zero (RFC 3948 2.1 allows it) unless ``checksum_addrs=(src, dst)`` asks
+    for the real one over the IPv4 pseudo-header (RFC 768), as a kernel UDP socket sends it.
+    """
+    length = 8 + len(esp)
+    if checksum_addrs is None:
+        return _UDP.pack(sport, dport, length, 0) + esp
+    src, dst = checksum_addrs
+    pseudo = _packed(src) + _packed(dst) + struct.pack(">BBH", 0, IPPROTO_UDP, length)
+    checksum = ipv4_checksum(pseudo + _UDP.pack(sport, dport, length, 0) + esp) or 0xFFFF
+    return _UDP.pack(sport, dport, length, checksum) + esp
+
+
+def unwrap_udp(segment: bytes) -> bytes:
+    """Return the ESP packet in a UDP-encapsulated datagram (UDP header included in input).
+
+    Raises :class:`NotEspError` for an IKE message (non-ESP marker, RFC 3948 2.2) or a
+    NAT-keepalive (a single 0xFF byte, RFC 3948 2.3).  The UDP checksum is not verified, as RFC
+    3948 3.1.2 permits.
+    """
+    if len(segment) < 8:
+        raise MalformedPacketError("truncated UDP header")
+    length = int.from_bytes(segment[4:6])
+    if length < 8 or length > len(segment):
+        raise MalformedPacketError("UDP length field inconsistent")
+    payload = segment[8:length]
+    if payload == b"\xff":
+        raise NotEspError("NAT-keepalive")
+    if len(payload) >= 4 and payload[:4] == b"\0\0\0\0":
+        raise NotEspError("IKE (non-ESP marker)")
+    return payload
+
+
+def tunnel_encapsulate(
+    sa: EspSa,
+    seq: int,
+    iv_or_rand: IvSource,
+    inner: bytes,
+    src: Address,
+    dst: Address,
+    *,
+    ident: int = 0,
+    ttl: int = 64,
+    df: bool | None = None,
+    udp_ports: tuple[int, int] | None = None,
+    udp_checksum: bool = False,
+) -> bytes:
+    """Tunnel mode: new outer IPv4 header, ESP with next header 4, the whole inner packet.
+
+    The outer TOS and (unless ``df`` is given) the DF bit are copied from the inner header, as
+    IOS does by default (RFC 4301 5.1.2.1).  ``udp_ports=(sport, dport)`` puts the ESP packet in
+    UDP (NAT-T, RFC 3948), with a zero UDP checksum unless ``udp_checksum`` is set.
+    """
+    parse_ipv4_header(inner)
+    esp = encapsulate(sa, seq, iv_or_rand, inner, IPPROTO_IPIP)
+    protocol = IPPROTO_ESP
+    if udp_ports is not None:
+        esp = wrap_udp(esp, *udp_ports, checksum_addrs=(src, dst) if udp_checksum else None)
+        protocol = IPPROTO_UDP
+    if df is None:
+        df = bool(int.from_bytes(inner[6:8]) & _DF)
+    outer = build_ipv4_header(
+        src, dst, protocol, len(esp), ident=ident, ttl=ttl, tos=inner[1], df=df
+    )
+    return outer + esp
+
+
+def _esp_of(packet: bytes) -> tuple[bytes, bytes]:
+    """Split an IPv4 packet carrying ESP (directly or in UDP) into (IP header, ESP packet)."""
+    ihl, protocol, total = parse_ipv4_header(packet)
+    if protocol == IPPROTO_ESP:
+        return packet[:ihl], packet[ihl:total]
+    if protocol == IPPROTO_UDP:
+        return packet[:ihl], unwrap_udp(packet[ihl:total])
+    raise MalformedPacketError(f"IP protocol {protocol} is not ESP")
+
+
+def tunnel_decapsulate(
+    sa: EspSa, packet: bytes, replay: ReplayWindow | None = None
+) -> tuple[int, bytes]:
+    """Undo :func:`tunnel_encapsulate`; return ``(seq, inner IPv4 packet)``."""
+    _, esp = _esp_of(packet)
+    seq, nh, inner = decapsulate(sa, esp, replay)
+    if nh != IPPROTO_IPIP:
+        raise MalformedPacketError(f"tunnel-mode ESP carries next header {nh}, not IPv4")
+    parse_ipv4_header(inner)
+    return seq, inner
+
+
+def transport_encapsulate(
+    sa: EspSa,
+    seq: int,
+    iv_or_rand: IvSource,
+    packet: bytes,
+    *,
+    udp_ports: tuple[int, int] | None = None,
+) -> bytes:
+    """Transport mode: keep the IPv4 header, insert ESP after it, fix protocol/length/checksum.
+
+    Fragments are refused (RFC 4303 3.1.1: transport mode applies to whole datagrams).
+    """
+    ihl, protocol, total = parse_ipv4_header(packet)
+    if int.from_bytes(packet[6:8]) & 0x3FFF:
+        raise ValueError("transport-mode ESP cannot be applied to an IP fragment")
+    esp = encapsulate(sa, seq, iv_or_rand, packet[ihl:total], protocol)
+    outer_protocol = IPPROTO_ESP
+    if udp_ports is not None:
+        esp = wrap_udp(esp, *udp_ports)
+        outer_protocol = IPPROTO_UDP
+    return rewrite_ipv4_header(packet[:ihl], outer_protocol, ihl + len(esp)) + esp
+
+
+def transport_decapsulate(
+    sa: EspSa, packet: bytes, replay: ReplayWindow | None = None
+) -> tuple[int, bytes]:
+    """Undo :func:`transport_encapsulate`; return ``(seq, original IPv4 packet)``."""
+    header, esp = _esp_of(packet)
+    seq, nh, payload = decapsulate(sa, esp, replay)
+    return seq, rewrite_ipv4_header(header, nh, len(header) + len(payload)) + payload
