@@ -23,6 +23,7 @@ never touches Lark's parser for a command shape it has already seen.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -81,21 +82,12 @@ class Match:
         return None
 
 
+_WORD_RE = re.compile(r"[^ \t]+")
+
+
 def split_words(line: str) -> list[Word]:
     """Split a line into words, remembering each word's column."""
-    words: list[Word] = []
-    i, n = 0, len(line)
-    while i < n:
-        while i < n and line[i] in " \t":
-            i += 1
-        if i >= n:
-            break
-        j = i
-        while j < n and line[j] not in " \t":
-            j += 1
-        words.append(Word(line[i:j], i))
-        i = j
-    return words
+    return [Word(m.group(), m.start()) for m in _WORD_RE.finditer(line)]
 
 
 def _common_prefix(a: str, b: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 
 from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
@@ -230,14 +230,16 @@ def _if_ip_address(ctx: ApplyContext, m: Match) -> None:
     mask = IPv4Address(m.get("IP_ADDRESS_MASK") or "")
     if not _mask_ok(mask) or int(mask) == 0:
         raise CommandRejected(f"Bad mask 0x{int(mask):X} for address {addr}")
-    net = IPv4Network(f"{addr}/{mask}", strict=False)
-    if net.prefixlen < 31 and addr in (net.network_address, net.broadcast_address):
-        raise CommandRejected(f"Bad mask /{net.prefixlen} for address {addr}")
-    for other in ctx.config.sorted_interfaces():
-        if other.name == intf.name or other.network is None:
+    a, mk = int(addr), int(mask)
+    prefixlen = bin(mk).count("1")
+    if prefixlen < 31 and (a & ~mk & 0xFFFFFFFF) in (0, ~mk & 0xFFFFFFFF):
+        raise CommandRejected(f"Bad mask /{prefixlen} for address {addr}")
+    for other in ctx.config.interfaces.values():
+        if other.name == intf.name or other.address is None or other.mask is None:
             continue
-        if other.network.overlaps(net) and not other.shutdown:
-            raise CommandRejected(f"% {net.network_address} overlaps with {other.name}")
+        common = mk & int(other.mask)
+        if (a & common) == (int(other.address) & common) and not other.shutdown:
+            raise CommandRejected(f"% {IPv4Address(a & mk)} overlaps with {other.name}")
     if m.has("IP_ADDRESS_SECONDARY"):
         if (addr, mask) not in intf.secondaries:
             intf.secondaries.append((addr, mask))
@@ -312,8 +314,9 @@ def _physical_only(ctx: ApplyContext, m: Match) -> None:
 def _ip_route(ctx: ApplyContext, m: Match) -> None:
     route = _route_from(ctx, m)
     routes = ctx.config.static_routes
+    key = route.key()
     for i, r in enumerate(routes):
-        if r.key() == route.key():
+        if r.prefix == route.prefix and r.key() == key:
             routes[i] = route
             break
     else:
