@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from transcript import transcript
 
 HERE = Path(__file__).parent / "transcripts"
