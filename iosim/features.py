@@ -13,6 +13,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_base",
     "iosim.config.apply_acl",
     "iosim.cli.exec_commands",
+    "iosim.config.apply_crypto",
 )
 
 

@@ -190,10 +190,7 @@ class Session:
                 m = parse(switched.start, line)
                 break
             except CliError as e:
-                if first_error is None or (
-                    isinstance(e, InvalidInput) and isinstance(first_error, InvalidInput)
-                    and e.col > first_error.col
-                ):
+                if first_error is None:  # IOS reports the error of the mode you are in
                     first_error = e
                 if switched.parent is None:
                     raise first_error from None

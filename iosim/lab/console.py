@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import iosim.cli.exec_commands  # noqa: F401  (registers the EXEC handlers)
-import iosim.config.apply_acl  # noqa: F401  (registers the config handlers)
-import iosim.config.apply_base  # noqa: F401
 from iosim.cli.replay import boot
 from iosim.cli.session import Session
 from iosim.clock import VirtualClock
