@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from iosim.cli.interfaces import interface_type
 from iosim.config.apply_acl import render_entry_show
 from iosim.config.render import config_lines
-from iosim.net.rib import RibRoute, build_rib
+from iosim.net.packets import format_ip
+from iosim.net.rib import build_rib
+from iosim.net.routing import RibEntry, Route
 
 if TYPE_CHECKING:
     from iosim.router import Router
@@ -159,55 +161,45 @@ Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
 """
 
 
-def _classful(net: IPv4Network) -> IPv4Network:
-    """The class A, B or C network that ``net`` belongs to (how IOS groups routes)."""
-    first = int(net.network_address) >> 24
-    length = 8 if first < 128 else 16 if first < 192 else 24
-    return IPv4Network((int(net.network_address) >> (32 - length) << (32 - length), length))
-
-
-def _route_text(r: RibRoute) -> str:
-    if r.code in ("C", "L"):
-        return f"{r.network} is directly connected, {r.interface}"
+def _path_text(r: Route) -> str:
+    """``[1/0] via 198.51.100.2`` or ``is directly connected, Gi0/0``."""
     if r.next_hop is None:
-        return f"{r.network} is directly connected, {r.interface}"
-    via = f"via {r.next_hop}" + (f", {r.interface}" if r.interface else "")
-    return f"{r.network} [{r.distance}/{r.metric}] {via}"
+        return f"is directly connected, {r.interface}"
+    via = f"via {format_ip(r.next_hop)}" + (f", {r.interface}" if r.interface else "")
+    return f"[{r.distance}/{r.metric}] {via}"
+
+
+def _entry_lines(entry: RibEntry, width: int, with_length: bool = True) -> list[str]:
+    """An installed prefix; under "is subnetted" (one mask) IOS leaves the length out."""
+    best = entry.best
+    prefix = format_ip(entry.network) + (f"/{entry.prefix_len}" if with_length else "")
+    lines = [f"{best.code:<{width}}{prefix} {_path_text(best)}"]
+    pad = " " * (width + len(prefix) + 1)
+    lines += [f"{pad}{_path_text(p)}" for p in entry.paths[1:]]
+    return lines
 
 
 def show_ip_route(router: Router) -> str:
-    rib = build_rib(router)
-    default = [r for r in rib if r.network.prefixlen == 0]
+    table = build_rib(router)
+    gateway = table.gateway_of_last_resort()
     out = [_LEGEND, "\n"]
-    if default and default[0].next_hop is not None:
-        out.append(f"Gateway of last resort is {default[0].next_hop} to network 0.0.0.0\n")
-    elif default:
-        out.append("Gateway of last resort is 0.0.0.0 to network 0.0.0.0\n")
+    if gateway is None:
+        out.append("Gateway of last resort is not set\n\n")
     else:
-        out.append("Gateway of last resort is not set\n")
-    lines: list[str] = []
-    groups: dict[IPv4Network, list[RibRoute]] = {}
-    for r in rib:
-        if r.network.prefixlen == 0:
+        out.append(f"Gateway of last resort is {format_ip(gateway)} to network 0.0.0.0\n\n")
+    for group in table.groups():
+        if not group.header:
+            out.extend(ln + "\n" for ln in _entry_lines(group.entries[0], 6))
             continue
-        groups.setdefault(_classful(r.network), []).append(r)
-    for r in default:
-        lines.append(f"{'S*':<6}{_route_text(r)}")
-    for major in sorted(groups):
-        routes = sorted(groups[major], key=lambda r: (int(r.network.network_address),
-                                                       r.network.prefixlen))
-        if len(routes) == 1 and routes[0].network.prefixlen == major.prefixlen:
-            lines.append(f"{routes[0].code:<6}{_route_text(routes[0])}")
-            continue
-        masks = {r.network.prefixlen for r in routes}
-        n = len(routes)
-        if len(masks) > 1:
-            lines.append(f"      {major} is variably subnetted, {n} subnets, {len(masks)} masks")
+        head = f"      {format_ip(group.network)}/{group.header_len} is "
+        if group.variably_subnetted:
+            head += f"variably subnetted, {group.subnets} subnets, {group.masks} masks"
         else:
-            lines.append(f"      {major.network_address}/{masks.pop()} is subnetted, {n} subnets")
-        for r in routes:
-            lines.append(f"{r.code:<9}{_route_text(r)}")
-    return "".join(out) + "\n" + "".join(ln + "\n" for ln in lines)
+            head += f"subnetted, {group.subnets} subnets"
+        out.append(head + "\n")
+        for entry in group.entries:
+            out.extend(ln + "\n" for ln in _entry_lines(entry, 9, group.variably_subnetted))
+    return "".join(out)
 
 
 def show_access_lists(router: Router, only: str | None = None, ip_only: bool = False) -> str:
