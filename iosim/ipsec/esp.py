@@ -67,6 +67,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from iosim.ipsec.replay import ReplayStatus, ReplayWindow
 from iosim.ipsec.transforms import CipherMode, EncryptionTransform, IntegrityTransform
+from iosim.net.packets import internet_checksum
 
 __all__ = [
     "IPPROTO_ESP",
@@ -86,7 +87,6 @@ __all__ = [
     "build_ipv4_header",
     "decapsulate",
     "encapsulate",
-    "ipv4_checksum",
     "parse_ipv4_header",
     "rewrite_ipv4_header",
     "transport_decapsulate",
@@ -183,6 +183,22 @@ def _hmac_pads(integ: IntegrityTransform, key: bytes) -> tuple[Any, Any]:
     return mac._inner, mac._outer
 
 
+
+def _check_header(data: bytes, expected_spi: int, window: ReplayWindow | None) -> tuple[int, int]:
+    """SPI and sequence number of an inbound packet, checked before any ICV work.
+
+    The replay window is only consulted here; it is advanced by the caller once the ICV
+    has verified (RFC 4303 3.4.3).
+    """
+    spi, seq = _HDR.unpack_from(data)
+    if spi != expected_spi:
+        raise UnknownSpiError(spi)
+    if window is not None and window.enabled:
+        status = window.check(seq)
+        if status is not ReplayStatus.OK:
+            raise ReplayError(seq, status)
+    return spi, seq
+
 class _Codec(Protocol):
     def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes: ...
 
@@ -251,13 +267,7 @@ class _CbcCodec:
         end = len(data) - self._icv
         if end < 8 + 2 * bs or (end - 8) % bs:
             raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _HDR.unpack_from(data)
-        if spi != self._spi:
-            raise UnknownSpiError(spi)
-        if window is not None and window.enabled:
-            status = window.check(seq)
-            if status is not ReplayStatus.OK:
-                raise ReplayError(seq, status)
+        spi, seq = _check_header(data, self._spi, window)
         if self._inner is not None:
             inner = self._inner.copy()
             inner.update(data[:end])
@@ -303,13 +313,7 @@ class _NullCodec:
         end = len(data) - self._icv
         if end < 8 + 2:
             raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _HDR.unpack_from(data)
-        if spi != self._spi:
-            raise UnknownSpiError(spi)
-        if window is not None and window.enabled:
-            status = window.check(seq)
-            if status is not ReplayStatus.OK:
-                raise ReplayError(seq, status)
+        spi, seq = _check_header(data, self._spi, window)
         inner = self._inner.copy()
         inner.update(data[:end])
         outer = self._outer.copy()
@@ -325,8 +329,8 @@ class _NullCodec:
         return seq, data[end - 1], data[8:stop]
 
 
-class _AeadCodec:
-    """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number."""
+class _AesAeadBase:
+    """Key, salt (the last 4 bytes of the keymat) and SPI of an AES-GCM/GMAC SA."""
 
     __slots__ = ("_aead", "_salt", "_spi", "_strict")
 
@@ -337,6 +341,12 @@ class _AeadCodec:
         self._salt = sa.encryption_key[enc.key_size :]
         self._spi = sa.spi
         self._strict = sa.strict_padding
+
+
+class _AeadCodec(_AesAeadBase):
+    """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number."""
+
+    __slots__ = ()
 
     def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         hdr = _HDR.pack(self._spi, seq)
@@ -349,13 +359,7 @@ class _AeadCodec:
     def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         if len(data) < 8 + 8 + 2 + 16:
             raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _HDR.unpack_from(data)
-        if spi != self._spi:
-            raise UnknownSpiError(spi)
-        if window is not None and window.enabled:
-            status = window.check(seq)
-            if status is not ReplayStatus.OK:
-                raise ReplayError(seq, status)
+        spi, seq = _check_header(data, self._spi, window)
         try:
             out = self._aead.decrypt(self._salt + data[8:16], data[16:], data[:8])
         except InvalidTag:
@@ -369,18 +373,10 @@ class _AeadCodec:
         return seq, out[-1], out[:stop]
 
 
-class _GmacCodec:
+class _GmacCodec(_AesAeadBase):
     """AES-GMAC for ESP (RFC 4543): clear payload; AAD = SPI || seq || IV || payload+trailer."""
 
-    __slots__ = ("_aead", "_salt", "_spi", "_strict")
-
-    def __init__(self, sa: EspSa) -> None:
-        enc = sa.encryption
-        assert enc.algorithm is not None
-        self._aead = enc.algorithm(sa.encryption_key[: enc.key_size])
-        self._salt = sa.encryption_key[enc.key_size :]
-        self._spi = sa.spi
-        self._strict = sa.strict_padding
+    __slots__ = ()
 
     def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         iv = _SEQ_IV.pack(seq) if iv is None else _iv(iv, 8)
@@ -393,13 +389,7 @@ class _GmacCodec:
         end = len(data) - 16
         if end < 8 + 8 + 2:
             raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _HDR.unpack_from(data)
-        if spi != self._spi:
-            raise UnknownSpiError(spi)
-        if window is not None and window.enabled:
-            status = window.check(seq)
-            if status is not ReplayStatus.OK:
-                raise ReplayError(seq, status)
+        spi, seq = _check_header(data, self._spi, window)
         try:
             self._aead.decrypt(self._salt + data[8:16], data[end:], data[:end])
         except InvalidTag:
@@ -544,21 +534,6 @@ def _packed_text(addr: str | ipaddress.IPv4Address) -> bytes:
     return ipaddress.IPv4Address(addr).packed
 
 
-def ipv4_checksum(data: bytes) -> int:
-    """RFC 1071 Internet checksum of ``data`` (a checksum field inside is summed as stored).
-
-    The one's-complement sum of 16-bit words equals the big-endian integer of ``data`` modulo
-    0xFFFF (since 2**16 == 1 mod 0xFFFF), with 0xFFFF standing for a non-zero multiple.
-    """
-    if len(data) % 2:
-        data += b"\0"
-    value = int.from_bytes(data)
-    total = value % 0xFFFF
-    if total == 0 and value:
-        total = 0xFFFF
-    return ~total & 0xFFFF
-
-
 def build_ipv4_header(
     src: Address,
     dst: Address,
@@ -574,7 +549,7 @@ def build_ipv4_header(
     fields = [0x45, tos, 20 + payload_len, ident, _DF if df else 0, ttl, protocol, 0,
               _packed(src), _packed(dst)]
     header = _IPV4.pack(*fields)
-    fields[7] = ipv4_checksum(header)
+    fields[7] = internet_checksum(header)
     return _IPV4.pack(*fields)
 
 
@@ -595,7 +570,7 @@ def rewrite_ipv4_header(header: bytes, protocol: int, total: int) -> bytes:
     h[2:4] = total.to_bytes(2)
     h[9] = protocol
     h[10:12] = b"\0\0"
-    h[10:12] = ipv4_checksum(bytes(h)).to_bytes(2)
+    h[10:12] = internet_checksum(bytes(h)).to_bytes(2)
     return bytes(h)
 
 
@@ -615,7 +590,7 @@ def wrap_udp(
         return _UDP.pack(sport, dport, length, 0) + esp
     src, dst = checksum_addrs
     pseudo = _packed(src) + _packed(dst) + struct.pack(">BBH", 0, IPPROTO_UDP, length)
-    checksum = ipv4_checksum(pseudo + _UDP.pack(sport, dport, length, 0) + esp) or 0xFFFF
+    checksum = internet_checksum(pseudo + _UDP.pack(sport, dport, length, 0) + esp) or 0xFFFF
     return _UDP.pack(sport, dport, length, checksum) + esp
 
 

@@ -15,10 +15,10 @@ from iosim.ipsec.esp import (
     ReplayError,
     UnknownSpiError,
     build_ipv4_header,
-    ipv4_checksum,
 )
 from iosim.ipsec.replay import ReplayWindow
 from iosim.ipsec.transforms import AH_TRANSFORMS, encryption_transform, integrity_transform
+from iosim.net.packets import internet_checksum
 
 SHA1 = integrity_transform("ah-sha-hmac")
 KEY = bytes(range(20))
@@ -32,14 +32,14 @@ def udp_packet(ttl: int = 64, tos: int = 0, options: bytes = b"") -> bytes:
     header[0] = 0x40 | ihl
     header = header + options
     header[10:12] = b"\0\0"
-    header[10:12] = ipv4_checksum(bytes(header)).to_bytes(2)
+    header[10:12] = internet_checksum(bytes(header)).to_bytes(2)
     return bytes(header) + payload
 
 
 def refresh_checksum(packet: bytearray) -> bytes:
     ihl = (packet[0] & 0x0F) * 4
     packet[10:12] = b"\0\0"
-    packet[10:12] = ipv4_checksum(bytes(packet[:ihl])).to_bytes(2)
+    packet[10:12] = internet_checksum(bytes(packet[:ihl])).to_bytes(2)
     return bytes(packet)
 
 
@@ -51,7 +51,7 @@ def test_transport_round_trip_and_layout(name: str) -> None:
     wire = ah.transport_encapsulate(sa, 1, packet)
     assert wire[9] == ah.IPPROTO_AH
     assert int.from_bytes(wire[2:4]) == len(wire) == len(packet) + 12 + row.icv_size
-    assert ipv4_checksum(wire[:20]) == 0
+    assert internet_checksum(wire[:20]) == 0
     assert wire[20] == 17  # AH next header: the original protocol
     assert wire[21] == (12 + row.icv_size) // 4 - 2  # Payload Len (RFC 4302 2.2)
     assert wire[22:24] == b"\0\0"

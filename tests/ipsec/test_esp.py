@@ -32,6 +32,7 @@ from iosim.ipsec.transforms import (
     encryption_transform,
     integrity_transform,
 )
+from iosim.net.packets import internet_checksum
 
 
 def hx(text: str) -> bytes:
@@ -262,8 +263,8 @@ def test_udp_checksum_when_asked_is_valid() -> None:
     udp = wire[20:]
     pseudo = wire[12:20] + bytes((0, 17)) + len(udp).to_bytes(2)
     assert udp[6:8] != b"\0\0"
-    assert esp.ipv4_checksum(pseudo + udp) == 0
-    assert esp.ipv4_checksum(wire[:20]) == 0
+    assert internet_checksum(pseudo + udp) == 0
+    assert internet_checksum(wire[:20]) == 0
 
 
 # --- every transform combination round trips ---------------------------------------------------
@@ -324,7 +325,7 @@ def test_tunnel_and_transport_helpers_round_trip(name: str) -> None:
                                    df=True) + body
     wire = esp.tunnel_encapsulate(out_sa, 1, rand, packet, "192.0.2.1", "192.0.2.2")
     assert wire[9] == esp.IPPROTO_ESP and wire[1] == 0xB8 and wire[6] & 0x40
-    assert esp.ipv4_checksum(wire[:20]) == 0
+    assert internet_checksum(wire[:20]) == 0
     assert esp.tunnel_decapsulate(in_sa, wire) == (1, packet)
 
     wire = esp.tunnel_encapsulate(out_sa, 2, rand, packet, "192.0.2.1", "192.0.2.2",
@@ -334,7 +335,7 @@ def test_tunnel_and_transport_helpers_round_trip(name: str) -> None:
 
     wire = esp.transport_encapsulate(out_sa, 3, rand, packet)
     assert wire[9] == esp.IPPROTO_ESP and wire[12:20] == packet[12:20]
-    assert int.from_bytes(wire[2:4]) == len(wire) and esp.ipv4_checksum(wire[:20]) == 0
+    assert int.from_bytes(wire[2:4]) == len(wire) and internet_checksum(wire[:20]) == 0
     assert esp.transport_decapsulate(in_sa, wire) == (3, packet)
 
     wire = esp.transport_encapsulate(out_sa, 4, rand, packet, udp_ports=(4500, 4500))
