@@ -88,14 +88,9 @@ def _no_username(ctx: ApplyContext, m: Match) -> None:
     ctx.config.users.pop(m.get("USERNAME_NAME") or "", None)
 
 
-@handles("cfg_service_pwenc")
+@handles("cfg_service_pwenc", "cfg_no_service_pwenc")
 def _service_pwenc(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.service_password_encryption = True
-
-
-@handles("cfg_no_service_pwenc")
-def _no_service_pwenc(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.service_password_encryption = False
+    ctx.config.service_password_encryption = not m.has("CFG_NO")
 
 
 @handles("cfg_service_timestamps")
@@ -106,24 +101,14 @@ def _service_timestamps(ctx: ApplyContext, m: Match) -> None:
         ctx.config.timestamps_log_msec = m.has("SVC_TS_MSEC")
 
 
-@handles("cfg_ip_domain_name")
+@handles("cfg_ip_domain_name", "cfg_no_ip_domain_name")
 def _domain_name(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.domain_name = m.get("IP_DOMAIN_VALUE")
+    ctx.config.domain_name = None if m.has("CFG_NO") else m.get("IP_DOMAIN_VALUE")
 
 
-@handles("cfg_no_ip_domain_name")
-def _no_domain_name(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.domain_name = None
-
-
-@handles("cfg_ip_domain_lookup")
+@handles("cfg_ip_domain_lookup", "cfg_no_ip_domain_lookup")
 def _domain_lookup(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.domain_lookup = True
-
-
-@handles("cfg_no_ip_domain_lookup")
-def _no_domain_lookup(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.domain_lookup = False
+    ctx.config.domain_lookup = not m.has("CFG_NO")
 
 
 def banner_text(raw: str) -> str | None:
@@ -137,17 +122,12 @@ def banner_text(raw: str) -> str | None:
     return None if end < 0 else body[:end]
 
 
-@handles("cfg_banner_motd")
+@handles("cfg_banner_motd", "cfg_no_banner_motd")
 def _banner(ctx: ApplyContext, m: Match) -> None:
-    text = banner_text(m.get("BANNER_TEXT") or "")
-    if text is None:
+    text = None if m.has("CFG_NO") else banner_text(m.get("BANNER_TEXT") or "")
+    if text is None and not m.has("CFG_NO"):
         raise CommandRejected("% Banner text must end with the delimiting character.")
     ctx.config.banner_motd = text
-
-
-@handles("cfg_no_banner_motd")
-def _no_banner(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.banner_motd = None
 
 
 @handles("cfg_version")
@@ -262,14 +242,10 @@ def _if_no_ip_address(ctx: ApplyContext, m: Match) -> None:
     ctx.router.interface_changed(intf.name)
 
 
-@handles("if_description")
+@handles("if_description", "if_no_description")
 def _if_description(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.interfaces[ctx.target].description = (m.get("IF_DESCRIPTION_TEXT") or "")[:240]
-
-
-@handles("if_no_description")
-def _if_no_description(ctx: ApplyContext, m: Match) -> None:
-    ctx.config.interfaces[ctx.target].description = None
+    text = None if m.has("IF_NO") else (m.get("IF_DESCRIPTION_TEXT") or "")[:240]
+    ctx.config.interfaces[ctx.target].description = text
 
 
 @handles("if_shutdown", "if_no_shutdown")
@@ -386,17 +362,14 @@ def _line(ctx: ApplyContext, m: Match) -> Enter:
     raise AssertionError("line just added")  # pragma: no cover
 
 
-@handles("line_password")
+@handles("line_password", "line_no_password")
 def _line_password(ctx: ApplyContext, m: Match) -> None:
     line = ctx.config.lines[ctx.target]
-    line.password, line.password_type7 = _password(m, "LINE_PASSWORD_TYPE",
-                                                   "LINE_PASSWORD_VALUE")
-
-
-@handles("line_no_password")
-def _line_no_password(ctx: ApplyContext, m: Match) -> None:
-    line = ctx.config.lines[ctx.target]
-    line.password = line.password_type7 = None
+    if m.has("LINE_NO"):
+        line.password = line.password_type7 = None
+    else:
+        line.password, line.password_type7 = _password(m, "LINE_PASSWORD_TYPE",
+                                                       "LINE_PASSWORD_VALUE")
 
 
 @handles("line_login", "line_no_login")
