@@ -22,28 +22,26 @@ never touches Lark's parser for a command shape it has already seen.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lark import Token
 
-from iosim.cli.errors import AmbiguousCommand, IncompleteCommand, InvalidInput
+from iosim.cli.errors import AmbiguousCommand, CliError, IncompleteCommand, InvalidInput
 from iosim.cli.interfaces import match_interface_name
 from iosim.config.grammar import Grammar, TerminalSpec, load
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """One word of a typed line and the column it starts at."""
 
     text: str
     col: int
 
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+class Arg(NamedTuple):
     """A matched word: the terminal it matched and its canonical value."""
 
     terminal: str
@@ -121,7 +119,10 @@ def _arg_value(spec: TerminalSpec, text: str) -> str | None:
     if spec.label.startswith("A.B.C.D") or spec.label.startswith("X.X.X.X"):
         if not _valid_ipv4(text):
             return None
-        return str(ipaddress.IPv4Address(text))
+        parts = text.split(".")
+        if any(len(p) > 1 and p[0] == "0" for p in parts):  # 010.1.1.1 is 10.1.1.1
+            return ".".join(str(int(p)) for p in parts)
+        return text
     if spec.regex is not None and spec.regex.fullmatch(text) is None:
         return None
     return text
@@ -144,7 +145,7 @@ class Node:
     """A parser state reached by feeding a sequence of terminals, with what fits next."""
 
     __slots__ = ("_ip", "keywords", "exact", "args", "end_ok", "command", "children",
-                 "_grammar", "rest_of_line", "rules")
+                 "_grammar", "rest_of_line", "rules", "keyword_memo")
 
     def __init__(self, grammar: Grammar, ip: object) -> None:
         self._grammar = grammar
@@ -169,6 +170,8 @@ class Node:
             self.command = str(tree.children[0].data)
             self.rules = tuple(str(t.data) for t in tree.children[0].iter_subtrees_topdown())
         self.children: dict[str, Node] = {}
+        # word -> the keyword it abbreviates here (only unambiguous keyword matches)
+        self.keyword_memo: dict[str, TerminalSpec] = {}
 
     def child(self, terminal: str) -> Node:
         """The state after this one has accepted ``terminal``."""
@@ -235,11 +238,12 @@ class Step:
 
 def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
     text = w.text.lower()
-    spec = node.exact.get(text)
+    spec = node.exact.get(text) or node.keyword_memo.get(text)
     if spec is not None:
         return spec, spec.keyword or text
     kws = node.keyword_matches(text)
     if len(kws) == 1:
+        node.keyword_memo[text] = kws[0]
         return kws[0], kws[0].keyword or text
     if len(kws) > 1:
         raise AmbiguousCommand(line)
@@ -293,12 +297,30 @@ def walk(start: str, line: str, words: list[Word] | None = None,
     return node, args
 
 
+_PARSED: dict[tuple[str, str], Match | CliError] = {}
+_PARSED_MAX = 8192
+
+
 def parse(start: str, line: str) -> Match:
     """Parse a whole command line in mode ``start``.
 
-    Raises ``InvalidInput``, ``AmbiguousCommand`` or ``IncompleteCommand``.
+    Raises ``InvalidInput``, ``AmbiguousCommand`` or ``IncompleteCommand``.  Parsing is a
+    pure function of (mode, line), and configs repeat lines (`` hash sha256``, ``!``), so
+    recent results are kept.
     """
-    node, args = walk(start, line)
-    if not node.end_ok or node.command is None:
-        raise IncompleteCommand()
-    return Match(node.command, tuple(args), node.rules)
+    key = (start, line)
+    found = _PARSED.get(key)
+    if found is None:
+        try:
+            node, args = walk(start, line)
+            if not node.end_ok or node.command is None:
+                raise IncompleteCommand()
+            found = Match(node.command, tuple(args), node.rules)
+        except CliError as e:
+            found = e
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = found
+    if isinstance(found, CliError):
+        raise found
+    return found

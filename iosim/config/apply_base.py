@@ -8,7 +8,13 @@ from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
 from iosim.cli.matcher import Match
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
-from iosim.config.model import InterfaceConfig, LineConfig, StaticRoute, UserAccount
+from iosim.config.model import (
+    InterfaceConfig,
+    LineConfig,
+    StaticRoute,
+    UserAccount,
+    interface_sort_key,
+)
 from iosim.config.passwords import md5_crypt, salt_for, type7_decode
 
 # ---------------------------------------------------------------- system
@@ -194,6 +200,7 @@ def _no_interface(ctx: ApplyContext, m: Match) -> None:
         raise CommandRejected("% Removal of physical interfaces is not permitted.")
     if name in ctx.config.interfaces:
         del ctx.config.interfaces[name]
+        ctx.config.reindex_interface(name)
         ctx.router.interface_removed(name)
 
 
@@ -214,17 +221,16 @@ def _if_ip_address(ctx: ApplyContext, m: Match) -> None:
     prefixlen = bin(mk).count("1")
     if prefixlen < 31 and (a & ~mk & 0xFFFFFFFF) in (0, ~mk & 0xFFFFFFFF):
         raise CommandRejected(f"Bad mask /{prefixlen} for address {addr}")
-    for other in ctx.config.interfaces.values():
-        if other.name == intf.name or other.address is None or other.mask is None:
-            continue
-        common = mk & int(other.mask)
-        if (a & common) == (int(other.address) & common) and not other.shutdown:
-            raise CommandRejected(f"% {IPv4Address(a & mk)} overlaps with {other.name}")
+    for name in sorted(ctx.config.address_index.overlapping(a, prefixlen),
+                       key=interface_sort_key):
+        if name != intf.name and not ctx.config.interfaces[name].shutdown:
+            raise CommandRejected(f"% {IPv4Address(a & mk)} overlaps with {name}")
     if m.has("IP_ADDRESS_SECONDARY"):
         if (addr, mask) not in intf.secondaries:
             intf.secondaries.append((addr, mask))
     else:
         intf.address, intf.mask = addr, mask
+    ctx.config.reindex_interface(intf.name)
     ctx.router.interface_changed(intf.name)
 
 
@@ -239,6 +245,7 @@ def _if_no_ip_address(ctx: ApplyContext, m: Match) -> None:
     else:
         intf.address = intf.mask = None
         intf.secondaries.clear()
+    ctx.config.reindex_interface(intf.name)
     ctx.router.interface_changed(intf.name)
 
 
@@ -289,14 +296,7 @@ def _physical_only(ctx: ApplyContext, m: Match) -> None:
 @handles("cfg_ip_route")
 def _ip_route(ctx: ApplyContext, m: Match) -> None:
     route = _route_from(ctx, m)
-    routes = ctx.config.static_routes
-    key = route.key()
-    for i, r in enumerate(routes):
-        if r.prefix == route.prefix and r.key() == key:
-            routes[i] = route
-            break
-    else:
-        routes.append(route)
+    ctx.config.static_routes[route.key()] = route  # the same route again replaces its options
     ctx.router.routes_changed()
 
 
@@ -306,13 +306,12 @@ def _no_ip_route(ctx: ApplyContext, m: Match) -> None:
     mask = IPv4Address(m.get("ROUTE_MASK") or "")
     has_target = m.has("ROUTE_NEXT_HOP") or m.has("ROUTE_INTERFACE")
     key = _route_from(ctx, m).key() if has_target else None
-    before = len(ctx.config.static_routes)
-    ctx.config.static_routes = [
-        r for r in ctx.config.static_routes
-        if not (r.prefix == prefix and r.mask == mask and (key is None or r.key() == key))
-    ]
-    if len(ctx.config.static_routes) == before:
+    doomed = [k for k, r in ctx.config.static_routes.items()
+              if r.prefix == prefix and r.mask == mask and (key is None or k == key)]
+    if not doomed:
         raise CommandRejected("%No matching route to delete")
+    for k in doomed:
+        del ctx.config.static_routes[k]
     ctx.router.routes_changed()
 
 

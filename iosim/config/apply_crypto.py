@@ -190,8 +190,9 @@ def _check_mask(m: Match, key: PresharedKey, mask_t: str) -> None:
 
 
 def _store_key(keys: list[PresharedKey], key: PresharedKey) -> None:
+    peer = key.peer
     for i, old in enumerate(keys):
-        if old.same_peer(key):
+        if old.peer == peer:
             keys[i] = key
             return
     keys.append(key)

@@ -14,6 +14,7 @@ in ``show`` output; the names match :mod:`iosim.crypto.algorithms` (phase 1) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,7 @@ DEFAULT_POLICIES: tuple[IsakmpPolicy, ...] = tuple(
 CLASSIC_DEFAULT_POLICY = IsakmpPolicy(0)
 
 HOST_MASK = IPv4Address("255.255.255.255")
+ANY_ADDRESS = IPv4Address("0.0.0.0")
 
 
 @dataclass
@@ -97,15 +99,20 @@ class PresharedKey:
         """The mask IOS matches with: 0.0.0.0 for the wildcard address, else a host."""
         if self.mask is not None:
             return self.mask
-        if self.address == IPv4Address("0.0.0.0"):
-            return IPv4Address("0.0.0.0")
+        if self.address == ANY_ADDRESS:
+            return ANY_ADDRESS
         return HOST_MASK
+
+    @cached_property
+    def peer(self) -> tuple[str | int, ...]:
+        """Who the key is for: a host name, or (address, effective mask) as integers."""
+        if self.hostname is not None:
+            return (self.hostname,)
+        return (int(self.address or 0), int(self.effective_mask))
 
     def same_peer(self, other: PresharedKey) -> bool:
         """Whether both keys are for the same peer (a new one replaces the old one)."""
-        if self.hostname is not None or other.hostname is not None:
-            return self.hostname == other.hostname
-        return (self.address, self.effective_mask) == (other.address, other.effective_mask)
+        return self.peer == other.peer
 
 
 @dataclass

@@ -170,6 +170,49 @@ class LineConfig:
     logging_synchronous: bool = False
 
 
+def prefix_mask(length: int) -> int:
+    """The netmask of a prefix length, as an integer."""
+    return (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+
+
+class AddressIndex:
+    """The networks of the interface addresses, by prefix length, for IOS's overlap check.
+
+    Kept up to date by ``RunningConfig.reindex_interface`` whenever an interface's addresses
+    change, so that checking a new address costs one look-up per prefix length in use rather
+    than a pass over every interface.
+    """
+
+    def __init__(self) -> None:
+        self._by_len: dict[int, dict[int, set[str]]] = {}
+        self._of: dict[str, list[tuple[int, int]]] = {}
+
+    def replace(self, name: str, networks: list[tuple[int, int]]) -> None:
+        """Set the (network, prefix length) list of interface ``name``."""
+        for net, length in self._of.pop(name, []):
+            names = self._by_len[length][net]
+            names.discard(name)
+            if not names:
+                del self._by_len[length][net]
+        for net, length in networks:
+            self._by_len.setdefault(length, {}).setdefault(net, set()).add(name)
+        if networks:
+            self._of[name] = networks
+
+    def overlapping(self, address: int, length: int) -> list[str]:
+        """Interfaces with a network that overlaps ``address/length``."""
+        out: list[str] = []
+        for other_len, nets in self._by_len.items():
+            if other_len <= length:
+                out.extend(nets.get(address & prefix_mask(other_len), ()))
+            else:
+                mask = prefix_mask(length)
+                want = address & mask
+                out.extend(n for net, names in nets.items() if net & mask == want
+                           for n in names)
+        return out
+
+
 @dataclass
 class RunningConfig:
     """Everything ``show running-config`` shows, as data."""
@@ -190,7 +233,7 @@ class RunningConfig:
     http_secure_server: bool = False
     users: dict[str, UserAccount] = field(default_factory=dict)
     interfaces: dict[str, InterfaceConfig] = field(default_factory=dict)
-    static_routes: list[StaticRoute] = field(default_factory=list)
+    static_routes: dict[tuple[object, ...], StaticRoute] = field(default_factory=dict)
     acls: dict[str, AccessList] = field(default_factory=dict)
     banner_motd: str | None = None
     lines: list[LineConfig] = field(
@@ -199,6 +242,28 @@ class RunningConfig:
                                             transport_input=("none",))]
     )
     features: dict[str, Any] = field(default_factory=dict)  # crypto, nat, ... by feature
+    address_index: AddressIndex = field(default_factory=AddressIndex, repr=False,
+                                        compare=False)
+
+    def reindex_interface(self, name: str) -> None:
+        """Record the current addresses of interface ``name`` (or its removal)."""
+        intf = self.interfaces.get(name)
+        pairs = []
+        if intf is not None:
+            if intf.address is not None and intf.mask is not None:
+                pairs.append((intf.address, intf.mask))
+            pairs.extend(intf.secondaries)
+        networks = []
+        for addr, mask in pairs:
+            length = bin(int(mask)).count("1")
+            networks.append((int(addr) & prefix_mask(length), length))
+        self.address_index.replace(name, networks)
+
+    def sorted_routes(self) -> list[StaticRoute]:
+        """Static routes in the order IOS lists them: by prefix, then mask."""
+        return sorted(self.static_routes.values(),
+                      key=lambda r: (int(r.prefix), int(r.mask), r.interface or "",
+                                     int(r.next_hop or 0)))
 
     def sorted_interfaces(self) -> list[InterfaceConfig]:
         return sorted(self.interfaces.values(), key=lambda i: interface_sort_key(i.name))

@@ -121,7 +121,7 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out.append("!")
     out.append("ip http server" if cfg.http_server else "no ip http server")
     out.append("ip http secure-server" if cfg.http_secure_server else "no ip http secure-server")
-    for r in cfg.static_routes:
+    for r in cfg.sorted_routes():
         words = [f"ip route {r.prefix} {r.mask}"]
         if r.interface:
             words.append(r.interface)

@@ -31,7 +31,7 @@ def build_rib(router: Router) -> RoutingTable:
                 table.add(Route.connected(addr, 32, intf.name))
             else:
                 table.add_connected(intf.name, addr, length)
-    for s in router.config.static_routes:
+    for s in router.config.static_routes.values():
         if s.interface is not None and not s.permanent and (
                 router.interface_up(s.interface) != ("up", "up")):
             continue
