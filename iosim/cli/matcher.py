@@ -297,6 +297,14 @@ def walk(start: str, line: str, words: list[Word] | None = None,
     return node, args
 
 
+def first_word_fits(start: str, word: str) -> bool:
+    """Whether some command of mode ``start`` may begin with ``word`` (a cheap pre-check)."""
+    node = roots().root(start)
+    text = word.lower()
+    return bool(node.args or text in node.exact or text in node.keyword_memo
+                or node.keyword_matches(text))
+
+
 _PARSED: dict[tuple[str, str], Match | CliError] = {}
 _PARSED_MAX = 8192
 

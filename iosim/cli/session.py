@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput
 from iosim.cli.interfaces import INTERFACE_TYPES
-from iosim.cli.matcher import Match, Node, parse, split_words, walk
+from iosim.cli.matcher import Match, Node, first_word_fits, parse, split_words, walk
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.handlers import ApplyContext, Enter, find_handler
@@ -177,24 +177,24 @@ class Session:
     # ------------------------------------------------------------ configuration
 
     def _configure(self, line: str) -> str:
-        words = split_words(line)
-        if words and words[0].text.lower() == "end" and len(words) == 1:
-            return self._end_config()
         mode = self.mode_info
         first_error: CliError | None = None
         m: Match | None = None
         switched = mode
-        # A line the sub-mode rejects is tried in its parent modes, as IOS does.
+        # A line the sub-mode rejects is tried in its parent modes, as IOS does; a mode whose
+        # commands cannot start with the line's first word is skipped without a full parse.
+        first_word = line.split(None, 1)[0] if line.strip() else ""
         while True:
-            try:
-                m = parse(switched.start, line)
-                break
-            except CliError as e:
-                if first_error is None:  # IOS reports the error of the mode you are in
-                    first_error = e
-                if switched.parent is None:
-                    raise first_error from None
-                switched = MODES[switched.parent]
+            if switched is mode or first_word_fits(switched.start, first_word):
+                try:
+                    m = parse(switched.start, line)
+                    break
+                except CliError as e:
+                    if first_error is None:  # IOS reports the error of the mode you are in
+                        first_error = e
+            if switched.parent is None:
+                raise first_error or IncompleteCommand()
+            switched = MODES[switched.parent]
         if m.command.endswith("_do"):
             return self._do(line, m)
         handler = find_handler(m)
@@ -203,17 +203,14 @@ class Session:
         target = self.target if switched is mode else None
         ctx = ApplyContext(self.router, target)
         result = handler(ctx, m)
-        if m.command not in ("cfg_exit", "cfg_end") and not m.command.endswith("_exit"):
-            self.router.saved_since_change = False
         if switched is not mode:
             self.mode, self.target = switched.name, None
         if isinstance(result, Enter):
+            if not MODES[result.mode].is_config:
+                return "".join(ctx.out) + self._end_config()
             self.mode, self.target = result.mode, result.target
-        elif m.command in ("cfg_exit",):
-            self.mode, self.target = "exec", None
-            self.router.log("%SYS-5-CONFIG_I: Configured from console by console")
-        elif m.command == "cfg_end":
-            self._end_config()
+        else:
+            self.router.saved_since_change = False
         return "".join(ctx.out)
 
     def _do(self, line: str, m: Match) -> str:

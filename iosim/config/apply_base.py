@@ -409,6 +409,11 @@ def _line_logging_sync(ctx: ApplyContext, m: Match) -> None:
 # ---------------------------------------------------------------- mode exits
 
 
+@handles("cfg_exit", "cfg_end")
+def _config_exit(ctx: ApplyContext, m: Match) -> Enter:
+    return Enter("exec")
+
+
 @handles("if_exit", "line_exit", "nacl_exit")
 def _sub_exit(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("config")
