@@ -330,5 +330,5 @@ def parse(start: str, line: str) -> Match:
             _PARSED.clear()
         _PARSED[key] = found
     if isinstance(found, CliError):
-        raise found
+        raise found.with_traceback(None)  # a cached error must not collect tracebacks
     return found

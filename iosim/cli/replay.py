@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from iosim.cli.session import Session
     from iosim.router import Router
 
 
@@ -18,6 +20,19 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
 
     session = Session(router, mode="config", terminal_length=0)
     errors: list[str] = []
+    # A replay allocates many small objects and frees few: the cyclic collector would
+    # scan the growing heap again and again for nothing, so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _replay_lines(session, text, source, errors)
+    finally:
+        if collecting:
+            gc.enable()
+    return errors
+
+
+def _replay_lines(session: Session, text: str, source: str, errors: list[str]) -> None:
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -35,7 +50,6 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
         out = session.execute(line)
         if session.last_error is not None:
             errors.append(f"{source}, line {i}:\n{prompt}{line}\n{out}")
-    return errors
 
 
 def banner_closed(text: str) -> bool:
