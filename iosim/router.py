@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +21,16 @@ from iosim.config.model import InterfaceConfig, RunningConfig
 
 #: Virtual time 0 of every lab: a router whose clock was never set starts here.
 EPOCH = datetime(1993, 3, 1, 0, 0, 0, tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def _timestamp(now: float, msec: bool) -> str:
+    """The log timestamp of virtual time ``now`` (many messages share one instant)."""
+    t = EPOCH + timedelta(seconds=now)
+    text = f"*{t.strftime('%b')} {t.day:2d} {t.strftime('%H:%M:%S')}"
+    if msec:
+        text += f".{t.microsecond // 1000:03d}"
+    return text
 
 
 class Clock(Protocol):
@@ -152,11 +163,7 @@ class Router:
 
     def timestamp(self, msec: bool = True) -> str:
         """IOS log timestamp: ``*Mar  1 00:00:05.123`` (``*``: clock never set)."""
-        t = self.wall_time()
-        text = f"*{t.strftime('%b')} {t.day:2d} {t.strftime('%H:%M:%S')}"
-        if msec:
-            text += f".{t.microsecond // 1000:03d}"
-        return text
+        return _timestamp(self.clock.now, msec)
 
     def log(self, message: str) -> None:
         """Emit a syslog message (``%FAC-SEV-MNEMONIC: text``) with its timestamp."""

@@ -85,7 +85,7 @@ _WORD_RE = re.compile(r"[^ \t]+")
 
 def split_words(line: str) -> list[Word]:
     """Split a line into words, remembering each word's column."""
-    return [Word(m.group(), m.start()) for m in _WORD_RE.finditer(line)]
+    return [Word(m[0], m.start()) for m in _WORD_RE.finditer(line)]
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -96,14 +96,21 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
-def _valid_ipv4(text: str) -> bool:
-    parts = text.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not (p.isascii() and p.isdigit()) or len(p) > 3 or int(p) > 255:
-            return False
-    return True
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+_LOOSE_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
+def _ipv4_value(text: str) -> str | None:
+    """``text`` as a dotted quad in canonical form (``010.1.1.1`` is ``10.1.1.1``), or None."""
+    if _CANONICAL_IPV4.fullmatch(text):
+        return text
+    if not _LOOSE_IPV4.fullmatch(text):
+        return None
+    octets = [int(p) for p in text.split(".")]
+    if max(octets) > 255:
+        return None
+    return ".".join(map(str, octets))
 
 
 def _arg_value(spec: TerminalSpec, text: str) -> str | None:
@@ -116,13 +123,8 @@ def _arg_value(spec: TerminalSpec, text: str) -> str | None:
         if not spec.low <= v <= spec.high:
             return None
         return str(v) if spec.regex is None or spec.regex.fullmatch(text) else None
-    if spec.label.startswith("A.B.C.D") or spec.label.startswith("X.X.X.X"):
-        if not _valid_ipv4(text):
-            return None
-        parts = text.split(".")
-        if any(len(p) > 1 and p[0] == "0" for p in parts):  # 010.1.1.1 is 10.1.1.1
-            return ".".join(str(int(p)) for p in parts)
-        return text
+    if spec.ipv4:
+        return _ipv4_value(text)
     if spec.regex is not None and spec.regex.fullmatch(text) is None:
         return None
     return text
@@ -134,7 +136,7 @@ def _arg_rank(spec: TerminalSpec) -> int:
         return 0
     if spec.low is not None:
         return 1
-    if spec.label.startswith(("A.B.C.D", "X.X.X.X")):
+    if spec.ipv4:
         return 2
     if spec.rest_of_line:
         return 9
@@ -145,7 +147,7 @@ class Node:
     """A parser state reached by feeding a sequence of terminals, with what fits next."""
 
     __slots__ = ("_ip", "keywords", "exact", "args", "end_ok", "command", "children",
-                 "_grammar", "rest_of_line", "rules", "keyword_memo")
+                 "_grammar", "rest_of_line", "rules", "keyword_memo", "first_chars")
 
     def __init__(self, grammar: Grammar, ip: object) -> None:
         self._grammar = grammar
@@ -156,6 +158,7 @@ class Node:
             (s for s in specs if s.keyword is not None), key=lambda s: s.keyword or ""
         )
         self.exact: dict[str, TerminalSpec] = {}
+        self.first_chars = frozenset((s.keyword or " ")[0] for s in self.keywords)
         for s in self.keywords:
             self.exact.setdefault(s.keyword or "", s)
         self.args: list[TerminalSpec] = sorted(
@@ -186,6 +189,8 @@ class Node:
     def keyword_matches(self, prefix: str) -> list[TerminalSpec]:
         """The keywords that ``prefix`` abbreviates, one per distinct word."""
         out: list[TerminalSpec] = []
+        if prefix and prefix[0] not in self.first_chars:
+            return out
         seen: set[str] = set()
         for s in self.keywords:
             kw = s.keyword or ""

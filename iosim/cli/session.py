@@ -185,14 +185,16 @@ class Session:
         # commands cannot start with the line's first word is skipped without a full parse.
         first_word = line.split(None, 1)[0] if line.strip() else ""
         while True:
-            if switched is mode or first_word_fits(switched.start, first_word):
+            if first_word_fits(switched.start, first_word):
                 try:
                     m = parse(switched.start, line)
                     break
                 except CliError as e:
-                    if first_error is None:  # IOS reports the error of the mode you are in
+                    if switched is mode:
                         first_error = e
             if switched.parent is None:
+                if first_error is None:  # IOS reports the error of the mode you are in
+                    parse(mode.start, line)
                 raise first_error or IncompleteCommand()
             switched = MODES[switched.parent]
         if m.command.endswith("_do"):

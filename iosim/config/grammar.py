@@ -55,6 +55,7 @@ class TerminalSpec:
     rest_of_line: bool = False  # LINE: takes everything up to the end of the line
     interface: bool = False  # {interface}: an interface name, possibly two words
     hidden: bool = False  # accepted but not listed by '?' (help comment "-")
+    ipv4: bool = False  # an A.B.C.D argument
 
 
 class _NoLexer(Lexer):
@@ -125,6 +126,7 @@ def _spec(name: str, pattern_kind: str, value: str, comment: str) -> TerminalSpe
         high,
         rest_of_line=label == "LINE",
         interface=label == "{interface}",
+        ipv4=label.startswith(("A.B.C.D", "X.X.X.X")),
     )
 
 
