@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from ipaddress import IPv4Address
 from typing import NamedTuple
 
 from lark import Token
@@ -32,6 +34,12 @@ from lark import Token
 from iosim.cli.errors import AmbiguousCommand, CliError, IncompleteCommand, InvalidInput
 from iosim.cli.interfaces import match_interface_name
 from iosim.config.grammar import Grammar, TerminalSpec, load
+
+
+@lru_cache(maxsize=4096)
+def ipv4_address(text: str) -> IPv4Address:
+    """``IPv4Address(text)``, remembered: configs repeat masks and peers."""
+    return IPv4Address(text)
 
 
 class Word(NamedTuple):
@@ -67,6 +75,13 @@ class Match:
     def all(self, terminal: str) -> list[str]:
         """The values of every word that matched ``terminal``, in order."""
         return [a.value for a in self.args if a.terminal == terminal]
+
+    def ipv4(self, terminal: str, default: str | None = None) -> IPv4Address:
+        """The address a word matched ``terminal`` with (``default`` if none did)."""
+        value = self.get(terminal, default)
+        if value is None:
+            raise LookupError(terminal)
+        return ipv4_address(value)
 
     def has(self, terminal: str) -> bool:
         """Whether a word matched ``terminal``."""

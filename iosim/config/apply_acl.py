@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 from iosim.cli.errors import CommandRejected
-from iosim.cli.matcher import Match
+from iosim.cli.matcher import Match, ipv4_address
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import AccessList, AclEntry, AddressMatch, PortMatch
 
@@ -23,7 +23,8 @@ UDP_PORTS: dict[str, int] = {"biff": 512, "bootpc": 68, "bootps": 67, "domain": 
 ICMP_TYPES: dict[str, int] = {"echo-reply": 0, "unreachable": 3, "echo": 8,
                               "time-exceeded": 11, "parameter-problem": 12}
 
-_ANY = AddressMatch(IPv4Address("0.0.0.0"), IPv4Address("255.255.255.255"))
+_ZERO = IPv4Address("0.0.0.0")
+_ANY = AddressMatch(_ZERO, IPv4Address("255.255.255.255"))
 
 
 def _address(m: Match, any_t: str, host_t: str, addr_t: str, wild_t: str) -> AddressMatch:
@@ -31,9 +32,9 @@ def _address(m: Match, any_t: str, host_t: str, addr_t: str, wild_t: str) -> Add
         return _ANY
     host = m.get(host_t)
     if host is not None:
-        return AddressMatch(IPv4Address(host), IPv4Address("0.0.0.0"))
-    wildcard = IPv4Address(m.get(wild_t) or "0.0.0.0")
-    addr = IPv4Address(int(IPv4Address(m.get(addr_t) or "")) & ~int(wildcard) & 0xFFFFFFFF)
+        return AddressMatch(ipv4_address(host), _ZERO)
+    wildcard = m.ipv4(wild_t, "0.0.0.0")
+    addr = IPv4Address(int(m.ipv4(addr_t)) & ~int(wildcard) & 0xFFFFFFFF)
     return AddressMatch(addr, wildcard)
 
 
@@ -60,10 +61,10 @@ def standard_entry(m: Match, seq: int) -> AclEntry:
     if m.has("STD_ANY"):
         source = _ANY
     elif m.has("STD_HOST"):
-        source = AddressMatch(IPv4Address(m.get("STD_HOST_ADDR") or ""), IPv4Address("0.0.0.0"))
+        source = AddressMatch(m.ipv4("STD_HOST_ADDR"), _ZERO)
     else:
-        wildcard = IPv4Address(m.get("STD_WILDCARD") or "0.0.0.0")
-        addr = IPv4Address(m.get("STD_ADDR") or "")
+        wildcard = m.ipv4("STD_WILDCARD", "0.0.0.0")
+        addr = m.ipv4("STD_ADDR")
         source = AddressMatch(IPv4Address(int(addr) & ~int(wildcard) & 0xFFFFFFFF), wildcard)
     return AclEntry(seq, _action(m), None, source, log=m.has("ACE_LOG"))
 

@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 
 from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
-from iosim.cli.matcher import Match
+from iosim.cli.matcher import Match, ipv4_address
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import (
     InterfaceConfig,
@@ -213,8 +213,8 @@ def _mask_ok(mask: IPv4Address) -> bool:
 @handles("if_ip_address")
 def _if_ip_address(ctx: ApplyContext, m: Match) -> None:
     intf = ctx.config.interfaces[ctx.target]
-    addr = IPv4Address(m.get("IP_ADDRESS_VALUE") or "")
-    mask = IPv4Address(m.get("IP_ADDRESS_MASK") or "")
+    addr = m.ipv4("IP_ADDRESS_VALUE")
+    mask = m.ipv4("IP_ADDRESS_MASK")
     if not _mask_ok(mask) or int(mask) == 0:
         raise CommandRejected(f"Bad mask 0x{int(mask):X} for address {addr}")
     a, mk = int(addr), int(mask)
@@ -238,8 +238,7 @@ def _if_ip_address(ctx: ApplyContext, m: Match) -> None:
 def _if_no_ip_address(ctx: ApplyContext, m: Match) -> None:
     intf = ctx.config.interfaces[ctx.target]
     if m.has("IP_ADDRESS_SECONDARY"):
-        pair = (IPv4Address(m.get("IP_ADDRESS_VALUE") or ""),
-                IPv4Address(m.get("IP_ADDRESS_MASK") or ""))
+        pair = (m.ipv4("IP_ADDRESS_VALUE"), m.ipv4("IP_ADDRESS_MASK"))
         if pair in intf.secondaries:
             intf.secondaries.remove(pair)
     else:
@@ -302,8 +301,8 @@ def _ip_route(ctx: ApplyContext, m: Match) -> None:
 
 @handles("cfg_no_ip_route")
 def _no_ip_route(ctx: ApplyContext, m: Match) -> None:
-    prefix = IPv4Address(m.get("ROUTE_PREFIX") or "")
-    mask = IPv4Address(m.get("ROUTE_MASK") or "")
+    prefix = m.ipv4("ROUTE_PREFIX")
+    mask = m.ipv4("ROUTE_MASK")
     has_target = m.has("ROUTE_NEXT_HOP") or m.has("ROUTE_INTERFACE")
     key = _route_from(ctx, m).key() if has_target else None
     doomed = [k for k, r in ctx.config.static_routes.items()
@@ -316,8 +315,8 @@ def _no_ip_route(ctx: ApplyContext, m: Match) -> None:
 
 
 def _route_from(ctx: ApplyContext, m: Match) -> StaticRoute:
-    prefix = IPv4Address(m.get("ROUTE_PREFIX") or "")
-    mask = IPv4Address(m.get("ROUTE_MASK") or "")
+    prefix = m.ipv4("ROUTE_PREFIX")
+    mask = m.ipv4("ROUTE_MASK")
     if not _mask_ok(mask):
         raise invalid_at(m, "ROUTE_MASK")
     if int(prefix) & ~int(mask) & 0xFFFFFFFF:
@@ -328,7 +327,7 @@ def _route_from(ctx: ApplyContext, m: Match) -> StaticRoute:
     hop = m.get("ROUTE_NEXT_HOP") or m.get("ROUTE_IF_NEXT_HOP")
     distance = m.get("ROUTE_DISTANCE")
     return StaticRoute(
-        prefix, mask, IPv4Address(hop) if hop else None, interface,
+        prefix, mask, ipv4_address(hop) if hop else None, interface,
         int(distance) if distance else 1, m.get("ROUTE_NAME_VALUE"), m.has("ROUTE_PERMANENT"),
     )
 

@@ -15,7 +15,7 @@ from ipaddress import IPv4Address
 import iosim.config.apply_crypto_show  # noqa: F401  (show crypto handlers, running-config)
 from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
-from iosim.cli.matcher import Match
+from iosim.cli.matcher import Match, ipv4_address
 from iosim.cli.modes import Mode, register
 from iosim.config.crypto_model import (
     DEFAULT_PFS,
@@ -172,8 +172,8 @@ def _key_from(m: Match, prefix: str) -> PresharedKey:
     mask = m.get(f"{prefix}_MASK")
     return PresharedKey(
         key=m.get(value_t) or "",
-        address=IPv4Address(addr) if addr else None,
-        mask=IPv4Address(mask) if mask else None,
+        address=ipv4_address(addr) if addr else None,
+        mask=ipv4_address(mask) if mask else None,
         hostname=m.get(f"{prefix}_HOST"),
         encrypted=m.has(f"{prefix}_TYPE6"),
         no_xauth=m.has("CIK_NO_XAUTH"),
@@ -649,7 +649,7 @@ def _entry(ctx: ApplyContext) -> CryptoMapEntry:
 @handles("cset_peer")
 def _set_peer(ctx: ApplyContext, m: Match) -> None:
     entry = _entry(ctx)
-    peer = IPv4Address(m.get("CSET_PEER_ADDR") or "0.0.0.0")
+    peer = m.ipv4("CSET_PEER_ADDR", "0.0.0.0")
     if peer not in entry.peers:
         entry.peers.append(peer)
     _changed(ctx)
