@@ -189,13 +189,9 @@ def _check_mask(m: Match, key: PresharedKey, mask_t: str) -> None:
             raise invalid_at(m, mask_t)
 
 
-def _store_key(keys: list[PresharedKey], key: PresharedKey) -> None:
-    peer = key.peer
-    for i, old in enumerate(keys):
-        if old.peer == peer:
-            keys[i] = key
-            return
-    keys.append(key)
+def _store_key(keys: dict[tuple[str | int, ...], PresharedKey], key: PresharedKey) -> None:
+    """A key for a peer that has one replaces it (in its place, as IOS lists them)."""
+    keys[key.peer] = key
 
 
 @handles("cis_key")
@@ -210,7 +206,7 @@ def _isakmp_key(ctx: ApplyContext, m: Match) -> None:
 def _no_isakmp_key(ctx: ApplyContext, m: Match) -> None:
     probe = _key_from(m, "CIK")
     crypto = _crypto(ctx)
-    crypto.keys = [k for k in crypto.keys if not k.same_peer(probe)]
+    crypto.keys.pop(probe.peer, None)
     _changed(ctx)
 
 
@@ -293,7 +289,7 @@ def _keyring_psk(ctx: ApplyContext, m: Match) -> None:
 def _keyring_no_psk(ctx: ApplyContext, m: Match) -> None:
     ring = _keyring_target(ctx)
     probe = _key_from(m, "CKR")
-    ring.keys = [k for k in ring.keys if not k.same_peer(probe)]
+    ring.keys.pop(probe.peer, None)
     _changed(ctx)
 
 

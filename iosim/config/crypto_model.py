@@ -14,7 +14,6 @@ in ``show`` output; the names match :mod:`iosim.crypto.algorithms` (phase 1) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
@@ -103,16 +102,12 @@ class PresharedKey:
             return ANY_ADDRESS
         return HOST_MASK
 
-    @cached_property
+    @property
     def peer(self) -> tuple[str | int, ...]:
         """Who the key is for: a host name, or (address, effective mask) as integers."""
         if self.hostname is not None:
             return (self.hostname,)
         return (int(self.address or 0), int(self.effective_mask))
-
-    def same_peer(self, other: PresharedKey) -> bool:
-        """Whether both keys are for the same peer (a new one replaces the old one)."""
-        return self.peer == other.peer
 
 
 @dataclass
@@ -122,7 +117,7 @@ class Keyring:
     name: str
     description: str | None = None
     local_address: str | None = None
-    keys: list[PresharedKey] = field(default_factory=list)
+    keys: dict[tuple[str | int, ...], PresharedKey] = field(default_factory=dict)  # by peer
 
 
 @dataclass
@@ -268,7 +263,7 @@ class CryptoConfig:
 
     policies: dict[int, IsakmpPolicy] = field(default_factory=dict)
     default_policies: bool = True  # ``no crypto isakmp default policy`` clears it
-    keys: list[PresharedKey] = field(default_factory=list)
+    keys: dict[tuple[str | int, ...], PresharedKey] = field(default_factory=dict)  # by peer
     keepalive: tuple[int, int | None, str | None] | None = None  # (secs, retry, periodic?)
     nat_keepalive: int | None = None
     identity: str = "address"

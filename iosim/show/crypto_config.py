@@ -80,7 +80,7 @@ def _keyring_lines(crypto: CryptoConfig) -> list[str]:
             out.append(f"  description {ring.description}")
         if ring.local_address is not None:
             out.append(f"  local-address {ring.local_address}")
-        for k in ring.keys:
+        for k in ring.keys.values():
             key = ("6 " if k.encrypted else "") + k.key
             if k.hostname is not None:
                 out.append(f"  pre-shared-key hostname {k.hostname} key {key}")
@@ -97,7 +97,7 @@ def _isakmp_global_lines(crypto: CryptoConfig) -> list[str]:
         out.append("no crypto isakmp default policy")
     for p in crypto.sorted_policies():
         out.extend(policy_lines(p))
-    out.extend(key_line(k) for k in crypto.keys)
+    out.extend(key_line(k) for k in crypto.keys.values())
     if crypto.keepalive is not None:
         seconds, retry, mode = crypto.keepalive
         line = f"crypto isakmp keepalive {seconds}"
@@ -294,8 +294,8 @@ def show_isakmp_key(cfg: RunningConfig) -> str:
     crypto = _crypto(cfg) or CryptoConfig()
     rows = ["Keyring      Hostname/Address                            Preshared Key", ""]
     rings = [("default", crypto.keys)] + [(r.name, r.keys) for r in crypto.keyrings.values()]
-    for ring, keys in rings:
-        rows.extend(f"{ring:<13}{_key_target(k):<44}{k.key}" for k in keys)
+    rows.extend(f"{ring:<13}{_key_target(k):<44}{k.key}"
+                for ring, keys in rings for k in keys.values())
     return "\n".join(rows) + "\n"
 
 

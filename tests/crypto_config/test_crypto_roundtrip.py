@@ -59,11 +59,10 @@ def psk(draw: st.DrawFn, global_key: bool) -> PresharedKey:
     return key
 
 
-def unique_keys(keys: list[PresharedKey]) -> list[PresharedKey]:
-    out: list[PresharedKey] = []
+def unique_keys(keys: list[PresharedKey]) -> dict[tuple[str | int, ...], PresharedKey]:
+    out: dict[tuple[str | int, ...], PresharedKey] = {}
     for k in keys:
-        if not any(o.same_peer(k) for o in out):
-            out.append(k)
+        out.setdefault(k.peer, k)
     return out
 
 
