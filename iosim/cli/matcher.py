@@ -23,7 +23,6 @@ never touches Lark's parser for a command shape it has already seen.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv4Address
@@ -247,20 +246,9 @@ def roots() -> _Roots:
     return _roots
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """How one word matched (used by help and completion)."""
-
-    node: Node
-    spec: TerminalSpec
-    word: Word
-
-
 def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
+    """Match a word that is not a keyword known at ``node`` (see ``walk``)."""
     text = w.text.lower()
-    spec = node.exact.get(text) or node.keyword_memo.get(text)
-    if spec is not None:
-        return spec, spec.keyword or text
     kws = node.keyword_matches(text)
     if len(kws) == 1:
         node.keyword_memo[text] = kws[0]
@@ -276,8 +264,7 @@ def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
     raise InvalidInput(w.col + node.caret_offset(text))
 
 
-def walk(start: str, line: str, words: list[Word] | None = None,
-         on_step: Callable[[Step], None] | None = None) -> tuple[Node, list[Arg]]:
+def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, list[Arg]]:
     """Feed every word of ``line`` in mode ``start``; return the state reached.
 
     Raises ``InvalidInput`` / ``AmbiguousCommand`` at the first word that does not fit.
@@ -290,27 +277,31 @@ def walk(start: str, line: str, words: list[Word] | None = None,
     n = len(words)
     while i < n:
         w = words[i]
+        text = w.text.lower()
+        spec = node.exact.get(text) or node.keyword_memo.get(text)
+        if spec is not None:  # a keyword, typed in full or abbreviated before: the usual case
+            args.append(Arg(spec.name, spec.keyword or text, w.col))
+            node = node.children.get(spec.name) or node.child(spec.name)
+            i += 1
+            continue
         if w.text.startswith("!") and not node.rest_of_line:
             break  # the rest of the line is a comment
         spec, value = _match_word(node, w, line)
-        if spec.interface and value is None:
-            raise InvalidInput(w.col)
-        if on_step is not None:
-            on_step(Step(node, spec, w))
         if spec.rest_of_line:
             args.append(Arg(spec.name, value, w.col))
-            node = node.child(spec.name)
-            i = n
-            break
-        if spec.interface and value.isalpha() and i + 1 < n:
-            # "interface GigabitEthernet 0/0": the number as a second word
-            joined = match_interface_name(w.text + words[i + 1].text)
-            if joined is None:
-                raise InvalidInput(words[i + 1].col)
-            value = joined
-            i += 1
-        elif spec.interface and value.isalpha():
-            raise IncompleteCommand()
+            return node.child(spec.name), args
+        if spec.interface:
+            if value is None:
+                raise InvalidInput(w.col)
+            if value.isalpha():
+                # "interface GigabitEthernet 0/0": the number as a second word
+                if i + 1 >= n:
+                    raise IncompleteCommand()
+                joined = match_interface_name(w.text + words[i + 1].text)
+                if joined is None:
+                    raise InvalidInput(words[i + 1].col)
+                value = joined
+                i += 1
         args.append(Arg(spec.name, value, w.col))
         node = node.child(spec.name)
         i += 1
