@@ -308,12 +308,21 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
     return node, args
 
 
+_FITS: dict[tuple[str, str], bool] = {}
+
+
 def first_word_fits(start: str, word: str) -> bool:
     """Whether some command of mode ``start`` may begin with ``word`` (a cheap pre-check)."""
-    node = roots().root(start)
-    text = word.lower()
-    return bool(node.args or text in node.exact or text in node.keyword_memo
-                or node.keyword_matches(text))
+    key = (start, word)
+    fits = _FITS.get(key)
+    if fits is None:
+        node = roots().root(start)
+        text = word.lower()
+        fits = bool(node.args or text in node.exact or node.keyword_matches(text))
+        if len(_FITS) >= _PARSED_MAX:
+            _FITS.clear()
+        _FITS[key] = fits
+    return fits
 
 
 _PARSED: dict[tuple[str, str], Match | CliError] = {}
