@@ -145,7 +145,7 @@ def load() -> Grammar:
         start=sorted(set(_START_RULE.findall(source))),
         maybe_placeholders=False,
         keep_all_tokens=True,
-        cache=False,
+        cache=True,
     )
     terminals = {
         t.name: _spec(t.name, type(t.pattern).__name__, t.pattern.value, comments.get(t.name, ""))
