@@ -82,7 +82,7 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
         history=InMemoryHistory(), key_bindings=_line_bindings(console, out),
         input=input, output=output)
     more_session: PromptSession[str] = PromptSession(
-        key_bindings=_more_bindings(), input=input, output=output)
+        key_bindings=_more_bindings(), input=input, output=output, erase_when_done=True)
     last = wall_clock()
     motd = console.session.router.config.banner_motd
     if motd:
