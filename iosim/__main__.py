@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default=None, help="device to attach first (default: the first)")
     c.add_argument("--reset", action="store_true",
                    help="forget the devices' saved startup-configs before starting")
+    c.add_argument("--capture", metavar="DIR", default=None,
+                   help="record every link of the lab and write one pcap per link to DIR "
+                        "when the console ends")
     return p
 
 
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
+    capture = getattr(args, "capture", None)
 
     from iosim.lab.console import Lab, LabConsole, run_transcript
     from iosim.lab.topology import LabError
@@ -59,12 +63,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for err in lab.boot_errors:
         sys.stderr.write(err)
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        from iosim.cli.prompt import run_interactive
+    if capture is not None:
+        lab.fabric.capture()
+    try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from iosim.cli.prompt import run_interactive
 
-        return run_interactive(console)
-    run_transcript(console, sys.stdin, sys.stdout)
-    return 0
+            return run_interactive(console)
+        run_transcript(console, sys.stdin, sys.stdout)
+        return 0
+    finally:
+        if capture is not None:
+            from pathlib import Path
+
+            from iosim.router import EPOCH
+
+            for path in lab.fabric.write_pcaps(Path(capture), epoch=EPOCH.timestamp()):
+                print(f"iosim: wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from iosim.cli.interfaces import interface_type
 from iosim.config.model import InterfaceConfig, RunningConfig
+from iosim.net.routing import RoutingTable
+
+if TYPE_CHECKING:
+    from iosim.net.stack import IpStack
 
 #: Virtual time 0 of every lab: a router whose clock was never set starts here.
 EPOCH = datetime(1993, 3, 1, 0, 0, 0, tzinfo=UTC)
@@ -127,6 +131,10 @@ class Router:
         self.saved_since_change = True
         self.debug_flags: set[str] = set()
         self.listeners: list[Callable[[str, str], None]] = []  # (event, detail)
+        # whether the far end of a cabled interface is enabled (set by the lab's fabric)
+        self.peer_enabled: Callable[[str], bool] | None = None
+        self.stack: IpStack | None = None  # set when the router joins a lab's network
+        self._rib: RoutingTable | None = None
 
     # ------------------------------------------------------------ boot
 
@@ -153,6 +161,7 @@ class Router:
         for name, st in self.state.items():
             st.last_status = self.interface_up(name)
             st.method = "NVRAM"
+        self.network_changed()
         self.boot_time = self.clock.now
         self.saved_since_change = True
 
@@ -186,7 +195,8 @@ class Router:
         if t is not None and t.name == "Loopback":
             return ("up", "up")
         st = self.state.get(name)
-        if st is not None and st.cabled:
+        if st is not None and st.cabled and (self.peer_enabled is None
+                                             or self.peer_enabled(name)):
             return ("up", "up")
         if t is not None and t.name == "Tunnel":
             return ("up", "down")
@@ -246,6 +256,58 @@ class Router:
     def _changed(self) -> None:
         self.saved_since_change = False
 
+    def interface_enabled(self, interface: str) -> bool:
+        """Not shut down (what the far end of a cable sees)."""
+        intf = self.config.interfaces.get(interface)
+        return intf is not None and not intf.shutdown
+
+    def far_end_changed(self, interface: str) -> None:
+        """The device at the other end of ``interface``'s cable changed state."""
+        st = self.state.get(interface)
+        if st is not None:
+            self._log_link_change(interface, st)
+        self.network_changed()
+
+    # ------------------------------------------------------------ the stack's view (Node)
+
+    def interface_is_up(self, interface: str) -> bool:
+        return self.interface_up(interface) == ("up", "up")
+
+    def interface_addresses(self, interface: str) -> list[tuple[int, int]]:
+        intf = self.config.interfaces.get(interface)
+        if intf is None:
+            return []
+        pairs = [(intf.address, intf.mask)] if intf.address is not None else []
+        pairs += intf.secondaries
+        return [(int(a), bin(int(m)).count("1")) for a, m in pairs if a is not None and m]
+
+    def routing_table(self) -> RoutingTable:
+        """The current routing table (rebuilt after a change of interfaces or routes)."""
+        if self._rib is None:
+            from iosim.net.rib import build_rib
+
+            self._rib = build_rib(self)
+        return self._rib
+
+    def count(self, interface: str, direction: str, size: int) -> None:
+        st = self.state.get(interface)
+        if st is None:
+            return
+        c = st.counters
+        if direction == "in":
+            c.input_packets += 1
+            c.input_bytes += size
+        else:
+            c.output_packets += 1
+            c.output_bytes += size
+
+    def network_changed(self) -> None:
+        """Interfaces, addresses or routes changed: rebuild what depends on them."""
+        self._rib = None
+        if self.stack is not None:
+            self.stack.refresh_own_entries(list(self.config.interfaces))
+
     def _emit(self, event: str, detail: str) -> None:
+        self.network_changed()
         for listener in list(self.listeners):
             listener(event, detail)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +19,9 @@ from iosim.cli.replay import boot
 from iosim.cli.session import Session
 from iosim.clock import VirtualClock
 from iosim.lab.topology import Topology, find_lab, load_topology
+from iosim.net.fabric import Fabric
+from iosim.net.host import HOST_INTERFACE, Host
+from iosim.net.stack import IpStack
 from iosim.router import Nvram, Router
 
 _HELP = """\
@@ -41,9 +45,14 @@ class Lab:
 
     topology: Topology
     clock: VirtualClock
+    fabric: Fabric = field(init=False)
     routers: dict[str, Router] = field(default_factory=dict)
+    hosts: dict[str, Host] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     boot_errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.fabric = Fabric(self.clock)
 
     @classmethod
     def load(cls, name_or_path: str | None = None, *, reset: bool = False,
@@ -61,7 +70,41 @@ class Lab:
             lab.boot_errors.extend(boot(router))
             lab.routers[name] = router
             lab.sessions[name] = Session(router)
+        for name, hspec in topo.hosts.items():
+            lab.hosts[name] = Host(name, hspec.address, hspec.gateway)
+        lab._wire()
         return lab
+
+    def _wire(self) -> None:
+        """Put every device on the fabric: stacks, links, far-end state."""
+        fabric = self.fabric
+        for link in self.topology.links:
+            fabric.connect(link.a, link.b, link.delay)
+        for name, router in self.routers.items():
+            stack = IpStack(router, self.clock, fabric.transmitter(name))
+            router.stack = stack
+            fabric.attach(name, stack.receive, router.interface_enabled)
+            router.peer_enabled = partial(fabric.peer_admin_up, name)
+            router.listeners.append(partial(self._tell_far_end, name))
+        for name, host in self.hosts.items():
+            hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
+            hstack.refresh_own_entries([HOST_INTERFACE])
+            host.stack = hstack
+            fabric.attach(name, hstack.receive, host.interface_is_up)
+        for router in self.routers.values():
+            router.settle_state()
+
+    def _tell_far_end(self, device: str, event: str, interface: str) -> None:
+        """An interface of ``device`` changed: the router at the other end sees it too."""
+        if event != "interface":
+            return
+        link = self.fabric.link_of(device, interface)
+        if link is None:
+            return
+        peer_dev, peer_if = link.peer((device, interface))
+        peer = self.routers.get(peer_dev)
+        if peer is not None:
+            peer.far_end_changed(peer_if)
 
 
 class LabConsole:

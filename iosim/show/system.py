@@ -11,7 +11,6 @@ from iosim.cli.interfaces import interface_type
 from iosim.config.apply_acl import render_entry_show
 from iosim.config.render import config_lines
 from iosim.net.packets import format_ip
-from iosim.net.rib import build_rib
 from iosim.net.routing import RibEntry, Route
 
 if TYPE_CHECKING:
@@ -180,7 +179,7 @@ def _entry_lines(entry: RibEntry, width: int, with_length: bool = True) -> list[
 
 
 def show_ip_route(router: Router) -> str:
-    table = build_rib(router)
+    table = router.routing_table()
     gateway = table.gateway_of_last_resort()
     out = [_LEGEND, "\n"]
     if gateway is None:

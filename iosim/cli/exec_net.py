@@ -1,0 +1,87 @@
+"""Network EXEC commands: ping, show arp, clear arp-cache."""
+
+from __future__ import annotations
+
+from iosim.cli.errors import CommandRejected
+from iosim.cli.exec_commands import _output
+from iosim.cli.matcher import Match
+from iosim.cli.session import Session, exec_handler
+from iosim.clock import VirtualClock
+from iosim.config.handlers import invalid_at
+from iosim.net.packets import format_ip, ip_to_int, mac_to_str
+from iosim.net.ping import run_ping
+from iosim.net.stack import IpStack
+
+
+def _stack(session: Session) -> tuple[IpStack, VirtualClock]:
+    router = session.router
+    if router.stack is None or not isinstance(router.clock, VirtualClock):
+        raise CommandRejected("% This router is not connected to a lab network")
+    return router.stack, router.clock
+
+
+def ping_text(target: str, repeat: int, size: int, timeout: int, source: str | None,
+              marks: str, rtts_ms: list[int]) -> str:
+    """IOS's ping output for what happened."""
+    out = ["Type escape sequence to abort.",
+           f"Sending {repeat}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:"]
+    if source is not None:
+        out.append(f"Packet sent with a source address of {source}")
+    out.append(marks)
+    rate = f"Success rate is {100 * len(rtts_ms) // repeat} percent ({len(rtts_ms)}/{repeat})"
+    if rtts_ms:
+        avg = sum(rtts_ms) // len(rtts_ms)
+        rate += f", round-trip min/avg/max = {min(rtts_ms)}/{avg}/{max(rtts_ms)} ms"
+    out.append(rate)
+    return "\n".join(out) + "\n"
+
+
+@exec_handler("exec_ping")
+def _ping(session: Session, m: Match) -> str:
+    stack, clock = _stack(session)
+    target = m.get("PING_TARGET") or ""
+    repeat = int(m.get("PING_REPEAT_N") or 5)
+    size = int(m.get("PING_SIZE_N") or 100)
+    timeout = int(m.get("PING_TIMEOUT_N") or 2)
+    source: str | None = m.get("PING_SOURCE_ADDR")
+    interface = m.get("PING_SOURCE_IF")
+    if interface is not None:
+        if interface not in session.router.config.interfaces:
+            raise invalid_at(m, "PING_SOURCE_IF")
+        src = stack.source_for(interface)
+        if src is None:
+            raise CommandRejected("% Invalid source interface - IP not enabled or interface "
+                                  "is down")
+        source = format_ip(src)
+    elif source is not None and stack.owns(ip_to_int(source)) is None:
+        raise CommandRejected("% Invalid source address- IP address not on any of our "
+                              "up interfaces")
+    outcome = run_ping(stack, clock, ip_to_int(target), repeat=repeat, size=size,
+                       timeout=float(timeout),
+                       source=ip_to_int(source) if source is not None else None,
+                       df=m.has("PING_DF"), identifier=stack.next_ident())
+    rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
+    return ping_text(target, repeat, size, timeout, source, outcome.marks, rtts)
+
+
+def show_arp(stack: IpStack, now: float) -> str:
+    """``show arp``: our own addresses (age ``-``) and what ARP learnt."""
+    rows = ["Protocol  Address          Age (min)  Hardware Addr   Type   Interface"]
+    for entry in sorted(stack.arp.values(), key=lambda e: e.address):
+        age = "-" if entry.learnt is None else str(int((now - entry.learnt) // 60))
+        rows.append(f"Internet  {format_ip(entry.address):<15}{age:>10}   "
+                    f"{mac_to_str(entry.mac)}  ARPA   {entry.interface}")
+    return "\n".join(rows) + "\n"
+
+
+@exec_handler("show_arp")
+def _show_arp(session: Session, m: Match) -> str:
+    stack, clock = _stack(session)
+    return _output(session, m, show_arp(stack, clock.now))
+
+
+@exec_handler("exec_clear_arp")
+def _clear_arp(session: Session, m: Match) -> str:
+    stack, _ = _stack(session)
+    stack.clear_arp()
+    return ""

@@ -1,0 +1,327 @@
+"""The IPv4 stack of one device: ARP, forwarding, ICMP, local delivery, counters.
+
+Theory of operation
+-------------------
+A device (router or host) owns one ``IpStack``. The lab's fabric hands it every Ethernet
+frame that arrives on one of its interfaces (``receive``); the stack hands the fabric
+every frame it sends (the ``transmit`` callback). Time comes from the lab's virtual clock.
+
+* ARP (RFC 826): requests for our addresses are answered and the sender learnt; a packet
+  to a next hop with no ARP entry starts a request and is dropped, as IOS drops it (the
+  first ping to a new neighbour is ``.!!!!``). Entries age out after four hours.
+* A datagram for one of our addresses is delivered locally: echo requests are answered,
+  echo replies and ICMP errors go to whoever waits for them (ping, traceroute), UDP goes to
+  the port's handler (IKE binds 500 and 4500).
+* Otherwise a router forwards it: TTL 1 gets ICMP Time Exceeded, no route gets ICMP
+  Unreachable, both rate-limited as IOS does (one per 500 ms), which is what turns a ping
+  to an unroutable address into ``U.U.U``.
+* ``output_hooks`` and ``input_hooks`` see every datagram after routing and before
+  transmission, and on arrival before local delivery or forwarding: the place where crypto
+  maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from iosim.net.packets import (
+    BROADCAST_MAC,
+    ArpOperation,
+    ArpPacket,
+    EthernetFrame,
+    EtherType,
+    IcmpDestinationUnreachable,
+    IcmpEcho,
+    IcmpMessage,
+    IcmpTimeExceeded,
+    IpProtocol,
+    Ipv4Packet,
+    PacketError,
+    UdpDatagram,
+    pull_arp,
+    pull_ethernet,
+    pull_icmp,
+    pull_ipv4,
+    pull_udp,
+    push_arp,
+    push_ethernet,
+    push_icmp,
+    push_ipv4,
+    push_udp,
+    quote_datagram,
+)
+from iosim.net.routing import RoutingTable
+
+ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
+ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500
+UNREACHABLE_HOST = 1
+TTL_EXCEEDED_IN_TRANSIT = 0
+
+
+def interface_mac(device: str, interface: str) -> bytes:
+    """A stable, locally administered-looking MAC for a device's interface."""
+    digest = hashlib.sha256(f"{device}/{interface}".encode()).digest()
+    return bytes([0x52, 0x54, 0x00]) + digest[:3]
+
+
+class Clock(Protocol):
+    @property
+    def now(self) -> float: ...
+
+
+class Node(Protocol):
+    """What the stack needs to know about the device it runs on."""
+
+    name: str
+
+    def interface_is_up(self, interface: str) -> bool: ...
+
+    def interface_addresses(self, interface: str) -> list[tuple[int, int]]: ...
+
+    def routing_table(self) -> RoutingTable: ...
+
+    def count(self, interface: str, direction: str, size: int) -> None: ...
+
+
+@dataclass
+class ArpEntry:
+    """One ARP cache entry: ``show arp`` prints it."""
+
+    address: int
+    mac: bytes
+    interface: str
+    learnt: float | None  # None: one of our own addresses (age "-")
+
+
+Hook = Callable[[str, bytes], bytes | None]
+IcmpListener = Callable[[int, IcmpMessage, float], None]  # (source, message, now)
+UdpHandler = Callable[[int, int, int, bytes, float], None]  # (src, sport, dport, payload, now)
+
+
+@dataclass
+class IpStack:
+    """IPv4 over Ethernet for one device."""
+
+    node: Node
+    clock: Clock
+    transmit: Callable[[str, bytes], None]
+    forwarding: bool = True
+    arp: dict[int, ArpEntry] = field(default_factory=dict)
+    output_hooks: list[Hook] = field(default_factory=list)
+    input_hooks: list[Hook] = field(default_factory=list)
+    icmp_listeners: list[IcmpListener] = field(default_factory=list)
+    udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
+    dropped: int = 0  # malformed or undeliverable frames
+    _last_icmp_error: float = -1e9
+    _ident: int = 0
+
+    # ------------------------------------------------------------ addresses
+
+    def mac(self, interface: str) -> bytes:
+        return interface_mac(self.node.name, interface)
+
+    def owns(self, address: int) -> str | None:
+        """The interface that has ``address``, if it is one of ours and up."""
+        for entry in self.arp.values():
+            if entry.learnt is None and entry.address == address:
+                return entry.interface
+        return None
+
+    def refresh_own_entries(self, interfaces: list[str]) -> None:
+        """Keep the ARP entries of our own addresses (age ``-``) in step with the config."""
+        for addr in [a for a, e in self.arp.items() if e.learnt is None]:
+            del self.arp[addr]
+        for name in interfaces:
+            if not self.node.interface_is_up(name):
+                continue
+            for addr, _ in self.node.interface_addresses(name):
+                self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
+
+    def source_for(self, interface: str) -> int | None:
+        """The primary address of ``interface``, used as the source of what we originate."""
+        addrs = self.node.interface_addresses(interface)
+        return addrs[0][0] if addrs else None
+
+    def next_ident(self) -> int:
+        self._ident = (self._ident + 1) & 0xFFFF
+        return self._ident
+
+    # ------------------------------------------------------------ receive
+
+    def receive(self, interface: str, frame: bytes) -> None:
+        """A frame arrived on ``interface``."""
+        if not self.node.interface_is_up(interface):
+            return
+        self.node.count(interface, "in", len(frame))
+        try:
+            eth = pull_ethernet(frame)
+        except PacketError:
+            self.dropped += 1
+            return
+        if eth.dst not in (self.mac(interface), BROADCAST_MAC):
+            return
+        if eth.ethertype == EtherType.ARP:
+            self._receive_arp(interface, eth.payload)
+        elif eth.ethertype == EtherType.IPV4:
+            self._receive_ipv4(interface, eth.payload)
+
+    def _receive_arp(self, interface: str, data: bytes) -> None:
+        try:
+            arp = pull_arp(data)
+        except PacketError:
+            self.dropped += 1
+            return
+        mine = any(a == arp.tpa for a, _ in self.node.interface_addresses(interface))
+        known = arp.spa in self.arp and self.arp[arp.spa].learnt is not None
+        if mine or known:
+            self.arp[arp.spa] = ArpEntry(arp.spa, arp.sha, interface, self.clock.now)
+        if mine and arp.op == ArpOperation.REQUEST:
+            reply = ArpPacket(ArpOperation.REPLY, self.mac(interface), arp.tpa, arp.sha, arp.spa)
+            self._send_frame(interface, arp.sha, EtherType.ARP, push_arp(reply))
+
+    def _receive_ipv4(self, interface: str, data: bytes) -> None:
+        for hook in self.input_hooks:
+            result = hook(interface, data)
+            if result is None:
+                return
+            data = result
+        try:
+            packet = pull_ipv4(data)
+        except PacketError:
+            self.dropped += 1
+            return
+        if self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF:
+            self._deliver(packet, data)
+        elif self.forwarding:
+            self._forward(packet, data)
+        else:
+            self.dropped += 1
+
+    def _deliver(self, packet: Ipv4Packet, datagram: bytes) -> None:
+        now = self.clock.now
+        if packet.protocol == IpProtocol.ICMP:
+            try:
+                message = pull_icmp(packet.payload)
+            except PacketError:
+                self.dropped += 1
+                return
+            if isinstance(message, IcmpEcho) and not message.reply:
+                reply = IcmpEcho(message.identifier, message.sequence_number, message.data,
+                                 reply=True)
+                self.send(packet.src, IpProtocol.ICMP, push_icmp(reply), src=packet.dst)
+                return
+            for listener in list(self.icmp_listeners):
+                listener(packet.src, message, now)
+        elif packet.protocol == IpProtocol.UDP:
+            try:
+                udp = pull_udp(packet.payload, packet.src, packet.dst)
+            except PacketError:
+                self.dropped += 1
+                return
+            handler = self.udp_handlers.get(udp.dst_port)
+            if handler is not None:
+                handler(packet.src, udp.src_port, udp.dst_port, udp.payload, now)
+            else:
+                self._icmp_error(datagram, packet.src,
+                                 IcmpDestinationUnreachable(3, quote_datagram(datagram)))
+        else:
+            self.dropped += 1
+
+    def _forward(self, packet: Ipv4Packet, datagram: bytes) -> None:
+        if packet.ttl <= 1:
+            self._icmp_error(datagram, packet.src,
+                             IcmpTimeExceeded(TTL_EXCEEDED_IN_TRANSIT, quote_datagram(datagram)))
+            return
+        forwarded = push_ipv4(Ipv4Packet(
+            tos=packet.tos, identification=packet.identification, df=packet.df, mf=packet.mf,
+            fragment_offset=packet.fragment_offset, ttl=packet.ttl - 1,
+            protocol=packet.protocol, src=packet.src, dst=packet.dst, options=packet.options,
+            payload=packet.payload))
+        if not self.route_out(forwarded, packet.dst):
+            self._icmp_error(datagram, packet.src,
+                             IcmpDestinationUnreachable(UNREACHABLE_HOST,
+                                                        quote_datagram(datagram)))
+
+    def _icmp_error(self, datagram: bytes, to: int, message: IcmpMessage) -> None:
+        now = self.clock.now
+        if now - self._last_icmp_error < ICMP_ERROR_INTERVAL:
+            return
+        self._last_icmp_error = now
+        self.send(to, IpProtocol.ICMP, push_icmp(message))
+
+    # ------------------------------------------------------------ send
+
+    def send(self, dst: int, protocol: int, payload: bytes, *, src: int | None = None,
+             ttl: int = 255, df: bool = False, interface: str | None = None) -> bool:
+        """Originate a datagram; False if there is no route (nothing was sent)."""
+        if src is None:
+            res = self.node.routing_table().resolve(dst)
+            if res is None:
+                return False
+            src = self.source_for(interface or res.interface)
+            if src is None:
+                return False
+        datagram = push_ipv4(Ipv4Packet(identification=self.next_ident(), df=df, ttl=ttl,
+                                        protocol=protocol, src=src, dst=dst, payload=payload))
+        if self.owns(dst) is not None:  # to ourselves
+            self._receive_ipv4_local(datagram)
+            return True
+        return self.route_out(datagram, dst)
+
+    def send_udp(self, dst: int, sport: int, dport: int, payload: bytes, *,
+                 src: int | None = None) -> bool:
+        """Originate a UDP datagram (IKE uses this)."""
+        route = self.node.routing_table().resolve(dst)
+        if src is None and route is not None:
+            src = self.source_for(route.interface)
+        if src is None:
+            return False
+        return self.send(dst, IpProtocol.UDP, push_udp(UdpDatagram(sport, dport, payload), src,
+                                                       dst), src=src)
+
+    def _receive_ipv4_local(self, datagram: bytes) -> None:
+        self._deliver(pull_ipv4(datagram), datagram)
+
+    def route_out(self, datagram: bytes, dst: int) -> bool:
+        """Route a finished datagram out of its interface; False if unroutable."""
+        res = self.node.routing_table().resolve(dst)
+        if res is None or res.is_local:
+            return False
+        for hook in self.output_hooks:
+            result = hook(res.interface, datagram)
+            if result is None:
+                return True
+            datagram = result
+        self._send_ip(res.interface, res.next_hop, datagram)
+        return True
+
+    def _send_ip(self, interface: str, next_hop: int, datagram: bytes) -> None:
+        entry = self.arp.get(next_hop)
+        now = self.clock.now
+        if entry is not None and entry.learnt is not None and now - entry.learnt > ARP_TIMEOUT:
+            del self.arp[next_hop]
+            entry = None
+        if entry is None:
+            src = self.source_for(interface)
+            if src is not None:
+                request = ArpPacket(ArpOperation.REQUEST, self.mac(interface), src,
+                                    bytes(6), next_hop)
+                self._send_frame(interface, BROADCAST_MAC, EtherType.ARP, push_arp(request))
+            return  # the packet that needed the ARP entry is dropped, as on IOS
+        self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
+
+    def _send_frame(self, interface: str, dst_mac: bytes, ethertype: int, payload: bytes) -> None:
+        if not self.node.interface_is_up(interface):
+            return
+        frame = push_ethernet(EthernetFrame(dst_mac, self.mac(interface), ethertype, payload),
+                              pad=True)
+        self.node.count(interface, "out", len(frame))
+        self.transmit(interface, frame)
+
+    def clear_arp(self) -> None:
+        """``clear arp-cache``: forget every learnt entry."""
+        for addr in [a for a, e in self.arp.items() if e.learnt is not None]:
+            del self.arp[addr]
