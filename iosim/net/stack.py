@@ -41,6 +41,7 @@ from iosim.net.packets import (
     Ipv4Packet,
     PacketError,
     UdpDatagram,
+    ipv4_decrement_ttl,
     pull_arp,
     pull_ethernet,
     pull_icmp,
@@ -235,11 +236,7 @@ class IpStack:
             self._icmp_error(datagram, packet.src,
                              IcmpTimeExceeded(TTL_EXCEEDED_IN_TRANSIT, quote_datagram(datagram)))
             return
-        forwarded = push_ipv4(Ipv4Packet(
-            tos=packet.tos, identification=packet.identification, df=packet.df, mf=packet.mf,
-            fragment_offset=packet.fragment_offset, ttl=packet.ttl - 1,
-            protocol=packet.protocol, src=packet.src, dst=packet.dst, options=packet.options,
-            payload=packet.payload))
+        forwarded = ipv4_decrement_ttl(datagram[:packet.total_length])
         if not self.route_out(forwarded, packet.dst):
             self._icmp_error(datagram, packet.src,
                              IcmpDestinationUnreachable(UNREACHABLE_HOST,

@@ -1,0 +1,150 @@
+"""Forwarding speed and scale of the simulated network (pure Python, no crypto).
+
+1. Packets forwarded per second across a 3-router path (PC1 - R1 - ISP - R2 - PC2 in the
+   default lab): echo requests and replies, timed per delivered packet, against the cost
+   of the bare codec work each hop does (decode + re-encode an IPv4 datagram and an
+   Ethernet frame) measured in the same run.
+2. A chain of N routers built, booted and pinged end to end: time and peak memory.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from iosim.lab.console import Lab, LabConsole
+from iosim.net.packets import (
+    EthernetFrame,
+    IcmpEcho,
+    IpProtocol,
+    Ipv4Packet,
+    ip_to_int,
+    pull_ethernet,
+    pull_ipv4,
+    push_ethernet,
+    push_icmp,
+    push_ipv4,
+)
+from iosim.net.ping import run_ping
+
+ISP_ROUTES = ["@ISP", "enable", "conf t", "ip route 192.168.1.0 255.255.255.0 198.51.100.1",
+              "ip route 10.0.2.0 255.255.255.0 203.0.113.2", "end", "@R1"]
+
+
+def three_router_path(echoes: int) -> tuple[float, int]:
+    with TemporaryDirectory() as tmp:
+        lab = Lab.load(nvram_dir=Path(tmp))
+        console = LabConsole(lab, paging=False)
+        for line in ISP_ROUTES:
+            console.feed(line)
+        pc1 = lab.hosts["PC1"].stack
+        assert pc1 is not None
+        dst = ip_to_int("10.0.2.10")
+        run_ping(pc1, lab.clock, dst, repeat=5, identifier=7)  # ARP at every hop
+        frames_before = sum(r.state[i].counters.output_packets
+                            for r in lab.routers.values() for i in r.state)
+        gc.collect()
+        t0 = time.perf_counter()
+        out = run_ping(pc1, lab.clock, dst, repeat=echoes, timeout=2.0, identifier=8)
+        elapsed = time.perf_counter() - t0
+        assert out.marks == "!" * echoes, out.marks
+        forwarded = sum(r.state[i].counters.output_packets
+                        for r in lab.routers.values() for i in r.state) - frames_before
+        return elapsed, forwarded
+
+
+def codec_floor(n: int) -> float:
+    """Per-hop codec work alone: pull/push Ethernet and IPv4 for ``n`` packets."""
+    payload = push_icmp(IcmpEcho(1, 1, bytes(72)))
+    dgram = push_ipv4(Ipv4Packet(protocol=IpProtocol.ICMP, src=1, dst=2, payload=payload))
+    frame = push_ethernet(EthernetFrame(b"\x01" * 6, b"\x02" * 6, 0x0800, dgram))
+    t0 = time.perf_counter()
+    for _ in range(n):
+        eth = pull_ethernet(frame)
+        p = pull_ipv4(eth.payload)
+        out = push_ipv4(Ipv4Packet(protocol=p.protocol, src=p.src, dst=p.dst, ttl=p.ttl - 1,
+                                   payload=p.payload))
+        push_ethernet(EthernetFrame(eth.src, eth.dst, 0x0800, out))
+    return time.perf_counter() - t0
+
+
+def chain_lab(n: int, directory: Path) -> Path:
+    """A lab of ``n`` routers in a line, each with static routes both ways."""
+    lines = ['[lab]', f'name = "chain{n}"']
+    for i in range(n):
+        lines += [f"[devices.R{i}]", 'kind = "router"',
+                  'interfaces = ["GigabitEthernet0/0", "GigabitEthernet0/1"]',
+                  f'config = "R{i}.cfg"']
+        cfg = [f"hostname R{i}"]
+        if i > 0:  # Gi0/0 towards R(i-1): link i-1 is 10.(i-1)/x.y.0/30
+            a = _link_net(i - 1)
+            cfg += ["interface GigabitEthernet0/0", f" ip address {_plus(a, 2)} 255.255.255.252"]
+            if i > 1:  # back toward R0's link, whose address sources the pings
+                cfg.append(f"ip route {_link_net(0)} 255.255.255.252 {_plus(a, 1)}")
+        if i < n - 1:
+            b = _link_net(i)
+            cfg += ["interface GigabitEthernet0/1", f" ip address {_plus(b, 1)} 255.255.255.252"]
+            cfg.append(f"ip route 10.128.0.0 255.128.0.0 {_plus(b, 2)}")  # onward
+        (directory / f"R{i}.cfg").write_text("\n".join(cfg) + "\n")
+    for i in range(n - 1):
+        lines += ["[[links]]", f'endpoints = ["R{i} GigabitEthernet0/1", '
+                  f'"R{i + 1} GigabitEthernet0/0"]', "delay_ms = 1"]
+    (directory / "lab.toml").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def _link_net(i: int) -> str:
+    """10.x.y.z/30 for link i, in 10.128.0.0/9 for routes toward the end of the chain."""
+    base = (10 << 24) | (128 << 16) | (i * 4)
+    return ".".join(str((base >> s) & 255) for s in (24, 16, 8)) + f".{base & 255}"
+
+
+def _plus(net: str, host: int) -> str:
+    parts = net.split(".")
+    return ".".join(parts[:3] + [str(int(parts[3]) + host)])
+
+
+def main() -> None:
+    echoes = 2000
+    elapsed, forwarded = three_router_path(echoes)
+    floor = codec_floor(forwarded) / forwarded
+    per = elapsed / forwarded
+    print(f"3-router path: {forwarded} frames sent by routers in {elapsed * 1000:.0f} ms "
+          f"= {forwarded / elapsed:,.0f} frames/s ({echoes} echoes + replies)")
+    print(f"  per frame {per * 1e6:.1f} us; bare codec work per hop {floor * 1e6:.1f} us "
+          f"({per / floor:.1f}x the codec floor)")
+    for n in (100, 1000):
+        with TemporaryDirectory() as tmp:
+            d = chain_lab(n, Path(tmp))
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            lab = Lab.load(str(d), nvram_dir=Path(tmp) / "nv")
+            loaded = time.perf_counter() - t0
+            first = lab.routers["R0"].stack
+            assert first is not None
+            # IPv4's TTL (255 at most) bounds a path: the farthest router a ping can reach is
+            # 254 hops away; beyond it the echo comes back as Time Exceeded ("&").
+            reach = min(n - 1, 254)
+            far = ip_to_int(_plus(_link_net(reach - 1), 2))
+            t1 = time.perf_counter()
+            # each hop's first packet is lost to ARP, as on IOS: the first ping fills the caches
+            warm = run_ping(first, lab.clock, far, repeat=reach + 5, identifier=1)
+            out = run_ping(first, lab.clock, far, repeat=5, identifier=2)
+            pinged = time.perf_counter() - t1
+            line = (f"{n}-router chain: loaded and booted in {loaded:.2f} s; ping across "
+                    f"{reach} hops: {warm.marks.count('.')} of {len(warm.marks)} echoes lost "
+                    f"filling ARP caches, then {out.marks}, in {pinged:.2f} s")
+            if n - 1 > reach:
+                end = run_ping(first, lab.clock, ip_to_int(_plus(_link_net(n - 2), 2)),
+                               repeat=5, identifier=3)
+                line += f"; to the far end ({n - 1} hops): {end.marks} (TTL exceeded)"
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            print(f"{line}; peak memory {peak / 2**20:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
