@@ -84,7 +84,8 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
     more_session: PromptSession[str] = PromptSession(
         key_bindings=_more_bindings(), input=input, output=output, erase_when_done=True)
     last = wall_clock()
-    motd = console.session.router.config.banner_motd
+    router = console.lab.routers.get(console.device)
+    motd = router.config.banner_motd if router is not None else None
     if motd:
         out(f"\n{motd}\n\n")
     while True:

@@ -18,6 +18,7 @@ from typing import TextIO
 from iosim.cli.replay import boot
 from iosim.cli.session import Session
 from iosim.clock import VirtualClock
+from iosim.lab.host_shell import HostShell
 from iosim.lab.topology import Topology, find_lab, load_topology
 from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
@@ -48,7 +49,7 @@ class Lab:
     fabric: Fabric = field(init=False)
     routers: dict[str, Router] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
-    sessions: dict[str, Session] = field(default_factory=dict)
+    sessions: dict[str, Session | HostShell] = field(default_factory=dict)
     boot_errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -90,6 +91,7 @@ class Lab:
             hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
             hstack.refresh_own_entries([HOST_INTERFACE])
             host.stack = hstack
+            self.sessions[name] = HostShell(host, self.clock)
             fabric.attach(name, hstack.receive, host.interface_is_up)
         for router in self.routers.values():
             router.settle_state()
@@ -113,17 +115,18 @@ class LabConsole:
     def __init__(self, lab: Lab, device: str | None = None, *, paging: bool = True) -> None:
         self.lab = lab
         first = device or next(iter(lab.routers))
-        if first not in lab.routers:
+        if first not in lab.sessions:
             raise KeyError(first)
         self.device = first
-        self._logs: dict[str, list[str]] = {name: [] for name in lab.routers}
+        self._logs: dict[str, list[str]] = {name: [] for name in lab.sessions}
         for name, router in lab.routers.items():
             router.log_sinks.append(self._logs[name].append)
-            if not paging:
-                lab.sessions[name].terminal_length = 0
+            session = lab.sessions[name]
+            if not paging and isinstance(session, Session):
+                session.terminal_length = 0
 
     @property
-    def session(self) -> Session:
+    def session(self) -> Session | HostShell:
         return self.lab.sessions[self.device]
 
     @property
@@ -153,7 +156,8 @@ class LabConsole:
         if cmd == "devices":
             rows = [f"  {n:<10} router  {'(attached)' if n == self.device else ''}".rstrip()
                     for n in self.lab.routers]
-            rows += [f"  {n:<10} host    {h.address}" for n, h in self.lab.topology.hosts.items()]
+            rows += [f"  {n:<10} host    {h.address}{'  (attached)' if n == self.device else ''}"
+                     for n, h in self.lab.topology.hosts.items()]
             return "\n".join(rows) + "\n"
         if cmd == "wait":
             try:
@@ -164,11 +168,9 @@ class LabConsole:
                 return "% @wait needs a number of seconds, e.g. @wait 30\n"
             self.lab.clock.advance(seconds)
             return self.pending_logs()
-        if cmd in self.lab.routers:
+        if cmd in self.lab.sessions:
             self.device = cmd
             return self.pending_logs()
-        if cmd in self.lab.topology.hosts:
-            return f"% {cmd} is a host; its console is not available in this lab\n"
         return f"% Unknown iosim command or device '@{cmd}' (try @help)\n"
 
 

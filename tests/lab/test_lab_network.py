@@ -154,3 +154,16 @@ def test_tshark_dissects_the_capture_without_errors(tmp_path: Path) -> None:
         expert = subprocess.run(["tshark", "-r", str(path), "-z", "expert", "-q"],
                                 capture_output=True, text=True, timeout=60).stdout
         assert "Error" not in expert and "Warning" not in expert, expert
+
+
+def test_a_host_console_pings_and_shows_its_address(tmp_path: Path) -> None:
+    console = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)
+    assert console.feed("@PC1") == ""
+    assert console.prompt == "PC1>"
+    assert "Default gateway.: 192.168.1.1" in console.feed("ipconfig")
+    assert _marks(console.feed("ping 192.168.1.1")) == [".!!!!"]
+    assert _marks(console.feed("ping 10.0.2.10")) == ["....."]  # the ISP cannot route back
+    _run(console, ISP_ROUTES.replace("@R1", "@PC1"))
+    assert _marks(console.feed("ping 10.0.2.10 repeat 8")) == ["..!!!!!!"]
+    assert console.feed("ping x") == "% Usage: ping A.B.C.D [repeat N]\n"
+    assert "(attached)" in console.feed("@devices")

@@ -1,0 +1,81 @@
+"""The console of a lab host (a PC): ``ping``, ``ipconfig``, ``help``.
+
+Hosts are not IOS devices: their shell is small and says so. Its ping prints the same
+lines as a router's so that a lab's expected output reads the same on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iosim.cli.exec_net import ping_text
+from iosim.cli.modes import MODES, Mode
+from iosim.clock import VirtualClock
+from iosim.net.host import Host
+from iosim.net.packets import format_ip, ip_to_int
+from iosim.net.ping import run_ping
+
+_HELP = """\
+Host commands:
+  ipconfig                 show this host's address, mask and gateway
+  ping A.B.C.D [repeat N]  send ICMP echoes
+  help                     this list
+"""
+
+
+@dataclass
+class HostShell:
+    """A host's console; shaped like ``Session`` where the lab console needs it."""
+
+    host: Host
+    clock: VirtualClock
+    pending: None = None
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.host.name}>"
+
+    @property
+    def mode_info(self) -> Mode:
+        return MODES["user"]
+
+    def feed(self, line: str) -> str:
+        words = line.split()
+        if not words:
+            return ""
+        cmd = words[0].lower()
+        if cmd in ("help", "?"):
+            return _HELP
+        if cmd == "ipconfig" and len(words) == 1:
+            gw = str(self.host.gateway) if self.host.gateway else "none"
+            return (f"IP address......: {self.host.address.ip}\n"
+                    f"Subnet mask.....: {self.host.address.netmask}\n"
+                    f"Default gateway.: {gw}\n")
+        if cmd == "ping":
+            return self._ping(words[1:])
+        return f"% Unknown command '{words[0]}' (try 'help')\n"
+
+    def _ping(self, args: list[str]) -> str:
+        try:
+            target = ip_to_int(args[0])
+            repeat = 5
+            if len(args) == 3 and args[1] == "repeat":
+                repeat = int(args[2])
+            elif len(args) != 1:
+                raise ValueError
+            if not 1 <= repeat <= 100000:
+                raise ValueError
+        except (IndexError, ValueError):
+            return "% Usage: ping A.B.C.D [repeat N]\n"
+        assert self.host.stack is not None
+        outcome = run_ping(self.host.stack, self.clock, target, repeat=repeat,
+                           identifier=self.host.stack.next_ident())
+        rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
+        return ping_text(format_ip(target), repeat, 100, 2, None, outcome.marks, rtts)
+
+    # What the interactive prompt asks of any console.
+    def help(self, text: str) -> str:
+        return _HELP
+
+    def complete(self, text: str) -> str | None:
+        return None
