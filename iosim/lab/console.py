@@ -80,7 +80,7 @@ class Lab:
         """Put every device on the fabric: stacks, links, far-end state."""
         fabric = self.fabric
         for link in self.topology.links:
-            fabric.connect(link.a, link.b, link.delay)
+            fabric.connect(link.ends, link.delay, link.name)
         for name, router in self.routers.items():
             stack = IpStack(router, self.clock, fabric.transmitter(name))
             router.stack = stack
@@ -101,7 +101,7 @@ class Lab:
         if event != "interface":
             return
         link = self.fabric.link_of(device, interface)
-        if link is None:
+        if link is None or link.shared:
             return
         peer_dev, peer_if = link.peer((device, interface))
         peer = self.routers.get(peer_dev)

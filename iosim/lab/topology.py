@@ -19,6 +19,10 @@ Format (TOML, edited by hand)::
     [[links]]
     endpoints = ["R1 GigabitEthernet0/1", "PC1 eth0"]
     delay_ms = 1
+
+    [[segments]]                  # a shared Ethernet segment (a switch)
+    name = "LAN2"
+    endpoints = ["R2 GigabitEthernet0/1", "PC2 eth0", "PC3 eth0"]
 """
 
 from __future__ import annotations
@@ -54,9 +58,11 @@ class HostSpec:
 
 @dataclass(frozen=True)
 class LinkSpec:
-    a: tuple[str, str]  # (device, interface)
-    b: tuple[str, str]
+    """A cable between two interfaces, or a shared Ethernet segment (a switch) joining many."""
+
+    ends: tuple[tuple[str, str], ...]  # (device, interface)
     delay: float  # seconds, one way
+    name: str | None = None  # segments are named
 
 
 @dataclass
@@ -72,7 +78,7 @@ class Topology:
         """The interfaces of ``device`` that a link connects."""
         out = set()
         for link in self.links:
-            for dev, intf in (link.a, link.b):
+            for dev, intf in link.ends:
                 if dev == device:
                     out.add(intf)
         return out
@@ -150,19 +156,27 @@ def load_topology(path: Path) -> Topology:
         else:
             raise LabError(f"{where}: kind must be 'router' or 'host', not {kind!r}")
     all_devices: dict[str, object] = {**topo.routers, **topo.hosts}
-    for i, link in enumerate(data.get("links", [])):
-        where = f"{path}: links[{i}]"
+    wires = [("links", i, w) for i, w in enumerate(data.get("links", []))]
+    wires += [("segments", i, w) for i, w in enumerate(data.get("segments", []))]
+    used: set[tuple[str, str]] = set()
+    for table, i, link in wires:
+        where = f"{path}: {table}[{i}]"
         ends = link.get("endpoints", [])
-        if len(ends) != 2:
+        if table == "links" and len(ends) != 2:
             raise LabError(f"{where}: a link has two endpoints")
-        a, b = (_endpoint(e, where, all_devices) for e in ends)
+        if table == "segments" and (len(ends) < 2 or "name" not in link):
+            raise LabError(f"{where}: a segment has a name and two or more endpoints")
         fixed = []
-        for dev, intf in (a, b):
+        for dev, intf in (_endpoint(e, where, all_devices) for e in ends):
             if dev in topo.routers:
                 full = match_interface_name(intf)
                 if full not in topo.routers[dev].interfaces:
                     raise LabError(f"{where}: {dev} has no interface {intf!r}")
                 intf = full
+            if (dev, intf) in used:
+                raise LabError(f"{where}: {dev} {intf} is already connected")
+            used.add((dev, intf))
             fixed.append((dev, intf))
-        topo.links.append(LinkSpec(fixed[0], fixed[1], float(link.get("delay_ms", 1)) / 1000))
+        topo.links.append(LinkSpec(tuple(fixed), float(link.get("delay_ms", 1)) / 1000,
+                                   link.get("name")))
     return topo

@@ -1,8 +1,9 @@
-"""The wires of a lab: point-to-point Ethernet links with a delay, on the virtual clock.
+"""The wires of a lab: Ethernet links and shared segments with a delay, on the virtual clock.
 
 A frame sent on one end of a link arrives at the other end ``delay`` seconds later (an
-event on the lab's clock), if both ends are up. Every frame that crosses a link can be
-recorded with its virtual timestamp, for pcap export.
+event on the lab's clock); on a shared segment (a switch) it arrives at every other end,
+and each receiver keeps only what is addressed to it. Every frame that crosses a wire can
+be recorded with its virtual timestamp, for pcap export.
 """
 
 from __future__ import annotations
@@ -20,20 +21,30 @@ Receiver = Callable[[str, bytes], None]  # (interface, frame)
 
 @dataclass
 class Link:
-    """One cable between two interfaces."""
+    """One cable between two interfaces, or a segment joining several."""
 
-    a: Endpoint
-    b: Endpoint
+    ends: tuple[Endpoint, ...]
     delay: float
+    label: str | None = None  # the name of a segment
     captured: list[tuple[float, bytes]] = field(default_factory=list)
     capturing: bool = False
 
+    @property
+    def shared(self) -> bool:
+        return len(self.ends) > 2 or self.label is not None
+
+    def others(self, end: Endpoint) -> list[Endpoint]:
+        return [e for e in self.ends if e != end]
+
     def peer(self, end: Endpoint) -> Endpoint:
-        return self.b if end == self.a else self.a
+        """The other end of a point-to-point link."""
+        return self.others(end)[0]
 
     @property
     def name(self) -> str:
-        return f"{self.a[0]}_{self.a[1]}--{self.b[0]}_{self.b[1]}".replace("/", "-")
+        if self.label is not None:
+            return self.label
+        return "--".join(f"{d}_{i}" for d, i in self.ends).replace("/", "-")
 
 
 @dataclass
@@ -46,11 +57,12 @@ class Fabric:
     is_up: dict[str, Callable[[str], bool]] = field(default_factory=dict)
     _by_end: dict[Endpoint, Link] = field(default_factory=dict)
 
-    def connect(self, a: Endpoint, b: Endpoint, delay: float) -> Link:
-        link = Link(a, b, delay)
+    def connect(self, ends: tuple[Endpoint, ...], delay: float,
+                label: str | None = None) -> Link:
+        link = Link(ends, delay, label)
         self.links.append(link)
-        self._by_end[a] = link
-        self._by_end[b] = link
+        for end in ends:
+            self._by_end[end] = link
         return link
 
     def attach(self, device: str, receive: Receiver, is_up: Callable[[str], bool]) -> None:
@@ -66,6 +78,8 @@ class Fabric:
         link = self.link_of(device, interface)
         if link is None:
             return False
+        if link.shared:
+            return True  # a switch port is up whatever the other hosts do
         peer_dev, peer_if = link.peer((device, interface))
         check = self.is_up.get(peer_dev)
         return check is not None and check(peer_if)
@@ -79,10 +93,10 @@ class Fabric:
                 return
             if link.capturing:
                 link.captured.append((self.clock.now, frame))
-            peer_dev, peer_if = link.peer((device, interface))
-            receive = self.receivers.get(peer_dev)
-            if receive is not None:
-                self.clock.call_later(link.delay, receive, peer_if, frame)
+            for peer_dev, peer_if in link.others((device, interface)):
+                receive = self.receivers.get(peer_dev)
+                if receive is not None:
+                    self.clock.call_later(link.delay, receive, peer_if, frame)
 
         return transmit
 
