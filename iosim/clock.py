@@ -103,6 +103,9 @@ class VirtualClock:
         self._seq = itertools.count()
         self._live = 0
         self._running = False
+        # Interactive use: called with each virtual instant before time moves there, so a
+        # console can hold virtual time to the wall clock (sleep until it is due).
+        self.pacer: Callable[[float], None] | None = None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -206,6 +209,8 @@ class VirtualClock:
                     break
                 heapq.heappop(heap)
                 if when > self._now:
+                    if self.pacer is not None:
+                        self.pacer(when)
                     self._now = when
                 handle._done = True
                 self._live -= 1
@@ -214,6 +219,8 @@ class VirtualClock:
         finally:
             self._running = False
         if until != math.inf and until > self._now:
+            if self.pacer is not None:
+                self.pacer(until)
             self._now = until
         return ran
 

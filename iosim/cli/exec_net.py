@@ -20,20 +20,29 @@ def _stack(session: Session) -> tuple[IpStack, VirtualClock]:
     return router.stack, router.clock
 
 
-def ping_text(target: str, repeat: int, size: int, timeout: int, source: str | None,
-              marks: str, rtts_ms: list[int]) -> str:
-    """IOS's ping output for what happened."""
+def ping_header(target: str, repeat: int, size: int, timeout: int, source: str | None) -> str:
+    """What IOS prints before the first echo leaves."""
     out = ["Type escape sequence to abort.",
            f"Sending {repeat}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:"]
     if source is not None:
         out.append(f"Packet sent with a source address of {source}")
-    out.append(marks)
+    return "\n".join(out) + "\n"
+
+
+def ping_summary(repeat: int, rtts_ms: list[int]) -> str:
+    """The ``Success rate`` line."""
     rate = f"Success rate is {100 * len(rtts_ms) // repeat} percent ({len(rtts_ms)}/{repeat})"
     if rtts_ms:
         avg = sum(rtts_ms) // len(rtts_ms)
         rate += f", round-trip min/avg/max = {min(rtts_ms)}/{avg}/{max(rtts_ms)} ms"
-    out.append(rate)
-    return "\n".join(out) + "\n"
+    return rate + "\n"
+
+
+def ping_text(target: str, repeat: int, size: int, timeout: int, source: str | None,
+              marks: str, rtts_ms: list[int]) -> str:
+    """IOS's whole ping output for what happened."""
+    return (ping_header(target, repeat, size, timeout, source) + marks + "\n"
+            + ping_summary(repeat, rtts_ms))
 
 
 @exec_handler("exec_ping")
@@ -56,12 +65,18 @@ def _ping(session: Session, m: Match) -> str:
     elif source is not None and stack.owns(ip_to_int(source)) is None:
         raise CommandRejected("% Invalid source address- IP address not on any of our "
                               "up interfaces")
+    header = ping_header(target, repeat, size, timeout, source)
+    stream = session.stream
+    if stream is not None:  # an interactive console shows each mark as it comes
+        stream(header)
     outcome = run_ping(stack, clock, ip_to_int(target), repeat=repeat, size=size,
                        timeout=float(timeout),
                        source=ip_to_int(source) if source is not None else None,
-                       df=m.has("PING_DF"), identifier=stack.next_ident())
+                       df=m.has("PING_DF"), identifier=stack.next_ident(), on_mark=stream)
     rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
-    return ping_text(target, repeat, size, timeout, source, outcome.marks, rtts)
+    if stream is not None:
+        return "\n" + ping_summary(repeat, rtts)
+    return header + outcome.marks + "\n" + ping_summary(repeat, rtts)
 
 
 def show_arp(stack: IpStack, now: float) -> str:

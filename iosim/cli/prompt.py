@@ -18,6 +18,7 @@ from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
+from iosim.cli.session import Session
 from iosim.lab.console import LabConsole
 
 _MORE = " --More-- "
@@ -75,38 +76,66 @@ def _more_bindings() -> KeyBindings:
 
 def run_interactive(console: LabConsole, *, input: Any = None, output: Any = None,
                     write: Callable[[str], object] | None = None,
-                    wall_clock: Callable[[], float] = time.monotonic) -> int:
-    """Run the prompt until end of input (Ctrl-D); return the exit status."""
+                    wall_clock: Callable[[], float] = time.monotonic,
+                    sleep: Callable[[float], None] = time.sleep) -> int:
+    """Run the prompt until end of input (Ctrl-D); return the exit status.
+
+    Virtual time is held to the wall clock: it advances while the user reads or types, and
+    a command that waits (a ping's two-second timeouts) waits for real, printing as it goes.
+    """
     out: Callable[[str], object] = write or sys.stdout.write
     line_session: PromptSession[str] = PromptSession(
         history=InMemoryHistory(), key_bindings=_line_bindings(console, out),
         input=input, output=output)
     more_session: PromptSession[str] = PromptSession(
         key_bindings=_more_bindings(), input=input, output=output, erase_when_done=True)
-    last = wall_clock()
+    clock = console.lab.clock
+    wall0, virt0 = wall_clock(), clock.now
+
+    def pace(when: float) -> None:
+        delay = wall0 + (when - virt0) - wall_clock()
+        if delay > 0:
+            sleep(delay)
+
+    def stream(text: str) -> None:
+        out(text)
+        flush = getattr(sys.stdout, "flush", None)
+        if write is None and flush is not None:
+            flush()
+
+    for session in console.lab.sessions.values():
+        if isinstance(session, Session):
+            session.stream = stream
     router = console.lab.routers.get(console.device)
     motd = router.config.banner_motd if router is not None else None
     if motd:
         out(f"\n{motd}\n\n")
-    while True:
-        now = wall_clock()
-        console.lab.clock.advance(max(0.0, now - last))  # interactive time follows the wall
-        last = now
-        logs = console.pending_logs()
-        if logs:
-            out(logs)
-        pending = console.session.pending
-        try:
-            if pending is not None and pending.prompt == _MORE:
-                text = more_session.prompt(_MORE)
-            else:
-                text = line_session.prompt(
-                    console.prompt, is_password=pending is not None and not pending.echo)
-        except EOFError:
-            out("\n")
-            return 0
-        except KeyboardInterrupt:
-            text = ""
-        if text == _CTRL_Z:
-            out("^Z\n")
-        out(console.feed(text))
+    clock.pacer = pace
+    try:
+        while True:
+            target = virt0 + (wall_clock() - wall0)
+            if target > clock.now:
+                clock.advance_to(target)  # time passed while the user read and typed
+            logs = console.pending_logs()
+            if logs:
+                out(logs)
+            pending = console.session.pending
+            try:
+                if pending is not None and pending.prompt == _MORE:
+                    text = more_session.prompt(_MORE)
+                else:
+                    text = line_session.prompt(
+                        console.prompt, is_password=pending is not None and not pending.echo)
+            except EOFError:
+                out("\n")
+                return 0
+            except KeyboardInterrupt:
+                text = ""
+            if text == _CTRL_Z:
+                out("^Z\n")
+            out(console.feed(text))
+    finally:
+        clock.pacer = None
+        for session in console.lab.sessions.values():
+            if isinstance(session, Session):
+                session.stream = None

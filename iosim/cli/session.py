@@ -62,6 +62,8 @@ class Session:
     history: list[str] = field(default_factory=list)
     pending: Pending | None = None
     last_error: CliError | None = None
+    # An interactive console writes here what long commands print as they go (ping marks).
+    stream: Callable[[str], None] | None = None
     _pager_rest: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ answered, as IOS sends them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from iosim.clock import VirtualClock
@@ -49,8 +50,12 @@ def _quoted_echo(original: bytes) -> tuple[int, int] | None:
 
 def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
              size: int = 100, timeout: float = 2.0, source: int | None = None,
-             df: bool = False, identifier: int = 1) -> PingOutcome:
-    """Send ``repeat`` echoes of ``size`` bytes (IP datagram) to ``dst``; see the module doc."""
+             df: bool = False, identifier: int = 1,
+             on_mark: Callable[[str], None] | None = None) -> PingOutcome:
+    """Send ``repeat`` echoes of ``size`` bytes (IP datagram) to ``dst``; see the module doc.
+
+    ``on_mark`` hears each mark as soon as it is known (a console prints it at once).
+    """
     outcome = PingOutcome()
     answer: dict[int, tuple[str, float]] = {}
 
@@ -86,6 +91,8 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
                 clock.advance_to(due)
             mark, when = answer.get(seq, (".", deadline))
             outcome.marks += mark
+            if on_mark is not None:
+                on_mark(mark)
             if mark == "!":
                 outcome.rtts.append(when - sent)
     finally:

@@ -29,7 +29,7 @@ def _drive(keys: list[str], tmp_path: Path, pause: float = 0.0) -> tuple[str, La
         t = threading.Thread(target=typist)
         t.start()
         run_interactive(console, input=inp, output=DummyOutput(), write=out.write,
-                        wall_clock=lambda: 0.0)
+                        wall_clock=lambda: 0.0, sleep=lambda s: None)
         t.join()
     return out.getvalue(), console
 
@@ -67,3 +67,27 @@ def test_more_takes_a_single_key(tmp_path: Path) -> None:
     assert "Building configuration..." in text
     assert "line vty 0 4" not in text  # 'q' stopped the pager
     assert console.session.history[-1] == "show clock"
+
+
+def test_interactive_ping_waits_for_real_time_and_prints_as_it_goes(tmp_path: Path) -> None:
+    console = LabConsole(Lab.load(nvram_dir=tmp_path))
+    wall = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        wall[0] += seconds
+
+    out: list[str] = []
+    with create_pipe_input() as inp:
+        inp.send_text("enable\rping 198.51.100.2\r")
+        inp.close()
+        run_interactive(console, input=inp, output=DummyOutput(), write=out.append,
+                        wall_clock=lambda: wall[0], sleep=sleep)
+    # the header, then each mark on its own write, then the summary
+    marks = [w for w in out if w in ("!", ".")]
+    assert marks == [".", "!", "!", "!", "!"]
+    assert out[out.index(".") - 1].startswith("Type escape sequence to abort.")
+    # the first echo's 2 s timeout and four 10 ms round trips passed on the wall clock
+    assert abs(sum(slept) - 2.04) < 0.01
+    assert console.lab.clock.now == wall[0]
