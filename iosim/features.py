@@ -15,6 +15,8 @@ HANDLER_MODULES = (
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.cli.exec_net",
+    "iosim.cli.exec_trace",
+    "iosim.cli.exec_capture",
 )
 
 

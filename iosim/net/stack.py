@@ -13,8 +13,8 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
   echo replies and ICMP errors go to whoever waits for them (ping, traceroute), UDP goes to
   the port's handler (IKE binds 500 and 4500).
 * Otherwise a router forwards it: TTL 1 gets ICMP Time Exceeded, no route gets ICMP
-  Unreachable, both rate-limited as IOS does (one per 500 ms), which is what turns a ping
-  to an unroutable address into ``U.U.U``.
+  Unreachable, rate-limited as IOS does by default (one per 500 ms), which is what turns a
+  ping to an unroutable address into ``U.U.U``.
 * ``output_hooks`` and ``input_hooks`` see every datagram after routing and before
   transmission, and on arrival before local delivery or forwarding: the place where crypto
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
@@ -57,7 +57,7 @@ from iosim.net.packets import (
 from iosim.net.routing import RoutingTable
 
 ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
-ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500
+ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500 (the IOS default)
 UNREACHABLE_HOST = 1
 TTL_EXCEEDED_IN_TRANSIT = 0
 
@@ -115,6 +115,7 @@ class IpStack:
     input_hooks: list[Hook] = field(default_factory=list)
     icmp_listeners: list[IcmpListener] = field(default_factory=list)
     udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
+    taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
     _last_icmp_error: float = -1e9
     _ident: int = 0
@@ -156,6 +157,8 @@ class IpStack:
         """A frame arrived on ``interface``."""
         if not self.node.interface_is_up(interface):
             return
+        for tap in list(self.taps):
+            tap(interface, "in", frame)
         self.node.count(interface, "in", len(frame))
         try:
             eth = pull_ethernet(frame)
@@ -243,10 +246,12 @@ class IpStack:
                                                         quote_datagram(datagram)))
 
     def _icmp_error(self, datagram: bytes, to: int, message: IcmpMessage) -> None:
-        now = self.clock.now
-        if now - self._last_icmp_error < ICMP_ERROR_INTERVAL:
-            return
-        self._last_icmp_error = now
+        """Send an ICMP error; unreachables are rate-limited as IOS limits them by default."""
+        if isinstance(message, IcmpDestinationUnreachable):
+            now = self.clock.now
+            if now - self._last_icmp_error < ICMP_ERROR_INTERVAL:
+                return
+            self._last_icmp_error = now
         self.send(to, IpProtocol.ICMP, push_icmp(message))
 
     # ------------------------------------------------------------ send
@@ -316,6 +321,8 @@ class IpStack:
         frame = push_ethernet(EthernetFrame(dst_mac, self.mac(interface), ethertype, payload),
                               pad=True)
         self.node.count(interface, "out", len(frame))
+        for tap in list(self.taps):
+            tap(interface, "out", frame)
         self.transmit(interface, frame)
 
     def clear_arp(self) -> None:
