@@ -15,6 +15,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.cli.exec_net",
+    "iosim.config.apply_nat",
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
 )

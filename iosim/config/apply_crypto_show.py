@@ -10,13 +10,13 @@ from iosim.cli.exec_commands import _output
 from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 from iosim.config.handlers import invalid_at
-from iosim.config.render import INTERFACE_LINES, SECTIONS
+from iosim.config.render import INTERFACE_TAIL_LINES, SECTIONS
 from iosim.show import crypto_config as show
 
 if show.running_config_section not in SECTIONS["before-interfaces"]:
     SECTIONS["before-interfaces"].append(show.running_config_section)
-if show.interface_lines not in INTERFACE_LINES:
-    INTERFACE_LINES.append(show.interface_lines)
+if show.interface_lines not in INTERFACE_TAIL_LINES:
+    INTERFACE_TAIL_LINES.append(show.interface_lines)
 
 
 @exec_handler("show_crypto_isakmp_policy")

@@ -15,12 +15,15 @@ from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig
 from iosim.config.passwords import type7_encode
 
 SectionRenderer = Callable[[RunningConfig], list[str]]
-#: Sections contributed by features, by the anchor they follow in IOS's order:
-#: "before-interfaces" (crypto), "interface" (lines inside each interface: called with the
-#: interface through INTERFACE_LINES), "after-routes" (NAT and the like).
-SECTIONS: dict[str, list[SectionRenderer]] = {"before-interfaces": [], "after-routes": []}
+#: Sections contributed by features, by where IOS puts them: "before-interfaces" (crypto),
+#: "before-routes" (``ip nat`` rules come just before ``ip route``), "after-routes".
+SECTIONS: dict[str, list[SectionRenderer]] = {
+    "before-interfaces": [], "before-routes": [], "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
+#: Lines inside an interface block right after its addresses (``ip nat inside``) ...
 INTERFACE_LINES: list[InterfaceRenderer] = []
+#: ... and at its end, after duplex and speed (``crypto map``).
+INTERFACE_TAIL_LINES: list[InterfaceRenderer] = []
 
 
 def _password_words(clear: str | None, t7: str | None, encrypt: bool) -> str | None:
@@ -52,6 +55,8 @@ def render_interface(cfg: RunningConfig, intf: InterfaceConfig) -> list[str]:
         out.append(f" speed {intf.speed or 'auto'}")
         if t.name == "GigabitEthernet":
             out.append(" media-type rj45")
+    for extra in INTERFACE_TAIL_LINES:
+        out.extend(extra(cfg, intf))
     return out
 
 
@@ -121,6 +126,8 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out.append("!")
     out.append("ip http server" if cfg.http_server else "no ip http server")
     out.append("ip http secure-server" if cfg.http_secure_server else "no ip http secure-server")
+    for section in SECTIONS["before-routes"]:
+        out.extend(section(cfg))
     for r in cfg.sorted_routes():
         words = [f"ip route {r.prefix} {r.mask}"]
         if r.interface:

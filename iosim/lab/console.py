@@ -22,6 +22,7 @@ from iosim.lab.host_shell import HostShell
 from iosim.lab.topology import Topology, find_lab, load_topology
 from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
+from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
 from iosim.router import Nvram, Router
 
@@ -84,6 +85,7 @@ class Lab:
         for name, router in self.routers.items():
             stack = IpStack(router, self.clock, fabric.transmitter(name))
             router.stack = stack
+            install_nat(router)
             fabric.attach(name, stack.receive, router.interface_enabled)
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))
