@@ -20,13 +20,24 @@ def _stack(session: Session) -> tuple[IpStack, VirtualClock]:
     return router.stack, router.clock
 
 
-def ping_header(target: str, repeat: int, size: int, timeout: int, source: str | None) -> str:
-    """What IOS prints before the first echo leaves."""
+MARKS_PER_LINE = 70  # IOS starts a new line of marks after 70
+
+
+def ping_header(target: str, repeat: int, size: int | str, timeout: int, source: str | None,
+                df: bool = False) -> str:
+    """What IOS prints before the first echo leaves (``size`` may be a sweep ``[36..135]``)."""
     out = ["Type escape sequence to abort.",
            f"Sending {repeat}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:"]
     if source is not None:
         out.append(f"Packet sent with a source address of {source}")
+    if df:
+        out.append("Packet sent with the DF bit set")
     return "\n".join(out) + "\n"
+
+
+def ping_marks(marks: str) -> str:
+    """The marks, 70 to a line."""
+    return "\n".join(marks[i:i + MARKS_PER_LINE] for i in range(0, len(marks), MARKS_PER_LINE))
 
 
 def ping_summary(repeat: int, rtts_ms: list[int]) -> str:
@@ -41,7 +52,7 @@ def ping_summary(repeat: int, rtts_ms: list[int]) -> str:
 def ping_text(target: str, repeat: int, size: int, timeout: int, source: str | None,
               marks: str, rtts_ms: list[int]) -> str:
     """IOS's whole ping output for what happened."""
-    return (ping_header(target, repeat, size, timeout, source) + marks + "\n"
+    return (ping_header(target, repeat, size, timeout, source) + ping_marks(marks) + "\n"
             + ping_summary(repeat, rtts_ms))
 
 
@@ -65,18 +76,29 @@ def _ping(session: Session, m: Match) -> str:
     elif source is not None and stack.owns(ip_to_int(source)) is None:
         raise CommandRejected("% Invalid source address- IP address not on any of our "
                               "up interfaces")
-    header = ping_header(target, repeat, size, timeout, source)
+    df = m.has("PING_DF")
+    header = ping_header(target, repeat, size, timeout, source, df)
     stream = session.stream
+    on_mark = None
     if stream is not None:  # an interactive console shows each mark as it comes
+        emit = stream
         stream(header)
+        shown = [0]
+
+        def on_mark(mark: str) -> None:
+            if shown[0] and shown[0] % MARKS_PER_LINE == 0:
+                emit("\n")
+            shown[0] += 1
+            emit(mark)
+
     outcome = run_ping(stack, clock, ip_to_int(target), repeat=repeat, size=size,
                        timeout=float(timeout),
                        source=ip_to_int(source) if source is not None else None,
-                       df=m.has("PING_DF"), identifier=stack.next_ident(), on_mark=stream)
+                       df=df, identifier=stack.next_ident(), on_mark=on_mark)
     rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
     if stream is not None:
         return "\n" + ping_summary(repeat, rtts)
-    return header + outcome.marks + "\n" + ping_summary(repeat, rtts)
+    return header + ping_marks(outcome.marks) + "\n" + ping_summary(repeat, rtts)
 
 
 def show_arp(stack: IpStack, now: float) -> str:

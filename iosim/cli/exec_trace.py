@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from iosim.cli.errors import CommandRejected
-from iosim.cli.exec_net import _stack
+from iosim.cli.exec_net import _stack, ping_header, ping_marks, ping_summary
 from iosim.cli.interfaces import match_interface_name
 from iosim.cli.matcher import Match
 from iosim.cli.session import Pending, Session, exec_handler
@@ -109,7 +109,6 @@ def _traceroute(session: Session, m: Match) -> str:
 MAX_REPEAT = 2147483647
 MIN_SIZE, MAX_SIZE = 36, 18024
 MAX_TIMEOUT = 3600
-MARKS_PER_LINE = 70  # IOS wraps long rows of '!' and '.'
 DEFAULT_PATTERN = 0xABCD
 
 
@@ -156,20 +155,9 @@ def dialog_ping_text(req: PingRequest, marks: str, rtts_ms: list[int]) -> str:
     """IOS's output for a dialog ping (sweeps print the size range, rows wrap at 70)."""
     count = len(req.sizes)
     size = f"[{req.sweep[0]}..{req.sweep[1]}]" if req.sweep else str(req.size)
-    out = ["Type escape sequence to abort.",
-           f"Sending {count}, {size}-byte ICMP Echos to {req.target}, "
-           f"timeout is {req.timeout} seconds:"]
-    if req.source is not None:
-        out.append(f"Packet sent with a source address of {format_ip(req.source)}")
-    if req.df:
-        out.append("Packet sent with the DF bit set")
-    out.extend(marks[i:i + MARKS_PER_LINE] for i in range(0, len(marks), MARKS_PER_LINE))
-    rate = f"Success rate is {100 * len(rtts_ms) // count} percent ({len(rtts_ms)}/{count})"
-    if rtts_ms:
-        avg = sum(rtts_ms) // len(rtts_ms)
-        rate += f", round-trip min/avg/max = {min(rtts_ms)}/{avg}/{max(rtts_ms)} ms"
-    out.append(rate)
-    return "\n".join(out) + "\n"
+    source = format_ip(req.source) if req.source is not None else None
+    return (ping_header(str(req.target), count, size, req.timeout, source, req.df)
+            + ping_marks(marks) + "\n" + ping_summary(count, rtts_ms))
 
 
 class PingDialog:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from iosim.net.fragments import ETHERNET_MTU, Reassembler, fragment
 from iosim.net.packets import (
     BROADCAST_MAC,
     ArpOperation,
@@ -60,6 +61,7 @@ ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
 ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500 (the IOS default)
 UNREACHABLE_HOST = 1
 TTL_EXCEEDED_IN_TRANSIT = 0
+FRAGMENTATION_NEEDED = 4
 
 
 def interface_mac(device: str, interface: str) -> bytes:
@@ -117,6 +119,7 @@ class IpStack:
     udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
     taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
+    reassembler: Reassembler = field(default_factory=Reassembler)
     _last_icmp_error: float = -1e9
     _ident: int = 0
 
@@ -198,6 +201,11 @@ class IpStack:
             self.dropped += 1
             return
         if self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF:
+            if packet.mf or packet.fragment_offset:
+                whole = self.reassembler.add(packet, self.clock.now)
+                if whole is None:
+                    return
+                packet, data = whole, push_ipv4(whole)
             self._deliver(packet, data)
         elif self.forwarding:
             self._forward(packet, data)
@@ -313,7 +321,16 @@ class IpStack:
                                     bytes(6), next_hop)
                 self._send_frame(interface, BROADCAST_MAC, EtherType.ARP, push_arp(request))
             return  # the packet that needed the ARP entry is dropped, as on IOS
-        self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
+        if len(datagram) <= ETHERNET_MTU:
+            self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
+            return
+        packet = pull_ipv4(datagram)
+        if packet.df:  # too big and may not be fragmented: tell the source (ping prints "M")
+            self._icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
+                FRAGMENTATION_NEEDED, quote_datagram(datagram), ETHERNET_MTU))
+            return
+        for piece in fragment(packet, ETHERNET_MTU):
+            self._send_frame(interface, entry.mac, EtherType.IPV4, piece)
 
     def _send_frame(self, interface: str, dst_mac: bytes, ethertype: int, payload: bytes) -> None:
         if not self.node.interface_is_up(interface):

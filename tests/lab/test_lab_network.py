@@ -146,7 +146,8 @@ def test_capture_is_real_ethernet_ipv4_icmp(tmp_path: Path) -> None:
 def test_tshark_dissects_the_capture_without_errors(tmp_path: Path) -> None:
     lab = Lab.load(nvram_dir=tmp_path)
     lab.fabric.capture()
-    _run(LabConsole(lab, paging=False), "enable\n" + ISP_ROUTES + "ping 10.0.2.10 source 192.168.1.1\nping 1.2.3.4\n")
+    _run(LabConsole(lab, paging=False), "enable\n" + ISP_ROUTES + "ping 10.0.2.10 source 192.168.1.1\nping 1.2.3.4\n"
+         "ping 10.0.2.10 size 4000\n")
     for path in lab.fabric.write_pcaps(tmp_path / "pcap"):
         text = subprocess.run(["tshark", "-r", str(path), "-V"], capture_output=True,
                               text=True, timeout=60).stdout
@@ -167,3 +168,19 @@ def test_a_host_console_pings_and_shows_its_address(tmp_path: Path) -> None:
     assert _marks(console.feed("ping 10.0.2.10 repeat 8")) == ["..!!!!!!"]
     assert console.feed("ping x") == "% Usage: ping A.B.C.D [repeat N]\n"
     assert "(attached)" in console.feed("@devices")
+
+
+def test_big_pings_are_fragmented_and_df_gives_m(tmp_path: Path) -> None:
+    console = _console(tmp_path)
+    console.feed("ping 198.51.100.2")  # ARP
+    assert _marks(console.feed("ping 198.51.100.2 size 3000")) == ["!!!!!"]
+    out = console.feed("ping 198.51.100.2 size 1600 df-bit")
+    assert "Packet sent with the DF bit set\n" in out
+    assert _marks(out) == ["M.M.M"]
+    assert _marks(console.feed("ping 198.51.100.2 size 1500 df-bit")) == ["!!!!!"]
+
+
+def test_more_than_seventy_marks_wrap_as_ios_prints_them(tmp_path: Path) -> None:
+    console = _console(tmp_path)
+    console.feed("ping 198.51.100.2")
+    assert _marks(console.feed("ping 198.51.100.2 repeat 100")) == ["!" * 70, "!" * 30]
