@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from labkit import console as _console
+from labkit import run as _run
 
 from iosim.cli.exec_capture import Capture, Ipv4Filter, captures_of
-from iosim.lab.console import Lab, LabConsole
 from iosim.net.packets import (
     BROADCAST_MAC,
     EtherType,
@@ -31,14 +32,8 @@ monitor capture CAP start
 """
 
 
-def _console(tmp_path: Path) -> LabConsole:
-    console = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)
-    console.feed("enable")
-    return console
 
 
-def _run(console: LabConsole, script: str) -> str:
-    return "".join(console.feed(line) for line in script.splitlines())
 
 
 def _ipv4(frame: bytes) -> tuple[str, str, int]:

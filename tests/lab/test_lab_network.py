@@ -7,6 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from labkit import ISP_ROUTES
+from labkit import console as _console
+from labkit import marks as _marks
+from labkit import run as _run
 
 from iosim.lab.console import Lab, LabConsole
 from iosim.net.packets import (
@@ -21,23 +25,6 @@ from iosim.net.packets import (
 )
 from iosim.net.pcap import read_pcap
 from iosim.net.ping import run_ping
-
-ISP_ROUTES = "@ISP\nenable\nconf t\nip route 192.168.1.0 255.255.255.0 198.51.100.1\n" \
-             "ip route 10.0.2.0 255.255.255.0 203.0.113.2\nend\n@R1\n"
-
-
-def _console(tmp_path: Path) -> LabConsole:
-    console = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)
-    console.feed("enable")
-    return console
-
-
-def _run(console: LabConsole, script: str) -> str:
-    return "".join(console.feed(line) for line in script.splitlines())
-
-
-def _marks(output: str) -> list[str]:
-    return [ln for ln in output.splitlines() if ln and set(ln) <= set("!.UQM&")]
 
 
 def test_first_ping_to_a_new_neighbour_loses_one_packet_to_arp(tmp_path: Path) -> None:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit import ISP_ROUTES
+from labkit import console as _console
+
 from iosim.lab.console import Lab, LabConsole
 from iosim.net.packets import EtherType, IpProtocol, pull_ethernet, pull_ipv4
-
-ISP_ROUTES = "@ISP\nenable\nconf t\nip route 192.168.1.0 255.255.255.0 198.51.100.1\n" \
-             "ip route 10.0.2.0 255.255.255.0 203.0.113.2\nend\n@R1\n"
-
-
-def _console(tmp_path: Path) -> LabConsole:
-    console = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)
-    console.feed("enable")
-    return console
 
 
 def _transcript(console: LabConsole, answers: list[str]) -> list[str]:

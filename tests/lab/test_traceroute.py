@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from labkit import ISP_ROUTES
+from labkit import console as _console
+from labkit import run as _run
+
 from iosim.cli.exec_trace import hop_text
 from iosim.lab.console import Lab, LabConsole
 from iosim.net.packets import (
@@ -18,22 +22,14 @@ from iosim.net.packets import (
 )
 from iosim.net.traceroute import Hop, Probe, run_traceroute
 
-ISP_ROUTES = "@ISP\nenable\nconf t\nip route 192.168.1.0 255.255.255.0 198.51.100.1\n" \
-             "ip route 10.0.2.0 255.255.255.0 203.0.113.2\nend\n@R1\n"
 HEADER = ["Type escape sequence to abort.", "Tracing the route to 10.0.2.10",
           "VRF info: (vrf in name/id, vrf out name/id)"]
 # one probe's result: a time, a timeout, or an unreachable mark
 _PROBE = r"(?: \d+ msec| \* | ![HNPA] )"
 
 
-def _console(tmp_path: Path) -> LabConsole:
-    console = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)
-    console.feed("enable")
-    return console
 
 
-def _run(console: LabConsole, script: str) -> str:
-    return "".join(console.feed(line) for line in script.splitlines())
 
 
 def _warm(console: LabConsole) -> None:
