@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from iosim.net.flow import Flow, acl_permits, flow_of
 from iosim.net.packets import (
     IcmpType,
     IpProtocol,
@@ -62,7 +63,7 @@ from iosim.net.packets import (
 )
 
 if TYPE_CHECKING:
-    from iosim.config.model import AccessList, RunningConfig
+    from iosim.config.model import RunningConfig
     from iosim.router import Router
 
 # ================================================================ configuration model
@@ -144,24 +145,6 @@ def nat_config(cfg: RunningConfig, create: bool = False) -> NatConfig:
 # ================================================================ flows and rewriting
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """What NAT looks at in a datagram: protocol, addresses and ports.
-
-    For an ICMP echo (request or reply) both ports are its identifier. ``fragment`` is set for
-    a non-first fragment, which carries no transport header.
-    """
-
-    protocol: int
-    src: int
-    dst: int
-    sport: int | None = None
-    dport: int | None = None
-    icmp_type: int | None = None
-    tcp_flags: int = 0
-    fragment: bool = False
-
-
 _ECHO_TYPES = frozenset((IcmpType.ECHO, IcmpType.ECHO_REPLY))
 _ERROR_TYPES = frozenset((IcmpType.DESTINATION_UNREACHABLE, IcmpType.TIME_EXCEEDED, 12))
 _TCP_FIN_RST = 0x01 | 0x04
@@ -187,23 +170,6 @@ _LAYOUTS: dict[int, _L4Layout] = {
     IpProtocol.UDP: _L4Layout(0, 2, 6, 8, True, True),
     IpProtocol.ICMP: _L4Layout(4, 4, 2, 8, False, False),
 }
-
-
-def flow_of(packet: Ipv4Packet) -> Flow:
-    """The :class:`Flow` of a decoded datagram."""
-    proto, seg = packet.protocol, packet.payload
-    if packet.fragment_offset:
-        return Flow(proto, packet.src, packet.dst, fragment=True)
-    if proto in (IpProtocol.TCP, IpProtocol.UDP) and len(seg) >= 4:
-        sport, dport = _PORTS.unpack_from(seg)
-        flags = seg[13] if proto == IpProtocol.TCP and len(seg) >= 14 else 0
-        return Flow(proto, packet.src, packet.dst, sport, dport, tcp_flags=flags)
-    if proto == IpProtocol.ICMP and len(seg) >= 8:
-        if seg[0] in _ECHO_TYPES:
-            ident = int.from_bytes(seg[4:6], "big")
-            return Flow(proto, packet.src, packet.dst, ident, ident, icmp_type=seg[0])
-        return Flow(proto, packet.src, packet.dst, icmp_type=seg[0])
-    return Flow(proto, packet.src, packet.dst)
 
 
 def checksum_adjust(checksum: int, old: bytes, new: bytes) -> int:
@@ -324,38 +290,6 @@ def rewrite_icmp_error(packet: Ipv4Packet, quoted: _Quoted, *, outer_src: int | 
 # ================================================================ access lists
 
 
-def acl_permits(acl: AccessList, flow: Flow) -> bool:
-    """Whether ``acl`` permits ``flow`` (first matching entry; implicit deny at the end).
-
-    The matching entry's counter goes up, as ``show access-lists`` shows for NAT ACLs.
-    """
-    for entry in acl.entries:
-        if entry.action == "remark" or entry.source is None:
-            continue
-        if not _address_match(entry.source.address, entry.source.wildcard, flow.src):
-            continue
-        if entry.protocol is not None:
-            if entry.protocol and entry.protocol != flow.protocol:
-                continue
-            d = entry.destination
-            if d is not None and not _address_match(d.address, d.wildcard, flow.dst):
-                continue
-            if entry.source_port is not None and (
-                    flow.sport is None or not entry.source_port.matches(flow.sport)):
-                continue
-            if entry.destination_port is not None and (
-                    flow.dport is None or not entry.destination_port.matches(flow.dport)):
-                continue
-            if entry.icmp_type is not None and entry.icmp_type != flow.icmp_type:
-                continue
-        entry.matches += 1
-        return entry.action == "permit"
-    return False
-
-
-def _address_match(address: object, wildcard: object, value: int) -> bool:
-    w = int(wildcard)  # type: ignore[call-overload]
-    return (value & ~w) == (int(address) & ~w)  # type: ignore[call-overload]
 
 
 # ================================================================ the translation table
