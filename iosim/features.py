@@ -18,6 +18,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_nat",
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
+    "iosim.cli.exec_crypto",
 )
 
 

@@ -134,6 +134,7 @@ class Router:
         # whether the far end of a cabled interface is enabled (set by the lab's fabric)
         self.peer_enabled: Callable[[str], bool] | None = None
         self.stack: IpStack | None = None  # set when the router joins a lab's network
+        self.crypto_plane: object | None = None  # its RouterCrypto, likewise
         self._rib: RoutingTable | None = None
 
     # ------------------------------------------------------------ boot

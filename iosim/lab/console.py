@@ -18,6 +18,7 @@ from typing import TextIO
 from iosim.cli.replay import boot
 from iosim.cli.session import Session
 from iosim.clock import VirtualClock
+from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.host_shell import HostShell
 from iosim.lab.topology import Topology, find_lab, load_topology
 from iosim.net.fabric import Fabric
@@ -85,7 +86,8 @@ class Lab:
         for name, router in self.routers.items():
             stack = IpStack(router, self.clock, fabric.transmitter(name))
             router.stack = stack
-            install_nat(router)
+            install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
+            router.crypto_plane = RouterCrypto(router, self.clock, f"{self.topology.name}/{name}")
             fabric.attach(name, stack.receive, router.interface_enabled)
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))

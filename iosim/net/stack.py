@@ -101,7 +101,8 @@ class ArpEntry:
 
 Hook = Callable[[str, bytes], bytes | None]
 IcmpListener = Callable[[int, IcmpMessage, float], None]  # (source, message, now)
-UdpHandler = Callable[[int, int, int, bytes, float], None]  # (src, sport, dport, payload, now)
+UdpHandler = Callable[[int, int, int, int, bytes, float], None]
+# (src, dst, sport, dport, payload, now)
 
 
 @dataclass
@@ -235,7 +236,7 @@ class IpStack:
                 return
             handler = self.udp_handlers.get(udp.dst_port)
             if handler is not None:
-                handler(packet.src, udp.src_port, udp.dst_port, udp.payload, now)
+                handler(packet.src, packet.dst, udp.src_port, udp.dst_port, udp.payload, now)
             else:
                 self._icmp_error(datagram, packet.src,
                                  IcmpDestinationUnreachable(3, quote_datagram(datagram)))

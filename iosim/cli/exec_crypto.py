@@ -1,0 +1,67 @@
+"""EXEC commands of the running crypto: show crypto isakmp/ipsec sa, clear crypto sa/isakmp."""
+
+from __future__ import annotations
+
+from iosim.cli.errors import CommandRejected
+from iosim.cli.exec_commands import _output
+from iosim.cli.matcher import Match
+from iosim.cli.session import Session, exec_handler
+from iosim.ike.engine import IsakmpSaState
+from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.net.packets import ip_to_int
+from iosim.show.crypto_runtime import (
+    show_crypto_session,
+    show_engine_connections,
+    show_ipsec_sa,
+    show_isakmp_sa,
+)
+
+
+def _plane(session: Session) -> RouterCrypto:
+    plane = session.router.crypto_plane
+    if not isinstance(plane, RouterCrypto):
+        raise CommandRejected("% This router is not connected to a lab network")
+    return plane
+
+
+@exec_handler("show_crypto_isakmp_sa")
+def _show_isakmp_sa(session: Session, m: Match) -> str:
+    return _output(session, m, show_isakmp_sa(_isakmp_states(_plane(session))))
+
+
+@exec_handler("show_crypto_ipsec_sa")
+def _show_ipsec_sa(session: Session, m: Match) -> str:
+    plane = _plane(session)
+    peer = m.get("SCRY_IPSEC_PEER_ADDR")
+    text = show_ipsec_sa(plane.flows(), plane.clock.now, ip_to_int(peer) if peer else None)
+    return _output(session, m, text)
+
+
+@exec_handler("exec_clear_crypto_sa")
+def _clear_sa(session: Session, m: Match) -> str:
+    peer = m.get("CLEAR_CRYPTO_PEER_ADDR")
+    _plane(session).clear_sa(ip_to_int(peer) if peer else None)
+    return ""
+
+
+@exec_handler("exec_clear_crypto_isakmp")
+def _clear_isakmp(session: Session, m: Match) -> str:
+    _plane(session).clear_isakmp()
+    return ""
+
+
+def _isakmp_states(plane: RouterCrypto) -> list[IsakmpSaState]:
+    return [s for engine in plane.engines.values() for s in engine.isakmp_sas()]
+
+
+@exec_handler("show_crypto_session")
+def _show_session(session: Session, m: Match) -> str:
+    plane = _plane(session)
+    return _output(session, m, show_crypto_session(plane.flows(), _isakmp_states(plane)))
+
+
+@exec_handler("show_crypto_engine_connections")
+def _show_engine(session: Session, m: Match) -> str:
+    plane = _plane(session)
+    return _output(session, m, show_engine_connections(plane.sad.bundles,
+                                                       _isakmp_states(plane)))

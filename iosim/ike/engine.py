@@ -1,0 +1,704 @@
+"""The IKEv1 engine (RFC 2409 main mode + quick mode, pre-shared keys), sans-IO.
+
+Theory of operation
+-------------------
+``IkeEngine`` is one router's IKE endpoint on one local address. It never touches a socket, a
+clock or the OS random source: datagrams come in through ``receive_datagram(data, peer, now)``
+and go out through ``datagrams_to_send()``; time comes in as ``now`` (``handle_timer(now)`` when
+``get_timer()`` says so); randomness (cookies, nonces, SPIs, message IDs, DH privates) comes
+from the injected ``rand``; what happened comes out of ``next_event()`` one event at a time
+(``Phase1Established``, ``Phase2Established``, ``Phase1Failed``, ...).
+
+Phase 1 runs in :mod:`iosim.ike.main_mode` terms (``IsakmpSa``, IOS state names), phase 2 in
+:mod:`iosim.ike.quick_mode` terms (``QuickModeExchange``). A datagram is routed by its cookies
+to an ISAKMP SA, then by exchange type and message ID:
+
+==================  =================  ==========================================
+exchange            our role / state   action
+==================  =================  ==========================================
+MAIN_MODE, no SA    responder          MM1 -> choose policy, send MM2
+MAIN_MODE           I  MM_NO_STATE     MM2 -> send MM3            (MM_SA_SETUP)
+MAIN_MODE           R  MM_SA_SETUP     MM3 -> send MM4            (MM_KEY_EXCH)
+MAIN_MODE           I  MM_SA_SETUP     MM4 -> send MM5            (MM_KEY_EXCH)
+MAIN_MODE           R  MM_KEY_EXCH     MM5 -> verify, send MM6    (QM_IDLE)
+MAIN_MODE           I  MM_KEY_EXCH     MM6 -> verify              (QM_IDLE)
+QUICK_MODE          R  new message ID  QM1 -> select offer, send QM2
+QUICK_MODE          I  QM_I_QM1        QM2 -> verify, send QM3, SA pair established
+QUICK_MODE          R  QM_R_QM2        QM3 -> verify, SA pair established
+INFORMATIONAL       any (QM_IDLE)      DELETE / NO_PROPOSAL_CHOSEN
+==================  =================  ==========================================
+
+Anything else is the peer's mistake (``RemoteProtocolError`` or ``MalformedPacket``): the
+datagram is dropped and counted in ``dropped``; state changes only after a message has been
+fully parsed, decrypted and authenticated, so garbage never harms an SA. ``LocalProtocolError``
+is raised only when the caller misuses the API.
+
+Retransmission: the side that waits for an answer (the initiator in main and quick mode, the
+responder waiting for QM3) resends its last message 10 s after sending it, then after 20, 40,
+80 and 160 s (five retransmissions); when 320 s more pass without an answer the negotiation is
+abandoned (``Phase1Failed`` / ``Phase2Failed`` "retransmission limit reached"). A received
+datagram identical to the last one we processed is a retransmission: we resend our answer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from iosim.crypto.dh import group as dh_group
+from iosim.ike.constants import (
+    DOI,
+    ExchangeType,
+    NotifyType,
+    ProtocolId,
+)
+from iosim.ike.keymat import (
+    informational_hash,
+    keymat,
+    quick_mode_hash_1,
+    quick_mode_hash_2,
+    quick_mode_hash_3,
+)
+from iosim.ike.main_mode import (
+    NONCE_SIZE,
+    RETRANSMIT_BASE,
+    RETRANSMIT_LIMIT,
+    ZERO_COOKIE,
+    IkePolicy,
+    IsakmpSa,
+    LocalProtocolError,
+    MainModeMixin,
+    Phase1Established,
+    Phase1Failed,
+    RemoteProtocolError,
+    ip_text,
+)
+from iosim.ike.payloads import (
+    DeletePayload,
+    HashPayload,
+    IdPayload,
+    IsakmpMessage,
+    KePayload,
+    MalformedPacket,
+    NoncePayload,
+    NotificationPayload,
+    Payload,
+    ProposalPayload,
+    SaPayload,
+    pull_message,
+    push_payload,
+    push_payload_body,
+    push_payloads,
+)
+from iosim.ike.quick_mode import (
+    FULL_MASK,
+    IpsecSaPair,
+    Phase2Offer,
+    ProxyIdentity,
+    QuickModeExchange,
+    esp_suite,
+    esp_transform,
+    id_payload,
+    offer_sa_payload,
+    offers_from_sa,
+    parse_esp_transform,
+    proxy_from_ids,
+)
+
+__all__ = [
+    "IkeEngine",
+    "IkePolicy",
+    "IpsecSaPair",
+    "IsakmpSaDeleted",
+    "IsakmpSaState",
+    "LocalProtocolError",
+    "Phase1Established",
+    "Phase1Failed",
+    "Phase2Deleted",
+    "Phase2Established",
+    "Phase2Failed",
+    "Phase2Offer",
+    "ProxyIdentity",
+    "RemoteProtocolError",
+]
+
+DELETED_LINGER = 60.0  # a failed/deleted ISAKMP SA stays listed as "ACTIVE (deleted)"
+QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long
+_MM = ExchangeType.IDENTITY_PROTECTION
+_QM = ExchangeType.QUICK_MODE
+_INFO = ExchangeType.INFORMATIONAL
+_ESP = ProtocolId.PROTO_IPSEC_ESP
+BAD_MESSAGE = "IKMP_BAD_MESSAGE: IKE message from {} failed its sanity check or is malformed"
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase2Established:
+    """Quick mode completed: install ``sa``."""
+
+    sa: IpsecSaPair
+
+
+@dataclass(frozen=True)
+class Phase2Failed:
+    """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``)."""
+
+    peer: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class IsakmpSaDeleted:
+    """The ISAKMP SA with ``peer`` is gone (deleted by either side or expired)."""
+
+    peer: int
+    conn_id: int
+
+
+@dataclass(frozen=True)
+class Phase2Deleted:
+    """The peer deleted the IPsec SA pair whose inbound SPI is ``spi_in``."""
+
+    peer: int
+    spi_in: int
+
+
+@dataclass(frozen=True)
+class IsakmpSaState:
+    """One row of ``show crypto isakmp sa [detail]``; dst is the responder, src the initiator."""
+
+    dst: int
+    src: int
+    state: str
+    conn_id: int
+    status: str
+    encryption: str
+    hash: str
+    auth: str
+    group: int
+    lifetime_left: float
+    initiator: bool
+
+
+def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
+    return offers[0] if offers else None
+
+
+class IkeEngine(MainModeMixin):
+    """IKEv1 endpoint for one local address (see the module docstring)."""
+
+    def __init__(
+        self,
+        local_address: int,
+        *,
+        rand: Callable[[int], bytes],
+        policies: Callable[[], list[IkePolicy]],
+        psk_for: Callable[[int], str | None],
+        select_phase2: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
+        | None = None,
+        aggressive_mode_disabled: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.local = local_address
+        self._rand = rand
+        self._policies = policies
+        self._psk_for = psk_for
+        self._select = select_phase2 or _first_select
+        self._aggressive_mode_disabled = aggressive_mode_disabled  # we never start aggressive
+        self._sas: dict[tuple[int, bytes], IsakmpSa] = {}
+        self._qm: dict[tuple[int, bytes, int], QuickModeExchange] = {}
+        self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
+        self._pairs: dict[int, IpsecSaPair] = {}  # by inbound SPI
+        self._outbox: list[tuple[int, bytes]] = []
+        self._events: deque[object] = deque()
+        self._next_conn_id = 1001
+        self._next_ipsec_conn_id = 2001
+        self._now = 0.0
+        self.dropped = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def initiate(self, peer: int, proxies: ProxyIdentity, offer: Phase2Offer, now: float) -> None:
+        """Start main mode with ``peer`` (or quick mode over an existing ISAKMP SA)."""
+        self._now = now
+        if not isinstance(offer, Phase2Offer) or not isinstance(proxies, ProxyIdentity):
+            raise LocalProtocolError("initiate() needs a ProxyIdentity and a Phase2Offer")
+        if not any(esp_suite(ts) for ts in offer.transform_sets):
+            self._events.append(Phase2Failed(peer, "no ESP transform set to offer"))
+            return
+        for (p, _, _), x in self._qm.items():
+            if p == peer and x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
+                return
+        sa = self._sa_for_peer(peer)
+        if sa is not None and sa.established:
+            self._start_quick_mode(sa, proxies, offer, now)
+            return
+        if sa is not None:
+            pending = self._pending.setdefault((peer, sa.cky_i), [])
+            if all(p != proxies for p, _ in pending):
+                pending.append((proxies, offer))
+            return
+        self._start_main_mode(peer, proxies, offer, now)
+
+    def receive_datagram(self, data: bytes, peer: int, now: float) -> None:
+        """Process one UDP/500 payload from ``peer``; bad input is dropped and counted."""
+        self._now = now
+        try:
+            self._receive(bytes(data), peer, now)
+        except (RemoteProtocolError, MalformedPacket, ValueError, KeyError, IndexError,
+                struct.error):
+            self.dropped += 1
+
+    def datagrams_to_send(self) -> list[tuple[int, bytes]]:
+        """(peer, UDP payload) pairs to send to port 500, drained."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def next_event(self) -> object | None:
+        """The next event, or None."""
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> float | None:
+        """When ``handle_timer`` must next be called, or None."""
+        times: list[float] = []
+        for sa in self._sas.values():
+            times += [t for t in (sa.resend_at, sa.give_up_at, sa.expires_at, sa.purge_at)
+                      if t is not None]
+        for x in self._qm.values():
+            if x.resend_at is not None:
+                times.append(x.resend_at)
+            if x.done_at is not None:
+                times.append(x.done_at + QM_LINGER)
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        """Retransmit, give up, expire and purge whatever is due at ``now``."""
+        self._now = now
+        for key, sa in list(self._sas.items()):
+            if sa.purge_at is not None and now >= sa.purge_at:
+                self._forget(key)
+                continue
+            if sa.deleted:
+                continue
+            if sa.resend_at is not None and now >= sa.resend_at:
+                if sa.retransmits >= RETRANSMIT_LIMIT:
+                    self._fail_phase1(sa, f"retransmission limit reached in {sa.state}", now)
+                    continue
+                sa.retransmits += 1
+                sa.resend_at = now + RETRANSMIT_BASE * 2**sa.retransmits
+                self._outbox.append((sa.peer, sa.last_sent))
+            if sa.give_up_at is not None and now >= sa.give_up_at:
+                self._mark_deleted(sa, now)
+            if sa.expires_at is not None and now >= sa.expires_at:
+                self._send_isakmp_delete(sa)
+                self._mark_deleted(sa, now)
+                self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
+        for key3, x in list(self._qm.items()):
+            if x.done_at is not None and now >= x.done_at + QM_LINGER:
+                del self._qm[key3]
+            elif x.resend_at is not None and now >= x.resend_at:
+                if x.retransmits >= RETRANSMIT_LIMIT:
+                    del self._qm[key3]
+                    self._events.append(Phase2Failed(key3[0], "retransmission limit reached"))
+                    continue
+                x.retransmits += 1
+                x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
+                self._outbox.append((key3[0], x.last_sent))
+
+    def isakmp_sas(self) -> list[IsakmpSaState]:
+        """Every ISAKMP SA, for ``show crypto isakmp sa [detail]`` (lifetime as of the last
+        ``now`` the engine saw)."""
+        out = []
+        for sa in sorted(self._sas.values(), key=lambda s: (s.conn_id == 0, s.conn_id)):
+            policy, suite = sa.policy, sa.suite
+            if sa.expires_at is not None and not sa.deleted:
+                left = max(0.0, sa.expires_at - self._now)
+            else:
+                left = float(suite.lifetime) if suite else 0.0
+            out.append(IsakmpSaState(
+                sa.dst, sa.src, sa.state, sa.conn_id,
+                "ACTIVE (deleted)" if sa.deleted else "ACTIVE",
+                policy.cipher_name if policy else "", policy.hash if policy else "",
+                "psk", policy.group if policy else 0, left, sa.initiator))
+        return out
+
+    def delete_isakmp(self, peer: int | None, now: float) -> None:
+        """``clear crypto isakmp``: send DELETE for each matching ISAKMP SA and forget it."""
+        self._now = now
+        for key, sa in list(self._sas.items()):
+            if peer is not None and sa.peer != peer:
+                continue
+            if sa.established:
+                self._send_isakmp_delete(sa)
+            if not sa.deleted and sa.conn_id:
+                self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
+            self._forget(key)
+
+    def delete_ipsec(self, peer: int | None, spis: list[int], now: float) -> None:
+        """``clear crypto sa``: tell the peer (over its ISAKMP SA) that these inbound SPIs die."""
+        self._now = now
+        by_peer: dict[int, list[int]] = {}
+        for spi in spis:
+            pair = self._pairs.get(spi)
+            owner = pair.peer if pair is not None else peer
+            if owner is None or (peer is not None and owner != peer):
+                continue
+            self._pairs.pop(spi, None)
+            by_peer.setdefault(owner, []).append(spi)
+        for owner, owned in by_peer.items():
+            sa = self._sa_for_peer(owner)
+            if sa is not None and sa.established:
+                d = DeletePayload(_ESP, 4, tuple(s.to_bytes(4, "big") for s in owned))
+                self._send_informational(sa, d)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _sa_for_peer(self, peer: int) -> IsakmpSa | None:
+        live = [sa for sa in self._sas.values() if sa.peer == peer and not sa.deleted]
+        live.sort(key=lambda s: not s.established)
+        return live[0] if live else None
+
+    def _forget(self, key: tuple[int, bytes]) -> None:
+        self._sas.pop(key, None)
+        self._pending.pop(key, None)
+        for k in [k for k in self._qm if k[:2] == key]:
+            del self._qm[k]
+
+    def _mark_deleted(self, sa: IsakmpSa, now: float) -> None:
+        sa.deleted = True
+        sa.resend_at = sa.give_up_at = sa.expires_at = None
+        sa.purge_at = now + DELETED_LINGER
+        self._pending.pop((sa.peer, sa.cky_i), None)
+        for k in [k for k in self._qm if k[:2] == (sa.peer, sa.cky_i)]:
+            del self._qm[k]
+
+    def _fail_phase1(self, sa: IsakmpSa, reason: str, now: float) -> None:
+        self._mark_deleted(sa, now)
+        self._events.append(Phase1Failed(sa.peer, reason))
+
+    def _random_int(self, size: int, low: int) -> int:
+        while True:
+            value = int.from_bytes(self._rand(size), "big")
+            if value >= low:
+                return value
+
+    # ------------------------------------------------------------------ receive
+
+    def _receive(self, data: bytes, peer: int, now: float) -> None:
+        msg = pull_message(data)
+        h = msg.header
+        sa = self._sas.get((peer, h.initiator_cookie))
+        if h.exchange_type == _MM:
+            if sa is None:
+                if h.responder_cookie != ZERO_COOKIE or msg.encrypted_body is not None:
+                    raise RemoteProtocolError("main mode message for an unknown SA")
+                self._mm1(msg, data, peer, now)
+                return
+            if sa.deleted:
+                raise RemoteProtocolError("SA is deleted")
+            if data == sa.last_received:
+                if sa.last_sent and not sa.initiator:
+                    self._outbox.append((peer, sa.last_sent))
+                return
+            if h.responder_cookie != sa.cky_r and not (sa.initiator and sa.state == "MM_NO_STATE"):
+                raise RemoteProtocolError("responder cookie mismatch")
+            self._main_mode(sa, msg, data, now)
+            return
+        if sa is None or sa.deleted:
+            raise RemoteProtocolError("no ISAKMP SA for these cookies")
+        if h.responder_cookie != sa.cky_r and not (sa.initiator and sa.state == "MM_NO_STATE"):
+            raise RemoteProtocolError("responder cookie mismatch")
+        if h.exchange_type == _QM:
+            if not sa.established:
+                raise RemoteProtocolError("quick mode before phase 1 completed")
+            self._quick_mode(sa, msg, data, now)
+        elif h.exchange_type == _INFO:
+            self._informational(sa, msg, now)
+        else:
+            raise RemoteProtocolError(f"exchange {h.exchange_type.name} not supported")
+
+    # ------------------------------------------------------------------ main mode
+
+    def _main_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
+        if sa.initiator and sa.state == "MM_NO_STATE":
+            self._mm2(sa, msg, data, now)
+        elif not sa.initiator and sa.state == "MM_SA_SETUP":
+            self._mm3(sa, msg, data, now)
+        elif sa.initiator and sa.state == "MM_SA_SETUP":
+            self._mm4(sa, msg, data, now)
+        elif not sa.initiator and sa.state == "MM_KEY_EXCH":
+            try:
+                self._mm5(sa, msg, data, now)
+            except (RemoteProtocolError, MalformedPacket, ValueError):
+                if not sa.failure_reported:
+                    sa.failure_reported = True
+                    self._events.append(Phase1Failed(sa.peer, BAD_MESSAGE.format(ip_text(sa.peer))))
+                raise
+        elif sa.initiator and sa.state == "MM_KEY_EXCH":
+            self._mm6(sa, msg, data, now)
+            for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
+                self._start_quick_mode(sa, proxies, offer, now)
+        else:
+            raise RemoteProtocolError(f"unexpected main mode message in {sa.state}")
+
+    # ------------------------------------------------------------------ quick mode
+
+    def _new_message_id(self, sa: IsakmpSa) -> int:
+        while True:
+            mid = self._random_int(4, 1)
+            if (sa.peer, sa.cky_i, mid) not in self._qm:
+                return mid
+
+    def _start_quick_mode(self, sa: IsakmpSa, proxies: ProxyIdentity, offer: Phase2Offer,
+                          now: float) -> None:
+        suite, keys = sa.require_keys()
+        mid = self._new_message_id(sa)
+        spi_in = self._random_int(4, 256)
+        sa_payload = offer_sa_payload(offer, spi_in.to_bytes(4, "big"))
+        ni_b = self._rand(NONCE_SIZE)
+        body: list[Payload] = [sa_payload, NoncePayload(ni_b)]
+        dh = None
+        if offer.pfs_group is not None:
+            dh = dh_group(offer.pfs_group).generate(self._rand)
+            body.append(KePayload(dh.public_bytes()))
+        body += [id_payload(proxies.local_net, proxies.local_mask, proxies.protocol,
+                            proxies.local_port),
+                 id_payload(proxies.remote_net, proxies.remote_mask, proxies.protocol,
+                            proxies.remote_port)]
+        h1 = quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, push_payloads(body)[1])
+        data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
+        x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
+                              sa_payload=sa_payload, iv=iv, last_sent=data,
+                              resend_at=now + RETRANSMIT_BASE)
+        self._qm[(sa.peer, sa.cky_i, mid)] = x
+        self._outbox.append((sa.peer, data))
+
+    def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
+                     ) -> tuple[Payload, ...]:
+        if not payloads or not isinstance(payloads[0], HashPayload):
+            raise RemoteProtocolError("HASH must be the first payload")
+        rest = payloads[1:]
+        if payloads[0].data != want(push_payloads(rest)[1]):
+            raise RemoteProtocolError("HASH does not verify")
+        return rest
+
+    def _quick_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
+        mid = msg.header.message_id
+        x = self._qm.get((sa.peer, sa.cky_i, mid))
+        if x is not None and data == x.last_received:
+            if x.last_sent and (x.initiator or x.state != "done"):
+                self._outbox.append((sa.peer, x.last_sent))
+            return
+        if x is None:
+            self._qm1(sa, msg, data, now)
+        elif x.initiator and x.state == "QM_I_QM1":
+            self._qm2(sa, x, msg, data, now)
+        elif not x.initiator and x.state == "QM_R_QM2":
+            self._qm3(sa, x, msg, data, now)
+        else:
+            raise RemoteProtocolError("unexpected quick mode message")
+
+    @staticmethod
+    def _qm_parts(rest: tuple[Payload, ...]
+                  ) -> tuple[SaPayload, bytes, KePayload | None, list[IdPayload]]:
+        sa_p = [p for p in rest if isinstance(p, SaPayload)]
+        nonce = [p for p in rest if isinstance(p, NoncePayload)]
+        kes = [p for p in rest if isinstance(p, KePayload)]
+        ids = [p for p in rest if isinstance(p, IdPayload)]
+        if len(sa_p) != 1 or len(nonce) != 1 or len(kes) > 1 or len(ids) not in (0, 2):
+            raise RemoteProtocolError("quick mode needs one SA, one nonce, 0 or 2 IDs")
+        return sa_p[0], nonce[0].data, kes[0] if kes else None, ids
+
+    def _keys(self, sa: IsakmpSa, spi: int, ni_b: bytes, nr_b: bytes, size: int,
+              g_qm: bytes) -> bytes:
+        suite, keys = sa.require_keys()
+        return keymat(suite.hash, keys.skeyid_d, _ESP, spi.to_bytes(4, "big"), ni_b, nr_b, size,
+                      g_qm)
+
+    def _pair(self, sa: IsakmpSa, x: QuickModeExchange, spi_out: int, chosen: tuple[str, ...],
+              mode: str, pfs: int | None, seconds: int, kilobytes: int, g_qm: bytes
+              ) -> IpsecSaPair:
+        suite = esp_suite(chosen)
+        assert suite is not None
+        enc, integ = suite
+        size = enc.keymat_size + (integ.key_size if integ else 0)
+        conn = self._next_ipsec_conn_id
+        self._next_ipsec_conn_id += 2
+        return IpsecSaPair(
+            sa.peer, x.proxies, "esp", enc.name, integ.name if integ else None, mode,
+            x.spi_in, spi_out,
+            self._keys(sa, x.spi_in, x.ni_b, x.nr_b, size, g_qm),
+            self._keys(sa, spi_out, x.ni_b, x.nr_b, size, g_qm),
+            seconds, kilobytes, pfs, conn, conn + 1)
+
+    def _qm1(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
+        suite, keys = sa.require_keys()
+        mid = msg.header.message_id
+        payloads, iv = self._open(sa, msg, sa.phase2_iv(mid))
+        rest = self._verify_hash(
+            payloads, lambda b: quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, b))
+        sa_payload, ni_b, ke, ids = self._qm_parts(rest)
+        if ids:
+            proxies = proxy_from_ids(ids[1], ids[0])
+        else:
+            proxies = ProxyIdentity(self.local, FULL_MASK, sa.peer, FULL_MASK)
+        offers = offers_from_sa(sa_payload)
+        chosen = self._select(sa.peer, proxies, [o for _, _, o in offers]) if offers else None
+        match = None
+        if chosen is not None and chosen.transform_sets:
+            for proposal, parsed, _ in offers:
+                for t, p in zip(proposal.transforms, (parse_esp_transform(t) for t in
+                                                      proposal.transforms), strict=True):
+                    if (p is not None and p in parsed and match is None
+                            and p.transform_set == chosen.transform_sets[0]
+                            and p.mode == chosen.mode and p.group == chosen.pfs_group
+                            and (ke is not None) == (p.group is not None)):
+                        match = (proposal, t, p)
+        x = QuickModeExchange(mid, False, proxies, None, self._random_int(4, 256), ni_b,
+                              last_received=data, state="QM_REJECTED", done_at=now)
+        if match is None or chosen is None:
+            spi = sa_payload.proposals[0].spi if sa_payload.proposals else b""
+            reason = "NO_PROPOSAL_CHOSEN: phase 2 SA policy not acceptable! " \
+                     f"(local {ip_text(self.local)} remote {ip_text(sa.peer)})"
+            self._events.append(Phase2Failed(sa.peer, reason))
+            x.last_sent = self._send_informational(
+                sa, NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, _ESP, spi))
+            self._qm[(sa.peer, sa.cky_i, mid)] = x
+            return
+        proposal, t, p = match
+        seconds = min(p.seconds, chosen.lifetime_seconds)
+        kilobytes = min(p.kilobytes, chosen.lifetime_kilobytes)
+        g_qm, my_ke = b"", None
+        if p.group is not None and ke is not None:
+            dh = dh_group(p.group).generate(self._rand)
+            g_qm, my_ke = dh.shared_secret(ke.key_exchange_data), KePayload(dh.public_bytes())
+        x.nr_b = self._rand(NONCE_SIZE)
+        reply_sa = SaPayload((ProposalPayload(
+            proposal.number, _ESP, x.spi_in.to_bytes(4, "big"),
+            (esp_transform(t.number, p.enc, p.integ, p.mode, p.group, seconds, kilobytes),)),))
+        body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
+                               *ids]
+        h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
+        reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
+        x.result = self._pair(sa, x, int.from_bytes(proposal.spi, "big"), p.transform_set,
+                              p.mode, p.group, seconds, kilobytes, g_qm)
+        x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
+        x.resend_at = now + RETRANSMIT_BASE
+        self._qm[(sa.peer, sa.cky_i, mid)] = x
+        self._outbox.append((sa.peer, reply))
+
+    def _qm2(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
+             now: float) -> None:
+        suite, keys = sa.require_keys()
+        assert x.offer is not None and x.sa_payload is not None
+        payloads, iv = self._open(sa, msg, x.iv)
+        rest = self._verify_hash(
+            payloads, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a, x.message_id,
+                                                  x.ni_b, b))
+        sa_payload, nr_b, ke, ids = self._qm_parts(rest)
+        if len(sa_payload.proposals) != 1 or len(sa_payload.proposals[0].transforms) != 1:
+            raise RemoteProtocolError("QM2 must choose one transform")
+        answer = sa_payload.proposals[0]
+        ours = next((p for p in x.sa_payload.proposals if p.number == answer.number), None)
+        got = parse_esp_transform(answer.transforms[0])
+        mine = parse_esp_transform(ours.transforms[0]) if ours else None
+        if (got is None or mine is None or len(answer.spi) != 4 or answer.protocol_id != _ESP
+                or (got.enc, got.integ, got.mode, got.group)
+                != (mine.enc, mine.integ, mine.mode, mine.group)):
+            raise RemoteProtocolError("QM2 chose a proposal we did not offer")
+        if (ke is None) != (x.dh is None):
+            raise RemoteProtocolError("PFS KE payload mismatch")
+        q = x.proxies
+        sent_ids = [push_payload_body(id_payload(q.local_net, q.local_mask, q.protocol,
+                                                 q.local_port)),
+                    push_payload_body(id_payload(q.remote_net, q.remote_mask, q.protocol,
+                                                 q.remote_port))]
+        if ids and [push_payload_body(i) for i in ids] != sent_ids:
+            raise RemoteProtocolError("QM2 IDs differ from ours")
+        g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
+        x.nr_b = nr_b
+        h3 = quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id, x.ni_b, x.nr_b)
+        qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
+        pair = self._pair(sa, x, int.from_bytes(answer.spi, "big"), got.transform_set, got.mode,
+                          got.group, min(got.seconds, x.offer.lifetime_seconds),
+                          min(got.kilobytes, x.offer.lifetime_kilobytes), g_qm)
+        x.state, x.resend_at, x.done_at = "done", None, now
+        x.last_received, x.last_sent, x.dh = data, qm3, None
+        self._pairs[pair.spi_in] = pair
+        self._outbox.append((sa.peer, qm3))
+        self._events.append(Phase2Established(pair))
+
+    def _qm3(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
+             now: float) -> None:
+        suite, keys = sa.require_keys()
+        payloads, _ = self._open(sa, msg, x.iv)
+        if len(payloads) != 1 or not isinstance(payloads[0], HashPayload):
+            raise RemoteProtocolError("QM3 carries HASH(3) only")
+        if payloads[0].data != quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id,
+                                                 x.ni_b, x.nr_b):
+            raise RemoteProtocolError("HASH(3) does not verify")
+        assert x.result is not None
+        x.state, x.resend_at, x.done_at = "done", None, now
+        x.last_received, x.last_sent = data, b""
+        self._pairs[x.result.spi_in] = x.result
+        self._events.append(Phase2Established(x.result))
+
+    # ------------------------------------------------------------------ informational
+
+    def _send_informational(self, sa: IsakmpSa, payload: NotificationPayload | DeletePayload
+                            ) -> bytes:
+        """RFC 2409 5.7: HDR*, HASH(1), N/D over the ISAKMP SA; returns the datagram."""
+        suite, keys = sa.require_keys()
+        mid = self._new_message_id(sa)
+        h = informational_hash(suite.hash, keys.skeyid_a, mid, push_payload(payload))
+        data, _ = self._seal(sa, _INFO, mid, [HashPayload(h), payload], sa.phase2_iv(mid))
+        self._outbox.append((sa.peer, data))
+        return data
+
+    def _send_isakmp_delete(self, sa: IsakmpSa) -> None:
+        if sa.established:
+            self._send_informational(
+                sa, DeletePayload(ProtocolId.PROTO_ISAKMP, 16, (sa.cky_i + sa.cky_r,), DOI.IPSEC))
+
+    def _informational(self, sa: IsakmpSa, msg: IsakmpMessage, now: float) -> None:
+        if msg.encrypted_body is None:
+            notify = msg.get(NotificationPayload)
+            if (sa.initiator and sa.state == "MM_NO_STATE" and notify is not None
+                    and notify.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
+                self._fail_phase1(sa, "NO_PROPOSAL_CHOSEN from peer: "
+                                      "phase 1 SA policy not acceptable", now)
+                return
+            raise RemoteProtocolError("unprotected informational ignored")
+        if not sa.established:
+            raise RemoteProtocolError("informational before phase 1 completed")
+        suite, keys = sa.require_keys()
+        mid = msg.header.message_id
+        payloads, _ = self._open(sa, msg, sa.phase2_iv(mid))
+        rest = self._verify_hash(
+            payloads, lambda b: informational_hash(suite.hash, keys.skeyid_a, mid, b))
+        for p in rest:
+            if isinstance(p, DeletePayload):
+                self._peer_delete(sa, p, now)
+            elif (isinstance(p, NotificationPayload)
+                  and p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
+                for key, x in list(self._qm.items()):
+                    if (key[:2] == (sa.peer, sa.cky_i) and x.initiator
+                            and x.state == "QM_I_QM1" and x.spi_in.to_bytes(4, "big") == p.spi):
+                        del self._qm[key]
+                        self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
+
+    def _peer_delete(self, sa: IsakmpSa, d: DeletePayload, now: float) -> None:
+        if d.protocol_id == ProtocolId.PROTO_ISAKMP:
+            if sa.cky_i + sa.cky_r in d.spis and not sa.deleted:
+                self._mark_deleted(sa, now)
+                sa.state = "MM_NO_STATE"
+                self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
+        elif d.protocol_id == _ESP and d.spi_size == 4:
+            gone = {int.from_bytes(s, "big") for s in d.spis}
+            for spi_in, pair in list(self._pairs.items()):
+                if pair.peer == sa.peer and pair.spi_out in gone:
+                    del self._pairs[spi_in]
+                    self._events.append(Phase2Deleted(sa.peer, spi_in))

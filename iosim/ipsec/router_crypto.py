@@ -1,0 +1,396 @@
+"""Crypto maps at work on one router: SPD from the config, IKE on UDP 500, ESP on the wire.
+
+Theory of operation
+-------------------
+* Outbound (an output hook, after NAT): a datagram leaving an interface that has a crypto
+  map is checked against the map's entries in sequence order. The first entry whose ACL
+  *permits* it protects it (a ``deny`` only means "not this entry"). With an SA pair for the
+  peer whose proxy identities cover the packet, the packet is encapsulated in ESP (tunnel
+  mode, outer addresses = the interface and the peer) and routed again; without one, IKE is
+  started and the packet dropped, as IOS drops it: the first ping over a new tunnel is
+  ``.!!!!``.
+* Inbound (an input hook, before NAT): ESP for one of our addresses is looked up by SPI,
+  checked against the replay window before its ICV (advanced only after), decrypted, and the
+  inner packet continues as if it had arrived on the interface. Unknown SPIs, replays and
+  bad ICVs are dropped, counted and logged as IOS logs them.
+* IKE: one ``IkeEngine`` per local tunnel address, pumped whenever it gets a datagram, a
+  timer fires or a packet needs a tunnel; its events install and remove SA pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
+from iosim.crypto.rand import SeededRandom
+from iosim.ike.engine import (
+    IkeEngine,
+    IkePolicy,
+    IpsecSaPair,
+    IsakmpSaDeleted,
+    Phase1Established,
+    Phase1Failed,
+    Phase2Established,
+    Phase2Failed,
+    Phase2Deleted,
+    Phase2Offer,
+    ProxyIdentity,
+)
+from iosim.ipsec.esp import (
+    AuthenticationError,
+    EspSa,
+    IpsecError,
+    ReplayError,
+    UnknownSpiError,
+    tunnel_decapsulate,
+    tunnel_encapsulate,
+)
+from iosim.ipsec.replay import ReplayWindow
+from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad
+from iosim.ipsec.transforms import encryption_transform, integrity_transform
+from iosim.net.flow import first_match, flow_of
+from iosim.net.packets import IpProtocol, PacketError, format_ip, pull_ipv4
+
+if TYPE_CHECKING:
+    from iosim.clock import TimerHandle, VirtualClock
+    from iosim.router import Router
+
+IKE_PORT = 500
+_INVALID_SPI_LOG_INTERVAL = 1.0
+
+
+def ike_policy(p: IsakmpPolicy) -> IkePolicy:
+    """A ``crypto isakmp policy`` as the engine takes it."""
+    words = p.encryption.split()
+    bits = int(words[1]) if len(words) > 1 else (128 if words[0] == "aes" else None)
+    return IkePolicy(p.priority, words[0], bits, p.hash, p.authentication, p.group, p.lifetime)
+
+
+def _mask(wildcard: int) -> int:
+    return ~wildcard & 0xFFFFFFFF
+
+
+@dataclass
+class _Intent:
+    """Where a negotiation for a peer and proxies will land: interface and map entry."""
+
+    interface: str
+    entry: CryptoMapEntry
+
+
+class RouterCrypto:
+    """The crypto half of a router's data plane and its IKE endpoints."""
+
+    def __init__(self, router: Router, clock: VirtualClock, seed: str) -> None:
+        assert router.stack is not None
+        self.router = router
+        self.stack = router.stack
+        self.clock = clock
+        self.rand = SeededRandom(seed)
+        self.sad = Sad()
+        self.engines: dict[int, IkeEngine] = {}
+        self.intents: dict[tuple[int, ProxyIdentity], _Intent] = {}
+        self._timers: dict[int, TimerHandle] = {}
+        # per protected flow (interface, map, seq, proxies): counters that outlive rekeys
+        self.flow_counters: dict[tuple[str, str, int, ProxyIdentity], SaCounters] = {}
+        self._conn_ids = 0
+        self._last_invalid_spi_log = -1e9
+        self.stack.output_hooks.append(self._output)
+        self.stack.input_hooks.insert(0, self._input)
+        self.stack.udp_handlers[IKE_PORT] = self._udp
+
+    # ------------------------------------------------------------ configuration view
+
+    @property
+    def crypto(self) -> CryptoConfig:
+        return crypto_of(self.router.config)
+
+    def _entries(self, interface: str) -> list[CryptoMapEntry]:
+        """The complete entries of the crypto map on ``interface``, in sequence order."""
+        intf = self.router.config.interfaces.get(interface)
+        name = intf.features.get("crypto_map") if intf is not None else None
+        cmap = self.crypto.maps.get(name) if isinstance(name, str) else None
+        if cmap is None:
+            return []
+        return [e for _, e in sorted(cmap.entries.items())
+                if e.peers and e.match_acl and e.match_acl in self.router.config.acls
+                and e.kind == "ipsec-isakmp"]
+
+    def _local_address(self, interface: str) -> int | None:
+        return self.stack.source_for(interface)
+
+    def _offer(self, entry: CryptoMapEntry) -> Phase2Offer | None:
+        sets = [self.crypto.transform_sets[n] for n in entry.transform_sets
+                if n in self.crypto.transform_sets]
+        if not sets:
+            return None
+        pfs = int(entry.pfs[5:]) if entry.pfs else None
+        return Phase2Offer(
+            tuple(tuple(ts.transforms) for ts in sets), sets[0].mode, pfs,
+            entry.lifetime_seconds or self.crypto.sa_lifetime_seconds,
+            entry.lifetime_kilobytes or self.crypto.sa_lifetime_kilobytes)
+
+    def _psk_for(self, peer: int) -> str | None:
+        """The pre-shared key for ``peer``: the most specific ``crypto isakmp key`` match."""
+        best: tuple[int, str] | None = None
+        for key in self.crypto.keys.values():
+            if key.address is None:
+                continue
+            mask = int(key.effective_mask)
+            if (peer & mask) == (int(key.address) & mask):
+                length = bin(mask).count("1")
+                if best is None or length > best[0]:
+                    best = (length, key.key)
+        return best[1] if best else None
+
+    def _engine(self, local: int) -> IkeEngine:
+        engine = self.engines.get(local)
+        if engine is None:
+            engine = IkeEngine(
+                local, rand=self.rand,
+                policies=lambda: [ike_policy(p) for p in self.crypto.effective_policies()],
+                psk_for=self._psk_for,
+                select_phase2=lambda peer, proxies, offers: self._select(local, peer, proxies,
+                                                                         offers),
+                aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled)
+            self.engines[local] = engine
+        return engine
+
+    def _select(self, local: int, peer: int, proxies: ProxyIdentity,
+                offers: list[Phase2Offer]) -> Phase2Offer | None:
+        """Responder: the offer our crypto map accepts for these proxies, if any."""
+        for interface in self.router.config.interfaces:
+            if self._local_address(interface) != local:
+                continue
+            for entry in self._entries(interface):
+                if not any(int(p) == peer for p in entry.peers):
+                    continue
+                if not self._acl_mirrors(entry, proxies):
+                    continue
+                ours = self._offer(entry)
+                if ours is None:
+                    continue
+                for offer in offers:
+                    if offer.mode != ours.mode or offer.pfs_group != ours.pfs_group:
+                        continue
+                    if any(ts in ours.transform_sets for ts in offer.transform_sets):
+                        chosen = next(ts for ts in offer.transform_sets
+                                      if ts in ours.transform_sets)
+                        self.intents[(peer, proxies)] = _Intent(interface, entry)
+                        return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
+                                           min(ours.lifetime_seconds, offer.lifetime_seconds),
+                                           min(ours.lifetime_kilobytes,
+                                               offer.lifetime_kilobytes))
+        return None
+
+    def _acl_mirrors(self, entry: CryptoMapEntry, proxies: ProxyIdentity) -> bool:
+        """Whether a permit of the entry's ACL is exactly these proxies (our side local)."""
+        acl = self.router.config.acls.get(entry.match_acl or "")
+        if acl is None:
+            return False
+        for ace in acl.entries:
+            if ace.action != "permit" or ace.source is None or ace.destination is None:
+                continue
+            if (int(ace.source.address), _mask(int(ace.source.wildcard)),
+                    int(ace.destination.address), _mask(int(ace.destination.wildcard))) == (
+                    proxies.local_net, proxies.local_mask, proxies.remote_net,
+                    proxies.remote_mask):
+                return True
+        return False
+
+    # ------------------------------------------------------------ packets
+
+    def _output(self, interface: str, datagram: bytes) -> bytes | None:
+        entries = self._entries(interface)
+        if not entries:
+            return datagram
+        try:
+            packet = pull_ipv4(datagram)
+        except PacketError:
+            return datagram
+        flow = flow_of(packet)
+        for entry in entries:
+            ace = first_match(self.router.config.acls[entry.match_acl or ""], flow)
+            if ace is None or ace.action != "permit":
+                continue
+            peer = int(entry.peers[0])
+            local = self._local_address(interface)
+            if local is None:
+                return None
+            bundle = self.sad.outbound_for(peer, packet.src, packet.dst)
+            if bundle is None:
+                assert ace.source is not None and ace.destination is not None
+                proxies = ProxyIdentity(int(ace.source.address), _mask(int(ace.source.wildcard)),
+                                        int(ace.destination.address),
+                                        _mask(int(ace.destination.wildcard)))
+                self._start(interface, entry, local, peer, proxies)
+                return None  # dropped while IKE negotiates, as on IOS
+            self._encapsulate(bundle, datagram)
+            return None
+        return datagram
+
+    def _encapsulate(self, bundle: SaBundle, inner: bytes) -> None:
+        out = bundle.outbound
+        out.seq += 1
+        outer = tunnel_encapsulate(out.esp, out.seq, self.rand, inner,
+                                   bundle.local.to_bytes(4, "big"),
+                                   bundle.peer.to_bytes(4, "big"),
+                                   ident=self.stack.next_ident(), ttl=255)
+        out.octets += len(inner)
+        bundle.counters.encaps += 1
+        self.stack.route_out(outer, bundle.peer)
+
+    def _input(self, interface: str, datagram: bytes) -> bytes | None:
+        if len(datagram) < 28 or datagram[9] != IpProtocol.ESP:
+            return datagram
+        ihl = (datagram[0] & 0x0F) * 4
+        dst = int.from_bytes(datagram[16:20], "big")
+        if self.stack.owns(dst) is None:
+            return datagram
+        spi = int.from_bytes(datagram[ihl:ihl + 4], "big")
+        bundle = self.sad.by_spi.get(spi)
+        if bundle is None:
+            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"))
+            return None
+        inb = bundle.inbound
+        try:
+            _, inner = tunnel_decapsulate(inb.esp, datagram, inb.replay)
+        except ReplayError as e:
+            bundle.counters.replay_failures += 1
+            self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed "
+                            f"connection id={inb.conn_id}, sequence number={e.seq}")
+            return None
+        except AuthenticationError:
+            bundle.counters.verify_failures += 1
+            bundle.counters.recv_errors += 1
+            return None
+        except (UnknownSpiError, IpsecError):
+            bundle.counters.recv_errors += 1
+            return None
+        inb.octets += len(inner)
+        bundle.counters.decaps += 1
+        return inner
+
+    def _invalid_spi(self, spi: int, dst: int, src: int) -> None:
+        now = self.clock.now
+        if now - self._last_invalid_spi_log >= _INVALID_SPI_LOG_INTERVAL:
+            self._last_invalid_spi_log = now
+            self.router.log(
+                f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
+                f"destaddr={format_ip(dst)}, prot=50, spi=0x{spi:X}({spi}), "
+                f"srcaddr={format_ip(src)}")
+
+    # ------------------------------------------------------------ IKE
+
+    def _start(self, interface: str, entry: CryptoMapEntry, local: int, peer: int,
+               proxies: ProxyIdentity) -> None:
+        offer = self._offer(entry)
+        if offer is None:
+            return
+        self.intents[(peer, proxies)] = _Intent(interface, entry)
+        engine = self._engine(local)
+        engine.initiate(peer, proxies, offer, self.clock.now)
+        self._pump(local)
+
+    def _udp(self, src: int, dst: int, sport: int, dport: int, payload: bytes,
+             now: float) -> None:
+        if not any(self._entries(i) for i in self.router.config.interfaces):
+            return  # ISAKMP is off: no crypto map applied anywhere
+        self._engine(dst).receive_datagram(payload, src, now)
+        self._pump(dst)
+
+    def _pump(self, local: int) -> None:
+        engine = self.engines[local]
+        for peer, data in engine.datagrams_to_send():
+            self.stack.send_udp(peer, IKE_PORT, IKE_PORT, data, src=local)
+        while (event := engine.next_event()) is not None:
+            self._on_event(local, event)
+        when = engine.get_timer()
+        old = self._timers.pop(local, None)
+        if old is not None:
+            old.cancel()
+        if when is not None:
+            self._timers[local] = self.clock.call_at(max(when, self.clock.now), self._timer,
+                                                     local)
+
+    def _timer(self, local: int) -> None:
+        self._timers.pop(local, None)
+        self.engines[local].handle_timer(self.clock.now)
+        self._pump(local)
+
+    def _on_event(self, local: int, event: object) -> None:
+        if isinstance(event, Phase2Established):
+            self._install(local, event.sa)
+        elif isinstance(event, Phase2Deleted):  # the peer deleted the pair: so do we
+            bundle = self.sad.by_spi.get(event.spi_in)
+            if bundle is not None and bundle.peer == event.peer:
+                self.sad.remove(bundle)
+        elif isinstance(event, IsakmpSaDeleted | Phase1Established | Phase1Failed
+                        | Phase2Failed):
+            return  # state shows in show crypto isakmp sa; failures in debug output later
+
+    def _install(self, local: int, pair: IpsecSaPair) -> None:
+        intent = self.intents.get((pair.peer, pair.proxies))
+        if intent is None:
+            return
+        enc = encryption_transform(pair.encryption)
+        integ = integrity_transform(pair.integrity) if pair.integrity else None
+        now = self.clock.now
+        crypto = self.crypto
+        replay = None if crypto.replay_disabled else ReplayWindow(crypto.replay_window)
+        self._conn_ids += 2
+        inbound = OneWaySa(EspSa.from_keymat(pair.spi_in, enc, integ, pair.keys_in),
+                           self._conn_ids - 1, now, pair.lifetime_seconds,
+                           pair.lifetime_kilobytes, replay=replay)
+        outbound = OneWaySa(EspSa.from_keymat(pair.spi_out, enc, integ, pair.keys_out),
+                            self._conn_ids, now, pair.lifetime_seconds, pair.lifetime_kilobytes)
+        key = (intent.interface, intent.entry.map_name, intent.entry.seq, pair.proxies)
+        counters = self.flow_counters.setdefault(key, SaCounters())
+        self.sad.add(SaBundle(pair, local, intent.interface, intent.entry.map_name,
+                              intent.entry.seq, inbound, outbound, counters))
+
+    # ------------------------------------------------------------ for show commands
+
+    def flows(self) -> list[FlowView]:
+        """Every protected flow of every applied crypto map, with its SA pairs."""
+        views: list[FlowView] = []
+        for intf in self.router.config.sorted_interfaces():
+            local = self._local_address(intf.name)
+            if local is None:
+                continue
+            for entry in self._entries(intf.name):
+                acl = self.router.config.acls[entry.match_acl or ""]
+                peer = int(entry.peers[0])
+                for ace in acl.entries:
+                    if ace.action != "permit" or ace.source is None or ace.destination is None:
+                        continue
+                    proxies = ProxyIdentity(
+                        int(ace.source.address), _mask(int(ace.source.wildcard)),
+                        int(ace.destination.address), _mask(int(ace.destination.wildcard)))
+                    key = (intf.name, entry.map_name, entry.seq, proxies)
+                    bundles = tuple(b for b in self.sad.bundles
+                                    if (b.interface, b.map_name, b.map_seq, b.proxies) == key)
+                    views.append(FlowView(intf.name, entry.map_name, local, peer, proxies,
+                                          self.flow_counters.get(key, SaCounters()), bundles))
+        return views
+
+    # ------------------------------------------------------------ clear commands
+
+    def clear_sa(self, peer: int | None = None) -> None:
+        """``clear crypto sa [peer A]``: delete the SA pairs (and tell the peers)."""
+        for bundle in list(self.sad.bundles):
+            if peer is not None and bundle.peer != peer:
+                continue
+            engine = self.engines.get(bundle.local)
+            if engine is not None:
+                engine.delete_ipsec(bundle.peer, [bundle.inbound.esp.spi], self.clock.now)
+            self.sad.remove(bundle)
+        for local in list(self.engines):
+            self._pump(local)
+
+    def clear_isakmp(self) -> None:
+        """``clear crypto isakmp``: delete every ISAKMP SA (IPsec SAs stay until they expire)."""
+        for local, engine in self.engines.items():
+            engine.delete_isakmp(None, self.clock.now)
+            self._pump(local)

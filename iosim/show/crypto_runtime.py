@@ -1,0 +1,194 @@
+"""Pure renderers of what IKE and IPsec are doing: ``show crypto isakmp sa``,
+``show crypto ipsec sa`` (IOS 15.x layouts, tabs and spaces as the references show)."""
+
+from __future__ import annotations
+
+from iosim.config.crypto_model import transform_show_name
+from iosim.ike.engine import IsakmpSaState
+from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle
+from iosim.net.packets import format_ip
+
+ETHERNET_MTU = 1500
+
+
+def show_isakmp_sa(states: list[IsakmpSaState]) -> str:
+    """``show crypto isakmp sa``: dst is the responder, src the initiator, as IOS prints."""
+    out = ["IPv4 Crypto ISAKMP SA",
+           "dst             src             state          conn-id status"]
+    for s in states:
+        out.append(f"{format_ip(s.dst):<16}{format_ip(s.src):<16}{s.state:<15}"
+                   f"{s.conn_id:>7} {s.status}")
+    out += ["", "IPv6 Crypto ISAKMP SA", ""]
+    return "\n".join(out) + "\n"
+
+
+def _plaintext_mtu(b: SaBundle) -> int:
+    """The largest inner packet that fits the path MTU once encapsulated (IOS's figure)."""
+    esp = b.outbound.esp
+    room = ETHERNET_MTU - 20 - 8 - esp.encryption.iv_size - esp.icv_size
+    block = max(esp.encryption.block_size, 4)
+    return room // block * block - 2
+
+
+def _one_way(b: SaBundle, sa: OneWaySa, now: float) -> list[str]:
+    words = [transform_show_name(b.pair.encryption)]
+    if b.pair.integrity:
+        words.append(b.pair.integrity)
+    kb_left = max(0, sa.lifetime_kilobytes - sa.octets // 1024)
+    sec_left = max(0, int(sa.created + sa.lifetime_seconds - now))
+    mode = "Tunnel" if b.pair.mode == "tunnel" else "Transport"
+    return [
+        f"      spi: 0x{sa.esp.spi:X}({sa.esp.spi})",
+        f"        transform: {' '.join(words)} ,",
+        f"        in use settings ={{{mode}, }}",
+        f"        conn id: {sa.conn_id}, flow_id: SW:{sa.conn_id}, sibling_flags 80000040, "
+        f"crypto map: {b.map_name}",
+        f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{sec_left})",
+        f"        IV size: {sa.esp.encryption.iv_size} bytes",
+        "        replay detection support: Y",
+        "        Status: ACTIVE(ACTIVE)",
+        "",
+    ]
+
+
+def _proxy(net: int, mask: int) -> str:
+    return f"({format_ip(net)}/{format_ip(mask)}/0/0)"
+
+
+def _flow_block(f: FlowView, now: float) -> list[str]:
+    c = f.counters
+    current = f.bundles[-1] if f.bundles else None
+    integrity = current is not None and (current.pair.integrity is not None
+                                         or current.outbound.esp.icv_size > 0)
+    digest = c.encaps if integrity else 0
+    verify = c.decaps if integrity else 0
+    if current is not None and current.pair.pfs_group:
+        pfs = f"Y, DH group: group{current.pair.pfs_group}"
+    else:
+        pfs = "N, DH group: none"
+    spi = current.outbound.esp.spi if current is not None else 0
+    mtu = _plaintext_mtu(current) if current is not None else ETHERNET_MTU
+    out = [
+        "",
+        "   protected vrf: (none)",
+        f"   local  ident (addr/mask/prot/port): "
+        f"{_proxy(f.proxies.local_net, f.proxies.local_mask)}",
+        f"   remote ident (addr/mask/prot/port): "
+        f"{_proxy(f.proxies.remote_net, f.proxies.remote_mask)}",
+        f"   current_peer {format_ip(f.peer)} port 500",
+        "     PERMIT, flags={origin_is_acl,}",
+        f"    #pkts encaps: {c.encaps}, #pkts encrypt: {c.encaps}, #pkts digest: {digest}",
+        f"    #pkts decaps: {c.decaps}, #pkts decrypt: {c.decaps}, #pkts verify: {verify}",
+        "    #pkts compressed: 0, #pkts decompressed: 0",
+        "    #pkts not compressed: 0, #pkts compr. failed: 0",
+        "    #pkts not decompressed: 0, #pkts decompress failed: 0",
+        f"    #send errors {c.send_errors}, #recv errors {c.recv_errors}",
+        "",
+        f"     local crypto endpt.: {format_ip(f.local)}, "
+        f"remote crypto endpt.: {format_ip(f.peer)}",
+        f"     plaintext mtu {mtu}, path mtu {ETHERNET_MTU}, ip mtu {ETHERNET_MTU}, "
+        f"ip mtu idb {f.interface}",
+        f"     current outbound spi: 0x{spi:X}({spi})",
+        f"     PFS (Y/N): {pfs}",
+        "",
+        "     inbound esp sas:",
+    ]
+    for b in f.bundles:
+        out += _one_way(b, b.inbound, now)
+    out += ["     inbound ah sas:", "", "     inbound pcp sas:", "", "     outbound esp sas:"]
+    for b in f.bundles:
+        out += _one_way(b, b.outbound, now)
+    out += ["     outbound ah sas:", "", "     outbound pcp sas:"]
+    return out
+
+
+def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None) -> str:
+    """``show crypto ipsec sa [peer A]``: per interface with a crypto map, each flow."""
+    out: list[str] = []
+    current: tuple[str, str] | None = None
+    for f in flows:
+        if peer is not None and f.peer != peer:
+            continue
+        if (f.interface, f.map_name) != current:
+            current = (f.interface, f.map_name)
+            out += ["", f"interface: {f.interface}",
+                    f"    Crypto map tag: {f.map_name}, local addr {format_ip(f.local)}"]
+        out += _flow_block(f, now)
+    return "\n".join(out) + "\n"
+
+
+def _flow_text(f: FlowView) -> str:
+    p = f.proxies
+    return (f"permit ip {format_ip(p.local_net)}/{format_ip(p.local_mask)} "
+            f"{format_ip(p.remote_net)}/{format_ip(p.remote_mask)} ")
+
+
+def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState]) -> str:
+    """``show crypto session``: per interface and peer, the IKE SA and the IPsec flows."""
+    out = ["Crypto session current status", ""]
+    seen: list[tuple[str, int]] = []
+    for f in flows:
+        if (f.interface, f.peer) not in seen:
+            seen.append((f.interface, f.peer))
+    for interface, peer in seen:
+        mine = [f for f in flows if (f.interface, f.peer) == (interface, peer)]
+        ike = [s for s in states if peer in (s.dst, s.src) and s.state == "QM_IDLE"
+               and s.status == "ACTIVE"]
+        active = sum(2 * len(f.bundles) for f in mine)
+        status = "UP-ACTIVE" if ike and active else "UP-IDLE" if ike else (
+            "UP-NO-IKE" if active else "DOWN")
+        out += [f"Interface: {interface}", f"Session status: {status}",
+                f"Peer: {format_ip(peer)} port 500 "]
+        for s in ike:
+            local = s.src if s.dst == peer else s.dst
+            out.append(f"  IKEv1 SA: local {format_ip(local)}/500 remote "
+                       f"{format_ip(peer)}/500 Active ")
+        for f in mine:
+            out += [f"  IPSEC FLOW: {_flow_text(f)}",
+                    f"        Active SAs: {2 * len(f.bundles)}, origin: crypto map"]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+_ESP_NAMES = {"esp-des": "DES", "esp-3des": "3DES", "esp-aes": "AES", "esp-gcm": "AES-GCM",
+              "esp-gmac": "AES-GMAC", "esp-null": "NULL"}
+_AUTH_NAMES = {"esp-md5-hmac": "MD5", "esp-sha-hmac": "SHA", "esp-sha256-hmac": "SHA256",
+               "esp-sha384-hmac": "SHA384", "esp-sha512-hmac": "SHA512"}
+_IKE_HASH = {"md5": "MD5", "sha": "SHA", "sha256": "SHA256", "sha384": "SHA384",
+             "sha512": "SHA512"}
+
+
+def _esp_algorithm(b: SaBundle) -> str:
+    words = b.pair.encryption.split()
+    name = _ESP_NAMES.get(words[0], words[0].upper())
+    if len(words) > 1 and words[1] != "128":
+        name += words[1]
+    if b.pair.integrity:
+        name += "+" + _AUTH_NAMES.get(b.pair.integrity, b.pair.integrity)
+    return name
+
+
+def _ike_algorithm(s: IsakmpSaState) -> str:
+    enc = s.encryption.upper().replace(" ", "")
+    return f"{_IKE_HASH.get(s.hash, s.hash.upper())}+{enc}"
+
+
+def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]) -> str:
+    """``show crypto engine connections active`` (the 15.x table)."""
+    out = ["Crypto Engine Connections", "",
+           "   ID  Type    Algorithm           Encrypt  Decrypt LastSeqN IP-Address"]
+    rows: list[tuple[int, str]] = []
+    for b in bundles:
+        alg = _esp_algorithm(b)
+        inb, outb = b.inbound, b.outbound
+        last = inb.replay.top if inb.replay is not None else 0
+        rows.append((inb.conn_id, f"{inb.conn_id:>5}  {'IPsec':<8}{alg:<20}{0:>7}"
+                                  f"{b.counters.decaps:>9}{last:>9} {format_ip(b.local)}"))
+        rows.append((outb.conn_id, f"{outb.conn_id:>5}  {'IPsec':<8}{alg:<20}"
+                                   f"{b.counters.encaps:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
+    for s in states:
+        local = s.src if s.initiator else s.dst
+        rows.append((s.conn_id, f"{s.conn_id:>5}  {'IKE':<8}{_ike_algorithm(s):<20}"
+                                f"{0:>7}{0:>9}{0:>9} {format_ip(local)}"))
+    out += [text for _, text in sorted(rows)]
+    return "\n".join(out) + "\n\n"

@@ -1,0 +1,76 @@
+"""The seed's site-to-site VPN end to end: real IKE, real ESP, counters that count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labkit import console as lab_console
+from labkit import marks, run
+
+from iosim.lab.console import LabConsole
+from iosim.net.packets import EtherType, IpProtocol, pull_ethernet, pull_ipv4
+
+HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
+
+
+def _seed(tmp_path: Path, capture: bool = False) -> LabConsole:
+    """R1 and R2 configured as in the seed (section 10 and its mirror), neighbours' ARP warm."""
+    console = lab_console(tmp_path)
+    if capture:
+        console.lab.fabric.capture()
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]  # the configuration part
+        run(console, config)
+    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
+                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
+    return console
+
+
+def test_the_first_interesting_ping_brings_the_tunnel_up(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    first = console.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert marks(first) == [".!!!!"], first
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+    isakmp = console.feed("show crypto isakmp sa").splitlines()
+    assert isakmp[:3] == ["IPv4 Crypto ISAKMP SA",
+                          "dst             src             state          conn-id status",
+                          "203.0.113.2     198.51.100.1    QM_IDLE           1001 ACTIVE"]
+    ipsec = console.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 9, #pkts encrypt: 9, #pkts digest: 9" in ipsec
+    assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in ipsec
+    assert "   local  ident (addr/mask/prot/port): (192.168.1.0/255.255.255.0/0/0)" in ipsec
+    assert "     PFS (Y/N): Y, DH group: group14" in ipsec
+    assert "        transform: esp-256-aes esp-sha256-hmac ," in ipsec
+    console.feed("@R2")
+    r2 = console.feed("show crypto ipsec sa")
+    assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in r2
+    # the SPIs agree: R1's outbound is R2's inbound
+    out_spi = ipsec.split("current outbound spi: ")[1].split()[0]
+    assert f"      spi: {out_spi}" in r2.split("inbound esp sas:")[1]
+
+
+def test_the_isp_sees_only_esp_between_the_routers(tmp_path: Path) -> None:
+    console = _seed(tmp_path, capture=True)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    link = console.lab.fabric.link_of("R1", "GigabitEthernet0/0")
+    assert link is not None
+    protocols = []
+    for _, frame in link.captured:
+        eth = pull_ethernet(frame)
+        if eth.ethertype == EtherType.IPV4:
+            p = pull_ipv4(eth.payload)
+            protocols.append(p.protocol)
+            assert not (p.protocol == IpProtocol.ICMP and p.dst == 0x0A00020A)
+    assert IpProtocol.ESP in protocols and IpProtocol.UDP in protocols
+
+
+def test_clear_crypto_sa_renegotiates_with_fresh_spis(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    before = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
+    console.feed("clear crypto sa")
+    again = console.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert marks(again) == [".!!!!"]  # phase 1 is still up: only quick mode runs
+    after = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
+    assert after != before
