@@ -31,9 +31,9 @@ from iosim.ike.engine import (
     IsakmpSaDeleted,
     Phase1Established,
     Phase1Failed,
+    Phase2Deleted,
     Phase2Established,
     Phase2Failed,
-    Phase2Deleted,
     Phase2Offer,
     ProxyIdentity,
 )
