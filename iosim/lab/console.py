@@ -27,6 +27,8 @@ from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
 from iosim.router import Nvram, Router
 
+BOOT_SECONDS = 1.0  # devices boot in the virtual second before the lab starts
+
 _HELP = """\
 iosim console commands (lines that start with '@'):
   @DEVICE          attach the console to DEVICE (e.g. @R2); each keeps its state
@@ -62,7 +64,7 @@ class Lab:
              nvram_dir: Path | None = None) -> Lab:
         """Load a lab and boot every router (from its saved NVRAM if any)."""
         topo = load_topology(find_lab(name_or_path))
-        lab = cls(topo, VirtualClock())
+        lab = cls(topo, VirtualClock(start=-BOOT_SECONDS))
         nv_base = nvram_dir or state_dir() / "labs" / topo.name
         for name, spec in topo.routers.items():
             nvram = Nvram(nv_base / f"{name}.startup-config")
@@ -93,12 +95,20 @@ class Lab:
             router.listeners.append(partial(self._tell_far_end, name))
         for name, host in self.hosts.items():
             hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
-            hstack.refresh_own_entries([HOST_INTERFACE])
             host.stack = hstack
             self.sessions[name] = HostShell(host, self.clock)
             fabric.attach(name, hstack.receive, host.interface_is_up)
         for router in self.routers.values():
             router.settle_state()
+        for host in self.hosts.values():  # once every device listens, PCs announce themselves
+            assert host.stack is not None
+            host.stack.refresh_own_entries([HOST_INTERFACE])
+        # Interfaces coming up announce themselves (gratuitous ARP): the devices boot in the
+        # second before time 0 and that settles, as on a lab that booted before anyone typed.
+        self.clock.run_until_idle()
+        self.clock.advance_to(0.0)
+        for router in self.routers.values():
+            router.boot_time = 0.0
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
         """An interface of ``device`` changed: the router at the other end sees it too."""

@@ -137,7 +137,12 @@ class IpStack:
         return None
 
     def refresh_own_entries(self, interfaces: list[str]) -> None:
-        """Keep the ARP entries of our own addresses (age ``-``) in step with the config."""
+        """Keep the ARP entries of our own addresses (age ``-``) in step with the config.
+
+        An address that has just come up is announced with a gratuitous ARP, as IOS does
+        when an interface comes up, so that neighbours learn it before any traffic.
+        """
+        before = {(a, e.interface) for a, e in self.arp.items() if e.learnt is None}
         for addr in [a for a, e in self.arp.items() if e.learnt is None]:
             del self.arp[addr]
         for name in interfaces:
@@ -145,6 +150,9 @@ class IpStack:
                 continue
             for addr, _ in self.node.interface_addresses(name):
                 self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
+                if (addr, name) not in before:
+                    garp = ArpPacket(ArpOperation.REQUEST, self.mac(name), addr, bytes(6), addr)
+                    self._send_frame(name, BROADCAST_MAC, EtherType.ARP, push_arp(garp))
 
     def source_for(self, interface: str) -> int | None:
         """The primary address of ``interface``, used as the source of what we originate."""
@@ -182,9 +190,13 @@ class IpStack:
         except PacketError:
             self.dropped += 1
             return
-        mine = any(a == arp.tpa for a, _ in self.node.interface_addresses(interface))
+        addresses = self.node.interface_addresses(interface)
+        mine = any(a == arp.tpa for a, _ in addresses)
         known = arp.spa in self.arp and self.arp[arp.spa].learnt is not None
-        if mine or known:
+        # a gratuitous ARP from a neighbour on a connected subnet is learnt (IOS's default)
+        gratuitous = arp.spa == arp.tpa and not mine and any(
+            (arp.spa ^ a) >> (32 - length) == 0 for a, length in addresses if length)
+        if mine or known or gratuitous:
             self.arp[arp.spa] = ArpEntry(arp.spa, arp.sha, interface, self.clock.now)
         if mine and arp.op == ArpOperation.REQUEST:
             reply = ArpPacket(ArpOperation.REPLY, self.mac(interface), arp.tpa, arp.sha, arp.spa)

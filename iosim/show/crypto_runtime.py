@@ -187,6 +187,8 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
         rows.append((outb.conn_id, f"{outb.conn_id:>5}  {'IPsec':<8}{alg:<20}"
                                    f"{b.counters.encaps:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
     for s in states:
+        if s.state != "QM_IDLE" or s.status != "ACTIVE":
+            continue  # only negotiated ISAKMP SAs hold an engine connection
         local = s.src if s.initiator else s.dst
         rows.append((s.conn_id, f"{s.conn_id:>5}  {'IKE':<8}{_ike_algorithm(s):<20}"
                                 f"{0:>7}{0:>9}{0:>9} {format_ip(local)}"))

@@ -80,7 +80,7 @@ def test_interactive_ping_waits_for_real_time_and_prints_as_it_goes(tmp_path: Pa
 
     out: list[str] = []
     with create_pipe_input() as inp:
-        inp.send_text("enable\rping 198.51.100.2\r")
+        inp.send_text("enable\rclear arp-cache\rping 198.51.100.2\r")
         inp.close()
         run_interactive(console, input=inp, output=DummyOutput(), write=out.append,
                         wall_clock=lambda: wall[0], sleep=sleep)

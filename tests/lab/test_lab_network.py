@@ -27,8 +27,15 @@ from iosim.net.pcap import read_pcap
 from iosim.net.ping import run_ping
 
 
+def test_neighbours_announce_themselves_at_boot(tmp_path: Path) -> None:
+    console = _console(tmp_path)
+    assert "Internet  198.51.100.2            0   " in console.feed("show arp")  # its GARP
+    assert _marks(console.feed("ping 198.51.100.2")) == ["!!!!!"]
+
+
 def test_first_ping_to_a_new_neighbour_loses_one_packet_to_arp(tmp_path: Path) -> None:
     console = _console(tmp_path)
+    console.feed("clear arp-cache")
     first = console.feed("ping 198.51.100.2")
     assert first.splitlines() == [
         "Type escape sequence to abort.",
@@ -51,8 +58,8 @@ def test_end_to_end_ping_needs_the_isp_routes(tmp_path: Path) -> None:
     _run(console, ISP_ROUTES)
     after = console.feed("ping 10.0.2.10 source 192.168.1.1")
     assert "Packet sent with a source address of 192.168.1.1\n" in after
-    # ISP must ARP for R2 and R2 for PC2: each resolution costs one echo, as on IOS
-    assert _marks(after) == ["..!!!"]
+    # every neighbour announced itself at boot: nothing is lost to ARP
+    assert _marks(after) == ["!!!!!"]
     assert _marks(console.feed("ping 10.0.2.10 source GigabitEthernet0/1 repeat 10")) == [
         "!" * 10]
 
@@ -94,8 +101,12 @@ def test_shutting_an_interface_stops_traffic_and_the_far_end_goes_down(tmp_path:
 
 def test_interface_counters_count_real_frames(tmp_path: Path) -> None:
     console = _console(tmp_path)
-    console.feed("ping 198.51.100.2 repeat 3")
+    console.feed("clear arp-cache")
     st = console.lab.routers["R1"].state["GigabitEthernet0/0"].counters
+    before = (st.output_packets, st.input_packets)
+    console.feed("ping 198.51.100.2 repeat 3")
+    st.output_packets -= before[0]
+    st.input_packets -= before[1]
     # ARP request + 3 echoes out; ARP reply + 2 replies in (the first echo was dropped)
     assert (st.output_packets, st.input_packets) == (3, 3)
     assert "3 packets input" in console.feed("show interfaces GigabitEthernet0/0")
@@ -117,7 +128,7 @@ def test_the_same_lab_twice_gives_the_same_capture_bytes(tmp_path: Path) -> None
 def test_capture_is_real_ethernet_ipv4_icmp(tmp_path: Path) -> None:
     lab = Lab.load(nvram_dir=tmp_path)
     lab.fabric.capture()
-    _run(LabConsole(lab, paging=False), "enable\nping 198.51.100.2\n")
+    _run(LabConsole(lab, paging=False), "enable\nclear arp-cache\nping 198.51.100.2\n")
     path = lab.fabric.write_pcaps(tmp_path / "pcap")[0]
     capture = read_pcap(path)
     assert capture.linktype == 1
@@ -149,10 +160,10 @@ def test_a_host_console_pings_and_shows_its_address(tmp_path: Path) -> None:
     assert console.feed("@PC1") == ""
     assert console.prompt == "PC1>"
     assert "Default gateway.: 192.168.1.1" in console.feed("ipconfig")
-    assert _marks(console.feed("ping 192.168.1.1")) == [".!!!!"]
+    assert _marks(console.feed("ping 192.168.1.1")) == ["!!!!!"]
     assert _marks(console.feed("ping 10.0.2.10")) == ["....."]  # the ISP cannot route back
     _run(console, ISP_ROUTES.replace("@R1", "@PC1"))
-    assert _marks(console.feed("ping 10.0.2.10 repeat 8")) == ["..!!!!!!"]
+    assert _marks(console.feed("ping 10.0.2.10 repeat 8")) == ["!!!!!!!!"]
     assert console.feed("ping x") == "% Usage: ping A.B.C.D [repeat N]\n"
     assert "(attached)" in console.feed("@devices")
 

@@ -55,7 +55,7 @@ def test_router_still_forwards_after_garbage(tmp_path: Path) -> None:
         r1.stack.receive("GigabitEthernet0/0", junk)
     assert r1.stack.dropped > before
     out = run_ping(r1.stack, lab.clock, ip_to_int("198.51.100.2"))
-    assert out.marks == ".!!!!"
+    assert out.marks == "!!!!!"
 
 
 def test_arp_entries_age_out_and_clear_arp_cache_forgets_them(tmp_path: Path) -> None:
