@@ -325,6 +325,12 @@ class IkeEngine(MainModeMixin):
                 "psk", policy.group if policy else 0, left, sa.initiator))
         return out
 
+    def decryption_keys(self) -> list[tuple[bytes, bytes]]:
+        """(initiator cookie, encryption key Ka) of each keyed ISAKMP SA: what Wireshark's
+        ``ikev1_decryption_table`` needs to show the encrypted IKE messages of a capture."""
+        return [(sa.cky_i, sa.keys.encryption_key) for sa in self._sas.values()
+                if sa.keys is not None]
+
     def delete_isakmp(self, peer: int | None, now: float) -> None:
         """``clear crypto isakmp``: send DELETE for each matching ISAKMP SA and forget it."""
         self._now = now

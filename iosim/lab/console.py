@@ -34,6 +34,8 @@ iosim console commands (lines that start with '@'):
   @DEVICE          attach the console to DEVICE (e.g. @R2); each keeps its state
   @devices         list the lab's devices
   @wait SECONDS    advance the lab's virtual clock (timers, lifetimes, show clock)
+  @keys DIR        write the lab's ESP and IKE keys for Wireshark (esp_sa,
+                   ikev1_decryption_table) into DIR, to open captures decrypted
   @help            this list
 """
 
@@ -182,6 +184,16 @@ class LabConsole:
                 return "% @wait needs a number of seconds, e.g. @wait 30\n"
             self.lab.clock.advance(seconds)
             return self.pending_logs()
+        if cmd == "keys":
+            if len(words) != 2:
+                return "% @keys needs a directory, e.g. @keys /tmp/lab-keys\n"
+            from iosim.lab.keys import write_wireshark_keys
+
+            try:
+                paths = write_wireshark_keys(self.lab, Path(words[1]))
+            except OSError as e:
+                return f"% Cannot write the keys: {e.strerror}\n"
+            return "".join(f"Wrote {p}\n" for p in paths)
         if cmd in self.lab.sessions:
             self.device = cmd
             return self.pending_logs()

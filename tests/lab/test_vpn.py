@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from labkit import console as lab_console
 from labkit import marks, run
 
 from iosim.lab.console import LabConsole
+from iosim.lab.keys import tshark_options
 from iosim.net.packets import EtherType, IpProtocol, pull_ethernet, pull_ipv4
 
 HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
@@ -74,3 +78,26 @@ def test_clear_crypto_sa_renegotiates_with_fresh_spis(tmp_path: Path) -> None:
     assert marks(again) == [".!!!!"]  # phase 1 is still up: only quick mode runs
     after = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
     assert after != before
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not on PATH")
+def test_tshark_decrypts_the_capture_with_the_exported_keys(tmp_path: Path) -> None:
+    console = _seed(tmp_path, capture=True)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    out = console.feed(f"@keys {tmp_path / 'keys'}")
+    assert "esp_sa" in out and "ikev1_decryption_table" in out
+    assert (tmp_path / "keys" / "esp_sa").read_text().count('"IPv4"') == 2
+    path = next(p for p in console.lab.fabric.write_pcaps(tmp_path / "pcap")
+                if p.name.startswith("R1_GigabitEthernet0-0"))
+    base = ["tshark", "-r", str(path), *tshark_options(console.lab)]
+    esp = subprocess.run(base + ["-Y", "esp", "-T", "fields", "-e", "esp.icv_good",
+                                 "-e", "icmp.type"], capture_output=True, text=True,
+                         timeout=60).stdout.split("\n")
+    rows = [r.split("\t") for r in esp if r]
+    assert rows and all(good == "1" for good, _ in rows)  # every ICV verified
+    assert sorted({icmp for _, icmp in rows}) == ["0", "8"]  # inner echo and reply visible
+    ike = subprocess.run(base + ["-Y", "isakmp", "-V"], capture_output=True,
+                         text=True, timeout=60).stdout
+    quick = ike.split("Exchange type: Quick Mode (32)")[1]
+    assert "Payload: Hash (8)" in quick and "Payload: Nonce (10)" in quick  # decrypted
+    assert "Malformed" not in ike
