@@ -28,12 +28,9 @@ from iosim.ike.engine import (
     IkeEngine,
     IkePolicy,
     IpsecSaPair,
-    IsakmpSaDeleted,
-    Phase1Established,
     Phase1Failed,
     Phase2Deleted,
     Phase2Established,
-    Phase2Failed,
     Phase2Offer,
     ProxyIdentity,
 )
@@ -251,15 +248,15 @@ class RouterCrypto:
         spi = int.from_bytes(datagram[ihl:ihl + 4], "big")
         bundle = self.sad.by_spi.get(spi)
         if bundle is None:
-            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"))
+            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"), interface)
             return None
         inb = bundle.inbound
         try:
             _, inner = tunnel_decapsulate(inb.esp, datagram, inb.replay)
         except ReplayError as e:
             bundle.counters.replay_failures += 1
-            self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed "
-                            f"connection id={inb.conn_id}, sequence number={e.seq}")
+            self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed\n"
+                            f"        connection id={inb.conn_id}, sequence number={e.seq}")
             return None
         except AuthenticationError:
             bundle.counters.verify_failures += 1
@@ -272,14 +269,14 @@ class RouterCrypto:
         bundle.counters.decaps += 1
         return inner
 
-    def _invalid_spi(self, spi: int, dst: int, src: int) -> None:
+    def _invalid_spi(self, spi: int, dst: int, src: int, interface: str) -> None:
         now = self.clock.now
         if now - self._last_invalid_spi_log >= _INVALID_SPI_LOG_INTERVAL:
             self._last_invalid_spi_log = now
             self.router.log(
                 f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
                 f"destaddr={format_ip(dst)}, prot=50, spi=0x{spi:X}({spi}), "
-                f"srcaddr={format_ip(src)}")
+                f"srcaddr={format_ip(src)}, input interface={interface}")
 
     # ------------------------------------------------------------ IKE
 
@@ -326,9 +323,8 @@ class RouterCrypto:
             bundle = self.sad.by_spi.get(event.spi_in)
             if bundle is not None and bundle.peer == event.peer:
                 self.sad.remove(bundle)
-        elif isinstance(event, IsakmpSaDeleted | Phase1Established | Phase1Failed
-                        | Phase2Failed):
-            return  # state shows in show crypto isakmp sa; failures in debug output later
+        elif isinstance(event, Phase1Failed) and event.reason.startswith("IKMP_BAD_MESSAGE"):
+            self.router.log(f"%CRYPTO-4-{event.reason}")  # typically a pre-shared key mismatch
 
     def _install(self, local: int, pair: IpsecSaPair) -> None:
         intent = self.intents.get((pair.peer, pair.proxies))

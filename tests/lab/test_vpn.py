@@ -12,7 +12,15 @@ from labkit import marks, run
 
 from iosim.lab.console import LabConsole
 from iosim.lab.keys import tshark_options
-from iosim.net.packets import EtherType, IpProtocol, pull_ethernet, pull_ipv4
+from iosim.net.packets import (
+    EtherType,
+    IpProtocol,
+    Ipv4Packet,
+    ip_to_int,
+    pull_ethernet,
+    pull_ipv4,
+    push_ipv4,
+)
 
 HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
 
@@ -101,3 +109,42 @@ def test_tshark_decrypts_the_capture_with_the_exported_keys(tmp_path: Path) -> N
     quick = ike.split("Exchange type: Quick Mode (32)")[1]
     assert "Payload: Hash (8)" in quick and "Payload: Nonce (10)" in quick  # decrypted
     assert "Malformed" not in ike
+
+
+def test_a_wrong_pre_shared_key_fails_as_ios_fails(tmp_path: Path) -> None:
+    console = lab_console(tmp_path)
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]
+        if name == "seed_r2":
+            config = config.replace("SECRETKEY123", "WRONGKEY")
+        run(console, config)
+    console.feed("@R1")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["....."]
+    row = console.feed("show crypto isakmp sa").splitlines()[2]
+    assert row.startswith("203.0.113.2     198.51.100.1    MM_KEY_EXCH")
+    console.feed("@R2")
+    assert any("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 198.51.100.1 failed its sanity "
+               "check or is malformed" in ln for ln in console.lab.routers["R2"].log_buffer)
+    assert "Session status: DOWN" in console.feed("show crypto session")
+
+
+def test_tampered_and_unknown_spi_esp_is_dropped_and_the_tunnel_keeps_working(
+        tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    r2 = console.lab.routers["R2"]
+    assert r2.stack is not None
+    bundle = r2.crypto_plane.sad.bundles[0]  # type: ignore[union-attr]
+    # an ESP packet for an SPI nobody has, then one with a broken ICV
+    for spi, body in ((0x1234, bytes(64)), (bundle.inbound.esp.spi, bytes(64))):
+        dgram = push_ipv4(Ipv4Packet(protocol=50, src=ip_to_int("198.51.100.1"),
+                                     dst=ip_to_int("203.0.113.2"),
+                                     payload=spi.to_bytes(4, "big") + (1000).to_bytes(4, "big")
+                                     + body))
+        r2.stack._receive_ipv4("GigabitEthernet0/0", dgram)
+    assert any("%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
+               "destaddr=203.0.113.2, prot=50, spi=0x1234(4660), srcaddr=198.51.100.1, "
+               "input interface=GigabitEthernet0/0" in ln for ln in r2.log_buffer)
+    assert bundle.counters.recv_errors == 1
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
