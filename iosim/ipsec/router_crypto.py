@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from iosim.router import Router
 
 IKE_PORT = 500
+REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 _INVALID_SPI_LOG_INTERVAL = 1.0
 
 
@@ -74,6 +75,7 @@ class _Intent:
 
     interface: str
     entry: CryptoMapEntry
+    initiated: bool  # we started it: we also start its rekeys
 
 
 class RouterCrypto:
@@ -174,7 +176,7 @@ class RouterCrypto:
                     if any(ts in ours.transform_sets for ts in offer.transform_sets):
                         chosen = next(ts for ts in offer.transform_sets
                                       if ts in ours.transform_sets)
-                        self.intents[(peer, proxies)] = _Intent(interface, entry)
+                        self.intents[(peer, proxies)] = _Intent(interface, entry, False)
                         return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
                                            min(ours.lifetime_seconds, offer.lifetime_seconds),
                                            min(ours.lifetime_kilobytes,
@@ -234,9 +236,9 @@ class RouterCrypto:
                                    bundle.local.to_bytes(4, "big"),
                                    bundle.peer.to_bytes(4, "big"),
                                    ident=self.stack.next_ident(), ttl=255)
-        out.octets += len(inner)
         bundle.counters.encaps += 1
         self.stack.route_out(outer, bundle.peer)
+        self._count_octets(bundle, out, len(inner))
 
     def _input(self, interface: str, datagram: bytes) -> bytes | None:
         if len(datagram) < 28 or datagram[9] != IpProtocol.ESP:
@@ -265,8 +267,8 @@ class RouterCrypto:
         except (UnknownSpiError, IpsecError):
             bundle.counters.recv_errors += 1
             return None
-        inb.octets += len(inner)
         bundle.counters.decaps += 1
+        self._count_octets(bundle, inb, len(inner))
         return inner
 
     def _invalid_spi(self, spi: int, dst: int, src: int, interface: str) -> None:
@@ -285,7 +287,9 @@ class RouterCrypto:
         offer = self._offer(entry)
         if offer is None:
             return
-        self.intents[(peer, proxies)] = _Intent(interface, entry)
+        previous = self.intents.get((peer, proxies))
+        self.intents[(peer, proxies)] = _Intent(
+            interface, entry, previous.initiated if previous is not None else True)
         engine = self._engine(local)
         engine.initiate(peer, proxies, offer, self.clock.now)
         self._pump(local)
@@ -343,8 +347,39 @@ class RouterCrypto:
                             self._conn_ids, now, pair.lifetime_seconds, pair.lifetime_kilobytes)
         key = (intent.interface, intent.entry.map_name, intent.entry.seq, pair.proxies)
         counters = self.flow_counters.setdefault(key, SaCounters())
-        self.sad.add(SaBundle(pair, local, intent.interface, intent.entry.map_name,
-                              intent.entry.seq, inbound, outbound, counters))
+        bundle = SaBundle(pair, local, intent.interface, intent.entry.map_name,
+                          intent.entry.seq, inbound, outbound, counters)
+        self.sad.add(bundle)
+        # Lifetimes: the side that negotiated the pair renegotiates it before it runs out
+        # (no packet is lost: the old pair serves until the new one is up); at the end of
+        # its life a pair is deleted.
+        if intent.initiated:
+            self.clock.call_later(pair.lifetime_seconds * REKEY_AT, self._rekey, bundle)
+        self.clock.call_later(pair.lifetime_seconds, self._expire, bundle)
+
+    def _rekey(self, bundle: SaBundle) -> None:
+        if bundle not in self.sad.bundles or bundle.rekeyed:
+            return
+        bundle.rekeyed = True
+        intent = self.intents.get((bundle.peer, bundle.proxies))
+        if intent is not None:
+            self._start(intent.interface, intent.entry, bundle.local, bundle.peer,
+                        bundle.proxies)
+
+    def _expire(self, bundle: SaBundle) -> None:
+        if bundle in self.sad.bundles:
+            self.sad.remove(bundle)
+
+    def _count_octets(self, bundle: SaBundle, sa: OneWaySa, size: int) -> None:
+        """Kilobyte lifetimes count real bytes: renegotiate at 90 %, delete at 100 %."""
+        sa.octets += size
+        used = sa.octets / 1024
+        if used >= sa.lifetime_kilobytes:
+            self._expire(bundle)
+        elif used >= sa.lifetime_kilobytes * REKEY_AT and not bundle.rekeyed:
+            intent = self.intents.get((bundle.peer, bundle.proxies))
+            if intent is not None and intent.initiated:
+                self._rekey(bundle)
 
     # ------------------------------------------------------------ for show commands
 

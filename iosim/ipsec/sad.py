@@ -52,6 +52,7 @@ class SaBundle:
     inbound: OneWaySa
     outbound: OneWaySa
     counters: SaCounters = field(default_factory=SaCounters)  # shared by its flow
+    rekeyed: bool = False  # a successor has been asked for
 
     @property
     def peer(self) -> int:

@@ -148,3 +148,20 @@ def test_tampered_and_unknown_spi_esp_is_dropped_and_the_tunnel_keeps_working(
                "input interface=GigabitEthernet0/0" in ln for ln in r2.log_buffer)
     assert bundle.counters.recv_errors == 1
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+
+
+def test_rekey_under_a_continuous_ping_loses_nothing(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    for router in ("@R1", "@R2"):
+        run(console, f"{router}\nconf t\ncrypto map MYMAP 10 ipsec-isakmp\n"
+                     "set security-association lifetime seconds 120\nend\n")
+    console.feed("@R1")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    first_spi = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
+    # 6,000 echoes at 22 ms take 132 s: past the rekey at 108 s and the old pair's end at 120 s
+    out = console.feed("ping 10.0.2.10 source 192.168.1.1 repeat 6000")
+    assert "Success rate is 100 percent (6000/6000)" in out
+    ipsec = console.feed("show crypto ipsec sa")
+    assert ipsec.split("current outbound spi: ")[1].split()[0] != first_spi
+    assert ipsec.count("      spi: ") == 2  # only the new pair is left
+    assert "    #pkts encaps: 6004, #pkts encrypt: 6004" in ipsec  # the flow's count goes on
