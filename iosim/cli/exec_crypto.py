@@ -13,7 +13,9 @@ from iosim.show.crypto_runtime import (
     show_crypto_session,
     show_engine_connections,
     show_ipsec_sa,
+    show_isakmp_peers,
     show_isakmp_sa,
+    show_isakmp_sa_detail,
 )
 
 
@@ -26,7 +28,15 @@ def _plane(session: Session) -> RouterCrypto:
 
 @exec_handler("show_crypto_isakmp_sa")
 def _show_isakmp_sa(session: Session, m: Match) -> str:
-    return _output(session, m, show_isakmp_sa(_isakmp_states(_plane(session))))
+    states = _isakmp_states(_plane(session))
+    if m.has("SCRY_ISA_DETAIL"):
+        return _output(session, m, show_isakmp_sa_detail(states))
+    return _output(session, m, show_isakmp_sa(states))
+
+
+@exec_handler("show_crypto_isakmp_peers")
+def _show_isakmp_peers(session: Session, m: Match) -> str:
+    return _output(session, m, show_isakmp_peers(_isakmp_states(_plane(session))))
 
 
 @exec_handler("show_crypto_ipsec_sa")
@@ -51,7 +61,7 @@ def _clear_isakmp(session: Session, m: Match) -> str:
 
 
 def _isakmp_states(plane: RouterCrypto) -> list[IsakmpSaState]:
-    return [s for engine in plane.engines.values() for s in engine.isakmp_sas()]
+    return [s for engine in plane.engines.values() for s in engine.isakmp_sas(plane.clock.now)]
 
 
 @exec_handler("show_crypto_session")

@@ -308,9 +308,11 @@ class IkeEngine(MainModeMixin):
                 x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
                 self._outbox.append((key3[0], x.last_sent))
 
-    def isakmp_sas(self) -> list[IsakmpSaState]:
-        """Every ISAKMP SA, for ``show crypto isakmp sa [detail]`` (lifetime as of the last
-        ``now`` the engine saw)."""
+    def isakmp_sas(self, now: float | None = None) -> list[IsakmpSaState]:
+        """Every ISAKMP SA, for ``show crypto isakmp sa [detail]`` (lifetime left as of
+        ``now``, or of the last time the engine saw)."""
+        if now is not None:
+            self._now = max(self._now, now)
         out = []
         for sa in sorted(self._sas.values(), key=lambda s: (s.conn_id == 0, s.conn_id)):
             policy, suite = sa.policy, sa.suite

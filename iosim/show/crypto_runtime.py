@@ -22,6 +22,53 @@ def show_isakmp_sa(states: list[IsakmpSaState]) -> str:
     return "\n".join(out) + "\n"
 
 
+_DETAIL_HEAD = """\
+Codes: C - IKE configuration mode, D - Dead Peer Detection
+       K - Keepalives, N - NAT-traversal
+       T - cTCP encapsulation, X - IKE Extended Authentication
+       psk - Preshared key, rsig - RSA signature
+       renc - RSA encryption
+IPv4 Crypto ISAKMP SA
+
+C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.
+"""
+
+
+def _local_remote(s: IsakmpSaState) -> tuple[int, int]:
+    return (s.src, s.dst) if s.initiator else (s.dst, s.src)
+
+
+def show_isakmp_sa_detail(states: list[IsakmpSaState]) -> str:
+    """``show crypto isakmp sa detail``: the negotiated suite and the time left."""
+    out = [_DETAIL_HEAD]
+    for s in states:
+        if s.conn_id == 0:
+            continue
+        local, remote = _local_remote(s)
+        left = int(s.lifetime_left)
+        life = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+        out.append(f"{s.conn_id:<6}{format_ip(local):<16}{format_ip(remote):<16}{'':7}"
+                   f"{s.status.split()[0]:<7}{s.encryption.split()[0]:<5}{s.hash:<7}"
+                   f"{s.auth:<5}{s.group:<3}{life}\n"
+                   f"       Engine-id:Conn-id =  SW:{s.conn_id - 1000}\n")
+    out.append("IPv6 Crypto ISAKMP SA\n\n")
+    return "\n".join(out)
+
+
+def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
+    """``show crypto isakmp peers``."""
+    out = []
+    seen: set[int] = set()
+    for s in states:
+        local, remote = _local_remote(s)
+        if remote in seen:
+            continue
+        seen.add(remote)
+        out += [f"Peer: {format_ip(remote)} Port: 500 Local: {format_ip(local)}",
+                f" Phase1 id: {format_ip(remote)}"]
+    return "".join(line + "\n" for line in out)
+
+
 def _plaintext_mtu(b: SaBundle) -> int:
     """The largest inner packet that fits the path MTU once encapsulated (IOS's figure)."""
     esp = b.outbound.esp

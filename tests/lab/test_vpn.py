@@ -165,3 +165,22 @@ def test_rekey_under_a_continuous_ping_loses_nothing(tmp_path: Path) -> None:
     assert ipsec.split("current outbound spi: ")[1].split()[0] != first_spi
     assert ipsec.count("      spi: ") == 2  # only the new pair is left
     assert "    #pkts encaps: 6004, #pkts encrypt: 6004" in ipsec  # the flow's count goes on
+
+
+def test_the_other_crypto_show_commands_tell_the_same_story(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    console.feed("@wait 100")
+    detail = console.feed("show crypto isakmp sa detail").splitlines()
+    row = detail.index("       Engine-id:Conn-id =  SW:1") - 1
+    assert detail[row].startswith(
+        "1001  198.51.100.1    203.0.113.2            ACTIVE aes  sha256 psk  14 23:58:")
+    assert console.feed("show crypto isakmp peers") == (
+        "Peer: 203.0.113.2 Port: 500 Local: 198.51.100.1\n Phase1 id: 203.0.113.2\n")
+    session = console.feed("show crypto session")
+    assert "Session status: UP-ACTIVE\n" in session and "Active SAs: 2" in session
+    engine = console.feed("show crypto engine connections active").splitlines()
+    assert engine[3:6] == [
+        "    1  IPsec   AES256+SHA256             0        4        4 198.51.100.1",
+        "    2  IPsec   AES256+SHA256             4        0        0 198.51.100.1",
+        " 1001  IKE     SHA256+AES256             0        0        0 198.51.100.1"]
