@@ -46,7 +46,7 @@ from iosim.ipsec.esp import (
 from iosim.ipsec.replay import ReplayWindow
 from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad
 from iosim.ipsec.transforms import encryption_transform, integrity_transform
-from iosim.net.flow import first_match, flow_of
+from iosim.net.flow import first_match, flow_of, mirrored
 from iosim.net.packets import IpProtocol, PacketError, format_ip, pull_ipv4
 
 if TYPE_CHECKING:
@@ -241,7 +241,9 @@ class RouterCrypto:
         self._count_octets(bundle, out, len(inner))
 
     def _input(self, interface: str, datagram: bytes) -> bytes | None:
-        if len(datagram) < 28 or datagram[9] != IpProtocol.ESP:
+        if len(datagram) >= 20 and datagram[9] != IpProtocol.ESP:
+            return self._inbound_check(interface, datagram)
+        if len(datagram) < 28:
             return datagram
         ihl = (datagram[0] & 0x0F) * 4
         dst = int.from_bytes(datagram[16:20], "big")
@@ -270,6 +272,21 @@ class RouterCrypto:
         bundle.counters.decaps += 1
         self._count_octets(bundle, inb, len(inner))
         return inner
+
+    def _inbound_check(self, interface: str, datagram: bytes) -> bytes | None:
+        """Cleartext that the crypto map says must arrive encrypted is dropped, as IOS does."""
+        entries = self._entries(interface)
+        if not entries:
+            return datagram
+        try:
+            flow = mirrored(flow_of(pull_ipv4(datagram)))
+        except PacketError:
+            return datagram
+        for entry in entries:
+            ace = first_match(self.router.config.acls[entry.match_acl or ""], flow, count=False)
+            if ace is not None and ace.action == "permit":
+                return None
+        return datagram
 
     def _invalid_spi(self, spi: int, dst: int, src: int, interface: str) -> None:
         now = self.clock.now

@@ -52,7 +52,13 @@ def flow_of(packet: Ipv4Packet) -> Flow:
     return Flow(proto, packet.src, packet.dst)
 
 
-def first_match(acl: AccessList, flow: Flow) -> AclEntry | None:
+def mirrored(flow: Flow) -> Flow:
+    """The same flow seen from the other end (addresses and ports swapped)."""
+    return Flow(flow.protocol, flow.dst, flow.src, flow.dport, flow.sport, flow.icmp_type,
+                flow.tcp_flags, flow.fragment)
+
+
+def first_match(acl: AccessList, flow: Flow, count: bool = True) -> AclEntry | None:
     """The first entry of ``acl`` that matches ``flow`` (its counter goes up), or None."""
     for entry in acl.entries:
         if entry.action == "remark" or entry.source is None:
@@ -73,7 +79,8 @@ def first_match(acl: AccessList, flow: Flow) -> AclEntry | None:
                 continue
             if entry.icmp_type is not None and entry.icmp_type != flow.icmp_type:
                 continue
-        entry.matches += 1
+        if count:
+            entry.matches += 1
         return entry
     return None
 

@@ -14,11 +14,13 @@ from iosim.lab.console import LabConsole
 from iosim.lab.keys import tshark_options
 from iosim.net.packets import (
     EtherType,
+    IcmpEcho,
     IpProtocol,
     Ipv4Packet,
     ip_to_int,
     pull_ethernet,
     pull_ipv4,
+    push_icmp,
     push_ipv4,
 )
 
@@ -184,3 +186,21 @@ def test_the_other_crypto_show_commands_tell_the_same_story(tmp_path: Path) -> N
         "    1  IPsec   AES256+SHA256             0        4        4 198.51.100.1",
         "    2  IPsec   AES256+SHA256             4        0        0 198.51.100.1",
         " 1001  IKE     SHA256+AES256             0        0        0 198.51.100.1"]
+
+
+def test_cleartext_that_should_have_been_encrypted_is_dropped(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")  # the tunnel is up
+    r2 = console.lab.routers["R2"]
+    assert r2.stack is not None
+    bundle = r2.crypto_plane.sad.bundles[0]  # type: ignore[union-attr]
+    # an echo from R1's LAN to R2's LAN address, in the clear on R2's crypto interface
+    echo = push_ipv4(Ipv4Packet(protocol=IpProtocol.ICMP, src=ip_to_int("192.168.1.1"),
+                                dst=ip_to_int("10.0.2.1"), payload=push_icmp(IcmpEcho(9, 1))))
+    before = bundle.counters.encaps
+    r2.stack._receive_ipv4("GigabitEthernet0/0", echo)
+    console.lab.clock.advance(1)
+    assert bundle.counters.encaps == before  # no reply was sent: the request was dropped
+    # the same echo inside the tunnel is answered (and the reply encrypted)
+    assert marks(console.feed("ping 10.0.2.1 source 192.168.1.1")) == ["!!!!!"]
+    assert bundle.counters.encaps == before + 5
