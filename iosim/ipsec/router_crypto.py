@@ -40,7 +40,9 @@ from iosim.ipsec.esp import (
     IpsecError,
     ReplayError,
     UnknownSpiError,
-    tunnel_decapsulate,
+    decapsulate,
+    rewrite_ipv4_header,
+    transport_encapsulate,
     tunnel_encapsulate,
 )
 from iosim.ipsec.replay import ReplayWindow
@@ -232,10 +234,16 @@ class RouterCrypto:
     def _encapsulate(self, bundle: SaBundle, inner: bytes) -> None:
         out = bundle.outbound
         out.seq += 1
-        outer = tunnel_encapsulate(out.esp, out.seq, self.rand, inner,
-                                   bundle.local.to_bytes(4, "big"),
-                                   bundle.peer.to_bytes(4, "big"),
-                                   ident=self.stack.next_ident(), ttl=255)
+        src, dst = int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big")
+        if bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer):
+            # transport mode protects traffic between the tunnel endpoints themselves; for
+            # anything else IOS falls back to tunnel mode, and so does this
+            outer = transport_encapsulate(out.esp, out.seq, self.rand, inner)
+        else:
+            outer = tunnel_encapsulate(out.esp, out.seq, self.rand, inner,
+                                       bundle.local.to_bytes(4, "big"),
+                                       bundle.peer.to_bytes(4, "big"),
+                                       ident=self.stack.next_ident(), ttl=255)
         bundle.counters.encaps += 1
         self.stack.route_out(outer, bundle.peer)
         self._count_octets(bundle, out, len(inner))
@@ -256,7 +264,13 @@ class RouterCrypto:
             return None
         inb = bundle.inbound
         try:
-            _, inner = tunnel_decapsulate(inb.esp, datagram, inb.replay)
+            total = int.from_bytes(datagram[2:4], "big")
+            _, next_header, payload = decapsulate(inb.esp, datagram[ihl:total], inb.replay)
+            if next_header == IpProtocol.IPIP:  # tunnel mode: the payload is the whole packet
+                inner = payload
+            else:  # transport mode: the original header comes back with its protocol
+                inner = rewrite_ipv4_header(datagram[:ihl], next_header, ihl + len(payload)) \
+                    + payload
         except ReplayError as e:
             bundle.counters.replay_failures += 1
             self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed\n"

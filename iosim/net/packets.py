@@ -86,6 +86,7 @@ class IpProtocol(IntEnum):
     """IPv4 Protocol field values (IANA protocol numbers)."""
 
     ICMP = 1
+    IPIP = 4  # IPv4 in IPv4 (ESP tunnel mode's next header)
     TCP = 6
     UDP = 17
     ESP = 50

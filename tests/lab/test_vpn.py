@@ -204,3 +204,50 @@ def test_cleartext_that_should_have_been_encrypted_is_dropped(tmp_path: Path) ->
     # the same echo inside the tunnel is answered (and the reply encrypted)
     assert marks(console.feed("ping 10.0.2.1 source 192.168.1.1")) == ["!!!!!"]
     assert bundle.counters.encaps == before + 5
+
+
+TRANSPORT = """\
+{dev}
+enable
+conf t
+crypto isakmp policy 10
+encryption aes
+hash sha
+authentication pre-share
+group 14
+crypto isakmp key HOSTKEY address {peer}
+crypto ipsec transform-set HOST esp-aes esp-sha-hmac
+mode transport
+ip access-list extended HOST_TRAFFIC
+permit icmp host {me} host {peer}
+crypto map HOSTMAP 10 ipsec-isakmp
+set peer {peer}
+set transform-set HOST
+match address HOST_TRAFFIC
+interface GigabitEthernet0/0
+crypto map HOSTMAP
+end
+"""
+
+
+def test_transport_mode_between_the_routers_themselves(tmp_path: Path) -> None:
+    console = lab_console(tmp_path)
+    console.lab.fabric.capture()
+    # R1 and R2's outside addresses are reachable through the ISP's connected routes
+    run(console, TRANSPORT.format(dev="@R1", me="198.51.100.1", peer="203.0.113.2"))
+    run(console, TRANSPORT.format(dev="@R2", me="203.0.113.2", peer="198.51.100.1"))
+    console.feed("@R1")
+    assert marks(console.feed("ping 203.0.113.2")) == [".!!!!"]
+    assert "in use settings ={Transport, }" in console.feed("show crypto ipsec sa")
+    link = console.lab.fabric.link_of("R1", "GigabitEthernet0/0")
+    assert link is not None
+    esp = [pull_ipv4(pull_ethernet(f).payload) for _, f in link.captured
+           if pull_ethernet(f).ethertype == EtherType.IPV4
+           and pull_ipv4(pull_ethernet(f).payload).protocol == IpProtocol.ESP]
+    # transport mode: no second IP header, the original addresses outside, 20 bytes smaller
+    assert esp and all((p.src, p.dst) in ((ip_to_int("198.51.100.1"), ip_to_int("203.0.113.2")),
+                                         (ip_to_int("203.0.113.2"), ip_to_int("198.51.100.1")))
+                       for p in esp)
+    # 20 IP + 8 ESP + 16 IV + the 80-byte ICMP message padded to 96 + 12 ICV = 152
+    # (tunnel mode would carry the whole 100-byte packet: 168)
+    assert {p.total_length for p in esp} == {152}
