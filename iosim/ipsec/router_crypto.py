@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
+from iosim.config.model import AclEntry
 from iosim.crypto.rand import SeededRandom
 from iosim.ike.engine import (
     IkeEngine,
@@ -69,6 +70,14 @@ def ike_policy(p: IsakmpPolicy) -> IkePolicy:
 
 def _mask(wildcard: int) -> int:
     return ~wildcard & 0xFFFFFFFF
+
+
+def proxies_of(ace: AclEntry) -> ProxyIdentity | None:
+    """The proxy identities a crypto ACL ``permit`` line stands for (None for other lines)."""
+    if ace.action != "permit" or ace.source is None or ace.destination is None:
+        return None
+    return ProxyIdentity(int(ace.source.address), _mask(int(ace.source.wildcard)),
+                         int(ace.destination.address), _mask(int(ace.destination.wildcard)))
 
 
 @dataclass
@@ -190,15 +199,7 @@ class RouterCrypto:
         acl = self.router.config.acls.get(entry.match_acl or "")
         if acl is None:
             return False
-        for ace in acl.entries:
-            if ace.action != "permit" or ace.source is None or ace.destination is None:
-                continue
-            if (int(ace.source.address), _mask(int(ace.source.wildcard)),
-                    int(ace.destination.address), _mask(int(ace.destination.wildcard))) == (
-                    proxies.local_net, proxies.local_mask, proxies.remote_net,
-                    proxies.remote_mask):
-                return True
-        return False
+        return any(proxies_of(ace) == proxies for ace in acl.entries)
 
     # ------------------------------------------------------------ packets
 
@@ -221,10 +222,8 @@ class RouterCrypto:
                 return None
             bundle = self.sad.outbound_for(peer, packet.src, packet.dst)
             if bundle is None:
-                assert ace.source is not None and ace.destination is not None
-                proxies = ProxyIdentity(int(ace.source.address), _mask(int(ace.source.wildcard)),
-                                        int(ace.destination.address),
-                                        _mask(int(ace.destination.wildcard)))
+                proxies = proxies_of(ace)
+                assert proxies is not None
                 self._start(interface, entry, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
             self._encapsulate(bundle, datagram)
@@ -425,11 +424,9 @@ class RouterCrypto:
                 acl = self.router.config.acls[entry.match_acl or ""]
                 peer = int(entry.peers[0])
                 for ace in acl.entries:
-                    if ace.action != "permit" or ace.source is None or ace.destination is None:
+                    proxies = proxies_of(ace)
+                    if proxies is None:
                         continue
-                    proxies = ProxyIdentity(
-                        int(ace.source.address), _mask(int(ace.source.wildcard)),
-                        int(ace.destination.address), _mask(int(ace.destination.wildcard)))
                     key = (intf.name, entry.map_name, entry.seq, proxies)
                     bundles = tuple(b for b in self.sad.bundles
                                     if (b.interface, b.map_name, b.map_seq, b.proxies) == key)
