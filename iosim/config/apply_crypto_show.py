@@ -11,6 +11,7 @@ from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 from iosim.config.handlers import invalid_at
 from iosim.config.render import INTERFACE_TAIL_LINES, SECTIONS
+from iosim.net.packets import format_ip
 from iosim.show import crypto_config as show
 
 if show.running_config_section not in SECTIONS["before-interfaces"]:
@@ -57,7 +58,11 @@ def _show_crypto_map(session: Session, m: Match) -> str:
     interface = m.get("SCRY_MAP_IF")
     if interface is not None and interface not in cfg.interfaces:
         raise invalid_at(m, "SCRY_MAP_IF")
-    return _output(session, m, show.show_crypto_map(cfg, interface, m.get("SCRY_MAP_NAME")))
+    plane = session.router.crypto_plane
+    bundles = getattr(getattr(plane, "sad", None), "bundles", [])
+    peers = {(b.map_name, b.map_seq): format_ip(b.peer) for b in bundles}
+    return _output(session, m, show.show_crypto_map(cfg, interface, m.get("SCRY_MAP_NAME"),
+                                                    peers))
 
 
 @exec_handler("show_crypto_dynamic_map")

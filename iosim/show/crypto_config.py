@@ -391,7 +391,8 @@ def _acl_lines(cfg: RunningConfig, entry: CryptoMapEntry) -> list[str]:
     return out
 
 
-def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry) -> list[str]:
+def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry,
+                 current_peer: str | None = None) -> list[str]:
     if entry.is_dynamic_map:
         out = [f'Crypto Map Template"{entry.map_name}" {entry.seq}']
     else:
@@ -408,6 +409,8 @@ def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry
         if entry.isakmp_profile is not None:
             out.append(f"\tISAKMP Profile: {entry.isakmp_profile}")
         out += _acl_lines(cfg, entry)
+        if current_peer is not None:
+            out.append(f"\tCurrent peer: {current_peer}")
         out += _set_lines(crypto, entry)
         if entry.reverse_route:
             out.append("\tReverse Route Injection Enabled")
@@ -417,7 +420,8 @@ def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry
     return out
 
 
-def _map_blocks(cfg: RunningConfig, crypto: CryptoConfig, cmap: CryptoMap) -> list[str]:
+def _map_blocks(cfg: RunningConfig, crypto: CryptoConfig, cmap: CryptoMap,
+                current_peers: dict[tuple[str, int], str]) -> list[str]:
     blocks: list[str] = []
     if cmap.local_address is not None:
         intf = cfg.interfaces.get(cmap.local_address)
@@ -425,13 +429,18 @@ def _map_blocks(cfg: RunningConfig, crypto: CryptoConfig, cmap: CryptoMap) -> li
         blocks.append(f'Crypto Map: "{cmap.name}" idb: {cmap.local_address} local address: '
                       f'{addr if addr is not None else "0.0.0.0"}\n')
     for entry in cmap.sorted_entries():
-        blocks.append("\n".join(_entry_block(cfg, crypto, entry)) + "\n")
+        peer = current_peers.get((cmap.name, entry.seq))
+        blocks.append("\n".join(_entry_block(cfg, crypto, entry, peer)) + "\n")
     return blocks
 
 
 def show_crypto_map(cfg: RunningConfig, interface: str | None = None,
-                    tag: str | None = None) -> str:
-    """``show crypto map [interface IF | tag NAME]``: one block per entry, a blank line after."""
+                    tag: str | None = None,
+                    current_peers: dict[tuple[str, int], str] | None = None) -> str:
+    """``show crypto map [interface IF | tag NAME]``: one block per entry, a blank line after.
+
+    ``current_peers`` maps (map, sequence) to the peer an SA is up with (``Current peer:``).
+    """
     crypto = _crypto(cfg) or CryptoConfig()
     maps = list(crypto.maps.values())
     if interface is not None:
@@ -442,7 +451,7 @@ def show_crypto_map(cfg: RunningConfig, interface: str | None = None,
         maps = [m for m in maps if m.name == tag]
     blocks: list[str] = []
     for cmap in maps:
-        blocks.extend(_map_blocks(cfg, crypto, cmap))
+        blocks.extend(_map_blocks(cfg, crypto, cmap, current_peers or {}))
     return "".join(b + "\n" for b in blocks)
 
 
