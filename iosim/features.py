@@ -19,6 +19,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
     "iosim.cli.exec_crypto",
+    "iosim.cli.exec_debug",
 )
 
 

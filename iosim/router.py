@@ -183,6 +183,12 @@ class Router:
         for sink in list(self.log_sinks):
             sink(line)
 
+    def debug(self, message: str) -> None:
+        """Emit a debug message (``debug crypto ...``) with the debug timestamp."""
+        line = f"{self.timestamp(self.config.timestamps_debug_msec)}: {message}"
+        for sink in list(self.log_sinks):
+            sink(line)
+
     # ------------------------------------------------------------ interfaces
 
     def interface_up(self, name: str) -> tuple[str, str]:

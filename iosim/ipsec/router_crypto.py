@@ -29,9 +29,12 @@ from iosim.ike.engine import (
     IkeEngine,
     IkePolicy,
     IpsecSaPair,
+    IsakmpSaState,
+    Phase1Established,
     Phase1Failed,
     Phase2Deleted,
     Phase2Established,
+    Phase2Failed,
     Phase2Offer,
     ProxyIdentity,
 )
@@ -321,19 +324,68 @@ class RouterCrypto:
         self.intents[(peer, proxies)] = _Intent(
             interface, entry, previous.initiated if previous is not None else True)
         engine = self._engine(local)
+        if self._isakmp_state(local, peer) is None:
+            self._debug("isakmp", "ISAKMP:(0): beginning Main Mode exchange")
         engine.initiate(peer, proxies, offer, self.clock.now)
         self._pump(local)
+
+    # ------------------------------------------------------------ debug crypto isakmp|ipsec
+
+    def _debug(self, flag: str, text: str) -> None:
+        if flag in self.router.debug_flags:
+            self.router.debug(text)
+
+    def _isakmp_state(self, local: int, peer: int) -> IsakmpSaState | None:
+        engine = self.engines.get(local)
+        if engine is None:
+            return None
+        states = [s for s in engine.isakmp_sas(self.clock.now)
+                  if peer in (s.src, s.dst) and s.status == "ACTIVE"]
+        return states[-1] if states else None
+
+    def _debug_packet(self, local: int, peer: int, sending: bool) -> None:
+        if "isakmp" not in self.router.debug_flags:
+            return
+        st = self._isakmp_state(local, peer)
+        conn = st.conn_id if st is not None else 0
+        role = "I" if st is None or st.initiator else "R"
+        state = st.state if st is not None else "MM_NO_STATE"
+        if sending:
+            self.router.debug(f"ISAKMP:({conn}): sending packet to {format_ip(peer)} "
+                              f"my_port 500 peer_port 500 ({role}) {state}")
+        else:
+            self.router.debug(f"ISAKMP (0:{conn}): received packet from {format_ip(peer)} "
+                              f"dport 500 sport 500 Global ({role}) {state}")
+
+    def _debug_create_sa(self, bundle: SaBundle) -> None:
+        if "ipsec" not in self.router.debug_flags:
+            return
+        pair, p = bundle.pair, bundle.proxies
+        trans = " ".join(w for w in (pair.encryption, pair.integrity) if w)
+        for dest, sa in ((bundle.local, bundle.inbound), (bundle.peer, bundle.outbound)):
+            self.router.debug(
+                "IPSEC(create_sa): sa created,\n"
+                f"  (sa) sa_dest= {format_ip(dest)}, sa_proto= 50, \n"
+                f"    sa_spi= 0x{sa.esp.spi:X}({sa.esp.spi}), \n"
+                f"    sa_trans= {trans} , sa_conn_id= {sa.conn_id}\n"
+                f"    sa_lifetime(k/sec)= ({sa.lifetime_kilobytes}/{sa.lifetime_seconds}),\n"
+                f"  (identity) local= {format_ip(bundle.local)}:0, "
+                f"remote= {format_ip(bundle.peer)}:0,\n"
+                f"    local_proxy= {format_ip(p.local_net)}/{format_ip(p.local_mask)}/256/0,\n"
+                f"    remote_proxy= {format_ip(p.remote_net)}/{format_ip(p.remote_mask)}/256/0")
 
     def _udp(self, src: int, dst: int, sport: int, dport: int, payload: bytes,
              now: float) -> None:
         if not any(self._entries(i) for i in self.router.config.interfaces):
             return  # ISAKMP is off: no crypto map applied anywhere
+        self._debug_packet(dst, src, sending=False)
         self._engine(dst).receive_datagram(payload, src, now)
         self._pump(dst)
 
     def _pump(self, local: int) -> None:
         engine = self.engines[local]
         for peer, data in engine.datagrams_to_send():
+            self._debug_packet(local, peer, sending=True)
             self.stack.send_udp(peer, IKE_PORT, IKE_PORT, data, src=local)
         while (event := engine.next_event()) is not None:
             self._on_event(local, event)
@@ -357,8 +409,16 @@ class RouterCrypto:
             bundle = self.sad.by_spi.get(event.spi_in)
             if bundle is not None and bundle.peer == event.peer:
                 self.sad.remove(bundle)
-        elif isinstance(event, Phase1Failed) and event.reason.startswith("IKMP_BAD_MESSAGE"):
-            self.router.log(f"%CRYPTO-4-{event.reason}")  # typically a pre-shared key mismatch
+        elif isinstance(event, Phase1Established):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):SA has been authenticated with "
+                                  f"{format_ip(event.peer)}")
+        elif isinstance(event, Phase1Failed):
+            self._debug("isakmp", f"ISAKMP:(0):{event.reason}")
+            if event.reason.startswith("IKMP_BAD_MESSAGE"):  # typically a key mismatch
+                self.router.log(f"%CRYPTO-4-{event.reason}")
+        elif isinstance(event, Phase2Failed):
+            self._debug("isakmp", f"ISAKMP: phase 2 with {format_ip(event.peer)} failed: "
+                                  f"{event.reason}")
 
     def _install(self, local: int, pair: IpsecSaPair) -> None:
         intent = self.intents.get((pair.peer, pair.proxies))
@@ -380,6 +440,7 @@ class RouterCrypto:
         bundle = SaBundle(pair, local, intent.interface, intent.entry.map_name,
                           intent.entry.seq, inbound, outbound, counters)
         self.sad.add(bundle)
+        self._debug_create_sa(bundle)
         # Lifetimes: the side that negotiated the pair renegotiates it before it runs out
         # (no packet is lost: the old pair serves until the new one is up); at the end of
         # its life a pair is deleted.

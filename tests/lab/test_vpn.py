@@ -253,3 +253,23 @@ def test_transport_mode_between_the_routers_themselves(tmp_path: Path) -> None:
     # 20 IP + 8 ESP + 16 IV + the 80-byte ICMP message padded to 96 + 12 ICV = 152
     # (tunnel mode would carry the whole 100-byte packet: 168)
     assert {p.total_length for p in esp} == {152}
+
+
+def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert console.feed("debug crypto isakmp") == "Crypto ISAKMP debugging is on\n"
+    assert console.feed("debug crypto ipsec") == "Crypto IPSEC debugging is on\n"
+    assert console.feed("show debugging") == ("Cryptographic Subsystem:\n"
+                                              "  Crypto ISAKMP debugging is on\n"
+                                              "  Crypto IPSEC debugging is on\n\n")
+    out = console.feed("ping 10.0.2.10 source 192.168.1.1")
+    lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
+    assert lines[0] == "ISAKMP:(0): beginning Main Mode exchange"
+    assert lines[1] == ("ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 "
+                        "(I) MM_NO_STATE")
+    assert "ISAKMP:(1001):SA has been authenticated with 203.0.113.2" in lines
+    assert lines.count("IPSEC(create_sa): sa created,") == 2
+    spi = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
+    assert f"    sa_spi= {spi}, " in out  # the outbound SA the debug announced is the one in use
+    assert console.feed("undebug all") == "All possible debugging has been turned off\n"
+    assert not [ln for ln in console.feed("clear crypto sa").splitlines() if "IPSEC(" in ln]

@@ -1,0 +1,41 @@
+"""debug crypto isakmp|ipsec, undebug, show debugging."""
+
+from __future__ import annotations
+
+from iosim.cli.exec_commands import _output
+from iosim.cli.matcher import Match
+from iosim.cli.session import Session, exec_handler
+
+#: debug flag -> what IOS says when it is turned on or off, and in show debugging
+_FLAGS = {"isakmp": "Crypto ISAKMP debugging is", "ipsec": "Crypto IPSEC debugging is"}
+
+
+def _flag(m: Match) -> str | None:
+    return "isakmp" if m.has("DEBUG_ISAKMP") else "ipsec" if m.has("DEBUG_IPSEC") else None
+
+
+@exec_handler("exec_debug")
+def _debug(session: Session, m: Match) -> str:
+    flag = _flag(m)
+    assert flag is not None
+    session.router.debug_flags.add(flag)
+    return f"{_FLAGS[flag]} on\n"
+
+
+@exec_handler("exec_undebug", "exec_no_debug")
+def _undebug(session: Session, m: Match) -> str:
+    flag = _flag(m)
+    if flag is None:
+        session.router.debug_flags.clear()
+        return "All possible debugging has been turned off\n"
+    session.router.debug_flags.discard(flag)
+    return f"{_FLAGS[flag]} off\n"
+
+
+@exec_handler("show_debugging")
+def _show_debugging(session: Session, m: Match) -> str:
+    flags = [f for f in _FLAGS if f in session.router.debug_flags]
+    if not flags:
+        return _output(session, m, "")
+    text = "Cryptographic Subsystem:\n" + "".join(f"  {_FLAGS[f]} on\n" for f in flags)
+    return _output(session, m, text + "\n")
