@@ -29,7 +29,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token
@@ -69,11 +68,13 @@ class _NoLexer(Lexer):
 
 
 def grammar_dir() -> Path:
-    """Where the ``.lark`` files are: the source tree, or the installed package."""
-    here = Path(__file__).resolve().parent.parent.parent / "grammar"
-    if (here / "base.lark").is_file():
-        return here
-    return Path(str(resources.files("iosim.grammar")))
+    """Where the ``.lark`` files are: the source tree's ``grammar/``, or ``iosim/grammar``
+    of an installed package (the wheel maps one onto the other)."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package.parent / "grammar", package / "grammar"):
+        if (candidate / "base.lark").is_file():
+            return candidate
+    raise FileNotFoundError("the iosim grammar files are missing from this installation")
 
 
 #: Files that define the rules others extend: loaded first, in this order.

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
@@ -85,11 +84,12 @@ class Topology:
 
 
 def labs_dir() -> Path:
-    """The built-in labs: the source tree's ``labs/``, or the installed package's."""
-    here = Path(__file__).resolve().parent.parent.parent / "labs"
-    if (here / DEFAULT_LAB / "lab.toml").is_file():
-        return here
-    return Path(str(resources.files("iosim.labs")))
+    """The built-in labs: the source tree's ``labs/``, or ``iosim/labs`` when installed."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package.parent / "labs", package / "labs"):
+        if (candidate / DEFAULT_LAB / "lab.toml").is_file():
+            return candidate
+    raise FileNotFoundError("the iosim built-in labs are missing from this installation")
 
 
 def find_lab(name_or_path: str | None) -> Path:
