@@ -154,8 +154,13 @@ class Router:
         return cfg
 
     def reset_state(self) -> None:
+        """A (re)boot: fresh interface state; everything learnt at run time is forgotten."""
         self.state = {name: InterfaceState(cabled=name in self.cabled)
                       for name in self.config.interfaces}
+        if self.stack is not None:
+            self.stack.clear_arp()
+        for listener in list(self.listeners):
+            listener("reboot", "")
 
     def settle_state(self) -> None:
         """Take the current state of every interface as known (after boot)."""

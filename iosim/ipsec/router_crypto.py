@@ -112,6 +112,19 @@ class RouterCrypto:
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
+        router.listeners.append(self._router_event)
+
+    def _router_event(self, event: str, detail: str) -> None:
+        """A reload forgets every SA and IKE negotiation, as a rebooted router has none."""
+        if event != "reboot":
+            return
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        self.engines.clear()
+        self.sad = Sad()
+        self.intents.clear()
+        self.flow_counters.clear()
 
     # ------------------------------------------------------------ configuration view
 

@@ -273,3 +273,15 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
     assert f"    sa_spi= {spi}, " in out  # the outbound SA the debug announced is the one in use
     assert console.feed("undebug all") == "All possible debugging has been turned off\n"
     assert not [ln for ln in console.feed("clear crypto sa").splitlines() if "IPSEC(" in ln]
+
+
+def test_a_reload_forgets_the_tunnel_and_the_next_ping_builds_it_again(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    run(console, "write memory\nreload\n\n\nenable\n")  # save, confirm, press RETURN
+    assert "QM_IDLE" not in console.feed("show crypto isakmp sa")
+    assert "    #pkts encaps: 0," in console.feed("show crypto ipsec sa")
+    assert "198.51.100.2" not in console.feed("show arp")  # the ARP cache went with the reload
+    console.feed("ping 198.51.100.2")
+    # R2 still holds the old SAs: R1's fresh IKE negotiation replaces them
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
