@@ -29,34 +29,24 @@ def _esp_row(src: int, dst: int, sa: OneWaySa) -> str:
             f'"{auth}","0x{auth_key}"')
 
 
+def _planes(lab: Lab) -> list[RouterCrypto]:
+    return [r.crypto_plane for r in lab.routers.values()
+            if isinstance(r.crypto_plane, RouterCrypto)]
+
+
 def esp_sa_rows(lab: Lab) -> list[str]:
     """One ``esp_sa`` row per direction of every SA pair in the lab (each once)."""
-    rows: list[str] = []
-    for router in lab.routers.values():
-        plane = router.crypto_plane
-        if not isinstance(plane, RouterCrypto):
-            continue
-        for b in plane.sad.bundles:
-            for row in (_esp_row(b.local, b.peer, b.outbound), _esp_row(b.peer, b.local,
-                                                                          b.inbound)):
-                if row not in rows:
-                    rows.append(row)
-    return rows
+    rows = [row for plane in _planes(lab) for b in plane.sad.bundles
+            for row in (_esp_row(b.local, b.peer, b.outbound),
+                        _esp_row(b.peer, b.local, b.inbound))]
+    return list(dict.fromkeys(rows))
 
 
 def ikev1_rows(lab: Lab) -> list[str]:
     """One ``ikev1_decryption_table`` row (initiator cookie, Ka) per keyed ISAKMP SA."""
-    rows: list[str] = []
-    for router in lab.routers.values():
-        plane = router.crypto_plane
-        if not isinstance(plane, RouterCrypto):
-            continue
-        for engine in plane.engines.values():
-            for cky_i, ka in engine.decryption_keys():
-                row = f'"{cky_i.hex()}","{ka.hex()}"'
-                if row not in rows:
-                    rows.append(row)
-    return rows
+    rows = [f'"{cky_i.hex()}","{ka.hex()}"' for plane in _planes(lab)
+            for engine in plane.engines.values() for cky_i, ka in engine.decryption_keys()]
+    return list(dict.fromkeys(rows))
 
 
 def tshark_options(lab: Lab) -> list[str]:
