@@ -33,6 +33,18 @@ datagram is dropped and counted in ``dropped``; state changes only after a messa
 fully parsed, decrypted and authenticated, so garbage never harms an SA. ``LocalProtocolError``
 is raised only when the caller misuses the API.
 
+NAT traversal (RFC 3947), when the engine is created with ``nat_traversal=True`` (the caller
+can send to and receive on UDP 4500; ``UdpIkeAdapter`` does): both sides send the RFC 3947
+vendor ID and, in MM3/MM4, the NAT-D hashes of the addresses they see. When a hash does not
+match (``IsakmpSa.nat_detected``) and the peer sent the vendor ID, the initiator floats: MM5
+and everything after go to UDP 4500 (``datagrams_with_ports()`` says so per datagram;
+``datagram_port(peer)`` per peer; the I/O layer adds the 4-byte non-ESP marker). The responder
+floats when a message of the SA arrives on 4500 (``receive_datagram(..., port=NAT_T_PORT)``). A
+floated SA's quick modes offer and accept the UDP-Encapsulated-Tunnel/-Transport modes (3/4)
+and yield ``IpsecSaPair.udp_encap``. Without NAT, or with ``nat_traversal=False`` (the default:
+a NAT is then only detected), nothing changes: every datagram goes to port 500 and
+``datagrams_to_send()`` suffices.
+
 Retransmission: the side that waits for an answer (the initiator in main and quick mode, the
 responder waiting for QM3) resends its last message 10 s after sending it, then after 20, 40,
 80 and 160 s (five retransmissions); when 320 s more pass without an answer the negotiation is
@@ -62,6 +74,8 @@ from iosim.ike.keymat import (
     quick_mode_hash_3,
 )
 from iosim.ike.main_mode import (
+    IKE_PORT,
+    NAT_T_PORT,
     NONCE_SIZE,
     RETRANSMIT_BASE,
     RETRANSMIT_LIMIT,
@@ -182,6 +196,7 @@ class IsakmpSaState:
     group: int
     lifetime_left: float
     initiator: bool
+    nat_t: bool = False  # NAT detected and IKE floated to UDP 4500 (RFC 3947)
 
 
 def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
@@ -201,6 +216,7 @@ class IkeEngine(MainModeMixin):
         select_phase2: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
         | None = None,
         aggressive_mode_disabled: Callable[[], bool] = lambda: False,
+        nat_traversal: bool = False,
     ) -> None:
         self.local = local_address
         self._rand = rand
@@ -208,11 +224,13 @@ class IkeEngine(MainModeMixin):
         self._psk_for = psk_for
         self._select = select_phase2 or _first_select
         self._aggressive_mode_disabled = aggressive_mode_disabled  # we never start aggressive
+        # float to 4500 / UDP-encapsulate (RFC 3947) only for a caller that can send there
+        self._nat_traversal = nat_traversal
         self._sas: dict[tuple[int, bytes], IsakmpSa] = {}
         self._qm: dict[tuple[int, bytes, int], QuickModeExchange] = {}
         self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
         self._pairs: dict[int, IpsecSaPair] = {}  # by inbound SPI
-        self._outbox: list[tuple[int, bytes]] = []
+        self._outbox: list[tuple[int, bytes, int]] = []  # (peer, datagram, port)
         self._events: deque[object] = deque()
         self._next_conn_id = 1001
         self._next_ipsec_conn_id = 2001
@@ -243,19 +261,33 @@ class IkeEngine(MainModeMixin):
             return
         self._start_main_mode(peer, proxies, offer, now)
 
-    def receive_datagram(self, data: bytes, peer: int, now: float) -> None:
-        """Process one UDP/500 payload from ``peer``; bad input is dropped and counted."""
+    def receive_datagram(self, data: bytes, peer: int, now: float, port: int = IKE_PORT
+                         ) -> None:
+        """Process one IKE message from ``peer``; bad input is dropped and counted. ``port`` is
+        the UDP port it arrived on: 4500 (``NAT_T_PORT``, non-ESP marker already stripped)
+        makes the SA float there, as RFC 3947 section 4 asks of the responder."""
         self._now = now
         try:
-            self._receive(bytes(data), peer, now)
+            self._receive(bytes(data), peer, now, port)
         except (RemoteProtocolError, MalformedPacket, ValueError, KeyError, IndexError,
                 struct.error):
             self.dropped += 1
 
     def datagrams_to_send(self) -> list[tuple[int, bytes]]:
-        """(peer, UDP payload) pairs to send to port 500, drained."""
+        """(peer, UDP payload) pairs to send, drained. Without NAT traversal they all go to
+        port 500; a caller that supports NAT-T uses ``datagrams_with_ports()`` instead."""
+        return [(peer, data) for peer, data, _ in self.datagrams_with_ports()]
+
+    def datagrams_with_ports(self) -> list[tuple[int, bytes, int]]:
+        """(peer, IKE message, destination port) triples, drained. Port 4500 means the SA has
+        floated (RFC 3947): the sender must prefix the 4-byte non-ESP marker."""
         out, self._outbox = self._outbox, []
         return out
+
+    def datagram_port(self, peer: int) -> int:
+        """The port IKE messages to ``peer`` currently go to (4500 after a NAT-T float)."""
+        sa = self._sa_for_peer(peer)
+        return sa.port if sa is not None else IKE_PORT
 
     def next_event(self) -> object | None:
         """The next event, or None."""
@@ -289,7 +321,7 @@ class IkeEngine(MainModeMixin):
                     continue
                 sa.retransmits += 1
                 sa.resend_at = now + RETRANSMIT_BASE * 2**sa.retransmits
-                self._outbox.append((sa.peer, sa.last_sent))
+                self._outbox.append((sa.peer, sa.last_sent, sa.port))
             if sa.give_up_at is not None and now >= sa.give_up_at:
                 self._mark_deleted(sa, now)
             if sa.expires_at is not None and now >= sa.expires_at:
@@ -306,7 +338,9 @@ class IkeEngine(MainModeMixin):
                     continue
                 x.retransmits += 1
                 x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
-                self._outbox.append((key3[0], x.last_sent))
+                owner = self._sas.get((key3[0], key3[1]))
+                self._outbox.append((key3[0], x.last_sent,
+                                     owner.port if owner is not None else IKE_PORT))
 
     def isakmp_sas(self, now: float | None = None) -> list[IsakmpSaState]:
         """Every ISAKMP SA, for ``show crypto isakmp sa [detail]`` (lifetime left as of
@@ -324,7 +358,7 @@ class IkeEngine(MainModeMixin):
                 sa.dst, sa.src, sa.state, sa.conn_id,
                 "ACTIVE (deleted)" if sa.deleted else "ACTIVE",
                 policy.cipher_name if policy else "", policy.hash if policy else "",
-                "psk", policy.group if policy else 0, left, sa.initiator))
+                "psk", policy.group if policy else 0, left, sa.initiator, sa.floated))
         return out
 
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:
@@ -395,10 +429,25 @@ class IkeEngine(MainModeMixin):
 
     # ------------------------------------------------------------------ receive
 
-    def _receive(self, data: bytes, peer: int, now: float) -> None:
+    def _receive(self, data: bytes, peer: int, now: float, port: int) -> None:
         msg = pull_message(data)
         h = msg.header
         sa = self._sas.get((peer, h.initiator_cookie))
+        if (self._nat_traversal and sa is not None and port == NAT_T_PORT and not sa.floated
+                and not sa.deleted):
+            # the peer moved to 4500 (RFC 3947 4): answer there; undone if the message is bad
+            sa.floated = True
+            try:
+                self._dispatch(sa, msg, data, peer, now)
+            except BaseException:
+                sa.floated = False
+                raise
+            return
+        self._dispatch(sa, msg, data, peer, now)
+
+    def _dispatch(self, sa: IsakmpSa | None, msg: IsakmpMessage, data: bytes, peer: int,
+                  now: float) -> None:
+        h = msg.header
         if h.exchange_type == _MM:
             if sa is None:
                 if h.responder_cookie != ZERO_COOKIE or msg.encrypted_body is not None:
@@ -409,7 +458,7 @@ class IkeEngine(MainModeMixin):
                 raise RemoteProtocolError("SA is deleted")
             if data == sa.last_received:
                 if sa.last_sent and not sa.initiator:
-                    self._outbox.append((peer, sa.last_sent))
+                    self._outbox.append((peer, sa.last_sent, sa.port))
                 return
             if h.responder_cookie != sa.cky_r and not (sa.initiator and sa.state == "MM_NO_STATE"):
                 raise RemoteProtocolError("responder cookie mismatch")
@@ -465,7 +514,7 @@ class IkeEngine(MainModeMixin):
         suite, keys = sa.require_keys()
         mid = self._new_message_id(sa)
         spi_in = self._random_int(4, 256)
-        sa_payload = offer_sa_payload(offer, spi_in.to_bytes(4, "big"))
+        sa_payload = offer_sa_payload(offer, spi_in.to_bytes(4, "big"), udp_encap=sa.floated)
         ni_b = self._rand(NONCE_SIZE)
         body: list[Payload] = [sa_payload, NoncePayload(ni_b)]
         dh = None
@@ -482,7 +531,7 @@ class IkeEngine(MainModeMixin):
                               sa_payload=sa_payload, iv=iv, last_sent=data,
                               resend_at=now + RETRANSMIT_BASE)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
-        self._outbox.append((sa.peer, data))
+        self._outbox.append((sa.peer, data, sa.port))
 
     def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
                      ) -> tuple[Payload, ...]:
@@ -498,7 +547,7 @@ class IkeEngine(MainModeMixin):
         x = self._qm.get((sa.peer, sa.cky_i, mid))
         if x is not None and data == x.last_received:
             if x.last_sent and (x.initiator or x.state != "done"):
-                self._outbox.append((sa.peer, x.last_sent))
+                self._outbox.append((sa.peer, x.last_sent, sa.port))
             return
         if x is None:
             self._qm1(sa, msg, data, now)
@@ -527,8 +576,8 @@ class IkeEngine(MainModeMixin):
                       g_qm)
 
     def _pair(self, sa: IsakmpSa, x: QuickModeExchange, spi_out: int, chosen: tuple[str, ...],
-              mode: str, pfs: int | None, seconds: int, kilobytes: int, g_qm: bytes
-              ) -> IpsecSaPair:
+              mode: str, pfs: int | None, seconds: int, kilobytes: int, g_qm: bytes,
+              udp_encap: bool) -> IpsecSaPair:
         suite = esp_suite(chosen)
         assert suite is not None
         enc, integ = suite
@@ -540,7 +589,7 @@ class IkeEngine(MainModeMixin):
             x.spi_in, spi_out,
             self._keys(sa, x.spi_in, x.ni_b, x.nr_b, size, g_qm),
             self._keys(sa, spi_out, x.ni_b, x.nr_b, size, g_qm),
-            seconds, kilobytes, pfs, conn, conn + 1)
+            seconds, kilobytes, pfs, conn, conn + 1, udp_encap)
 
     def _qm1(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         suite, keys = sa.require_keys()
@@ -563,6 +612,7 @@ class IkeEngine(MainModeMixin):
                     if (p is not None and p in parsed and match is None
                             and p.transform_set == chosen.transform_sets[0]
                             and p.mode == chosen.mode and p.group == chosen.pfs_group
+                            and (sa.floated or not p.udp_encap)
                             and (ke is not None) == (p.group is not None)):
                         match = (proposal, t, p)
         x = QuickModeExchange(mid, False, proxies, None, self._random_int(4, 256), ni_b,
@@ -586,17 +636,18 @@ class IkeEngine(MainModeMixin):
         x.nr_b = self._rand(NONCE_SIZE)
         reply_sa = SaPayload((ProposalPayload(
             proposal.number, _ESP, x.spi_in.to_bytes(4, "big"),
-            (esp_transform(t.number, p.enc, p.integ, p.mode, p.group, seconds, kilobytes),)),))
+            (esp_transform(t.number, p.enc, p.integ, p.mode, p.group, seconds, kilobytes,
+                           udp_encap=p.udp_encap),)),))
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
         h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
         x.result = self._pair(sa, x, int.from_bytes(proposal.spi, "big"), p.transform_set,
-                              p.mode, p.group, seconds, kilobytes, g_qm)
+                              p.mode, p.group, seconds, kilobytes, g_qm, p.udp_encap)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = now + RETRANSMIT_BASE
         self._qm[(sa.peer, sa.cky_i, mid)] = x
-        self._outbox.append((sa.peer, reply))
+        self._outbox.append((sa.peer, reply, sa.port))
 
     def _qm2(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
              now: float) -> None:
@@ -614,8 +665,8 @@ class IkeEngine(MainModeMixin):
         got = parse_esp_transform(answer.transforms[0])
         mine = parse_esp_transform(ours.transforms[0]) if ours else None
         if (got is None or mine is None or len(answer.spi) != 4 or answer.protocol_id != _ESP
-                or (got.enc, got.integ, got.mode, got.group)
-                != (mine.enc, mine.integ, mine.mode, mine.group)):
+                or (got.enc, got.integ, got.mode, got.group, got.udp_encap)
+                != (mine.enc, mine.integ, mine.mode, mine.group, mine.udp_encap)):
             raise RemoteProtocolError("QM2 chose a proposal we did not offer")
         if (ke is None) != (x.dh is None):
             raise RemoteProtocolError("PFS KE payload mismatch")
@@ -632,11 +683,11 @@ class IkeEngine(MainModeMixin):
         qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
         pair = self._pair(sa, x, int.from_bytes(answer.spi, "big"), got.transform_set, got.mode,
                           got.group, min(got.seconds, x.offer.lifetime_seconds),
-                          min(got.kilobytes, x.offer.lifetime_kilobytes), g_qm)
+                          min(got.kilobytes, x.offer.lifetime_kilobytes), g_qm, got.udp_encap)
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent, x.dh = data, qm3, None
         self._pairs[pair.spi_in] = pair
-        self._outbox.append((sa.peer, qm3))
+        self._outbox.append((sa.peer, qm3, sa.port))
         self._events.append(Phase2Established(pair))
 
     def _qm3(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
@@ -663,7 +714,7 @@ class IkeEngine(MainModeMixin):
         mid = self._new_message_id(sa)
         h = informational_hash(suite.hash, keys.skeyid_a, mid, push_payload(payload))
         data, _ = self._seal(sa, _INFO, mid, [HashPayload(h), payload], sa.phase2_iv(mid))
-        self._outbox.append((sa.peer, data))
+        self._outbox.append((sa.peer, data, sa.port))
         return data
 
     def _send_isakmp_delete(self, sa: IsakmpSa) -> None:

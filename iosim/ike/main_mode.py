@@ -18,7 +18,7 @@ lower lifetime so the initiator learns it.
                   <-- MM2 HDR, SA, VID --   MM_SA_SETUP
     MM_SA_SETUP   -- MM3 HDR, KE, Ni, NAT-D, NAT-D -->
                   <-- MM4 HDR, KE, Nr, NAT-D, NAT-D --   MM_KEY_EXCH
-    MM_KEY_EXCH   -- MM5 HDR*, IDii, HASH_I -->
+    MM_KEY_EXCH   -- MM5 HDR*, IDii, HASH_I -->         (to UDP 4500 if NAT-D found a NAT)
                   <-- MM6 HDR*, IDir, HASH_R --   QM_IDLE
     QM_IDLE
 
@@ -110,6 +110,8 @@ __all__ = [
 ]
 
 NONCE_SIZE = 20  # bytes; IOS sends 20-byte nonces in main and quick mode
+IKE_PORT = 500
+NAT_T_PORT = 4500  # RFC 3947 section 4: IKE after floating (non-ESP marker added by the I/O)
 RFC3947_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")  # MD5("RFC 3947")
 
 
@@ -279,6 +281,7 @@ class IsakmpSa:
     last_block: bytes = field(default=b"", repr=False)  # last CBC block of MM6
     nat_detected: bool = False
     peer_nat_t: bool = False  # the peer sent the RFC 3947 vendor ID
+    floated: bool = False  # RFC 3947 4: IKE moved to UDP 4500; quick mode UDP-encapsulates
     # retransmission of our last message / duplicate detection
     last_sent: bytes = field(default=b"", repr=False)
     last_received: bytes = field(default=b"", repr=False)
@@ -303,6 +306,11 @@ class IsakmpSa:
     def src(self) -> int:
         """IOS prints the initiator as src."""
         return self.local if self.initiator else self.peer
+
+    @property
+    def port(self) -> int:
+        """The UDP port this SA's IKE messages go to: 4500 once floated, else 500."""
+        return NAT_T_PORT if self.floated else IKE_PORT
 
     def require_keys(self) -> tuple[Phase1Suite, Phase1Keys]:
         if self.suite is None or self.keys is None:
@@ -329,7 +337,6 @@ class IsakmpSa:
 
 # --- the main-mode half of the engine ---------------------------------------------------------
 
-IKE_PORT = 500
 RETRANSMIT_BASE = 10.0  # seconds before the first retransmission; doubles each time
 RETRANSMIT_LIMIT = 5
 GIVE_UP_AFTER = sum(RETRANSMIT_BASE * 2**n for n in range(RETRANSMIT_LIMIT + 1))  # 630 s
@@ -380,12 +387,13 @@ class MainModeMixin:
     _psk_for: Callable[[int], str | None]
     _sas: dict[tuple[int, bytes], IsakmpSa]
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
-    _outbox: list[tuple[int, bytes]]
+    _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
     _events: deque[object]
     _next_conn_id: int
+    _nat_traversal: bool
 
     def _send(self, sa: IsakmpSa, data: bytes, now: float, *, wait: bool) -> None:
-        self._outbox.append((sa.peer, data))
+        self._outbox.append((sa.peer, data, sa.port))
         sa.last_sent = data
         sa.retransmits = 0
         sa.resend_at = now + RETRANSMIT_BASE if wait else None
@@ -453,7 +461,7 @@ class MainModeMixin:
                       f"(local {ip_text(self.local)} remote {ip_text(peer)})"))
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
-            self._outbox.append((peer, push_message(IsakmpMessage(header, (n,)))))
+            self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))
             return
         transform, policy, lifetime = choice
         sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
@@ -479,7 +487,7 @@ class MainModeMixin:
                                        IKE_PORT))]
 
     def _check_nat_d(self, sa: IsakmpSa, msg: IsakmpMessage) -> bool:
-        """RFC 3947 3.2: detection only (no floating to 4500)."""
+        """RFC 3947 3.2: whether either NAT-D hash shows an address (or port) rewritten."""
         hashes = [p.hash for p in msg.get_all(NatDPayload)]
         if not hashes or sa.suite is None:
             return False
@@ -555,6 +563,8 @@ class MainModeMixin:
                    push_payload_body(my_id))
         mm5, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h)], sa.iv)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
+        # RFC 3947 4: a NAT is in the way and both sides speak RFC 3947: float to 4500 with MM5
+        sa.floated = self._nat_traversal and sa.nat_detected and sa.peer_nat_t
         self._send(sa, mm5, now, wait=True)
 
     def _id_and_hash(self, payloads: tuple[Payload, ...]) -> tuple[IdPayload, bytes]:

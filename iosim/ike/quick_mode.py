@@ -112,6 +112,7 @@ class IpsecSaPair:
     pfs_group: int | None
     conn_id_in: int
     conn_id_out: int
+    udp_encap: bool = False  # ESP in UDP/4500 (RFC 3948): negotiated after a NAT-T float
 
 
 def esp_suite(
@@ -135,7 +136,10 @@ def esp_suite(
     return enc, integ
 
 
-def _mode_value(mode: str) -> int:
+def _mode_value(mode: str, udp_encap: bool = False) -> int:
+    if udp_encap:  # RFC 3947 section 5.1
+        return (EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT if mode == "transport"
+                else EncapsulationMode.UDP_ENCAPSULATED_TUNNEL)
     return EncapsulationMode.TRANSPORT if mode == "transport" else EncapsulationMode.TUNNEL
 
 
@@ -147,10 +151,13 @@ def esp_transform(
     pfs_group: int | None,
     seconds: int,
     kilobytes: int,
+    *,
+    udp_encap: bool = False,
 ) -> TransformPayload:
-    """One ESP transform with IOS's attribute order (RFC 2407 section 4.5)."""
+    """One ESP transform with IOS's attribute order (RFC 2407 section 4.5); ``udp_encap``
+    selects the RFC 3947 UDP-Encapsulated-Tunnel/-Transport mode values."""
     attrs = [
-        DataAttribute(IpsecAttributeType.ENCAPSULATION_MODE, _mode_value(mode)),
+        DataAttribute(IpsecAttributeType.ENCAPSULATION_MODE, _mode_value(mode, udp_encap)),
         DataAttribute(IpsecAttributeType.SA_LIFE_TYPE, LifeType.SECONDS),
         DataAttribute.variable(IpsecAttributeType.SA_LIFE_DURATION, seconds),
         DataAttribute(IpsecAttributeType.SA_LIFE_TYPE, LifeType.KILOBYTES),
@@ -166,15 +173,16 @@ def esp_transform(
     return TransformPayload(1, enc.doi_transform_id, tuple(attrs))
 
 
-def offer_sa_payload(offer: Phase2Offer, spi: bytes) -> SaPayload:
-    """The initiator's SA: one ESP proposal per usable transform set."""
+def offer_sa_payload(offer: Phase2Offer, spi: bytes, *, udp_encap: bool = False) -> SaPayload:
+    """The initiator's SA: one ESP proposal per usable transform set (UDP-encapsulated modes
+    after a NAT-T float)."""
     proposals: list[ProposalPayload] = []
     for ts in offer.transform_sets:
         suite = esp_suite(ts)
         if suite is None:
             continue
         t = esp_transform(1, *suite, offer.mode, offer.pfs_group, offer.lifetime_seconds,
-                          offer.lifetime_kilobytes)
+                          offer.lifetime_kilobytes, udp_encap=udp_encap)
         proposals.append(ProposalPayload(len(proposals) + 1, ProtocolId.PROTO_IPSEC_ESP, spi,
                                          (t,)))
     if not proposals:
@@ -190,6 +198,7 @@ class _Parsed:
     group: int | None
     seconds: int
     kilobytes: int
+    udp_encap: bool = False
 
     @property
     def transform_set(self) -> tuple[str, ...]:
@@ -230,11 +239,16 @@ def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
     if esp_suite((enc.name,) + ((integ.name,) if integ else ())) is None:
         return None
     mode_value = values.get(IpsecAttributeType.ENCAPSULATION_MODE, EncapsulationMode.TUNNEL)
-    if mode_value not in (EncapsulationMode.TUNNEL, EncapsulationMode.TRANSPORT):
-        return None
-    mode = "transport" if mode_value == EncapsulationMode.TRANSPORT else "tunnel"
+    if mode_value not in (EncapsulationMode.TUNNEL, EncapsulationMode.TRANSPORT,
+                          EncapsulationMode.UDP_ENCAPSULATED_TUNNEL,
+                          EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT):
+        return None  # the pre-RFC draft values (61443/61444) are not spoken
+    mode = "transport" if mode_value in (EncapsulationMode.TRANSPORT,
+                                         EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT) else "tunnel"
+    udp_encap = mode_value in (EncapsulationMode.UDP_ENCAPSULATED_TUNNEL,
+                               EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT)
     return _Parsed(enc, integ, mode, values.get(IpsecAttributeType.GROUP_DESCRIPTION),
-                   seconds, kilobytes)
+                   seconds, kilobytes, udp_encap)
 
 
 def offers_from_sa(sa: SaPayload) -> list[tuple[ProposalPayload, list[_Parsed], Phase2Offer]]:

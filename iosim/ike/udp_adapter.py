@@ -7,8 +7,11 @@ system so that it can negotiate with a real IKE peer (e.g. strongSwan). It owns 
 bound to ``local_address:port`` and a wall clock (``time.monotonic`` unless another is given):
 
 - a datagram read from the socket goes to ``receive_datagram(data, peer, now)``;
-- after every call into the engine, ``datagrams_to_send()`` is drained onto the socket, to
-  ``(peer, port)``;
+- after every call into the engine, ``datagrams_with_ports()`` is drained onto the socket, to
+  ``(peer, port)``: the engine's 4500 means the SA floated (RFC 3947 section 4: the engine
+  initiator floats with MM5 when NAT-D found a NAT; only an engine created with
+  ``nat_traversal=True`` does, as ``open`` creates it when ``nat_t_port`` is set), so the
+  message leaves from and goes to ``nat_t_port`` with the 4-byte non-ESP marker in front;
 - a second socket on ``nat_t_port`` (4500; None for none) takes IKE messages from a peer that
   moved there because it believes a NAT is in the way (RFC 3947 section 4): the 4-byte non-ESP
   marker is stripped before the engine sees the message, and from then on that peer's messages
@@ -34,6 +37,7 @@ import time
 from collections.abc import Callable
 
 from iosim.ike.engine import IkeEngine, IkePolicy, Phase2Offer, ProxyIdentity
+from iosim.ike.main_mode import NAT_T_PORT as ENGINE_NAT_T_PORT
 
 __all__ = ["IKE_PORT", "NAT_T_PORT", "UdpIkeAdapter", "address_int", "address_text"]
 
@@ -94,7 +98,7 @@ class UdpIkeAdapter:
         keys = {address_int(peer): key for peer, key in psk.items()}
         engine = IkeEngine(address_int(local_address), rand=rand,
                            policies=lambda: list(policies), psk_for=keys.get,
-                           select_phase2=select_phase2)
+                           select_phase2=select_phase2, nat_traversal=nat_t_port is not None)
         return cls(engine, local_address, port=port, nat_t_port=nat_t_port)
 
     # ------------------------------------------------------------------ driving
@@ -164,17 +168,21 @@ class UdpIkeAdapter:
             if port != local_port:
                 continue
             peer = address_int(host)
+            engine_port = IKE_PORT
             if local_port == self.nat_t_port:
                 if not data.startswith(NON_ESP_MARKER):
                     continue  # ESP in UDP or a NAT-keepalive
                 data = data[len(NON_ESP_MARKER):]
                 self._peer_port[peer] = local_port
+                engine_port = ENGINE_NAT_T_PORT
             self.received += 1
-            self.engine.receive_datagram(data, peer, self.now())
+            self.engine.receive_datagram(data, peer, self.now(), engine_port)
 
     def _flush(self) -> list[object]:
-        for peer, data in self.engine.datagrams_to_send():
+        for peer, data, engine_port in self.engine.datagrams_with_ports():
             port = self._peer_port.get(peer, self.port)
+            if engine_port == ENGINE_NAT_T_PORT and self.nat_t_port is not None:
+                port = self._peer_port[peer] = self.nat_t_port
             if port != self.port:
                 data = NON_ESP_MARKER + data
             try:

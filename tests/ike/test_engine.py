@@ -442,3 +442,112 @@ def test_fuzzed_messages_never_break_the_responder(which: int, edits: list[tuple
     p.a.initiate(B_ADDR, other, OFFER, p.now)
     p.pump()
     assert any(e.sa.proxies == other.mirrored() for e in p.of("b", Phase2Established))
+
+
+# --- NAT traversal (RFC 3947) ------------------------------------------------------------------
+
+A_PRIVATE = 0x0A000001  # 10.0.0.1: A's own address behind a NAT that shows it as A_ADDR
+
+
+def _nat_pump(a: IkeEngine, b: IkeEngine, now: float, log: list[tuple[str, int, bytes]]
+              ) -> float:
+    """Deliver until quiet; A's datagrams reach B from A_ADDR (the NAT's public address)."""
+    for _ in range(200):
+        now += TICK
+        moved = False
+        for who, src, dst, seen_as in (("a", a, b, A_ADDR), ("b", b, a, B_ADDR)):
+            for _peer, data, port in src.datagrams_with_ports():
+                moved = True
+                log.append((who, port, data))
+                dst.receive_datagram(data, seen_as, now, port)
+        if not moved:
+            break
+    return now
+
+
+def _nat_engines(offer: Phase2Offer, nat_traversal: bool) -> tuple[IkeEngine, IkeEngine]:
+    pol = policy()
+    a = IkeEngine(A_PRIVATE, rand=SeededRandom("nat-a"), policies=lambda: [pol],
+                  psk_for=lambda peer: "cisco123" if peer == B_ADDR else None,
+                  nat_traversal=nat_traversal)
+    b = IkeEngine(B_ADDR, rand=SeededRandom("nat-b"), policies=lambda: [pol],
+                  psk_for=lambda peer: "cisco123" if peer == A_ADDR else None,
+                  select_phase2=ios_select(offer), nat_traversal=nat_traversal)
+    return a, b
+
+
+@pytest.mark.parametrize("mode", ["tunnel", "transport"])
+def test_nat_detected_both_float_to_4500_and_udp_encapsulate(mode: str) -> None:
+    offer = Phase2Offer((("esp-aes 256", "esp-sha256-hmac"),), mode, None)
+    a, b = _nat_engines(offer, nat_traversal=True)
+    log: list[tuple[str, int, bytes]] = []
+    a.initiate(B_ADDR, PROXIES, offer, 0.0)
+    _nat_pump(a, b, 0.0, log)
+    # MM1-MM4 on 500; the initiator floats with MM5, the responder follows; QM on 4500 too
+    assert [(who, port) for who, port, _ in log] == [
+        ("a", 500), ("b", 500), ("a", 500), ("b", 500),
+        ("a", 4500), ("b", 4500), ("a", 4500), ("b", 4500), ("a", 4500)]
+    assert a.datagram_port(B_ADDR) == b.datagram_port(A_ADDR) == 4500
+    assert [s.nat_t for s in a.isakmp_sas()] == [s.nat_t for s in b.isakmp_sas()] == [True]
+    events_a = [e for e in iter(a.next_event, None) if isinstance(e, Phase2Established)]
+    events_b = [e for e in iter(b.next_event, None) if isinstance(e, Phase2Established)]
+    assert len(events_a) == len(events_b) == 1
+    sa_a, sa_b = events_a[0].sa, events_b[0].sa
+    assert sa_a.udp_encap and sa_b.udp_encap
+    assert sa_a.mode == sa_b.mode == mode
+    assert sa_a.spi_out == sa_b.spi_in and sa_a.keys_out == sa_b.keys_in
+    assert sa_a.peer == B_ADDR and sa_b.peer == A_ADDR
+    assert a.dropped == b.dropped == 0
+
+
+def test_nat_detected_without_nat_traversal_only_detects() -> None:
+    """The default (routers, whose stack sends IKE to 500 only): no float, plain ESP."""
+    a, b = _nat_engines(OFFER, nat_traversal=False)
+    log: list[tuple[str, int, bytes]] = []
+    a.initiate(B_ADDR, PROXIES, OFFER, 0.0)
+    _nat_pump(a, b, 0.0, log)
+    assert {port for _, port, _ in log} == {500} and len(log) == 9
+    assert all(sa.nat_detected for e in (a, b) for sa in e._sas.values())
+    (ev_a,) = [e for e in iter(a.next_event, None) if isinstance(e, Phase2Established)]
+    (ev_b,) = [e for e in iter(b.next_event, None) if isinstance(e, Phase2Established)]
+    assert not ev_a.sa.udp_encap and not ev_b.sa.udp_encap
+    assert [s.nat_t for s in a.isakmp_sas()] == [False]
+
+
+def test_no_nat_stays_on_500_and_plain_esp() -> None:
+    p = make_pair(b_select=OFFER)
+    p.a.initiate(B_ADDR, PROXIES, OFFER, p.now)
+    p.pump()
+    sa_a, sa_b = established(p)
+    assert not sa_a.udp_encap and not sa_b.udp_encap
+    assert p.a.datagram_port(B_ADDR) == p.b.datagram_port(A_ADDR) == 500
+    assert [s.nat_t for s in p.a.isakmp_sas()] == [False]
+
+
+def test_udp_encapsulated_modes_codec_and_refusal_without_float() -> None:
+    from iosim.ike.constants import EncapsulationMode, IpsecAttributeType
+    from iosim.ike.quick_mode import offer_sa_payload, parse_esp_transform
+
+    for mode, value in (("tunnel", EncapsulationMode.UDP_ENCAPSULATED_TUNNEL),
+                        ("transport", EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT)):
+        sa = offer_sa_payload(Phase2Offer(OFFER.transform_sets, mode, None), bytes(4),
+                              udp_encap=True)
+        t = sa.proposals[0].transforms[0]
+        attr = next(x for x in t.attributes
+                    if x.attribute_type == IpsecAttributeType.ENCAPSULATION_MODE)
+        assert attr.as_int() == value
+        parsed = parse_esp_transform(t)
+        assert parsed is not None and parsed.udp_encap and parsed.mode == mode
+    # a responder whose SA did not float refuses UDP-Encapsulated modes (as before NAT-T)
+    p = make_pair(b_select=OFFER)
+    p.a.initiate(B_ADDR, PROXIES, OFFER, p.now)
+    p.pump()
+    established(p)
+    for sa in p.a._sas.values():  # test hook: A alone believes it floated
+        sa.floated = True
+    other = ProxyIdentity(0xC0A80300, 0xFFFFFF00, 0xC0A80400, 0xFFFFFF00)
+    p.a.initiate(B_ADDR, other, OFFER, p.now)
+    p.pump()
+    (failed,) = p.of("b", Phase2Failed)
+    assert "NO_PROPOSAL_CHOSEN" in failed.reason
+    assert p.of("a", Phase2Failed) == [Phase2Failed(B_ADDR, "NO_PROPOSAL_CHOSEN from peer")]

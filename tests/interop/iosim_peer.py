@@ -1,4 +1,5 @@
-"""iosim's IKE engine on a real UDP/500 socket, as a process (run inside a network namespace).
+"""iosim's IKE engine on real UDP/500 and /4500 sockets (NAT-T, RFC 3947), as a process (run
+inside a network namespace).
 
     python iosim_peer.py '<json config>'
 
