@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from iosim.router import Router
 
 IKE_PORT = 500
+NAT_T_PORT = 4500
+NAT_T_BYTES = NAT_T_PORT.to_bytes(2, "big")
+NON_ESP_MARKER = bytes(4)  # RFC 3948: IKE on 4500 starts with four zero octets
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 _INVALID_SPI_LOG_INTERVAL = 1.0
 
@@ -112,6 +115,7 @@ class RouterCrypto:
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
+        self.stack.udp_handlers[NAT_T_PORT] = self._udp_nat_t
         router.listeners.append(self._router_event)
 
     def _router_event(self, event: str, detail: str) -> None:
@@ -174,7 +178,7 @@ class RouterCrypto:
         engine = self.engines.get(local)
         if engine is None:
             engine = IkeEngine(
-                local, rand=self.rand,
+                local, rand=self.rand, nat_traversal=True,
                 policies=lambda: [ike_policy(p) for p in self.crypto.effective_policies()],
                 psk_for=self._psk_for,
                 select_phase2=lambda peer, proxies, offers: self._select(local, peer, proxies,
@@ -250,37 +254,45 @@ class RouterCrypto:
         out = bundle.outbound
         out.seq += 1
         src, dst = int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big")
+        udp = (NAT_T_PORT, NAT_T_PORT) if bundle.pair.udp_encap else None
         if bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer):
             # transport mode protects traffic between the tunnel endpoints themselves; for
             # anything else IOS falls back to tunnel mode, and so does this
-            outer = transport_encapsulate(out.esp, out.seq, self.rand, inner)
+            outer = transport_encapsulate(out.esp, out.seq, self.rand, inner, udp_ports=udp)
         else:
             outer = tunnel_encapsulate(out.esp, out.seq, self.rand, inner,
                                        bundle.local.to_bytes(4, "big"),
                                        bundle.peer.to_bytes(4, "big"),
-                                       ident=self.stack.next_ident(), ttl=255)
+                                       ident=self.stack.next_ident(), ttl=255, udp_ports=udp)
         bundle.counters.encaps += 1
         self.stack.route_out(outer, bundle.peer)
         self._count_octets(bundle, out, len(inner))
 
     def _input(self, interface: str, datagram: bytes) -> bytes | None:
-        if len(datagram) >= 20 and datagram[9] != IpProtocol.ESP:
-            return self._inbound_check(interface, datagram)
         if len(datagram) < 28:
             return datagram
         ihl = (datagram[0] & 0x0F) * 4
+        total = int.from_bytes(datagram[2:4], "big")
+        esp_at = ihl
+        if datagram[9] == IpProtocol.UDP and datagram[ihl + 2:ihl + 4] == NAT_T_BYTES:
+            esp_at = ihl + 8  # ESP in UDP 4500 (RFC 3948), unless it is IKE or a keepalive
+            if total - esp_at < 8 or datagram[esp_at:esp_at + 4] == NON_ESP_MARKER:
+                return datagram
+        elif datagram[9] != IpProtocol.ESP:
+            return self._inbound_check(interface, datagram)
         dst = int.from_bytes(datagram[16:20], "big")
         if self.stack.owns(dst) is None:
             return datagram
-        spi = int.from_bytes(datagram[ihl:ihl + 4], "big")
+        spi = int.from_bytes(datagram[esp_at:esp_at + 4], "big")
         bundle = self.sad.by_spi.get(spi)
+        if bundle is None and esp_at != ihl:
+            return datagram  # UDP 4500 that is not ours to decrypt (a NAT passes it on)
         if bundle is None:
             self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"), interface)
             return None
         inb = bundle.inbound
         try:
-            total = int.from_bytes(datagram[2:4], "big")
-            _, next_header, payload = decapsulate(inb.esp, datagram[ihl:total], inb.replay)
+            _, next_header, payload = decapsulate(inb.esp, datagram[esp_at:total], inb.replay)
             if next_header == IpProtocol.IPIP:  # tunnel mode: the payload is the whole packet
                 inner = payload
             else:  # transport mode: the original header comes back with its protocol
@@ -356,7 +368,7 @@ class RouterCrypto:
                   if peer in (s.src, s.dst) and s.status == "ACTIVE"]
         return states[-1] if states else None
 
-    def _debug_packet(self, local: int, peer: int, sending: bool) -> None:
+    def _debug_packet(self, local: int, peer: int, sending: bool, port: int = IKE_PORT) -> None:
         if "isakmp" not in self.router.debug_flags:
             return
         st = self._isakmp_state(local, peer)
@@ -365,10 +377,10 @@ class RouterCrypto:
         state = st.state if st is not None else "MM_NO_STATE"
         if sending:
             self.router.debug(f"ISAKMP:({conn}): sending packet to {format_ip(peer)} "
-                              f"my_port 500 peer_port 500 ({role}) {state}")
+                              f"my_port {port} peer_port {port} ({role}) {state}")
         else:
             self.router.debug(f"ISAKMP (0:{conn}): received packet from {format_ip(peer)} "
-                              f"dport 500 sport 500 Global ({role}) {state}")
+                              f"dport {port} sport {port} Global ({role}) {state}")
 
     def _debug_create_sa(self, bundle: SaBundle) -> None:
         if "ipsec" not in self.router.debug_flags:
@@ -395,11 +407,22 @@ class RouterCrypto:
         self._engine(dst).receive_datagram(payload, src, now)
         self._pump(dst)
 
+    def _udp_nat_t(self, src: int, dst: int, sport: int, dport: int, payload: bytes,
+                   now: float) -> None:
+        """IKE on UDP 4500 after a NAT-T float: behind the 4-byte non-ESP marker."""
+        if payload[:4] != NON_ESP_MARKER or dst not in self.engines:
+            return  # a NAT keepalive, or nothing we negotiated
+        self._debug_packet(dst, src, sending=False, port=NAT_T_PORT)
+        self.engines[dst].receive_datagram(payload[4:], src, now, port=NAT_T_PORT)
+        self._pump(dst)
+
     def _pump(self, local: int) -> None:
         engine = self.engines[local]
-        for peer, data in engine.datagrams_to_send():
-            self._debug_packet(local, peer, sending=True)
-            self.stack.send_udp(peer, IKE_PORT, IKE_PORT, data, src=local)
+        for peer, data, port in engine.datagrams_with_ports():
+            self._debug_packet(local, peer, sending=True, port=port)
+            if port == NAT_T_PORT:
+                data = NON_ESP_MARKER + data
+            self.stack.send_udp(peer, port, port, data, src=local)
         while (event := engine.next_event()) is not None:
             self._on_event(local, event)
         when = engine.get_timer()

@@ -84,6 +84,8 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float) -> list[str]:
     kb_left = max(0, sa.lifetime_kilobytes - sa.octets // 1024)
     sec_left = max(0, int(sa.created + sa.lifetime_seconds - now))
     mode = "Tunnel" if b.pair.mode == "tunnel" else "Transport"
+    if b.pair.udp_encap:
+        mode += " UDP-Encaps"
     return [
         f"      spi: 0x{sa.esp.spi:X}({sa.esp.spi})",
         f"        transform: {' '.join(words)} ,",
@@ -122,7 +124,8 @@ def _flow_block(f: FlowView, now: float) -> list[str]:
         f"{_proxy(f.proxies.local_net, f.proxies.local_mask)}",
         f"   remote ident (addr/mask/prot/port): "
         f"{_proxy(f.proxies.remote_net, f.proxies.remote_mask)}",
-        f"   current_peer {format_ip(f.peer)} port 500",
+        f"   current_peer {format_ip(f.peer)} port "
+        f"{4500 if current is not None and current.pair.udp_encap else 500}",
         "     PERMIT, flags={origin_is_acl,}",
         f"    #pkts encaps: {c.encaps}, #pkts encrypt: {c.encaps}, #pkts digest: {digest}",
         f"    #pkts decaps: {c.decaps}, #pkts decrypt: {c.decaps}, #pkts verify: {verify}",

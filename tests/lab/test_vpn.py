@@ -285,3 +285,46 @@ def test_a_reload_forgets_the_tunnel_and_the_next_ping_builds_it_again(tmp_path:
     console.feed("ping 198.51.100.2")
     # R2 still holds the old SAs: R1's fresh IKE negotiation replaces them
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+
+
+ISP_NAT = """\
+@ISP
+enable
+conf t
+interface GigabitEthernet0/0
+ip nat inside
+interface GigabitEthernet0/1
+ip nat outside
+exit
+access-list 1 permit 198.51.100.0 0.0.0.3
+ip nat inside source list 1 interface GigabitEthernet0/1 overload
+end
+"""
+
+
+def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
+    """R1's outside address is translated to the ISP's 203.0.113.1: IKE floats to 4500 and
+    ESP travels in UDP (RFC 3947/3948); R2 sees its peer as the NAT's address."""
+    console = lab_console(tmp_path)
+    console.lab.fabric.capture()
+    run(console, ISP_NAT)
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]
+        if name == "seed_r2":  # R2 knows R1 by the address the NAT gives it
+            config = config.replace("198.51.100.1", "203.0.113.1")
+        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    console.feed("@R1")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+    console.feed("@R2")
+    ipsec = console.feed("show crypto ipsec sa")
+    assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in ipsec
+    assert "   current_peer 203.0.113.1 port 4500" in ipsec
+    assert "        in use settings ={Tunnel UDP-Encaps, }" in ipsec
+    # between the ISP and R2 the ESP is inside UDP 4500; no bare ESP crosses the NAT
+    link = console.lab.fabric.link_of("R2", "GigabitEthernet0/0")
+    assert link is not None
+    protocols = {pull_ipv4(pull_ethernet(f).payload).protocol for _, f in link.captured
+                 if pull_ethernet(f).ethertype == EtherType.IPV4}
+    assert IpProtocol.ESP not in protocols and IpProtocol.UDP in protocols
