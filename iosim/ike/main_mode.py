@@ -102,6 +102,7 @@ __all__ = [
     "Phase1Failed",
     "RemoteProtocolError",
     "Phase1Suite",
+    "StateChanged",
     "choose_policy",
     "decrypt_body",
     "encrypt_body",
@@ -367,6 +368,18 @@ class Phase1Failed:
 
     peer: int
     reason: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """An IOS-internal state transition, for ``debug crypto isakmp``'s ``Old State = X  New
+    State = Y`` lines (``IKE_READY``, ``IKE_I_MM1`` ... ``IKE_P1_COMPLETE``, ``IKE_QM_READY``,
+    ``IKE_QM_I_QM1`` ... ``IKE_QM_PHASE2_COMPLETE``); ``conn_id`` is 0 until keys exist."""
+
+    peer: int
+    conn_id: int
+    old: str
+    new: str
 
 
 def ip_text(address: int) -> str:
