@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from iosim.cli.interfaces import interface_type
 from iosim.config.model import InterfaceConfig, RunningConfig
-from iosim.net.routing import RoutingTable
+from iosim.net.routing import Route, RoutingTable
 
 if TYPE_CHECKING:
     from iosim.net.stack import IpStack
@@ -136,6 +136,8 @@ class Router:
         self.stack: IpStack | None = None  # set when the router joins a lab's network
         self.crypto_plane: object | None = None  # its RouterCrypto, likewise
         self._rib: RoutingTable | None = None
+        # routes that protocols put in the table (reverse route injection), by their owner's key
+        self.injected_routes: dict[object, Route] = {}
 
     # ------------------------------------------------------------ boot
 

@@ -22,8 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
-from iosim.config.model import AclEntry
+from iosim.config.crypto_model import (
+    CryptoConfig,
+    CryptoMapEntry,
+    IsakmpPolicy,
+    IsakmpProfile,
+    Keyring,
+    PresharedKey,
+    crypto_of,
+)
+from iosim.config.model import AclEntry, PortMatch
 from iosim.crypto.rand import SeededRandom
 from iosim.ike.engine import (
     IkeEngine,
@@ -53,7 +61,18 @@ from iosim.ipsec.replay import ReplayWindow
 from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad
 from iosim.ipsec.transforms import encryption_transform, integrity_transform
 from iosim.net.flow import first_match, flow_of, mirrored
-from iosim.net.packets import IpProtocol, PacketError, format_ip, pull_ipv4
+from iosim.net.fragments import fragment
+from iosim.net.packets import (
+    IcmpDestinationUnreachable,
+    IpProtocol,
+    Ipv4Packet,
+    PacketError,
+    UnreachableCode,
+    format_ip,
+    pull_ipv4,
+    quote_datagram,
+)
+from iosim.net.routing import Route
 
 if TYPE_CHECKING:
     from iosim.clock import TimerHandle, VirtualClock
@@ -63,6 +82,7 @@ IKE_PORT = 500
 NAT_T_PORT = 4500
 NAT_T_BYTES = NAT_T_PORT.to_bytes(2, "big")
 NON_ESP_MARKER = bytes(4)  # RFC 3948: IKE on 4500 starts with four zero octets
+NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 _INVALID_SPI_LOG_INTERVAL = 1.0
 
@@ -78,20 +98,51 @@ def _mask(wildcard: int) -> int:
     return ~wildcard & 0xFFFFFFFF
 
 
+def _port(match: PortMatch | None) -> int:
+    return match.port if match is not None and match.op == "eq" else 0
+
+
 def proxies_of(ace: AclEntry) -> ProxyIdentity | None:
-    """The proxy identities a crypto ACL ``permit`` line stands for (None for other lines)."""
+    """The proxy identities a crypto ACL ``permit`` line stands for (None for other lines):
+    ``permit icmp`` gives protocol 1, ``permit tcp ... eq 23`` protocol 6 and port 23, as IOS
+    sends them in IDci/IDcr."""
     if ace.action != "permit" or ace.source is None or ace.destination is None:
         return None
     return ProxyIdentity(int(ace.source.address), _mask(int(ace.source.wildcard)),
-                         int(ace.destination.address), _mask(int(ace.destination.wildcard)))
+                         int(ace.destination.address), _mask(int(ace.destination.wildcard)),
+                         ace.protocol or 0, _port(ace.source_port), _port(ace.destination_port))
+
+
+def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
+    """Whether every packet of ``inner`` is also one of ``outer``."""
+    return ((inner.local_net & outer.local_mask) == outer.local_net
+            and inner.local_mask & outer.local_mask == outer.local_mask
+            and (inner.remote_net & outer.remote_mask) == outer.remote_net
+            and inner.remote_mask & outer.remote_mask == outer.remote_mask
+            and outer.protocol in (0, inner.protocol)
+            and outer.local_port in (0, inner.local_port)
+            and outer.remote_port in (0, inner.remote_port))
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """A crypto map entry as the data plane walks it. ``dynamic`` entries come from the
+    ``crypto dynamic-map`` an ``ipsec-isakmp dynamic`` entry names: they carry the parent's
+    name and sequence number (what ``show crypto ipsec sa`` prints), never start IKE, accept
+    any peer (or those of their ``set peer``) and need no ACL."""
+
+    interface: str
+    map_name: str
+    seq: int
+    entry: CryptoMapEntry  # the static entry, or the dynamic-map entry
+    dynamic: bool = False
 
 
 @dataclass
 class _Intent:
     """Where a negotiation for a peer and proxies will land: interface and map entry."""
 
-    interface: str
-    entry: CryptoMapEntry
+    where: MapEntry
     initiated: bool  # we started it: we also start its rekeys
 
 
@@ -127,6 +178,7 @@ class RouterCrypto:
         self._timers.clear()
         self.engines.clear()
         self.sad = Sad()
+        self.router.injected_routes.clear()
         self.intents.clear()
         self.flow_counters.clear()
 
@@ -136,16 +188,28 @@ class RouterCrypto:
     def crypto(self) -> CryptoConfig:
         return crypto_of(self.router.config)
 
-    def _entries(self, interface: str) -> list[CryptoMapEntry]:
-        """The complete entries of the crypto map on ``interface``, in sequence order."""
+    def _entries(self, interface: str) -> list[MapEntry]:
+        """The usable entries of the crypto map on ``interface``, in sequence order: complete
+        static entries, and each ``dynamic`` entry expanded into its dynamic map's entries
+        that have a transform set (IOS ignores an incomplete one)."""
         intf = self.router.config.interfaces.get(interface)
         name = intf.features.get("crypto_map") if intf is not None else None
-        cmap = self.crypto.maps.get(name) if isinstance(name, str) else None
+        crypto = self.crypto
+        cmap = crypto.maps.get(name) if isinstance(name, str) else None
         if cmap is None:
             return []
-        return [e for _, e in sorted(cmap.entries.items())
-                if e.peers and e.match_acl and e.match_acl in self.router.config.acls
-                and e.kind == "ipsec-isakmp"]
+        acls = self.router.config.acls
+        out: list[MapEntry] = []
+        for seq, e in sorted(cmap.entries.items()):
+            if e.dynamic_template is not None:
+                dmap = crypto.dynamic_maps.get(e.dynamic_template)
+                for _, d in sorted(dmap.entries.items()) if dmap is not None else ():
+                    if d.transform_sets and (d.match_acl is None or d.match_acl in acls):
+                        out.append(MapEntry(interface, cmap.name, seq, d, dynamic=True))
+            elif (e.peers and e.match_acl and e.match_acl in acls
+                  and e.kind == "ipsec-isakmp"):
+                out.append(MapEntry(interface, cmap.name, seq, e))
+        return out
 
     def _local_address(self, interface: str) -> int | None:
         return self.stack.source_for(interface)
@@ -161,10 +225,39 @@ class RouterCrypto:
             entry.lifetime_seconds or self.crypto.sa_lifetime_seconds,
             entry.lifetime_kilobytes or self.crypto.sa_lifetime_kilobytes)
 
-    def _psk_for(self, peer: int) -> str | None:
-        """The pre-shared key for ``peer``: the most specific ``crypto isakmp key`` match."""
+    def _profiles_for(self, peer: int) -> list[IsakmpProfile]:
+        """The ISAKMP profiles whose ``match identity address`` covers ``peer``."""
+        return [p for _, p in sorted(self.crypto.isakmp_profiles.items())
+                if any((peer & int(mask)) == (int(addr) & int(mask))
+                       for addr, mask in p.match_addresses)]
+
+    def _keyring_applies(self, ring: Keyring, local: int) -> bool:
+        """A keyring with ``local-address`` serves only IKE on that interface's address."""
+        where = ring.local_address
+        if where is None:
+            return True
+        if where in self.router.config.interfaces:
+            return self._local_address(where) == local
+        return where == format_ip(local)
+
+    def _psk_for(self, local: int, peer: int) -> str | None:
+        """The pre-shared key for ``peer``, the most specific address match. A peer that an
+        ISAKMP profile matches takes its keys from that profile's keyring only; any other
+        peer from the global ``crypto isakmp key``s and every keyring that serves ``local``."""
+        crypto = self.crypto
+        profiles = self._profiles_for(peer)
+        rings = [crypto.keyrings[p.keyring] for p in profiles if p.keyring in crypto.keyrings]
+        keys: list[PresharedKey] = []
+        if profiles:
+            for ring in rings:
+                keys += ring.keys.values()
+        else:
+            keys += crypto.keys.values()
+            for ring in crypto.keyrings.values():
+                if self._keyring_applies(ring, local):
+                    keys += ring.keys.values()
         best: tuple[int, str] | None = None
-        for key in self.crypto.keys.values():
+        for key in keys:
             if key.address is None:
                 continue
             mask = int(key.effective_mask)
@@ -180,7 +273,7 @@ class RouterCrypto:
             engine = IkeEngine(
                 local, rand=self.rand, nat_traversal=True,
                 policies=lambda: [ike_policy(p) for p in self.crypto.effective_policies()],
-                psk_for=self._psk_for,
+                psk_for=lambda peer: self._psk_for(local, peer),
                 select_phase2=lambda peer, proxies, offers: self._select(local, peer, proxies,
                                                                          offers),
                 aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled)
@@ -189,14 +282,18 @@ class RouterCrypto:
 
     def _select(self, local: int, peer: int, proxies: ProxyIdentity,
                 offers: list[Phase2Offer]) -> Phase2Offer | None:
-        """Responder: the offer our crypto map accepts for these proxies, if any."""
+        """Responder: the offer our crypto map accepts for these proxies, if any. A static
+        entry needs the peer and an ACL line that mirrors the proxies exactly; a dynamic one
+        any peer (or one of its own) and, with an ACL, proxies within one of its lines."""
         for interface in self.router.config.interfaces:
             if self._local_address(interface) != local:
                 continue
-            for entry in self._entries(interface):
-                if not any(int(p) == peer for p in entry.peers):
-                    continue
-                if not self._acl_mirrors(entry, proxies):
+            for where in self._entries(interface):
+                entry = where.entry
+                if entry.peers or not where.dynamic:
+                    if not any(int(p) == peer for p in entry.peers):
+                        continue
+                if not self._acl_allows(entry, proxies, exact=not where.dynamic):
                     continue
                 ours = self._offer(entry)
                 if ours is None:
@@ -204,22 +301,29 @@ class RouterCrypto:
                 for offer in offers:
                     if offer.mode != ours.mode or offer.pfs_group != ours.pfs_group:
                         continue
-                    if any(ts in ours.transform_sets for ts in offer.transform_sets):
-                        chosen = next(ts for ts in offer.transform_sets
-                                      if ts in ours.transform_sets)
-                        self.intents[(peer, proxies)] = _Intent(interface, entry, False)
-                        return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
-                                           min(ours.lifetime_seconds, offer.lifetime_seconds),
-                                           min(ours.lifetime_kilobytes,
-                                               offer.lifetime_kilobytes))
+                    chosen = next((ts for ts in offer.transform_sets
+                                   if ts in ours.transform_sets), None)
+                    if chosen is None:
+                        continue
+                    self.intents[(peer, proxies)] = _Intent(where, False)
+                    return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
+                                       min(ours.lifetime_seconds, offer.lifetime_seconds),
+                                       min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
         return None
 
-    def _acl_mirrors(self, entry: CryptoMapEntry, proxies: ProxyIdentity) -> bool:
-        """Whether a permit of the entry's ACL is exactly these proxies (our side local)."""
-        acl = self.router.config.acls.get(entry.match_acl or "")
+    def _acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity, *, exact: bool
+                    ) -> bool:
+        """Whether a permit of the entry's ACL is these proxies (our side local): exactly,
+        or (``exact`` false, a dynamic entry) as a superset; no ACL allows anything."""
+        if entry.match_acl is None:
+            return not exact
+        acl = self.router.config.acls.get(entry.match_acl)
         if acl is None:
             return False
-        return any(proxies_of(ace) == proxies for ace in acl.entries)
+        lines = [p for p in map(proxies_of, acl.entries) if p is not None]
+        if exact:
+            return proxies in lines
+        return any(_within(proxies, line) for line in lines)
 
     # ------------------------------------------------------------ packets
 
@@ -232,23 +336,57 @@ class RouterCrypto:
         except PacketError:
             return datagram
         flow = flow_of(packet)
-        for entry in entries:
-            ace = first_match(self.router.config.acls[entry.match_acl or ""], flow)
+        local = self._local_address(interface)
+        acls = self.router.config.acls
+        for where in entries:
+            entry = where.entry
+            acl = acls.get(entry.match_acl) if entry.match_acl else None
+            if where.dynamic:
+                # a dynamic entry protects what its peers negotiated, and never starts IKE:
+                # traffic its ACL permits but no SA covers is dropped
+                bundle = self.sad.outbound_for(None, flow.src, flow.dst, flow.protocol,
+                                               flow.sport, flow.dport,
+                                               where=(where.map_name, where.seq))
+                if bundle is not None:
+                    self._protect(bundle, packet, datagram)
+                    return None
+                ace = first_match(acl, flow) if acl is not None else None
+                if ace is not None and ace.action == "permit":
+                    return None
+                continue
+            assert acl is not None
+            ace = first_match(acl, flow)
             if ace is None or ace.action != "permit":
                 continue
             peer = int(entry.peers[0])
-            local = self._local_address(interface)
             if local is None:
                 return None
-            bundle = self.sad.outbound_for(peer, packet.src, packet.dst)
+            bundle = self.sad.outbound_for(peer, flow.src, flow.dst, flow.protocol,
+                                           flow.sport, flow.dport)
             if bundle is None:
                 proxies = proxies_of(ace)
                 assert proxies is not None
-                self._start(interface, entry, local, peer, proxies)
+                self._start(where, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
-            self._encapsulate(bundle, datagram)
+            self._protect(bundle, packet, datagram)
             return None
         return datagram
+
+    def _protect(self, bundle: SaBundle, packet: Ipv4Packet, datagram: bytes) -> None:
+        """Encapsulate, first fragmenting what would not fit the path once encapsulated
+        (IOS's default ``crypto ipsec fragmentation before-encryption``); with DF set the
+        source is told the plaintext MTU instead (ICMP 3/4), as ``crypto ipsec df-bit copy``
+        has it."""
+        mtu = bundle.plaintext_mtu
+        if len(datagram) <= mtu:
+            self._encapsulate(bundle, datagram)
+            return
+        if packet.df:
+            self.stack.icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
+                UnreachableCode.FRAGMENTATION_NEEDED, quote_datagram(datagram), mtu))
+            return
+        for piece in fragment(packet, mtu):
+            self._encapsulate(bundle, piece)
 
     def _encapsulate(self, bundle: SaBundle, inner: bytes) -> None:
         out = bundle.outbound
@@ -265,6 +403,7 @@ class RouterCrypto:
                                        bundle.peer.to_bytes(4, "big"),
                                        ident=self.stack.next_ident(), ttl=255, udp_ports=udp)
         bundle.counters.encaps += 1
+        bundle.last_out = self.clock.now
         self.stack.route_out(outer, bundle.peer)
         self._count_octets(bundle, out, len(inner))
 
@@ -323,8 +462,12 @@ class RouterCrypto:
             flow = mirrored(flow_of(pull_ipv4(datagram)))
         except PacketError:
             return datagram
-        for entry in entries:
-            ace = first_match(self.router.config.acls[entry.match_acl or ""], flow, count=False)
+        acls = self.router.config.acls
+        for where in entries:
+            acl = acls.get(where.entry.match_acl) if where.entry.match_acl else None
+            if acl is None:
+                continue
+            ace = first_match(acl, flow, count=False)
             if ace is not None and ace.action == "permit":
                 return None
         return datagram
@@ -340,14 +483,13 @@ class RouterCrypto:
 
     # ------------------------------------------------------------ IKE
 
-    def _start(self, interface: str, entry: CryptoMapEntry, local: int, peer: int,
-               proxies: ProxyIdentity) -> None:
-        offer = self._offer(entry)
+    def _start(self, where: MapEntry, local: int, peer: int, proxies: ProxyIdentity) -> None:
+        offer = self._offer(where.entry)
         if offer is None:
             return
         previous = self.intents.get((peer, proxies))
         self.intents[(peer, proxies)] = _Intent(
-            interface, entry, previous.initiated if previous is not None else True)
+            where, previous.initiated if previous is not None else True)
         engine = self._engine(local)
         if self._isakmp_state(local, peer) is None:
             self._debug("isakmp", "ISAKMP:(0): beginning Main Mode exchange")
@@ -444,7 +586,7 @@ class RouterCrypto:
         elif isinstance(event, Phase2Deleted):  # the peer deleted the pair: so do we
             bundle = self.sad.by_spi.get(event.spi_in)
             if bundle is not None and bundle.peer == event.peer:
-                self.sad.remove(bundle)
+                self._remove(bundle)
         elif isinstance(event, Phase1Established):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):SA has been authenticated with "
                                   f"{format_ip(event.peer)}")
@@ -471,11 +613,14 @@ class RouterCrypto:
                            pair.lifetime_kilobytes, replay=replay)
         outbound = OneWaySa(EspSa.from_keymat(pair.spi_out, enc, integ, pair.keys_out),
                             self._conn_ids, now, pair.lifetime_seconds, pair.lifetime_kilobytes)
-        key = (intent.interface, intent.entry.map_name, intent.entry.seq, pair.proxies)
+        where = intent.where
+        key = (where.interface, where.map_name, where.seq, pair.proxies)
         counters = self.flow_counters.setdefault(key, SaCounters())
-        bundle = SaBundle(pair, local, intent.interface, intent.entry.map_name,
-                          intent.entry.seq, inbound, outbound, counters)
+        bundle = SaBundle(pair, local, where.interface, where.map_name, where.seq, inbound,
+                          outbound, counters)
         self.sad.add(bundle)
+        if where.entry.reverse_route:
+            self._inject_route(bundle)
         self._debug_create_sa(bundle)
         # Lifetimes: the side that negotiated the pair renegotiates it before it runs out
         # (no packet is lost: the old pair serves until the new one is up); at the end of
@@ -483,6 +628,22 @@ class RouterCrypto:
         if intent.initiated:
             self.clock.call_later(pair.lifetime_seconds * REKEY_AT, self._rekey, bundle)
         self.clock.call_later(pair.lifetime_seconds, self._expire, bundle)
+        if pair.udp_encap and crypto.nat_keepalive:
+            self.clock.call_later(crypto.nat_keepalive, self._nat_keepalive, bundle)
+
+    def _nat_keepalive(self, bundle: SaBundle) -> None:
+        """``crypto isakmp nat keepalive N``: an ESP-in-UDP pair that sent nothing for N
+        seconds sends a NAT-keepalive (RFC 3948 2.3: one 0xFF octet, UDP 4500 to 4500) so
+        that the NAT keeps its translation."""
+        interval = self.crypto.nat_keepalive
+        if bundle not in self.sad.bundles or not interval:
+            return
+        now = self.clock.now
+        if now - bundle.last_out >= interval:
+            self.stack.send_udp(bundle.peer, NAT_T_PORT, NAT_T_PORT, NAT_KEEPALIVE,
+                                src=bundle.local)
+            bundle.last_out = now
+        self.clock.call_at(bundle.last_out + interval, self._nat_keepalive, bundle)
 
     def _rekey(self, bundle: SaBundle) -> None:
         if bundle not in self.sad.bundles or bundle.rekeyed:
@@ -490,12 +651,32 @@ class RouterCrypto:
         bundle.rekeyed = True
         intent = self.intents.get((bundle.peer, bundle.proxies))
         if intent is not None:
-            self._start(intent.interface, intent.entry, bundle.local, bundle.peer,
-                        bundle.proxies)
+            self._start(intent.where, bundle.local, bundle.peer, bundle.proxies)
 
     def _expire(self, bundle: SaBundle) -> None:
-        if bundle in self.sad.bundles:
-            self.sad.remove(bundle)
+        self._remove(bundle)
+
+    def _remove(self, bundle: SaBundle) -> None:
+        """Delete a pair from the SAD, and its reverse route once no pair needs it."""
+        if bundle not in self.sad.bundles:
+            return
+        self.sad.remove(bundle)
+        key = (bundle.peer, bundle.proxies)
+        if key in self.router.injected_routes and not any(
+                (b.peer, b.proxies) == key for b in self.sad.bundles):
+            del self.router.injected_routes[key]
+            self.router.network_changed()
+
+    def _inject_route(self, bundle: SaBundle) -> None:
+        """Reverse route injection: a static route to the remote proxy network via the peer
+        (``S 10.0.2.0/24 [1/0] via 203.0.113.2``), there while an SA pair protects it."""
+        p = bundle.proxies
+        key = (bundle.peer, p)
+        if key in self.router.injected_routes:
+            return
+        self.router.injected_routes[key] = Route.static(
+            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer)
+        self.router.network_changed()
 
     def _count_octets(self, bundle: SaBundle, sa: OneWaySa, size: int) -> None:
         """Kilobyte lifetimes count real bytes: renegotiate at 90 %, delete at 100 %."""
@@ -511,24 +692,39 @@ class RouterCrypto:
     # ------------------------------------------------------------ for show commands
 
     def flows(self) -> list[FlowView]:
-        """Every protected flow of every applied crypto map, with its SA pairs."""
+        """Every protected flow of every applied crypto map, with its SA pairs: a static
+        entry's flows are its ACL's permit lines; a dynamic entry's are what peers
+        negotiated with it."""
         views: list[FlowView] = []
+        grouped: dict[tuple[str, str, int, ProxyIdentity], list[SaBundle]] = {}
+        for b in self.sad.bundles:
+            grouped.setdefault((b.interface, b.map_name, b.map_seq, b.proxies), []).append(b)
         for intf in self.router.config.sorted_interfaces():
             local = self._local_address(intf.name)
             if local is None:
                 continue
-            for entry in self._entries(intf.name):
-                acl = self.router.config.acls[entry.match_acl or ""]
-                peer = int(entry.peers[0])
+            for where in self._entries(intf.name):
+                if where.dynamic:
+                    keys = sorted((k for k in grouped if k[:3] == (intf.name, where.map_name,
+                                                                    where.seq)),
+                                  key=lambda k: (k[3].remote_net, k[3].local_net))
+                    for key in keys:
+                        bundles = tuple(grouped[key])
+                        views.append(FlowView(intf.name, where.map_name, local,
+                                              bundles[-1].peer, key[3],
+                                              self.flow_counters.get(key, SaCounters()),
+                                              bundles, dynamic=True))
+                    continue
+                acl = self.router.config.acls[where.entry.match_acl or ""]
+                peer = int(where.entry.peers[0])
                 for ace in acl.entries:
                     proxies = proxies_of(ace)
                     if proxies is None:
                         continue
-                    key = (intf.name, entry.map_name, entry.seq, proxies)
-                    bundles = tuple(b for b in self.sad.bundles
-                                    if (b.interface, b.map_name, b.map_seq, b.proxies) == key)
-                    views.append(FlowView(intf.name, entry.map_name, local, peer, proxies,
-                                          self.flow_counters.get(key, SaCounters()), bundles))
+                    key = (intf.name, where.map_name, where.seq, proxies)
+                    views.append(FlowView(intf.name, where.map_name, local, peer, proxies,
+                                          self.flow_counters.get(key, SaCounters()),
+                                          tuple(grouped.get(key, ()))))
         return views
 
     # ------------------------------------------------------------ clear commands
@@ -541,7 +737,7 @@ class RouterCrypto:
             engine = self.engines.get(bundle.local)
             if engine is not None:
                 engine.delete_ipsec(bundle.peer, [bundle.inbound.esp.spi], self.clock.now)
-            self.sad.remove(bundle)
+            self._remove(bundle)
         for local in list(self.engines):
             self._pump(local)
 

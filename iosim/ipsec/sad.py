@@ -3,6 +3,10 @@
 An ``SaBundle`` is what ``show crypto ipsec sa`` lists under one pair of proxy identities:
 the inbound and outbound ESP SAs, the crypto map entry and interface they belong to, and
 the counters of the packets that really crossed them.
+
+``Sad`` finds a bundle by inbound SPI (a dict) and by traffic: bundles are indexed by their
+remote proxy network, so a lookup costs one dict probe per distinct remote mask, not one
+test per bundle -- a hub with a thousand spokes stays as fast as a router with one.
 """
 
 from __future__ import annotations
@@ -53,6 +57,17 @@ class SaBundle:
     outbound: OneWaySa
     counters: SaCounters = field(default_factory=SaCounters)  # shared by its flow
     rekeyed: bool = False  # a successor has been asked for
+    last_out: float = 0.0  # when a packet last left through it (NAT keepalives)
+
+    @property
+    def plaintext_mtu(self) -> int:
+        """The largest inner packet that fits a 1500-byte path once encapsulated (IOS's
+        figure): outer IPv4 header, [UDP,] ESP header, IV and ICV, padded to the block."""
+        esp = self.outbound.esp
+        udp = 8 if self.pair.udp_encap else 0
+        room = PATH_MTU - 20 - udp - 8 - esp.encryption.iv_size - esp.icv_size
+        block = max(esp.encryption.block_size, 4)
+        return room // block * block - 2
 
     @property
     def peer(self) -> int:
@@ -61,6 +76,9 @@ class SaBundle:
     @property
     def proxies(self) -> ProxyIdentity:
         return self.pair.proxies
+
+
+PATH_MTU = 1500  # Ethernet; the interfaces of a lab have no other MTU
 
 
 @dataclass(frozen=True)
@@ -74,33 +92,63 @@ class FlowView:
     proxies: ProxyIdentity
     counters: SaCounters
     bundles: tuple[SaBundle, ...]  # newest last; empty until IKE has made one
+    dynamic: bool = False  # of a dynamic crypto map entry
 
 
-def covers(proxies: ProxyIdentity, local: int, remote: int) -> bool:
-    """Whether a packet from ``local`` to ``remote`` lies within the proxy identities."""
-    return (local & proxies.local_mask) == proxies.local_net and (
-        remote & proxies.remote_mask) == proxies.remote_net
+def covers(proxies: ProxyIdentity, local: int, remote: int, protocol: int = 0,
+           local_port: int | None = None, remote_port: int | None = None) -> bool:
+    """Whether a packet from ``local`` to ``remote`` lies within the proxy identities (a
+    protocol or port of 0 in the identities stands for any)."""
+    return ((local & proxies.local_mask) == proxies.local_net
+            and (remote & proxies.remote_mask) == proxies.remote_net
+            and proxies.protocol in (0, protocol)
+            and proxies.local_port in (0, local_port)
+            and proxies.remote_port in (0, remote_port))
 
 
 @dataclass
 class Sad:
     """Every SA pair of a router, findable by inbound SPI and by traffic."""
 
-    bundles: list[SaBundle] = field(default_factory=list)
+    bundles: list[SaBundle] = field(default_factory=list)  # oldest first
     by_spi: dict[int, SaBundle] = field(default_factory=dict)
+    _by_remote: dict[tuple[int, int], list[SaBundle]] = field(default_factory=dict)
+    _masks: dict[int, int] = field(default_factory=dict)  # remote mask -> bundles using it
 
     def add(self, bundle: SaBundle) -> None:
         self.bundles.append(bundle)
         self.by_spi[bundle.inbound.esp.spi] = bundle
+        p = bundle.proxies
+        self._by_remote.setdefault((p.remote_net, p.remote_mask), []).append(bundle)
+        self._masks[p.remote_mask] = self._masks.get(p.remote_mask, 0) + 1
 
     def remove(self, bundle: SaBundle) -> None:
-        if bundle in self.bundles:
-            self.bundles.remove(bundle)
+        if bundle not in self.bundles:
+            return
+        self.bundles.remove(bundle)
         self.by_spi.pop(bundle.inbound.esp.spi, None)
+        p = bundle.proxies
+        key = (p.remote_net, p.remote_mask)
+        same = self._by_remote[key]
+        same.remove(bundle)
+        if not same:
+            del self._by_remote[key]
+        self._masks[p.remote_mask] -= 1
+        if not self._masks[p.remote_mask]:
+            del self._masks[p.remote_mask]
 
-    def outbound_for(self, peer: int, local: int, remote: int) -> SaBundle | None:
-        """The newest SA pair to ``peer`` whose proxies cover this packet."""
-        for bundle in reversed(self.bundles):
-            if bundle.peer == peer and covers(bundle.proxies, local, remote):
-                return bundle
-        return None
+    def outbound_for(self, peer: int | None, local: int, remote: int, protocol: int = 0,
+                     local_port: int | None = None, remote_port: int | None = None,
+                     where: tuple[str, int] | None = None) -> SaBundle | None:
+        """The newest SA pair whose proxies cover this packet: to ``peer`` (any peer for
+        None) and, with ``where``, of that crypto map name and sequence number."""
+        best: SaBundle | None = None
+        for mask in self._masks:
+            for bundle in self._by_remote.get((remote & mask, mask), ()):
+                if ((peer is None or bundle.peer == peer)
+                        and (where is None or (bundle.map_name, bundle.map_seq) == where)
+                        and covers(bundle.proxies, local, remote, protocol, local_port,
+                                   remote_port)
+                        and (best is None or bundle.inbound.created >= best.inbound.created)):
+                    best = bundle
+        return best

@@ -1,7 +1,8 @@
 """A router's routing table, built from its interfaces and static routes.
 
 Connected and local routes come from interfaces that are up/up; static routes from the
-config (one naming an interface only while that interface is up, unless ``permanent``).
+config (one naming an interface only while that interface is up, unless ``permanent``) and
+from reverse route injection (``router.injected_routes``).
 Selection, recursive next-hop resolution and grouping are ``iosim.net.routing``'s.
 """
 
@@ -31,10 +32,12 @@ def build_rib(router: Router) -> RoutingTable:
                 table.add(Route.connected(addr, 32, intf.name))
             else:
                 table.add_connected(intf.name, addr, length)
+    statics = []
     for s in router.config.static_routes.values():
         if s.interface is not None and not s.permanent and (
                 router.interface_up(s.interface) != ("up", "up")):
             continue
-        table.add(Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface,
-                               s.distance))
+        statics.append(Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface,
+                                    s.distance))
+    table.add_many(statics + list(router.injected_routes.values()))
     return table

@@ -265,6 +265,15 @@ class RoutingTable:
         self._rebuild()
         return True
 
+    def add_many(self, routes: list[Route]) -> None:
+        """Add candidate routes at once (one rebuild; duplicates are ignored)."""
+        have = set(self._candidates)
+        for route in routes:
+            if route not in have:
+                have.add(route)
+                self._candidates.append(route)
+        self._rebuild()
+
     def remove(self, route: Route) -> bool:
         """Remove a candidate route; False if it was not present."""
         if route not in self._candidates:

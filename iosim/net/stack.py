@@ -250,23 +250,23 @@ class IpStack:
             if handler is not None:
                 handler(packet.src, packet.dst, udp.src_port, udp.dst_port, udp.payload, now)
             else:
-                self._icmp_error(datagram, packet.src,
-                                 IcmpDestinationUnreachable(3, quote_datagram(datagram)))
+                self.icmp_error(datagram, packet.src,
+                                IcmpDestinationUnreachable(3, quote_datagram(datagram)))
         else:
             self.dropped += 1
 
     def _forward(self, packet: Ipv4Packet, datagram: bytes) -> None:
         if packet.ttl <= 1:
-            self._icmp_error(datagram, packet.src,
-                             IcmpTimeExceeded(TTL_EXCEEDED_IN_TRANSIT, quote_datagram(datagram)))
+            self.icmp_error(datagram, packet.src,
+                            IcmpTimeExceeded(TTL_EXCEEDED_IN_TRANSIT, quote_datagram(datagram)))
             return
         forwarded = ipv4_decrement_ttl(datagram[:packet.total_length])
         if not self.route_out(forwarded, packet.dst):
-            self._icmp_error(datagram, packet.src,
-                             IcmpDestinationUnreachable(UNREACHABLE_HOST,
-                                                        quote_datagram(datagram)))
+            self.icmp_error(datagram, packet.src,
+                            IcmpDestinationUnreachable(UNREACHABLE_HOST,
+                                                       quote_datagram(datagram)))
 
-    def _icmp_error(self, datagram: bytes, to: int, message: IcmpMessage) -> None:
+    def icmp_error(self, datagram: bytes, to: int, message: IcmpMessage) -> None:
         """Send an ICMP error; unreachables are rate-limited as IOS limits them by default."""
         if isinstance(message, IcmpDestinationUnreachable):
             now = self.clock.now
@@ -339,7 +339,7 @@ class IpStack:
             return
         packet = pull_ipv4(datagram)
         if packet.df:  # too big and may not be fragmented: tell the source (ping prints "M")
-            self._icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
+            self.icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
                 FRAGMENTATION_NEEDED, quote_datagram(datagram), ETHERNET_MTU))
             return
         for piece in fragment(packet, ETHERNET_MTU):

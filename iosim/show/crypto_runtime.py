@@ -69,14 +69,6 @@ def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
     return "".join(line + "\n" for line in out)
 
 
-def _plaintext_mtu(b: SaBundle) -> int:
-    """The largest inner packet that fits the path MTU once encapsulated (IOS's figure)."""
-    esp = b.outbound.esp
-    room = ETHERNET_MTU - 20 - 8 - esp.encryption.iv_size - esp.icv_size
-    block = max(esp.encryption.block_size, 4)
-    return room // block * block - 2
-
-
 def _one_way(b: SaBundle, sa: OneWaySa, now: float) -> list[str]:
     words = [transform_show_name(b.pair.encryption)]
     if b.pair.integrity:
@@ -100,8 +92,8 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float) -> list[str]:
     ]
 
 
-def _proxy(net: int, mask: int) -> str:
-    return f"({format_ip(net)}/{format_ip(mask)}/0/0)"
+def _proxy(net: int, mask: int, protocol: int = 0, port: int = 0) -> str:
+    return f"({format_ip(net)}/{format_ip(mask)}/{protocol}/{port})"
 
 
 def _flow_block(f: FlowView, now: float) -> list[str]:
@@ -116,14 +108,15 @@ def _flow_block(f: FlowView, now: float) -> list[str]:
     else:
         pfs = "N, DH group: none"
     spi = current.outbound.esp.spi if current is not None else 0
-    mtu = _plaintext_mtu(current) if current is not None else ETHERNET_MTU
+    mtu = current.plaintext_mtu if current is not None else ETHERNET_MTU
+    p = f.proxies
     out = [
         "",
         "   protected vrf: (none)",
         f"   local  ident (addr/mask/prot/port): "
-        f"{_proxy(f.proxies.local_net, f.proxies.local_mask)}",
+        f"{_proxy(p.local_net, p.local_mask, p.protocol, p.local_port)}",
         f"   remote ident (addr/mask/prot/port): "
-        f"{_proxy(f.proxies.remote_net, f.proxies.remote_mask)}",
+        f"{_proxy(p.remote_net, p.remote_mask, p.protocol, p.remote_port)}",
         f"   current_peer {format_ip(f.peer)} port "
         f"{4500 if current is not None and current.pair.udp_encap else 500}",
         "     PERMIT, flags={origin_is_acl,}",
@@ -169,7 +162,8 @@ def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None) ->
 
 def _flow_text(f: FlowView) -> str:
     p = f.proxies
-    return (f"permit ip {format_ip(p.local_net)}/{format_ip(p.local_mask)} "
+    protocol = str(p.protocol) if p.protocol else "ip"
+    return (f"permit {protocol} {format_ip(p.local_net)}/{format_ip(p.local_mask)} "
             f"{format_ip(p.remote_net)}/{format_ip(p.remote_mask)} ")
 
 
@@ -194,8 +188,9 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState]) -> s
             out.append(f"  IKEv1 SA: local {format_ip(local)}/500 remote "
                        f"{format_ip(peer)}/500 Active ")
         for f in mine:
+            origin = "dynamic crypto map" if f.dynamic else "crypto map"
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
-                    f"        Active SAs: {2 * len(f.bundles)}, origin: crypto map"]
+                    f"        Active SAs: {2 * len(f.bundles)}, origin: {origin}"]
         out.append("")
     return "\n".join(out) + "\n"
 

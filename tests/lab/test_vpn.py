@@ -302,9 +302,8 @@ end
 """
 
 
-def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
-    """R1's outside address is translated to the ISP's 203.0.113.1: IKE floats to 4500 and
-    ESP travels in UDP (RFC 3947/3948); R2 sees its peer as the NAT's address."""
+def _behind_nat(tmp_path: Path) -> LabConsole:
+    """The seed's VPN with R1 behind the ISP's PAT; the fabric captures."""
     console = lab_console(tmp_path)
     console.lab.fabric.capture()
     run(console, ISP_NAT)
@@ -315,6 +314,13 @@ def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
             config = config.replace("198.51.100.1", "203.0.113.1")
         run(console, ("@R1\n" if name == "seed_r1" else "") + config)
     console.feed("@R1")
+    return console
+
+
+def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
+    """R1's outside address is translated to the ISP's 203.0.113.1: IKE floats to 4500 and
+    ESP travels in UDP (RFC 3947/3948); R2 sees its peer as the NAT's address."""
+    console = _behind_nat(tmp_path)
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
     console.feed("@R2")
@@ -328,3 +334,35 @@ def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
     protocols = {pull_ipv4(pull_ethernet(f).payload).protocol for _, f in link.captured
                  if pull_ethernet(f).ethertype == EtherType.IPV4}
     assert IpProtocol.ESP not in protocols and IpProtocol.UDP in protocols
+
+
+def _nat_keepalives(console: LabConsole) -> list[float]:
+    """When R2 received a one-octet UDP 4500 datagram 0xFF (RFC 3948 2.3), in virtual time."""
+    link = console.lab.fabric.link_of("R2", "GigabitEthernet0/0")
+    assert link is not None
+    seen = []
+    for when, frame in link.captured:
+        eth = pull_ethernet(frame)
+        if eth.ethertype != EtherType.IPV4:
+            continue
+        ip = pull_ipv4(eth.payload)
+        if (ip.protocol == IpProtocol.UDP and ip.dst == ip_to_int("203.0.113.2")
+                and ip.payload[2:4] == (4500).to_bytes(2, "big") and ip.payload[8:] == b"\xff"):
+            seen.append(when)
+    return seen
+
+
+def test_nat_keepalives_flow_while_the_tunnel_is_idle(tmp_path: Path) -> None:
+    console = _behind_nat(tmp_path)
+    run(console, "conf t\ncrypto isakmp nat keepalive 20\nend\n")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    console.feed("@wait 30")
+    assert len(_nat_keepalives(console)) == 1
+    console.feed("ping 10.0.2.10 source 192.168.1.1 repeat 2")
+    console.feed("@wait 70")
+    times = _nat_keepalives(console)
+    assert len(times) == 4
+    assert [round(b - a) for a, b in zip(times[1:], times[2:], strict=False)] == [20, 20]
+    # without the command, an idle tunnel sends nothing
+    run(console, "conf t\nno crypto isakmp nat keepalive\nend\n@wait 60\n")
+    assert len(_nat_keepalives(console)) == 4
