@@ -32,8 +32,9 @@ Inbound order follows strongSwan's libipsec: parse the header, consult the repla
 (:meth:`~iosim.ipsec.replay.ReplayWindow.check`), verify the ICV, decrypt and strip the padding,
 and only then advance the window (:meth:`~iosim.ipsec.replay.ReplayWindow.update`).
 
-Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has one codec class; the SA
-picks it from a table when it is built, so the per-packet path has no algorithm branches.
+Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has one codec factory; the SA
+picks it from a table when it is built and keeps the ``seal``/``open`` closures it returns, so
+the per-packet path has no algorithm branches and no attribute lookups.
 
 CBC uses long-lived cipher contexts instead of one context per packet (building a context costs
 ten times the encryption of a 1400-byte packet).  Decryption feeds ``IV || ciphertext`` to a
@@ -60,7 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hmac import compare_digest
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
@@ -156,13 +157,22 @@ class NotEspError(IpsecError):
 # --- shared constants ----------------------------------------------------------------------------
 
 _HDR = struct.Struct(">II")  # SPI, sequence number
-_SEQ_IV = struct.Struct(">Q")  # counter IV for GCM/GMAC
+_HDR_IV = struct.Struct(">IIQ")  # SPI, sequence number, 8-byte IV (GCM/GMAC)
+_NONCE = struct.Struct(">IQ")  # RFC 4106 4: salt || IV, as two integers
 _PAD = bytes(range(1, 256))  # RFC 4303 2.4 default padding: 1, 2, 3, ...
 _PADS = [_PAD[:n] for n in range(256)]
 # _TRAILERS[pad_length][next_header] == padding + pad length + next header
 _TRAILERS: list[list[bytes]] = [
     [_PAD[:pad] + bytes((pad, nh)) for nh in range(256)] for pad in range(16)
 ]
+
+
+def _trailers(block: int) -> tuple[list[bytes], ...]:
+    """Trailer rows by ``len(payload) & (block - 1)``: ``(payload + trailer) % block == 0``.
+
+    Block sizes are powers of two (4, 8, 16), so the residue is a mask, not a modulo.
+    """
+    return tuple(_TRAILERS[-(n + 2) % block] for n in range(block))
 
 
 def _iv(source: IvSource, size: int) -> bytes:
@@ -178,236 +188,278 @@ def _iv(source: IvSource, size: int) -> bytes:
 
 
 def _hmac_pads(integ: IntegrityTransform, key: bytes) -> tuple[Any, Any]:
-    """Return hash states after ``K xor ipad`` and ``K xor opad`` (RFC 2104)."""
-    mac = integ.new_mac(key)
-    return mac._inner, mac._outer
+    """Return hash states after ``K xor ipad`` and ``K xor opad`` (RFC 2104 section 2)."""
+    inner, outer = integ.hash_ctor(), integ.hash_ctor()
+    block = inner.block_size
+    if len(key) > block:
+        key = integ.hash_ctor(key).digest()
+    key = key.ljust(block, b"\0")
+    inner.update(bytes(b ^ 0x36 for b in key))
+    outer.update(bytes(b ^ 0x5C for b in key))
+    return inner, outer
 
 
+def _check_replay(window: ReplayWindow, seq: int) -> None:
+    """Consult (never advance) the window before any ICV work (RFC 4303 3.4.3)."""
+    status = window.check(seq)
+    if status is not ReplayStatus.OK:
+        raise ReplayError(seq, status)
 
-def _check_header(data: bytes, expected_spi: int, window: ReplayWindow | None) -> tuple[int, int]:
-    """SPI and sequence number of an inbound packet, checked before any ICV work.
 
-    The replay window is only consulted here; it is advanced by the caller once the ICV
-    has verified (RFC 4303 3.4.3).
-    """
-    spi, seq = _HDR.unpack_from(data)
-    if spi != expected_spi:
-        raise UnknownSpiError(spi)
-    if window is not None and window.enabled:
-        status = window.check(seq)
-        if status is not ReplayStatus.OK:
-            raise ReplayError(seq, status)
-    return spi, seq
+def _malformed(data: bytes) -> MalformedPacketError:
+    return MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
 
-class _Codec(Protocol):
-    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes: ...
 
-    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]: ...
+def _icv_mismatch(spi: int, seq: int) -> AuthenticationError:
+    return AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}")
+
+
+def _bad_padding(spi: int, seq: int, pad: int) -> PaddingError:
+    return PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+
+
+Seal = Callable[[int, IvSource, bytes, int], bytes]
+"""``seal(seq, iv_or_rand, payload, next_header) -> packet`` (arguments already range-checked)."""
+Open = Callable[[bytes, "ReplayWindow | None"], tuple[int, int, bytes]]
+"""``open(packet, window) -> (seq, next_header, payload)``."""
 
 
 # --- codecs, one per CipherMode ------------------------------------------------------------------
+#
+# Each codec is a closure factory: the keyed primitives, the SPI and the tables are bound once
+# as closure cells, so a packet costs the cryptographic calls plus a few bytecodes.  Inbound,
+# every codec follows the same order: length, SPI, replay window (checked only), ICV, padding,
+# replay window (advanced).  In strict mode one ``endswith`` against the default padding also
+# proves the pad length fits: a pad longer than the plaintext cannot match.
 
 
-class _CbcCodec:
+def _cbc_codec(sa: EspSa) -> tuple[Seal, Open]:
     """Block cipher in CBC mode with an explicit IV, plus HMAC (RFC 2405, 2451, 3602, 2104)."""
+    enc = sa.encryption
+    assert enc.algorithm is not None and enc.iv_size == enc.block_size
+    algorithm = enc.algorithm(sa.encryption_key)
+    bs = enc.block_size
+    zero = bytes(bs)
+    encrypt = Cipher(algorithm, modes.CBC(zero)).encryptor().update
+    decrypt = Cipher(algorithm, modes.CBC(zero)).decryptor().update
+    iv_decrypt = Cipher(algorithm, modes.CBC(zero)).decryptor().update
+    last = zero  # ends with the chaining value of the running encryptor
+    spi, strict, trailers, mask = sa.spi, sa.strict_padding, _trailers(bs), bs - 1
+    pack, unpack, pads = _HDR.pack, _HDR.unpack_from, _PADS
+    icv = sa.integrity.icv_size if sa.integrity is not None else 0
+    minimum = 8 + 2 * bs  # header, IV, one block holding at least the trailer
+    if sa.integrity is not None:
+        inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
+        inner_copy, outer_copy = inner.copy, outer.copy
 
-    __slots__ = ("_bs", "_dec", "_enc", "_icv", "_inner", "_ivdec", "_last", "_outer", "_spi",
-                 "_strict")
-
-    def __init__(self, sa: EspSa) -> None:
-        enc = sa.encryption
-        assert enc.algorithm is not None and enc.iv_size == enc.block_size
-        algorithm = enc.algorithm(sa.encryption_key)
-        zero = bytes(enc.block_size)
-        self._enc = Cipher(algorithm, modes.CBC(zero)).encryptor()
-        self._dec = Cipher(algorithm, modes.CBC(zero)).decryptor()
-        self._ivdec = Cipher(algorithm, modes.CBC(zero)).decryptor()
-        self._last = zero  # ends with the chaining value of self._enc
-        self._bs = enc.block_size
-        self._spi = sa.spi
-        self._strict = sa.strict_padding
-        self._inner: Any = None
-        self._outer: Any = None
-        self._icv = 0
-        if sa.integrity is not None:
-            self._icv = sa.integrity.icv_size
-            self._inner, self._outer = _hmac_pads(sa.integrity, sa.integrity_key)
-
-    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        bs = self._bs
-        hdr = _HDR.pack(self._spi, seq)
-        if iv.__class__ is bytes:
-            if len(iv) != bs:  # type: ignore[arg-type]
-                raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")  # type: ignore[arg-type]
-            # First block D(IV) xor C_prev: the running encryptor emits IV, then CBC under it.
-            first = self._ivdec.update(self._last[-bs:] + iv)[bs:]  # type: ignore[operator]
-        elif iv is None:
+    def explicit_first(iv: Any) -> bytes:
+        """D(IV) xor C_prev: fed first, the running encryptor emits IV, then CBC under it."""
+        if iv is None:
             raise ValueError("CBC transforms need an explicit IV or a random source")
-        else:
-            # First block R (random): the IV on the wire is E_K(R xor C_prev), a nonce
-            # encrypted under the SA key as NIST SP 800-38A Appendix C recommends.
-            first = iv(bs)  # type: ignore[operator]
-            if len(first) != bs:
-                raise ValueError(f"random source returned {len(first)} bytes, not {bs}")
-        out = self._enc.update(
-            b"".join((first, payload, _TRAILERS[-(len(payload) + 2) % bs][nh]))
-        )
-        self._last = out  # its last block is the encryptor's chaining value
-        if self._inner is None:
-            return hdr + out
-        inner = self._inner.copy()
-        inner.update(hdr)
-        inner.update(out)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return b"".join((hdr, out, outer.digest()[: self._icv]))
+        iv = bytes(iv)
+        if len(iv) != bs:
+            raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")
+        return iv_decrypt(last[-bs:] + iv)[bs:]  # type: ignore[no-any-return]
 
-    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
-        bs = self._bs
-        end = len(data) - self._icv
-        if end < 8 + 2 * bs or (end - 8) % bs:
-            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _check_header(data, self._spi, window)
-        if self._inner is not None:
-            inner = self._inner.copy()
-            inner.update(data[:end])
-            outer = self._outer.copy()
-            outer.update(inner.digest())
-            if not compare_digest(outer.digest()[: self._icv], data[end:]):
-                raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}")
+    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        nonlocal last
+        try:
+            # R (random): the IV on the wire is E_K(R xor C_prev), a nonce encrypted under the
+            # SA key as NIST SP 800-38A Appendix C recommends.
+            first = iv(bs)  # type: ignore[operator,misc]
+        except TypeError:
+            if callable(iv):
+                raise
+            first = explicit_first(iv)
+        if len(first) != bs:
+            raise ValueError(f"random source returned {len(first)} bytes, not {bs}")
+        hdr = pack(spi, seq)
+        out = last = encrypt(b"".join((first, payload, trailers[len(payload) & mask][nh])))
+        if not icv:
+            return hdr + out
+        h = inner_copy()
+        h.update(hdr)
+        h.update(out)
+        o = outer_copy()
+        o.update(h.digest())
+        return b"".join((hdr, out, o.digest()[:icv]))
+
+    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        end = len(data) - icv
+        if end < minimum or (end - 8) & mask:
+            raise _malformed(data)
+        rspi, seq = unpack(data)
+        if rspi != spi:
+            raise UnknownSpiError(rspi)
+        if window is not None and window.enabled:
+            _check_replay(window, seq)
+        if icv:
+            h = inner_copy()
+            h.update(data[:end])
+            o = outer_copy()
+            o.update(h.digest())
+            if not compare_digest(o.digest()[:icv], data[end:]):
+                raise _icv_mismatch(spi, seq)
         # IV || ciphertext through the running decryptor; block 0 of the output is discarded.
-        out = self._dec.update(data[8:end])
+        out = decrypt(data[8:end])
         pad = out[-2]
-        stop = len(out) - 2 - pad
-        if stop < bs or (self._strict and not out.endswith(_PADS[pad], 0, -2)):
-            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if not out.endswith(pads[pad], bs, -2) if strict else len(out) - 2 - pad < bs:
+            raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
-        return seq, out[-1], out[bs:stop]
+        return seq, out[-1], out[bs : -2 - pad]
+
+    return seal, open_
 
 
-class _NullCodec:
+def _null_codec(sa: EspSa) -> tuple[Seal, Open]:
     """ESP_NULL (RFC 2410): payload in clear, 4-byte alignment, integrity from the HMAC."""
+    assert sa.integrity is not None
+    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
+    pack, unpack, pads = _HDR.pack, _HDR.unpack_from, _PADS
+    icv = sa.integrity.icv_size
+    inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
+    inner_copy, outer_copy = inner.copy, outer.copy
 
-    __slots__ = ("_icv", "_inner", "_outer", "_spi", "_strict")
+    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        covered = b"".join((pack(spi, seq), payload, trailers[len(payload) & 3][nh]))
+        h = inner_copy()
+        h.update(covered)
+        o = outer_copy()
+        o.update(h.digest())
+        return covered + o.digest()[:icv]
 
-    def __init__(self, sa: EspSa) -> None:
-        assert sa.integrity is not None
-        self._spi = sa.spi
-        self._strict = sa.strict_padding
-        self._icv = sa.integrity.icv_size
-        self._inner, self._outer = _hmac_pads(sa.integrity, sa.integrity_key)
-
-    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        hdr = _HDR.pack(self._spi, seq)
-        trailer = _TRAILERS[-(len(payload) + 2) % 4][nh]
-        inner = self._inner.copy()
-        inner.update(hdr)
-        inner.update(payload)
-        inner.update(trailer)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return b"".join((hdr, payload, trailer, outer.digest()[: self._icv]))
-
-    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
-        end = len(data) - self._icv
+    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        end = len(data) - icv
         if end < 8 + 2:
-            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _check_header(data, self._spi, window)
-        inner = self._inner.copy()
-        inner.update(data[:end])
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        if not compare_digest(outer.digest()[: self._icv], data[end:]):
-            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}")
+            raise _malformed(data)
+        rspi, seq = unpack(data)
+        if rspi != spi:
+            raise UnknownSpiError(rspi)
+        if window is not None and window.enabled:
+            _check_replay(window, seq)
+        h = inner_copy()
+        h.update(data[:end])
+        o = outer_copy()
+        o.update(h.digest())
+        if not compare_digest(o.digest()[:icv], data[end:]):
+            raise _icv_mismatch(spi, seq)
         pad = data[end - 2]
         stop = end - 2 - pad
-        if stop < 8 or (self._strict and not data.endswith(_PADS[pad], 0, end - 2)):
-            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if not data.endswith(pads[pad], 8, end - 2) if strict else stop < 8:
+            raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, data[end - 1], data[8:stop]
 
-
-class _AesAeadBase:
-    """Key, salt (the last 4 bytes of the keymat) and SPI of an AES-GCM/GMAC SA."""
-
-    __slots__ = ("_aead", "_salt", "_spi", "_strict")
-
-    def __init__(self, sa: EspSa) -> None:
-        enc = sa.encryption
-        assert enc.algorithm is not None
-        self._aead = enc.algorithm(sa.encryption_key[: enc.key_size])
-        self._salt = sa.encryption_key[enc.key_size :]
-        self._spi = sa.spi
-        self._strict = sa.strict_padding
+    return seal, open_
 
 
-class _AeadCodec(_AesAeadBase):
-    """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number."""
+def _aes_aead_keys(sa: EspSa) -> tuple[Any, bytes, int]:
+    """The AEAD object, the salt (last 4 bytes of the keymat, RFC 4106 8.1) and it as a number."""
+    enc = sa.encryption
+    assert enc.algorithm is not None and enc.salt_size == 4 and enc.icv_size == 16
+    salt = sa.encryption_key[enc.key_size :]
+    return enc.algorithm(sa.encryption_key[: enc.key_size]), salt, int.from_bytes(salt)
 
-    __slots__ = ()
 
-    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        hdr = _HDR.pack(self._spi, seq)
-        iv = _SEQ_IV.pack(seq) if iv is None else _iv(iv, 8)
-        ct = self._aead.encrypt(
-            self._salt + iv, b"".join((payload, _TRAILERS[-(len(payload) + 2) % 4][nh])), hdr
-        )
-        return b"".join((hdr, iv, ct))
+def _gcm_codec(sa: EspSa) -> tuple[Seal, Open]:
+    """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number.
 
-    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    Layout (RFC 4106 section 3)::
+
+        SPI (4) | Sequence Number (4) | IV (8) | ciphertext of payload+trailer | ICV (16)
+
+    The 32-bit sequence number alone is the AAD (RFC 4106 section 5, no extended sequence
+    numbers); the plaintext is padded to a 4-byte boundary (RFC 4106 section 3.2).
+    """
+    aead, salt, salt_n = _aes_aead_keys(sa)
+    encrypt, decrypt = aead.encrypt, aead.decrypt
+    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
+    pack, pack_iv, unpack_iv, nonce, pads = (
+        _HDR.pack, _HDR_IV.pack, _HDR_IV.unpack_from, _NONCE.pack, _PADS)
+
+    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        plain = payload + trailers[len(payload) & 3][nh]
+        if iv is None:  # counter IV = sequence number (RFC 4106 3.1: unique per key suffices)
+            return pack_iv(spi, seq, seq) + encrypt(nonce(salt_n, seq), plain, pack(spi, seq))
+        iv = _iv(iv, 8)
+        hdr = pack(spi, seq)
+        return b"".join((hdr, iv, encrypt(salt + iv, plain, hdr)))
+
+    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         if len(data) < 8 + 8 + 2 + 16:
-            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _check_header(data, self._spi, window)
+            raise _malformed(data)
+        rspi, seq, iv = unpack_iv(data)
+        if rspi != spi:
+            raise UnknownSpiError(rspi)
+        if window is not None and window.enabled:
+            _check_replay(window, seq)
         try:
-            out = self._aead.decrypt(self._salt + data[8:16], data[16:], data[:8])
+            out = decrypt(nonce(salt_n, iv), data[16:], data[:8])
         except InvalidTag:
-            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}") from None
+            raise _icv_mismatch(spi, seq) from None
         pad = out[-2]
-        stop = len(out) - 2 - pad
-        if stop < 0 or (self._strict and not out.endswith(_PADS[pad], 0, -2)):
-            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if not out.endswith(pads[pad], 0, -2) if strict else len(out) - 2 - pad < 0:
+            raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
-        return seq, out[-1], out[:stop]
+        return seq, out[-1], out[: -2 - pad]
+
+    return seal, open_
 
 
-class _GmacCodec(_AesAeadBase):
-    """AES-GMAC for ESP (RFC 4543): clear payload; AAD = SPI || seq || IV || payload+trailer."""
+def _gmac_codec(sa: EspSa) -> tuple[Seal, Open]:
+    """AES-GMAC for ESP (RFC 4543): clear payload, nothing encrypted.
 
-    __slots__ = ()
+    RFC 4543 section 3.2/3.3: the AAD is SPI || sequence number || IV || payload || padding ||
+    pad length || next header, the GCM plaintext is empty and the 16-byte GCM tag is the ICV;
+    the nonce is salt || IV as in RFC 4106.
+    """
+    aead, salt, salt_n = _aes_aead_keys(sa)
+    encrypt, decrypt = aead.encrypt, aead.decrypt
+    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
+    pack, pack_iv, unpack_iv, nonce, pads = (
+        _HDR.pack, _HDR_IV.pack, _HDR_IV.unpack_from, _NONCE.pack, _PADS)
 
-    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        iv = _SEQ_IV.pack(seq) if iv is None else _iv(iv, 8)
-        covered = b"".join(
-            (_HDR.pack(self._spi, seq), iv, payload, _TRAILERS[-(len(payload) + 2) % 4][nh])
-        )
-        return covered + self._aead.encrypt(self._salt + iv, b"", covered)
+    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        trailer = trailers[len(payload) & 3][nh]
+        if iv is None:
+            covered = b"".join((pack_iv(spi, seq, seq), payload, trailer))
+            return covered + encrypt(nonce(salt_n, seq), b"", covered)
+        iv = _iv(iv, 8)
+        covered = b"".join((pack(spi, seq), iv, payload, trailer))
+        return covered + encrypt(salt + iv, b"", covered)
 
-    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         end = len(data) - 16
         if end < 8 + 8 + 2:
-            raise MalformedPacketError(f"ESP packet of {len(data)} bytes: bad length")
-        spi, seq = _check_header(data, self._spi, window)
+            raise _malformed(data)
+        rspi, seq, iv = unpack_iv(data)
+        if rspi != spi:
+            raise UnknownSpiError(rspi)
+        if window is not None and window.enabled:
+            _check_replay(window, seq)
         try:
-            self._aead.decrypt(self._salt + data[8:16], data[end:], data[:end])
+            decrypt(nonce(salt_n, iv), data[end:], data[:end])
         except InvalidTag:
-            raise AuthenticationError(f"ESP ICV mismatch, SPI 0x{spi:08x} seq {seq}") from None
+            raise _icv_mismatch(spi, seq) from None
         pad = data[end - 2]
         stop = end - 2 - pad
-        if stop < 16 or (self._strict and not data.endswith(_PADS[pad], 0, end - 2)):
-            raise PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
+        if not data.endswith(pads[pad], 16, end - 2) if strict else stop < 16:
+            raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, data[end - 1], data[16:stop]
 
+    return seal, open_
 
-_CODECS: dict[CipherMode, Callable[[EspSa], _Codec]] = {
-    CipherMode.CBC: _CbcCodec,
-    CipherMode.NULL: _NullCodec,
-    CipherMode.AEAD: _AeadCodec,
-    CipherMode.GMAC: _GmacCodec,
+
+_CODECS: dict[CipherMode, Callable[[EspSa], tuple[Seal, Open]]] = {
+    CipherMode.CBC: _cbc_codec,
+    CipherMode.NULL: _null_codec,
+    CipherMode.AEAD: _gcm_codec,
+    CipherMode.GMAC: _gmac_codec,
 }
 
 
@@ -430,7 +482,8 @@ class EspSa:
     encryption_key: bytes
     integrity_key: bytes = b""
     strict_padding: bool = True
-    _codec: _Codec = field(init=False, repr=False)
+    _seal: Seal = field(init=False, repr=False)
+    _open: Open = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         enc, integ = self.encryption, self.integrity
@@ -452,7 +505,9 @@ class EspSa:
                     f"{integ.name}: key is {len(self.integrity_key)} bytes, "
                     f"expected {integ.key_size}"
                 )
-        object.__setattr__(self, "_codec", _CODECS[enc.mode](self))
+        seal, open_ = _CODECS[enc.mode](self)
+        object.__setattr__(self, "_seal", seal)
+        object.__setattr__(self, "_open", open_)
 
     @classmethod
     def from_keymat(
@@ -494,7 +549,7 @@ def encapsulate(
     """
     if not (0 < seq <= 0xFFFFFFFF and 0 <= next_header <= 255):
         raise ValueError(f"sequence number {seq} or next header {next_header} out of range")
-    return sa._codec.seal(seq, iv_or_rand, payload, next_header)
+    return sa._seal(seq, iv_or_rand, payload, next_header)
 
 
 def decapsulate(
@@ -509,7 +564,7 @@ def decapsulate(
     """
     if data.__class__ is not bytes:
         data = bytes(data)
-    return sa._codec.open(data, replay)
+    return sa._open(data, replay)
 
 
 # --- IPv4 helpers --------------------------------------------------------------------------------
