@@ -1,4 +1,4 @@
-"""The IKEv1 engine (RFC 2409 main mode + quick mode, pre-shared keys), sans-IO.
+"""The IKEv1 engine (RFC 2409 main, aggressive and quick mode, pre-shared keys), sans-IO.
 
 Theory of operation
 -------------------
@@ -7,11 +7,13 @@ clock or the OS random source: datagrams come in through ``receive_datagram(data
 and go out through ``datagrams_to_send()``; time comes in as ``now`` (``handle_timer(now)`` when
 ``get_timer()`` says so); randomness (cookies, nonces, SPIs, message IDs, DH privates) comes
 from the injected ``rand``; what happened comes out of ``next_event()`` one event at a time
-(``Phase1Established``, ``Phase2Established``, ``Phase1Failed``, ...).
+(``Phase1Established``, ``Phase2Established``, ``Phase1Failed``, ``StateChanged``,
+``InitialContact``, ``PeerDead``, ``DpdSent`` / ``DpdReceived``, ...).
 
-Phase 1 runs in :mod:`iosim.ike.main_mode` terms (``IsakmpSa``, IOS state names), phase 2 in
-:mod:`iosim.ike.quick_mode` terms (``QuickModeExchange``). A datagram is routed by its cookies
-to an ISAKMP SA, then by exchange type and message ID:
+Phase 1 runs in :mod:`iosim.ike.main_mode` terms (``IsakmpSa``, IOS state names) or, when the
+caller's ``aggressive_for(peer)`` says so, in :mod:`iosim.ike.aggressive_mode` terms; phase 2
+in :mod:`iosim.ike.quick_mode` terms (``QuickModeExchange``). A datagram is routed by its
+cookies to an ISAKMP SA, then by exchange type and message ID:
 
 ==================  =================  ==========================================
 exchange            our role / state   action
@@ -22,10 +24,15 @@ MAIN_MODE           R  MM_SA_SETUP     MM3 -> send MM4            (MM_KEY_EXCH)
 MAIN_MODE           I  MM_SA_SETUP     MM4 -> send MM5            (MM_KEY_EXCH)
 MAIN_MODE           R  MM_KEY_EXCH     MM5 -> verify, send MM6    (QM_IDLE)
 MAIN_MODE           I  MM_KEY_EXCH     MM6 -> verify              (QM_IDLE)
+AGGRESSIVE, no SA   responder          AM1 -> choose policy, send AM2 (AG_INIT_EXCH);
+                                       dropped + Phase1Failed if aggressive_mode_disabled()
+AGGRESSIVE          I  AG_INIT_EXCH    AM2 -> verify, send AM3    (QM_IDLE)
+AGGRESSIVE          R  AG_INIT_EXCH    AM3 -> verify              (QM_IDLE)
 QUICK_MODE          R  new message ID  QM1 -> select offer, send QM2
 QUICK_MODE          I  QM_I_QM1        QM2 -> verify, send QM3, SA pair established
 QUICK_MODE          R  QM_R_QM2        QM3 -> verify, SA pair established
-INFORMATIONAL       any (QM_IDLE)      DELETE / NO_PROPOSAL_CHOSEN
+INFORMATIONAL       any (QM_IDLE)      DELETE / NO_PROPOSAL_CHOSEN / INITIAL-CONTACT /
+                                       R-U-THERE (-> ACK) / R-U-THERE-ACK
 ==================  =================  ==========================================
 
 Anything else is the peer's mistake (``RemoteProtocolError`` or ``MalformedPacket``): the
@@ -35,21 +42,37 @@ is raised only when the caller misuses the API.
 
 NAT traversal (RFC 3947), when the engine is created with ``nat_traversal=True`` (the caller
 can send to and receive on UDP 4500; ``UdpIkeAdapter`` does): both sides send the RFC 3947
-vendor ID and, in MM3/MM4, the NAT-D hashes of the addresses they see. When a hash does not
-match (``IsakmpSa.nat_detected``) and the peer sent the vendor ID, the initiator floats: MM5
-and everything after go to UDP 4500 (``datagrams_with_ports()`` says so per datagram;
-``datagram_port(peer)`` per peer; the I/O layer adds the 4-byte non-ESP marker). The responder
-floats when a message of the SA arrives on 4500 (``receive_datagram(..., port=NAT_T_PORT)``). A
-floated SA's quick modes offer and accept the UDP-Encapsulated-Tunnel/-Transport modes (3/4)
-and yield ``IpsecSaPair.udp_encap``. Without NAT, or with ``nat_traversal=False`` (the default:
-a NAT is then only detected), nothing changes: every datagram goes to port 500 and
-``datagrams_to_send()`` suffices.
+vendor ID and, in MM3/MM4 (AM2/AM3), the NAT-D hashes of the addresses they see. When a hash
+does not match (``IsakmpSa.nat_detected``) and the peer sent the vendor ID, the initiator
+floats: MM5 (AM3) and everything after go to UDP 4500 (``datagrams_with_ports()`` says so per
+datagram; ``datagram_port(peer)`` per peer; the I/O layer adds the 4-byte non-ESP marker). The
+responder floats when a message of the SA arrives on 4500 (``receive_datagram(...,
+port=NAT_T_PORT)``). A floated SA's quick modes offer and accept the UDP-Encapsulated-Tunnel/
+-Transport modes (3/4) and yield ``IpsecSaPair.udp_encap``. Without NAT, or with
+``nat_traversal=False`` (the default: a NAT is then only detected), nothing changes: every
+datagram goes to port 500 and ``datagrams_to_send()`` suffices.
 
-Retransmission: the side that waits for an answer (the initiator in main and quick mode, the
-responder waiting for QM3) resends its last message 10 s after sending it, then after 20, 40,
-80 and 160 s (five retransmissions); when 320 s more pass without an answer the negotiation is
-abandoned (``Phase1Failed`` / ``Phase2Failed`` "retransmission limit reached"). A received
-datagram identical to the last one we processed is a retransmission: we resend our answer.
+Retransmission: the side that waits for an answer (the initiator in main, aggressive and quick
+mode, the responder waiting for AM3 or QM3) resends its last message 10 s after sending it,
+then after 20, 40, 80 and 160 s (five retransmissions); when 320 s more pass without an answer
+the negotiation is abandoned (``Phase1Failed`` / ``Phase2Failed`` "retransmission limit
+reached"). A received datagram identical to the last one we processed is a retransmission: we
+resend our answer.
+
+Several ISAKMP SAs with one peer may coexist; quick modes use the newest established one
+(``_sa_for_peer``). INITIAL-CONTACT (RFC 2407 4.6.3.3): the initiator of an SA sends it, inside
+MM5 / AM3, when it has no other SA with the peer; the receiver forgets every other established
+SA with that peer and its IPsec pairs, and emits ``InitialContact`` for the router.
+
+Phase-1 rekey: an SA we initiated is renewed at 90 % of its lifetime (``IsakmpSa.rekey_at``) if
+IPsec SA pairs with the peer still exist (an idle SA just expires, as on IOS): a new phase 1
+(fresh cookies, main or aggressive mode as configured, no INITIAL-CONTACT) runs in the
+background; the old SA keeps serving until the new one is QM_IDLE and is deleted (Delete sent,
+``IsakmpSaDeleted``) at its own expiry.
+
+DPD (RFC 3706, :mod:`iosim.ike.dpd`): ``dpd_for(peer)`` gives the ``crypto isakmp keepalive``
+settings; the caller reports ESP traffic with ``note_traffic(peer, now, inbound)`` for on-demand
+DPD. Probes, their retransmissions and the ``PeerDead`` verdict run off ``get_timer()``.
 """
 
 from __future__ import annotations
@@ -59,12 +82,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from iosim.ike.aggressive_mode import AggressiveModeMixin
 from iosim.ike.constants import (
     DOI,
     ExchangeType,
     NotifyType,
     ProtocolId,
 )
+from iosim.ike.dpd import DpdMixin, DpdReceived, DpdSent, DpdSettings, PeerDead
 from iosim.ike.keymat import (
     informational_hash,
 )
@@ -80,6 +105,7 @@ from iosim.ike.main_mode import (
     Phase1Established,
     Phase1Failed,
     RemoteProtocolError,
+    StateChanged,
     ip_text,
 )
 from iosim.ike.payloads import (
@@ -101,12 +127,17 @@ from iosim.ike.quick_mode import (
 from iosim.ike.quick_mode_exchange import Phase2Established, Phase2Failed, QuickModeMixin
 
 __all__ = [
+    "DpdReceived",
+    "DpdSent",
+    "DpdSettings",
     "IkeEngine",
     "IkePolicy",
+    "InitialContact",
     "IpsecSaPair",
     "IsakmpSaDeleted",
     "IsakmpSaState",
     "LocalProtocolError",
+    "PeerDead",
     "Phase1Established",
     "Phase1Failed",
     "Phase2Deleted",
@@ -115,11 +146,13 @@ __all__ = [
     "Phase2Offer",
     "ProxyIdentity",
     "RemoteProtocolError",
+    "StateChanged",
 ]
 
 DELETED_LINGER = 60.0  # a failed/deleted ISAKMP SA stays listed as "ACTIVE (deleted)"
 QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long
 _MM = ExchangeType.IDENTITY_PROTECTION
+_AM = ExchangeType.AGGRESSIVE
 _QM = ExchangeType.QUICK_MODE
 _INFO = ExchangeType.INFORMATIONAL
 _ESP = ProtocolId.PROTO_IPSEC_ESP
@@ -132,6 +165,16 @@ BAD_MESSAGE = "IKMP_BAD_MESSAGE: IKE message from {} failed its sanity check or 
 @dataclass(frozen=True)
 class IsakmpSaDeleted:
     """The ISAKMP SA with ``peer`` is gone (deleted by either side or expired)."""
+
+    peer: int
+    conn_id: int
+
+
+@dataclass(frozen=True)
+class InitialContact:
+    """``peer`` sent INITIAL-CONTACT (RFC 2407 4.6.3.3) with the new ISAKMP SA ``conn_id``: it
+    rebooted. Its older ISAKMP SAs are gone (no Delete sent); delete the IPsec SAs with it
+    that are older than this SA."""
 
     peer: int
     conn_id: int
@@ -161,13 +204,15 @@ class IsakmpSaState:
     lifetime_left: float
     initiator: bool
     nat_t: bool = False  # NAT detected and IKE floated to UDP 4500 (RFC 3947)
+    aggressive: bool = False  # negotiated in aggressive mode (RFC 2409 5.4), not main mode
+    dpd: bool = False  # both sides sent the DPD vendor ID: R-U-THERE usable (RFC 3706)
 
 
 def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
     return offers[0] if offers else None
 
 
-class IkeEngine(QuickModeMixin):
+class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
     """IKEv1 endpoint for one local address (see the module docstring)."""
 
     def __init__(
@@ -181,13 +226,18 @@ class IkeEngine(QuickModeMixin):
         | None = None,
         aggressive_mode_disabled: Callable[[], bool] = lambda: False,
         nat_traversal: bool = False,
+        aggressive_for: Callable[[int], bool] = lambda peer: False,
+        dpd_for: Callable[[int], DpdSettings | None] = lambda peer: None,
     ) -> None:
         self.local = local_address
         self._rand = rand
         self._policies = policies
         self._psk_for = psk_for
         self._select = select_phase2 or _first_select
-        self._aggressive_mode_disabled = aggressive_mode_disabled  # we never start aggressive
+        self._aggressive_mode_disabled = aggressive_mode_disabled  # refuse AM1 as responder
+        self._aggressive_for = aggressive_for  # initiate aggressive mode with this peer
+        self._dpd_for = dpd_for  # crypto isakmp keepalive (None: no probes of ours)
+        self._traffic: dict[int, list[float]] = {}  # on-demand DPD: [last out, last in]
         # float to 4500 / UDP-encapsulate (RFC 3947) only for a caller that can send there
         self._nat_traversal = nat_traversal
         self._sas: dict[tuple[int, bytes], IsakmpSa] = {}
@@ -204,7 +254,8 @@ class IkeEngine(QuickModeMixin):
     # ------------------------------------------------------------------ public API
 
     def initiate(self, peer: int, proxies: ProxyIdentity, offer: Phase2Offer, now: float) -> None:
-        """Start main mode with ``peer`` (or quick mode over an existing ISAKMP SA)."""
+        """Start phase 1 with ``peer`` (main mode, or aggressive mode when
+        ``aggressive_for(peer)``), or quick mode over its newest established ISAKMP SA."""
         self._now = now
         if not isinstance(offer, Phase2Offer) or not isinstance(proxies, ProxyIdentity):
             raise LocalProtocolError("initiate() needs a ProxyIdentity and a Phase2Offer")
@@ -223,7 +274,7 @@ class IkeEngine(QuickModeMixin):
             if all(p != proxies for p, _ in pending):
                 pending.append((proxies, offer))
             return
-        self._start_main_mode(peer, proxies, offer, now)
+        self._start_phase1(peer, [(proxies, offer)], now)
 
     def receive_datagram(self, data: bytes, peer: int, now: float, port: int = IKE_PORT
                          ) -> None:
@@ -261,8 +312,8 @@ class IkeEngine(QuickModeMixin):
         """When ``handle_timer`` must next be called, or None."""
         times: list[float] = []
         for sa in self._sas.values():
-            times += [t for t in (sa.resend_at, sa.give_up_at, sa.expires_at, sa.purge_at)
-                      if t is not None]
+            times += [t for t in (sa.resend_at, sa.give_up_at, sa.expires_at, sa.purge_at,
+                                  sa.rekey_at, self.dpd_due(sa)) if t is not None]
         for x in self._qm.values():
             if x.resend_at is not None:
                 times.append(x.resend_at)
@@ -288,10 +339,15 @@ class IkeEngine(QuickModeMixin):
                 self._outbox.append((sa.peer, sa.last_sent, sa.port))
             if sa.give_up_at is not None and now >= sa.give_up_at:
                 self._mark_deleted(sa, now)
+            if sa.rekey_at is not None and now >= sa.rekey_at:
+                sa.rekey_at = None
+                self._rekey(sa, now)
             if sa.expires_at is not None and now >= sa.expires_at:
                 self._send_isakmp_delete(sa)
                 self._mark_deleted(sa, now)
                 self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
+            elif sa.established:
+                self._dpd_timer(sa, now)
         for key3, x in list(self._qm.items()):
             if x.done_at is not None and now >= x.done_at + QM_LINGER:
                 del self._qm[key3]
@@ -322,7 +378,8 @@ class IkeEngine(QuickModeMixin):
                 sa.dst, sa.src, sa.state, sa.conn_id,
                 "ACTIVE (deleted)" if sa.deleted else "ACTIVE",
                 policy.cipher_name if policy else "", policy.hash if policy else "",
-                "psk", policy.group if policy else 0, left, sa.initiator, sa.floated))
+                "psk", policy.group if policy else 0, left, sa.initiator, sa.floated,
+                sa.aggressive, sa.peer_dpd))
         return out
 
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:
@@ -363,9 +420,57 @@ class IkeEngine(QuickModeMixin):
     # ------------------------------------------------------------------ bookkeeping
 
     def _sa_for_peer(self, peer: int) -> IsakmpSa | None:
+        """The ISAKMP SA quick modes use: the newest established one, else one negotiating."""
         live = [sa for sa in self._sas.values() if sa.peer == peer and not sa.deleted]
-        live.sort(key=lambda s: not s.established)
+        live.sort(key=lambda s: (not s.established, -s.established_at, -s.conn_id))
         return live[0] if live else None
+
+    def _start_phase1(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
+                      now: float, *, rekey: bool = False) -> None:
+        if self._aggressive_for(peer):
+            self._start_aggressive_mode(peer, pending, now, rekey=rekey)
+        else:
+            self._start_main_mode(peer, pending, now, rekey=rekey)
+
+    def _rekey(self, sa: IsakmpSa, now: float) -> None:
+        """90 % of the lifetime of an SA we initiated: renew it in the background if IPsec SAs
+        with the peer still exist (an idle SA simply expires, as on IOS). The old SA serves
+        until its expiry; quick modes move to the new one as soon as it is QM_IDLE."""
+        if not sa.established or not any(p.peer == sa.peer for p in self._pairs.values()):
+            return
+        if any(o.peer == sa.peer and o.initiator and not o.deleted and not o.established
+               for o in self._sas.values()):
+            return  # a negotiation with the peer is already running
+        self._start_phase1(sa.peer, [], now, rekey=True)
+
+    def _peer_rebooted(self, sa: IsakmpSa, now: float) -> None:
+        """INITIAL-CONTACT arrived over the new SA ``sa``: forget every other ISAKMP SA with
+        the peer established before ``sa`` began (no Delete: nobody there remembers it) and
+        the IPsec pairs with it. An SA that came up while ``sa`` was negotiating (both sides
+        initiated at once, each with INITIAL-CONTACT) is no leftover of a reboot: it stays,
+        and so do the pairs while it does."""
+        forgot = False
+        for key, other in list(self._sas.items()):
+            if (other is not sa and other.peer == sa.peer and other.established
+                    and other.established_at <= sa.created_at):
+                self._forget(key)
+                self._events.append(IsakmpSaDeleted(other.peer, other.conn_id))
+                forgot = True
+        alone = not any(o is not sa and o.peer == sa.peer and not o.deleted
+                        for o in self._sas.values())
+        if forgot or alone:
+            for spi_in in [s for s, pair in self._pairs.items() if pair.peer == sa.peer]:
+                del self._pairs[spi_in]
+        self._events.append(InitialContact(sa.peer, sa.conn_id))
+
+    def _peer_dead(self, sa: IsakmpSa, now: float) -> None:
+        """DPD gave up: delete the SA locally (no Delete sent) and the engine's IPsec pairs."""
+        self._events.append(PeerDead(sa.peer, sa.conn_id))
+        self._mark_deleted(sa, now)
+        self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
+        for spi_in in [s for s, pair in self._pairs.items() if pair.peer == sa.peer]:
+            del self._pairs[spi_in]
+        self._traffic.pop(sa.peer, None)
 
     def _forget(self, key: tuple[int, bytes]) -> None:
         self._sas.pop(key, None)
@@ -424,14 +529,17 @@ class IkeEngine(QuickModeMixin):
                 if sa.last_sent and not sa.initiator:
                     self._outbox.append((peer, sa.last_sent, sa.port))
                 return
-            if h.responder_cookie != sa.cky_r and not (sa.initiator and sa.state == "MM_NO_STATE"):
-                raise RemoteProtocolError("responder cookie mismatch")
+            self._check_cookies(sa, msg)
+            if sa.aggressive:
+                raise RemoteProtocolError("main mode message for an aggressive-mode SA")
             self._main_mode(sa, msg, data, now)
+            return
+        if h.exchange_type == _AM:
+            self._dispatch_aggressive(sa, msg, data, peer, now)
             return
         if sa is None or sa.deleted:
             raise RemoteProtocolError("no ISAKMP SA for these cookies")
-        if h.responder_cookie != sa.cky_r and not (sa.initiator and sa.state == "MM_NO_STATE"):
-            raise RemoteProtocolError("responder cookie mismatch")
+        self._check_cookies(sa, msg)
         if h.exchange_type == _QM:
             if not sa.established:
                 raise RemoteProtocolError("quick mode before phase 1 completed")
@@ -440,6 +548,49 @@ class IkeEngine(QuickModeMixin):
             self._informational(sa, msg, now)
         else:
             raise RemoteProtocolError(f"exchange {h.exchange_type.name} not supported")
+
+    @staticmethod
+    def _check_cookies(sa: IsakmpSa, msg: IsakmpMessage) -> None:
+        """The responder cookie must be the SA's, except in the initiator's first answer."""
+        if msg.header.responder_cookie != sa.cky_r and not (sa.initiator
+                                                            and sa.cky_r == ZERO_COOKIE):
+            raise RemoteProtocolError("responder cookie mismatch")
+
+    def _report_bad_auth(self, sa: IsakmpSa, handler: Callable[[], None]) -> None:
+        """Run the handler of an authenticating message; report its failure once."""
+        try:
+            handler()
+        except (RemoteProtocolError, MalformedPacket, ValueError):
+            if not sa.failure_reported:
+                sa.failure_reported = True
+                self._events.append(Phase1Failed(sa.peer, BAD_MESSAGE.format(ip_text(sa.peer))))
+            raise
+
+    # ------------------------------------------------------------------ aggressive mode
+
+    def _dispatch_aggressive(self, sa: IsakmpSa | None, msg: IsakmpMessage, data: bytes,
+                             peer: int, now: float) -> None:
+        if sa is None:
+            if msg.header.responder_cookie != ZERO_COOKIE or msg.encrypted_body is not None:
+                raise RemoteProtocolError("aggressive mode message for an unknown SA")
+            self._am1(msg, data, peer, now)
+            return
+        if sa.deleted or not sa.aggressive:
+            raise RemoteProtocolError("no aggressive-mode SA for these cookies")
+        if data == sa.last_received:
+            # the peer did not get our answer: the initiator resends AM3, the responder AM2
+            if sa.last_sent and (sa.initiator or not sa.established):
+                self._outbox.append((peer, sa.last_sent, sa.port))
+            return
+        self._check_cookies(sa, msg)
+        if sa.established:
+            raise RemoteProtocolError("aggressive mode already complete")
+        if sa.initiator:
+            self._report_bad_auth(sa, lambda: self._am2(sa, msg, data, now))
+            for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
+                self._start_quick_mode(sa, proxies, offer, now)
+        else:
+            self._report_bad_auth(sa, lambda: self._am3(sa, msg, data, now))
 
     # ------------------------------------------------------------------ main mode
 
@@ -451,13 +602,7 @@ class IkeEngine(QuickModeMixin):
         elif sa.initiator and sa.state == "MM_SA_SETUP":
             self._mm4(sa, msg, data, now)
         elif not sa.initiator and sa.state == "MM_KEY_EXCH":
-            try:
-                self._mm5(sa, msg, data, now)
-            except (RemoteProtocolError, MalformedPacket, ValueError):
-                if not sa.failure_reported:
-                    sa.failure_reported = True
-                    self._events.append(Phase1Failed(sa.peer, BAD_MESSAGE.format(ip_text(sa.peer))))
-                raise
+            self._report_bad_auth(sa, lambda: self._mm5(sa, msg, data, now))
         elif sa.initiator and sa.state == "MM_KEY_EXCH":
             self._mm6(sa, msg, data, now)
             for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
@@ -485,7 +630,7 @@ class IkeEngine(QuickModeMixin):
     def _informational(self, sa: IsakmpSa, msg: IsakmpMessage, now: float) -> None:
         if msg.encrypted_body is None:
             notify = msg.get(NotificationPayload)
-            if (sa.initiator and sa.state == "MM_NO_STATE" and notify is not None
+            if (sa.initiator and sa.cky_r == ZERO_COOKIE and notify is not None
                     and notify.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
                 self._fail_phase1(sa, "NO_PROPOSAL_CHOSEN from peer: "
                                       "phase 1 SA policy not acceptable", now)
@@ -501,6 +646,11 @@ class IkeEngine(QuickModeMixin):
         for p in rest:
             if isinstance(p, DeletePayload):
                 self._peer_delete(sa, p, now)
+            elif isinstance(p, NotificationPayload) and self._dpd_notify(sa, p, now):
+                continue
+            elif (isinstance(p, NotificationPayload)
+                  and p.notify_type == NotifyType.INITIAL_CONTACT):
+                self._peer_rebooted(sa, now)
             elif (isinstance(p, NotificationPayload)
                   and p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
                 for key, x in list(self._qm.items()):

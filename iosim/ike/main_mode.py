@@ -14,21 +14,30 @@ lower lifetime so the initiator learns it.
 ``IsakmpSa`` is the state of one phase-1 SA, and of its negotiation while main mode runs::
 
     initiator                               responder
-    MM_NO_STATE   -- MM1 HDR, SA, VID -->
-                  <-- MM2 HDR, SA, VID --   MM_SA_SETUP
+    MM_NO_STATE   -- MM1 HDR, SA, VID(NAT-T), VID(DPD) -->
+                  <-- MM2 HDR, SA, VID(NAT-T), VID(DPD) --   MM_SA_SETUP
     MM_SA_SETUP   -- MM3 HDR, KE, Ni, NAT-D, NAT-D -->
                   <-- MM4 HDR, KE, Nr, NAT-D, NAT-D --   MM_KEY_EXCH
-    MM_KEY_EXCH   -- MM5 HDR*, IDii, HASH_I -->         (to UDP 4500 if NAT-D found a NAT)
+    MM_KEY_EXCH   -- MM5 HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] -->   (to 4500 if NAT)
                   <-- MM6 HDR*, IDir, HASH_R --   QM_IDLE
     QM_IDLE
 
 The state names are IOS's, so ``show crypto isakmp sa`` prints them directly. The SA keeps the
 CBC chaining value of the main-mode exchange (``iv``), frozen at the last block of MM6 once
 phase 1 is complete (``last_block``: the input of the RFC 2409 Appendix B phase-2 IV).
-Nonces are 20 bytes, as IOS sends them.
+Nonces are 20 bytes, as IOS sends them. Alongside, each SA walks IOS's *internal* states
+(``IKE_READY``, ``IKE_I_MM1`` ... ``IKE_P1_COMPLETE``; table ``PHASE1_STEPS``), reported as
+``StateChanged`` events for ``debug crypto isakmp``.
 
-``MainModeMixin`` holds the six main-mode handlers and the SA-level message helpers (seal /
-open an encrypted message); ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
+Every first message carries the RFC 3947 and RFC 3706 (DPD) vendor IDs, as IOS sends them;
+``IsakmpSa.peer_nat_t`` / ``peer_dpd`` record the peer's. The initiator adds INITIAL-CONTACT
+(RFC 2407 4.6.3.3, protected, after ID and HASH as IOS does) to MM5 when it has no other SA
+with the peer and the SA is not a rekey; the responder, once MM5 has authenticated, lets the
+engine forget every older SA with that peer (``_peer_rebooted``).
+
+``MainModeMixin`` holds the six main-mode handlers, the SA-level message helpers (seal / open
+an encrypted message) and what aggressive mode (:mod:`iosim.ike.aggressive_mode`) shares with
+them; ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ from iosim.ike.constants import (
     NotifyType,
     ProtocolId,
 )
+from iosim.ike.dpd import DPD_VID, DpdState
 from iosim.ike.keymat import (
     Phase1Keys,
     derive_phase1_keys,
@@ -293,6 +303,14 @@ class IsakmpSa:
     purge_at: float | None = None  # a deleted SA stays listed until then
     failure_reported: bool = False
     established_at: float = 0.0
+    aggressive: bool = False  # RFC 2409 5.4 aggressive mode instead of main mode
+    ike_state: str = "IKE_READY"  # IOS's internal state, for StateChanged
+    peer_dpd: bool = False  # the peer sent the RFC 3706 DPD vendor ID
+    dpd: DpdState = field(default_factory=DpdState, repr=False)
+    rekey: bool = False  # renews an SA of ours: no INITIAL-CONTACT
+    rekey_at: float | None = None  # 90 % of the lifetime of an SA we initiated
+    id_i_b: bytes = field(default=b"", repr=False)  # aggressive responder: IDii_b of AM1
+    created_at: float = 0.0  # when its negotiation started (first message sent or seen)
 
     @property
     def established(self) -> bool:
@@ -382,6 +400,32 @@ class StateChanged:
     new: str
 
 
+#: IOS's internal phase-1 states (``debug crypto isakmp``'s ``Old State = X  New State = Y``) per
+#: step: the state entered when the message arrives (or None), whether that transition is printed
+#: before the step derives the keys (conn-id 0), and the states entered once the step has
+#: processed its message and sent its answer. The repeated ``X -> X`` lines are IOS's
+#: ``IKE_PROCESS_MAIN_MODE`` / ``IKE_PHASE1_COMPLETE`` inputs. Main-mode names are the ones of
+#: the captured traces; aggressive mode follows the same pattern (``IKE_I_AM1``, ``IKE_R_AM2``).
+PHASE1_STEPS: dict[str, tuple[str | None, bool, tuple[str, ...]]] = {
+    "mm1_sent": (None, False, ("IKE_I_MM1",)),
+    "mm1": ("IKE_R_MM1", True, ("IKE_R_MM1", "IKE_R_MM2")),
+    "mm2": ("IKE_I_MM2", True, ("IKE_I_MM2", "IKE_I_MM3")),
+    "mm3": ("IKE_R_MM3", True, ("IKE_R_MM3", "IKE_R_MM4")),
+    "mm4": ("IKE_I_MM4", True, ("IKE_I_MM4", "IKE_I_MM5")),
+    "mm5": ("IKE_R_MM5", False, ("IKE_R_MM5", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+    "mm6": ("IKE_I_MM6", False, ("IKE_I_MM6", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+    "am1_sent": (None, False, ("IKE_I_AM1",)),
+    "am1": ("IKE_R_AM1", True, ("IKE_R_AM1", "IKE_R_AM2")),
+    "am2": ("IKE_I_AM2", True, ("IKE_I_AM2", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+    "am3": ("IKE_R_AM3", False, ("IKE_R_AM3", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+}  # fmt: skip
+
+#: The payload of the IOS Phase1Failed reason when an aggressive-mode offer meets
+#: ``crypto isakmp aggressive-mode disable``.
+AGGRESSIVE_DISABLED = ("Aggressive mode is disabled (crypto isakmp aggressive-mode disable): "
+                       "dropping AG_INIT_EXCH packet from {}")
+
+
 def ip_text(address: int) -> str:
     """Dotted-quad text of an IPv4 address held as an int."""
     return ".".join(str(b) for b in address.to_bytes(4, "big"))
@@ -404,6 +448,64 @@ class MainModeMixin:
     _events: deque[object]
     _next_conn_id: int
     _nat_traversal: bool
+
+    if TYPE_CHECKING:  # provided by IkeEngine
+
+        def _peer_rebooted(self, sa: IsakmpSa, now: float) -> None: ...
+
+    def _step(self, sa: IsakmpSa, step: str, conn_before: int | None = None) -> None:
+        """Emit the ``StateChanged`` events of one phase-1 step (``PHASE1_STEPS``)."""
+        arrived, before_keys, after = PHASE1_STEPS[step]
+        if arrived is not None:
+            conn = 0 if before_keys else sa.conn_id if conn_before is None else conn_before
+            self._events.append(StateChanged(sa.peer, conn, sa.ike_state, arrived))
+            sa.ike_state = arrived
+        for new in after:
+            self._events.append(StateChanged(sa.peer, sa.conn_id, sa.ike_state, new))
+            sa.ike_state = new
+
+    @staticmethod
+    def _note_vendor_ids(sa: IsakmpSa, payloads: tuple[Payload, ...] | list[Payload]) -> None:
+        vids = {p.data for p in payloads if isinstance(p, VendorIdPayload)}
+        sa.peer_nat_t = sa.peer_nat_t or RFC3947_VID in vids
+        sa.peer_dpd = sa.peer_dpd or DPD_VID in vids
+
+    def _has_other_sa(self, sa: IsakmpSa) -> bool:
+        """Whether another established ISAKMP SA with the peer exists (no INITIAL-CONTACT)."""
+        return any(o is not sa and o.peer == sa.peer and o.established
+                   for o in self._sas.values())
+
+    def _initial_contact(self, sa: IsakmpSa) -> list[Payload]:
+        """RFC 2407 4.6.3.3: INITIAL-CONTACT in the initiator's authenticated message (after
+        ID and HASH, as IOS sends it in MM5) when no other SA with the peer exists."""
+        if sa.rekey or self._has_other_sa(sa):
+            return []
+        return [NotificationPayload(NotifyType.INITIAL_CONTACT, ProtocolId.PROTO_ISAKMP,
+                                    sa.cky_i + sa.cky_r)]
+
+    @staticmethod
+    def _got_initial_contact(sa: IsakmpSa, payloads: tuple[Payload, ...]) -> bool:
+        return any(isinstance(p, NotificationPayload)
+                   and p.notify_type == NotifyType.INITIAL_CONTACT for p in payloads)
+
+    def _phase1_offer(self, peer: int, aggressive: bool
+                      ) -> tuple[str, list[IkePolicy]] | None:
+        """The pre-shared key and the policies to offer; None (and Phase1Failed) if none.
+
+        Aggressive mode sends its KE in the first message, so it can offer only one DH group:
+        the group of our highest-priority policy, with every policy sharing that group."""
+        psk = self._psk_for(peer)
+        if psk is None:
+            self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
+            return None
+        policies = sorted(self._policies(), key=lambda p: p.priority)
+        usable = [p for p in policies if p.authentication == "pre-share"]
+        if not usable:
+            self._events.append(Phase1Failed(peer, "auth method not supported"))
+            return None
+        if aggressive:
+            usable = [p for p in usable if p.group == usable[0].group]
+        return psk, usable
 
     def _send(self, sa: IsakmpSa, data: bytes, now: float, *, wait: bool) -> None:
         self._outbox.append((sa.peer, data, sa.port))
@@ -435,33 +537,38 @@ class MainModeMixin:
                                  exchange_type=msg.header.exchange_type)
         return payloads, msg.encrypted_body[-sa.block():]
 
-    def _start_main_mode(self, peer: int, proxies: ProxyIdentity, offer: Phase2Offer,
-                         now: float) -> None:
-        psk = self._psk_for(peer)
-        if psk is None:
-            self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
+    def _start_main_mode(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
+                         now: float, *, rekey: bool = False) -> None:
+        offer = self._phase1_offer(peer, aggressive=False)
+        if offer is None:
             return
-        policies = sorted(self._policies(), key=lambda p: p.priority)
-        usable = [p for p in policies if p.authentication == "pre-share"]
-        if not usable:
-            self._events.append(Phase1Failed(peer, "auth method not supported"))
-            return
+        psk, usable = offer
         sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
                                              for i, p in enumerate(usable)))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
-        sa.sai_b = push_payload_body(sa_payload)
+        sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
         self._sas[(peer, sa.cky_i)] = sa
-        self._pending[(peer, sa.cky_i)] = [(proxies, offer)]
-        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, VendorIdPayload(RFC3947_VID)))
+        self._pending[(peer, sa.cky_i)] = list(pending)
+        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *self._my_vendor_ids()))
+        self._step(sa, "mm1_sent")
         self._send(sa, push_message(mm1), now, wait=True)
 
-    def _mm1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
+    @staticmethod
+    def _my_vendor_ids() -> tuple[VendorIdPayload, ...]:
+        """RFC 3947 NAT-T and RFC 3706 DPD, in every first message of ours (as IOS)."""
+        return (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
+
+    def _responder_choice(self, msg: IsakmpMessage, peer: int
+                          ) -> tuple[IsakmpSa, ProposalPayload, TransformPayload] | None:
+        """The first message's SA offer against our policies: a new responder SA (not yet
+        stored), the proposal and the chosen transform; None after answering
+        NO_PROPOSAL_CHOSEN."""
         sa_payload = msg.get(SaPayload)
         if sa_payload is None or len(sa_payload.proposals) != 1:
-            raise RemoteProtocolError("MM1 needs one SA proposal")
+            raise RemoteProtocolError("the first message needs one SA proposal")
         proposal = sa_payload.proposals[0]
         if proposal.protocol_id != ProtocolId.PROTO_ISAKMP:
-            raise RemoteProtocolError("MM1 proposal is not ISAKMP")
+            raise RemoteProtocolError("the phase-1 proposal is not ISAKMP")
         psk = self._psk_for(peer)
         if psk is None:
             self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
@@ -475,19 +582,27 @@ class MainModeMixin:
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
             self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))
-            return
+            return None
         transform, policy, lifetime = choice
         sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
         sa.policy, sa.suite = policy, suite_of(policy, lifetime)
         sa.sai_b = push_payload_body(sa_payload)
-        sa.peer_nat_t = any(v.data == RFC3947_VID for v in msg.get_all(VendorIdPayload))
+        return sa, proposal, with_lifetime(transform, lifetime)
+
+    def _mm1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
+        answer = self._responder_choice(msg, peer)
+        if answer is None:
+            return
+        sa, proposal, transform = answer
+        sa.created_at = now
+        self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         sa.give_up_at = now + GIVE_UP_AFTER
         self._sas[(peer, sa.cky_i)] = sa
-        chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"",
-                                 (with_lifetime(transform, lifetime),))
+        chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         mm2 = IsakmpMessage(self._header(sa, _MM),
-                            (SaPayload((chosen,)), VendorIdPayload(RFC3947_VID)))
+                            (SaPayload((chosen,)), *self._my_vendor_ids()))
+        self._step(sa, "mm1")
         self._send(sa, push_message(mm2), now, wait=False)
 
     def _nat_d(self, sa: IsakmpSa) -> list[Payload]:
@@ -499,9 +614,10 @@ class MainModeMixin:
                 NatDPayload(nat_d_hash(h, sa.cky_i, sa.cky_r, self.local.to_bytes(4, "big"),
                                        IKE_PORT))]
 
-    def _check_nat_d(self, sa: IsakmpSa, msg: IsakmpMessage) -> bool:
+    def _check_nat_d(self, sa: IsakmpSa, msg: IsakmpMessage | tuple[Payload, ...]) -> bool:
         """RFC 3947 3.2: whether either NAT-D hash shows an address (or port) rewritten."""
-        hashes = [p.hash for p in msg.get_all(NatDPayload)]
+        payloads = msg.payloads if isinstance(msg, IsakmpMessage) else msg
+        hashes = [p.hash for p in payloads if isinstance(p, NatDPayload)]
         if not hashes or sa.suite is None:
             return False
         h = sa.suite.hash
@@ -526,26 +642,32 @@ class MainModeMixin:
     def _my_id(self) -> IdPayload:
         return id_payload(self.local, FULL_MASK, 17, IKE_PORT)  # IOS: UDP/500 in the ID
 
-    def _mm2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
+    def _initiator_choice(self, msg: IsakmpMessage) -> tuple[IkePolicy, Phase1Suite]:
+        """The responder's chosen transform: our policy and the suite with the lower
+        lifetime."""
         sa_payload = msg.get(SaPayload)
         if (sa_payload is None or len(sa_payload.proposals) != 1
                 or len(sa_payload.proposals[0].transforms) != 1):
-            raise RemoteProtocolError("MM2 needs exactly one transform")
+            raise RemoteProtocolError("the answer needs exactly one transform")
         transform = sa_payload.proposals[0].transforms[0]
         offered = [p for p in self._policies() if p.authentication == "pre-share"]
         policy = next((p for p in sorted(offered, key=lambda p: p.priority)
                        if transform_matches(transform, p)), None)
         if policy is None:
-            raise RemoteProtocolError("MM2 chose a transform we did not offer")
+            raise RemoteProtocolError("the peer chose a transform we did not offer")
         lifetime = min(policy.lifetime, returned_lifetime(transform) or policy.lifetime)
-        suite = suite_of(policy, lifetime)
+        return policy, suite_of(policy, lifetime)
+
+    def _mm2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
+        policy, suite = self._initiator_choice(msg)
         dh = dh_group(suite.group).generate(self._rand)
         sa.cky_r = msg.header.responder_cookie
         sa.policy, sa.suite, sa.dh = policy, suite, dh
         sa.g_xi, sa.ni_b = dh.public_bytes(), self._rand(NONCE_SIZE)
-        sa.peer_nat_t = any(v.data == RFC3947_VID for v in msg.get_all(VendorIdPayload))
+        self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b), *self._nat_d(sa)]
+        self._step(sa, "mm2")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=True)
 
@@ -558,8 +680,10 @@ class MainModeMixin:
         sa.g_xr, sa.nr_b = dh.public_bytes(), self._rand(NONCE_SIZE)
         self._derive(sa, g_xy)
         sa.nat_detected = self._check_nat_d(sa, msg)
+        self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
         payloads: list[Payload] = [KePayload(sa.g_xr), NoncePayload(sa.nr_b), *self._nat_d(sa)]
+        self._step(sa, "mm3")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=False)
 
@@ -574,10 +698,13 @@ class MainModeMixin:
         my_id = self._my_id()
         h = hash_i(suite.hash, keys.skeyid, sa.g_xi, sa.g_xr, sa.cky_i, sa.cky_r, sa.sai_b,
                    push_payload_body(my_id))
-        mm5, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h)], sa.iv)
+        mm5, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h), *self._initial_contact(sa)],
+                                sa.iv)
+        self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
         # RFC 3947 4: a NAT is in the way and both sides speak RFC 3947: float to 4500 with MM5
         sa.floated = self._nat_traversal and sa.nat_detected and sa.peer_nat_t
+        self._step(sa, "mm4")
         self._send(sa, mm5, now, wait=True)
 
     def _id_and_hash(self, payloads: tuple[Payload, ...]) -> tuple[IdPayload, bytes]:
@@ -600,7 +727,9 @@ class MainModeMixin:
                    push_payload_body(my_id))
         mm6, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h)], iv)
         sa.last_block, sa.last_received = sa.iv, data
-        self._established(sa, now)
+        self._note_vendor_ids(sa, payloads)
+        self._step(sa, "mm5")
+        self._established(sa, now, initial_contact=self._got_initial_contact(sa, payloads))
         self._send(sa, mm6, now, wait=False)
 
     def _mm6(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
@@ -613,12 +742,18 @@ class MainModeMixin:
             raise RemoteProtocolError("HASH_R does not verify")
         sa.iv = sa.last_block = iv
         sa.last_received, sa.resend_at = data, None
+        self._note_vendor_ids(sa, payloads)
+        self._step(sa, "mm6")
         self._established(sa, now)
 
-    def _established(self, sa: IsakmpSa, now: float) -> None:
+    def _established(self, sa: IsakmpSa, now: float, *, initial_contact: bool = False) -> None:
         assert sa.suite is not None
         sa.state, sa.give_up_at = "QM_IDLE", None
         sa.established_at, sa.expires_at = now, now + sa.suite.lifetime
+        if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime
+            sa.rekey_at = now + 0.9 * sa.suite.lifetime
         sa.dh = None
+        if initial_contact:
+            self._peer_rebooted(sa, now)
         self._events.append(Phase1Established(sa.peer, sa.conn_id))
 
