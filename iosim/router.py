@@ -7,8 +7,6 @@ it owns the runtime state and counters that show commands render.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from iosim.atomic import write_atomic
 from iosim.cli.interfaces import interface_type
 from iosim.config.model import InterfaceConfig, RunningConfig
 from iosim.net.routing import Route, RoutingTable
@@ -68,19 +67,7 @@ class Nvram:
         if self.path is None:
             self._memory = text
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
-                                   dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(self.path, text)
 
     def erase(self) -> None:
         self.write("")

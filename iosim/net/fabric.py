@@ -1,8 +1,10 @@
 """The wires of a lab: Ethernet links and shared segments with a delay, on the virtual clock.
 
 A frame sent on one end of a link arrives at the other end ``delay`` seconds later (an
-event on the lab's clock); on a shared segment (a switch) it arrives at every other end,
-and each receiver keeps only what is addressed to it. Every frame that crosses a wire can
+event on the lab's clock). A shared segment is a learning switch: it learns which port each
+source MAC address sits behind, sends a unicast frame to a known address out of that port
+only, and floods broadcasts and frames to unknown addresses to every other port (each
+receiver then keeps only what is addressed to it). Every frame that crosses a wire can
 be recorded with its virtual timestamp, for pcap export.
 """
 
@@ -28,6 +30,7 @@ class Link:
     label: str | None = None  # the name of a segment
     captured: list[tuple[float, bytes]] = field(default_factory=list)
     capturing: bool = False
+    macs: dict[bytes, Endpoint] = field(default_factory=dict)  # a segment's learnt addresses
 
     @property
     def shared(self) -> bool:
@@ -35,6 +38,19 @@ class Link:
 
     def others(self, end: Endpoint) -> list[Endpoint]:
         return [e for e in self.ends if e != end]
+
+    def destinations(self, end: Endpoint, frame: bytes) -> list[Endpoint]:
+        """Where a frame sent from ``end`` goes: the far end of a cable; on a segment, the
+        port its unicast destination was learnt on, else every other port."""
+        if not self.shared:
+            return self.others(end)
+        source, dest = frame[6:12], frame[:6]
+        if len(source) == 6 and not source[0] & 1:
+            self.macs[source] = end
+        known = self.macs.get(dest) if len(dest) == 6 and not dest[0] & 1 else None
+        if known is not None:
+            return [] if known == end else [known]
+        return self.others(end)
 
     def peer(self, end: Endpoint) -> Endpoint:
         """The other end of a point-to-point link."""
@@ -93,12 +109,21 @@ class Fabric:
                 return
             if link.capturing:
                 link.captured.append((self.clock.now, frame))
-            for peer_dev, peer_if in link.others((device, interface)):
-                receive = self.receivers.get(peer_dev)
+            ends = link.destinations((device, interface), frame)
+            if len(ends) == 1:
+                receive = self.receivers.get(ends[0][0])
                 if receive is not None:
-                    self.clock.call_later(link.delay, receive, peer_if, frame)
+                    self.clock.call_later(link.delay, receive, ends[0][1], frame)
+            elif ends:  # a flood: one event hands the frame to every port
+                self.clock.call_later(link.delay, self._flood, ends, frame)
 
         return transmit
+
+    def _flood(self, ends: list[Endpoint], frame: bytes) -> None:
+        for peer_dev, peer_if in ends:
+            receive = self.receivers.get(peer_dev)
+            if receive is not None:
+                receive(peer_if, frame)
 
     def capture(self, on: bool = True) -> None:
         """Start (or stop) recording the frames of every link."""
