@@ -122,7 +122,9 @@ from iosim.ike.quick_mode import (
     Phase2Offer,
     ProxyIdentity,
     QuickModeExchange,
-    esp_suite,
+    delete_payloads,
+    pair_deleted_by,
+    usable_transform_set,
 )
 from iosim.ike.quick_mode_exchange import Phase2Established, Phase2Failed, QuickModeMixin
 
@@ -259,8 +261,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         self._now = now
         if not isinstance(offer, Phase2Offer) or not isinstance(proxies, ProxyIdentity):
             raise LocalProtocolError("initiate() needs a ProxyIdentity and a Phase2Offer")
-        if not any(esp_suite(ts) for ts in offer.transform_sets):
-            self._events.append(Phase2Failed(peer, "no ESP transform set to offer"))
+        if not any(usable_transform_set(ts) for ts in offer.transform_sets):
+            self._events.append(Phase2Failed(peer, "no usable transform set to offer"))
             return
         for (p, _, _), x in self._qm.items():
             if p == peer and x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
@@ -403,19 +405,21 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
     def delete_ipsec(self, peer: int | None, spis: list[int], now: float) -> None:
         """``clear crypto sa``: tell the peer (over its ISAKMP SA) that these inbound SPIs die."""
         self._now = now
-        by_peer: dict[int, list[int]] = {}
+        by_peer: dict[int, list[DeletePayload]] = {}
         for spi in spis:
             pair = self._pairs.get(spi)
             owner = pair.peer if pair is not None else peer
             if owner is None or (peer is not None and owner != peer):
                 continue
             self._pairs.pop(spi, None)
-            by_peer.setdefault(owner, []).append(spi)
+            payloads = (delete_payloads(pair) if pair is not None
+                        else [DeletePayload(_ESP, 4, (spi.to_bytes(4, "big"),))])
+            by_peer.setdefault(owner, []).extend(payloads)
         for owner, owned in by_peer.items():
             sa = self._sa_for_peer(owner)
             if sa is not None and sa.established:
-                d = DeletePayload(_ESP, 4, tuple(s.to_bytes(4, "big") for s in owned))
-                self._send_informational(sa, d)
+                for d in owned:
+                    self._send_informational(sa, d)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -655,7 +659,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                   and p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
                 for key, x in list(self._qm.items()):
                     if (key[:2] == (sa.peer, sa.cky_i) and x.initiator
-                            and x.state == "QM_I_QM1" and x.spi_in.to_bytes(4, "big") == p.spi):
+                            and x.state == "QM_I_QM1"
+                            and p.spi in (x.spi_in.to_bytes(4, "big"),
+                                          x.ah_spi_in.to_bytes(4, "big"))):
                         del self._qm[key]
                         self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
 
@@ -665,9 +671,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 self._mark_deleted(sa, now)
                 sa.state = "MM_NO_STATE"
                 self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
-        elif d.protocol_id == _ESP and d.spi_size == 4:
-            gone = {int.from_bytes(s, "big") for s in d.spis}
+        elif d.protocol_id in (_ESP, ProtocolId.PROTO_IPSEC_AH):
             for spi_in, pair in list(self._pairs.items()):
-                if pair.peer == sa.peer and pair.spi_out in gone:
+                if pair.peer == sa.peer and pair_deleted_by(pair, d):
                     del self._pairs[spi_in]
                     self._events.append(Phase2Deleted(sa.peer, spi_in))

@@ -4,6 +4,25 @@
 ``_qm3``) and starting a quick mode as initiator; ``iosim.ike.engine.IkeEngine`` mixes it in
 with :class:`iosim.ike.main_mode.MainModeMixin` and dispatches to it. The exchange, its states
 and its payload codecs are described in :mod:`iosim.ike.quick_mode`.
+
+Besides ``Phase2Established`` / ``Phase2Failed`` the handlers emit ``StateChanged`` events with
+the node states IOS's ``debug crypto isakmp`` prints (``conn_id`` is the ISAKMP SA's), in the
+order IOS prints them relative to the SA installation:
+
+=========  ===========================================================  ===================
+role       Old State -> New State                                       when
+=========  ===========================================================  ===================
+initiator  IKE_QM_READY -> IKE_QM_I_QM1                                 QM1 sent
+initiator  IKE_QM_I_QM1 -> IKE_QM_IPSEC_INSTALL_AWAIT                   QM2 accepted
+initiator  (Phase2Established) then
+           IKE_QM_IPSEC_INSTALL_AWAIT -> IKE_QM_PHASE2_COMPLETE         QM3 sent
+responder  IKE_QM_READY -> IKE_QM_SPI_STARVE,
+           IKE_QM_SPI_STARVE -> IKE_QM_IPSEC_INSTALL_AWAIT,
+           IKE_QM_IPSEC_INSTALL_AWAIT -> IKE_QM_R_QM2                   QM1 accepted, QM2 sent
+responder  IKE_QM_R_QM2 -> IKE_QM_PHASE2_COMPLETE then
+           (Phase2Established: the outbound SA is enabled)              QM3 verified
+responder  IKE_QM_READY -> IKE_QM_READY (after Phase2Failed)            QM1 refused
+=========  ===========================================================  ===================
 """
 
 from __future__ import annotations
@@ -22,6 +41,7 @@ from iosim.ike.main_mode import (
     IsakmpSa,
     MainModeMixin,
     RemoteProtocolError,
+    StateChanged,
     ip_text,
 )
 from iosim.ike.payloads import (
@@ -33,7 +53,6 @@ from iosim.ike.payloads import (
     NoncePayload,
     NotificationPayload,
     Payload,
-    ProposalPayload,
     SaPayload,
     push_payload_body,
     push_payloads,
@@ -42,20 +61,23 @@ from iosim.ike.quick_mode import (
     FULL_MASK,
     IpsecSaPair,
     Phase2Offer,
+    ProposalChoice,
     ProxyIdentity,
     QuickModeExchange,
-    esp_suite,
-    esp_transform,
+    answered_choice,
+    canonical_transform_set,
     id_payload,
+    offer_protocols,
     offer_sa_payload,
     offers_from_sa,
-    parse_esp_transform,
     proxy_from_ids,
+    reply_sa_payload,
 )
 
 __all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin"]
 
 _ESP = ProtocolId.PROTO_IPSEC_ESP
+_AH = ProtocolId.PROTO_IPSEC_AH
 _QM = ExchangeType.QUICK_MODE
 
 
@@ -100,12 +122,26 @@ class QuickModeMixin(MainModeMixin):
             if (sa.peer, sa.cky_i, mid) not in self._qm:
                 return mid
 
+    def _new_spi(self, *taken: int) -> int:
+        while True:
+            spi = self._random_int(4, 256)
+            if spi not in taken:
+                return spi
+
+    def _state(self, sa: IsakmpSa, old: str, new: str) -> None:
+        self._events.append(StateChanged(sa.peer, sa.conn_id, old, new))
+
     def _start_quick_mode(self, sa: IsakmpSa, proxies: ProxyIdentity, offer: Phase2Offer,
                           now: float) -> None:
         suite, keys = sa.require_keys()
         mid = self._new_message_id(sa)
-        spi_in = self._random_int(4, 256)
-        sa_payload = offer_sa_payload(offer, spi_in.to_bytes(4, "big"), udp_encap=sa.floated)
+        protocols = offer_protocols(offer)
+        spi_in = self._new_spi()
+        ah_spi = 0
+        if _AH in protocols:  # AH alone: the AH SPI is the exchange's SPI
+            ah_spi = self._new_spi(spi_in) if _ESP in protocols else spi_in
+        sa_payload = offer_sa_payload(offer, spi_in.to_bytes(4, "big"), udp_encap=sa.floated,
+                                      ah_spi=ah_spi.to_bytes(4, "big") if ah_spi else None)
         ni_b = self._rand(NONCE_SIZE)
         body: list[Payload] = [sa_payload, NoncePayload(ni_b)]
         dh = None
@@ -120,9 +156,10 @@ class QuickModeMixin(MainModeMixin):
         data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
         x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
                               sa_payload=sa_payload, iv=iv, last_sent=data,
-                              resend_at=now + RETRANSMIT_BASE)
+                              resend_at=now + RETRANSMIT_BASE, ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, data, sa.port))
+        self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1")
 
     def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
                      ) -> tuple[Payload, ...]:
@@ -160,27 +197,42 @@ class QuickModeMixin(MainModeMixin):
             raise RemoteProtocolError("quick mode needs one SA, one nonce, 0 or 2 IDs")
         return sa_p[0], nonce[0].data, kes[0] if kes else None, ids
 
-    def _keys(self, sa: IsakmpSa, spi: int, ni_b: bytes, nr_b: bytes, size: int,
+    def _keys(self, sa: IsakmpSa, protocol: int, spi: int, x: QuickModeExchange, size: int,
               g_qm: bytes) -> bytes:
+        """RFC 2409 5.5 KEYMAT of one direction of one protocol (``spi`` is the receiver's)."""
         suite, keys = sa.require_keys()
-        return keymat(suite.hash, keys.skeyid_d, _ESP, spi.to_bytes(4, "big"), ni_b, nr_b, size,
-                      g_qm)
+        return keymat(suite.hash, keys.skeyid_d, protocol, spi.to_bytes(4, "big"), x.ni_b,
+                      x.nr_b, size, g_qm)
 
-    def _pair(self, sa: IsakmpSa, x: QuickModeExchange, spi_out: int, chosen: tuple[str, ...],
-              mode: str, pfs: int | None, seconds: int, kilobytes: int, g_qm: bytes,
-              udp_encap: bool) -> IpsecSaPair:
-        suite = esp_suite(chosen)
-        assert suite is not None
-        enc, integ = suite
-        size = enc.keymat_size + (integ.key_size if integ else 0)
+    def _pair(self, sa: IsakmpSa, x: QuickModeExchange, choice: ProposalChoice,
+              seconds: int, kilobytes: int, g_qm: bytes) -> IpsecSaPair:
+        """The SA pair of ``choice``: per protocol, our SPI from ``x`` and the peer's from the
+        SA payload the peer sent (its proposal when we respond, its answer when we initiate)."""
+        suite = choice.suite
+        spi_out = {p.protocol: int.from_bytes(proposal.spi, "big")
+                   for proposal, _, p in choice.parts}
         conn = self._next_ipsec_conn_id
         self._next_ipsec_conn_id += 2
+        ah_name, ah_out, ah_keys_in, ah_keys_out = None, 0, b"", b""
+        if suite.ah is not None:
+            size = suite.ah.key_size
+            ah_name, ah_out = suite.ah.name, spi_out[_AH]
+            ah_keys_in = self._keys(sa, _AH, x.ah_spi_in, x, size, g_qm)
+            ah_keys_out = self._keys(sa, _AH, ah_out, x, size, g_qm)
+        if suite.enc is None:  # AH alone: the AH SPIs stand for the pair
+            return IpsecSaPair(
+                sa.peer, x.proxies, "ah", "", None, choice.mode, x.ah_spi_in, ah_out, b"", b"",
+                seconds, kilobytes, choice.group, conn, conn + 1, False,
+                ah_name, x.ah_spi_in, ah_out, ah_keys_in, ah_keys_out)
+        enc, integ = suite.enc, suite.esp_integ
+        size = enc.keymat_size + (integ.key_size if integ else 0)
         return IpsecSaPair(
-            sa.peer, x.proxies, "esp", enc.name, integ.name if integ else None, mode,
-            x.spi_in, spi_out,
-            self._keys(sa, x.spi_in, x.ni_b, x.nr_b, size, g_qm),
-            self._keys(sa, spi_out, x.ni_b, x.nr_b, size, g_qm),
-            seconds, kilobytes, pfs, conn, conn + 1, udp_encap)
+            sa.peer, x.proxies, suite.protocol, enc.name, integ.name if integ else None,
+            choice.mode, x.spi_in, spi_out[_ESP],
+            self._keys(sa, _ESP, x.spi_in, x, size, g_qm),
+            self._keys(sa, _ESP, spi_out[_ESP], x, size, g_qm),
+            seconds, kilobytes, choice.group, conn, conn + 1, choice.udp_encap,
+            ah_name, x.ah_spi_in if ah_name else 0, ah_out, ah_keys_in, ah_keys_out)
 
     def _qm1(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         suite, keys = sa.require_keys()
@@ -194,51 +246,55 @@ class QuickModeMixin(MainModeMixin):
         else:
             proxies = ProxyIdentity(self.local, FULL_MASK, sa.peer, FULL_MASK)
         offers = offers_from_sa(sa_payload)
-        chosen = self._select(sa.peer, proxies, [o for _, _, o in offers]) if offers else None
+        chosen = self._select(sa.peer, proxies, [o for o, _ in offers]) if offers else None
         match = None
         if chosen is not None and chosen.transform_sets:
-            for proposal, parsed, _ in offers:
-                for t, p in zip(proposal.transforms, (parse_esp_transform(t) for t in
-                                                      proposal.transforms), strict=True):
-                    if (p is not None and p in parsed and match is None
-                            and p.transform_set == chosen.transform_sets[0]
-                            and p.mode == chosen.mode and p.group == chosen.pfs_group
-                            and (sa.floated or not p.udp_encap)
-                            and (ke is not None) == (p.group is not None)):
-                        match = (proposal, t, p)
-        x = QuickModeExchange(mid, False, proxies, None, self._random_int(4, 256), ni_b,
+            want = canonical_transform_set(chosen.transform_sets[0])
+            match = next((c for _, choices in offers for c in choices
+                          if c.transform_set == want and c.mode == chosen.mode
+                          and c.group == chosen.pfs_group
+                          and (sa.floated or not c.udp_encap)
+                          and (ke is not None) == (c.group is not None)), None)
+        x = QuickModeExchange(mid, False, proxies, None, self._new_spi(), ni_b,
                               last_received=data, state="QM_REJECTED", done_at=now)
         if match is None or chosen is None:
-            spi = sa_payload.proposals[0].spi if sa_payload.proposals else b""
+            # the SPI of the first ESP proposal (else the first proposal): what the
+            # initiator knows its exchange by
+            first = next((p for p in sa_payload.proposals if p.protocol_id == _ESP),
+                         sa_payload.proposals[0] if sa_payload.proposals else None)
             reason = "NO_PROPOSAL_CHOSEN: phase 2 SA policy not acceptable! " \
                      f"(local {ip_text(self.local)} remote {ip_text(sa.peer)})"
             self._events.append(Phase2Failed(sa.peer, reason))
-            x.last_sent = self._send_informational(
-                sa, NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, _ESP, spi))
+            x.last_sent = self._send_informational(sa, NotificationPayload(
+                NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
+                first.spi if first else b""))
             self._qm[(sa.peer, sa.cky_i, mid)] = x
+            self._state(sa, "IKE_QM_READY", "IKE_QM_READY")
             return
-        proposal, t, p = match
-        seconds = min(p.seconds, chosen.lifetime_seconds)
-        kilobytes = min(p.kilobytes, chosen.lifetime_kilobytes)
+        if match.part(_AH) is not None:
+            x.ah_spi_in = self._new_spi(x.spi_in) if match.part(_ESP) else x.spi_in
+        seconds = min(match.seconds, chosen.lifetime_seconds)
+        kilobytes = min(match.kilobytes, chosen.lifetime_kilobytes)
         g_qm, my_ke = b"", None
-        if p.group is not None and ke is not None:
-            dh = dh_group(p.group).generate(self._rand)
+        if match.group is not None and ke is not None:
+            dh = dh_group(match.group).generate(self._rand)
             g_qm, my_ke = dh.shared_secret(ke.key_exchange_data), KePayload(dh.public_bytes())
         x.nr_b = self._rand(NONCE_SIZE)
-        reply_sa = SaPayload((ProposalPayload(
-            proposal.number, _ESP, x.spi_in.to_bytes(4, "big"),
-            (esp_transform(t.number, p.enc, p.integ, p.mode, p.group, seconds, kilobytes,
-                           udp_encap=p.udp_encap),)),))
+        reply_sa = reply_sa_payload(match, {_ESP: x.spi_in.to_bytes(4, "big"),
+                                            _AH: x.ah_spi_in.to_bytes(4, "big")},
+                                    seconds, kilobytes)
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
         h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
+        self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE")
+        self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT")
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
-        x.result = self._pair(sa, x, int.from_bytes(proposal.spi, "big"), p.transform_set,
-                              p.mode, p.group, seconds, kilobytes, g_qm, p.udp_encap)
+        x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = now + RETRANSMIT_BASE
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, reply, sa.port))
+        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2")
 
     def _qm2(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
              now: float) -> None:
@@ -249,15 +305,8 @@ class QuickModeMixin(MainModeMixin):
             payloads, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a, x.message_id,
                                                   x.ni_b, b))
         sa_payload, nr_b, ke, ids = self._qm_parts(rest)
-        if len(sa_payload.proposals) != 1 or len(sa_payload.proposals[0].transforms) != 1:
-            raise RemoteProtocolError("QM2 must choose one transform")
-        answer = sa_payload.proposals[0]
-        ours = next((p for p in x.sa_payload.proposals if p.number == answer.number), None)
-        got = parse_esp_transform(answer.transforms[0])
-        mine = parse_esp_transform(ours.transforms[0]) if ours else None
-        if (got is None or mine is None or len(answer.spi) != 4 or answer.protocol_id != _ESP
-                or (got.enc, got.integ, got.mode, got.group, got.udp_encap)
-                != (mine.enc, mine.integ, mine.mode, mine.group, mine.udp_encap)):
+        choice = answered_choice(x.sa_payload, sa_payload)
+        if choice is None:
             raise RemoteProtocolError("QM2 chose a proposal we did not offer")
         if (ke is None) != (x.dh is None):
             raise RemoteProtocolError("PFS KE payload mismatch")
@@ -270,16 +319,17 @@ class QuickModeMixin(MainModeMixin):
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b
+        self._state(sa, "IKE_QM_I_QM1", "IKE_QM_IPSEC_INSTALL_AWAIT")
         h3 = quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id, x.ni_b, x.nr_b)
         qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
-        pair = self._pair(sa, x, int.from_bytes(answer.spi, "big"), got.transform_set, got.mode,
-                          got.group, min(got.seconds, x.offer.lifetime_seconds),
-                          min(got.kilobytes, x.offer.lifetime_kilobytes), g_qm, got.udp_encap)
+        pair = self._pair(sa, x, choice, min(choice.seconds, x.offer.lifetime_seconds),
+                          min(choice.kilobytes, x.offer.lifetime_kilobytes), g_qm)
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent, x.dh = data, qm3, None
         self._pairs[pair.spi_in] = pair
         self._outbox.append((sa.peer, qm3, sa.port))
         self._events.append(Phase2Established(pair))
+        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_PHASE2_COMPLETE")
 
     def _qm3(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
              now: float) -> None:
@@ -294,5 +344,5 @@ class QuickModeMixin(MainModeMixin):
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent = data, b""
         self._pairs[x.result.spi_in] = x.result
+        self._state(sa, "IKE_QM_R_QM2", "IKE_QM_PHASE2_COMPLETE")
         self._events.append(Phase2Established(x.result))
-

@@ -96,6 +96,14 @@ class AhSa:
         mac = self.integrity.new_mac(self.key)
         object.__setattr__(self, "_pads", (mac._inner, mac._outer))
 
+    @classmethod
+    def from_keymat(cls, spi: int, integrity: IntegrityTransform, keymat: bytes) -> AhSa:
+        """Take the HMAC key from KEYMAT as IKE derives it for AH (RFC 2409 5.5: the first
+        ``integrity.key_size`` bytes of the KEYMAT computed with protocol AH and ``spi``)."""
+        if len(keymat) < integrity.key_size:
+            raise ValueError(f"KEYMAT is {len(keymat)} bytes, {integrity.key_size} needed")
+        return cls(spi, integrity, keymat[: integrity.key_size])
+
     @property
     def header_size(self) -> int:
         """Bytes of AH header including the ICV."""

@@ -368,7 +368,7 @@ def test_api_misuse_raises_local_error_and_garbage_is_dropped() -> None:
     for junk in (b"", b"\x00" * 27, b"\xff" * 100):
         p.b.receive_datagram(junk, A_ADDR, p.now)
     assert p.b.dropped == 3
-    p.a.initiate(B_ADDR, PROXIES, Phase2Offer((("ah-sha-hmac",),), "tunnel", None), p.now)
+    p.a.initiate(B_ADDR, PROXIES, Phase2Offer((("esp-null",),), "tunnel", None), p.now)
     p.collect()
     assert p.of("a", Phase2Failed)
 

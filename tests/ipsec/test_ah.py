@@ -201,3 +201,81 @@ def test_rejections() -> None:
         AhSa(0x10, SHA1, KEY)
     with pytest.raises(ValueError):
         AhSa(0x2001, SHA1, bytes(16))
+
+
+# RFC 2403 (HMAC-MD5-96), RFC 2404 (HMAC-SHA-1-96), RFC 4868 2.1/2.3 (HMAC-SHA-256-128,
+# -384-192, -512-256): key length and truncated ICV length of each AH transform.
+RFC_SIZES = {
+    "ah-md5-hmac": ("md5", 16, 12),
+    "ah-sha-hmac": ("sha1", 20, 12),
+    "ah-sha256-hmac": ("sha256", 32, 16),
+    "ah-sha384-hmac": ("sha384", 48, 24),
+    "ah-sha512-hmac": ("sha512", 64, 32),
+}
+
+
+def test_every_ah_transform_has_its_rfc_sizes() -> None:
+    assert set(AH_TRANSFORMS) == set(RFC_SIZES)
+
+
+@pytest.mark.parametrize("name", sorted(RFC_SIZES))
+def test_icv_length_and_value_per_rfc(name: str) -> None:
+    digest, key_size, icv_size = RFC_SIZES[name]
+    row = integrity_transform(name)
+    key = bytes(range(1, key_size + 1))
+    sa = AhSa(0x2001, row, key)
+    packet = udp_packet(ttl=30)
+    wire = ah.transport_encapsulate(sa, 3, packet)
+    assert len(wire) == len(packet) + 12 + icv_size
+    header = bytearray(wire[:20])
+    header[8] = 0
+    header[10:12] = b"\0\0"
+    icv_input = bytes(header) + wire[20:32] + bytes(icv_size) + wire[32 + icv_size:]
+    assert wire[32 : 32 + icv_size] == hmac.new(key, icv_input, digest).digest()[:icv_size]
+
+
+@pytest.mark.parametrize("name", sorted(RFC_SIZES))
+def test_from_keymat_takes_the_hmac_key_from_the_front(name: str) -> None:
+    row = integrity_transform(name)
+    keymat = bytes(range(200, 256)) + bytes(range(40))  # longer than any key
+    sa = AhSa.from_keymat(0x2001, row, keymat)
+    assert sa.key == keymat[: row.key_size]
+    direct = AhSa(0x2001, row, keymat[: row.key_size])
+    packet = udp_packet()
+    assert ah.transport_encapsulate(sa, 1, packet) == ah.transport_encapsulate(direct, 1, packet)
+    with pytest.raises(ValueError):
+        AhSa.from_keymat(0x2001, row, keymat[: row.key_size - 1])
+
+
+def test_replay_is_checked_before_the_icv() -> None:
+    """A replayed sequence number is refused as a replay even when its ICV is also bad, and a
+    forged packet never moves the window (RFC 4302 3.4.3 before 3.4.4)."""
+    sa = AhSa(0x2001, SHA1, KEY)
+    window = ReplayWindow()
+    first = ah.transport_encapsulate(sa, 1, udp_packet())
+    ah.transport_decapsulate(sa, first, window)
+    bad_icv = bytearray(first)
+    bad_icv[40] ^= 0xFF
+    with pytest.raises(ReplayError):
+        ah.transport_decapsulate(sa, bytes(bad_icv), window)
+    future = bytearray(ah.transport_encapsulate(sa, 90, udp_packet()))
+    future[40] ^= 0xFF
+    with pytest.raises(AuthenticationError):
+        ah.transport_decapsulate(sa, bytes(future), window)
+    assert window.top == 1
+    assert ah.transport_decapsulate(sa, ah.transport_encapsulate(sa, 2, udp_packet()),
+                                    window)[0] == 2
+    assert window.top == 2
+
+
+def test_tunnel_outer_ttl_change_passes_address_change_fails() -> None:
+    sa = AhSa(0x2001, integrity_transform("ah-md5-hmac"), bytes(16))
+    inner = udp_packet()
+    wire = ah.tunnel_encapsulate(sa, 1, inner, "192.0.2.1", "192.0.2.2", ttl=255)
+    hop = bytearray(wire)
+    hop[8] = 254  # a router on the way decremented the outer TTL
+    assert ah.tunnel_decapsulate(sa, refresh_checksum(hop)) == (1, inner)
+    natted = bytearray(wire)
+    natted[12:16] = bytes([198, 51, 100, 7])  # a NAT rewrote the outer source
+    with pytest.raises(AuthenticationError):
+        ah.tunnel_decapsulate(sa, refresh_checksum(natted))
