@@ -46,6 +46,9 @@ from iosim.ike.engine import (
     Phase2Offer,
     ProxyIdentity,
 )
+from iosim.ike.quick_mode import canonical_transform_set
+from iosim.ipsec import ah
+from iosim.ipsec.ah import AhSa
 from iosim.ipsec.esp import (
     AuthenticationError,
     EspSa,
@@ -122,6 +125,17 @@ def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
             and outer.protocol in (0, inner.protocol)
             and outer.local_port in (0, inner.local_port)
             and outer.remote_port in (0, inner.remote_port))
+
+
+def _protocols(pair: IpsecSaPair, sa: OneWaySa) -> list[tuple[int, int, str]]:
+    """(IP protocol, SPI, transform words) of each SA of one direction: ESP 50, AH 51."""
+    out = []
+    if sa.esp is not None:
+        out.append((50, sa.esp.spi, " ".join(w for w in (pair.encryption, pair.integrity)
+                                              if w)))
+    if sa.ah is not None and pair.ah_integrity:
+        out.append((51, sa.ah.spi, pair.ah_integrity))
+    return out
 
 
 @dataclass(frozen=True)
@@ -221,7 +235,8 @@ class RouterCrypto:
             return None
         pfs = int(entry.pfs[5:]) if entry.pfs else None
         return Phase2Offer(
-            tuple(tuple(ts.transforms) for ts in sets), sets[0].mode, pfs,
+            tuple(canonical_transform_set(tuple(ts.transforms)) for ts in sets), sets[0].mode,
+            pfs,
             entry.lifetime_seconds or self.crypto.sa_lifetime_seconds,
             entry.lifetime_kilobytes or self.crypto.sa_lifetime_kilobytes)
 
@@ -392,16 +407,26 @@ class RouterCrypto:
         out = bundle.outbound
         out.seq += 1
         src, dst = int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big")
-        udp = (NAT_T_PORT, NAT_T_PORT) if bundle.pair.udp_encap else None
-        if bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer):
-            # transport mode protects traffic between the tunnel endpoints themselves; for
-            # anything else IOS falls back to tunnel mode, and so does this
-            outer = transport_encapsulate(out.esp, out.seq, self.rand, inner, udp_ports=udp)
+        # transport mode protects traffic between the tunnel endpoints themselves; for
+        # anything else IOS falls back to tunnel mode, and so does this
+        transport = bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer)
+        ends = (bundle.local.to_bytes(4, "big"), bundle.peer.to_bytes(4, "big"))
+        ident = self.stack.next_ident()
+        if out.esp is None:  # AH alone: the outer (or the original) header is authenticated
+            assert out.ah is not None
+            outer = (ah.transport_encapsulate(out.ah, out.seq, inner) if transport
+                     else ah.tunnel_encapsulate(out.ah, out.seq, inner, *ends, ident=ident,
+                                                ttl=255))
+        elif out.ah is not None:  # ESP first, AH outside it
+            outer = ah.bundle_encapsulate(out.ah, out.seq, out.esp, out.seq, self.rand, inner,
+                                          tunnel=None if transport else ends, ident=ident,
+                                          ttl=255)
         else:
-            outer = tunnel_encapsulate(out.esp, out.seq, self.rand, inner,
-                                       bundle.local.to_bytes(4, "big"),
-                                       bundle.peer.to_bytes(4, "big"),
-                                       ident=self.stack.next_ident(), ttl=255, udp_ports=udp)
+            udp = (NAT_T_PORT, NAT_T_PORT) if bundle.pair.udp_encap else None
+            outer = (transport_encapsulate(out.esp, out.seq, self.rand, inner, udp_ports=udp)
+                     if transport
+                     else tunnel_encapsulate(out.esp, out.seq, self.rand, inner, *ends,
+                                             ident=ident, ttl=255, udp_ports=udp))
         bundle.counters.encaps += 1
         bundle.last_out = self.clock.now
         self.stack.route_out(outer, bundle.peer)
@@ -412,31 +437,29 @@ class RouterCrypto:
             return datagram
         ihl = (datagram[0] & 0x0F) * 4
         total = int.from_bytes(datagram[2:4], "big")
+        protocol = datagram[9]
         esp_at = ihl
-        if datagram[9] == IpProtocol.UDP and datagram[ihl + 2:ihl + 4] == NAT_T_BYTES:
+        if protocol == IpProtocol.UDP and datagram[ihl + 2:ihl + 4] == NAT_T_BYTES:
             esp_at = ihl + 8  # ESP in UDP 4500 (RFC 3948), unless it is IKE or a keepalive
             if total - esp_at < 8 or datagram[esp_at:esp_at + 4] == NON_ESP_MARKER:
                 return datagram
-        elif datagram[9] != IpProtocol.ESP:
+        elif protocol not in (IpProtocol.ESP, IpProtocol.AH):
             return self._inbound_check(interface, datagram)
         dst = int.from_bytes(datagram[16:20], "big")
         if self.stack.owns(dst) is None:
             return datagram
-        spi = int.from_bytes(datagram[esp_at:esp_at + 4], "big")
+        spi_at = esp_at + 4 if protocol == IpProtocol.AH else esp_at
+        spi = int.from_bytes(datagram[spi_at:spi_at + 4], "big")
         bundle = self.sad.by_spi.get(spi)
         if bundle is None and esp_at != ihl:
             return datagram  # UDP 4500 that is not ours to decrypt (a NAT passes it on)
         if bundle is None:
-            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"), interface)
+            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"), interface,
+                              protocol)
             return None
         inb = bundle.inbound
         try:
-            _, next_header, payload = decapsulate(inb.esp, datagram[esp_at:total], inb.replay)
-            if next_header == IpProtocol.IPIP:  # tunnel mode: the payload is the whole packet
-                inner = payload
-            else:  # transport mode: the original header comes back with its protocol
-                inner = rewrite_ipv4_header(datagram[:ihl], next_header, ihl + len(payload)) \
-                    + payload
+            inner = self._open(inb, datagram[:total], ihl, esp_at, protocol)
         except ReplayError as e:
             bundle.counters.replay_failures += 1
             self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed\n"
@@ -446,12 +469,34 @@ class RouterCrypto:
             bundle.counters.verify_failures += 1
             bundle.counters.recv_errors += 1
             return None
-        except (UnknownSpiError, IpsecError):
+        except (UnknownSpiError, IpsecError, ValueError):
             bundle.counters.recv_errors += 1
             return None
         bundle.counters.decaps += 1
         self._count_octets(bundle, inb, len(inner))
         return inner
+
+    @staticmethod
+    def _open(inb: OneWaySa, packet: bytes, ihl: int, esp_at: int, protocol: int) -> bytes:
+        """Verify (and decrypt) one inbound packet of a bundle; the inner packet, or the
+        original one without its AH/ESP in transport mode. Raises the codecs' errors."""
+        if protocol == IpProtocol.AH:
+            if inb.ah is None:
+                raise UnknownSpiError(int.from_bytes(packet[ihl + 4:ihl + 8], "big"))
+            _, packet = ah.transport_decapsulate(inb.ah, packet, inb.ah_replay)
+            if packet[9] == IpProtocol.IPIP and inb.esp is None:  # AH tunnel mode
+                return packet[ihl:]
+            if inb.esp is None or packet[9] != IpProtocol.ESP:
+                if inb.esp is not None:  # a bundle's AH must carry its ESP
+                    raise IpsecError("AH of an AH+ESP bundle without ESP inside")
+                return packet
+        elif inb.ah is not None or inb.esp is None:
+            raise IpsecError("ESP without the AH its bundle requires")
+        _, next_header, payload = decapsulate(inb.esp, packet[esp_at:], inb.replay)
+        if next_header == IpProtocol.IPIP:  # tunnel mode: the payload is the whole packet
+            return payload
+        # transport mode: the original header comes back with its protocol
+        return rewrite_ipv4_header(packet[:ihl], next_header, ihl + len(payload)) + payload
 
     def _inbound_check(self, interface: str, datagram: bytes) -> bytes | None:
         """Cleartext that the crypto map says must arrive encrypted is dropped, as IOS does."""
@@ -472,13 +517,14 @@ class RouterCrypto:
                 return None
         return datagram
 
-    def _invalid_spi(self, spi: int, dst: int, src: int, interface: str) -> None:
+    def _invalid_spi(self, spi: int, dst: int, src: int, interface: str, protocol: int
+                     ) -> None:
         now = self.clock.now
         if now - self._last_invalid_spi_log >= _INVALID_SPI_LOG_INTERVAL:
             self._last_invalid_spi_log = now
             self.router.log(
                 f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
-                f"destaddr={format_ip(dst)}, prot=50, spi=0x{spi:X}({spi}), "
+                f"destaddr={format_ip(dst)}, prot={protocol}, spi=0x{spi:X}({spi}), "
                 f"srcaddr={format_ip(src)}, input interface={interface}")
 
     # ------------------------------------------------------------ IKE
@@ -528,18 +574,26 @@ class RouterCrypto:
         if "ipsec" not in self.router.debug_flags:
             return
         pair, p = bundle.pair, bundle.proxies
-        trans = " ".join(w for w in (pair.encryption, pair.integrity) if w)
+        proto = p.protocol or 256
         for dest, sa in ((bundle.local, bundle.inbound), (bundle.peer, bundle.outbound)):
-            self.router.debug(
-                "IPSEC(create_sa): sa created,\n"
-                f"  (sa) sa_dest= {format_ip(dest)}, sa_proto= 50, \n"
-                f"    sa_spi= 0x{sa.esp.spi:X}({sa.esp.spi}), \n"
-                f"    sa_trans= {trans} , sa_conn_id= {sa.conn_id}\n"
-                f"    sa_lifetime(k/sec)= ({sa.lifetime_kilobytes}/{sa.lifetime_seconds}),\n"
-                f"  (identity) local= {format_ip(bundle.local)}:0, "
-                f"remote= {format_ip(bundle.peer)}:0,\n"
-                f"    local_proxy= {format_ip(p.local_net)}/{format_ip(p.local_mask)}/256/0,\n"
-                f"    remote_proxy= {format_ip(p.remote_net)}/{format_ip(p.remote_mask)}/256/0")
+            for number, spi, trans in _protocols(pair, sa):
+                self._debug_sa(bundle, dest, sa, number, spi, trans, proto)
+
+    def _debug_sa(self, bundle: SaBundle, dest: int, sa: OneWaySa, number: int, spi: int,
+                  trans: str, proto: int) -> None:
+        p = bundle.proxies
+        self.router.debug(
+            "IPSEC(create_sa): sa created,\n"
+            f"  (sa) sa_dest= {format_ip(dest)}, sa_proto= {number}, \n"
+            f"    sa_spi= 0x{spi:X}({spi}), \n"
+            f"    sa_trans= {trans} , sa_conn_id= {sa.conn_id}\n"
+            f"    sa_lifetime(k/sec)= ({sa.lifetime_kilobytes}/{sa.lifetime_seconds}),\n"
+            f"  (identity) local= {format_ip(bundle.local)}:0, "
+            f"remote= {format_ip(bundle.peer)}:0,\n"
+            f"    local_proxy= {format_ip(p.local_net)}/{format_ip(p.local_mask)}/"
+            f"{proto}/{p.local_port},\n"
+            f"    remote_proxy= {format_ip(p.remote_net)}/{format_ip(p.remote_mask)}/"
+            f"{proto}/{p.remote_port}")
 
     def _udp(self, src: int, dst: int, sport: int, dport: int, payload: bytes,
              now: float) -> None:
@@ -602,17 +656,28 @@ class RouterCrypto:
         intent = self.intents.get((pair.peer, pair.proxies))
         if intent is None:
             return
-        enc = encryption_transform(pair.encryption)
-        integ = integrity_transform(pair.integrity) if pair.integrity else None
         now = self.clock.now
         crypto = self.crypto
-        replay = None if crypto.replay_disabled else ReplayWindow(crypto.replay_window)
+
+        def window() -> ReplayWindow | None:
+            return None if crypto.replay_disabled else ReplayWindow(crypto.replay_window)
+
+        esp_in = esp_out = ah_in = ah_out = None
+        if pair.protocol != "ah":
+            enc = encryption_transform(pair.encryption)
+            integ = integrity_transform(pair.integrity) if pair.integrity else None
+            esp_in = EspSa.from_keymat(pair.spi_in, enc, integ, pair.keys_in)
+            esp_out = EspSa.from_keymat(pair.spi_out, enc, integ, pair.keys_out)
+        if pair.ah_integrity:
+            hmac = integrity_transform(pair.ah_integrity)
+            ah_in = AhSa.from_keymat(pair.ah_spi_in, hmac, pair.ah_keys_in)
+            ah_out = AhSa.from_keymat(pair.ah_spi_out, hmac, pair.ah_keys_out)
         self._conn_ids += 2
-        inbound = OneWaySa(EspSa.from_keymat(pair.spi_in, enc, integ, pair.keys_in),
-                           self._conn_ids - 1, now, pair.lifetime_seconds,
-                           pair.lifetime_kilobytes, replay=replay)
-        outbound = OneWaySa(EspSa.from_keymat(pair.spi_out, enc, integ, pair.keys_out),
-                            self._conn_ids, now, pair.lifetime_seconds, pair.lifetime_kilobytes)
+        inbound = OneWaySa(esp_in, self._conn_ids - 1, now, pair.lifetime_seconds,
+                           pair.lifetime_kilobytes, replay=window() if esp_in else None,
+                           ah=ah_in, ah_replay=window() if ah_in else None)
+        outbound = OneWaySa(esp_out, self._conn_ids, now, pair.lifetime_seconds,
+                            pair.lifetime_kilobytes, ah=ah_out)
         where = intent.where
         key = (where.interface, where.map_name, where.seq, pair.proxies)
         counters = self.flow_counters.setdefault(key, SaCounters())
@@ -736,7 +801,7 @@ class RouterCrypto:
                 continue
             engine = self.engines.get(bundle.local)
             if engine is not None:
-                engine.delete_ipsec(bundle.peer, [bundle.inbound.esp.spi], self.clock.now)
+                engine.delete_ipsec(bundle.peer, [bundle.pair.spi_in], self.clock.now)
             self._remove(bundle)
         for local in list(self.engines):
             self._pump(local)

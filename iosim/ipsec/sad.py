@@ -1,7 +1,7 @@
 """The Security Association Database of one router: SA pairs made by quick mode.
 
 An ``SaBundle`` is what ``show crypto ipsec sa`` lists under one pair of proxy identities:
-the inbound and outbound ESP SAs, the crypto map entry and interface they belong to, and
+the inbound and outbound ESP and/or AH SAs, the crypto map entry and interface they belong to, and
 the counters of the packets that really crossed them.
 
 ``Sad`` finds a bundle by inbound SPI (a dict) and by traffic: bundles are indexed by their
@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iosim.ike.engine import IpsecSaPair, ProxyIdentity
+from iosim.ipsec.ah import AhSa
 from iosim.ipsec.esp import EspSa
 from iosim.ipsec.replay import ReplayWindow
 
@@ -32,16 +33,32 @@ class SaCounters:
 
 @dataclass
 class OneWaySa:
-    """One direction: the ESP SA, its conn id, lifetime accounting, sequence or replay state."""
+    """One direction: its ESP and/or AH SA, its conn id, lifetime accounting, sequence or
+    replay state. AH and ESP of one bundle advance their sequence numbers together; inbound,
+    each keeps its own replay window."""
 
-    esp: EspSa
+    esp: EspSa | None
     conn_id: int
     created: float
     lifetime_seconds: int
     lifetime_kilobytes: int
     octets: int = 0
     seq: int = 0  # outbound: last sequence number sent
-    replay: ReplayWindow | None = None  # inbound
+    replay: ReplayWindow | None = None  # inbound, ESP
+    ah: AhSa | None = None
+    ah_replay: ReplayWindow | None = None  # inbound, AH
+
+    @property
+    def spi(self) -> int:
+        """The SPI IKE knows the pair by: ESP's, or AH's for an AH-only pair."""
+        if self.esp is not None:
+            return self.esp.spi
+        assert self.ah is not None
+        return self.ah.spi
+
+    @property
+    def spis(self) -> tuple[int, ...]:
+        return tuple(sa.spi for sa in (self.esp, self.ah) if sa is not None)
 
 
 @dataclass
@@ -63,9 +80,13 @@ class SaBundle:
     def plaintext_mtu(self) -> int:
         """The largest inner packet that fits a 1500-byte path once encapsulated (IOS's
         figure): outer IPv4 header, [UDP,] ESP header, IV and ICV, padded to the block."""
-        esp = self.outbound.esp
+        out = self.outbound
+        room = PATH_MTU - 20 - (out.ah.header_size if out.ah is not None else 0)
+        esp = out.esp
+        if esp is None:
+            return room
         udp = 8 if self.pair.udp_encap else 0
-        room = PATH_MTU - 20 - udp - 8 - esp.encryption.iv_size - esp.icv_size
+        room -= udp + 8 + esp.encryption.iv_size + esp.icv_size
         block = max(esp.encryption.block_size, 4)
         return room // block * block - 2
 
@@ -117,7 +138,8 @@ class Sad:
 
     def add(self, bundle: SaBundle) -> None:
         self.bundles.append(bundle)
-        self.by_spi[bundle.inbound.esp.spi] = bundle
+        for spi in bundle.inbound.spis:
+            self.by_spi[spi] = bundle
         p = bundle.proxies
         self._by_remote.setdefault((p.remote_net, p.remote_mask), []).append(bundle)
         self._masks[p.remote_mask] = self._masks.get(p.remote_mask, 0) + 1
@@ -126,7 +148,8 @@ class Sad:
         if bundle not in self.bundles:
             return
         self.bundles.remove(bundle)
-        self.by_spi.pop(bundle.inbound.esp.spi, None)
+        for spi in bundle.inbound.spis:
+            self.by_spi.pop(spi, None)
         p = bundle.proxies
         key = (p.remote_net, p.remote_mask)
         same = self._by_remote[key]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 def _esp_row(src: int, dst: int, sa: OneWaySa) -> str:
     esp = sa.esp
+    assert esp is not None
     auth = esp.integrity.wireshark_name if esp.integrity else "NULL"
     auth_key = esp.integrity_key.hex() if esp.integrity else ""
     return (f'"IPv4","{format_ip(src)}","{format_ip(dst)}","0x{esp.spi:08x}",'
@@ -35,7 +36,7 @@ def _planes(lab: Lab) -> list[RouterCrypto]:
 
 def esp_sa_rows(lab: Lab) -> list[str]:
     """One ``esp_sa`` row per direction of every SA pair in the lab (each once)."""
-    rows = [row for plane in _planes(lab) for b in plane.sad.bundles
+    rows = [row for plane in _planes(lab) for b in plane.sad.bundles if b.inbound.esp
             for row in (_esp_row(b.local, b.peer, b.outbound),
                         _esp_row(b.peer, b.local, b.inbound))]
     return list(dict.fromkeys(rows))

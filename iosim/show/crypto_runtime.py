@@ -69,27 +69,44 @@ def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
     return "".join(line + "\n" for line in out)
 
 
-def _one_way(b: SaBundle, sa: OneWaySa, now: float) -> list[str]:
-    words = [transform_show_name(b.pair.encryption)]
-    if b.pair.integrity:
-        words.append(b.pair.integrity)
+def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp") -> list[str]:
+    """One SA of a direction: its ESP SA, or (``protocol`` "ah") its AH SA."""
+    if protocol == "ah":
+        assert sa.ah is not None and b.pair.ah_integrity
+        spi, words, iv = sa.ah.spi, [b.pair.ah_integrity], None
+    else:
+        assert sa.esp is not None
+        words = [transform_show_name(b.pair.encryption)]
+        if b.pair.integrity:
+            words.append(b.pair.integrity)
+        spi, iv = sa.esp.spi, sa.esp.encryption.iv_size
     kb_left = max(0, sa.lifetime_kilobytes - sa.octets // 1024)
     sec_left = max(0, int(sa.created + sa.lifetime_seconds - now))
     mode = "Tunnel" if b.pair.mode == "tunnel" else "Transport"
     if b.pair.udp_encap:
         mode += " UDP-Encaps"
     return [
-        f"      spi: 0x{sa.esp.spi:X}({sa.esp.spi})",
+        f"      spi: 0x{spi:X}({spi})",
         f"        transform: {' '.join(words)} ,",
         f"        in use settings ={{{mode}, }}",
         f"        conn id: {sa.conn_id}, flow_id: SW:{sa.conn_id}, sibling_flags 80000040, "
         f"crypto map: {b.map_name}",
         f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{sec_left})",
-        f"        IV size: {sa.esp.encryption.iv_size} bytes",
+        *([f"        IV size: {iv} bytes"] if iv is not None else []),
         "        replay detection support: Y",
         "        Status: ACTIVE(ACTIVE)",
         "",
     ]
+
+
+def _sas(bundles: tuple[SaBundle, ...], inbound: bool, now: float, protocol: str
+         ) -> list[str]:
+    out = []
+    for b in bundles:
+        sa = b.inbound if inbound else b.outbound
+        if (sa.ah if protocol == "ah" else sa.esp) is not None:
+            out += _one_way(b, sa, now, protocol)
+    return out
 
 
 def _proxy(net: int, mask: int, protocol: int = 0, port: int = 0) -> str:
@@ -99,15 +116,16 @@ def _proxy(net: int, mask: int, protocol: int = 0, port: int = 0) -> str:
 def _flow_block(f: FlowView, now: float) -> list[str]:
     c = f.counters
     current = f.bundles[-1] if f.bundles else None
-    integrity = current is not None and (current.pair.integrity is not None
-                                         or current.outbound.esp.icv_size > 0)
+    integrity = current is not None and (
+        current.pair.integrity is not None or current.outbound.ah is not None
+        or (current.outbound.esp is not None and current.outbound.esp.icv_size > 0))
     digest = c.encaps if integrity else 0
     verify = c.decaps if integrity else 0
     if current is not None and current.pair.pfs_group:
         pfs = f"Y, DH group: group{current.pair.pfs_group}"
     else:
         pfs = "N, DH group: none"
-    spi = current.outbound.esp.spi if current is not None else 0
+    spi = current.outbound.spi if current is not None else 0
     mtu = current.plaintext_mtu if current is not None else ETHERNET_MTU
     p = f.proxies
     out = [
@@ -135,13 +153,17 @@ def _flow_block(f: FlowView, now: float) -> list[str]:
         f"     PFS (Y/N): {pfs}",
         "",
         "     inbound esp sas:",
+        *_sas(f.bundles, True, now, "esp"),
+        "     inbound ah sas:",
+        *(_sas(f.bundles, True, now, "ah") or [""]),
+        "     inbound pcp sas:",
+        "",
+        "     outbound esp sas:",
+        *_sas(f.bundles, False, now, "esp"),
+        "     outbound ah sas:",
+        *(_sas(f.bundles, False, now, "ah") or [""]),
+        "     outbound pcp sas:",
     ]
-    for b in f.bundles:
-        out += _one_way(b, b.inbound, now)
-    out += ["     inbound ah sas:", "", "     inbound pcp sas:", "", "     outbound esp sas:"]
-    for b in f.bundles:
-        out += _one_way(b, b.outbound, now)
-    out += ["     outbound ah sas:", "", "     outbound pcp sas:"]
     return out
 
 
@@ -204,6 +226,9 @@ _IKE_HASH = {"md5": "MD5", "sha": "SHA", "sha256": "SHA256", "sha384": "SHA384",
 
 
 def _esp_algorithm(b: SaBundle) -> str:
+    if not b.pair.encryption:  # AH alone: its HMAC
+        ah = (b.pair.ah_integrity or "").replace("ah-", "esp-", 1)
+        return _AUTH_NAMES.get(ah, ah)
     words = b.pair.encryption.split()
     name = _ESP_NAMES.get(words[0], words[0].upper())
     if len(words) > 1 and words[1] != "128":

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from labkit import ISP_NAT, marks, run
 from labkit import console as lab_console
-from labkit import marks, run
 
 from iosim.lab.console import LabConsole
 from iosim.lab.keys import tshark_options
@@ -287,19 +287,6 @@ def test_a_reload_forgets_the_tunnel_and_the_next_ping_builds_it_again(tmp_path:
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
 
 
-ISP_NAT = """\
-@ISP
-enable
-conf t
-interface GigabitEthernet0/0
-ip nat inside
-interface GigabitEthernet0/1
-ip nat outside
-exit
-access-list 1 permit 198.51.100.0 0.0.0.3
-ip nat inside source list 1 interface GigabitEthernet0/1 overload
-end
-"""
 
 
 def _behind_nat(tmp_path: Path) -> LabConsole:
