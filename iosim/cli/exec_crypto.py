@@ -61,7 +61,8 @@ def _clear_isakmp(session: Session, m: Match) -> str:
 
 
 def _isakmp_states(plane: RouterCrypto) -> list[IsakmpSaState]:
-    return [s for engine in plane.engines.values() for s in engine.isakmp_sas(plane.clock.now)]
+    """Every ISAKMP SA; ``dpd`` (Cap. D) only where the peer does DPD and we run it."""
+    return plane.isakmp_states()
 
 
 @exec_handler("show_crypto_session")

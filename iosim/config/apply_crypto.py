@@ -387,6 +387,12 @@ def _profile_keepalive(ctx: ApplyContext, m: Match) -> None:
     _changed(ctx)
 
 
+@handles("cip_initiate", "cip_no_initiate")
+def _profile_initiate(ctx: ApplyContext, m: Match) -> None:
+    _profile_target(ctx).initiate_aggressive = not m.has("CIP_NO")
+    _changed(ctx)
+
+
 # ================================================================ transform sets
 
 _TRANSFORM_TERMINALS = {

@@ -132,6 +132,7 @@ class IsakmpProfile:
     self_identity: str | None = None  # "address" or "fqdn"
     local_address: str | None = None
     keepalive: tuple[int, int] | None = None  # (seconds, retry)
+    initiate_aggressive: bool = False  # ``initiate mode aggressive``
 
 
 # ---------------------------------------------------------------- phase 2 (IPsec) tables

@@ -19,7 +19,7 @@ Theory of operation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import (
@@ -34,10 +34,15 @@ from iosim.config.crypto_model import (
 from iosim.config.model import AclEntry, PortMatch
 from iosim.crypto.rand import SeededRandom
 from iosim.ike.engine import (
+    DpdReceived,
+    DpdSent,
+    DpdSettings,
     IkeEngine,
     IkePolicy,
+    InitialContact,
     IpsecSaPair,
     IsakmpSaState,
+    PeerDead,
     Phase1Established,
     Phase1Failed,
     Phase2Deleted,
@@ -45,6 +50,7 @@ from iosim.ike.engine import (
     Phase2Failed,
     Phase2Offer,
     ProxyIdentity,
+    StateChanged,
 )
 from iosim.ike.quick_mode import canonical_transform_set
 from iosim.ipsec import ah
@@ -177,6 +183,7 @@ class RouterCrypto:
         self.flow_counters: dict[tuple[str, str, int, ProxyIdentity], SaCounters] = {}
         self._conn_ids = 0
         self._last_invalid_spi_log = -1e9
+        self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
@@ -257,13 +264,14 @@ class RouterCrypto:
 
     def _psk_for(self, local: int, peer: int) -> str | None:
         """The pre-shared key for ``peer``, the most specific address match. A peer that an
-        ISAKMP profile matches takes its keys from that profile's keyring only; any other
-        peer from the global ``crypto isakmp key``s and every keyring that serves ``local``."""
+        ISAKMP profile with a keyring matches takes its keys from that keyring only; any
+        other peer from the global ``crypto isakmp key``s and every keyring that serves
+        ``local``."""
         crypto = self.crypto
-        profiles = self._profiles_for(peer)
-        rings = [crypto.keyrings[p.keyring] for p in profiles if p.keyring in crypto.keyrings]
+        named = [p.keyring for p in self._profiles_for(peer) if p.keyring is not None]
+        rings = [crypto.keyrings[n] for n in named if n in crypto.keyrings]
         keys: list[PresharedKey] = []
-        if profiles:
+        if named:
             for ring in rings:
                 keys += ring.keys.values()
         else:
@@ -291,9 +299,50 @@ class RouterCrypto:
                 psk_for=lambda peer: self._psk_for(local, peer),
                 select_phase2=lambda peer, proxies, offers: self._select(local, peer, proxies,
                                                                          offers),
-                aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled)
+                aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled,
+                aggressive_for=self._aggressive_for, dpd_for=self._dpd_for)
             self.engines[local] = engine
         return engine
+
+    def _aggressive_for(self, peer: int) -> bool:
+        """``initiate mode aggressive`` in an ISAKMP profile that matches the peer, or that a
+        crypto map entry toward it names with ``set isakmp-profile``."""
+        profiles = self.crypto.isakmp_profiles
+        named = {e.isakmp_profile for m in self.crypto.maps.values()
+                 for e in m.entries.values() if any(int(a) == peer for a in e.peers)}
+        return (any(p.initiate_aggressive for p in self._profiles_for(peer))
+                or any(profiles[n].initiate_aggressive for n in named if n in profiles))
+
+    def _dpd_for(self, peer: int) -> DpdSettings | None:
+        """``keepalive`` of a matching ISAKMP profile, else ``crypto isakmp keepalive``."""
+        for profile in self._profiles_for(peer):
+            if profile.keepalive is not None:
+                return DpdSettings(profile.keepalive[0], profile.keepalive[1])
+        ka = self.crypto.keepalive
+        if ka is None:
+            return None
+        seconds, retry, mode = ka
+        return DpdSettings(seconds, retry or 2, mode == "periodic")
+
+    def _note_traffic(self, bundle: SaBundle, inbound: bool) -> None:
+        """ESP/AH to or from a peer: what on-demand DPD watches. An outbound packet arms one
+        check of that engine's timers ``interval`` seconds on (when a probe may be due)."""
+        engine = self.engines.get(bundle.local)
+        if engine is None:
+            return
+        now = self.clock.now
+        engine.note_traffic(bundle.peer, now, inbound)
+        if inbound or bundle.local in self._dpd_checks:
+            return
+        settings = self._dpd_for(bundle.peer)
+        if settings is not None and not settings.periodic:
+            self._dpd_checks.add(bundle.local)
+            self.clock.call_later(settings.interval, self._dpd_check, bundle.local)
+
+    def _dpd_check(self, local: int) -> None:
+        self._dpd_checks.discard(local)
+        if local in self.engines:
+            self._timer(local)
 
     def _select(self, local: int, peer: int, proxies: ProxyIdentity,
                 offers: list[Phase2Offer]) -> Phase2Offer | None:
@@ -429,6 +478,7 @@ class RouterCrypto:
                                              ident=ident, ttl=255, udp_ports=udp))
         bundle.counters.encaps += 1
         bundle.last_out = self.clock.now
+        self._note_traffic(bundle, False)
         self.stack.route_out(outer, bundle.peer)
         self._count_octets(bundle, out, len(inner))
 
@@ -473,6 +523,7 @@ class RouterCrypto:
             bundle.counters.recv_errors += 1
             return None
         bundle.counters.decaps += 1
+        self._note_traffic(bundle, True)
         self._count_octets(bundle, inb, len(inner))
         return inner
 
@@ -537,9 +588,15 @@ class RouterCrypto:
         self.intents[(peer, proxies)] = _Intent(
             where, previous.initiated if previous is not None else True)
         engine = self._engine(local)
-        if self._isakmp_state(local, peer) is None:
-            self._debug("isakmp", "ISAKMP:(0): beginning Main Mode exchange")
+        fresh = self._isakmp_state(local, peer) is None
+        aggressive = fresh and self._aggressive_for(peer)
+        if fresh and not aggressive:
+            self._debug("isakmp", "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
         engine.initiate(peer, proxies, offer, self.clock.now)
+        self._events(local)
+        if fresh and self._isakmp_state(local, peer) is not None:
+            mode = "Aggressive" if aggressive else "Main"
+            self._debug("isakmp", f"ISAKMP:(0): beginning {mode} Mode exchange")
         self._pump(local)
 
     # ------------------------------------------------------------ debug crypto isakmp|ipsec
@@ -613,14 +670,16 @@ class RouterCrypto:
         self._pump(dst)
 
     def _pump(self, local: int) -> None:
+        """Handle the engine's events (IOS prints a state change before the packet it
+        sends), send its datagrams, re-arm its timer."""
         engine = self.engines[local]
+        self._events(local)
         for peer, data, port in engine.datagrams_with_ports():
             self._debug_packet(local, peer, sending=True, port=port)
             if port == NAT_T_PORT:
                 data = NON_ESP_MARKER + data
             self.stack.send_udp(peer, port, port, data, src=local)
-        while (event := engine.next_event()) is not None:
-            self._on_event(local, event)
+        self._events(local)
         when = engine.get_timer()
         old = self._timers.pop(local, None)
         if old is not None:
@@ -628,6 +687,11 @@ class RouterCrypto:
         if when is not None:
             self._timers[local] = self.clock.call_at(max(when, self.clock.now), self._timer,
                                                      local)
+
+    def _events(self, local: int) -> None:
+        engine = self.engines[local]
+        while (event := engine.next_event()) is not None:
+            self._on_event(local, event)
 
     def _timer(self, local: int) -> None:
         self._timers.pop(local, None)
@@ -651,6 +715,36 @@ class RouterCrypto:
         elif isinstance(event, Phase2Failed):
             self._debug("isakmp", f"ISAKMP: phase 2 with {format_ip(event.peer)} failed: "
                                   f"{event.reason}")
+        elif isinstance(event, StateChanged):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):Old State = {event.old}  "
+                                  f"New State = {event.new} \n")
+        elif isinstance(event, InitialContact):
+            # the peer rebooted: every SA pair we hold with it is stale
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):received INITIAL_CONTACT from "
+                                  f"{format_ip(event.peer)}: deleting its old SAs")
+            self._drop_peer(event.peer)
+        elif isinstance(event, PeerDead):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):peer {format_ip(event.peer)} "
+                                  "not responding!")
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):DPD: peer "
+                                  f"{format_ip(event.peer)} is dead, deleting its SAs")
+            self._drop_peer(event.peer)
+        elif isinstance(event, DpdSent | DpdReceived):
+            self._debug_dpd(event)
+
+    def _debug_dpd(self, event: DpdSent | DpdReceived) -> None:
+        kind = "R_U_THERE_ACK" if event.ack else "R_U_THERE"
+        if isinstance(event, DpdSent):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):Sending NOTIFY DPD/{kind} "
+                                  "protocol 1")
+        else:
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):DPD/{kind} received from peer "
+                                  f"{format_ip(event.peer)}, sequence 0x{event.seq:X}")
+
+    def _drop_peer(self, peer: int) -> None:
+        """Delete, without telling anyone, every SA pair with ``peer``."""
+        for bundle in [b for b in self.sad.bundles if b.peer == peer]:
+            self._remove(bundle)
 
     def _install(self, local: int, pair: IpsecSaPair) -> None:
         intent = self.intents.get((pair.peer, pair.proxies))
@@ -755,6 +849,14 @@ class RouterCrypto:
                 self._rekey(bundle)
 
     # ------------------------------------------------------------ for show commands
+
+    def isakmp_states(self) -> list[IsakmpSaState]:
+        """Every ISAKMP SA of every engine; ``dpd`` (Cap. ``D``) only where the peer does
+        DPD and a keepalive is configured for it."""
+        now = self.clock.now
+        return [replace(s, dpd=s.dpd and self._dpd_for(s.dst if s.initiator else s.src)
+                        is not None)
+                for engine in self.engines.values() for s in engine.isakmp_sas(now)]
 
     def flows(self) -> list[FlowView]:
         """Every protected flow of every applied crypto map, with its SA pairs: a static

@@ -128,6 +128,8 @@ def _isakmp_global_lines(crypto: CryptoConfig) -> list[str]:
             out.append(f"   local-address {prof.local_address}")
         if prof.keepalive is not None:
             out.append(f"   keepalive {prof.keepalive[0]} retry {prof.keepalive[1]}")
+        if prof.initiate_aggressive:
+            out.append("   initiate mode aggressive")
     return out
 
 

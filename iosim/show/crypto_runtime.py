@@ -38,6 +38,11 @@ def _local_remote(s: IsakmpSaState) -> tuple[int, int]:
     return (s.src, s.dst) if s.initiator else (s.dst, s.src)
 
 
+def _capabilities(s: IsakmpSaState) -> str:
+    """The Cap. column: D for Dead Peer Detection, N for NAT-traversal."""
+    return ("D" if s.dpd else "") + ("N" if s.nat_t else "")
+
+
 def show_isakmp_sa_detail(states: list[IsakmpSaState]) -> str:
     """``show crypto isakmp sa detail``: the negotiated suite and the time left."""
     out = [_DETAIL_HEAD]
@@ -49,7 +54,7 @@ def show_isakmp_sa_detail(states: list[IsakmpSaState]) -> str:
         life = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
         out.append(f"{s.conn_id:<6}{format_ip(local):<16}{format_ip(remote):<16}{'':7}"
                    f"{s.status.split()[0]:<7}{s.encryption.split()[0]:<5}{s.hash:<7}"
-                   f"{s.auth:<5}{s.group:<3}{life}\n"
+                   f"{s.auth:<5}{s.group:<3}{life} {_capabilities(s):<4}\n"
                    f"       Engine-id:Conn-id =  SW:{s.conn_id - 1000}\n")
     out.append("IPv6 Crypto ISAKMP SA\n\n")
     return "\n".join(out)

@@ -264,9 +264,14 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
                                               "  Crypto IPSEC debugging is on\n\n")
     out = console.feed("ping 10.0.2.10 source 192.168.1.1")
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
-    assert lines[0] == "ISAKMP:(0): beginning Main Mode exchange"
-    assert lines[1] == ("ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 "
-                        "(I) MM_NO_STATE")
+    assert lines[:4] == [
+        "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.",
+        "ISAKMP:(0):Old State = IKE_READY  New State = IKE_I_MM1 ",
+        "ISAKMP:(0): beginning Main Mode exchange",
+        "ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 (I) MM_NO_STATE"]
+    assert "ISAKMP:(1001):Old State = IKE_I_MM6  New State = IKE_P1_COMPLETE " in lines
+    assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT " \
+        in lines
     assert "ISAKMP:(1001):SA has been authenticated with 203.0.113.2" in lines
     assert lines.count("IPSEC(create_sa): sa created,") == 2
     spi = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]

@@ -1,0 +1,118 @@
+"""IKE features between the seed's routers: aggressive mode, dead peer detection,
+INITIAL-CONTACT after a reboot, and phase-1 rekey under traffic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labkit import console as lab_console
+from labkit import marks, run
+
+from iosim.lab.console import LabConsole
+
+HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
+PING = "ping 10.0.2.10 source 192.168.1.1"
+
+
+def _seed(tmp_path: Path, r1_extra: str = "", r2_extra: str = "") -> LabConsole:
+    console = lab_console(tmp_path)
+    for name, extra in (("seed_r1", r1_extra), ("seed_r2", r2_extra)):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n")] + extra + "end\n"
+        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
+                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
+    return console
+
+
+AGGRESSIVE = ("crypto isakmp profile TO_R2\nmatch identity address 203.0.113.2 "
+              "255.255.255.255\ninitiate mode aggressive\nexit\n")
+
+
+def test_an_isakmp_profile_initiates_aggressive_mode(tmp_path: Path) -> None:
+    console = _seed(tmp_path, r1_extra=AGGRESSIVE)
+    console.feed("debug crypto isakmp")
+    out = console.feed(PING)
+    assert marks(out) == [".!!!!"]
+    assert "ISAKMP:(0): beginning Aggressive Mode exchange" in out
+    assert "Old State = IKE_READY  New State = IKE_I_AM1" in out
+    assert "QM_IDLE" in console.feed("show crypto isakmp sa")
+    assert marks(console.feed(PING)) == ["!!!!!"]
+
+
+def test_aggressive_mode_disabled_on_the_responder_refuses_it(tmp_path: Path) -> None:
+    console = _seed(tmp_path, r1_extra=AGGRESSIVE,
+                    r2_extra="crypto isakmp aggressive-mode disable\n")
+    assert marks(console.feed(PING)) == ["....."]
+    states = console.feed("show crypto isakmp sa")
+    assert "AG_INIT_EXCH" in states and "QM_IDLE" not in states
+    # main mode still works: take the profile's aggressive mode away
+    run(console, "conf t\ncrypto isakmp profile TO_R2\nno initiate mode aggressive\nend\n"
+                 "clear crypto isakmp\n")
+    console.feed(PING)
+    assert marks(console.feed(PING)) == ["!!!!!"]
+
+
+def test_dpd_finds_the_rebooted_peer_dead_and_the_tunnel_is_rebuilt(tmp_path: Path) -> None:
+    console = _seed(tmp_path, r1_extra="crypto isakmp keepalive 10\n")
+    assert marks(console.feed(PING)) == [".!!!!"]
+    assert "psk  14 23:59:" in console.feed("show crypto isakmp sa detail")
+    detail = console.feed("show crypto isakmp sa detail")
+    assert " D   \n" in detail  # Cap.: Dead Peer Detection
+    run(console, "@R2\nreload\nno\n\n@R1\n")  # R2 forgets everything (nothing saved)
+    run(console, "@R2\nenable\nconfigure terminal\n")
+    script = (HERE / "seed_r2.in").read_text()
+    run(console, script[script.index("crypto isakmp policy"): script.index("end\n") + 4])
+    run(console, "ping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n")  # its ARP cache
+    console.feed("@R1")
+    # R1 still encrypts with the old SAs: R2 drops them as invalid SPIs
+    assert marks(console.feed(PING)) == ["....."]
+    console.feed("debug crypto isakmp")
+    out = console.feed("@wait 40")
+    assert "Sending NOTIFY DPD/R_U_THERE protocol 1" in out
+    assert "ISAKMP:(1001):peer 203.0.113.2 not responding!" in out
+    assert "Status: ACTIVE" not in console.feed("show crypto ipsec sa")
+    console.feed("undebug all")
+    assert marks(console.feed(PING)) == [".!!!!"]
+    assert marks(console.feed(PING)) == ["!!!!!"]
+
+
+def test_periodic_dpd_probes_an_idle_tunnel_and_the_peer_acknowledges(tmp_path: Path) -> None:
+    console = _seed(tmp_path, r1_extra="crypto isakmp keepalive 10 3 periodic\n")
+    console.feed(PING)
+    console.feed("debug crypto isakmp")
+    out = console.feed("@wait 25")
+    assert out.count("Sending NOTIFY DPD/R_U_THERE protocol 1") == 2
+    assert out.count("DPD/R_U_THERE_ACK received from peer 203.0.113.2") == 2
+    assert "QM_IDLE" in console.feed("show crypto isakmp sa")
+
+
+def test_initial_contact_clears_the_peer_s_stale_sas_after_a_reboot(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    run(console, "write memory\nreload\n\n\nenable\n")  # R1 reboots with its config
+    run(console, "ping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")  # its ARP cache
+    console.feed("@R2")
+    assert "Status: ACTIVE" in console.feed("show crypto ipsec sa")  # stale, from before
+    console.feed("debug crypto isakmp")
+    console.feed("@R1")
+    assert marks(console.feed(PING)) == [".!!!!"]
+    console.feed("@R2")
+    ipsec = console.feed("show crypto ipsec sa")
+    inbound = ipsec.split("inbound esp sas:")[1].split("inbound ah sas:")[0]
+    assert inbound.count("spi: 0x") == 1  # only the new pair: INITIAL-CONTACT removed the old
+
+
+def test_phase1_rekeys_before_it_expires_without_losing_a_ping(tmp_path: Path) -> None:
+    console = _seed(tmp_path, r1_extra="crypto isakmp policy 10\nlifetime 300\nexit\n",
+                    r2_extra="crypto isakmp policy 10\nlifetime 300\nexit\n")
+    assert marks(console.feed(PING)) == [".!!!!"]
+    assert "1001 ACTIVE" in console.feed("show crypto isakmp sa")
+    lost = 0
+    for _ in range(40):  # 40 x (5 pings + 10 s) spans the 300 s lifetime
+        out = console.feed(PING)
+        lost += marks(out)[0].count(".")
+        console.feed("@wait 10")
+    assert lost == 0
+    states = console.feed("show crypto isakmp sa")
+    assert "1002 ACTIVE" in states and "1001 ACTIVE\n" not in states
