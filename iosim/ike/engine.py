@@ -32,8 +32,13 @@ QUICK_MODE          R  new message ID  QM1 -> select offer, send QM2
 QUICK_MODE          I  QM_I_QM1        QM2 -> verify, send QM3, SA pair established
 QUICK_MODE          R  QM_R_QM2        QM3 -> verify, SA pair established
 INFORMATIONAL       any (QM_IDLE)      DELETE / NO_PROPOSAL_CHOSEN / INITIAL-CONTACT /
-                                       R-U-THERE (-> ACK) / R-U-THERE-ACK
+                                       R-U-THERE (-> ACK) / R-U-THERE-ACK /
+                                       INVALID-SPI (-> the pair using that SPI dies)
 ==================  =================  ==========================================
+
+``notify_invalid_spi()`` is the other side of INVALID-SPI: the caller got ESP/AH with an SPI
+it does not know; the peer is told over the ISAKMP SA, or, with ``recover`` (IOS
+``crypto isakmp invalid-spi-recovery``), over a phase 1 started for the purpose.
 
 Anything else is the peer's mistake (``RemoteProtocolError`` or ``MalformedPacket``): the
 datagram is dropped and counted in ``dropped``; state changes only after a message has been
@@ -246,6 +251,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         self._qm: dict[tuple[int, bytes, int], QuickModeExchange] = {}
         self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
         self._pairs: dict[int, IpsecSaPair] = {}  # by inbound SPI
+        # INVALID-SPI notifies waiting for the phase 1 started to carry them
+        self._notify_later: dict[tuple[int, bytes], list[NotificationPayload]] = {}
         self._outbox: list[tuple[int, bytes, int]] = []  # (peer, datagram, port)
         self._events: deque[object] = deque()
         self._next_conn_id = 1001
@@ -277,6 +284,32 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 pending.append((proxies, offer))
             return
         self._start_phase1(peer, [(proxies, offer)], now)
+
+    def notify_invalid_spi(self, peer: int, spi: int, protocol: int, now: float, *,
+                           recover: bool = False) -> bool:
+        """An ESP (``protocol`` 3) or AH (2) packet from ``peer`` carried ``spi``, which we do
+        not have: tell the peer with an INVALID-SPI notify (RFC 2408 3.14.1) over its
+        established ISAKMP SA, so it deletes the pair and negotiates a new one. Without an
+        ISAKMP SA, ``recover`` (IOS ``crypto isakmp invalid-spi-recovery``) starts phase 1
+        first. Returns whether a notify was sent or queued."""
+        self._now = now
+        notify = NotificationPayload(NotifyType.INVALID_SPI, ProtocolId(protocol),
+                                     spi.to_bytes(4, "big"))
+        sa = self._sa_for_peer(peer)
+        if sa is not None and sa.established:
+            self._send_informational(sa, notify)
+            return True
+        if not recover:
+            return False
+        if sa is None:
+            self._start_phase1(peer, [], now)
+            sa = self._sa_for_peer(peer)
+            if sa is None:
+                return False
+        waiting = self._notify_later.setdefault((peer, sa.cky_i), [])
+        if notify not in waiting:
+            waiting.append(notify)
+        return True
 
     def receive_datagram(self, data: bytes, peer: int, now: float, port: int = IKE_PORT
                          ) -> None:
@@ -479,6 +512,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
     def _forget(self, key: tuple[int, bytes]) -> None:
         self._sas.pop(key, None)
         self._pending.pop(key, None)
+        self._notify_later.pop(key, None)
         for k in [k for k in self._qm if k[:2] == key]:
             del self._qm[k]
 
@@ -487,6 +521,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         sa.resend_at = sa.give_up_at = sa.expires_at = None
         sa.purge_at = now + DELETED_LINGER
         self._pending.pop((sa.peer, sa.cky_i), None)
+        self._notify_later.pop((sa.peer, sa.cky_i), None)
         for k in [k for k in self._qm if k[:2] == (sa.peer, sa.cky_i)]:
             del self._qm[k]
 
@@ -591,8 +626,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             raise RemoteProtocolError("aggressive mode already complete")
         if sa.initiator:
             self._report_bad_auth(sa, lambda: self._am2(sa, msg, data, now))
-            for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
-                self._start_quick_mode(sa, proxies, offer, now)
+            self._phase1_done(sa, now)
         else:
             self._report_bad_auth(sa, lambda: self._am3(sa, msg, data, now))
 
@@ -609,10 +643,16 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             self._report_bad_auth(sa, lambda: self._mm5(sa, msg, data, now))
         elif sa.initiator and sa.state == "MM_KEY_EXCH":
             self._mm6(sa, msg, data, now)
-            for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
-                self._start_quick_mode(sa, proxies, offer, now)
+            self._phase1_done(sa, now)
         else:
             raise RemoteProtocolError(f"unexpected main mode message in {sa.state}")
+
+    def _phase1_done(self, sa: IsakmpSa, now: float) -> None:
+        """Our phase 1 completed: run the quick modes and send the notifies it waited for."""
+        for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
+            self._start_quick_mode(sa, proxies, offer, now)
+        for notify in self._notify_later.pop((sa.peer, sa.cky_i), []):
+            self._send_informational(sa, notify)
 
     # ------------------------------------------------------------------ informational
 
@@ -653,6 +693,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             elif isinstance(p, NotificationPayload) and self._dpd_notify(sa, p, now):
                 continue
             elif (isinstance(p, NotificationPayload)
+                  and p.notify_type == NotifyType.INVALID_SPI and len(p.spi) == 4):
+                self._invalid_spi(sa, int.from_bytes(p.spi, "big"))
+            elif (isinstance(p, NotificationPayload)
                   and p.notify_type == NotifyType.INITIAL_CONTACT):
                 self._peer_rebooted(sa, now)
             elif (isinstance(p, NotificationPayload)
@@ -664,6 +707,13 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                                           x.ah_spi_in.to_bytes(4, "big"))):
                         del self._qm[key]
                         self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
+
+    def _invalid_spi(self, sa: IsakmpSa, spi: int) -> None:
+        """The peer has no SA for ``spi``, one of our outbound SPIs: the pair is dead."""
+        for spi_in, pair in list(self._pairs.items()):
+            if pair.peer == sa.peer and spi in (pair.spi_out, pair.ah_spi_out):
+                del self._pairs[spi_in]
+                self._events.append(Phase2Deleted(sa.peer, spi_in))
 
     def _peer_delete(self, sa: IsakmpSa, d: DeletePayload, now: float) -> None:
         if d.protocol_id == ProtocolId.PROTO_ISAKMP:

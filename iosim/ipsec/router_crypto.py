@@ -94,6 +94,8 @@ NON_ESP_MARKER = bytes(4)  # RFC 3948: IKE on 4500 starts with four zero octets
 NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 _INVALID_SPI_LOG_INTERVAL = 1.0
+INVALID_SPI_NOTIFY_INTERVAL = 10.0  # seconds between INVALID-SPI notifies for one SPI
+_IKE_PROTOCOL: dict[int, int] = {IpProtocol.ESP: 3, IpProtocol.AH: 2}  # IP -> ISAKMP protocol
 
 
 def ike_policy(p: IsakmpPolicy) -> IkePolicy:
@@ -184,6 +186,7 @@ class RouterCrypto:
         self._conn_ids = 0
         self._last_invalid_spi_log = -1e9
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
+        self._invalid_spi_told: dict[tuple[int, int], float] = {}  # (peer, spi) -> when
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
@@ -201,6 +204,8 @@ class RouterCrypto:
         self.sad = Sad()
         self.router.injected_routes.clear()
         self.intents.clear()
+        self._dpd_checks.clear()
+        self._invalid_spi_told.clear()
         self.flow_counters.clear()
 
     # ------------------------------------------------------------ configuration view
@@ -577,6 +582,20 @@ class RouterCrypto:
                 f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
                 f"destaddr={format_ip(dst)}, prot={protocol}, spi=0x{spi:X}({spi}), "
                 f"srcaddr={format_ip(src)}, input interface={interface}")
+        # tell the sender (INVALID-SPI) so it drops the dead pair and negotiates anew: over
+        # an existing ISAKMP SA always, and with invalid-spi-recovery by starting one
+        if now - self._invalid_spi_told.get((src, spi), -1e9) < INVALID_SPI_NOTIFY_INTERVAL:
+            return
+        recover = self.crypto.invalid_spi_recovery
+        engine = self._engine(dst) if recover else self.engines.get(dst)
+        if engine is None:
+            return
+        self._invalid_spi_told[(src, spi)] = now
+        proto = _IKE_PROTOCOL[protocol]
+        if engine.notify_invalid_spi(src, spi, proto, now, recover=recover):
+            self._debug("isakmp", f"ISAKMP: sending INVALID_SPI notify for spi 0x{spi:X} "
+                                  f"to {format_ip(src)}")
+        self._pump(dst)
 
     # ------------------------------------------------------------ IKE
 

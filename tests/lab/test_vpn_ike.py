@@ -25,6 +25,17 @@ def _seed(tmp_path: Path, r1_extra: str = "", r2_extra: str = "") -> LabConsole:
     return console
 
 
+def _reconfigure_r2_after_reload(console: LabConsole, extra: str = "") -> None:
+    """R2 reloads without saving (no, confirm, RETURN), is configured again as in the seed
+    (plus ``extra``) and warms its ARP cache; the console goes back to R1."""
+    out = run(console, "@R2\nreload\nno\n\n\nenable\nconfigure terminal\n")
+    assert "Press RETURN" in out
+    script = (HERE / "seed_r2.in").read_text()
+    out = run(console, script[script.index("crypto isakmp policy"): script.index("end\n")]
+              + extra + "end\nping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n@R1\n")
+    assert "% Invalid" not in out, out
+
+
 AGGRESSIVE = ("crypto isakmp profile TO_R2\nmatch identity address 203.0.113.2 "
               "255.255.255.255\ninitiate mode aggressive\nexit\n")
 
@@ -59,12 +70,7 @@ def test_dpd_finds_the_rebooted_peer_dead_and_the_tunnel_is_rebuilt(tmp_path: Pa
     assert "psk  14 23:59:" in console.feed("show crypto isakmp sa detail")
     detail = console.feed("show crypto isakmp sa detail")
     assert " D   \n" in detail  # Cap.: Dead Peer Detection
-    run(console, "@R2\nreload\nno\n\n@R1\n")  # R2 forgets everything (nothing saved)
-    run(console, "@R2\nenable\nconfigure terminal\n")
-    script = (HERE / "seed_r2.in").read_text()
-    run(console, script[script.index("crypto isakmp policy"): script.index("end\n") + 4])
-    run(console, "ping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n")  # its ARP cache
-    console.feed("@R1")
+    _reconfigure_r2_after_reload(console)  # R2 forgets its SAs (and its unsaved config)
     # R1 still encrypts with the old SAs: R2 drops them as invalid SPIs
     assert marks(console.feed(PING)) == ["....."]
     console.feed("debug crypto isakmp")
@@ -116,3 +122,38 @@ def test_phase1_rekeys_before_it_expires_without_losing_a_ping(tmp_path: Path) -
     assert lost == 0
     states = console.feed("show crypto isakmp sa")
     assert "1002 ACTIVE" in states and "1001 ACTIVE\n" not in states
+
+
+
+
+def test_a_lost_delete_is_repaired_by_an_invalid_spi_notify(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    # R2 clears its SAs while its outside interface is down: R1 never hears of it
+    run(console, "@R2\nconfigure terminal\ninterface GigabitEthernet0/0\nshutdown\nend\n"
+                 "clear crypto sa\nconfigure terminal\ninterface GigabitEthernet0/0\n"
+                 "no shutdown\nend\nping 203.0.113.1 repeat 2\ndebug crypto isakmp\n@R1\n")
+    assert "Status: ACTIVE" in console.feed("show crypto ipsec sa")  # R1's stale pair
+    out = console.feed(PING)
+    assert marks(out) == ["..!!!"], out
+    assert "%CRYPTO-4-RECVD_PKT_INV_SPI" in console.feed("@R2")  # its console's log
+    console.feed("@R1")
+    assert marks(console.feed(PING)) == ["!!!!!"]
+
+
+def test_invalid_spi_recovery_rebuilds_the_tunnel_after_the_peer_reboots(tmp_path: Path
+                                                                          ) -> None:
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    _reconfigure_r2_after_reload(console, "crypto isakmp invalid-spi-recovery\n")
+    # R2 has no ISAKMP SA: it starts one to tell R1, whose INITIAL-CONTACT clears R1's pair
+    assert marks(console.feed(PING)) == ["..!!!"]
+    assert "QM_IDLE" in console.feed("show crypto isakmp sa")
+
+
+def test_without_invalid_spi_recovery_the_stale_tunnel_stays_broken(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    _reconfigure_r2_after_reload(console)
+    assert marks(console.feed(PING)) == ["....."]
+    assert marks(console.feed(PING)) == ["....."]
