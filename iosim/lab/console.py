@@ -9,7 +9,7 @@ devices, ``@help`` lists these.  Every other line goes to the attached router.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -136,8 +136,14 @@ class LabConsole:
             raise KeyError(first)
         self.device = first
         self._logs: dict[str, list[str]] = {name: [] for name in lab.sessions}
+        # while a command streams its output (ping, traceroute), the attached router's
+        # messages interleave with it as they happen, as on a console; otherwise they wait
+        # until the command's output is complete
+        self._emit: Callable[[str], None] | None = None
+        self._column0 = True
+        self._streamed = 0
         for name, router in lab.routers.items():
-            router.log_sinks.append(self._logs[name].append)
+            router.log_sinks.append(partial(self._log, name))
             session = lab.sessions[name]
             if not paging and isinstance(session, Session):
                 session.terminal_length = 0
@@ -149,6 +155,12 @@ class LabConsole:
     @property
     def prompt(self) -> str:
         return self.session.prompt
+
+    def _log(self, device: str, line: str) -> None:
+        if device == self.device and self._emit is not None and self._streamed:
+            self._emit(("" if self._column0 else "\n") + line + "\n")
+        else:
+            self._logs[device].append(line)
 
     def pending_logs(self) -> str:
         """Log lines the attached router printed since last asked."""
@@ -162,8 +174,28 @@ class LabConsole:
         stripped = line.strip()
         if stripped.startswith("@") and self.session.pending is None:
             return self._iosim_command(stripped[1:])
-        out = self.session.feed(line)
-        return out + self.pending_logs()
+        session = self.session
+        if not isinstance(session, Session):
+            return session.feed(line) + self.pending_logs()
+        outer = session.stream
+        shown: list[str] = []
+
+        def emit(text: str) -> None:
+            if not text:
+                return
+            self._streamed += 1
+            self._column0 = text.endswith("\n")
+            if outer is not None:
+                outer(text)
+            else:
+                shown.append(text)
+
+        session.stream, self._emit, self._streamed = emit, emit, 0
+        try:
+            out = session.feed(line)
+        finally:
+            session.stream, self._emit, self._column0 = outer, None, True
+        return "".join(shown) + out + self.pending_logs()
 
     def _iosim_command(self, text: str) -> str:
         words = text.split()

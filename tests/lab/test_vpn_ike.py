@@ -157,3 +157,18 @@ def test_without_invalid_spi_recovery_the_stale_tunnel_stays_broken(tmp_path: Pa
     _reconfigure_r2_after_reload(console)
     assert marks(console.feed(PING)) == ["....."]
     assert marks(console.feed(PING)) == ["....."]
+
+
+def test_debug_lines_interleave_with_the_ping_marks_as_they_happen(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    console.feed("debug crypto isakmp")
+    lines = console.feed(PING).splitlines()
+    header = lines.index("Packet sent with a source address of 192.168.1.1")
+    marks_at = lines.index(".!!!!")
+    between = lines[header + 1:marks_at]
+    assert between[0].endswith("ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
+    assert any("SA has been authenticated with 203.0.113.2" in ln for ln in between)
+    assert lines[marks_at + 1].startswith("Success rate is 80 percent (4/5)")
+    # a command that takes no time prints its output first, its messages after
+    out = console.feed("clear crypto isakmp")
+    assert out == "" or out.startswith("*Mar")
