@@ -29,9 +29,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -348,11 +350,20 @@ class IosimPeer:
         _stop(self.proc)
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[Lab, Charon, IosimPeer]]:
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P", bound=_Stoppable)
+
+
+@contextmanager
+def running(tmp_path: Path, make_peer: Callable[[Lab], P]) -> Iterator[tuple[Lab, Charon, P]]:
+    """Two fresh namespaces, a charon in one and an iosim peer in the other; everything
+    stopped (by PID) and removed afterwards."""
     net = Lab.create()
     charon = Charon(net, tmp_path / "swan")
-    peer = IosimPeer(net)
+    peer = make_peer(net)
     try:
         yield net, charon, peer
     finally:
@@ -361,6 +372,12 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Charon, IosimPeer]]:
             charon.stop()
         finally:
             net.destroy()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[Lab, Charon, IosimPeer]]:
+    with running(tmp_path, IosimPeer) as parts:
+        yield parts
 
 
 # --- checks -------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from test_strongswan import (
     _check_pair,
     _esp,
     _established,
+    running,
 )
 
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
@@ -70,17 +71,8 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "aggressive = no" in conf
     monkeypatch.setattr(test_strongswan, "SWANCTL_CONF",
                         conf.replace("aggressive = no", "aggressive = yes"))
-    net = Lab.create()
-    charon = Charon(net, tmp_path / "swan")
-    peer = AggressivePeer(net)
-    try:
-        yield net, charon, peer
-    finally:
-        try:
-            peer.stop()
-            charon.stop()
-        finally:
-            net.destroy()
+    with running(tmp_path, AggressivePeer) as parts:
+        yield parts
 
 
 def test_strongswan_aggressive_initiator(lab: tuple[Lab, Charon, AggressivePeer]) -> None:

@@ -35,6 +35,7 @@ from test_strongswan import (
     Charon,
     IosimPeer,
     Lab,
+    running,
 )
 from test_strongswan import pytestmark as _swan_mark
 
@@ -176,17 +177,8 @@ def assert_counters_agree(peer: RouterPeer, charon: Charon, packets: int) -> Non
 
 @pytest.fixture
 def esp_lab(tmp_path: Path) -> Iterator[tuple[Lab, Charon, RouterPeer]]:
-    net = Lab.create()
-    charon = Charon(net, tmp_path / "swan")
-    peer = RouterPeer(net)
-    try:
-        yield net, charon, peer
-    finally:
-        try:
-            peer.stop()
-            charon.stop()
-        finally:
-            net.destroy()
+    with running(tmp_path, RouterPeer) as parts:
+        yield parts
 
 
 def _start(lab: Lab, charon: Charon, peer: RouterPeer, *, pfs: bool) -> None:
