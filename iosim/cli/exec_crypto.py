@@ -1,4 +1,5 @@
-"""EXEC commands of the running crypto: show crypto isakmp/ipsec sa, clear crypto sa/isakmp."""
+"""EXEC commands of the running crypto: show crypto isakmp/ipsec sa, show crypto session,
+clear crypto sa/isakmp/session."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ from iosim.cli.errors import CommandRejected
 from iosim.cli.exec_commands import _output
 from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
+from iosim.config.handlers import invalid_at
 from iosim.ike.engine import IsakmpSaState
-from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.ipsec.router_crypto import RouterCrypto, ike_policy
 from iosim.net.packets import ip_to_int
 from iosim.show.crypto_runtime import (
     show_crypto_session,
+    show_crypto_session_detail,
     show_engine_connections,
     show_ipsec_sa,
+    show_ipsec_sa_address,
     show_isakmp_peers,
     show_isakmp_sa,
     show_isakmp_sa_detail,
@@ -42,8 +46,14 @@ def _show_isakmp_peers(session: Session, m: Match) -> str:
 @exec_handler("show_crypto_ipsec_sa")
 def _show_ipsec_sa(session: Session, m: Match) -> str:
     plane = _plane(session)
+    interface = m.get("SCRY_IPSEC_IF")
+    if interface is not None and interface not in session.router.config.interfaces:
+        raise invalid_at(m, "SCRY_IPSEC_IF")
+    if m.has("SCRY_IPSEC_ADDRESS"):
+        return _output(session, m, show_ipsec_sa_address(plane.sad.bundles, plane.clock.now))
     peer = m.get("SCRY_IPSEC_PEER_ADDR")
-    text = show_ipsec_sa(plane.flows(), plane.clock.now, ip_to_int(peer) if peer else None)
+    text = show_ipsec_sa(plane.flows(), plane.clock.now, ip_to_int(peer) if peer else None,
+                         interface, m.has("SCRY_IPSEC_DETAIL"))
     return _output(session, m, text)
 
 
@@ -56,7 +66,15 @@ def _clear_sa(session: Session, m: Match) -> str:
 
 @exec_handler("exec_clear_crypto_isakmp")
 def _clear_isakmp(session: Session, m: Match) -> str:
-    _plane(session).clear_isakmp()
+    conn_id = m.get("CLEAR_CRYPTO_CONN_ID")
+    _plane(session).clear_isakmp(int(conn_id) if conn_id is not None else None)
+    return ""
+
+
+@exec_handler("exec_clear_crypto_session")
+def _clear_session(session: Session, m: Match) -> str:
+    peer = m.get("CLEAR_SESSION_REMOTE_ADDR")
+    _plane(session).clear_session(ip_to_int(peer) if peer else None)
     return ""
 
 
@@ -65,10 +83,32 @@ def _isakmp_states(plane: RouterCrypto) -> list[IsakmpSaState]:
     return plane.isakmp_states()
 
 
+def _uptimes(plane: RouterCrypto, states: list[IsakmpSaState]) -> dict[int, float]:
+    """Seconds since each ISAKMP SA (by conn-id) was established: the lifetime of the
+    ``crypto isakmp policy`` it was negotiated with, less the time it has left."""
+    policies = [ike_policy(p) for p in plane.crypto.effective_policies()]
+    out: dict[int, float] = {}
+    for s in states:
+        policy = next((p for p in policies
+                       if (p.cipher_name, p.hash, p.group) == (s.encryption, s.hash, s.group)),
+                      None)
+        if policy is not None:
+            out[s.conn_id] = max(0.0, policy.lifetime - s.lifetime_left)
+    return out
+
+
 @exec_handler("show_crypto_session")
 def _show_session(session: Session, m: Match) -> str:
     plane = _plane(session)
-    return _output(session, m, show_crypto_session(plane.flows(), _isakmp_states(plane)))
+    states = _isakmp_states(plane)
+    address = m.get("SCRY_SESSION_REMOTE_ADDR")
+    peer = ip_to_int(address) if address else None
+    if m.has("SCRY_SESSION_DETAIL"):
+        text = show_crypto_session_detail(plane.flows(), states, plane.clock.now,
+                                          _uptimes(plane, states), peer)
+    else:
+        text = show_crypto_session(plane.flows(), states, peer)
+    return _output(session, m, text)
 
 
 @exec_handler("show_crypto_engine_connections")

@@ -927,8 +927,25 @@ class RouterCrypto:
         for local in list(self.engines):
             self._pump(local)
 
-    def clear_isakmp(self) -> None:
-        """``clear crypto isakmp``: delete every ISAKMP SA (IPsec SAs stay until they expire)."""
+    def clear_isakmp(self, conn_id: int | None = None) -> None:
+        """``clear crypto isakmp [CONN-ID]``: delete every ISAKMP SA, or the one with that
+        conn-id (an unknown one deletes nothing), telling the peer; IPsec SAs stay until
+        they expire. The engine deletes by peer: other ISAKMP SAs with the same peer (a
+        rekey in progress) go with it."""
+        now = self.clock.now
         for local, engine in self.engines.items():
-            engine.delete_isakmp(None, self.clock.now)
+            peers: list[int | None] = [None] if conn_id is None else [
+                s.dst if s.initiator else s.src for s in engine.isakmp_sas(now)
+                if s.conn_id == conn_id]
+            for peer in peers:
+                engine.delete_isakmp(peer, now)
+            self._pump(local)
+
+    def clear_session(self, peer: int | None = None) -> None:
+        """``clear crypto session [remote A]``: the IPsec SAs, then the ISAKMP SAs, of every
+        peer or of ``peer``; each deletion is told to the peer (Delete notifications)."""
+        self.clear_sa(peer)
+        now = self.clock.now
+        for local, engine in self.engines.items():
+            engine.delete_isakmp(peer, now)
             self._pump(local)

@@ -1,11 +1,15 @@
 """Pure renderers of what IKE and IPsec are doing: ``show crypto isakmp sa``,
-``show crypto ipsec sa`` (IOS 15.x layouts, tabs and spaces as the references show)."""
+``show crypto ipsec sa [detail|address|interface|peer]``, ``show crypto session [detail]``
+(IOS 15.x layouts, tabs and spaces as the references show)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from iosim.config.crypto_model import transform_show_name
 from iosim.ike.engine import IsakmpSaState
-from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle
+from iosim.ipsec.replay import ReplayWindow
+from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters
 from iosim.net.packets import format_ip
 
 ETHERNET_MTU = 1500
@@ -74,8 +78,24 @@ def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
     return "".join(line + "\n" for line in out)
 
 
-def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp") -> list[str]:
-    """One SA of a direction: its ESP SA, or (``protocol`` "ah") its AH SA."""
+def _life_left(sa: OneWaySa, now: float) -> tuple[int, int]:
+    """(kilobytes, seconds) an SA has left before it must be renewed."""
+    return (max(0, sa.lifetime_kilobytes - sa.octets // 1024),
+            max(0, int(sa.created + sa.lifetime_seconds - now)))
+
+
+def _replay_support(window: ReplayWindow | None, detail: bool) -> str:
+    if window is None:
+        return "        replay detection support: N"
+    if detail:
+        return f"        replay detection support: Y  replay window size: {window.size}"
+    return "        replay detection support: Y"
+
+
+def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp",
+             detail: bool = False) -> list[str]:
+    """One SA of a direction: its ESP SA, or (``protocol`` "ah") its AH SA. Replay
+    detection is the inbound SA's, which both directions of the pair report."""
     if protocol == "ah":
         assert sa.ah is not None and b.pair.ah_integrity
         spi, words, iv = sa.ah.spi, [b.pair.ah_integrity], None
@@ -85,8 +105,8 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp") -> li
         if b.pair.integrity:
             words.append(b.pair.integrity)
         spi, iv = sa.esp.spi, sa.esp.encryption.iv_size
-    kb_left = max(0, sa.lifetime_kilobytes - sa.octets // 1024)
-    sec_left = max(0, int(sa.created + sa.lifetime_seconds - now))
+    kb_left, sec_left = _life_left(sa, now)
+    window = b.inbound.ah_replay if protocol == "ah" else b.inbound.replay
     mode = "Tunnel" if b.pair.mode == "tunnel" else "Transport"
     if b.pair.udp_encap:
         mode += " UDP-Encaps"
@@ -98,19 +118,19 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp") -> li
         f"crypto map: {b.map_name}",
         f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{sec_left})",
         *([f"        IV size: {iv} bytes"] if iv is not None else []),
-        "        replay detection support: Y",
+        _replay_support(window, detail),
         "        Status: ACTIVE(ACTIVE)",
         "",
     ]
 
 
-def _sas(bundles: tuple[SaBundle, ...], inbound: bool, now: float, protocol: str
-         ) -> list[str]:
+def _sas(bundles: tuple[SaBundle, ...], inbound: bool, now: float, protocol: str,
+         detail: bool = False) -> list[str]:
     out = []
     for b in bundles:
         sa = b.inbound if inbound else b.outbound
         if (sa.ah if protocol == "ah" else sa.esp) is not None:
-            out += _one_way(b, sa, now, protocol)
+            out += _one_way(b, sa, now, protocol, detail)
     return out
 
 
@@ -118,7 +138,27 @@ def _proxy(net: int, mask: int, protocol: int = 0, port: int = 0) -> str:
     return f"({format_ip(net)}/{format_ip(mask)}/{protocol}/{port})"
 
 
-def _flow_block(f: FlowView, now: float) -> list[str]:
+def _error_counters(c: SaCounters, detail: bool) -> list[str]:
+    """``#send errors``/``#recv errors``, or (``detail``) the error counters one by one:
+    a failed ICV check is a verify failure, any other bad packet a decaps failure (both are
+    receive errors), a replayed one a replay failure."""
+    if not detail:
+        return [f"    #send errors {c.send_errors}, #recv errors {c.recv_errors}"]
+    return [
+        "    #pkts no sa (send) 0, #pkts invalid sa (rcv) 0",
+        f"    #pkts encaps failed (send) {c.send_errors}, "
+        f"#pkts decaps failed (rcv) {c.recv_errors - c.verify_failures}",
+        f"    #pkts invalid prot (recv) 0, #pkts verify failed: {c.verify_failures}",
+        "    #pkts invalid identity (recv) 0, #pkts invalid len (rcv) 0",
+        "    #pkts replay rollover (send): 0, #pkts replay rollover (rcv) 0",
+        f"    ##pkts replay failed (rcv): {c.replay_failures}",
+        "    #pkts tagged (send): 0, #pkts untagged (rcv): 0",
+        "    #pkts not tagged (send): 0, #pkts not untagged (rcv): 0",
+        "    #pkts internal err (send): 0, #pkts internal err (recv) 0",
+    ]
+
+
+def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
     c = f.counters
     current = f.bundles[-1] if f.bundles else None
     integrity = current is not None and (
@@ -148,7 +188,7 @@ def _flow_block(f: FlowView, now: float) -> list[str]:
         "    #pkts compressed: 0, #pkts decompressed: 0",
         "    #pkts not compressed: 0, #pkts compr. failed: 0",
         "    #pkts not decompressed: 0, #pkts decompress failed: 0",
-        f"    #send errors {c.send_errors}, #recv errors {c.recv_errors}",
+        *_error_counters(c, detail),
         "",
         f"     local crypto endpt.: {format_ip(f.local)}, "
         f"remote crypto endpt.: {format_ip(f.peer)}",
@@ -158,66 +198,195 @@ def _flow_block(f: FlowView, now: float) -> list[str]:
         f"     PFS (Y/N): {pfs}",
         "",
         "     inbound esp sas:",
-        *_sas(f.bundles, True, now, "esp"),
+        *_sas(f.bundles, True, now, "esp", detail),
         "     inbound ah sas:",
-        *(_sas(f.bundles, True, now, "ah") or [""]),
+        *(_sas(f.bundles, True, now, "ah", detail) or [""]),
         "     inbound pcp sas:",
         "",
         "     outbound esp sas:",
-        *_sas(f.bundles, False, now, "esp"),
+        *_sas(f.bundles, False, now, "esp", detail),
         "     outbound ah sas:",
-        *(_sas(f.bundles, False, now, "ah") or [""]),
+        *(_sas(f.bundles, False, now, "ah", detail) or [""]),
         "     outbound pcp sas:",
     ]
     return out
 
 
-def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None) -> str:
-    """``show crypto ipsec sa [peer A]``: per interface with a crypto map, each flow."""
+def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None,
+                  interface: str | None = None, detail: bool = False) -> str:
+    """``show crypto ipsec sa [peer A | interface I] [detail]``: per interface with a crypto
+    map, each flow (of that peer, or on that interface); ``detail`` adds the error counters."""
     out: list[str] = []
     current: tuple[str, str] | None = None
     for f in flows:
-        if peer is not None and f.peer != peer:
+        if (peer is not None and f.peer != peer) or (interface is not None
+                                                     and f.interface != interface):
             continue
         if (f.interface, f.map_name) != current:
             current = (f.interface, f.map_name)
             out += ["", f"interface: {f.interface}",
                     f"    Crypto map tag: {f.map_name}, local addr {format_ip(f.local)}"]
-        out += _flow_block(f, now)
+        out += _flow_block(f, now, detail)
     return "\n".join(out) + "\n"
+
+
+def show_ipsec_sa_address(bundles: list[SaBundle], now: float) -> str:
+    """``show crypto ipsec sa address``: every SA grouped by its destination (ours for the
+    inbound SAs, the peer's for the outbound ones), lowest address first, AH before ESP."""
+    by_dest: dict[int, dict[str, list[str]]] = {}
+    for b in bundles:
+        for dest, sa in ((b.local, b.inbound), (b.peer, b.outbound)):
+            for protocol, present in (("ah", sa.ah), ("esp", sa.esp)):
+                if present is not None:
+                    by_dest.setdefault(dest, {}).setdefault(protocol, []).extend(
+                        _one_way(b, sa, now, protocol))
+    out: list[str] = []
+    for dest in sorted(by_dest):
+        out += ["", f"dest address: {format_ip(dest)}"]
+        for protocol, lines in sorted(by_dest[dest].items()):
+            out += [f"   protocol: {protocol.upper()}", *lines]
+    return "\n".join(out) + "\n"
+
+
+def _net_text(net: int, mask: int) -> str:
+    """``host A`` for a single address, else ``A/M``, as the IPSEC FLOW line has them."""
+    return f"host {format_ip(net)}" if mask == 0xFFFFFFFF else f"{format_ip(net)}/{format_ip(mask)}"
 
 
 def _flow_text(f: FlowView) -> str:
     p = f.proxies
     protocol = str(p.protocol) if p.protocol else "ip"
-    return (f"permit {protocol} {format_ip(p.local_net)}/{format_ip(p.local_mask)} "
-            f"{format_ip(p.remote_net)}/{format_ip(p.remote_mask)} ")
+    return (f"permit {protocol} {_net_text(p.local_net, p.local_mask)} "
+            f"{_net_text(p.remote_net, p.remote_mask)} ")
 
 
-def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState]) -> str:
-    """``show crypto session``: per interface and peer, the IKE SA and the IPsec flows."""
-    out = ["Crypto session current status", ""]
-    seen: list[tuple[str, int]] = []
+@dataclass(frozen=True)
+class _Session:
+    """What ``show crypto session`` calls a session: an interface and a peer, the ISAKMP
+    SAs with that peer and the flows of the interface's crypto map towards it."""
+
+    interface: str
+    peer: int
+    flows: list[FlowView]
+    ike: list[IsakmpSaState]
+
+    @property
+    def status(self) -> str:
+        active = any(f.bundles for f in self.flows)
+        if self.ike:
+            return "UP-ACTIVE" if active else "UP-IDLE"
+        return "UP-NO-IKE" if active else "DOWN"
+
+    @property
+    def port(self) -> int:
+        """UDP 4500 once IKE has floated there (NAT-T), else 500."""
+        return 4500 if any(s.nat_t for s in self.ike) else 500
+
+
+def _sessions(flows: list[FlowView], states: list[IsakmpSaState], peer: int | None
+              ) -> list[_Session]:
+    """The sessions in the order of their first flow; only those with ``peer`` if given."""
+    keys: list[tuple[str, int]] = []
     for f in flows:
-        if (f.interface, f.peer) not in seen:
-            seen.append((f.interface, f.peer))
-    for interface, peer in seen:
-        mine = [f for f in flows if (f.interface, f.peer) == (interface, peer)]
-        ike = [s for s in states if peer in (s.dst, s.src) and s.state == "QM_IDLE"
-               and s.status == "ACTIVE"]
-        active = sum(2 * len(f.bundles) for f in mine)
-        status = "UP-ACTIVE" if ike and active else "UP-IDLE" if ike else (
-            "UP-NO-IKE" if active else "DOWN")
-        out += [f"Interface: {interface}", f"Session status: {status}",
-                f"Peer: {format_ip(peer)} port 500 "]
-        for s in ike:
-            local = s.src if s.dst == peer else s.dst
-            out.append(f"  IKEv1 SA: local {format_ip(local)}/500 remote "
-                       f"{format_ip(peer)}/500 Active ")
-        for f in mine:
-            origin = "dynamic crypto map" if f.dynamic else "crypto map"
+        if (f.interface, f.peer) not in keys and peer in (None, f.peer):
+            keys.append((f.interface, f.peer))
+    return [_Session(interface, remote,
+                     [f for f in flows if (f.interface, f.peer) == (interface, remote)],
+                     [s for s in states if _local_remote(s)[1] == remote
+                      and s.state == "QM_IDLE" and s.status == "ACTIVE"])
+            for interface, remote in keys]
+
+
+def _ike_sa_line(s: IsakmpSaState, port: int) -> str:
+    local, remote = _local_remote(s)
+    return (f"  IKEv1 SA: local {format_ip(local)}/{port} remote "
+            f"{format_ip(remote)}/{port} Active ")
+
+
+def _origin(f: FlowView) -> str:
+    return "dynamic crypto map" if f.dynamic else "crypto map"
+
+
+def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
+                        peer: int | None = None) -> str:
+    """``show crypto session [remote A]``: per interface and peer, the IKE SA and the IPsec
+    flows."""
+    out = ["Crypto session current status", ""]
+    for s in _sessions(flows, states, peer):
+        out += [f"Interface: {s.interface}", f"Session status: {s.status}",
+                f"Peer: {format_ip(s.peer)} port {s.port} "]
+        out += [_ike_sa_line(ike, s.port) for ike in s.ike]
+        for f in s.flows:
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
-                    f"        Active SAs: {2 * len(f.bundles)}, origin: {origin}"]
+                    f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}"]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+_SESSION_CODES = [
+    "Code: C - IKE Configuration mode, D - Dead Peer Detection     ",
+    "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation     ",
+    "X - IKE Extended Authentication, F - IKE Fragmentation",
+    "R - IKE Auto Reconnect, U - IKE Dynamic Route Update",
+    "S - SIP VPN",
+]
+
+
+def elapsed(seconds: float) -> str:
+    """How IOS prints a time span: ``00:04:12`` within a day, ``3d18h`` within a week,
+    ``7w0d`` beyond."""
+    s = int(seconds)
+    days, hours = s // 86400, s % 86400 // 3600
+    if days >= 7:
+        return f"{days // 7}w{days % 7}d"
+    if days:
+        return f"{days}d{hours}h"
+    return f"{hours:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _flow_detail(f: FlowView, now: float) -> list[str]:
+    """The two counter lines of a flow: packets, drops and the current pair's life left."""
+    c = f.counters
+    current = f.bundles[-1] if f.bundles else None
+    kb_in, sec_in = _life_left(current.inbound, now) if current is not None else (0, 0)
+    kb_out, sec_out = _life_left(current.outbound, now) if current is not None else (0, 0)
+    return [f"        Inbound:  #pkts dec'ed {c.decaps} drop "
+            f"{c.recv_errors + c.replay_failures} life (KB/Sec) {kb_in}/{sec_in}",
+            f"        Outbound: #pkts enc'ed {c.encaps} drop {c.send_errors} "
+            f"life (KB/Sec) {kb_out}/{sec_out}"]
+
+
+def show_crypto_session_detail(flows: list[FlowView], states: list[IsakmpSaState],
+                               now: float, uptimes: dict[int, float],
+                               peer: int | None = None) -> str:
+    """``show crypto session [remote A] detail``: each session with its uptime (``uptimes``:
+    seconds since each ISAKMP SA, by conn-id, was established), its ISAKMP SAs' capabilities
+    and lifetimes, and each flow's packet counters and SA lifetimes."""
+    out = ["Crypto session current status", "", *_SESSION_CODES, ""]
+    for s in _sessions(flows, states, peer):
+        out.append(f"Interface: {s.interface}")
+        ups = [uptimes[ike.conn_id] for ike in s.ike if ike.conn_id in uptimes]
+        if ups:
+            out.append(f"Uptime: {elapsed(max(ups))}")
+        out += [f"Session status: {s.status:<14}",
+                f"Peer: {format_ip(s.peer)} port {s.port} fvrf: (none) ivrf: (none)"]
+        if s.ike:
+            out += [f"      Phase1_id: {format_ip(s.peer)}", "      Desc: (none)"]
+        else:
+            out += ["      Desc: (none)", "      Phase1_id: (none)"]
+        for ike in s.ike:
+            out += ["  Session ID: 0  ", _ike_sa_line(ike, s.port),
+                    f"          Capabilities:{_capabilities(ike) or '(none)'} "
+                    f"connid:{ike.conn_id} lifetime:{_hms(ike.lifetime_left)}"]
+        for f in s.flows:
+            out += [f"  IPSEC FLOW: {_flow_text(f)}",
+                    f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}",
+                    *_flow_detail(f, now)]
         out.append("")
     return "\n".join(out) + "\n"
 
