@@ -9,7 +9,7 @@ from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 from iosim.config.handlers import invalid_at
 from iosim.ike.engine import IsakmpSaState
-from iosim.ipsec.router_crypto import RouterCrypto, ike_policy
+from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.net.packets import ip_to_int
 from iosim.show.crypto_runtime import (
     show_crypto_session,
@@ -84,17 +84,9 @@ def _isakmp_states(plane: RouterCrypto) -> list[IsakmpSaState]:
 
 
 def _uptimes(plane: RouterCrypto, states: list[IsakmpSaState]) -> dict[int, float]:
-    """Seconds since each ISAKMP SA (by conn-id) was established: the lifetime of the
-    ``crypto isakmp policy`` it was negotiated with, less the time it has left."""
-    policies = [ike_policy(p) for p in plane.crypto.effective_policies()]
-    out: dict[int, float] = {}
-    for s in states:
-        policy = next((p for p in policies
-                       if (p.cipher_name, p.hash, p.group) == (s.encryption, s.hash, s.group)),
-                      None)
-        if policy is not None:
-            out[s.conn_id] = max(0.0, policy.lifetime - s.lifetime_left)
-    return out
+    """Seconds since each established ISAKMP SA (by conn-id) reached QM_IDLE."""
+    now = plane.clock.now
+    return {s.conn_id: now - s.established_at for s in states if s.established_at is not None}
 
 
 @exec_handler("show_crypto_session")

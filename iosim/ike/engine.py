@@ -213,6 +213,7 @@ class IsakmpSaState:
     nat_t: bool = False  # NAT detected and IKE floated to UDP 4500 (RFC 3947)
     aggressive: bool = False  # negotiated in aggressive mode (RFC 2409 5.4), not main mode
     dpd: bool = False  # both sides sent the DPD vendor ID: R-U-THERE usable (RFC 3706)
+    established_at: float | None = None  # when it reached QM_IDLE (None before, or deleted)
 
 
 def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
@@ -414,7 +415,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 "ACTIVE (deleted)" if sa.deleted else "ACTIVE",
                 policy.cipher_name if policy else "", policy.hash if policy else "",
                 "psk", policy.group if policy else 0, left, sa.initiator, sa.floated,
-                sa.aggressive, sa.peer_dpd))
+                sa.aggressive, sa.peer_dpd, sa.established_at if sa.established else None))
         return out
 
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:
@@ -423,11 +424,13 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         return [(sa.cky_i, sa.keys.encryption_key) for sa in self._sas.values()
                 if sa.keys is not None]
 
-    def delete_isakmp(self, peer: int | None, now: float) -> None:
-        """``clear crypto isakmp``: send DELETE for each matching ISAKMP SA and forget it."""
+    def delete_isakmp(self, peer: int | None, now: float, conn_id: int | None = None) -> None:
+        """``clear crypto isakmp [CONN-ID]``: send DELETE for each ISAKMP SA (with ``peer``,
+        or the one numbered ``conn_id``) and forget it."""
         self._now = now
         for key, sa in list(self._sas.items()):
-            if peer is not None and sa.peer != peer:
+            if (peer is not None and sa.peer != peer) or (
+                    conn_id is not None and sa.conn_id != conn_id):
                 continue
             if sa.established:
                 self._send_isakmp_delete(sa)

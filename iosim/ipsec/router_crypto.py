@@ -930,15 +930,10 @@ class RouterCrypto:
     def clear_isakmp(self, conn_id: int | None = None) -> None:
         """``clear crypto isakmp [CONN-ID]``: delete every ISAKMP SA, or the one with that
         conn-id (an unknown one deletes nothing), telling the peer; IPsec SAs stay until
-        they expire. The engine deletes by peer: other ISAKMP SAs with the same peer (a
-        rekey in progress) go with it."""
+        they expire."""
         now = self.clock.now
         for local, engine in self.engines.items():
-            peers: list[int | None] = [None] if conn_id is None else [
-                s.dst if s.initiator else s.src for s in engine.isakmp_sas(now)
-                if s.conn_id == conn_id]
-            for peer in peers:
-                engine.delete_isakmp(peer, now)
+            engine.delete_isakmp(None, now, conn_id)
             self._pump(local)
 
     def clear_session(self, peer: int | None = None) -> None:

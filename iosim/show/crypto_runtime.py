@@ -313,7 +313,7 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
     flows."""
     out = ["Crypto session current status", ""]
     for s in _sessions(flows, states, peer):
-        out += [f"Interface: {s.interface}", f"Session status: {s.status}",
+        out += [f"Interface: {s.interface}", f"Session status: {s.status:<14}",
                 f"Peer: {format_ip(s.peer)} port {s.port} "]
         out += [_ike_sa_line(ike, s.port) for ike in s.ike]
         for f in s.flows:

@@ -180,7 +180,7 @@ def test_the_other_crypto_show_commands_tell_the_same_story(tmp_path: Path) -> N
     assert console.feed("show crypto isakmp peers") == (
         "Peer: 203.0.113.2 Port: 500 Local: 198.51.100.1\n Phase1 id: 203.0.113.2\n")
     session = console.feed("show crypto session")
-    assert "Session status: UP-ACTIVE\n" in session and "Active SAs: 2" in session
+    assert "Session status: UP-ACTIVE     \n" in session and "Active SAs: 2" in session
     assert "\tCurrent peer: 203.0.113.2\n\tSecurity association lifetime" in console.feed(
         "show crypto map")
     engine = console.feed("show crypto engine connections active").splitlines()
