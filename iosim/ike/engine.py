@@ -163,6 +163,7 @@ _AM = ExchangeType.AGGRESSIVE
 _QM = ExchangeType.QUICK_MODE
 _INFO = ExchangeType.INFORMATIONAL
 _ESP = ProtocolId.PROTO_IPSEC_ESP
+_AH = ProtocolId.PROTO_IPSEC_AH
 BAD_MESSAGE = "IKMP_BAD_MESSAGE: IKE message from {} failed its sanity check or is malformed"
 
 
@@ -185,6 +186,7 @@ class InitialContact:
 
     peer: int
     conn_id: int
+    spis: tuple[int, ...] = ()  # inbound SPIs of the IPsec pairs forgotten with it
 
 
 @dataclass(frozen=True)
@@ -438,6 +440,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
             self._forget(key)
 
+    def forget_ipsec(self, spi_in: int) -> None:
+        """The caller dropped the pair with inbound ``spi_in`` on its own (expiry, a dead or
+        rebooted peer): forget it without telling the peer."""
+        self._pairs.pop(spi_in, None)
+
     def delete_ipsec(self, peer: int | None, spis: list[int], now: float) -> None:
         """``clear crypto sa``: tell the peer (over its ISAKMP SA) that these inbound SPIs die."""
         self._now = now
@@ -498,10 +505,12 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 forgot = True
         alone = not any(o is not sa and o.peer == sa.peer and not o.deleted
                         for o in self._sas.values())
+        gone: list[int] = []
         if forgot or alone:
-            for spi_in in [s for s, pair in self._pairs.items() if pair.peer == sa.peer]:
+            gone = [s for s, pair in self._pairs.items() if pair.peer == sa.peer]
+            for spi_in in gone:
                 del self._pairs[spi_in]
-        self._events.append(InitialContact(sa.peer, sa.conn_id))
+        self._events.append(InitialContact(sa.peer, sa.conn_id, tuple(gone)))
 
     def _peer_dead(self, sa: IsakmpSa, now: float) -> None:
         """DPD gave up: delete the SA locally (no Delete sent) and the engine's IPsec pairs."""
@@ -697,7 +706,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 continue
             elif (isinstance(p, NotificationPayload)
                   and p.notify_type == NotifyType.INVALID_SPI and len(p.spi) == 4):
-                self._invalid_spi(sa, int.from_bytes(p.spi, "big"))
+                self._invalid_spi(sa, p.protocol_id, int.from_bytes(p.spi, "big"))
             elif (isinstance(p, NotificationPayload)
                   and p.notify_type == NotifyType.INITIAL_CONTACT):
                 self._peer_rebooted(sa, now)
@@ -711,10 +720,18 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                         del self._qm[key]
                         self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
 
-    def _invalid_spi(self, sa: IsakmpSa, spi: int) -> None:
-        """The peer has no SA for ``spi``, one of our outbound SPIs: the pair is dead."""
+    def _invalid_spi(self, sa: IsakmpSa, protocol: int, spi: int) -> None:
+        """The peer has no SA for ``spi``, one of our outbound ESP or AH SPIs (per
+        ``protocol``): that pair is dead. Reserved SPIs (below 256) name nothing."""
+        if spi < 256:
+            return
         for spi_in, pair in list(self._pairs.items()):
-            if pair.peer == sa.peer and spi in (pair.spi_out, pair.ah_spi_out):
+            if pair.peer != sa.peer:
+                continue
+            esp_out = pair.spi_out if pair.protocol != "ah" else None
+            ah_out = pair.ah_spi_out if pair.ah_integrity else None
+            mine = esp_out if protocol == _ESP else ah_out if protocol == _AH else None
+            if spi == mine:
                 del self._pairs[spi_in]
                 self._events.append(Phase2Deleted(sa.peer, spi_in))
 

@@ -100,7 +100,7 @@ from iosim.ike.payloads import (
 from iosim.ike.quick_mode import FULL_MASK, id_payload
 
 if TYPE_CHECKING:
-    from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
+    from iosim.ike.quick_mode import IpsecSaPair, Phase2Offer, ProxyIdentity
 
 __all__ = [
     "NONCE_SIZE",
@@ -443,6 +443,7 @@ class MainModeMixin:
     _policies: Callable[[], list[IkePolicy]]
     _psk_for: Callable[[int], str | None]
     _sas: dict[tuple[int, bytes], IsakmpSa]
+    _pairs: dict[int, IpsecSaPair]  # IPsec pairs by inbound SPI
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
     _events: deque[object]
@@ -471,9 +472,12 @@ class MainModeMixin:
         sa.peer_dpd = sa.peer_dpd or DPD_VID in vids
 
     def _has_other_sa(self, sa: IsakmpSa) -> bool:
-        """Whether another established ISAKMP SA with the peer exists (no INITIAL-CONTACT)."""
+        """Whether another established ISAKMP SA, or an IPsec pair, with the peer exists:
+        then the peer did not reboot as far as we know, and gets no INITIAL-CONTACT (it
+        would delete pairs that still carry traffic)."""
         return any(o is not sa and o.peer == sa.peer and o.established
-                   for o in self._sas.values())
+                   for o in self._sas.values()) or any(
+            pair.peer == sa.peer for pair in self._pairs.values())
 
     def _initial_contact(self, sa: IsakmpSa) -> list[Payload]:
         """RFC 2407 4.6.3.3: INITIAL-CONTACT in the initiator's authenticated message (after

@@ -67,7 +67,7 @@ from iosim.ipsec.esp import (
     tunnel_encapsulate,
 )
 from iosim.ipsec.replay import ReplayWindow
-from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad
+from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad, covers
 from iosim.ipsec.transforms import encryption_transform, integrity_transform
 from iosim.net.flow import first_match, flow_of, mirrored
 from iosim.net.fragments import fragment
@@ -442,6 +442,13 @@ class RouterCrypto:
         return datagram
 
     def _protect(self, bundle: SaBundle, packet: Ipv4Packet, datagram: bytes) -> None:
+        try:
+            self._fragment_and_encapsulate(bundle, packet, datagram)
+        except (ValueError, IpsecError):  # a datagram the codecs refuse: a send error
+            bundle.counters.send_errors += 1
+
+    def _fragment_and_encapsulate(self, bundle: SaBundle, packet: Ipv4Packet,
+                                  datagram: bytes) -> None:
         """Encapsulate, first fragmenting what would not fit the path once encapsulated
         (IOS's default ``crypto ipsec fragmentation before-encryption``); with DF set the
         source is told the plaintext MTU instead (ICMP 3/4), as ``crypto ipsec df-bit copy``
@@ -463,7 +470,8 @@ class RouterCrypto:
         src, dst = int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big")
         # transport mode protects traffic between the tunnel endpoints themselves; for
         # anything else IOS falls back to tunnel mode, and so does this
-        transport = bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer)
+        transport = (bundle.pair.mode == "transport" and (src, dst) == (bundle.local, bundle.peer)
+                     and not int.from_bytes(inner[6:8], "big") & 0x3FFF)  # not a fragment
         ends = (bundle.local.to_bytes(4, "big"), bundle.peer.to_bytes(4, "big"))
         ident = self.stack.next_ident()
         if out.esp is None:  # AH alone: the outer (or the original) header is authenticated
@@ -492,6 +500,8 @@ class RouterCrypto:
             return datagram
         ihl = (datagram[0] & 0x0F) * 4
         total = int.from_bytes(datagram[2:4], "big")
+        if ihl < 20 or not ihl + 8 <= total <= len(datagram):
+            return datagram  # not a sound IPv4 header: the stack drops and counts it
         protocol = datagram[9]
         esp_at = ihl
         if protocol == IpProtocol.UDP and datagram[ihl + 2:ihl + 4] == NAT_T_BYTES:
@@ -506,15 +516,17 @@ class RouterCrypto:
         spi_at = esp_at + 4 if protocol == IpProtocol.AH else esp_at
         spi = int.from_bytes(datagram[spi_at:spi_at + 4], "big")
         bundle = self.sad.by_spi.get(spi)
-        if bundle is None and esp_at != ihl:
-            return datagram  # UDP 4500 that is not ours to decrypt (a NAT passes it on)
+        if bundle is None and esp_at != ihl and self._nat_interface(interface):
+            return datagram  # UDP 4500 for a NAT to pass on, not ours to decrypt
+        src = int.from_bytes(datagram[12:16], "big")
         if bundle is None:
-            self._invalid_spi(spi, dst, int.from_bytes(datagram[12:16], "big"), interface,
-                              protocol)
+            self._invalid_spi(spi, dst, src, interface,
+                              IpProtocol.ESP if esp_at != ihl else protocol)
             return None
         inb = bundle.inbound
         try:
             inner = self._open(inb, datagram[:total], ihl, esp_at, protocol)
+            flow = mirrored(flow_of(pull_ipv4(inner)))
         except ReplayError as e:
             bundle.counters.replay_failures += 1
             self.router.log(f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed\n"
@@ -527,10 +539,23 @@ class RouterCrypto:
         except (UnknownSpiError, IpsecError, ValueError):
             bundle.counters.recv_errors += 1
             return None
+        if not covers(bundle.proxies, flow.src, flow.dst, flow.protocol, flow.sport,
+                      flow.dport):
+            # RFC 4301 5.2: what came out of the SA must be what the SA was made for
+            bundle.counters.recv_errors += 1
+            self.router.log(
+                "%CRYPTO-4-RECVD_PKT_INV_IDENTITY_ACL: ipsec check access: identity not "
+                f"allowed by ACL policy.  (ip) vrf/dest_addr= /{format_ip(flow.src)}, "
+                f"src_addr= {format_ip(flow.dst)}, prot= {flow.protocol}")
+            return None
         bundle.counters.decaps += 1
         self._note_traffic(bundle, True)
         self._count_octets(bundle, inb, len(inner))
         return inner
+
+    def _nat_interface(self, interface: str) -> bool:
+        intf = self.router.config.interfaces.get(interface)
+        return intf is not None and intf.features.get("nat") is not None
 
     @staticmethod
     def _open(inb: OneWaySa, packet: bytes, ihl: int, esp_at: int, protocol: int) -> bytes:
@@ -584,8 +609,12 @@ class RouterCrypto:
                 f"srcaddr={format_ip(src)}, input interface={interface}")
         # tell the sender (INVALID-SPI) so it drops the dead pair and negotiates anew: over
         # an existing ISAKMP SA always, and with invalid-spi-recovery by starting one
-        if now - self._invalid_spi_told.get((src, spi), -1e9) < INVALID_SPI_NOTIFY_INTERVAL:
-            return
+        if spi < 256 or (now - self._invalid_spi_told.get((src, spi), -1e9)
+                         < INVALID_SPI_NOTIFY_INTERVAL):
+            return  # a reserved SPI names no SA (RFC 4303 2.1); one notify per interval
+        if len(self._invalid_spi_told) >= 1024:  # forget what is past its interval
+            self._invalid_spi_told = {k: t for k, t in self._invalid_spi_told.items()
+                                      if now - t < INVALID_SPI_NOTIFY_INTERVAL}
         recover = self.crypto.invalid_spi_recovery
         engine = self._engine(dst) if recover else self.engines.get(dst)
         if engine is None:
@@ -738,10 +767,13 @@ class RouterCrypto:
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):Old State = {event.old}  "
                                   f"New State = {event.new} \n")
         elif isinstance(event, InitialContact):
-            # the peer rebooted: every SA pair we hold with it is stale
+            # the peer rebooted: the pairs the engine forgot with it are stale
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):received INITIAL_CONTACT from "
                                   f"{format_ip(event.peer)}: deleting its old SAs")
-            self._drop_peer(event.peer)
+            for spi in event.spis:
+                bundle = self.sad.by_spi.get(spi)
+                if bundle is not None and bundle.peer == event.peer:
+                    self._remove(bundle)
         elif isinstance(event, PeerDead):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):peer {format_ip(event.peer)} "
                                   "not responding!")
@@ -824,21 +856,42 @@ class RouterCrypto:
         self.clock.call_at(bundle.last_out + interval, self._nat_keepalive, bundle)
 
     def _rekey(self, bundle: SaBundle) -> None:
+        """Renew a pair before it runs out: only one that carried traffic (an idle pair just
+        expires) and only while the crypto map still asks for it (peer, ACL, entry)."""
         if bundle not in self.sad.bundles or bundle.rekeyed:
+            return
+        if not bundle.inbound.octets and not bundle.outbound.octets:
             return
         bundle.rekeyed = True
         intent = self.intents.get((bundle.peer, bundle.proxies))
-        if intent is not None:
+        if intent is not None and self._still_configured(intent.where, bundle):
             self._start(intent.where, bundle.local, bundle.peer, bundle.proxies)
 
+    def _still_configured(self, where: MapEntry, bundle: SaBundle) -> bool:
+        entry = where.entry
+        return (where in self._entries(where.interface)
+                and (where.dynamic or any(int(p) == bundle.peer for p in entry.peers))
+                and self._acl_allows(entry, bundle.proxies, exact=not where.dynamic))
+
     def _expire(self, bundle: SaBundle) -> None:
+        """The end of a pair's life: tell the peer (Delete) and drop it."""
+        if bundle not in self.sad.bundles:
+            return
+        engine = self.engines.get(bundle.local)
+        if engine is not None:
+            engine.delete_ipsec(bundle.peer, [bundle.pair.spi_in], self.clock.now)
+            self._pump(bundle.local)
         self._remove(bundle)
 
     def _remove(self, bundle: SaBundle) -> None:
-        """Delete a pair from the SAD, and its reverse route once no pair needs it."""
+        """Delete a pair from the SAD (and the engine's memory of it), and its reverse route
+        once no pair needs it."""
         if bundle not in self.sad.bundles:
             return
         self.sad.remove(bundle)
+        engine = self.engines.get(bundle.local)
+        if engine is not None:
+            engine.forget_ipsec(bundle.pair.spi_in)
         key = (bundle.peer, bundle.proxies)
         if key in self.router.injected_routes and not any(
                 (b.peer, b.proxies) == key for b in self.sad.bundles):

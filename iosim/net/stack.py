@@ -203,6 +203,19 @@ class IpStack:
             self._send_frame(interface, arp.sha, EtherType.ARP, push_arp(reply))
 
     def _receive_ipv4(self, interface: str, data: bytes) -> None:
+        if len(data) >= 20 and data[6:8] != b"\0\0" and data[6:8] != b"\x40\0" and (
+                self.owns(int.from_bytes(data[16:20], "big")) is not None):
+            # a fragment for us: reassemble before the hooks see it, so that ESP and NAT
+            # work on whole datagrams (RFC 4303 3.4.1)
+            try:
+                fragment_packet = pull_ipv4(data)
+            except PacketError:
+                self.dropped += 1
+                return
+            whole = self.reassembler.add(fragment_packet, self.clock.now)
+            if whole is None:
+                return
+            data = push_ipv4(whole)
         for hook in self.input_hooks:
             result = hook(interface, data)
             if result is None:

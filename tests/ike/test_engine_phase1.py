@@ -252,19 +252,22 @@ def test_initial_contact_after_reboot_clears_old_sas() -> None:
     established(p)
     assert p.of("b", InitialContact) == [InitialContact(A_ADDR, 1001)]  # first contact too
     assert len(p.b._pairs) == 1
+    (old_spi,) = p.b._pairs
     # A reboots: a fresh engine (new cookies, no memory) negotiates again
     p.a = engine(A_ADDR, B_ADDR, "rebooted")
     p.events["a"].clear()
     p.events["b"].clear()
     up(p)
-    assert p.of("b", InitialContact) == [InitialContact(A_ADDR, 1002)]
+    # the event names the pair it took with it, for the caller to drop too
+    assert p.of("b", InitialContact) == [InitialContact(A_ADDR, 1002, (old_spi,))]
     assert IsakmpSaDeleted(A_ADDR, 1001) in p.of("b", IsakmpSaDeleted)
     assert [s.conn_id for s in p.b.isakmp_sas()] == [1002]
     (new,) = p.of("b", Phase2Established)
     assert list(p.b._pairs) == [new.sa.spi_in]  # the pair from before the reboot is gone
     # InitialContact comes before Phase1Established of the new SA
     ev = p.events["b"]
-    assert ev.index(InitialContact(A_ADDR, 1002)) < ev.index(Phase1Established(A_ADDR, 1002))
+    assert ev.index(InitialContact(A_ADDR, 1002, (old_spi,))) < ev.index(
+        Phase1Established(A_ADDR, 1002))
 
 
 def test_initial_contact_in_aggressive_mode() -> None:
@@ -278,11 +281,13 @@ def test_initial_contact_as_informational_is_honoured() -> None:
     up(p)
     (sa,) = [s for s in p.a._sas.values()]
     p.events["b"].clear()
+    pairs = tuple(p.b._pairs)
+    assert pairs
     from iosim.ike.payloads import NotificationPayload
     p.a._send_informational(sa, NotificationPayload(NotifyType.INITIAL_CONTACT, 1,
                                                     sa.cky_i + sa.cky_r))
     p.pump()
-    assert p.of("b", InitialContact) == [InitialContact(A_ADDR, 1001)]
+    assert p.of("b", InitialContact) == [InitialContact(A_ADDR, 1001, pairs)]
     assert p.b._pairs == {}
 
 
