@@ -91,6 +91,10 @@ class MalformedPacket(ValueError):
 # --- byte helpers ------------------------------------------------------------------------------
 
 
+_U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
+
+
 class _Reader:
     """A cursor over bytes; every short read is the peer's fault."""
 
@@ -102,26 +106,41 @@ class _Reader:
     def remaining(self) -> int:
         return len(self.data) - self.pos
 
+    def _short(self, n: int) -> MalformedPacket:
+        return MalformedPacket(
+            f"{self.what}: need {n} bytes at offset {self.pos}, have {self.remaining()}")
+
     def take(self, n: int) -> bytes:
-        if n > self.remaining():
-            raise MalformedPacket(
-                f"{self.what}: need {n} bytes at offset {self.pos}, have {self.remaining()}"
-            )
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
+        pos = self.pos
+        end = pos + n
+        if end > len(self.data):
+            raise self._short(n)
+        self.pos = end
+        return self.data[pos:end]
 
     def rest(self) -> bytes:
         return self.take(self.remaining())
 
     def uint8(self) -> int:
-        return self.take(1)[0]
+        pos = self.pos
+        if pos >= len(self.data):
+            raise self._short(1)
+        self.pos = pos + 1
+        return self.data[pos]
 
     def uint16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
+        pos = self.pos
+        if pos + 2 > len(self.data):
+            raise self._short(2)
+        self.pos = pos + 2
+        return _U16.unpack_from(self.data, pos)[0]  # type: ignore[no-any-return]
 
     def uint32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
+        pos = self.pos
+        if pos + 4 > len(self.data):
+            raise self._short(4)
+        self.pos = pos + 4
+        return _U32.unpack_from(self.data, pos)[0]  # type: ignore[no-any-return]
 
 
 def _check_range(name: str, value: int, bits: int) -> None:
