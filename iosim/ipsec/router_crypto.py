@@ -435,6 +435,9 @@ class RouterCrypto:
             if bundle is None:
                 proxies = proxies_of(ace)
                 assert proxies is not None
+                self.flow_counters.setdefault(
+                    (where.interface, where.map_name, where.seq, proxies), SaCounters()
+                ).no_sa_send += 1
                 self._start(where, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
             self._protect(bundle, packet, datagram)
@@ -543,6 +546,7 @@ class RouterCrypto:
                       flow.dport):
             # RFC 4301 5.2: what came out of the SA must be what the SA was made for
             bundle.counters.recv_errors += 1
+            bundle.counters.invalid_identity += 1
             self.router.log(
                 "%CRYPTO-4-RECVD_PKT_INV_IDENTITY_ACL: ipsec check access: identity not "
                 f"allowed by ACL policy.  (ip) vrf/dest_addr= /{format_ip(flow.src)}, "

@@ -29,6 +29,8 @@ class SaCounters:
     recv_errors: int = 0
     replay_failures: int = 0
     verify_failures: int = 0
+    invalid_identity: int = 0  # decrypted, but outside the SA's proxies (also a recv error)
+    no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
 
 
 @dataclass

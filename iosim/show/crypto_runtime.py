@@ -140,16 +140,17 @@ def _proxy(net: int, mask: int, protocol: int = 0, port: int = 0) -> str:
 
 def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     """``#send errors``/``#recv errors``, or (``detail``) the error counters one by one:
-    a failed ICV check is a verify failure, any other bad packet a decaps failure (both are
-    receive errors), a replayed one a replay failure."""
+    a failed ICV check is a verify failure, a packet outside the SA's proxies an invalid
+    identity, any other bad packet a decaps failure (all receive errors), a replayed one a
+    replay failure, a packet dropped while IKE negotiates a "no sa"."""
     if not detail:
         return [f"    #send errors {c.send_errors}, #recv errors {c.recv_errors}"]
     return [
-        "    #pkts no sa (send) 0, #pkts invalid sa (rcv) 0",
-        f"    #pkts encaps failed (send) {c.send_errors}, "
-        f"#pkts decaps failed (rcv) {c.recv_errors - c.verify_failures}",
+        f"    #pkts no sa (send) {c.no_sa_send}, #pkts invalid sa (rcv) 0",
+        f"    #pkts encaps failed (send) {c.send_errors}, #pkts decaps failed (rcv) "
+        f"{c.recv_errors - c.verify_failures - c.invalid_identity}",
         f"    #pkts invalid prot (recv) 0, #pkts verify failed: {c.verify_failures}",
-        "    #pkts invalid identity (recv) 0, #pkts invalid len (rcv) 0",
+        f"    #pkts invalid identity (recv) {c.invalid_identity}, #pkts invalid len (rcv) 0",
         "    #pkts replay rollover (send): 0, #pkts replay rollover (rcv) 0",
         f"    ##pkts replay failed (rcv): {c.replay_failures}",
         "    #pkts tagged (send): 0, #pkts untagged (rcv): 0",

@@ -65,6 +65,9 @@ def _through_r1_sa(console: LabConsole, inner: bytes) -> bytes:
 def test_a_spoofed_reserved_spi_cannot_tear_the_tunnel_down(tmp_path: Path) -> None:
     console = _seed(tmp_path)
     assert marks(console.feed(PING)) == [".!!!!"]
+    # the first echo found no SA: counted as such while IKE negotiated
+    assert "    #pkts no sa (send) 1, #pkts invalid sa (rcv) 0" in console.feed(
+        "show crypto ipsec sa detail")
     for spi in (0, 1, 255):
         esp = spi.to_bytes(4, "big") + bytes(40)
         _inject(console, "R2", push_ipv4(Ipv4Packet(protocol=IpProtocol.ESP, src=R1_OUT,
@@ -95,6 +98,9 @@ def test_a_packet_outside_the_sa_s_proxies_is_dropped_after_decryption(tmp_path:
     _inject(console, "R2", _through_r1_sa(console, _echo("172.16.9.9", "10.0.2.10")))
     assert (counters.decaps, counters.recv_errors) == (decaps, errors + 1)
     assert "%CRYPTO-4-RECVD_PKT_INV_IDENTITY_ACL" in console.feed("@R2")
+    detail = console.feed("show crypto ipsec sa detail")
+    assert "    #pkts invalid identity (recv) 1, #pkts invalid len (rcv) 0" in detail
+    assert "#pkts decaps failed (rcv) 0" in detail
 
 
 def test_transport_mode_carries_a_packet_too_big_for_one_esp_packet(tmp_path: Path) -> None:
