@@ -4,11 +4,12 @@
 
 Every router sits on one shared segment, ``INTERNET`` (10.0.0.0/16; the hub is 10.0.0.1).
 Spoke *n* (1..N) is ``S<n>`` with its LAN on Loopback0 (``spoke_lan(n)``, a /24 in
-172.16.0.0/12), a static route to the hub's LAN and a crypto map protecting that traffic. The hub
-(``HUB``, LAN 192.168.100.0/24 on Loopback0) answers any spoke: a wildcard key in a keyring,
-``crypto dynamic-map`` with reverse route injection, bound into its crypto map. The first
-ping from a spoke's LAN to the hub's LAN brings that spoke's tunnel up (``.!!!!``); the hub
-then reaches the spoke through the injected route.
+172.16.0.0/12), a static route to the hub's LAN and a crypto map protecting that traffic;
+spokes run DPD (``crypto isakmp keepalive 10``), so a reloaded hub is noticed and the tunnel
+rebuilt. The hub (``HUB``, LAN 192.168.100.0/24 on Loopback0) answers any spoke: a wildcard
+key in a keyring, ``crypto dynamic-map`` with reverse route injection, bound into its crypto
+map. The first ping from a spoke's LAN to the hub's LAN brings that spoke's tunnel up
+(``.!!!!``); the hub then reaches the spoke through the injected route.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def spoke_config(n: int) -> str:
     lan = spoke_lan(n)
     return (f"hostname S{n}\n{_POLICY}"
             f"crypto isakmp key {KEY} address {HUB_ADDRESS}\n"
+            "crypto isakmp keepalive 10\n"
             "ip access-list extended TO_HUB\n"
             f" permit ip {lan} 0.0.0.255 {HUB_LAN} 0.0.0.255\n"
             "crypto map VPN 10 ipsec-isakmp\n"
