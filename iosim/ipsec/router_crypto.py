@@ -67,7 +67,16 @@ from iosim.ipsec.esp import (
     tunnel_encapsulate,
 )
 from iosim.ipsec.replay import ReplayWindow
-from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters, Sad, covers
+from iosim.ipsec.sad import (
+    PATH_MTU,
+    FlowView,
+    OneWaySa,
+    SaBundle,
+    SaCounters,
+    Sad,
+    covers,
+    transform_set_mtu,
+)
 from iosim.ipsec.transforms import encryption_transform, integrity_transform
 from iosim.net.flow import first_match, flow_of, mirrored
 from iosim.net.fragments import fragment
@@ -493,6 +502,8 @@ class RouterCrypto:
                      else tunnel_encapsulate(out.esp, out.seq, self.rand, inner, *ends,
                                              ident=ident, ttl=255, udp_ports=udp))
         bundle.counters.encaps += 1
+        if bundle.authenticated:
+            bundle.counters.digest += 1
         bundle.last_out = self.clock.now
         self._note_traffic(bundle, False)
         self.stack.route_out(outer, bundle.peer)
@@ -553,6 +564,8 @@ class RouterCrypto:
                 f"src_addr= {format_ip(flow.dst)}, prot= {flow.protocol}")
             return None
         bundle.counters.decaps += 1
+        if bundle.authenticated:
+            bundle.counters.verify += 1
         self._note_traffic(bundle, True)
         self._count_octets(bundle, inb, len(inner))
         return inner
@@ -926,6 +939,13 @@ class RouterCrypto:
 
     # ------------------------------------------------------------ for show commands
 
+    def _flow_mtu(self, entry: CryptoMapEntry, bundles: tuple[SaBundle, ...]) -> int:
+        """The current pair's plaintext MTU, else what the entry's transform set will give."""
+        if bundles:
+            return bundles[-1].plaintext_mtu
+        offer = self._offer(entry)
+        return transform_set_mtu(offer.transform_sets[0]) if offer is not None else PATH_MTU
+
     def isakmp_states(self) -> list[IsakmpSaState]:
         """Every ISAKMP SA of every engine; ``dpd`` (Cap. ``D``) only where the peer does
         DPD and a keepalive is configured for it."""
@@ -956,7 +976,8 @@ class RouterCrypto:
                         views.append(FlowView(intf.name, where.map_name, local,
                                               bundles[-1].peer, key[3],
                                               self.flow_counters.get(key, SaCounters()),
-                                              bundles, dynamic=True))
+                                              bundles, dynamic=True,
+                                              mtu=bundles[-1].plaintext_mtu))
                     continue
                 acl = self.router.config.acls[where.entry.match_acl or ""]
                 peer = int(where.entry.peers[0])
@@ -965,9 +986,10 @@ class RouterCrypto:
                     if proxies is None:
                         continue
                     key = (intf.name, where.map_name, where.seq, proxies)
+                    bundles = tuple(grouped.get(key, ()))
                     views.append(FlowView(intf.name, where.map_name, local, peer, proxies,
                                           self.flow_counters.get(key, SaCounters()),
-                                          tuple(grouped.get(key, ()))))
+                                          bundles, mtu=self._flow_mtu(where.entry, bundles)))
         return views
 
     # ------------------------------------------------------------ clear commands

@@ -17,6 +17,7 @@ from iosim.ike.engine import IpsecSaPair, ProxyIdentity
 from iosim.ipsec.ah import AhSa
 from iosim.ipsec.esp import EspSa
 from iosim.ipsec.replay import ReplayWindow
+from iosim.ipsec.transforms import encryption_transform, integrity_transform
 
 
 @dataclass
@@ -30,6 +31,8 @@ class SaCounters:
     replay_failures: int = 0
     verify_failures: int = 0
     invalid_identity: int = 0  # decrypted, but outside the SA's proxies (also a recv error)
+    digest: int = 0  # packets sent with an ICV (ESP HMAC, GCM/GMAC or AH)
+    verify: int = 0  # packets received whose ICV verified
     no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
 
 
@@ -80,17 +83,20 @@ class SaBundle:
 
     @property
     def plaintext_mtu(self) -> int:
-        """The largest inner packet that fits a 1500-byte path once encapsulated (IOS's
-        figure): outer IPv4 header, [UDP,] ESP header, IV and ICV, padded to the block."""
+        """The largest inner packet that fits a 1500-byte path once encapsulated."""
         out = self.outbound
-        room = PATH_MTU - 20 - (out.ah.header_size if out.ah is not None else 0)
         esp = out.esp
-        if esp is None:
-            return room
-        udp = 8 if self.pair.udp_encap else 0
-        room -= udp + 8 + esp.encryption.iv_size + esp.icv_size
-        block = max(esp.encryption.block_size, 4)
-        return room // block * block - 2
+        return plaintext_mtu(
+            out.ah.header_size if out.ah is not None else 0,
+            None if esp is None else (esp.encryption.iv_size, esp.icv_size,
+                                      esp.encryption.block_size),
+            self.pair.udp_encap)
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether its packets carry an ICV (what ``#pkts digest/verify`` count)."""
+        out = self.outbound
+        return out.ah is not None or (out.esp is not None and out.esp.icv_size > 0)
 
     @property
     def peer(self) -> int:
@@ -102,6 +108,36 @@ class SaBundle:
 
 
 PATH_MTU = 1500  # Ethernet; the interfaces of a lab have no other MTU
+
+
+def plaintext_mtu(ah_header: int, esp: tuple[int, int, int] | None, udp_encap: bool = False
+                  ) -> int:
+    """IOS's plaintext MTU: the largest inner packet that fits the path once encapsulated --
+    outer IPv4 header, AH (``ah_header`` bytes, 0 without AH), [UDP,] ESP header, IV and ICV
+    (``esp`` = (IV size, ICV size, block size), None without ESP), padded to the block."""
+    room = PATH_MTU - 20 - ah_header
+    if esp is None:
+        return room
+    iv, icv, block = esp
+    room -= (8 if udp_encap else 0) + 8 + iv + icv
+    block = max(block, 4)
+    return room // block * block - 2
+
+
+def transform_set_mtu(words: tuple[str, ...]) -> int:
+    """The plaintext MTU a transform set will give (before any SA exists)."""
+    ah_header, esp_enc, esp_icv = 0, None, 0
+    for word in words:
+        if word.startswith("ah-"):
+            ah_header = 12 + integrity_transform(word).icv_size
+        elif word.endswith("-hmac"):
+            esp_icv = integrity_transform(word).icv_size
+        else:
+            esp_enc = encryption_transform(word)
+    if esp_enc is None:
+        return plaintext_mtu(ah_header, None)
+    return plaintext_mtu(ah_header, (esp_enc.iv_size, esp_icv + esp_enc.icv_size,
+                                     esp_enc.block_size))
 
 
 @dataclass(frozen=True)
@@ -116,6 +152,7 @@ class FlowView:
     counters: SaCounters
     bundles: tuple[SaBundle, ...]  # newest last; empty until IKE has made one
     dynamic: bool = False  # of a dynamic crypto map entry
+    mtu: int = PATH_MTU  # plaintext MTU: the current pair's, else its transform set's
 
 
 def covers(proxies: ProxyIdentity, local: int, remote: int, protocol: int = 0,

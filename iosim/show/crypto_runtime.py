@@ -80,7 +80,7 @@ def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
 
 def _life_left(sa: OneWaySa, now: float) -> tuple[int, int]:
     """(kilobytes, seconds) an SA has left before it must be renewed."""
-    return (max(0, sa.lifetime_kilobytes - sa.octets // 1024),
+    return (max(0, sa.lifetime_kilobytes - -(-sa.octets // 1024)),  # a started KB is used
             max(0, int(sa.created + sa.lifetime_seconds - now)))
 
 
@@ -162,17 +162,13 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
 def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
     c = f.counters
     current = f.bundles[-1] if f.bundles else None
-    integrity = current is not None and (
-        current.pair.integrity is not None or current.outbound.ah is not None
-        or (current.outbound.esp is not None and current.outbound.esp.icv_size > 0))
-    digest = c.encaps if integrity else 0
-    verify = c.decaps if integrity else 0
+    digest, verify = c.digest, c.verify
     if current is not None and current.pair.pfs_group:
         pfs = f"Y, DH group: group{current.pair.pfs_group}"
     else:
         pfs = "N, DH group: none"
     spi = current.outbound.spi if current is not None else 0
-    mtu = current.plaintext_mtu if current is not None else ETHERNET_MTU
+    mtu = f.mtu
     p = f.proxies
     out = [
         "",
@@ -199,13 +195,13 @@ def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
         f"     PFS (Y/N): {pfs}",
         "",
         "     inbound esp sas:",
-        *_sas(f.bundles, True, now, "esp", detail),
+        *(_sas(f.bundles, True, now, "esp", detail) or [""]),
         "     inbound ah sas:",
         *(_sas(f.bundles, True, now, "ah", detail) or [""]),
         "     inbound pcp sas:",
         "",
         "     outbound esp sas:",
-        *_sas(f.bundles, False, now, "esp", detail),
+        *(_sas(f.bundles, False, now, "esp", detail) or [""]),
         "     outbound ah sas:",
         *(_sas(f.bundles, False, now, "ah", detail) or [""]),
         "     outbound pcp sas:",

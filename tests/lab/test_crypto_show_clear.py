@@ -264,7 +264,8 @@ def test_session_detail_reports_live_state(tmp_path: Path) -> None:
     outbound = re.fullmatch(r"        Outbound: #pkts enc'ed 9 drop 0 life \(KB/Sec\) "
                             r"(\d+)/(\d+)", lines[11])
     assert inbound is not None and outbound is not None, lines[10:12]
-    assert int(inbound.group(1)) == 4608000 and 3480 <= int(inbound.group(2)) <= 3500
+    # nine 100-byte echoes: under one kilobyte, and a started kilobyte counts as used
+    assert int(inbound.group(1)) == 4607999 and 3480 <= int(inbound.group(2)) <= 3500
 
 
 def test_session_detail_shows_dpd_capability(tmp_path: Path) -> None:
@@ -347,3 +348,18 @@ def test_clear_crypto_session_remote_spares_the_other_peers(tmp_path: Path) -> N
             "        Active SAs: 2, origin: crypto map") in session
     assert marks(console.feed("ping 198.51.100.2 source 192.168.1.1")) == ["!!!!!"]
     assert marks(console.feed(PING)) == [".!!!!"]
+
+
+def test_after_clear_crypto_sa_the_flow_keeps_its_counts_and_mtu(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    before = console.feed("show crypto ipsec sa")
+    assert "     plaintext mtu 1438, path mtu 1500" in before  # from the transform set
+    assert "     inbound esp sas:\n\n     inbound ah sas:\n\n" in before
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    console.feed("clear crypto sa")
+    after = console.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 4, #pkts encrypt: 4, #pkts digest: 4" in after
+    assert "    #pkts decaps: 4, #pkts decrypt: 4, #pkts verify: 4" in after
+    assert "     plaintext mtu 1438, path mtu 1500" in after
+    assert "     current outbound spi: 0x0(0)" in after
+    assert "     outbound esp sas:\n\n     outbound ah sas:\n\n     outbound pcp sas:" in after
