@@ -113,6 +113,7 @@ class Router:
         self.log_sinks: list[LogSink] = []
         self.log_buffer: list[str] = []
         self.boot_time = clock.now
+        self.reload_reason = "Unknown reason"  # show version's "Last reload reason"
         self.config = RunningConfig()
         self.state: dict[str, InterfaceState] = {}
         self.saved_since_change = True

@@ -168,6 +168,7 @@ def _reload(session: Session, m: Match) -> str:
             return ""
         session.router.log("%SYS-5-RELOAD: Reload requested by console. "
                            "Reload Reason: Reload Command.")
+        session.router.reload_reason = "Reload Command"
         boot(session.router)
         session.mode, session.target = "user", None
         session.pending = Pending("", lambda _: _motd(session))

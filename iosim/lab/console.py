@@ -172,7 +172,10 @@ class LabConsole:
     def feed(self, line: str) -> str:
         """One input line; the output (logs that happened meanwhile included)."""
         stripped = line.strip()
-        if stripped.startswith("@") and self.session.pending is None:
+        pending = self.session.pending
+        if stripped.startswith("@") and (pending is None or pending.echo):
+            # the emulator's own lines work even while a router asks a question (not while it
+            # asks for a password, which may begin with "@")
             return self._iosim_command(stripped[1:])
         session = self.session
         if not isinstance(session, Session):

@@ -67,7 +67,7 @@ def show_version(router: Router) -> str:
         f"{router.config.hostname} uptime is {uptime_text(router.clock.now - router.boot_time)}\n"
         "System returned to ROM by reload\n"
         'System image file is "flash0:/vios-adventerprisek9-m"\n'
-        "Last reload reason: Unknown reason\n\n\n\n"
+        f"Last reload reason: {router.reload_reason}\n\n\n\n"
         f"{_EXPORT_NOTICE}\n"
         "Cisco IOSv (revision 1.0) with  with 460137K/62464K bytes of memory.\n"
         f"Processor board ID {board_id(router.name)}\n"
