@@ -30,6 +30,7 @@ from iosim.config.crypto_model import (
     Keyring,
     PresharedKey,
     crypto_of,
+    transform_show_name,
 )
 from iosim.config.model import AclEntry, PortMatch
 from iosim.crypto.rand import SeededRandom
@@ -362,7 +363,13 @@ class RouterCrypto:
                 offers: list[Phase2Offer]) -> Phase2Offer | None:
         """Responder: the offer our crypto map accepts for these proxies, if any. A static
         entry needs the peer and an ACL line that mirrors the proxies exactly; a dynamic one
-        any peer (or one of its own) and, with an ACL, proxies within one of its lines."""
+        any peer (or one of its own) and, with an ACL, proxies within one of its lines.
+        ``debug crypto ipsec|isakmp`` tell why an offer is refused, as IOS does: no entry for
+        these proxies is error 32, an entry whose transform sets or PFS differ error 256."""
+        for offer in offers:
+            self._debug_proposal("validate_proposal_request): proposal part #1", "INBOUND",
+                                 local, peer, proxies, offer, 0)
+        found = False
         for interface in self.router.config.interfaces:
             if self._local_address(interface) != local:
                 continue
@@ -373,6 +380,7 @@ class RouterCrypto:
                         continue
                 if not self._acl_allows(entry, proxies, exact=not where.dynamic):
                     continue
+                found = True
                 ours = self._offer(entry)
                 if ours is None:
                     continue
@@ -387,7 +395,57 @@ class RouterCrypto:
                     return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
                                        min(ours.lifetime_seconds, offer.lifetime_seconds),
                                        min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
+        state = self._isakmp_state(local, peer)
+        conn = state.conn_id if state is not None else 0
+        if not found:
+            self._debug("ipsec", "map_db_find_best did not find matching map")
+            self._debug("ipsec", "IPSEC(ipsec_process_proposal): proxy identities not supported")
+            self._debug("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+                                  "error 32")
+        else:
+            for offer in offers[:1]:
+                words = (" ".join(map(transform_show_name, offer.transform_sets[0]))
+                         if offer.transform_sets else "")
+                self._debug("ipsec", "IPSEC(ipsec_process_proposal): transform proposal not "
+                                     f"supported for identity: {{{words} }}")
+            self._debug("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+                                  "error 256")
         return None
+
+    def _debug_proposal(self, what: str, direction: str, local: int, peer: int,
+                        proxies: ProxyIdentity, offer: Phase2Offer, port: int) -> None:
+        """``debug crypto ipsec``'s IPSEC(sa_request) / IPSEC(validate_proposal_request)."""
+        if "ipsec" not in self.router.debug_flags:
+            return
+        proto = proxies.protocol or 256
+        for words in offer.transform_sets[:1] if direction == "INBOUND" else offer.transform_sets:
+            protocol = "AH" if all(w.startswith("ah-") for w in words) else "ESP"
+            bits = next((w.split()[1] for w in words if w.startswith("esp-") and " " in w),
+                        "128" if any(w.split()[0] in ("esp-aes", "esp-gcm", "esp-gmac")
+                                     for w in words) else "0")
+            life = (f"{offer.lifetime_seconds}s and {offer.lifetime_kilobytes}kb"
+                    if direction == "OUTBOUND" else "0s and 0kb")
+            inbound = direction == "INBOUND"  # IOS words the two blocks slightly apart
+            match = ("\nCrypto mapdb : proxy_match\n"
+                     f"        src addr     : {format_ip(proxies.local_net)}\n"
+                     f"        dst addr     : {format_ip(proxies.remote_net)}\n"
+                     f"        protocol     : {proxies.protocol}\n"
+                     f"        src port     : {proxies.local_port}\n"
+                     f"        dst port     : {proxies.remote_port}") if inbound else ""
+            self.router.debug(
+                f"IPSEC({what},\n"
+                f"  (key eng. msg{'' if inbound else '.'}) {direction} "
+                f"local= {format_ip(local)}:{port}, remote= {format_ip(peer)}:{port},\n"
+                f"    local_proxy= {format_ip(proxies.local_net)}/"
+                f"{format_ip(proxies.local_mask)}/{proto}/{proxies.local_port}"
+                f"{'' if inbound else ','}\n"
+                f"    remote_proxy= {format_ip(proxies.remote_net)}/"
+                f"{format_ip(proxies.remote_mask)}/{proto}/{proxies.remote_port}"
+                f"{'' if inbound else ','}\n"
+                f"    protocol= {protocol}, transform={' '.join(map(transform_show_name, words))} "
+                f"({offer.mode.capitalize()}),\n"
+                f"    lifedur= {life},\n"
+                f"    spi= 0x0(0), conn_id= 0, keysize= {bits}, flags= 0x0{match}")
 
     def _acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity, *, exact: bool
                     ) -> bool:
@@ -655,6 +713,7 @@ class RouterCrypto:
         engine = self._engine(local)
         fresh = self._isakmp_state(local, peer) is None
         aggressive = fresh and self._aggressive_for(peer)
+        self._debug_proposal("sa_request): ", "OUTBOUND", local, peer, proxies, offer, 500)
         if fresh and not aggressive:
             self._debug("isakmp", "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
         engine.initiate(peer, proxies, offer, self.clock.now)
@@ -778,8 +837,7 @@ class RouterCrypto:
             if event.reason.startswith("IKMP_BAD_MESSAGE"):  # typically a key mismatch
                 self.router.log(f"%CRYPTO-4-{event.reason}")
         elif isinstance(event, Phase2Failed):
-            self._debug("isakmp", f"ISAKMP: phase 2 with {format_ip(event.peer)} failed: "
-                                  f"{event.reason}")
+            self._debug_phase2_failed(local, event)
         elif isinstance(event, StateChanged):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):Old State = {event.old}  "
                                   f"New State = {event.new} \n")
@@ -799,6 +857,21 @@ class RouterCrypto:
             self._drop_peer(event.peer)
         elif isinstance(event, DpdSent | DpdReceived):
             self._debug_dpd(event)
+
+    def _debug_phase2_failed(self, local: int, event: Phase2Failed) -> None:
+        state = self._isakmp_state(local, event.peer)
+        conn = state.conn_id if state is not None else 0
+        if event.reason.startswith("NO_PROPOSAL_CHOSEN from peer"):
+            self._debug("isakmp", f"ISAKMP:({conn}):processing NOTIFY PROPOSAL_NOT_CHOSEN "
+                                  "protocol 3")
+        elif event.reason.startswith("NO_PROPOSAL_CHOSEN"):  # we refused the peer's offer
+            self._debug("isakmp", f"ISAKMP:({conn}):phase 2 SA policy not acceptable! "
+                                  f"(local {format_ip(local)} remote {format_ip(event.peer)})")
+            self._debug("isakmp", f"ISAKMP:({conn}):Sending NOTIFY PROPOSAL_NOT_CHOSEN "
+                                  "protocol 3")
+        else:
+            self._debug("isakmp", f"ISAKMP:({conn}):phase 2 with {format_ip(event.peer)} "
+                                  f"failed: {event.reason}")
 
     def _debug_dpd(self, event: DpdSent | DpdReceived) -> None:
         kind = "R_U_THERE_ACK" if event.ack else "R_U_THERE"

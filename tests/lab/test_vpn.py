@@ -264,7 +264,8 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
                                               "  Crypto IPSEC debugging is on\n\n")
     out = console.feed("ping 10.0.2.10 source 192.168.1.1")
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
-    assert lines[:4] == [
+    assert lines[:5] == [
+        "IPSEC(sa_request): ,",  # IPsec asks IKE for SAs (debug crypto ipsec)
         "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.",
         "ISAKMP:(0):Old State = IKE_READY  New State = IKE_I_MM1 ",
         "ISAKMP:(0): beginning Main Mode exchange",

@@ -172,3 +172,40 @@ def test_debug_lines_interleave_with_the_ping_marks_as_they_happen(tmp_path: Pat
     # a command that takes no time prints its output first, its messages after
     out = console.feed("clear crypto isakmp")
     assert out == "" or out.startswith("*Mar")
+
+
+def _debug_r2(tmp_path: Path, r2_change: tuple[str, str]) -> str:
+    """R2's debug output when R1's first ping meets R2 with ``r2_change`` made to the seed."""
+    console = lab_console(tmp_path)
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]
+        if name == "seed_r2":
+            assert r2_change[0] in config
+            config = config.replace(*r2_change)
+        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    run(console, "@R2\ndebug crypto isakmp\ndebug crypto ipsec\n@R1\ndebug crypto isakmp\n")
+    r1 = console.feed(PING)
+    assert "".join(marks(r1)) == "....."  # debug lines come between the marks
+    assert "ISAKMP:(1001):processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in r1
+    return console.feed("@R2")
+
+
+def test_a_non_mirrored_acl_fails_with_ios_s_proxy_identity_messages(tmp_path: Path) -> None:
+    out = _debug_r2(tmp_path, ("permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255",
+                               "permit ip 10.0.2.0 0.0.0.255 192.168.2.0 0.0.0.255"))
+    assert "IPSEC(validate_proposal_request): proposal part #1," in out
+    assert "map_db_find_best did not find matching map" in out
+    assert "IPSEC(ipsec_process_proposal): proxy identities not supported" in out
+    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 32" in out
+    assert ("ISAKMP:(1001):phase 2 SA policy not acceptable! (local 203.0.113.2 remote "
+            "198.51.100.1)") in out
+
+
+def test_a_transform_set_mismatch_fails_with_ios_s_error_256(tmp_path: Path) -> None:
+    out = _debug_r2(tmp_path, ("esp-aes 256 esp-sha256-hmac", "esp-3des esp-md5-hmac"))
+    assert ("IPSEC(ipsec_process_proposal): transform proposal not supported for identity: "
+            "{esp-256-aes esp-sha256-hmac }") in out
+    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in out
+    assert "ISAKMP:(1001):Sending NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in out
+    assert "error 32" not in out
