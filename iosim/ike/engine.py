@@ -153,6 +153,8 @@ __all__ = [
     "Phase2Offer",
     "ProxyIdentity",
     "RemoteProtocolError",
+    "DuplicateReceived",
+    "Retransmitted",
     "StateChanged",
 ]
 
@@ -168,6 +170,26 @@ BAD_MESSAGE = "IKMP_BAD_MESSAGE: IKE message from {} failed its sanity check or 
 
 
 # --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retransmitted:
+    """Our last message of phase ``phase`` (1 or 2) went out again, ``attempt`` of 5."""
+
+    peer: int
+    conn_id: int
+    phase: int
+    state: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class DuplicateReceived:
+    """A phase-1 message identical to the last one arrived: the peer retransmitted."""
+
+    peer: int
+    conn_id: int
+    state: str
 
 
 @dataclass(frozen=True)
@@ -374,6 +396,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                     continue
                 sa.retransmits += 1
                 sa.resend_at = now + RETRANSMIT_BASE * 2**sa.retransmits
+                self._events.append(Retransmitted(sa.peer, sa.conn_id, 1, sa.state,
+                                                  sa.retransmits))
                 self._outbox.append((sa.peer, sa.last_sent, sa.port))
             if sa.give_up_at is not None and now >= sa.give_up_at:
                 self._mark_deleted(sa, now)
@@ -397,6 +421,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 x.retransmits += 1
                 x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
                 owner = self._sas.get((key3[0], key3[1]))
+                self._events.append(Retransmitted(key3[0], owner.conn_id if owner else 0, 2,
+                                                  "QM_IDLE", x.retransmits))
                 self._outbox.append((key3[0], x.last_sent,
                                      owner.port if owner is not None else IKE_PORT))
 
@@ -577,6 +603,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             if sa.deleted:
                 raise RemoteProtocolError("SA is deleted")
             if data == sa.last_received:
+                self._events.append(DuplicateReceived(peer, sa.conn_id, sa.state))
                 if sa.last_sent and not sa.initiator:
                     self._outbox.append((peer, sa.last_sent, sa.port))
                 return

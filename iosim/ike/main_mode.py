@@ -112,6 +112,7 @@ __all__ = [
     "Phase1Failed",
     "RemoteProtocolError",
     "Phase1Suite",
+    "PolicyChecked",
     "StateChanged",
     "choose_policy",
     "decrypt_body",
@@ -212,6 +213,89 @@ def transform_matches(t: TransformPayload, policy: IkePolicy) -> bool:
         and _value(t, IkeAttributeType.AUTHENTICATION_METHOD) == AuthenticationMethod.PRE_SHARED_KEY
         and _value(t, IkeAttributeType.GROUP_DESCRIPTION) == policy.group
     )
+
+
+_ENCRYPTION_TEXT = {1: "DES-CBC", 5: "3DES-CBC", 7: "AES-CBC"}
+_HASH_TEXT = {1: "MD5", 2: "SHA", 4: "SHA256", 5: "SHA384", 6: "SHA512"}
+_AUTH_TEXT = {1: "pre-share", 3: "RSA sig", 4: "RSA encr"}
+
+
+def _vpi(value: int) -> str:
+    raw = value.to_bytes(max(4, (value.bit_length() + 7) // 8), "big")
+    return "life duration (VPI) of  " + " ".join(f"0x{b:x}" for b in raw) + " "
+
+
+_ATTRIBUTE_TEXT: dict[int, Callable[[int], str]] = {
+    IkeAttributeType.ENCRYPTION_ALGORITHM: lambda v: f"encryption {_ENCRYPTION_TEXT.get(v, v)}",
+    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {v}",
+    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v, v)}",
+    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {v}",
+    IkeAttributeType.AUTHENTICATION_METHOD: lambda v: f"auth {_AUTH_TEXT.get(v, v)}",
+    IkeAttributeType.LIFE_TYPE: lambda v: ("life type in seconds" if v == 1
+                                           else "life type in kilobytes"),
+    IkeAttributeType.LIFE_DURATION: _vpi,
+}
+
+
+def describe_transform(t: TransformPayload) -> tuple[str, ...]:
+    """The attribute lines ``debug crypto isakmp`` prints under "Checking ISAKMP transform"
+    (``encryption AES-CBC``, ``keylength of 256``, ``hash SHA``, ``default group 14``, ...)."""
+    lines = []
+    for attr in t.attributes:
+        render = _ATTRIBUTE_TEXT.get(int(attr.attribute_type))
+        if render is not None:
+            lines.append(render(attr.as_int()))
+    return tuple(lines)
+
+
+def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
+    """Why an offered transform does not match a policy, in IOS's words (checked in IOS's
+    order: encryption, key length, hash, authentication, group); None when it matches."""
+    enc = _value(t, IkeAttributeType.ENCRYPTION_ALGORITHM)
+    ours = encryption_by_name(policy.cipher_name)
+    if enc != ours.attribute:
+        return "Encryption algorithm offered does not match policy!"
+    if _value(t, IkeAttributeType.KEY_LENGTH) != ours.key_length_attribute:
+        return "Proposed key length does not match policy"
+    hash_value = _value(t, IkeAttributeType.HASH_ALGORITHM)
+    if hash_value != hash_by_name(policy.hash).attribute:
+        return "Hash algorithm offered does not match policy!"
+    if (policy.authentication != "pre-share" or _value(t, IkeAttributeType.AUTHENTICATION_METHOD)
+            != AuthenticationMethod.PRE_SHARED_KEY):
+        return "Authentication method offered does not match policy!"
+    if _value(t, IkeAttributeType.GROUP_DESCRIPTION) != policy.group:
+        return "Diffie-Hellman group offered does not match policy!"
+    if not transform_matches(t, policy):
+        return "atts are not acceptable."
+    return None
+
+
+@dataclass(frozen=True)
+class PolicyChecked:
+    """The responder checked offered transform ``number`` against its policy ``priority``
+    (``debug crypto isakmp``: "Checking ISAKMP transform 1 against priority 10 policy");
+    ``mismatch`` is IOS's reason, None when the transform was accepted."""
+
+    peer: int
+    number: int
+    priority: int
+    attributes: tuple[str, ...]
+    mismatch: str | None
+
+
+def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: list[IkePolicy]
+                  ) -> list[PolicyChecked]:
+    """What IOS's responder check prints: each policy by priority against the offered
+    transforms, up to the first that is accepted."""
+    out = []
+    for policy in sorted(policies, key=lambda p: p.priority):
+        for t in offered:
+            mismatch = transform_mismatch(t, policy)
+            out.append(PolicyChecked(peer, t.number, policy.priority, describe_transform(t),
+                                     mismatch))
+            if mismatch is None:
+                return out
+    return out
 
 
 def choose_policy(
@@ -577,7 +661,9 @@ class MainModeMixin:
         if psk is None:
             self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
             raise RemoteProtocolError("no pre-shared key")
-        choice = choose_policy(proposal.transforms, self._policies())
+        policies = self._policies()
+        self._events.extend(policy_checks(peer, proposal.transforms, policies))
+        choice = choose_policy(proposal.transforms, policies)
         cky_r = self._rand(8)
         if choice is None:
             self._events.append(Phase1Failed(

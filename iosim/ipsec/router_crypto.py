@@ -38,6 +38,7 @@ from iosim.ike.engine import (
     DpdReceived,
     DpdSent,
     DpdSettings,
+    DuplicateReceived,
     IkeEngine,
     IkePolicy,
     InitialContact,
@@ -51,8 +52,10 @@ from iosim.ike.engine import (
     Phase2Failed,
     Phase2Offer,
     ProxyIdentity,
+    Retransmitted,
     StateChanged,
 )
+from iosim.ike.main_mode import PolicyChecked
 from iosim.ike.quick_mode import canonical_transform_set
 from iosim.ipsec import ah
 from iosim.ipsec.ah import AhSa
@@ -742,8 +745,11 @@ class RouterCrypto:
             return
         st = self._isakmp_state(local, peer)
         conn = st.conn_id if st is not None else 0
-        role = "I" if st is None or st.initiator else "R"
-        state = st.state if st is not None else "MM_NO_STATE"
+        if st is None:  # a first message from the peer, or our answer refusing it
+            role, state = ("R", "MM_NO_STATE") if sending else ("N", "NEW SA")
+        else:
+            role = "I" if st.initiator else "R"
+            state = "QM_IDLE      " if st.state == "QM_IDLE" else st.state  # IOS pads it
         if sending:
             self.router.debug(f"ISAKMP:({conn}): sending packet to {format_ip(peer)} "
                               f"my_port {port} peer_port {port} ({role}) {state}")
@@ -833,9 +839,29 @@ class RouterCrypto:
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):SA has been authenticated with "
                                   f"{format_ip(event.peer)}")
         elif isinstance(event, Phase1Failed):
-            self._debug("isakmp", f"ISAKMP:(0):{event.reason}")
+            refused, died = "atts are not acceptable: ", "retransmission limit reached in "
+            if event.reason.startswith(died):
+                self._debug("isakmp", 'ISAKMP:(0):deleting SA reason "Death by retransmission '
+                                      f'P1" state (I) {event.reason[len(died):]} (peer '
+                                      f"{format_ip(event.peer)})")
+            elif event.reason.startswith(refused):  # no policy accepted any offered transform
+                self._debug("isakmp", "ISAKMP:(0):no offers accepted!")
+                self._debug("isakmp", f"ISAKMP:(0): {event.reason[len(refused):]}")
+            else:
+                self._debug("isakmp", f"ISAKMP:(0):{event.reason}")
             if event.reason.startswith("IKMP_BAD_MESSAGE"):  # typically a key mismatch
                 self.router.log(f"%CRYPTO-4-{event.reason}")
+        elif isinstance(event, PolicyChecked):
+            self._debug_policy_check(event)
+        elif isinstance(event, Retransmitted):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}): retransmitting phase "
+                                  f"{event.phase} {event.state}...")
+            self._debug("isakmp", f"ISAKMP (0:{event.conn_id}): incrementing error counter on "
+                                  f"sa, attempt {event.attempt} of 5: retransmit phase "
+                                  f"{event.phase}")
+        elif isinstance(event, DuplicateReceived):
+            self._debug("isakmp", f"ISAKMP (0:{event.conn_id}): phase 1 packet is a duplicate "
+                                  "of a previous packet.")
         elif isinstance(event, Phase2Failed):
             self._debug_phase2_failed(local, event)
         elif isinstance(event, StateChanged):
@@ -857,6 +883,22 @@ class RouterCrypto:
             self._drop_peer(event.peer)
         elif isinstance(event, DpdSent | DpdReceived):
             self._debug_dpd(event)
+
+    def _debug_policy_check(self, event: PolicyChecked) -> None:
+        """IOS's responder walk over its policies (debug crypto isakmp)."""
+        if "isakmp" not in self.router.debug_flags:
+            return
+        debug = self.router.debug
+        debug(f"ISAKMP:(0):Checking ISAKMP transform {event.number} against priority "
+              f"{event.priority} policy")
+        for line in event.attributes:
+            debug(f"ISAKMP:      {line}")
+        if event.mismatch is None:
+            debug("ISAKMP:(0):atts are acceptable. Next payload is 0")
+            return
+        if event.mismatch != "atts are not acceptable.":
+            debug(f"ISAKMP:(0):{event.mismatch}")
+        debug("ISAKMP:(0):atts are not acceptable. Next payload is 0")
 
     def _debug_phase2_failed(self, local: int, event: Phase2Failed) -> None:
         state = self._isakmp_state(local, event.peer)

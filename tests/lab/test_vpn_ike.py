@@ -209,3 +209,48 @@ def test_a_transform_set_mismatch_fails_with_ios_s_error_256(tmp_path: Path) -> 
     assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in out
     assert "ISAKMP:(1001):Sending NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in out
     assert "error 32" not in out
+
+
+def test_a_phase1_policy_mismatch_shows_ios_s_policy_walk(tmp_path: Path) -> None:
+    console = lab_console(tmp_path)
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]
+        if name == "seed_r2":
+            config = config.replace("encryption aes 256", "encryption aes 128")
+        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    run(console, "@R2\ndebug crypto isakmp\n@R1\n")
+    console.feed(PING)
+    out = console.feed("@R2")
+    lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
+    first = lines.index("ISAKMP:(0):Checking ISAKMP transform 1 against priority 10 policy")
+    assert lines[first - 1].endswith("Global (N) NEW SA")
+    assert lines[first + 1:first + 3] == ["ISAKMP:      encryption AES-CBC",
+                                          "ISAKMP:      keylength of 256"]
+    assert "ISAKMP:      life duration (VPI) of  0x0 0x1 0x51 0x80 " in lines
+    assert "ISAKMP:(0):Proposed key length does not match policy" in lines
+    assert "ISAKMP:(0):atts are not acceptable. Next payload is 0" in lines
+    assert "ISAKMP:(0):no offers accepted!" in lines
+    assert ("ISAKMP:(0): phase 1 SA policy not acceptable! (local 203.0.113.2 remote "
+            "198.51.100.1)") in lines
+
+
+def test_a_wrong_key_shows_the_retransmissions_until_death(tmp_path: Path) -> None:
+    console = lab_console(tmp_path)
+    for name in ("seed_r1", "seed_r2"):
+        script = (HERE / f"{name}.in").read_text()
+        config = script[: script.index("end\n") + 4]
+        if name == "seed_r2":
+            config = config.replace("SECRETKEY123", "WRONGKEY")
+        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    console.feed("@R1")
+    console.feed("debug crypto isakmp")
+    console.feed(PING)
+    assert "MM_KEY_EXCH" in console.feed("show crypto isakmp sa")
+    out = console.feed("@wait 700")
+    assert "ISAKMP:(1001): retransmitting phase 1 MM_KEY_EXCH..." in out
+    assert ("ISAKMP (0:1001): incrementing error counter on sa, attempt 5 of 5: retransmit "
+            "phase 1") in out
+    assert ('ISAKMP:(0):deleting SA reason "Death by retransmission P1" state (I) MM_KEY_EXCH '
+            "(peer 203.0.113.2)") in out
+    assert "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 198.51.100.1" in console.feed("@R2")
