@@ -74,7 +74,7 @@ from iosim.ike.quick_mode import (
     reply_sa_payload,
 )
 
-__all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin"]
+__all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin", "QuickModeStarted"]
 
 _ESP = ProtocolId.PROTO_IPSEC_ESP
 _AH = ProtocolId.PROTO_IPSEC_AH
@@ -86,6 +86,15 @@ class Phase2Established:
     """Quick mode completed: install ``sa``."""
 
     sa: IpsecSaPair
+
+
+@dataclass(frozen=True)
+class QuickModeStarted:
+    """We began quick mode over ISAKMP SA ``conn_id`` with message ID ``message_id``."""
+
+    peer: int
+    conn_id: int
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,7 @@ class QuickModeMixin(MainModeMixin):
                               resend_at=now + RETRANSMIT_BASE, ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, data, sa.port))
+        self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1")
 
     def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]

@@ -57,6 +57,7 @@ from iosim.ike.engine import (
 )
 from iosim.ike.main_mode import PolicyChecked
 from iosim.ike.quick_mode import canonical_transform_set
+from iosim.ike.quick_mode_exchange import QuickModeStarted
 from iosim.ipsec import ah
 from iosim.ipsec.ah import AhSa
 from iosim.ipsec.esp import (
@@ -108,6 +109,7 @@ NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 _INVALID_SPI_LOG_INTERVAL = 1.0
 INVALID_SPI_NOTIFY_INTERVAL = 10.0  # seconds between INVALID-SPI notifies for one SPI
+_AUTHENTICATED_AT = frozenset({"IKE_I_MM6", "IKE_R_MM5"})  # main mode: the peer's HASH verified
 _IKE_PROTOCOL: dict[int, int] = {IpProtocol.ESP: 3, IpProtocol.AH: 2}  # IP -> ISAKMP protocol
 
 
@@ -200,6 +202,7 @@ class RouterCrypto:
         self._last_invalid_spi_log = -1e9
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self._invalid_spi_told: dict[tuple[int, int], float] = {}  # (peer, spi) -> when
+        self._told_authenticated: set[int] = set()  # conn-ids whose debug line is out
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
@@ -836,8 +839,9 @@ class RouterCrypto:
             if bundle is not None and bundle.peer == event.peer:
                 self._remove(bundle)
         elif isinstance(event, Phase1Established):
-            self._debug("isakmp", f"ISAKMP:({event.conn_id}):SA has been authenticated with "
-                                  f"{format_ip(event.peer)}")
+            if event.conn_id not in self._told_authenticated:  # aggressive mode: said here
+                self._debug_authenticated(event.conn_id, event.peer)
+            self._told_authenticated.discard(event.conn_id)
         elif isinstance(event, Phase1Failed):
             refused, died = "atts are not acceptable: ", "retransmission limit reached in "
             if event.reason.startswith(died):
@@ -853,6 +857,9 @@ class RouterCrypto:
                 self.router.log(f"%CRYPTO-4-{event.reason}")
         elif isinstance(event, PolicyChecked):
             self._debug_policy_check(event)
+        elif isinstance(event, QuickModeStarted):
+            self._debug("isakmp", f"ISAKMP:({event.conn_id}):beginning Quick Mode exchange, "
+                                  f"M-ID of {event.message_id}")
         elif isinstance(event, Retransmitted):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}): retransmitting phase "
                                   f"{event.phase} {event.state}...")
@@ -865,6 +872,10 @@ class RouterCrypto:
         elif isinstance(event, Phase2Failed):
             self._debug_phase2_failed(local, event)
         elif isinstance(event, StateChanged):
+            if event.new in _AUTHENTICATED_AT and event.old != event.new:
+                # IOS says so as soon as the peer's HASH verified, before the state moves
+                self._debug_authenticated(event.conn_id, event.peer)
+                self._told_authenticated.add(event.conn_id)
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):Old State = {event.old}  "
                                   f"New State = {event.new} \n")
         elif isinstance(event, InitialContact):
@@ -883,6 +894,10 @@ class RouterCrypto:
             self._drop_peer(event.peer)
         elif isinstance(event, DpdSent | DpdReceived):
             self._debug_dpd(event)
+
+    def _debug_authenticated(self, conn_id: int, peer: int) -> None:
+        self._debug("isakmp", f"ISAKMP:({conn_id}):SA has been authenticated with "
+                              f"{format_ip(peer)}")
 
     def _debug_policy_check(self, event: PolicyChecked) -> None:
         """IOS's responder walk over its policies (debug crypto isakmp)."""

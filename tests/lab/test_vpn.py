@@ -273,7 +273,11 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
     assert "ISAKMP:(1001):Old State = IKE_I_MM6  New State = IKE_P1_COMPLETE " in lines
     assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT " \
         in lines
-    assert "ISAKMP:(1001):SA has been authenticated with 203.0.113.2" in lines
+    authenticated = lines.index("ISAKMP:(1001):SA has been authenticated with 203.0.113.2")
+    assert lines[authenticated + 1] == \
+        "ISAKMP:(1001):Old State = IKE_I_MM5  New State = IKE_I_MM6 "  # IOS's order
+    assert any(ln.startswith("ISAKMP:(1001):beginning Quick Mode exchange, M-ID of ")
+               for ln in lines)
     assert lines.count("IPSEC(create_sa): sa created,") == 2
     spi = console.feed("show crypto ipsec sa").split("current outbound spi: ")[1].split()[0]
     assert f"    sa_spi= {spi}, " in out  # the outbound SA the debug announced is the one in use
