@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from iosim.atomic import write_atomic
 from iosim.cli.interfaces import interface_type
-from iosim.config.model import InterfaceConfig, RunningConfig
+from iosim.config.model import InterfaceConfig, RunningConfig, message_severity
 from iosim.net.routing import Route, RoutingTable
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ class Router:
         self.log_sinks: list[LogSink] = []
         self.log_buffer: list[str] = []
         self.boot_time = clock.now
+        self.clock_base = 0.0  # lab time at which its software clock read *Mar 1 00:00:00
         self.reload_reason = "Unknown reason"  # show version's "Last reload reason"
         self.config = RunningConfig()
         self.state: dict[str, InterfaceState] = {}
@@ -144,7 +145,9 @@ class Router:
         return cfg
 
     def reset_state(self) -> None:
-        """A (re)boot: fresh interface state; everything learnt at run time is forgotten."""
+        """A (re)boot: fresh interface state; everything learnt at run time is forgotten. The
+        software clock starts again at *Mar 1 00:00:00, as on a router without a calendar."""
+        self.clock_base = self.clock.now
         self.state = {name: InterfaceState(cabled=name in self.cabled)
                       for name in self.config.interfaces}
         if self.stack is not None:
@@ -164,17 +167,20 @@ class Router:
     # ------------------------------------------------------------ time and log
 
     def wall_time(self) -> datetime:
-        return EPOCH + timedelta(seconds=self.clock.now)
+        return EPOCH + timedelta(seconds=self.clock.now - self.clock_base)
 
     def timestamp(self, msec: bool = True) -> str:
         """IOS log timestamp: ``*Mar  1 00:00:05.123`` (``*``: clock never set)."""
-        return _timestamp(self.clock.now, msec)
+        return _timestamp(self.clock.now - self.clock_base, msec)
 
     def log(self, message: str) -> None:
         """Emit a syslog message (``%FAC-SEV-MNEMONIC: text``) with its timestamp."""
         line = f"{self.timestamp(self.config.timestamps_log_msec)}: {message}"
         self.log_buffer.append(line)
         del self.log_buffer[:-4096]
+        # counted for show logging; below the console's logging level it is not shown
+        if not self.config.logging.message(line, message_severity(message)):
+            return
         for sink in list(self.log_sinks):
             sink(line)
 

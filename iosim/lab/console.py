@@ -111,7 +111,7 @@ class Lab:
         # a periodic timer of a saved config never goes idle.)
         self.clock.advance_to(0.0)
         for router in self.routers.values():
-            router.boot_time = 0.0
+            router.boot_time = router.clock_base = 0.0
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
         """An interface of ``device`` changed: the router at the other end sees it too."""

@@ -24,6 +24,10 @@ def test_at_lines_work_while_a_router_waits_for_an_answer(tmp_path: Path) -> Non
     version = console.feed("show version")
     assert "Last reload reason: Reload Command" in version
     assert "R1 uptime is 0 minutes" in version  # the unsaved hostname is gone
+    assert console.feed("show clock").startswith("*00:00:0")  # no calendar: it restarts
+    console.feed("@R2")
+    console.feed("@wait 120")
+    assert console.feed("show clock").startswith("*00:02:")  # R2 kept running
 
 
 def test_a_password_prompt_takes_a_line_starting_with_at(tmp_path: Path) -> None:
