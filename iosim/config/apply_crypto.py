@@ -27,6 +27,7 @@ from iosim.config.crypto_model import (
     CryptoMap,
     CryptoMapEntry,
     IpsecProfile,
+    IsakmpPeer,
     IsakmpPolicy,
     IsakmpProfile,
     Keyring,
@@ -45,6 +46,7 @@ for _mode in (
     Mode("ipsec_profile", "ipsec_profile_line", "(ipsec-profile)#", "config"),
     Mode("keyring", "keyring_line", "(conf-keyring)#", "config"),
     Mode("isaprof", "isaprof_line", "(conf-isa-prof)#", "config"),
+    Mode("isakmp_peer", "isakmp_peer_line", "(config-isakmp-peer)#", "config"),
 ):
     register(_mode)
 
@@ -157,7 +159,8 @@ def _policy_default(ctx: ApplyContext, m: Match) -> None:
     _changed(ctx)
 
 
-@handles("cisp_exit", "ctsm_exit", "cmap_exit", "cipp_exit", "ckr_exit", "cip_exit")
+@handles("cisp_exit", "ctsm_exit", "cmap_exit", "cipp_exit", "ckr_exit", "cip_exit",
+         "cipr_exit")
 def _crypto_exit(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("config")
 
@@ -390,6 +393,48 @@ def _profile_keepalive(ctx: ApplyContext, m: Match) -> None:
 @handles("cip_initiate", "cip_no_initiate")
 def _profile_initiate(ctx: ApplyContext, m: Match) -> None:
     _profile_target(ctx).initiate_aggressive = not m.has("CIP_NO")
+    _changed(ctx)
+
+
+# ================================================================ crypto isakmp peer
+
+
+@handles("cis_peer")
+def _isakmp_peer(ctx: ApplyContext, m: Match) -> Enter:
+    address = IPv4Address(m.get("CIS_PEER_ADDR") or "0.0.0.0")
+    crypto = _crypto(ctx)
+    if address not in crypto.isakmp_peers:
+        crypto.isakmp_peers[address] = IsakmpPeer(address)
+        _changed(ctx)
+    return Enter("isakmp_peer", str(address))
+
+
+@handles("cis_no_peer")
+def _no_isakmp_peer(ctx: ApplyContext, m: Match) -> None:
+    address = IPv4Address(m.get("CIS_PEER_ADDR") or "0.0.0.0")
+    if _crypto(ctx).isakmp_peers.pop(address, None) is not None:
+        _changed(ctx)
+
+
+def _peer_target(ctx: ApplyContext) -> IsakmpPeer:
+    return _crypto(ctx).isakmp_peers[IPv4Address(ctx.target or "0.0.0.0")]
+
+
+@handles("cipr_aggressive", "cipr_no_aggressive")
+def _peer_aggressive(ctx: ApplyContext, m: Match) -> None:
+    peer = _peer_target(ctx)
+    no = m.has("CIPR_NO")
+    if m.has("CIPR_PASSWORD") or no and not m.has("CIPR_CLIENT_ENDPOINT"):
+        peer.aggressive_password = None if no else m.get("CIPR_PASSWORD_VALUE")
+    if m.has("CIPR_CLIENT_ENDPOINT") or no and not m.has("CIPR_PASSWORD"):
+        endpoint = m.get("CIPR_ENDPOINT")
+        peer.client_endpoint = None if no or endpoint is None else IPv4Address(endpoint)
+    _changed(ctx)
+
+
+@handles("cipr_description", "cipr_no_description")
+def _peer_description(ctx: ApplyContext, m: Match) -> None:
+    _peer_target(ctx).description = None if m.has("CIPR_NO") else m.get("CIPR_DESCRIPTION_TEXT")
     _changed(ctx)
 
 

@@ -192,6 +192,16 @@ def transform_conflict(transforms: list[str]) -> int | None:
 
 
 @dataclass
+class IsakmpPeer:
+    """``crypto isakmp peer address A``: settings for one peer."""
+
+    address: IPv4Address
+    description: str | None = None
+    aggressive_password: str | None = None  # ``set aggressive-mode password``: initiate AM
+    client_endpoint: IPv4Address | None = None  # ``set aggressive-mode client-endpoint``
+
+
+@dataclass
 class TransformSet:
     """``crypto ipsec transform-set NAME t1 [t2 [t3 [t4]]]`` and its ``mode``."""
 
@@ -272,6 +282,7 @@ class CryptoConfig:
     invalid_spi_recovery: bool = False
     keyrings: dict[str, Keyring] = field(default_factory=dict)
     isakmp_profiles: dict[str, IsakmpProfile] = field(default_factory=dict)
+    isakmp_peers: dict[IPv4Address, IsakmpPeer] = field(default_factory=dict)
     transform_sets: dict[str, TransformSet] = field(default_factory=dict)
     sa_lifetime_seconds: int = DEFAULT_SA_SECONDS
     sa_lifetime_kilobytes: int = DEFAULT_SA_KILOBYTES

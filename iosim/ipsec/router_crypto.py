@@ -20,6 +20,7 @@ Theory of operation
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import (
@@ -289,6 +290,9 @@ class RouterCrypto:
         other peer from the global ``crypto isakmp key``s and every keyring that serves
         ``local``."""
         crypto = self.crypto
+        settings = crypto.isakmp_peers.get(IPv4Address(peer))
+        if settings is not None and settings.aggressive_password is not None:
+            return settings.aggressive_password  # the tunnel password is the key
         named = [p.keyring for p in self._profiles_for(peer) if p.keyring is not None]
         rings = [crypto.keyrings[n] for n in named if n in crypto.keyrings]
         keys: list[PresharedKey] = []
@@ -326,8 +330,17 @@ class RouterCrypto:
         return engine
 
     def _aggressive_for(self, peer: int) -> bool:
-        """``initiate mode aggressive`` in an ISAKMP profile that matches the peer, or that a
-        crypto map entry toward it names with ``set isakmp-profile``."""
+        """Whether we start aggressive mode with ``peer``: ``crypto isakmp peer address`` with
+        ``set aggressive-mode password|client-endpoint``, or ``initiate mode aggressive`` in an
+        ISAKMP profile that matches the peer or that a crypto map entry toward it names --
+        unless ``crypto isakmp aggressive-mode disable`` blocks it both ways."""
+        crypto = self.crypto
+        if crypto.aggressive_mode_disabled:
+            return False
+        settings = crypto.isakmp_peers.get(IPv4Address(peer))
+        if settings is not None and (settings.aggressive_password is not None
+                                     or settings.client_endpoint is not None):
+            return True
         profiles = self.crypto.isakmp_profiles
         named = {e.isakmp_profile for m in self.crypto.maps.values()
                  for e in m.entries.values() if any(int(a) == peer for a in e.peers)}

@@ -114,6 +114,15 @@ def _isakmp_global_lines(crypto: CryptoConfig) -> list[str]:
         out.append("crypto isakmp aggressive-mode disable")
     if crypto.invalid_spi_recovery:
         out.append("crypto isakmp invalid-spi-recovery")
+    for peer in sorted(crypto.isakmp_peers.values(), key=lambda p: p.address):
+        out.append(f"crypto isakmp peer address {peer.address}")
+        if peer.description is not None:
+            out.append(f" description {peer.description}")
+        if peer.aggressive_password is not None:
+            out.append(f" set aggressive-mode password {peer.aggressive_password}")
+        if peer.client_endpoint is not None:
+            out.append(f" set aggressive-mode client-endpoint ipv4-address {peer.client_endpoint}")
+        out.append("!")
     for prof in crypto.isakmp_profiles.values():
         out.append(f"crypto isakmp profile {prof.name}")
         if prof.description is not None:

@@ -254,3 +254,23 @@ def test_a_wrong_key_shows_the_retransmissions_until_death(tmp_path: Path) -> No
     assert ('ISAKMP:(0):deleting SA reason "Death by retransmission P1" state (I) MM_KEY_EXCH '
             "(peer 203.0.113.2)") in out
     assert "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 198.51.100.1" in console.feed("@R2")
+
+
+def test_an_isakmp_peer_with_an_aggressive_mode_password_initiates_aggressive_mode(
+        tmp_path: Path) -> None:
+    peer = ("crypto isakmp peer address 203.0.113.2\n"
+            "set aggressive-mode password SECRETKEY123\nexit\n"
+            "no crypto isakmp key SECRETKEY123 address 203.0.113.2\n")
+    console = _seed(tmp_path, r1_extra=peer)
+    assert console.feed("show running-config | section isakmp peer") == (
+        "crypto isakmp peer address 203.0.113.2\n set aggressive-mode password SECRETKEY123\n")
+    console.feed("debug crypto isakmp")
+    out = console.feed(PING)
+    assert "ISAKMP:(0): beginning Aggressive Mode exchange" in out
+    assert "".join(marks(out)) == ".!!!!"
+    # aggressive-mode disable blocks it both ways: R1 falls back to main mode, which needs
+    # the pre-shared key the password stood for
+    run(console, "conf t\ncrypto isakmp aggressive-mode disable\n"
+                 "crypto isakmp key SECRETKEY123 address 203.0.113.2\nend\nclear crypto session\n")
+    out = console.feed(PING)
+    assert "beginning Main Mode exchange" in out and "".join(marks(out)) == ".!!!!"
