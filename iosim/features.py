@@ -20,6 +20,8 @@ HANDLER_MODULES = (
     "iosim.cli.exec_capture",
     "iosim.cli.exec_crypto",
     "iosim.cli.exec_debug",
+    "iosim.config.apply_logging",
+    "iosim.cli.exec_logging",
 )
 
 

@@ -254,9 +254,14 @@ def _show_ip_interface_brief(session: Session, m: Match) -> str:
     return _output(session, m, show.show_ip_interface_brief(session.router))
 
 
-@exec_handler("show_ip_route")
+#: ``show ip route static|connected``: the route codes each keyword selects.
+_ROUTE_CODES = {"SHOW_ROUTE_STATIC": frozenset("S"), "SHOW_ROUTE_CONNECTED": frozenset("CL")}
+
+
+@exec_handler("show_ip_route", "show_ip_route_type")
 def _show_ip_route(session: Session, m: Match) -> str:
-    return _output(session, m, show.show_ip_route(session.router))
+    codes = next((c for t, c in _ROUTE_CODES.items() if m.has(t)), None)
+    return _output(session, m, show.show_ip_route(session.router, codes))
 
 
 @exec_handler("show_access_lists", "show_ip_access_lists")

@@ -7,6 +7,8 @@ as IOS text.  Feature packages (crypto, NAT) hang their own objects off
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -170,6 +172,70 @@ class LineConfig:
     logging_synchronous: bool = False
 
 
+#: Syslog severity levels, by number (``logging buffered 6`` is ``informational``).
+SEVERITY_NAMES = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications",
+                  "informational", "debugging")
+_SEVERITY = re.compile(r"%[^\s:]*?-([0-7])-")
+
+
+def message_severity(message: str) -> int:
+    """The severity of a syslog message ``%FAC-SEV-MNEMONIC: text`` (5 if it names none)."""
+    m = _SEVERITY.search(message)
+    return int(m.group(1)) if m else 5
+
+
+@dataclass
+class LoggingConfig:
+    """``logging buffered|console|monitor|trap|host``, and what was logged since boot.
+
+    A level is the highest severity number sent to that destination (7: debugging).  The
+    counters and the buffer are runtime state (``show logging``), not configuration; a
+    reload starts them afresh with the new running-config.
+    """
+
+    buffered: bool = True
+    buffer_size: int = 4096
+    buffer_level: int = 7
+    console: bool = True
+    console_level: int = 7
+    monitor: bool = True
+    monitor_level: int = 7
+    trap_level: int = 6
+    hosts: list[IPv4Address] = field(default_factory=list)
+    console_count: int = field(default=0, compare=False)
+    buffer_count: int = field(default=0, compare=False)
+    trap_count: int = field(default=0, compare=False)
+    host_counts: dict[IPv4Address, int] = field(default_factory=dict, compare=False)
+    buffer: deque[str] = field(default_factory=deque, compare=False, repr=False)
+    buffer_bytes: int = field(default=0, compare=False)
+    buffer_wrapped: bool = field(default=False, compare=False)
+
+    def message(self, line: str, severity: int) -> bool:
+        """Count a logged ``line`` and buffer it; whether the console shows it."""
+        if self.buffered and severity <= self.buffer_level:
+            self.buffer_count += 1
+            self.buffer.append(line)
+            self.buffer_bytes += len(line) + 1
+            # keep only the messages the last buffer_size bytes still hold (even in part)
+            while self.buffer and self.buffer_bytes - len(self.buffer[0]) - 1 >= self.buffer_size:
+                self.buffer_bytes -= len(self.buffer.popleft()) + 1
+                self.buffer_wrapped = True
+        if severity <= self.trap_level:
+            self.trap_count += 1
+            for host in self.hosts:
+                self.host_counts[host] = self.host_counts.get(host, 0) + 1
+        if self.console and severity <= self.console_level:
+            self.console_count += 1
+            return True
+        return False
+
+    def clear_buffer(self) -> None:
+        """``clear logging``, or a new buffer size: the buffer starts empty."""
+        self.buffer.clear()
+        self.buffer_bytes = 0
+        self.buffer_wrapped = False
+
+
 def prefix_mask(length: int) -> int:
     """The netmask of a prefix length, as an integer."""
     return (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
@@ -242,6 +308,7 @@ class RunningConfig:
                                             transport_input=("none",))]
     )
     features: dict[str, Any] = field(default_factory=dict)  # crypto, nat, ... by feature
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     address_index: AddressIndex = field(default_factory=AddressIndex, repr=False,
                                         compare=False)
 

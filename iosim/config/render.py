@@ -15,10 +15,11 @@ from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig
 from iosim.config.passwords import type7_encode
 
 SectionRenderer = Callable[[RunningConfig], list[str]]
-#: Sections contributed by features, by where IOS puts them: "before-interfaces" (crypto),
-#: "before-routes" (``ip nat`` rules come just before ``ip route``), "after-routes".
+#: Sections contributed by features, by where IOS puts them: "after-boot" (``logging
+#: buffered`` comes before ``enable secret``), "before-interfaces" (crypto), "before-routes"
+#: (``ip nat`` rules come just before ``ip route``), "after-routes".
 SECTIONS: dict[str, list[SectionRenderer]] = {
-    "before-interfaces": [], "before-routes": [], "after-routes": []}
+    "after-boot": [], "before-interfaces": [], "before-routes": [], "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
 #: Lines inside an interface block right after its addresses (``ip nat inside``) ...
 INTERFACE_LINES: list[InterfaceRenderer] = []
@@ -89,6 +90,8 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out.append(("" if cfg.service_password_encryption else "no ") + "service password-encryption")
     out += ["!", f"hostname {cfg.hostname}", "!", "boot-start-marker", "boot-end-marker", "!",
             "!"]
+    for section in SECTIONS["after-boot"]:
+        out.extend(section(cfg))
     if cfg.enable_secret is not None:
         out.append(f"enable secret 5 {cfg.enable_secret}")
     pw = _password_words(cfg.enable_password, cfg.enable_password_type7,

@@ -178,7 +178,9 @@ def _entry_lines(entry: RibEntry, width: int, with_length: bool = True) -> list[
     return lines
 
 
-def show_ip_route(router: Router) -> str:
+def show_ip_route(router: Router, codes: frozenset[str] | None = None) -> str:
+    """``show ip route``; with ``codes`` (``show ip route static``) only routes of those codes,
+    under the same subnetting headers (which count every subnet of the network, as IOS does)."""
     table = router.routing_table()
     gateway = table.gateway_of_last_resort()
     out = [_LEGEND, "\n"]
@@ -187,6 +189,9 @@ def show_ip_route(router: Router) -> str:
     else:
         out.append(f"Gateway of last resort is {format_ip(gateway)} to network 0.0.0.0\n\n")
     for group in table.groups():
+        shown = [e for e in group.entries if codes is None or e.best.type.value in codes]
+        if not shown:
+            continue
         if not group.header:
             out.extend(ln + "\n" for ln in _entry_lines(group.entries[0], 6))
             continue
@@ -196,7 +201,7 @@ def show_ip_route(router: Router) -> str:
         else:
             head += f"subnetted, {group.subnets} subnets"
         out.append(head + "\n")
-        for entry in group.entries:
+        for entry in shown:
             out.extend(ln + "\n" for ln in _entry_lines(entry, 9, group.variably_subnetted))
     return "".join(out)
 
