@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default=None, help="device to attach first (default: the first)")
     c.add_argument("--reset", action="store_true",
                    help="forget the devices' saved startup-configs before starting")
+    c.add_argument("--seed", default="",
+                   help="vary the lab's random numbers (SPIs, nonces, keys); the same seed "
+                        "replays the same run")
     c.add_argument("--capture", metavar="DIR", default=None,
                    help="record every link of the lab and write one pcap per link to DIR "
                         "when the console ends")
@@ -48,12 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
     capture = getattr(args, "capture", None)
+    seed = getattr(args, "seed", "")
 
     from iosim.lab.console import Lab, LabConsole, run_transcript
     from iosim.lab.topology import LabError
 
     try:
-        lab = Lab.load(lab_name, reset=reset)
+        lab = Lab.load(lab_name, reset=reset, seed=seed)
         console = LabConsole(lab, device, paging=sys.stdin.isatty())
     except LabError as e:
         print(f"iosim: {e}", file=sys.stderr)

@@ -57,16 +57,18 @@ class Lab:
     hosts: dict[str, Host] = field(default_factory=dict)
     sessions: dict[str, Session | HostShell] = field(default_factory=dict)
     boot_errors: list[str] = field(default_factory=list)
+    seed: str = ""  # varies every random draw (cookies, nonces, SPIs, keys); "" = the default
 
     def __post_init__(self) -> None:
         self.fabric = Fabric(self.clock)
 
     @classmethod
     def load(cls, name_or_path: str | None = None, *, reset: bool = False,
-             nvram_dir: Path | None = None) -> Lab:
-        """Load a lab and boot every router (from its saved NVRAM if any)."""
+             nvram_dir: Path | None = None, seed: str = "") -> Lab:
+        """Load a lab and boot every router (from its saved NVRAM if any). The same ``seed``
+        gives the same run, byte for byte; another seed other SPIs, nonces and keys."""
         topo = load_topology(find_lab(name_or_path))
-        lab = cls(topo, VirtualClock(start=-BOOT_SECONDS))
+        lab = cls(topo, VirtualClock(start=-BOOT_SECONDS), seed=seed)
         nv_base = nvram_dir or state_dir() / "labs" / topo.name
         for name, spec in topo.routers.items():
             nvram = Nvram(nv_base / f"{name}.startup-config")
@@ -91,7 +93,9 @@ class Lab:
             stack = IpStack(router, self.clock, fabric.transmitter(name))
             router.stack = stack
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
-            router.crypto_plane = RouterCrypto(router, self.clock, f"{self.topology.name}/{name}")
+            router.crypto_plane = RouterCrypto(
+                router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
+                                                                      if self.seed else ""))
             fabric.attach(name, stack.receive, router.interface_enabled)
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))

@@ -69,3 +69,16 @@ def test_at_commands(tmp_path: Path) -> None:
     assert "  R1         router  (attached)" in r.stdout
     assert "% @wait needs a number of seconds" in r.stdout
     assert "% Unknown iosim command or device '@nope'" in r.stdout
+
+
+def test_a_seed_varies_the_keys_and_the_same_seed_replays_them(tmp_path: Path) -> None:
+    from iosim.lab.console import Lab
+
+    def spis(seed: str) -> list[int]:
+        lab = Lab.load(nvram_dir=tmp_path / seed, seed=seed)
+        plane = lab.routers["R1"].crypto_plane
+        assert plane is not None
+        return [int.from_bytes(plane.rand(4), "big") for _ in range(3)]  # type: ignore[attr-defined]
+
+    assert spis("") == spis("")
+    assert spis("student7") == spis("student7") != spis("")
