@@ -27,6 +27,66 @@ end
 """
 
 
+#: The seed's R1 and R2 configuration scripts (``seed_r1.in`` starts on R1, ``seed_r2.in``
+#: with ``@R2``).
+SEED_SCRIPTS = Path(__file__).resolve().parent / "crypto_config" / "transcripts"
+
+
+Changes = dict[str, str]  # old text -> new text, in a seed script
+
+
+def seed_config(name: str, *, extra: str = "", replace: Changes | None = None) -> str:
+    """The configuration part of seed script ``name`` (``seed_r1`` or ``seed_r2``) as a
+    script that attaches to its router: ``extra`` lines go before its ``end``, and each
+    ``replace`` entry changes every occurrence of a text that must be there."""
+    script = (SEED_SCRIPTS / f"{name}.in").read_text()
+    config = script[: script.index("end\n")]
+    for old, new in (replace or {}).items():
+        assert old in config, old
+        config = config.replace(old, new)
+    return ("@R1\n" if name == "seed_r1" else "") + config + extra + "end\n"
+
+
+def configure_seed(c: LabConsole, *, r1_extra: str = "", r2_extra: str = "",
+                   r1_replace: Changes | None = None, r2_replace: Changes | None = None
+                   ) -> None:
+    """R1 and R2 configured as in the seed (with those changes); the console ends on R1."""
+    run(c, seed_config("seed_r1", extra=r1_extra, replace=r1_replace))
+    run(c, seed_config("seed_r2", extra=r2_extra, replace=r2_replace))
+    c.feed("@R1")
+
+
+#: Each router pings its neighbours once, so that the first packet over the tunnel is the one
+#: IKE costs, not an ARP resolution; the console ends on R1.
+WARM_ARP = ("@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
+            "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
+
+
+def seeded(tmp_path: Path, *, capture: bool = False, r1_extra: str = "", r2_extra: str = "",
+           r1_replace: Changes | None = None, r2_replace: Changes | None = None
+           ) -> LabConsole:
+    """The default lab with R1 and R2 configured as in the seed (with those changes),
+    neighbours' ARP warm, the console on R1 (privileged); ``capture`` records the links."""
+    c = console(tmp_path)
+    if capture:
+        c.lab.fabric.capture()
+    configure_seed(c, r1_extra=r1_extra, r2_extra=r2_extra, r1_replace=r1_replace,
+                   r2_replace=r2_replace)
+    run(c, WARM_ARP)
+    return c
+
+
+def reload_r2_unsaved(c: LabConsole, *, extra: str = "", replace: Changes | None = None
+                      ) -> None:
+    """R2 reloads without saving (no, confirm, RETURN) and is configured again as in the
+    seed (with those changes); it warms its ARP cache and the console goes back to R1."""
+    out = run(c, "@R2\nreload\nno\n\n\n")
+    assert "Press RETURN" in out
+    out = run(c, seed_config("seed_r2", extra=extra, replace=replace)
+              + "ping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n@R1\n")
+    assert "% Invalid" not in out, out
+
+
 def console(tmp_path: Path) -> LabConsole:
     """R1 of the default lab, privileged, no paging, NVRAM under ``tmp_path``."""
     c = LabConsole(Lab.load(nvram_dir=tmp_path), paging=False)

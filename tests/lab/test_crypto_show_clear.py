@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labkit import console as lab_console
-from labkit import marks, run
+from labkit import marks, run, seeded
 
 from iosim.lab.console import LabConsole
 from iosim.net.packets import (
@@ -21,7 +20,6 @@ from iosim.net.packets import (
     push_ipv4,
 )
 
-HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
 PING = "ping 10.0.2.10 source 192.168.1.1"
 
 #: The ISP as a second peer of R1: R1 protects 192.168.1.1 -> 198.51.100.2 with it.
@@ -66,17 +64,7 @@ end
 
 def _seed(tmp_path: Path, capture: bool = False, r1_extra: str = "") -> LabConsole:
     """R1 and R2 configured as the seed has them, neighbours' ARP warm, R1 attached."""
-    console = lab_console(tmp_path)
-    if capture:
-        console.lab.fabric.capture()
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        run(console, script[: script.index("end\n") + 4])
-    if r1_extra:
-        run(console, f"@R1\nconf t\n{r1_extra}end\n")
-    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
-                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
-    return console
+    return seeded(tmp_path, capture=capture, r1_extra=r1_extra)
 
 
 def _r2_inject(console: LabConsole, datagram: bytes) -> None:

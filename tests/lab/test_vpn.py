@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from labkit import ISP_NAT, marks, run
+from labkit import ISP_NAT, configure_seed, marks, run, seeded
 from labkit import console as lab_console
 
 from iosim.lab.console import LabConsole
@@ -29,16 +29,7 @@ HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
 
 def _seed(tmp_path: Path, capture: bool = False) -> LabConsole:
     """R1 and R2 configured as in the seed (section 10 and its mirror), neighbours' ARP warm."""
-    console = lab_console(tmp_path)
-    if capture:
-        console.lab.fabric.capture()
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]  # the configuration part
-        run(console, config)
-    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
-                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
-    return console
+    return seeded(tmp_path, capture=capture)
 
 
 def test_the_first_interesting_ping_brings_the_tunnel_up(tmp_path: Path) -> None:
@@ -115,13 +106,7 @@ def test_tshark_decrypts_the_capture_with_the_exported_keys(tmp_path: Path) -> N
 
 def test_a_wrong_pre_shared_key_fails_as_ios_fails(tmp_path: Path) -> None:
     console = lab_console(tmp_path)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        if name == "seed_r2":
-            config = config.replace("SECRETKEY123", "WRONGKEY")
-        run(console, config)
-    console.feed("@R1")
+    configure_seed(console, r2_replace={"SECRETKEY123": "WRONGKEY"})
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["....."]
     row = console.feed("show crypto isakmp sa").splitlines()[2]
     assert row.startswith("203.0.113.2     198.51.100.1    MM_KEY_EXCH")
@@ -304,13 +289,8 @@ def _behind_nat(tmp_path: Path) -> LabConsole:
     console = lab_console(tmp_path)
     console.lab.fabric.capture()
     run(console, ISP_NAT)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        if name == "seed_r2":  # R2 knows R1 by the address the NAT gives it
-            config = config.replace("198.51.100.1", "203.0.113.1")
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-    console.feed("@R1")
+    # R2 knows R1 by the address the NAT gives it
+    configure_seed(console, r2_replace={"198.51.100.1": "203.0.113.1"})
     return console
 
 

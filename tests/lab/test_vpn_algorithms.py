@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from labkit import ISP_NAT, marks, run
+from labkit import ISP_NAT, configure_seed, marks, run, seeded
 from labkit import console as lab_console
 
 from iosim.lab.console import LabConsole
 
-HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
 SEED_SET = "crypto ipsec transform-set MYSET esp-aes 256 esp-sha256-hmac"
 HMACS = ("esp-md5-hmac", "esp-sha-hmac", "esp-sha256-hmac", "esp-sha384-hmac",
          "esp-sha512-hmac")
@@ -31,17 +30,8 @@ SETS = (
 
 
 def _lab(tmp_path: Path, words: str) -> LabConsole:
-    console = lab_console(tmp_path)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        assert SEED_SET in config
-        config = config.replace(SEED_SET, f"crypto ipsec transform-set MYSET {words}")
-        out = run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-        assert "% Invalid" not in out and "% Incomplete" not in out, out
-    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
-                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
-    return console
+    change = {SEED_SET: f"crypto ipsec transform-set MYSET {words}"}
+    return seeded(tmp_path, r1_replace=change, r2_replace=change)
 
 
 def _counter(text: str, name: str) -> int:
@@ -83,14 +73,8 @@ def test_ah_through_nat_fails_as_it_must(tmp_path: Path) -> None:
     (IKE itself floats to UDP 4500) and every AH packet fails its check at R2."""
     console = lab_console(tmp_path)
     run(console, ISP_NAT)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4].replace(
-            SEED_SET, "crypto ipsec transform-set MYSET ah-sha-hmac")
-        if name == "seed_r2":
-            config = config.replace("198.51.100.1", "203.0.113.1")
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-    console.feed("@R1")
+    ah = {SEED_SET: "crypto ipsec transform-set MYSET ah-sha-hmac"}
+    configure_seed(console, r1_replace=ah, r2_replace={**ah, "198.51.100.1": "203.0.113.1"})
     console.feed("ping 10.0.2.10 source 192.168.1.1")
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["....."]
     assert "QM_IDLE" in console.feed("show crypto isakmp sa")

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit import WARM_ARP, marks, run, seed_config, seeded
 from labkit import console as lab_console
-from labkit import marks, run
 
 from iosim.lab.console import LabConsole
 
-HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
+R1_ACL = "permit ip 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255"  # the seed's crypto ACL lines
+R2_ACL = "permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255"
 
-WARM = ("@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
-        "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
 
 R2_HUB = """@R2
 enable
@@ -45,27 +44,11 @@ end
 """
 
 
-def _seed_r1(console: LabConsole, acl_line: str | None = None) -> None:
-    script = (HERE / "seed_r1.in").read_text()
-    config = script[: script.index("end\n") + 4]
-    if acl_line is not None:
-        config = config.replace("permit ip 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255", acl_line)
-    run(console, "@R1\n" + config)
-
-
-def _seed_r2(console: LabConsole, acl_line: str | None = None) -> None:
-    script = (HERE / "seed_r2.in").read_text()
-    config = script[: script.index("end\n") + 4]
-    if acl_line is not None:
-        config = config.replace("permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255", acl_line)
-    run(console, config)
-
-
 def _hub(tmp_path: Path) -> LabConsole:
     console = lab_console(tmp_path)
-    _seed_r1(console)
+    run(console, seed_config("seed_r1"))
     run(console, R2_HUB)
-    run(console, WARM)
+    run(console, WARM_ARP)
     return console
 
 
@@ -125,10 +108,8 @@ def test_an_isakmp_profile_takes_its_keys_from_its_keyring_only(tmp_path: Path) 
 
 def test_a_protocol_in_the_crypto_acl_is_a_protocol_in_the_proxy_identities(tmp_path: Path
                                                                              ) -> None:
-    console = lab_console(tmp_path)
-    _seed_r1(console, "permit icmp 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255")
-    _seed_r2(console, "permit icmp 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255")
-    run(console, WARM)
+    console = seeded(tmp_path, r1_replace={R1_ACL: R1_ACL.replace("permit ip", "permit icmp")},
+                     r2_replace={R2_ACL: R2_ACL.replace("permit ip", "permit icmp")})
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
     ipsec = console.feed("show crypto ipsec sa")
     assert "   local  ident (addr/mask/prot/port): (192.168.1.0/255.255.255.0/1/0)" in ipsec
@@ -148,10 +129,7 @@ def test_a_protocol_in_the_crypto_acl_is_a_protocol_in_the_proxy_identities(tmp_
 
 def test_too_big_for_the_tunnel_fragments_before_encryption_or_answers_m(tmp_path: Path
                                                                           ) -> None:
-    console = lab_console(tmp_path)
-    _seed_r1(console)
-    _seed_r2(console)
-    run(console, WARM)
+    console = seeded(tmp_path)
     console.feed("ping 10.0.2.10 source 192.168.1.1")
     mtu_line = next(ln for ln in console.feed("show crypto ipsec sa").splitlines()
                     if "plaintext mtu" in ln)

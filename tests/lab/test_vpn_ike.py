@@ -5,35 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit import configure_seed, marks, reload_r2_unsaved, run, seeded
 from labkit import console as lab_console
-from labkit import marks, run
 
 from iosim.lab.console import LabConsole
 
-HERE = Path(__file__).resolve().parents[1] / "crypto_config" / "transcripts"
 PING = "ping 10.0.2.10 source 192.168.1.1"
 
 
 def _seed(tmp_path: Path, r1_extra: str = "", r2_extra: str = "") -> LabConsole:
-    console = lab_console(tmp_path)
-    for name, extra in (("seed_r1", r1_extra), ("seed_r2", r2_extra)):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n")] + extra + "end\n"
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-    run(console, "@R2\nenable\nping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"
-                 "@R1\nping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n")
-    return console
+    return seeded(tmp_path, r1_extra=r1_extra, r2_extra=r2_extra)
 
 
 def _reconfigure_r2_after_reload(console: LabConsole, extra: str = "") -> None:
-    """R2 reloads without saving (no, confirm, RETURN), is configured again as in the seed
-    (plus ``extra``) and warms its ARP cache; the console goes back to R1."""
-    out = run(console, "@R2\nreload\nno\n\n\nenable\nconfigure terminal\n")
-    assert "Press RETURN" in out
-    script = (HERE / "seed_r2.in").read_text()
-    out = run(console, script[script.index("crypto isakmp policy"): script.index("end\n")]
-              + extra + "end\nping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n@R1\n")
-    assert "% Invalid" not in out, out
+    reload_r2_unsaved(console, extra=extra)
 
 
 AGGRESSIVE = ("crypto isakmp profile TO_R2\nmatch identity address 203.0.113.2 "
@@ -177,13 +162,7 @@ def test_debug_lines_interleave_with_the_ping_marks_as_they_happen(tmp_path: Pat
 def _debug_r2(tmp_path: Path, r2_change: tuple[str, str]) -> str:
     """R2's debug output when R1's first ping meets R2 with ``r2_change`` made to the seed."""
     console = lab_console(tmp_path)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        if name == "seed_r2":
-            assert r2_change[0] in config
-            config = config.replace(*r2_change)
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    configure_seed(console, r2_replace=dict([r2_change]))
     run(console, "@R2\ndebug crypto isakmp\ndebug crypto ipsec\n@R1\ndebug crypto isakmp\n")
     r1 = console.feed(PING)
     assert "".join(marks(r1)) == "....."  # debug lines come between the marks
@@ -213,12 +192,7 @@ def test_a_transform_set_mismatch_fails_with_ios_s_error_256(tmp_path: Path) -> 
 
 def test_a_phase1_policy_mismatch_shows_ios_s_policy_walk(tmp_path: Path) -> None:
     console = lab_console(tmp_path)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        if name == "seed_r2":
-            config = config.replace("encryption aes 256", "encryption aes 128")
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
+    configure_seed(console, r2_replace={"encryption aes 256": "encryption aes 128"})
     run(console, "@R2\ndebug crypto isakmp\n@R1\n")
     console.feed(PING)
     out = console.feed("@R2")
@@ -237,13 +211,7 @@ def test_a_phase1_policy_mismatch_shows_ios_s_policy_walk(tmp_path: Path) -> Non
 
 def test_a_wrong_key_shows_the_retransmissions_until_death(tmp_path: Path) -> None:
     console = lab_console(tmp_path)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n") + 4]
-        if name == "seed_r2":
-            config = config.replace("SECRETKEY123", "WRONGKEY")
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-    console.feed("@R1")
+    configure_seed(console, r2_replace={"SECRETKEY123": "WRONGKEY"})
     console.feed("debug crypto isakmp")
     console.feed(PING)
     assert "MM_KEY_EXCH" in console.feed("show crypto isakmp sa")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit import ISP_NAT, marks, run
+from labkit import ISP_NAT, configure_seed, marks, reload_r2_unsaved, run
 from labkit import console as lab_console
-from test_vpn import HERE, TRANSPORT, _seed
+from test_vpn import TRANSPORT, _seed
 
 from iosim.ipsec.esp import tunnel_encapsulate
 from iosim.ipsec.router_crypto import RouterCrypto
@@ -131,20 +131,11 @@ def test_a_rebooted_peer_behind_nat_is_recovered_by_invalid_spi_recovery(tmp_pat
                                                                         ) -> None:
     console = lab_console(tmp_path)
     run(console, ISP_NAT)
-    for name in ("seed_r1", "seed_r2"):
-        script = (HERE / f"{name}.in").read_text()
-        config = script[: script.index("end\n")] + "crypto isakmp invalid-spi-recovery\nend\n"
-        if name == "seed_r2":
-            config = config.replace("198.51.100.1", "203.0.113.1")
-        run(console, ("@R1\n" if name == "seed_r1" else "") + config)
-    console.feed("@R1")
+    recovery = "crypto isakmp invalid-spi-recovery\n"
+    configure_seed(console, r1_extra=recovery, r2_extra=recovery,
+                   r2_replace={"198.51.100.1": "203.0.113.1"})
     assert marks(console.feed(PING)) == [".!!!!"]
-    script = (HERE / "seed_r2.in").read_text()
-    config = script[script.index("crypto isakmp policy"): script.index("end\n")]
-    run(console, "@R2\nreload\nno\n\n\nenable\nconfigure terminal\n"
-        + config.replace("198.51.100.1", "203.0.113.1")
-        + "crypto isakmp invalid-spi-recovery\nend\nping 203.0.113.1 repeat 2\n"
-          "ping 10.0.2.10 repeat 2\n@R1\n")
+    reload_r2_unsaved(console, extra=recovery, replace={"198.51.100.1": "203.0.113.1"})
     assert "!" in marks(console.feed(PING))[0]
     assert marks(console.feed(PING)) == ["!!!!!"]
 
