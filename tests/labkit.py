@@ -5,6 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from iosim.lab.console import Lab, LabConsole
+from iosim.net.packets import (
+    EthernetFrame,
+    EtherType,
+    Ipv4Packet,
+    pull_ethernet,
+    pull_ipv4,
+    push_ethernet,
+)
 
 #: Routes on the ISP to both LANs (the default lab has none), then back to R1.
 ISP_ROUTES = ("@ISP\nenable\nconf t\nip route 192.168.1.0 255.255.255.0 198.51.100.1\n"
@@ -85,6 +93,27 @@ def reload_r2_unsaved(c: LabConsole, *, extra: str = "", replace: Changes | None
     out = run(c, seed_config("seed_r2", extra=extra, replace=replace)
               + "ping 203.0.113.1 repeat 2\nping 10.0.2.10 repeat 2\n@R1\n")
     assert "% Invalid" not in out, out
+
+
+def captured_ipv4(c: LabConsole, device: str, interface: str = "GigabitEthernet0/0"
+                  ) -> list[tuple[float, Ipv4Packet]]:
+    """The IPv4 packets the capture saw on ``device interface``'s link, with their times."""
+    link = c.lab.fabric.link_of(device, interface)
+    assert link is not None
+    frames = [(when, pull_ethernet(frame)) for when, frame in link.captured]
+    return [(when, pull_ipv4(eth.payload)) for when, eth in frames
+            if eth.ethertype == EtherType.IPV4]
+
+
+def inject(c: LabConsole, device: str, datagram: bytes,
+           interface: str = "GigabitEthernet0/0") -> None:
+    """Put an IPv4 datagram on the wire into ``device interface``; a second passes."""
+    stack = c.lab.routers[device].stack
+    assert stack is not None
+    frame = EthernetFrame(stack.mac(interface), bytes.fromhex("02aabbccddee"), EtherType.IPV4,
+                          datagram)
+    stack.receive(interface, push_ethernet(frame))
+    c.lab.clock.advance(1)
 
 
 def console(tmp_path: Path) -> LabConsole:

@@ -64,31 +64,20 @@ def _no_buffered(ctx: ApplyContext, m: Match) -> None:
     _changed(ctx)
 
 
-@handles("cfg_logging_console")
-def _console(ctx: ApplyContext, m: Match) -> None:
+#: ``logging console|monitor``: the terminal and the (enabled, level) attributes it sets.
+_DESTINATIONS = {"LOG_CONSOLE": ("console", "console_level"),
+                 "LOG_MONITOR": ("monitor", "monitor_level")}
+
+
+@handles("cfg_logging_console", "cfg_no_logging_console", "cfg_logging_monitor",
+         "cfg_no_logging_monitor")
+def _console_or_monitor(ctx: ApplyContext, m: Match) -> None:
     log = ctx.config.logging
-    log.console, log.console_level = True, _level(m, 7)
-    _changed(ctx)
-
-
-@handles("cfg_no_logging_console")
-def _no_console(ctx: ApplyContext, m: Match) -> None:
-    log = ctx.config.logging
-    log.console, log.console_level = False, 7
-    _changed(ctx)
-
-
-@handles("cfg_logging_monitor")
-def _monitor(ctx: ApplyContext, m: Match) -> None:
-    log = ctx.config.logging
-    log.monitor, log.monitor_level = True, _level(m, 7)
-    _changed(ctx)
-
-
-@handles("cfg_no_logging_monitor")
-def _no_monitor(ctx: ApplyContext, m: Match) -> None:
-    log = ctx.config.logging
-    log.monitor, log.monitor_level = False, 7
+    on = not m.has("CFG_NO")
+    for terminal, (enabled, level) in _DESTINATIONS.items():
+        if m.has(terminal):
+            setattr(log, enabled, on)
+            setattr(log, level, _level(m, 7) if on else 7)
     _changed(ctx)
 
 

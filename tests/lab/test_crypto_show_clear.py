@@ -7,15 +7,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labkit import marks, run, seeded
+from labkit import captured_ipv4, inject, marks, run, seeded
 
 from iosim.lab.console import LabConsole
 from iosim.net.packets import (
-    EtherType,
     IpProtocol,
     Ipv4Packet,
     ip_to_int,
-    pull_ethernet,
     pull_ipv4,
     push_ipv4,
 )
@@ -68,23 +66,13 @@ def _seed(tmp_path: Path, capture: bool = False, r1_extra: str = "") -> LabConso
 
 
 def _r2_inject(console: LabConsole, datagram: bytes) -> None:
-    r2 = console.lab.routers["R2"]
-    assert r2.stack is not None
-    r2.stack._receive_ipv4("GigabitEthernet0/0", datagram)
+    inject(console, "R2", datagram)
 
 
 def _esp_to_r2(console: LabConsole) -> list[bytes]:
     """The ESP datagrams R1 sent towards R2 (from the capture of R1's outside link)."""
-    link = console.lab.fabric.link_of("R1", "GigabitEthernet0/0")
-    assert link is not None
-    out = []
-    for _, frame in link.captured:
-        eth = pull_ethernet(frame)
-        if eth.ethertype == EtherType.IPV4:
-            p = pull_ipv4(eth.payload)
-            if p.protocol == IpProtocol.ESP and p.dst == ip_to_int("203.0.113.2"):
-                out.append(eth.payload)
-    return out
+    return [push_ipv4(ip) for _, ip in captured_ipv4(console, "R1")
+            if ip.protocol == IpProtocol.ESP and ip.dst == ip_to_int("203.0.113.2")]
 
 
 def _counter(text: str, label: str) -> int:

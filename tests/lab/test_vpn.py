@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from labkit import ISP_NAT, configure_seed, marks, run, seeded
+from labkit import ISP_NAT, captured_ipv4, configure_seed, marks, run, seeded
 from labkit import console as lab_console
 
 from iosim.lab.console import LabConsole
@@ -306,27 +306,15 @@ def test_nat_traversal_when_r1_sits_behind_the_isps_nat(tmp_path: Path) -> None:
     assert "   current_peer 203.0.113.1 port 4500" in ipsec
     assert "        in use settings ={Tunnel UDP-Encaps, }" in ipsec
     # between the ISP and R2 the ESP is inside UDP 4500; no bare ESP crosses the NAT
-    link = console.lab.fabric.link_of("R2", "GigabitEthernet0/0")
-    assert link is not None
-    protocols = {pull_ipv4(pull_ethernet(f).payload).protocol for _, f in link.captured
-                 if pull_ethernet(f).ethertype == EtherType.IPV4}
+    protocols = {ip.protocol for _, ip in captured_ipv4(console, "R2")}
     assert IpProtocol.ESP not in protocols and IpProtocol.UDP in protocols
 
 
 def _nat_keepalives(console: LabConsole) -> list[float]:
     """When R2 received a one-octet UDP 4500 datagram 0xFF (RFC 3948 2.3), in virtual time."""
-    link = console.lab.fabric.link_of("R2", "GigabitEthernet0/0")
-    assert link is not None
-    seen = []
-    for when, frame in link.captured:
-        eth = pull_ethernet(frame)
-        if eth.ethertype != EtherType.IPV4:
-            continue
-        ip = pull_ipv4(eth.payload)
-        if (ip.protocol == IpProtocol.UDP and ip.dst == ip_to_int("203.0.113.2")
-                and ip.payload[2:4] == (4500).to_bytes(2, "big") and ip.payload[8:] == b"\xff"):
-            seen.append(when)
-    return seen
+    return [when for when, ip in captured_ipv4(console, "R2")
+            if ip.protocol == IpProtocol.UDP and ip.dst == ip_to_int("203.0.113.2")
+            and ip.payload[2:4] == (4500).to_bytes(2, "big") and ip.payload[8:] == b"\xff"]
 
 
 def test_nat_keepalives_flow_while_the_tunnel_is_idle(tmp_path: Path) -> None:

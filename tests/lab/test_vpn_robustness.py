@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit import ISP_NAT, configure_seed, marks, reload_r2_unsaved, run
+from labkit import ISP_NAT, configure_seed, inject, marks, reload_r2_unsaved, run
 from labkit import console as lab_console
 from test_vpn import TRANSPORT, _seed
 
@@ -15,14 +15,11 @@ from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.console import LabConsole
 from iosim.net.fragments import fragment
 from iosim.net.packets import (
-    EthernetFrame,
-    EtherType,
     IcmpEcho,
     IpProtocol,
     Ipv4Packet,
     ip_to_int,
     pull_ipv4,
-    push_ethernet,
     push_icmp,
     push_ipv4,
 )
@@ -35,15 +32,6 @@ def _plane(console: LabConsole, name: str) -> RouterCrypto:
     plane = console.lab.routers[name].crypto_plane
     assert isinstance(plane, RouterCrypto)
     return plane
-
-
-def _inject(console: LabConsole, name: str, datagram: bytes) -> None:
-    """Put an IPv4 datagram on the wire into ``name``'s GigabitEthernet0/0."""
-    stack = _plane(console, name).stack
-    frame = EthernetFrame(stack.mac("GigabitEthernet0/0"), bytes.fromhex("02aabbccddee"),
-                          EtherType.IPV4, datagram)
-    stack.receive("GigabitEthernet0/0", push_ethernet(frame))
-    console.lab.clock.advance(1)
 
 
 def _echo(src: str, dst: str, size: int = 0) -> bytes:
@@ -70,7 +58,7 @@ def test_a_spoofed_reserved_spi_cannot_tear_the_tunnel_down(tmp_path: Path) -> N
         "show crypto ipsec sa detail")
     for spi in (0, 1, 255):
         esp = spi.to_bytes(4, "big") + bytes(40)
-        _inject(console, "R2", push_ipv4(Ipv4Packet(protocol=IpProtocol.ESP, src=R1_OUT,
+        inject(console, "R2", push_ipv4(Ipv4Packet(protocol=IpProtocol.ESP, src=R1_OUT,
                                                     dst=R2_OUT, payload=esp)))
     assert len(_plane(console, "R1").sad.bundles) == 1
     assert marks(console.feed(PING)) == ["!!!!!"]
@@ -85,7 +73,7 @@ def test_fragmented_esp_is_reassembled_before_it_is_decrypted(tmp_path: Path) ->
     pieces = fragment(pull_ipv4(outer), 1500)
     assert len(pieces) == 2
     for piece in reversed(pieces):  # out of order, as a network may deliver them
-        _inject(console, "R2", piece)
+        inject(console, "R2", piece)
     assert (counters.decaps, counters.recv_errors) == (before[0] + 1, before[1])
 
 
@@ -95,7 +83,7 @@ def test_a_packet_outside_the_sa_s_proxies_is_dropped_after_decryption(tmp_path:
     console.feed(PING)
     counters = _plane(console, "R2").sad.bundles[0].counters
     decaps, errors = counters.decaps, counters.recv_errors
-    _inject(console, "R2", _through_r1_sa(console, _echo("172.16.9.9", "10.0.2.10")))
+    inject(console, "R2", _through_r1_sa(console, _echo("172.16.9.9", "10.0.2.10")))
     assert (counters.decaps, counters.recv_errors) == (decaps, errors + 1)
     assert "%CRYPTO-4-RECVD_PKT_INV_IDENTITY_ACL" in console.feed("@R2")
     detail = console.feed("show crypto ipsec sa detail")
@@ -147,7 +135,7 @@ def test_the_lab_survives_a_burst_of_garbage_esp(tmp_path: Path) -> None:
     for n in range(300):
         body = spi.to_bytes(4, "big") + n.to_bytes(4, "big") + bytes((n * 7 + k) % 256
                                                                     for k in range(n % 90))
-        _inject(console, "R2", push_ipv4(Ipv4Packet(protocol=IpProtocol.ESP, src=R1_OUT,
+        inject(console, "R2", push_ipv4(Ipv4Packet(protocol=IpProtocol.ESP, src=R1_OUT,
                                                     dst=R2_OUT, payload=body)))
     assert _plane(console, "R2").sad.bundles[0].counters.recv_errors == 300
     assert marks(console.feed(PING)) == ["!!!!!"]
