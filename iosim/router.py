@@ -187,6 +187,9 @@ class Router:
     def debug(self, message: str) -> None:
         """Emit a debug message (``debug crypto ...``) with the debug timestamp."""
         line = f"{self.timestamp(self.config.timestamps_debug_msec)}: {message}"
+        # severity 7: buffered at the default level, hidden by "no logging console"
+        if not self.config.logging.message(line, 7):
+            return
         for sink in list(self.log_sinks):
             sink(line)
 

@@ -46,6 +46,7 @@ class Pending:
     prompt: str
     answer: Continuation
     echo: bool = True  # passwords are not echoed
+    text: bool = False  # the answer is free text (banner lines): "@" lines belong to it
 
 
 @dataclass
@@ -123,7 +124,7 @@ class Session:
                 return self.execute(joined)
             return self._banner_continue(joined)
 
-        self.pending = Pending("", more)
+        self.pending = Pending("", more, text=True)
         if "\n" in text:
             return ""
         return f"Enter TEXT message.  End with the character '{delim}'.\n"

@@ -49,10 +49,12 @@ def _changed(ctx: ApplyContext) -> None:
 @handles("cfg_logging_buffered")
 def _buffered(ctx: ApplyContext, m: Match) -> None:
     log = ctx.config.logging
-    size = int(m.get("LOG_BUF_SIZE") or DEFAULT_BUFFER_SIZE)
+    # what the command leaves out stays as it was (IOS keeps a size given before)
+    size = int(m.get("LOG_BUF_SIZE") or log.buffer_size)
     if not log.buffered or size != log.buffer_size:
         log.clear_buffer()  # a buffer of a new size starts empty
-    log.buffered, log.buffer_size, log.buffer_level = True, size, _level(m, 7)
+    log.buffered, log.buffer_size = True, size
+    log.buffer_level = _level(m, log.buffer_level)
     _changed(ctx)
 
 

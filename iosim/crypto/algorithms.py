@@ -35,6 +35,11 @@ __all__ = [
 ]
 
 
+def _short(value: int | None) -> str:
+    """A peer-supplied number for a message (hex and cut when huge: no giant strings)."""
+    return str(value) if value is None or value < 1 << 32 else f"0x{value:x}"[:20] + "..."
+
+
 class UnsupportedAlgorithm(ValueError):
     """An algorithm attribute or name that no table row describes."""
 
@@ -146,7 +151,7 @@ def encryption_by_attribute(
         return _ENCR_BY_ATTR[(attribute, key_length_bits)]
     except KeyError:
         raise UnsupportedAlgorithm(
-            f"encryption algorithm {attribute} with key length {key_length_bits}"
+            f"encryption algorithm {_short(attribute)} with key length {_short(key_length_bits)}"
         ) from None
 
 
@@ -163,7 +168,7 @@ def hash_by_attribute(attribute: int) -> HashAlgorithm:
     try:
         return _HASH_BY_ATTR[attribute]
     except KeyError:
-        raise UnsupportedAlgorithm(f"hash algorithm {attribute}") from None
+        raise UnsupportedAlgorithm(f"hash algorithm {_short(attribute)}") from None
 
 
 def hash_by_name(name: str) -> HashAlgorithm:

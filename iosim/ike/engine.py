@@ -565,7 +565,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
 
     def _fail_phase1(self, sa: IsakmpSa, reason: str, now: float) -> None:
         self._mark_deleted(sa, now)
-        self._events.append(Phase1Failed(sa.peer, reason))
+        self._events.append(Phase1Failed(sa.peer, reason, sa.conn_id, sa.initiator))
 
     def _random_int(self, size: int, low: int) -> int:
         while True:

@@ -220,31 +220,48 @@ _HASH_TEXT = {1: "MD5", 2: "SHA", 4: "SHA256", 5: "SHA384", 6: "SHA512"}
 _AUTH_TEXT = {1: "pre-share", 3: "RSA sig", 4: "RSA encr"}
 
 
-def _vpi(value: int) -> str:
-    raw = value.to_bytes(max(4, (value.bit_length() + 7) // 8), "big")
-    return "life duration (VPI) of  " + " ".join(f"0x{b:x}" for b in raw) + " "
+def _number(value: int) -> str:
+    """A value as IOS prints it in decimal; a hostile huge one in hex (no giant strings)."""
+    return str(value) if value < 1 << 32 else f"0x{value:x}"[:20] + "..."
+
+
+def _life_duration(attr: DataAttribute) -> str:
+    """``life duration (basic) of 1200`` for the short form, the bytes of the long one."""
+    if isinstance(attr.value, int):
+        return f"life duration (basic) of {attr.value}"
+    return "life duration (VPI) of  " + " ".join(f"0x{b:x}" for b in attr.value[:16]) + " "
 
 
 _ATTRIBUTE_TEXT: dict[int, Callable[[int], str]] = {
-    IkeAttributeType.ENCRYPTION_ALGORITHM: lambda v: f"encryption {_ENCRYPTION_TEXT.get(v, v)}",
-    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {v}",
-    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v, v)}",
-    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {v}",
-    IkeAttributeType.AUTHENTICATION_METHOD: lambda v: f"auth {_AUTH_TEXT.get(v, v)}",
+    IkeAttributeType.ENCRYPTION_ALGORITHM:
+        lambda v: f"encryption {_ENCRYPTION_TEXT.get(v) or _number(v)}",
+    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {_number(v)}",
+    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v) or _number(v)}",
+    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {_number(v)}",
+    IkeAttributeType.AUTHENTICATION_METHOD: lambda v: f"auth {_AUTH_TEXT.get(v) or _number(v)}",
     IkeAttributeType.LIFE_TYPE: lambda v: ("life type in seconds" if v == 1
                                            else "life type in kilobytes"),
-    IkeAttributeType.LIFE_DURATION: _vpi,
 }
+#: The order IOS prints a transform's attributes in (whatever order they came in).
+_ATTRIBUTE_ORDER = (IkeAttributeType.ENCRYPTION_ALGORITHM, IkeAttributeType.KEY_LENGTH,
+                    IkeAttributeType.HASH_ALGORITHM, IkeAttributeType.GROUP_DESCRIPTION,
+                    IkeAttributeType.AUTHENTICATION_METHOD)
 
 
 def describe_transform(t: TransformPayload) -> tuple[str, ...]:
     """The attribute lines ``debug crypto isakmp`` prints under "Checking ISAKMP transform"
-    (``encryption AES-CBC``, ``keylength of 256``, ``hash SHA``, ``default group 14``, ...)."""
+    (``encryption AES-CBC``, ``keylength of 256``, ``hash SHA``, ``default group 14``,
+    ``auth pre-share``, then the life type/duration pairs as they came)."""
     lines = []
+    for kind in _ATTRIBUTE_ORDER:
+        attr = t.attribute(kind)
+        if attr is not None:
+            lines.append(_ATTRIBUTE_TEXT[kind](attr.as_int()))
     for attr in t.attributes:
-        render = _ATTRIBUTE_TEXT.get(int(attr.attribute_type))
-        if render is not None:
-            lines.append(render(attr.as_int()))
+        if attr.attribute_type == IkeAttributeType.LIFE_TYPE:
+            lines.append(_ATTRIBUTE_TEXT[IkeAttributeType.LIFE_TYPE](attr.as_int()))
+        elif attr.attribute_type == IkeAttributeType.LIFE_DURATION:
+            lines.append(_life_duration(attr))
     return tuple(lines)
 
 
@@ -279,7 +296,7 @@ class PolicyChecked:
     peer: int
     number: int
     priority: int
-    attributes: tuple[str, ...]
+    transform: TransformPayload  # the offered transform (``describe_transform`` prints it)
     mismatch: str | None
 
 
@@ -291,8 +308,7 @@ def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: li
     for policy in sorted(policies, key=lambda p: p.priority):
         for t in offered:
             mismatch = transform_mismatch(t, policy)
-            out.append(PolicyChecked(peer, t.number, policy.priority, describe_transform(t),
-                                     mismatch))
+            out.append(PolicyChecked(peer, t.number, policy.priority, t, mismatch))
             if mismatch is None:
                 return out
     return out
@@ -470,6 +486,8 @@ class Phase1Failed:
 
     peer: int
     reason: str
+    conn_id: int = 0  # the failed SA's, when it had one
+    initiator: bool = True
 
 
 @dataclass(frozen=True)

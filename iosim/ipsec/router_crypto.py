@@ -56,7 +56,7 @@ from iosim.ike.engine import (
     Retransmitted,
     StateChanged,
 )
-from iosim.ike.main_mode import PolicyChecked
+from iosim.ike.main_mode import PolicyChecked, describe_transform
 from iosim.ike.quick_mode import canonical_transform_set
 from iosim.ike.quick_mode_exchange import QuickModeStarted
 from iosim.ipsec import ah
@@ -264,7 +264,10 @@ class RouterCrypto:
             return None
         pfs = int(entry.pfs[5:]) if entry.pfs else None
         return Phase2Offer(
-            tuple(canonical_transform_set(tuple(ts.transforms)) for ts in sets), sets[0].mode,
+            # IPComp (comp-lzs) is not negotiated: the set's AH/ESP part is
+            tuple(canonical_transform_set(tuple(w for w in ts.transforms
+                                                if not w.startswith("comp-")))
+                  for ts in sets), sets[0].mode,
             pfs,
             entry.lifetime_seconds or self.crypto.sa_lifetime_seconds,
             entry.lifetime_kilobytes or self.crypto.sa_lifetime_kilobytes)
@@ -858,9 +861,10 @@ class RouterCrypto:
         elif isinstance(event, Phase1Failed):
             refused, died = "atts are not acceptable: ", "retransmission limit reached in "
             if event.reason.startswith(died):
-                self._debug("isakmp", 'ISAKMP:(0):deleting SA reason "Death by retransmission '
-                                      f'P1" state (I) {event.reason[len(died):]} (peer '
-                                      f"{format_ip(event.peer)})")
+                role = "I" if event.initiator else "R"
+                self._debug("isakmp", f'ISAKMP:({event.conn_id}):deleting SA reason "Death by '
+                                      f'retransmission P1" state ({role}) '
+                                      f"{event.reason[len(died):]} (peer {format_ip(event.peer)})")
             elif event.reason.startswith(refused):  # no policy accepted any offered transform
                 self._debug("isakmp", "ISAKMP:(0):no offers accepted!")
                 self._debug("isakmp", f"ISAKMP:(0): {event.reason[len(refused):]}")
@@ -871,8 +875,9 @@ class RouterCrypto:
         elif isinstance(event, PolicyChecked):
             self._debug_policy_check(event)
         elif isinstance(event, QuickModeStarted):
+            mid = event.message_id - (1 << 32) if event.message_id >= 1 << 31 else event.message_id
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):beginning Quick Mode exchange, "
-                                  f"M-ID of {event.message_id}")
+                                  f"M-ID of {mid}")  # IOS prints it signed
         elif isinstance(event, Retransmitted):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}): retransmitting phase "
                                   f"{event.phase} {event.state}...")
@@ -919,7 +924,7 @@ class RouterCrypto:
         debug = self.router.debug
         debug(f"ISAKMP:(0):Checking ISAKMP transform {event.number} against priority "
               f"{event.priority} policy")
-        for line in event.attributes:
+        for line in describe_transform(event.transform):
             debug(f"ISAKMP:      {line}")
         if event.mismatch is None:
             debug("ISAKMP:(0):atts are acceptable. Next payload is 0")
@@ -1087,7 +1092,10 @@ class RouterCrypto:
         if bundles:
             return bundles[-1].plaintext_mtu
         offer = self._offer(entry)
-        return transform_set_mtu(offer.transform_sets[0]) if offer is not None else PATH_MTU
+        try:
+            return transform_set_mtu(offer.transform_sets[0]) if offer else PATH_MTU
+        except KeyError:  # a word no cipher table knows: nothing to subtract
+            return PATH_MTU
 
     def isakmp_states(self) -> list[IsakmpSaState]:
         """Every ISAKMP SA of every engine; ``dpd`` (Cap. ``D``) only where the peer does

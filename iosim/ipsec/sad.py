@@ -125,9 +125,12 @@ def plaintext_mtu(ah_header: int, esp: tuple[int, int, int] | None, udp_encap: b
 
 
 def transform_set_mtu(words: tuple[str, ...]) -> int:
-    """The plaintext MTU a transform set will give (before any SA exists)."""
+    """The plaintext MTU a transform set will give (before any SA exists); compression
+    (``comp-lzs``) changes nothing, a set of unknown words gives the path MTU."""
     ah_header, esp_enc, esp_icv = 0, None, 0
     for word in words:
+        if word.startswith("comp-"):
+            continue
         if word.startswith("ah-"):
             ah_header = 12 + integrity_transform(word).icv_size
         elif word.endswith("-hmac"):

@@ -177,9 +177,9 @@ class LabConsole:
         """One input line; the output (logs that happened meanwhile included)."""
         stripped = line.strip()
         pending = self.session.pending
-        if stripped.startswith("@") and (pending is None or pending.echo):
+        if stripped.startswith("@") and (pending is None or pending.echo and not pending.text):
             # the emulator's own lines work even while a router asks a question (not while it
-            # asks for a password, which may begin with "@")
+            # reads a password or banner text, which may begin with "@")
             return self._iosim_command(stripped[1:])
         session = self.session
         if not isinstance(session, Session):

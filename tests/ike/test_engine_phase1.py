@@ -446,3 +446,45 @@ def test_simultaneous_initiation_keeps_both_sides_sas() -> None:
     installed_b = {e.sa.spi_in for e in p.of("b", Phase2Established)}
     assert installed_a and set(p.a._pairs) == installed_a
     assert installed_b and set(p.b._pairs) == installed_b
+
+
+@pytest.mark.parametrize("kind", ["ENCRYPTION_ALGORITHM", "KEY_LENGTH", "GROUP_DESCRIPTION",
+                                  "AUTHENTICATION_METHOD", "LIFE_DURATION"])
+def test_a_hostile_transform_is_refused_and_the_good_one_beside_it_accepted(kind: str) -> None:
+    from dataclasses import replace
+
+    from iosim.ike.constants import IkeAttributeType
+    from iosim.ike.main_mode import describe_transform, policy_checks
+    from iosim.ike.payloads import (
+        DataAttribute,
+        IsakmpMessage,
+        SaPayload,
+        TransformPayload,
+        pull_message,
+        push_message,
+    )
+
+    p = pair()
+    p.a.initiate(B_ADDR, PROXIES, OFFER, p.now)
+    ((_, mm1, _),) = p.a.datagrams_with_ports()
+    msg = pull_message(mm1)
+    sa = msg.get(SaPayload)
+    assert sa is not None
+    proposal = sa.proposals[0]
+    good = proposal.transforms[0]
+    attr = getattr(IkeAttributeType, kind)
+    huge = DataAttribute(attr, b"\x01" * 2000)  # a 16,000-bit number
+    bad = TransformPayload(1, good.transform_id,
+                           tuple(a for a in good.attributes if a.attribute_type != attr) + (huge,))
+    # the debug text of the hostile transform is short and raises nothing
+    assert all(len(line) < 120 for line in describe_transform(bad))
+    offered = (bad, TransformPayload(2, good.transform_id, good.attributes))
+    checks = policy_checks(A_ADDR, offered, [policy()])
+    # a huge lifetime is no mismatch (the lower one wins); anything else is
+    assert checks[-1].mismatch is None
+    assert checks[-1].number == (1 if kind == "LIFE_DURATION" else 2)
+    new_sa = replace(sa, proposals=(replace(proposal, transforms=offered),))
+    hostile = IsakmpMessage(msg.header, tuple(new_sa if x is sa else x for x in msg.payloads))
+    p.b.receive_datagram(push_message(hostile), A_ADDR, p.now)
+    assert p.b.dropped == 0
+    assert len(p.b.datagrams_with_ports()) == 1  # MM2 answers with the good transform

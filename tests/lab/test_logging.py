@@ -1,8 +1,7 @@
 """Syslog settings and show logging / clear logging on R1 of the default lab; show ip route
 static|connected.
 
-The show logging layout follows IOS 15.x captures (ntc-templates
-tests/cisco_ios/show_logging/cisco_ios_show_logging_3.raw, a C2900 on 15.2(1)T1).
+The show logging layout follows captured IOS 15.x output (a C2900 on 15.2(1)T1).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import re
 from pathlib import Path
 
 from labkit import console as lab_console
-from labkit import run
+from labkit import run, seeded
 
 LOG_LINE = re.compile(r"^\*\w{3} +\d+ [\d:.]+: %[A-Z0-9_]+-\d-[A-Z0-9_]+: ", re.MULTILINE)
 
@@ -197,3 +196,16 @@ def test_show_ip_route_static_and_connected(tmp_path: Path) -> None:
     routes = {ln for ln in full.splitlines() if ln[:1] in "CLS"}
     both = {ln for ln in (static + connected).splitlines() if ln[:1] in "CLS"}
     assert routes == both
+
+
+def test_debug_output_is_severity_7_buffered_and_silenced_with_the_console(tmp_path: Path
+                                                                          ) -> None:
+    console = seeded(tmp_path)
+    run(console, "conf t\nno logging console\nend\ndebug crypto isakmp\n")
+    out = console.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "ISAKMP" not in out  # the console shows no debug line any more
+    buffered = console.feed("show logging")
+    assert "ISAKMP:(0): beginning Main Mode exchange" in buffered
+    run(console, "conf t\nlogging buffered 20000\nlogging buffered informational\nend\n")
+    assert "logging buffered 20000 informational" in console.feed(
+        "show running-config | include logging buffered")

@@ -25,7 +25,8 @@ SETS = (
     + [f"esp-gmac {bits}" for bits in (128, 192, 256)]
     + list(AH)
     + ["ah-sha-hmac esp-aes 256 esp-sha256-hmac", "ah-sha256-hmac esp-gcm 256",
-       "ah-md5-hmac esp-3des esp-md5-hmac", "esp-aes esp-sha-hmac ah-sha512-hmac"]
+       "ah-md5-hmac esp-3des esp-md5-hmac", "esp-aes esp-sha-hmac ah-sha512-hmac",
+       "esp-aes 256 esp-sha-hmac comp-lzs"]  # IPComp itself is not negotiated
 )
 
 

@@ -219,8 +219,8 @@ def test_a_wrong_key_shows_the_retransmissions_until_death(tmp_path: Path) -> No
     assert "ISAKMP:(1001): retransmitting phase 1 MM_KEY_EXCH..." in out
     assert ("ISAKMP (0:1001): incrementing error counter on sa, attempt 5 of 5: retransmit "
             "phase 1") in out
-    assert ('ISAKMP:(0):deleting SA reason "Death by retransmission P1" state (I) MM_KEY_EXCH '
-            "(peer 203.0.113.2)") in out
+    assert ('ISAKMP:(1001):deleting SA reason "Death by retransmission P1" state (I) '
+            "MM_KEY_EXCH (peer 203.0.113.2)") in out
     assert "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 198.51.100.1" in console.feed("@R2")
 
 
