@@ -690,6 +690,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         """Our phase 1 completed: run the quick modes and send the notifies it waited for."""
         for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
             self._start_quick_mode(sa, proxies, offer, now)
+        self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
+                                         "IKE_P1_COMPLETE"))
         for notify in self._notify_later.pop((sa.peer, sa.cky_i), []):
             self._send_informational(sa, notify)
 

@@ -500,6 +500,7 @@ class StateChanged:
     conn_id: int
     old: str
     new: str
+    message_id: int | None = None  # quick mode: the exchange's (IOS's "Node")
 
 
 #: IOS's internal phase-1 states (``debug crypto isakmp``'s ``Old State = X  New State = Y``) per
@@ -508,6 +509,8 @@ class StateChanged:
 #: processed its message and sent its answer. The repeated ``X -> X`` lines are IOS's
 #: ``IKE_PROCESS_MAIN_MODE`` / ``IKE_PHASE1_COMPLETE`` inputs. Main-mode names are the ones of
 #: the captured traces; aggressive mode follows the same pattern (``IKE_I_AM1``, ``IKE_R_AM2``).
+#: The initiator's ``IKE_P1_COMPLETE -> IKE_P1_COMPLETE`` comes once its waiting quick modes
+#: have started (``IkeEngine._phase1_done``), as IOS prints it.
 PHASE1_STEPS: dict[str, tuple[str | None, bool, tuple[str, ...]]] = {
     "mm1_sent": (None, False, ("IKE_I_MM1",)),
     "mm1": ("IKE_R_MM1", True, ("IKE_R_MM1", "IKE_R_MM2")),
@@ -515,10 +518,10 @@ PHASE1_STEPS: dict[str, tuple[str | None, bool, tuple[str, ...]]] = {
     "mm3": ("IKE_R_MM3", True, ("IKE_R_MM3", "IKE_R_MM4")),
     "mm4": ("IKE_I_MM4", True, ("IKE_I_MM4", "IKE_I_MM5")),
     "mm5": ("IKE_R_MM5", False, ("IKE_R_MM5", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
-    "mm6": ("IKE_I_MM6", False, ("IKE_I_MM6", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+    "mm6": ("IKE_I_MM6", False, ("IKE_I_MM6", "IKE_P1_COMPLETE")),
     "am1_sent": (None, False, ("IKE_I_AM1",)),
     "am1": ("IKE_R_AM1", True, ("IKE_R_AM1", "IKE_R_AM2")),
-    "am2": ("IKE_I_AM2", True, ("IKE_I_AM2", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
+    "am2": ("IKE_I_AM2", True, ("IKE_I_AM2", "IKE_P1_COMPLETE")),
     "am3": ("IKE_R_AM3", False, ("IKE_R_AM3", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
 }  # fmt: skip
 

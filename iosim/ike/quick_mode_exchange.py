@@ -137,8 +137,8 @@ class QuickModeMixin(MainModeMixin):
             if spi not in taken:
                 return spi
 
-    def _state(self, sa: IsakmpSa, old: str, new: str) -> None:
-        self._events.append(StateChanged(sa.peer, sa.conn_id, old, new))
+    def _state(self, sa: IsakmpSa, old: str, new: str, mid: int) -> None:
+        self._events.append(StateChanged(sa.peer, sa.conn_id, old, new, mid))
 
     def _start_quick_mode(self, sa: IsakmpSa, proxies: ProxyIdentity, offer: Phase2Offer,
                           now: float) -> None:
@@ -169,7 +169,7 @@ class QuickModeMixin(MainModeMixin):
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, data, sa.port))
         self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
-        self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1")
+        self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
 
     def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
                      ) -> tuple[Payload, ...]:
@@ -279,7 +279,7 @@ class QuickModeMixin(MainModeMixin):
                 NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
                 first.spi if first else b""))
             self._qm[(sa.peer, sa.cky_i, mid)] = x
-            self._state(sa, "IKE_QM_READY", "IKE_QM_READY")
+            self._state(sa, "IKE_QM_READY", "IKE_QM_READY", mid)
             return
         if match.part(_AH) is not None:
             x.ah_spi_in = self._new_spi(x.spi_in) if match.part(_ESP) else x.spi_in
@@ -296,15 +296,15 @@ class QuickModeMixin(MainModeMixin):
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
         h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
-        self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE")
-        self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT")
+        self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE", mid)
+        self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT", mid)
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
         x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = now + RETRANSMIT_BASE
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, reply, sa.port))
-        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2")
+        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2", mid)
 
     def _qm2(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
              now: float) -> None:
@@ -329,7 +329,7 @@ class QuickModeMixin(MainModeMixin):
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b
-        self._state(sa, "IKE_QM_I_QM1", "IKE_QM_IPSEC_INSTALL_AWAIT")
+        self._state(sa, "IKE_QM_I_QM1", "IKE_QM_IPSEC_INSTALL_AWAIT", x.message_id)
         h3 = quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id, x.ni_b, x.nr_b)
         qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
         pair = self._pair(sa, x, choice, min(choice.seconds, x.offer.lifetime_seconds),
@@ -339,7 +339,7 @@ class QuickModeMixin(MainModeMixin):
         self._pairs[pair.spi_in] = pair
         self._outbox.append((sa.peer, qm3, sa.port))
         self._events.append(Phase2Established(pair))
-        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_PHASE2_COMPLETE")
+        self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_PHASE2_COMPLETE", x.message_id)
 
     def _qm3(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
              now: float) -> None:
@@ -354,5 +354,5 @@ class QuickModeMixin(MainModeMixin):
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent = data, b""
         self._pairs[x.result.spi_in] = x.result
-        self._state(sa, "IKE_QM_R_QM2", "IKE_QM_PHASE2_COMPLETE")
+        self._state(sa, "IKE_QM_R_QM2", "IKE_QM_PHASE2_COMPLETE", x.message_id)
         self._events.append(Phase2Established(x.result))

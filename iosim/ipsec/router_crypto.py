@@ -31,7 +31,6 @@ from iosim.config.crypto_model import (
     Keyring,
     PresharedKey,
     crypto_of,
-    transform_show_name,
 )
 from iosim.config.model import AclEntry, PortMatch
 from iosim.crypto.rand import SeededRandom
@@ -56,6 +55,7 @@ from iosim.ike.engine import (
     Retransmitted,
     StateChanged,
 )
+from iosim.ike.ios_debug import processed_payloads, state_input
 from iosim.ike.main_mode import PolicyChecked, describe_transform
 from iosim.ike.quick_mode import canonical_transform_set
 from iosim.ike.quick_mode_exchange import QuickModeStarted
@@ -414,6 +414,8 @@ class RouterCrypto:
                     if chosen is None:
                         continue
                     self.intents[(peer, proxies)] = _Intent(where, False)
+                    self._debug("ipsec", f"(ipsec_process_proposal)Map Accepted: "
+                                         f"{where.map_name}, {where.seq}")
                     return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
                                        min(ours.lifetime_seconds, offer.lifetime_seconds),
                                        min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
@@ -426,8 +428,7 @@ class RouterCrypto:
                                   "error 32")
         else:
             for offer in offers[:1]:
-                words = (" ".join(map(transform_show_name, offer.transform_sets[0]))
-                         if offer.transform_sets else "")
+                words = " ".join(offer.transform_sets[0]) if offer.transform_sets else ""
                 self._debug("ipsec", "IPSEC(ipsec_process_proposal): transform proposal not "
                                      f"supported for identity: {{{words} }}")
             self._debug("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
@@ -447,26 +448,26 @@ class RouterCrypto:
                                      for w in words) else "0")
             life = (f"{offer.lifetime_seconds}s and {offer.lifetime_kilobytes}kb"
                     if direction == "OUTBOUND" else "0s and 0kb")
-            inbound = direction == "INBOUND"  # IOS words the two blocks slightly apart
+            inbound = direction == "INBOUND"
             match = ("\nCrypto mapdb : proxy_match\n"
                      f"        src addr     : {format_ip(proxies.local_net)}\n"
                      f"        dst addr     : {format_ip(proxies.remote_net)}\n"
                      f"        protocol     : {proxies.protocol}\n"
                      f"        src port     : {proxies.local_port}\n"
                      f"        dst port     : {proxies.remote_port}") if inbound else ""
+            if inbound:
+                self.router.debug(f"IPSEC({what}")
             self.router.debug(
                 f"IPSEC({what},\n"
-                f"  (key eng. msg{'' if inbound else '.'}) {direction} "
+                f"  (key eng. msg.) {direction} "
                 f"local= {format_ip(local)}:{port}, remote= {format_ip(peer)}:{port},\n"
                 f"    local_proxy= {format_ip(proxies.local_net)}/"
-                f"{format_ip(proxies.local_mask)}/{proto}/{proxies.local_port}"
-                f"{'' if inbound else ','}\n"
+                f"{format_ip(proxies.local_mask)}/{proto}/{proxies.local_port},\n"
                 f"    remote_proxy= {format_ip(proxies.remote_net)}/"
-                f"{format_ip(proxies.remote_mask)}/{proto}/{proxies.remote_port}"
-                f"{'' if inbound else ','}\n"
-                f"    protocol= {protocol}, transform={' '.join(map(transform_show_name, words))} "
-                f"({offer.mode.capitalize()}),\n"
-                f"    lifedur= {life},\n"
+                f"{format_ip(proxies.remote_mask)}/{proto}/{proxies.remote_port},\n"
+                f"    protocol= {protocol}, transform= {' '.join(words)}  "
+                f"({offer.mode.capitalize()}), \n"
+                f"    lifedur= {life}, \n"
                 f"    spi= 0x0(0), conn_id= 0, keysize= {bits}, flags= 0x0{match}")
 
     def _acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity, *, exact: bool
@@ -890,12 +891,7 @@ class RouterCrypto:
         elif isinstance(event, Phase2Failed):
             self._debug_phase2_failed(local, event)
         elif isinstance(event, StateChanged):
-            if event.new in _AUTHENTICATED_AT and event.old != event.new:
-                # IOS says so as soon as the peer's HASH verified, before the state moves
-                self._debug_authenticated(event.conn_id, event.peer)
-                self._told_authenticated.add(event.conn_id)
-            self._debug("isakmp", f"ISAKMP:({event.conn_id}):Old State = {event.old}  "
-                                  f"New State = {event.new} \n")
+            self._debug_state(event)
         elif isinstance(event, InitialContact):
             # the peer rebooted: the pairs the engine forgot with it are stale
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):received INITIAL_CONTACT from "
@@ -912,6 +908,35 @@ class RouterCrypto:
             self._drop_peer(event.peer)
         elif isinstance(event, DpdSent | DpdReceived):
             self._debug_dpd(event)
+
+    def _debug_state(self, event: StateChanged) -> None:
+        """IOS's lines around a state change: the payloads processed, the state machine's
+        input (with the quick mode's node, signed), then Old State / New State."""
+        if "isakmp" not in self.router.debug_flags:
+            if event.new in _AUTHENTICATED_AT and event.old != event.new:
+                self._told_authenticated.add(event.conn_id)
+            return
+        debug, conn = self.router.debug, event.conn_id
+        payloads = [f"ISAKMP:({conn}):processing {name} payload. message ID = 0"
+                    for name in processed_payloads(event.old, event.new)]
+        authenticated = event.new in _AUTHENTICATED_AT and event.old != event.new
+        if authenticated:  # IOS says so as soon as the peer's HASH verified
+            for line in payloads:
+                debug(line)
+            payloads = []
+            self._debug_authenticated(conn, event.peer)
+            self._told_authenticated.add(conn)
+        words = state_input(event.old, event.new)
+        if words is not None:
+            node = event.message_id
+            if node is not None:
+                signed = node - (1 << 32) if node >= 1 << 31 else node
+                debug(f"ISAKMP:({conn}):Node {signed}, Input = {words}")
+            else:
+                debug(f"ISAKMP:({conn}):Input = {words}")
+        debug(f"ISAKMP:({conn}):Old State = {event.old}  New State = {event.new} \n")
+        for line in payloads:
+            debug(line)
 
     def _debug_authenticated(self, conn_id: int, peer: int) -> None:
         self._debug("isakmp", f"ISAKMP:({conn_id}):SA has been authenticated with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -249,9 +250,10 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
                                               "  Crypto IPSEC debugging is on\n\n")
     out = console.feed("ping 10.0.2.10 source 192.168.1.1")
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
-    assert lines[:5] == [
+    assert lines[:6] == [
         "IPSEC(sa_request): ,",  # IPsec asks IKE for SAs (debug crypto ipsec)
         "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.",
+        "ISAKMP:(0):Input = IKE_MESG_FROM_IPSEC, IKE_SA_REQ_MM",
         "ISAKMP:(0):Old State = IKE_READY  New State = IKE_I_MM1 ",
         "ISAKMP:(0): beginning Main Mode exchange",
         "ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 (I) MM_NO_STATE"]
@@ -259,8 +261,21 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
     assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT " \
         in lines
     authenticated = lines.index("ISAKMP:(1001):SA has been authenticated with 203.0.113.2")
-    assert lines[authenticated + 1] == \
-        "ISAKMP:(1001):Old State = IKE_I_MM5  New State = IKE_I_MM6 "  # IOS's order
+    assert lines[authenticated - 2:authenticated + 3] == [  # IOS's order
+        "ISAKMP:(1001):processing ID payload. message ID = 0",
+        "ISAKMP:(1001):processing HASH payload. message ID = 0",
+        "ISAKMP:(1001):SA has been authenticated with 203.0.113.2",
+        "ISAKMP:(1001):Input = IKE_MESG_FROM_PEER, IKE_MM_EXCH",
+        "ISAKMP:(1001):Old State = IKE_I_MM5  New State = IKE_I_MM6 "]
+    # the state machine walks as the captured IOS initiator does, input for input
+    machine = re.compile(r"Input = (\w+, \w+)|Old State = (\w+)  New State = (\w+)")
+    reference = (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ios"
+                 / "debug-crypto-isakmp-main-mode.txt")
+    if reference.exists():
+        captured = reference.read_text().split("[2]")[0]
+        want = [m.groups() for m in machine.finditer(captured)]
+        got = [m.groups() for m in machine.finditer("\n".join(lines))]
+        assert got[:len(want)] == want
     assert any(ln.startswith("ISAKMP:(1001):beginning Quick Mode exchange, M-ID of ")
                for ln in lines)
     assert lines.count("IPSEC(create_sa): sa created,") == 2

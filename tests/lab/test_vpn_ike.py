@@ -184,7 +184,7 @@ def test_a_non_mirrored_acl_fails_with_ios_s_proxy_identity_messages(tmp_path: P
 def test_a_transform_set_mismatch_fails_with_ios_s_error_256(tmp_path: Path) -> None:
     out = _debug_r2(tmp_path, ("esp-aes 256 esp-sha256-hmac", "esp-3des esp-md5-hmac"))
     assert ("IPSEC(ipsec_process_proposal): transform proposal not supported for identity: "
-            "{esp-256-aes esp-sha256-hmac }") in out
+            "{esp-aes 256 esp-sha256-hmac }") in out
     assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in out
     assert "ISAKMP:(1001):Sending NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in out
     assert "error 32" not in out
