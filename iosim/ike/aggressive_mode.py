@@ -136,7 +136,7 @@ class AggressiveModeMixin(MainModeMixin):
     def _am2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         """Initiator: AM2 -> verify HASH_R, send AM3 (encrypted); phase 1 is complete."""
         assert sa.dh is not None
-        policy, suite = self._initiator_choice(msg)
+        policy, suite, checks = self._initiator_choice(msg, sa.peer)
         if policy.group != sa.dh.group.number:
             raise RemoteProtocolError("AM2 chose a policy of another DH group")
         g_xr, nr_b = self._ke_nonce(msg)
@@ -163,7 +163,7 @@ class AggressiveModeMixin(MainModeMixin):
         sa.last_block, sa.last_received = sa.iv, data
         # RFC 3947 4: behind a NAT, with a peer that speaks RFC 3947: AM3 goes to 4500
         sa.floated = self._nat_traversal and sa.nat_detected and sa.peer_nat_t
-        self._step(sa, "am2", conn_before=0)
+        self._step(sa, "am2", conn_before=0, between=checks)
         self._established(sa, now)
         self._send(sa, am3, now, wait=False)
 

@@ -51,7 +51,6 @@ _INPUTS = {
 
 #: The payloads IOS reports processing for the message behind a transition (main mode).
 _PAYLOADS = {
-    ("IKE_READY", "IKE_R_MM1"): ("SA",),
     ("IKE_I_MM1", "IKE_I_MM2"): ("SA",),
     ("IKE_R_MM2", "IKE_R_MM3"): ("KE", "NONCE"),
     ("IKE_I_MM3", "IKE_I_MM4"): ("KE", "NONCE"),

@@ -298,17 +298,21 @@ class PolicyChecked:
     priority: int
     transform: TransformPayload  # the offered transform (``describe_transform`` prints it)
     mismatch: str | None
+    first: bool = False  # the walk's first check (IOS first says it processes the SA payload)
+    initiator: bool = False  # the initiator checking the transform the responder chose
 
 
-def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: list[IkePolicy]
-                  ) -> list[PolicyChecked]:
-    """What IOS's responder check prints: each policy by priority against the offered
-    transforms, up to the first that is accepted."""
-    out = []
+def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: list[IkePolicy],
+                  *, initiator: bool = False) -> list[PolicyChecked]:
+    """What IOS's check prints: each policy by priority against the offered transforms (the
+    responder), or against the one the responder chose (the initiator), up to the first
+    that is accepted."""
+    out: list[PolicyChecked] = []
     for policy in sorted(policies, key=lambda p: p.priority):
         for t in offered:
             mismatch = transform_mismatch(t, policy)
-            out.append(PolicyChecked(peer, t.number, policy.priority, t, mismatch))
+            out.append(PolicyChecked(peer, t.number, policy.priority, t, mismatch, not out,
+                                     initiator))
             if mismatch is None:
                 return out
     return out
@@ -559,13 +563,16 @@ class MainModeMixin:
 
         def _peer_rebooted(self, sa: IsakmpSa, now: float) -> None: ...
 
-    def _step(self, sa: IsakmpSa, step: str, conn_before: int | None = None) -> None:
-        """Emit the ``StateChanged`` events of one phase-1 step (``PHASE1_STEPS``)."""
+    def _step(self, sa: IsakmpSa, step: str, conn_before: int | None = None,
+              between: list[PolicyChecked] | None = None) -> None:
+        """Emit the ``StateChanged`` events of one phase-1 step (``PHASE1_STEPS``); ``between``
+        go after the arrival, where IOS prints what it checked in the message."""
         arrived, before_keys, after = PHASE1_STEPS[step]
         if arrived is not None:
             conn = 0 if before_keys else sa.conn_id if conn_before is None else conn_before
             self._events.append(StateChanged(sa.peer, conn, sa.ike_state, arrived))
             sa.ike_state = arrived
+        self._events.extend(between or ())
         for new in after:
             self._events.append(StateChanged(sa.peer, sa.conn_id, sa.ike_state, new))
             sa.ike_state = new
@@ -753,9 +760,10 @@ class MainModeMixin:
     def _my_id(self) -> IdPayload:
         return id_payload(self.local, FULL_MASK, 17, IKE_PORT)  # IOS: UDP/500 in the ID
 
-    def _initiator_choice(self, msg: IsakmpMessage) -> tuple[IkePolicy, Phase1Suite]:
-        """The responder's chosen transform: our policy and the suite with the lower
-        lifetime."""
+    def _initiator_choice(self, msg: IsakmpMessage, peer: int
+                          ) -> tuple[IkePolicy, Phase1Suite, list[PolicyChecked]]:
+        """The responder's chosen transform: our policy, the suite with the lower lifetime,
+        and the checks IOS prints while finding it."""
         sa_payload = msg.get(SaPayload)
         if (sa_payload is None or len(sa_payload.proposals) != 1
                 or len(sa_payload.proposals[0].transforms) != 1):
@@ -767,10 +775,11 @@ class MainModeMixin:
         if policy is None:
             raise RemoteProtocolError("the peer chose a transform we did not offer")
         lifetime = min(policy.lifetime, returned_lifetime(transform) or policy.lifetime)
-        return policy, suite_of(policy, lifetime)
+        checks = policy_checks(peer, (transform,), offered, initiator=True)
+        return policy, suite_of(policy, lifetime), checks
 
     def _mm2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
-        policy, suite = self._initiator_choice(msg)
+        policy, suite, checks = self._initiator_choice(msg, sa.peer)
         dh = dh_group(suite.group).generate(self._rand)
         sa.cky_r = msg.header.responder_cookie
         sa.policy, sa.suite, sa.dh = policy, suite, dh
@@ -778,7 +787,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b), *self._nat_d(sa)]
-        self._step(sa, "mm2")
+        self._step(sa, "mm2", between=checks)
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=True)
 

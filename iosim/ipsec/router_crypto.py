@@ -947,6 +947,8 @@ class RouterCrypto:
         if "isakmp" not in self.router.debug_flags:
             return
         debug = self.router.debug
+        if event.first and not event.initiator:  # the initiator said so with its state line
+            debug("ISAKMP:(0):processing SA payload. message ID = 0")
         debug(f"ISAKMP:(0):Checking ISAKMP transform {event.number} against priority "
               f"{event.priority} policy")
         for line in describe_transform(event.transform):

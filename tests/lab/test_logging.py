@@ -201,11 +201,12 @@ def test_show_ip_route_static_and_connected(tmp_path: Path) -> None:
 def test_debug_output_is_severity_7_buffered_and_silenced_with_the_console(tmp_path: Path
                                                                           ) -> None:
     console = seeded(tmp_path)
-    run(console, "conf t\nno logging console\nend\ndebug crypto isakmp\n")
+    run(console, "conf t\nno logging console\nlogging buffered 100000\nend\n"
+                 "debug crypto isakmp\n")
     out = console.feed("ping 10.0.2.10 source 192.168.1.1")
     assert "ISAKMP" not in out  # the console shows no debug line any more
     buffered = console.feed("show logging")
     assert "ISAKMP:(0): beginning Main Mode exchange" in buffered
-    run(console, "conf t\nlogging buffered 20000\nlogging buffered informational\nend\n")
-    assert "logging buffered 20000 informational" in console.feed(
+    run(console, "conf t\nlogging buffered informational\nend\n")
+    assert "logging buffered 100000 informational" in console.feed(
         "show running-config | include logging buffered")

@@ -198,7 +198,8 @@ def test_a_phase1_policy_mismatch_shows_ios_s_policy_walk(tmp_path: Path) -> Non
     out = console.feed("@R2")
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
     first = lines.index("ISAKMP:(0):Checking ISAKMP transform 1 against priority 10 policy")
-    assert lines[first - 1].endswith("Global (N) NEW SA")
+    assert lines[first - 1] == "ISAKMP:(0):processing SA payload. message ID = 0"
+    assert lines[first - 2].endswith("Global (N) NEW SA")
     assert lines[first + 1:first + 3] == ["ISAKMP:      encryption AES-CBC",
                                           "ISAKMP:      keylength of 256"]
     assert "ISAKMP:      life duration (VPI) of  0x0 0x1 0x51 0x80 " in lines
