@@ -934,7 +934,9 @@ class RouterCrypto:
                 debug(f"ISAKMP:({conn}):Node {signed}, Input = {words}")
             else:
                 debug(f"ISAKMP:({conn}):Input = {words}")
-        debug(f"ISAKMP:({conn}):Old State = {event.old}  New State = {event.new} \n")
+        # IOS ends a phase-1 state line with a space and a blank line, a quick-mode one bare
+        tail = "" if event.new.startswith("IKE_QM") else " \n"
+        debug(f"ISAKMP:({conn}):Old State = {event.old}  New State = {event.new}{tail}")
         for line in payloads:
             debug(line)
 

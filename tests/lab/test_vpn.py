@@ -258,7 +258,7 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
         "ISAKMP:(0): beginning Main Mode exchange",
         "ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 (I) MM_NO_STATE"]
     assert "ISAKMP:(1001):Old State = IKE_I_MM6  New State = IKE_P1_COMPLETE " in lines
-    assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT " \
+    assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT" \
         in lines
     authenticated = lines.index("ISAKMP:(1001):SA has been authenticated with 203.0.113.2")
     assert lines[authenticated - 2:authenticated + 3] == [  # IOS's order
