@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", default="",
                    help="vary the lab's random numbers (SPIs, nonces, keys); the same seed "
                         "replays the same run")
+    c.add_argument("--bridge", metavar="DEVICE:INTERFACE:ADDRESS:PEER", default=None,
+                   help="bind a router's uncabled INTERFACE to real UDP 500/4500 sockets on "
+                        "this host's ADDRESS, towards a real IKE peer at PEER (e.g. "
+                        "strongSwan); the lab then runs in real time")
     c.add_argument("--capture", metavar="DIR", default=None,
                    help="record every link of the lab and write one pcap per link to DIR "
                         "when the console ends")
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     reset = getattr(args, "reset", False)
     capture = getattr(args, "capture", None)
     seed = getattr(args, "seed", "")
+    bridge_spec = getattr(args, "bridge", None)
 
     from iosim.lab.console import Lab, LabConsole, run_transcript
     from iosim.lab.topology import LabError
@@ -67,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for err in lab.boot_errors:
         sys.stderr.write(err)
+    bridge = None
+    if bridge_spec is not None:
+        try:
+            bridge = lab.bridge(bridge_spec)
+        except (ValueError, OSError) as e:
+            print(f"iosim: --bridge {bridge_spec}: {e}", file=sys.stderr)
+            return 2
+        bridge.start()
     if capture is not None:
         lab.fabric.capture()
     try:
@@ -77,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         run_transcript(console, sys.stdin, sys.stdout)
         return 0
     finally:
+        if bridge is not None:
+            bridge.close()
         if capture is not None:
             from pathlib import Path
 

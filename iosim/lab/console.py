@@ -12,9 +12,11 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TextIO
 
+from iosim.cli.interfaces import match_interface_name
 from iosim.cli.replay import boot
 from iosim.cli.session import Session
 from iosim.clock import VirtualClock
@@ -25,6 +27,7 @@ from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
+from iosim.net.udp_bridge import UdpBridge
 from iosim.router import Nvram, Router
 
 BOOT_SECONDS = 1.0  # devices boot in the virtual second before the lab starts
@@ -116,6 +119,27 @@ class Lab:
         self.clock.advance_to(0.0)
         for router in self.routers.values():
             router.boot_time = router.clock_base = 0.0
+
+    def bridge(self, spec: str) -> UdpBridge:
+        """``DEVICE:INTERFACE:ADDRESS:PEER``: bind a router interface the lab leaves uncabled
+        to real UDP 500/4500 sockets on the host's ``ADDRESS``, towards the real IKE peer at
+        ``PEER`` (see :mod:`iosim.net.udp_bridge`). Raises ValueError (or OSError from the
+        sockets) with a message for the user."""
+        parts = spec.split(":")
+        if len(parts) != 4:
+            raise ValueError("expected DEVICE:INTERFACE:ADDRESS:PEER, e.g. "
+                             "R1:Gi0/2:10.99.0.1:10.99.0.2")
+        device, typed, address, peer = parts
+        router = self.routers.get(device)
+        interface = match_interface_name(typed)
+        if router is None:
+            raise ValueError(f"no router {device!r} in this lab")
+        if interface not in router.physical:
+            raise ValueError(f"{device} has no interface {typed!r}")
+        for text in (address, peer):
+            IPv4Address(text)  # ValueError for a bad address
+        return UdpBridge.attach(self.fabric, router, interface, host_address=address,
+                                peer_address=peer)
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
         """An interface of ``device`` changed: the router at the other end sees it too."""

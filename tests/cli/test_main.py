@@ -82,3 +82,24 @@ def test_a_seed_varies_the_keys_and_the_same_seed_replays_them(tmp_path: Path) -
 
     assert spis("") == spis("")
     assert spis("student7") == spis("student7") != spis("")
+
+
+def test_bridge_option_cables_an_interface_to_real_sockets(tmp_path: Path) -> None:
+    """--bridge binds UDP 500/4500 on a loopback address; the router sees a cabled interface
+    and the peer announcing itself (nothing is sent: no IKE peer is configured)."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("binding UDP 500 needs root")
+    script = ("enable\nconf t\ninterface GigabitEthernet0/2\nip address 10.99.0.1 255.255.255.0\n"
+              "no shutdown\nend\nshow ip interface brief | include 0/2\n"
+              "ping 10.99.0.2 repeat 1 timeout 1\nshow arp\n")  # ICMP stays in the lab
+    r = _run(["console", "--bridge", "R1:g0/2:127.0.0.7:10.99.0.2"], script, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "GigabitEthernet0/2         10.99.0.1       YES manual up                    up" \
+        in r.stdout
+    assert "Internet  10.99.0.2" in r.stdout  # the bridge answered ARP for its peer
+    bad = _run(["console", "--bridge", "R1:g0/0:127.0.0.7:10.99.0.2"], "", tmp_path)
+    assert bad.returncode == 2 and "already connected" in bad.stderr
+    bad = _run(["console", "--bridge", "R1:g0/2"], "", tmp_path)
+    assert bad.returncode == 2 and "DEVICE:INTERFACE:ADDRESS:PEER" in bad.stderr
