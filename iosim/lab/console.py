@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from iosim.cli.interfaces import match_interface_name
 from iosim.cli.replay import boot
@@ -27,8 +27,10 @@ from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
-from iosim.net.udp_bridge import UdpBridge
 from iosim.router import Nvram, Router
+
+if TYPE_CHECKING:
+    from iosim.net.udp_bridge import UdpBridge
 
 BOOT_SECONDS = 1.0  # devices boot in the virtual second before the lab starts
 
@@ -138,6 +140,8 @@ class Lab:
             raise ValueError(f"{device} has no interface {typed!r}")
         for text in (address, peer):
             IPv4Address(text)  # ValueError for a bad address
+        from iosim.net.udp_bridge import UdpBridge  # real sockets only for who asks
+
         return UdpBridge.attach(self.fabric, router, interface, host_address=address,
                                 peer_address=peer)
 
