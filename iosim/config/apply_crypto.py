@@ -10,7 +10,9 @@ and ``show crypto map`` flags the entry as incomplete).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv4Address
+from typing import Any
 
 import iosim.config.apply_crypto_show  # noqa: F401  (show crypto handlers, running-config)
 from iosim.cli.errors import CommandRejected, InvalidInput
@@ -260,14 +262,18 @@ def _invalid_spi(ctx: ApplyContext, m: Match) -> None:
 # ================================================================ keyrings
 
 
+def _enter(ctx: ApplyContext, table: dict[Any, Any], key: Any, make: Callable[[Any], Any],
+           mode: str) -> Enter:
+    """Enter the sub-mode of a named object (a keyring, a profile ...), creating it first."""
+    if key not in table:
+        table[key] = make(key)
+        _changed(ctx)
+    return Enter(mode, str(key))
+
+
 @handles("cis_keyring")
 def _keyring(ctx: ApplyContext, m: Match) -> Enter:
-    name = m.get("CKR_NAME") or ""
-    crypto = _crypto(ctx)
-    if name not in crypto.keyrings:
-        crypto.keyrings[name] = Keyring(name)
-        _changed(ctx)
-    return Enter("keyring", name)
+    return _enter(ctx, _crypto(ctx).keyrings, m.get("CKR_NAME") or "", Keyring, "keyring")
 
 
 @handles("cis_no_keyring")
@@ -315,12 +321,8 @@ def _keyring_local_address(ctx: ApplyContext, m: Match) -> None:
 
 @handles("cis_profile")
 def _isakmp_profile(ctx: ApplyContext, m: Match) -> Enter:
-    name = m.get("CIP_NAME") or ""
-    crypto = _crypto(ctx)
-    if name not in crypto.isakmp_profiles:
-        crypto.isakmp_profiles[name] = IsakmpProfile(name)
-        _changed(ctx)
-    return Enter("isaprof", name)
+    return _enter(ctx, _crypto(ctx).isakmp_profiles, m.get("CIP_NAME") or "", IsakmpProfile,
+                  "isaprof")
 
 
 @handles("cis_no_profile")
@@ -401,12 +403,8 @@ def _profile_initiate(ctx: ApplyContext, m: Match) -> None:
 
 @handles("cis_peer")
 def _isakmp_peer(ctx: ApplyContext, m: Match) -> Enter:
-    address = IPv4Address(m.get("CIS_PEER_ADDR") or "0.0.0.0")
-    crypto = _crypto(ctx)
-    if address not in crypto.isakmp_peers:
-        crypto.isakmp_peers[address] = IsakmpPeer(address)
-        _changed(ctx)
-    return Enter("isakmp_peer", str(address))
+    return _enter(ctx, _crypto(ctx).isakmp_peers,
+                  IPv4Address(m.get("CIS_PEER_ADDR") or "0.0.0.0"), IsakmpPeer, "isakmp_peer")
 
 
 @handles("cis_no_peer")

@@ -35,8 +35,9 @@ __all__ = [
 ]
 
 
-def _short(value: int | None) -> str:
-    """A peer-supplied number for a message (hex and cut when huge: no giant strings)."""
+def short_number(value: int | None) -> str:
+    """A peer-supplied number for a message or debug line: decimal, or hex cut short when
+    it is huge (no giant strings from a hostile attribute)."""
     return str(value) if value is None or value < 1 << 32 else f"0x{value:x}"[:20] + "..."
 
 
@@ -151,7 +152,8 @@ def encryption_by_attribute(
         return _ENCR_BY_ATTR[(attribute, key_length_bits)]
     except KeyError:
         raise UnsupportedAlgorithm(
-            f"encryption algorithm {_short(attribute)} with key length {_short(key_length_bits)}"
+            f"encryption algorithm {short_number(attribute)} with key length "
+            f"{short_number(key_length_bits)}"
         ) from None
 
 
@@ -168,7 +170,7 @@ def hash_by_attribute(attribute: int) -> HashAlgorithm:
     try:
         return _HASH_BY_ATTR[attribute]
     except KeyError:
-        raise UnsupportedAlgorithm(f"hash algorithm {_short(attribute)}") from None
+        raise UnsupportedAlgorithm(f"hash algorithm {short_number(attribute)}") from None
 
 
 def hash_by_name(name: str) -> HashAlgorithm:

@@ -55,6 +55,7 @@ from iosim.crypto.algorithms import (
     encryption_by_name,
     hash_by_attribute,
     hash_by_name,
+    short_number,
 )
 from iosim.crypto.dh import DhPrivate
 from iosim.crypto.dh import group as dh_group
@@ -220,11 +221,6 @@ _HASH_TEXT = {1: "MD5", 2: "SHA", 4: "SHA256", 5: "SHA384", 6: "SHA512"}
 _AUTH_TEXT = {1: "pre-share", 3: "RSA sig", 4: "RSA encr"}
 
 
-def _number(value: int) -> str:
-    """A value as IOS prints it in decimal; a hostile huge one in hex (no giant strings)."""
-    return str(value) if value < 1 << 32 else f"0x{value:x}"[:20] + "..."
-
-
 def _life_duration(attr: DataAttribute) -> str:
     """``life duration (basic) of 1200`` for the short form, the bytes of the long one."""
     if isinstance(attr.value, int):
@@ -234,11 +230,12 @@ def _life_duration(attr: DataAttribute) -> str:
 
 _ATTRIBUTE_TEXT: dict[int, Callable[[int], str]] = {
     IkeAttributeType.ENCRYPTION_ALGORITHM:
-        lambda v: f"encryption {_ENCRYPTION_TEXT.get(v) or _number(v)}",
-    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {_number(v)}",
-    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v) or _number(v)}",
-    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {_number(v)}",
-    IkeAttributeType.AUTHENTICATION_METHOD: lambda v: f"auth {_AUTH_TEXT.get(v) or _number(v)}",
+        lambda v: f"encryption {_ENCRYPTION_TEXT.get(v) or short_number(v)}",
+    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {short_number(v)}",
+    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v) or short_number(v)}",
+    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {short_number(v)}",
+    IkeAttributeType.AUTHENTICATION_METHOD:
+        lambda v: f"auth {_AUTH_TEXT.get(v) or short_number(v)}",
     IkeAttributeType.LIFE_TYPE: lambda v: ("life type in seconds" if v == 1
                                            else "life type in kilobytes"),
 }

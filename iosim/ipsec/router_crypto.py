@@ -151,6 +151,11 @@ def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
             and outer.remote_port in (0, inner.remote_port))
 
 
+def _signed(message_id: int) -> int:
+    """A message ID as IOS's debug prints it: a signed 32-bit number."""
+    return message_id - (1 << 32) if message_id >= 1 << 31 else message_id
+
+
 def _protocols(pair: IpsecSaPair, sa: OneWaySa) -> list[tuple[int, int, str]]:
     """(IP protocol, SPI, transform words) of each SA of one direction: ESP 50, AH 51."""
     out = []
@@ -369,12 +374,17 @@ class RouterCrypto:
             return
         now = self.clock.now
         engine.note_traffic(bundle.peer, now, inbound)
-        if inbound or bundle.local in self._dpd_checks:
+        if inbound or bundle.local in self._dpd_checks or not self._dpd_configured():
             return
         settings = self._dpd_for(bundle.peer)
         if settings is not None and not settings.periodic:
             self._dpd_checks.add(bundle.local)
             self.clock.call_later(settings.interval, self._dpd_check, bundle.local)
+
+    def _dpd_configured(self) -> bool:
+        crypto = self.crypto
+        return crypto.keepalive is not None or any(
+            p.keepalive is not None for p in crypto.isakmp_profiles.values())
 
     def _dpd_check(self, local: int) -> None:
         self._dpd_checks.discard(local)
@@ -876,9 +886,8 @@ class RouterCrypto:
         elif isinstance(event, PolicyChecked):
             self._debug_policy_check(event)
         elif isinstance(event, QuickModeStarted):
-            mid = event.message_id - (1 << 32) if event.message_id >= 1 << 31 else event.message_id
             self._debug("isakmp", f"ISAKMP:({event.conn_id}):beginning Quick Mode exchange, "
-                                  f"M-ID of {mid}")  # IOS prints it signed
+                                  f"M-ID of {_signed(event.message_id)}")
         elif isinstance(event, Retransmitted):
             self._debug("isakmp", f"ISAKMP:({event.conn_id}): retransmitting phase "
                                   f"{event.phase} {event.state}...")
@@ -928,10 +937,8 @@ class RouterCrypto:
             self._told_authenticated.add(conn)
         words = state_input(event.old, event.new)
         if words is not None:
-            node = event.message_id
-            if node is not None:
-                signed = node - (1 << 32) if node >= 1 << 31 else node
-                debug(f"ISAKMP:({conn}):Node {signed}, Input = {words}")
+            if event.message_id is not None:
+                debug(f"ISAKMP:({conn}):Node {_signed(event.message_id)}, Input = {words}")
             else:
                 debug(f"ISAKMP:({conn}):Input = {words}")
         # IOS ends a phase-1 state line with a space and a blank line, a quick-mode one bare

@@ -12,6 +12,7 @@ test per bundle -- a hub with a thousand spokes stays as fast as a router with o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from iosim.ike.engine import IpsecSaPair, ProxyIdentity
 from iosim.ipsec.ah import AhSa
@@ -81,7 +82,7 @@ class SaBundle:
     rekeyed: bool = False  # a successor has been asked for
     last_out: float = 0.0  # when a packet last left through it (NAT keepalives)
 
-    @property
+    @cached_property
     def plaintext_mtu(self) -> int:
         """The largest inner packet that fits a 1500-byte path once encapsulated."""
         out = self.outbound
@@ -92,7 +93,7 @@ class SaBundle:
                                       esp.encryption.block_size),
             self.pair.udp_encap)
 
-    @property
+    @cached_property
     def authenticated(self) -> bool:
         """Whether its packets carry an ICV (what ``#pkts digest/verify`` count)."""
         out = self.outbound
