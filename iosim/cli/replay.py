@@ -64,12 +64,12 @@ def banner_closed(text: str) -> bool:
 
 def boot(router: Router) -> list[str]:
     """(Re)start ``router`` from its startup-config; return the errors of the replay."""
-    text = router.startup_text()
+    text, source = router.startup_source()
     router.config = router.fresh_config(booting_from_config=text is not None)
     router.reset_state()
     sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
     try:
-        errors = replay_config(router, text, "startup-config") if text else []
+        errors = replay_config(router, text, source) if text else []
     finally:
         router.log_sinks = sinks
     router.settle_state()

@@ -1027,6 +1027,7 @@ class RouterCrypto:
         where = intent.where
         key = (where.interface, where.map_name, where.seq, pair.proxies)
         counters = self.flow_counters.setdefault(key, SaCounters())
+        counters.pairs += 1
         bundle = SaBundle(pair, local, where.interface, where.map_name, where.seq, inbound,
                           outbound, counters)
         self.sad.add(bundle)
