@@ -120,6 +120,7 @@ def handin_for(name_or_path: str | None, handin: HandIn, file: Path) -> list[str
                         "exported; grading with the current lab")
     missing = [d for d in routers if d not in handin.startup]
     if missing:
-        warnings.append(f"iosim: {file}: never saved on {', '.join(missing)} (they boot the "
-                        "lab's initial config)")
+        warnings.append(f"iosim: {file}: nothing saved on {', '.join(missing)}: "
+                        f"{'it boots' if len(missing) == 1 else 'they boot'} the lab's "
+                        "initial config")
     return warnings

@@ -19,7 +19,7 @@ from iosim.cli.interfaces import short_name
 if TYPE_CHECKING:
     from iosim.lab.running import Lab
 
-COLUMN = 200.0  # grid unit, pixels
+COLUMN = 300.0  # grid unit, pixels
 ROW = 140.0
 BOX_W, BOX_H = 96.0, 40.0
 MARGIN = 80.0
@@ -137,16 +137,22 @@ def _text(x: float, y: float, text: str, *, size: int = 12, anchor: str = "middl
 
 
 def _end_label(lab: Lab, node: _Node, other: _Node, device: str, interface: str) -> list[str]:
-    """Interface name and address near ``node``, along the line to ``other``."""
+    """Interface name (above or beside the line) and address (below it), at ``node``'s end
+    of the line to ``other``."""
     dx, dy = other.x - node.x, other.y - node.y
-    length = max((dx * dx + dy * dy) ** 0.5, 1.0)
-    x = node.x + dx / length * 62
-    y = node.y + dy / length * 40
     name = short_name(interface) if device in lab.routers else interface
-    lines = [_text(x, y - 4, name, size=11, fill="#0b5394")]
     addr = _address(lab, device, interface)
+    if abs(dx) >= abs(dy):  # a horizontal line: the labels sit above and below it
+        x = node.x + (BOX_W / 2 + 6) * (1 if dx >= 0 else -1)
+        anchor = "start" if dx >= 0 else "end"
+        lines = [_text(x, node.y - 6, name, size=11, anchor=anchor, fill="#0b5394")]
+        if addr:
+            lines.append(_text(x, node.y + 15, addr, size=10, anchor=anchor, fill="#555"))
+        return lines
+    y = node.y + (BOX_H / 2 + 14) * (1 if dy >= 0 else -1) + (0 if dy >= 0 else -10)
+    lines = [_text(node.x + 6, y, name, size=11, anchor="start", fill="#0b5394")]
     if addr:
-        lines.append(_text(x, y + 9, addr, size=10, fill="#555"))
+        lines.append(_text(node.x + 6, y + 12, addr, size=10, anchor="start", fill="#555"))
     return lines
 
 
@@ -155,7 +161,7 @@ def topology_svg(lab: Lab) -> str:
     nodes, edges = _graph(lab)
     _layout(lab, nodes, edges)
     width = max(n.x for n in nodes.values()) + BOX_W / 2 + MARGIN
-    height = max(n.y for n in nodes.values()) + BOX_H / 2 + MARGIN + 30
+    height = max(n.y for n in nodes.values()) + BOX_H / 2 + MARGIN / 2
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
            'font-family="Helvetica, Arial, sans-serif">',
