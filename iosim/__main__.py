@@ -10,11 +10,13 @@ import argparse
 import sys
 
 from iosim import __version__
+from iosim.quiz import cli as quiz_cli
 
 _EPILOG = """\
 commands:
   iosim                      open the default lab's R1 prompt
   iosim console [LAB]        open a lab's console (LAB: a built-in lab name or a directory)
+  iosim quiz                 CCNA practice questions, some on live router output
 
 Lines starting with '@' speak to iosim: @R2 attaches to R2, @wait 60 advances the
 lab's virtual clock, @help lists them. With standard input not a terminal, the
@@ -46,11 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--capture", metavar="DIR", default=None,
                    help="record every link of the lab and write one pcap per link to DIR "
                         "when the console ends")
+    quiz_cli.add_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "quiz":
+        return quiz_cli.run(args)
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
