@@ -53,12 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run(args: argparse.Namespace) -> int:
     """Run the quiz on standard input and output; 0 however it ends."""
-    from iosim.quiz.runner import run_quiz
-
     try:
+        from iosim.quiz.runner import run_quiz
+
         run_quiz(sys.stdin, sys.stdout, n=args.n, seed=args.seed, topic=args.topic,
                  echo=not sys.stdin.isatty())
-    except KeyboardInterrupt:  # outside a question (while picking): end quietly
+    except KeyboardInterrupt:  # before the first question (loading): end quietly
         sys.stdout.write("\n")
     except BrokenPipeError:  # the reader of our output went away (| head): nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

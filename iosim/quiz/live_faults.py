@@ -1,11 +1,12 @@
-"""Troubleshooting questions: the seed's VPN with one thing wrong on R2, read from a lab run.
+"""Troubleshooting questions: the seed's VPN with one thing wrong, read from a lab run.
 
-A ``Fault`` changes R2's half of the seed's configuration (another pre-shared key, another
-ISAKMP policy attribute, another transform set), or nothing. The question shows what a
-student would look at (R1's ping and ``show crypto isakmp sa``, R2's ``debug crypto
-isakmp``, R1's ``show crypto ipsec sa``) and its answer is a diagnosis of the live state,
-made by a table of what the routers show (``diagnose``), not the fault the quiz injected:
-the injected fault only sets the lab up. (The tests check that the two agree.)
+A fault (``FAULTS``) changes one router's half of the seed's configuration, R1's or R2's
+(another pre-shared key, another ISAKMP policy attribute, another transform set), or
+nothing. The question shows what a student would look at (R1's ping and ``show crypto
+isakmp sa``, R2's ``debug crypto isakmp``, R1's ``show crypto ipsec sa``) and its answer is
+a diagnosis of the live state, made by a table of what the routers show (``diagnose``), not
+the fault the quiz injected: the injected fault only sets the lab up. (The tests check that
+the two agree.)
 
 ====================================  ===========================================
 R1's ISAKMP SA, IPsec SAs, R2's log    diagnosis
@@ -24,7 +25,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from iosim.quiz.lab_run import R2_SITE, Live, LiveLab, Scenario, boot, quote
+from iosim.quiz.lab_run import R1_SITE, R2_SITE, Live, LiveLab, Scenario, boot, quote
 from iosim.quiz.model import Question, cite, shuffled
 
 
@@ -105,7 +106,7 @@ def observe(live: LiveLab, r2_log: str) -> Observation:
                        "policy not acceptable" in r2_log)
 
 
-# ------------------------------------------------------------------ the faults set up on R2
+# ------------------------------------------------------------------ the faults set up
 
 _WRONG_KEYS = ("SECRETKEY321", "secretkey123", "SECRETKEY124", "Cisco123")
 _POLICY_CHANGES = {
@@ -118,18 +119,29 @@ _TRANSFORMS = ("esp-3des esp-sha-hmac", "esp-aes esp-sha-hmac", "esp-aes 256 esp
                "esp-aes 192 esp-sha256-hmac")
 
 
+#: Changed on R2 only: R1 with no pre-share policy has no way to authenticate (the routers
+#: do pre-shared keys only) and starts no main mode at all, which is another lesson.
+_R2_ONLY = frozenset({"authentication"})
+
+
+def _one_side(rng: random.Random, **fields: object) -> Scenario:
+    """The seed's VPN with ``fields`` changed on R1 or on R2 (drawn); R2 debugs ISAKMP."""
+    if rng.random() < 0.5 and not _R2_ONLY & fields.keys():
+        return Scenario(r1=R1_SITE.changed(**fields), debug=("R2",))
+    return Scenario(r2=R2_SITE.changed(**fields), debug=("R2",))
+
+
 def _with_key(rng: random.Random) -> Scenario:
-    return Scenario(r2=R2_SITE.changed(key=rng.choice(_WRONG_KEYS)), debug=("R2",))
+    return _one_side(rng, key=rng.choice(_WRONG_KEYS))
 
 
 def _with_policy(rng: random.Random) -> Scenario:
     attribute = rng.choice(tuple(_POLICY_CHANGES))
-    value = rng.choice(_POLICY_CHANGES[attribute])
-    return Scenario(r2=R2_SITE.changed(**{attribute: value}), debug=("R2",))
+    return _one_side(rng, **{attribute: rng.choice(_POLICY_CHANGES[attribute])})
 
 
 def _with_transform(rng: random.Random) -> Scenario:
-    return Scenario(r2=R2_SITE.changed(transform=rng.choice(_TRANSFORMS)), debug=("R2",))
+    return _one_side(rng, transform=rng.choice(_TRANSFORMS))
 
 
 def _as_seeded(rng: random.Random) -> Scenario:
@@ -163,8 +175,9 @@ def what_is_wrong(rng: random.Random, seed: str) -> Question:
     state_line = _state_line(show)
     why = (f"R1's ISAKMP SA:{cite(state_line)}" if state_line else "") + CAUSES[cause].why
     return Question("troubleshoot", "What is wrong?", answer, why,
-                    "R1 and R2 are configured for the seed's VPN, but one thing differs on R2. "
-                    "R1 pings R2's LAN and shows its ISAKMP SAs; R2 runs debug crypto isakmp:",
+                    "R1 and R2 are configured for the seed's VPN, but one thing differs between "
+                    "them. R1 pings R2's LAN and shows its ISAKMP SAs; R2 runs debug crypto "
+                    "isakmp:",
                     f"{ping}{show}\n{_R2_CONSOLE}\n{r2_log.rstrip()}")
 
 
@@ -183,7 +196,7 @@ def failed_phase(rng: random.Random, seed: str) -> Question:
            ) + CAUSES[cause].phase_why
     return Question("troubleshoot", "Which IKE phase failed?", answer, why,
                     "R1 and R2 are configured for the seed's VPN, perhaps with one thing "
-                    "different on R2. R1 pings R2's LAN and shows its SAs:",
+                    "different between them. R1 pings R2's LAN and shows its SAs:",
                     f"{ping}{isakmp}{ipsec.rstrip()}")
 
 
@@ -207,7 +220,7 @@ def policy_attribute(rng: random.Random, seed: str) -> Question:
            f"{getattr(r2, differs[0])}: every attribute but the lifetime must match.")
     return Question("troubleshoot", "Which attribute of the ISAKMP policy differs?", answer,
                     why, "R1 and R2 are configured for the seed's VPN, but one attribute of "
-                    "R2's ISAKMP policy 10 differs. R1 pings R2's LAN; R2 runs debug crypto "
+                    "their ISAKMP policy 10 differs. R1 pings R2's LAN; R2 runs debug crypto "
                     "isakmp:", f"{ping}\n{_R2_CONSOLE}\n{r2_log.rstrip()}")
 
 

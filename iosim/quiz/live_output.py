@@ -137,9 +137,8 @@ def phase2_lifetime(rng: random.Random, seed: str) -> Question:
         left = max(0, int(sa.created + sa.lifetime_seconds - live.now))
     line = quote(show, "sa timing:", after="inbound esp sas:")
     why = (f"The inbound SA's sa timing line gives the kilobytes and seconds it has left:"
-           f"{cite(line)}{left} s of the "
-           f"{sa.lifetime_seconds} s an IPsec SA lives by default (3,600 s; 4,608,000 KB). "
-           f"IOS negotiates new SAs before they run out.")
+           f"{cite(line)}{left} s of its {sa.lifetime_seconds} s (IPsec SAs live 3,600 s or "
+           f"4,608,000 KB by default). IOS negotiates new SAs before they run out.")
     return Question("output", f"How many seconds does {router}'s inbound ESP SA have left?",
                     ValueAnswer("number", left), why,
                     f"The seed's VPN comes up; {minutes} minutes later {router} shows its "

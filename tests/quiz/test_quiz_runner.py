@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import select
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from iosim.quiz.model import ChoiceAnswer
-from iosim.quiz.runner import PROMPT, Score, every_source, make, pick, run_quiz
+from iosim.quiz.lab_run import ScenarioError
+from iosim.quiz.model import ChoiceAnswer, Question
+from iosim.quiz.runner import PROMPT, Quiz, Score, every_source, make, pick, run_quiz
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +91,23 @@ def test_end_of_input_ends_with_the_score_so_far() -> None:
     text = _run(f"{'ABCD'[answer.correct]}\n", n=2, seed="e", topic="protocols")
     assert "Question 2 of 2" in text and text.endswith(
         f"{PROMPT}\n\nScore: 1/1 (100%)\n  protocols     1/1\n")
+
+
+def test_a_lab_run_that_fails_skips_its_question_and_the_quiz_goes_on() -> None:
+    @dataclass(frozen=True)
+    class Broken:
+        key: str = "broken"
+        topic: str = "output"
+
+        def make(self, rng: random.Random, lab_seed: str) -> Question:
+            raise ScenarioError("R1 rejected 'x'")
+
+    fact = next(s for s in every_source() if s.topic == "modes")
+    out = io.StringIO()
+    score = Quiz(io.StringIO("a\n"), out).run([Broken(), fact], "s")
+    assert "Question 1 of 2: the lab run for it failed (R1 rejected 'x'); skipped." in \
+        out.getvalue()
+    assert "Question 2 of 2  [modes]" in out.getvalue() and score.asked == 1
 
 
 def test_score_lines() -> None:
