@@ -5,7 +5,9 @@ configuration on R1 and R2, each side possibly changed, the ISP possibly doing P
 commands it shows through the lab console exactly as a student would type them, and reads its
 answer from the routers' live state (``LiveLab.flow``, ``LiveLab.isakmp``): counters count the
 packets that really crossed, SPIs are the ones IKE really chose. The configuration is kept
-here, as data (the seed's section 10), so the quiz needs nothing outside the package.
+here, as data (the seed's section 10), so the quiz needs nothing outside the package; its
+addresses are the lab's own, read from the booted routers (``Addressing``), so a lab that
+draws its addresses per seed gets a VPN that fits.
 
 Set-up lines are fed without being shown (``hidden``) and must be accepted: a rejected one is
 a ``ScenarioError``, never a silently different lab. The lab's NVRAM is a temporary directory,
@@ -18,7 +20,8 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -45,7 +48,7 @@ crypto ipsec transform-set MYSET {transform}
 mode tunnel
 exit
 ip access-list extended VPN_TRAFFIC
-permit ip {local_lan} 0.0.0.255 {remote_lan} 0.0.0.255
+permit ip {local.network_address} {local.hostmask} {remote.network_address} {remote.hostmask}
 exit
 crypto map MYMAP 10 ipsec-isakmp
 set peer {peer}
@@ -58,34 +61,6 @@ crypto map MYMAP
 end
 """
 
-
-@dataclass(frozen=True)
-class Site:
-    """One router's half of the seed's VPN, with what a scenario may change."""
-
-    router: str
-    peer: str
-    local_lan: str
-    remote_lan: str
-    key: str = "SECRETKEY123"
-    encryption: str = "aes 256"
-    hash: str = "sha256"
-    authentication: str = "pre-share"
-    group: int = 14
-    transform: str = "esp-aes 256 esp-sha256-hmac"
-
-    def changed(self, **fields: Any) -> Site:
-        """This side with some of its fields changed (the policy, the key, ...)."""
-        return replace(self, **fields)
-
-    def script(self) -> str:
-        """The lines that configure this side, from user EXEC back to privileged EXEC."""
-        return SEED_CONFIG.format(**asdict(self))
-
-
-R1_SITE = Site("R1", "203.0.113.2", "192.168.1.0", "10.0.2.0")
-R2_SITE = Site("R2", "198.51.100.1", "10.0.2.0", "192.168.1.0")
-
 #: The ISP translates R1's outside address to its own (PAT), as the README's "NAT traversal".
 ISP_PAT = """\
 enable
@@ -95,24 +70,12 @@ ip nat inside
 interface GigabitEthernet0/1
 ip nat outside
 exit
-access-list 1 permit 198.51.100.0 0.0.0.3
+access-list 1 permit {inside.network_address} {inside.hostmask}
 ip nat inside source list 1 interface GigabitEthernet0/1 overload
 end
 """
-NAT_ADDRESS = "203.0.113.1"  # the ISP's outside address: R1 as R2 sees it behind the PAT
 
-#: Each router pings its neighbours first, so that the first echo over the tunnel is lost to
-#: IKE and not to ARP.
-WARM_ARP = (("R2", "ping 10.0.2.10 repeat 2\nping 203.0.113.1 repeat 2\n"),
-            ("R1", "ping 198.51.100.2 repeat 2\nping 192.168.1.10 repeat 2\n"))
-
-#: Who pings across the VPN, and how (``{n}``: the number of echoes).
-PINGERS: dict[str, str] = {
-    "R1": "ping 10.0.2.10 source 192.168.1.1 repeat {n}",
-    "R2": "ping 192.168.1.10 source 10.0.2.1 repeat {n}",
-    "PC1": "ping 10.0.2.10 repeat {n}",
-    "PC2": "ping 192.168.1.10 repeat {n}",
-}
+OUTSIDE, LAN = "GigabitEthernet0/0", "GigabitEthernet0/1"
 
 #: IOS's error messages ("% Invalid input ..."), not its notes; log lines are "*Mar  1 ...: %X".
 _CLI_ERROR = re.compile(r"^% (?!NOTE:)", re.MULTILINE)
@@ -124,17 +87,93 @@ class ScenarioError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """How the seed's VPN is set up for a question."""
+class Addressing:
+    """The site-to-site lab's addresses, as its routers and PCs booted with them (the seed's
+    by default; a lab may draw others per seed)."""
 
-    r1: Site = R1_SITE
-    r2: Site = R2_SITE
-    nat: bool = False  # the ISP does PAT: R2's peer is then the ISP's address
+    r1_outside: IPv4Interface
+    r1_lan: IPv4Interface
+    r2_outside: IPv4Interface
+    r2_lan: IPv4Interface
+    isp_r1: IPv4Address  # the ISP on R1's link: R1's next hop
+    isp_r2: IPv4Address  # the ISP on R2's link: its outside address, R1's behind its PAT
+    pc1: IPv4Address
+    pc2: IPv4Address
+
+    @classmethod
+    def of(cls, lab: Lab) -> Addressing:
+        """Read from ``lab``'s running-configs and hosts."""
+        def interface(device: str, name: str) -> IPv4Interface:
+            intf = lab.routers[device].config.interfaces.get(name)
+            if intf is None or intf.address is None or intf.mask is None:
+                raise ScenarioError(f"{device} {name} has no address")
+            return IPv4Interface(f"{intf.address}/{intf.mask}")
+
+        return cls(interface("R1", OUTSIDE), interface("R1", LAN), interface("R2", OUTSIDE),
+                   interface("R2", LAN), interface("ISP", OUTSIDE).ip, interface("ISP", LAN).ip,
+                   lab.hosts["PC1"].address.ip, lab.hosts["PC2"].address.ip)
+
+    def ping(self, device: str, n: int) -> str:
+        """The command with which ``device`` pings the far LAN ``n`` times."""
+        return {"R1": f"ping {self.pc2} source {self.r1_lan.ip} repeat {n}",
+                "R2": f"ping {self.pc1} source {self.r2_lan.ip} repeat {n}",
+                "PC1": f"ping {self.pc2} repeat {n}",
+                "PC2": f"ping {self.pc1} repeat {n}"}[device]
+
+    def warm_arp(self) -> tuple[tuple[str, str], ...]:
+        """Each router pings its neighbours first, so that the first echo over the tunnel is
+        lost to IKE and not to ARP."""
+        return (("R2", f"ping {self.pc2} repeat 2\nping {self.isp_r2} repeat 2\n"),
+                ("R1", f"ping {self.isp_r1} repeat 2\nping {self.pc1} repeat 2\n"))
+
+
+#: Who may ping across the VPN (see ``Addressing.ping``).
+PINGERS = ("R1", "R2", "PC1", "PC2")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One router's half of the seed's VPN, with what a scenario may change."""
+
+    router: str
+    peer: IPv4Address
+    local: IPv4Network
+    remote: IPv4Network
+    key: str = "SECRETKEY123"
+    encryption: str = "aes 256"
+    hash: str = "sha256"
+    authentication: str = "pre-share"
+    group: int = 14
+    transform: str = "esp-aes 256 esp-sha256-hmac"
+
+    def script(self) -> str:
+        """The lines that configure this side, from user EXEC back to privileged EXEC."""
+        return SEED_CONFIG.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+Changes = tuple[tuple[str, Any], ...]  # (Site field, value), as ``changes()`` makes them
+
+
+def changes(**values: Any) -> Changes:
+    """Changes to one side of the VPN: ``changes(key="other")``."""
+    return tuple(sorted(values.items()))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How the seed's VPN is set up for a question: what differs on each side from the seed."""
+
+    r1: Changes = ()
+    r2: Changes = ()
+    nat: bool = False  # the ISP does PAT: R2's peer is then the ISP's outside address
     debug: tuple[str, ...] = ()  # routers with ``debug crypto isakmp`` on
 
-    def sites(self) -> tuple[Site, Site]:
-        r2 = replace(self.r2, peer=NAT_ADDRESS) if self.nat else self.r2
-        return self.r1, r2
+    def sites(self, a: Addressing) -> tuple[Site, Site]:
+        """R1's and R2's halves in a lab addressed as ``a``."""
+        r1 = Site("R1", a.r2_outside.ip, a.r1_lan.network, a.r2_lan.network)
+        r2 = Site("R2", a.isp_r2 if self.nat else a.r1_outside.ip, a.r2_lan.network,
+                  a.r1_lan.network)
+        return replace(r1, **dict(self.r1)), replace(r2, **dict(self.r2))
 
 
 class LiveLab:
@@ -142,6 +181,7 @@ class LiveLab:
 
     def __init__(self, console: LabConsole) -> None:
         self.console = console
+        self.addressing = Addressing.of(console.lab)
 
     def _attach(self, device: str) -> str:
         """Attach the console to ``device``; what it printed meanwhile (its log lines)."""
@@ -217,11 +257,12 @@ def boot(scenario: Scenario, seed: str) -> Iterator[LiveLab]:
     with TemporaryDirectory(prefix="iosim-quiz-") as nvram:
         lab = Lab.load("site-to-site", nvram_dir=Path(nvram), seed=seed)
         live = LiveLab(LabConsole(lab, "R1", paging=False))
+        a = live.addressing
         if scenario.nat:
-            live.hidden("ISP", ISP_PAT)
-        for site in scenario.sites():
+            live.hidden("ISP", ISP_PAT.format(inside=a.r1_outside.network))
+        for site in scenario.sites(a):
             live.hidden(site.router, site.script())
-        for device, script in WARM_ARP:
+        for device, script in a.warm_arp():
             live.hidden(device, script)
         for device in scenario.debug:
             live.hidden(device, "debug crypto isakmp")

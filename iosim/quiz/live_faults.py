@@ -25,7 +25,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from iosim.quiz.lab_run import R1_SITE, R2_SITE, Live, LiveLab, Scenario, boot, quote
+from iosim.quiz.lab_run import Live, LiveLab, Scenario, boot, changes, quote
 from iosim.quiz.model import Question, cite, shuffled
 
 
@@ -127,8 +127,8 @@ _R2_ONLY = frozenset({"authentication"})
 def _one_side(rng: random.Random, **fields: object) -> Scenario:
     """The seed's VPN with ``fields`` changed on R1 or on R2 (drawn); R2 debugs ISAKMP."""
     if rng.random() < 0.5 and not _R2_ONLY & fields.keys():
-        return Scenario(r1=R1_SITE.changed(**fields), debug=("R2",))
-    return Scenario(r2=R2_SITE.changed(**fields), debug=("R2",))
+        return Scenario(r1=changes(**fields), debug=("R2",))
+    return Scenario(r2=changes(**fields), debug=("R2",))
 
 
 def _with_key(rng: random.Random) -> Scenario:
@@ -152,14 +152,13 @@ FAULTS: dict[str, Callable[[random.Random], Scenario]] = {
     "psk": _with_key, "policy": _with_policy, "transform": _with_transform, "ok": _as_seeded,
 }
 
-_PING = "ping 10.0.2.10 source 192.168.1.1 repeat {n}"
 _R2_CONSOLE = "--- meanwhile on R2's console ---"
 
 
 def _try(live: LiveLab, rng: random.Random, most: int = 2) -> tuple[str, str]:
     """R1 pings R2's LAN (1 to ``most`` echoes, each a new try at IKE while there is no
     SA); the console text and what R2's debug printed meanwhile."""
-    ping = live.shown("R1", _PING.format(n=rng.randint(1, most)))
+    ping = live.shown("R1", live.addressing.ping("R1", rng.randint(1, most)))
     return ping, live.logs("R2")
 
 

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from iosim.quiz.lab_run import (
     PINGERS,
-    R1_SITE,
-    R2_SITE,
     Live,
     LiveLab,
     Scenario,
     ScenarioError,
     boot,
+    changes,
     marks,
     quote,
 )
@@ -35,9 +34,9 @@ def _ping_rounds(rng: random.Random, live: LiveLab, most: int = 2, nat: bool = F
     """One or more pings across the VPN (who pings and how many echoes drawn); the console
     text of each. Behind the ISP's PAT only R1's side can start the tunnel: nothing outside
     knows where to send a packet for the NAT's address before R1 has sent one."""
-    pingers = ("R1", "PC1") if nat else tuple(PINGERS)
+    pingers = ("R1", "PC1") if nat else PINGERS
     rounds = [(rng.choice(pingers), rng.randint(3, 12)) for _ in range(rng.randint(1, most))]
-    return [live.shown(device, PINGERS[device].format(n=n)) for device, n in rounds]
+    return [live.shown(device, live.addressing.ping(device, n)) for device, n in rounds]
 
 
 def _transcript(parts: list[str]) -> str:
@@ -114,11 +113,12 @@ def current_peer(rng: random.Random, seed: str) -> Question:
         pings = _ping_rounds(rng, live, most=1, nat=nat)
         show = live.shown(router, "show crypto ipsec sa")
         peer = live.flow(router).peer
+        a = live.addressing
     why = (f"The current_peer line names the address {router} exchanges IKE and ESP with:"
            f"{cite(quote(show, 'current_peer'))}")
     if nat:
-        why += ("The ISP translates R1's 198.51.100.1 to its own 203.0.113.1 (PAT), so R2 "
-                "sees R1 at 203.0.113.1, and its key and set peer name that address.")
+        why += (f"The ISP translates R1's {a.r1_outside.ip} to its own {a.isp_r2} (PAT), so "
+                f"R2 sees R1 at {a.isp_r2}, and its key and set peer name that address.")
     setting = "The ISP translates R1's outside address (PAT). " if nat else ""
     return Question("output", f"Which address is {router}'s current peer?",
                     ValueAnswer("address", peer), why,
@@ -191,7 +191,7 @@ def negotiated(rng: random.Random, seed: str) -> Question:
     policy = {"encryption": rng.choice(_ENCRYPTIONS), "hash": rng.choice(_HASHES),
               "group": rng.choice(_GROUPS)}
     router, asked = rng.choice(_ROUTERS), rng.choice(_ATTRIBUTES)
-    scenario = Scenario(R1_SITE.changed(**policy), R2_SITE.changed(**policy))
+    scenario = Scenario(changes(**policy), changes(**policy))
     with boot(scenario, seed) as live:
         pings = _ping_rounds(rng, live, most=1)
         show = live.shown(router, "show crypto isakmp sa detail")
