@@ -98,7 +98,7 @@ def test_the_diagnosis_of_the_live_state_names_the_fault_set_up(fault: str) -> N
     for draw in range(3):
         rng = random.Random(f"{fault}{draw}")
         with boot(FAULTS[fault](rng), f"diag{draw}") as live:
-            live.shown("R1", "ping 10.0.2.10 source 192.168.1.1 repeat 2")
+            live.shown("R1", live.addressing.ping("R1", 2))
             assert diagnose(observe(live, live.logs("R2"))) == fault
 
 
@@ -107,7 +107,7 @@ def test_a_silent_peer_is_diagnosed_as_unreachable() -> None:
     nobody refuses anything."""
     with boot(Scenario(), "silent") as live:
         live.hidden("R2", "configure terminal\ninterface GigabitEthernet0/0\nshutdown\nend\n")
-        live.shown("R1", "ping 10.0.2.10 source 192.168.1.1 repeat 2")
+        live.shown("R1", live.addressing.ping("R1", 2))
         assert diagnose(observe(live, live.logs("R2"))) == "unreachable"
 
 
