@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from iosim import __version__
+from iosim.quiz import cli as quiz_cli
 
 _EPILOG = """\
 commands:
@@ -19,6 +20,7 @@ commands:
   iosim lab show LAB         what a lab asks you to build, and its topology
   iosim run LAB [--solution] replay a lab (and its solution), run its steps, grade it
   iosim lab export LAB FILE  hand in your saved configs; 'iosim lab check' grades them
+  iosim quiz                 CCNA practice questions, some on live router output
 
 Lines starting with '@' speak to iosim: @R2 attaches to R2, @wait 60 advances the
 lab's virtual clock, @task shows the task, @check grades it, @help lists them. With
@@ -61,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     from iosim.lab.cli import add_parsers
 
     add_parsers(sub)
+    quiz_cli.add_parser(sub)
     return p
 
 
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         from iosim.lab import cli
 
         return cli.lab_command(args) if args.command == "lab" else cli.run_command(args)
+    if args.command == "quiz":
+        return quiz_cli.run(args)
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
