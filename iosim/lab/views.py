@@ -5,6 +5,7 @@ Pure functions of a lab's definition or of its running state; nothing here chang
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,8 @@ def task_text(resolved: ResolvedLab) -> str:
     if resolved.seed and resolved.definition.variables:
         parts.append(f"(your lab: seed {resolved.seed!r})")
     if info.kind == "ticket":
-        parts.append(f"Ticket: \"{' '.join(info.symptom.split())}\"")
+        parts.append(textwrap.fill(f"Ticket: \"{' '.join(info.symptom.split())}\"", width=78,
+                                   subsequent_indent="        "))
     parts.append("")
     if resolved.drawing:
         parts.append(resolved.drawing.rstrip("\n"))
