@@ -39,7 +39,8 @@ def task_text(resolved: ResolvedLab) -> str:
     if resolved.objectives:
         parts.append("")
         parts.append("Graded on:")
-        parts.extend(f"  - {o.name} ({o.weight} point{'s' if o.weight != 1 else ''})"
+        parts.extend(textwrap.fill(f"- {o.name} ({o.weight} point{'s' if o.weight != 1 else ''})",
+                                   width=88, initial_indent="  ", subsequent_indent="    ")
                      for o in resolved.objectives)
         parts.append("")
         parts.append("Type @check to see how you are doing.")
