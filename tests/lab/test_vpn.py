@@ -241,6 +241,29 @@ def test_transport_mode_between_the_routers_themselves(tmp_path: Path) -> None:
     assert {p.total_length for p in esp} == {152}
 
 
+
+def test_an_acl_for_all_ip_between_the_peers_leaves_ike_and_esp_alone(tmp_path: Path) -> None:
+    """``permit ip host A host B`` between the peers themselves: IKE goes out and is taken
+    in past the map, the ESP the router made is not protected again, and the rest of their
+    traffic (here the routers' own pings) travels in transport-mode ESP."""
+    console = lab_console(tmp_path)
+    console.lab.fabric.capture()
+    all_ip = {"permit icmp host": "permit ip host"}
+    for dev, me, peer in (("@R1", "198.51.100.1", "203.0.113.2"),
+                          ("@R2", "203.0.113.2", "198.51.100.1")):
+        script = TRANSPORT.format(dev=dev, me=me, peer=peer)
+        for old, new in all_ip.items():
+            script = script.replace(old, new)
+        assert "% Invalid" not in run(console, script)
+    console.feed("@R1")
+    assert marks(console.feed("ping 203.0.113.2")) == [".!!!!"]
+    assert marks(console.feed("ping 203.0.113.2")) == ["!!!!!"]
+    assert "in use settings ={Transport, }" in console.feed("show crypto ipsec sa")
+    seen = {p.protocol for _, p in captured_ipv4(console, "R1")}
+    assert seen == {IpProtocol.UDP, IpProtocol.ESP}  # IKE in clear, the echoes in ESP
+    console.feed("@R2")
+    assert marks(console.feed("ping 198.51.100.1")) == ["!!!!!"]
+
 def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
     console = _seed(tmp_path)
     assert console.feed("debug crypto isakmp") == "Crypto ISAKMP debugging is on\n"
