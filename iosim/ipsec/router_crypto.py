@@ -1067,11 +1067,13 @@ class RouterCrypto:
         if bundle not in self.sad.bundles or not interval:
             return
         now = self.clock.now
-        if now - bundle.last_out >= interval:
+        due = bundle.last_out + interval  # the deadline armed, computed the same way
+        if now >= due:
             self._send_own(self.stack.send_udp, bundle.peer, NAT_T_PORT, NAT_T_PORT,
                            NAT_KEEPALIVE, src=bundle.local)
             bundle.last_out = now
-        self.clock.call_at(bundle.last_out + interval, self._nat_keepalive, bundle)
+            due = now + interval
+        self.clock.call_at(due, self._nat_keepalive, bundle)
 
     def _rekey(self, bundle: SaBundle) -> None:
         """Renew a pair before it runs out: only one that carried traffic (an idle pair just

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -369,3 +370,33 @@ def test_nat_keepalives_flow_while_the_tunnel_is_idle(tmp_path: Path) -> None:
     # without the command, an idle tunnel sends nothing
     run(console, "conf t\nno crypto isakmp nat keepalive\nend\n@wait 60\n")
     assert len(_nat_keepalives(console)) == 4
+
+
+def test_a_nat_keepalive_falls_due_whatever_the_rounding_of_its_deadline(tmp_path: Path
+                                                                         ) -> None:
+    """The keepalive armed for last_out + 20 runs at that instant even where the float
+    ``(last_out + 20) - last_out`` comes out a hair under 20 (it once rescheduled itself for
+    the same instant forever)."""
+    console = _behind_nat(tmp_path)
+    run(console, "conf t\ncrypto isakmp nat keepalive 20\nend\n")
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    crypto = console.lab.routers["R1"].crypto_plane
+    bundle = crypto.sad.bundles[0]  # type: ignore[union-attr]
+    last_out = console.lab.clock.now
+    while (last_out + 20) - last_out >= 20:  # a last send whose deadline rounds down
+        last_out += 0.001
+    bundle.last_out = last_out
+    crypto._nat_keepalive(bundle)  # type: ignore[union-attr]
+
+    def stuck(signum: int, frame: object) -> None:
+        raise TimeoutError("the keepalive timer keeps firing at one instant")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        console.feed("@wait 30")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # sent at last_out + 20; R2's link sees it after the two links' delays
+    assert any(0 <= when - (last_out + 20) < 0.1 for when in _nat_keepalives(console))
