@@ -94,7 +94,7 @@ def extended_entry(m: Match, seq: int) -> AclEntry:
 
 def _add(acl: AccessList, entry: AclEntry) -> None:
     """Add ``entry`` unless the list already says the same (IOS ignores duplicates)."""
-    if any(e.seq == entry.seq for e in acl.entries):
+    if any(e.seq == entry.seq for e in acl.entries if e.action != "remark"):
         raise CommandRejected("% Duplicate sequence number")
     if any(e.same_rule(entry) for e in acl.entries if e.action != "remark"):
         return

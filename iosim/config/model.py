@@ -142,7 +142,9 @@ class AccessList:
     entries: list[AclEntry] = field(default_factory=list)
 
     def next_seq(self) -> int:
-        last = max((e.seq for e in self.entries), default=0)
+        """The sequence number of an entry added without one. Remarks take none of their
+        own: a remark is filed under the number of the entry that follows it."""
+        last = max((e.seq for e in self.entries if e.action != "remark"), default=0)
         return (last // 10 + 1) * 10
 
 
