@@ -22,9 +22,13 @@ _KIND_WORDS = {"build": "build", "ticket": "ticket", "demo": "demo"}
 def task_text(resolved: ResolvedLab) -> str:
     """What ``@task`` and ``iosim lab show`` print: title, ticket, drawing, task text."""
     info = resolved.info
-    head = f"{info.title}  [{info.kind}, {info.difficulty}"
-    head += f", about {info.minutes} minutes]" if info.minutes else "]"
-    parts = [head, "=" * min(len(head), 78)]
+    facts = f"[{info.kind}, {info.difficulty}"
+    facts += f", about {info.minutes} minutes]" if info.minutes else "]"
+    head = f"{info.title}  {facts}"
+    if len(head) > 78:
+        parts = [info.title, facts, "=" * min(len(info.title), 78)]
+    else:
+        parts = [head, "=" * len(head)]
     if resolved.seed and resolved.definition.variables:
         parts.append(f"(your lab: seed {resolved.seed!r})")
     if info.kind == "ticket":
