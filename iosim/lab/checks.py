@@ -110,6 +110,13 @@ def _read_param(spec: Table, key: str, param: Param, devices: Mapping[str, str],
         except re.error as e:
             raise spec.error(key, f"not a regular expression: {e}") from None
     if param.kind == "int":
+        raw = spec.raw(key)
+        if isinstance(raw, str):  # "{{group}}": a number drawn per seed
+            text = sub(spec.text(key, max_len=64), where)
+            if not text.isdigit() or not param.low <= int(text) <= param.high:
+                raise spec.error(key, f"must be a whole number between {param.low} and "
+                                      f"{param.high}, not {text!r}")
+            return int(text)
         return spec.integer(key, low=param.low, high=param.high)
     if param.kind == "bool":
         return spec.flag(key, False)

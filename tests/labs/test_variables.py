@@ -4,6 +4,7 @@ draws for other seeds, subnets that never overlap, ``{{name.attr}}`` filled cons
 from __future__ import annotations
 
 from ipaddress import IPv4Network
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -93,3 +94,18 @@ def test_two_seeds_of_the_site_to_site_lab_are_different_but_equivalent() -> Non
         assert resolved.objectives[0].params["to"] == int(lan2.network.network_address + 10)
         assert str(lan2.network.network_address + 1) in (resolved.topology.routers["R2"].config
                                                           or "")
+
+
+def test_an_objective_number_may_be_a_variable(tmp_path: Path) -> None:
+    from labfiles import TWO_PCS, write_lab
+
+    toml = TWO_PCS.replace('to = "172.16.0.10"', 'to = "172.16.0.10"\nrepeat = "{{n}}"')
+    toml = toml.replace("[variables]\n", '[variables]\nn = { kind = "number", low = 2, '
+                                         'high = 9, default = 3 }\n')
+    d = write_lab(tmp_path / "lab", toml)
+    from iosim.lab.labfile import load_definition
+
+    definition = load_definition(d / "lab.toml")
+    assert definition.resolve("").objectives[0].params["repeat"] == 3
+    drawn = definition.resolve("x").objectives[0].params["repeat"]
+    assert drawn == definition.resolve("x").values["n"]
