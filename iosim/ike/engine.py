@@ -446,6 +446,13 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 sa.aggressive, sa.peer_dpd, sa.established_at if sa.established else None))
         return out
 
+    def active_sa_state(self, peer: int, now: float) -> IsakmpSaState | None:
+        """The last ``ACTIVE`` row with ``peer`` of ``show crypto isakmp sa``: the SA whose
+        conn-id ``debug crypto isakmp`` prints for a message to or from ``peer``."""
+        states = [s for s in self.isakmp_sas(now) if peer in (s.src, s.dst)
+                  and s.status == "ACTIVE"]
+        return states[-1] if states else None
+
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:
         """(initiator cookie, encryption key Ka) of each keyed ISAKMP SA: what Wireshark's
         ``ikev1_decryption_table`` needs to show the encrypted IKE messages of a capture."""
