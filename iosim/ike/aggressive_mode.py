@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType
 from iosim.ike.keymat import derive_phase1_keys, hash_i, hash_r
 from iosim.ike.main_mode import (
@@ -127,7 +128,7 @@ class AggressiveModeMixin(MainModeMixin):
         payloads: list[Payload] = [SaPayload((chosen,)), KePayload(sa.g_xr),
                                    NoncePayload(sa.nr_b), my_id, HashPayload(h),
                                    *self._my_vendor_ids(), *self._nat_d(sa)]
-        sa.last_received, sa.give_up_at = data, now + GIVE_UP_AFTER
+        sa.last_received, sa.give_up_at = data, deadline_after(now, GIVE_UP_AFTER)
         self._sas[(peer, sa.cky_i)] = sa
         self._step(sa, "am1")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _AM), tuple(payloads))),

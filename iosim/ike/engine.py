@@ -87,6 +87,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from iosim.deadlines import deadline_after
 from iosim.ike.aggressive_mode import AggressiveModeMixin
 from iosim.ike.constants import (
     DOI,
@@ -378,7 +379,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             if x.resend_at is not None:
                 times.append(x.resend_at)
             if x.done_at is not None:
-                times.append(x.done_at + QM_LINGER)
+                times.append(deadline_after(x.done_at, QM_LINGER))
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
@@ -395,7 +396,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                     self._fail_phase1(sa, f"retransmission limit reached in {sa.state}", now)
                     continue
                 sa.retransmits += 1
-                sa.resend_at = now + RETRANSMIT_BASE * 2**sa.retransmits
+                sa.resend_at = deadline_after(now, RETRANSMIT_BASE * 2**sa.retransmits)
                 self._events.append(Retransmitted(sa.peer, sa.conn_id, 1, sa.state,
                                                   sa.retransmits))
                 self._outbox.append((sa.peer, sa.last_sent, sa.port))
@@ -411,7 +412,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
             elif sa.established:
                 self._dpd_timer(sa, now)
         for key3, x in list(self._qm.items()):
-            if x.done_at is not None and now >= x.done_at + QM_LINGER:
+            if x.done_at is not None and now >= deadline_after(x.done_at, QM_LINGER):
                 del self._qm[key3]
             elif x.resend_at is not None and now >= x.resend_at:
                 if x.retransmits >= RETRANSMIT_LIMIT:
@@ -419,7 +420,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                     self._events.append(Phase2Failed(key3[0], "retransmission limit reached"))
                     continue
                 x.retransmits += 1
-                x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
+                x.resend_at = deadline_after(now, RETRANSMIT_BASE * 2**x.retransmits)
                 owner = self._sas.get((key3[0], key3[1]))
                 self._events.append(Retransmitted(key3[0], owner.conn_id if owner else 0, 2,
                                                   "QM_IDLE", x.retransmits))
@@ -563,8 +564,10 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
 
     def _mark_deleted(self, sa: IsakmpSa, now: float) -> None:
         sa.deleted = True
-        sa.resend_at = sa.give_up_at = sa.expires_at = None
-        sa.purge_at = now + DELETED_LINGER
+        # every deadline of a live SA goes: one left behind (a rekey) would be due for ever
+        # while handle_timer skips deleted SAs
+        sa.resend_at = sa.give_up_at = sa.expires_at = sa.rekey_at = None
+        sa.purge_at = deadline_after(now, DELETED_LINGER)
         self._pending.pop((sa.peer, sa.cky_i), None)
         self._notify_later.pop((sa.peer, sa.cky_i), None)
         for k in [k for k in self._qm if k[:2] == (sa.peer, sa.cky_i)]:

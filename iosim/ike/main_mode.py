@@ -59,6 +59,7 @@ from iosim.crypto.algorithms import (
 )
 from iosim.crypto.dh import DhPrivate
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import (
     AuthenticationMethod,
     ExchangeType,
@@ -624,7 +625,7 @@ class MainModeMixin:
         self._outbox.append((sa.peer, data, sa.port))
         sa.last_sent = data
         sa.retransmits = 0
-        sa.resend_at = now + RETRANSMIT_BASE if wait else None
+        sa.resend_at = deadline_after(now, RETRANSMIT_BASE) if wait else None
 
     def _header(self, sa: IsakmpSa, exchange: ExchangeType, mid: int = 0,
                 first: Payload | None = None) -> IsakmpHeader:
@@ -712,7 +713,7 @@ class MainModeMixin:
         sa.created_at = now
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
-        sa.give_up_at = now + GIVE_UP_AFTER
+        sa.give_up_at = deadline_after(now, GIVE_UP_AFTER)
         self._sas[(peer, sa.cky_i)] = sa
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         mm2 = IsakmpMessage(self._header(sa, _MM),
@@ -866,9 +867,10 @@ class MainModeMixin:
     def _established(self, sa: IsakmpSa, now: float, *, initial_contact: bool = False) -> None:
         assert sa.suite is not None
         sa.state, sa.give_up_at = "QM_IDLE", None
-        sa.established_at, sa.expires_at = now, now + sa.suite.lifetime
+        sa.established_at = now
+        sa.expires_at = deadline_after(now, sa.suite.lifetime)
         if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime
-            sa.rekey_at = now + 0.9 * sa.suite.lifetime
+            sa.rekey_at = deadline_after(now, 0.9 * sa.suite.lifetime)
         sa.dh = None
         if initial_contact:
             self._peer_rebooted(sa, now)

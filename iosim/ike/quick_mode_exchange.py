@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType, NotifyType, ProtocolId
 from iosim.ike.keymat import keymat, quick_mode_hash_1, quick_mode_hash_2, quick_mode_hash_3
 from iosim.ike.main_mode import (
@@ -165,7 +166,8 @@ class QuickModeMixin(MainModeMixin):
         data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
         x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
                               sa_payload=sa_payload, iv=iv, last_sent=data,
-                              resend_at=now + RETRANSMIT_BASE, ah_spi_in=ah_spi)
+                              resend_at=deadline_after(now, RETRANSMIT_BASE),
+                              ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, data, sa.port))
         self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
@@ -301,7 +303,7 @@ class QuickModeMixin(MainModeMixin):
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
         x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
-        x.resend_at = now + RETRANSMIT_BASE
+        x.resend_at = deadline_after(now, RETRANSMIT_BASE)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, reply, sa.port))
         self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2", mid)

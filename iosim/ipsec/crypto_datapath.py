@@ -77,7 +77,7 @@ class CryptoDataPath:
         self.sa = lifecycle
         self.ike = ike
         self.debug = debug
-        self._last_invalid_spi_log = -1e9
+        self._invalid_spi_log_quiet_until = -1e9  # no RECVD_PKT_INV_SPI log before then
         self._invalid_spi_told: dict[tuple[int, int], float] = {}  # (peer, spi) -> when
 
     def reset(self) -> None:
@@ -299,8 +299,8 @@ class CryptoDataPath:
     def _invalid_spi(self, spi: int, dst: int, src: int, interface: str, protocol: int
                      ) -> None:
         now = self.clock.now
-        if now - self._last_invalid_spi_log >= _INVALID_SPI_LOG_INTERVAL:
-            self._last_invalid_spi_log = now
+        if now >= self._invalid_spi_log_quiet_until:
+            self._invalid_spi_log_quiet_until = now + _INVALID_SPI_LOG_INTERVAL
             self.router.log(
                 f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
                 f"destaddr={format_ip(dst)}, prot={protocol}, spi=0x{spi:X}({spi}), "

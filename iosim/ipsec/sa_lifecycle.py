@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from iosim.deadlines import deadline_after
 from iosim.ike.engine import IpsecSaPair, ProxyIdentity
 from iosim.ipsec.ah import AhSa
 from iosim.ipsec.crypto_debug import CryptoDebug
@@ -39,13 +40,27 @@ if TYPE_CHECKING:
     from iosim.clock import VirtualClock
     from iosim.router import Router
 
-__all__ = ["NAT_KEEPALIVE", "NAT_T_PORT", "REKEY_AT", "Negotiator", "SaLifecycle"]
+__all__ = ["NAT_KEEPALIVE", "NAT_T_PORT", "REKEY_AT", "Negotiator", "SaLifecycle",
+           "nat_keepalive_step"]
 
 NAT_T_PORT = 4500
 NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
 
 FlowKey = tuple[str, str, int, ProxyIdentity]  # (interface, map, seq, proxies)
+
+
+def nat_keepalive_step(now: float, last_out: float, interval: float) -> tuple[bool, float]:
+    """The NAT-keepalive timer of a pair that last sent at ``last_out``, firing at ``now``:
+    whether a keepalive is due, and when to look again (always later than ``now``).
+
+    Due means ``now`` reached ``last_out + interval`` -- the very sum the timer was armed
+    with, so the instant it was armed for always qualifies (a difference ``now - last_out``
+    may round below ``interval`` there and re-arm the timer at ``now`` for ever)."""
+    due = last_out + interval
+    if now >= due:
+        return True, deadline_after(now, interval)
+    return False, due
 
 
 class Negotiator(Protocol):
@@ -144,12 +159,13 @@ class SaLifecycle:
         if bundle not in self.sad.bundles or not interval:
             return
         now = self.clock.now
-        if now - bundle.last_out >= interval:
+        send, due = nat_keepalive_step(now, bundle.last_out, interval)
+        if send:
             stack = self.router.stack
             assert stack is not None
             stack.send_udp(bundle.peer, NAT_T_PORT, NAT_T_PORT, NAT_KEEPALIVE, src=bundle.local)
             bundle.last_out = now
-        self.clock.call_at(bundle.last_out + interval, self._nat_keepalive, bundle)
+        self.clock.call_at(due, self._nat_keepalive, bundle)
 
     def rekey(self, bundle: SaBundle) -> None:
         """Renew a pair before it runs out: only one that carried traffic (an idle pair just
