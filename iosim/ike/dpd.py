@@ -111,6 +111,7 @@ class DpdMixin:
     _events: deque[object]
     _dpd_for: Callable[[int], DpdSettings | None]
     _traffic: dict[int, list[float]]  # peer -> [last outbound, last inbound]
+    _dirty: set[int]  # peers whose timer deadline must be recomputed
 
     if TYPE_CHECKING:  # provided by IkeEngine
 
@@ -124,6 +125,7 @@ class DpdMixin:
     def note_traffic(self, peer: int, now: float, inbound: bool) -> None:
         """An ESP packet was sent to (``inbound`` False) or received from ``peer`` at ``now``:
         what on-demand DPD needs. O(1); call ``get_timer()`` again afterwards."""
+        self._dirty.add(peer)
         seen = self._traffic.get(peer)
         if seen is None:
             seen = self._traffic[peer] = [-1.0, -1.0]

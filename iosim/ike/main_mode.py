@@ -60,6 +60,7 @@ from iosim.crypto.algorithms import (
 from iosim.crypto.dh import DhPrivate
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
+from iosim.ike.admission import AdmissionDenied, CallAdmission
 from iosim.ike.constants import (
     AuthenticationMethod,
     ExchangeType,
@@ -100,6 +101,7 @@ from iosim.ike.payloads import (
     push_payloads,
 )
 from iosim.ike.quick_mode import FULL_MASK, id_payload
+from iosim.ike.sa_table import SaTable
 
 if TYPE_CHECKING:
     from iosim.ike.quick_mode import IpsecSaPair, Phase2Offer, ProxyIdentity
@@ -549,7 +551,8 @@ class MainModeMixin:
     _rand: Callable[[int], bytes]
     _policies: Callable[[], list[IkePolicy]]
     _psk_for: Callable[[int], str | None]
-    _sas: dict[tuple[int, bytes], IsakmpSa]
+    _sas: SaTable[IsakmpSa]
+    admission: CallAdmission
     _pairs: dict[int, IpsecSaPair]  # IPsec pairs by inbound SPI
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
@@ -585,8 +588,7 @@ class MainModeMixin:
         """Whether another established ISAKMP SA, or an IPsec pair, with the peer exists:
         then the peer did not reboot as far as we know, and gets no INITIAL-CONTACT (it
         would delete pairs that still carry traffic)."""
-        return any(o is not sa and o.peer == sa.peer and o.established
-                   for o in self._sas.values()) or any(
+        return any(o is not sa and o.established for o in self._sas.of_peer(sa.peer)) or any(
             pair.peer == sa.peer for pair in self._pairs.values())
 
     def _initial_contact(self, sa: IsakmpSa) -> list[Payload]:
@@ -657,11 +659,13 @@ class MainModeMixin:
         if offer is None:
             return
         psk, usable = offer
+        if not self._admitted(peer, initiator=True):
+            return
         sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
                                              for i, p in enumerate(usable)))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
         sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
-        self._sas[(peer, sa.cky_i)] = sa
+        self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
         mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *self._my_vendor_ids()))
         self._step(sa, "mm1_sent")
@@ -705,7 +709,18 @@ class MainModeMixin:
         sa.sai_b = push_payload_body(sa_payload)
         return sa, proposal, with_lifetime(transform, lifetime)
 
+    def _admitted(self, peer: int, *, initiator: bool) -> bool:
+        """Call admission control: may a new ISAKMP SA with ``peer`` be created? A refusal
+        is counted and reported (``AdmissionDenied``); nothing is created or sent."""
+        reason = self.admission.admit(self._sas.negotiating_with(peer), initiator=initiator)
+        if reason is None:
+            return True
+        self._events.append(AdmissionDenied(peer, initiator, reason))
+        return False
+
     def _mm1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
+        if not self._admitted(peer, initiator=False):
+            return
         answer = self._responder_choice(msg, peer)
         if answer is None:
             return
@@ -714,7 +729,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         sa.give_up_at = deadline_after(now, GIVE_UP_AFTER)
-        self._sas[(peer, sa.cky_i)] = sa
+        self._sas.add(sa)
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         mm2 = IsakmpMessage(self._header(sa, _MM),
                             (SaPayload((chosen,)), *self._my_vendor_ids()))
@@ -867,6 +882,7 @@ class MainModeMixin:
     def _established(self, sa: IsakmpSa, now: float, *, initial_contact: bool = False) -> None:
         assert sa.suite is not None
         sa.state, sa.give_up_at = "QM_IDLE", None
+        self._sas.mark_established(sa)
         sa.established_at = now
         sa.expires_at = deadline_after(now, sa.suite.lifetime)
         if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime

@@ -74,6 +74,7 @@ from iosim.ike.quick_mode import (
     proxy_from_ids,
     reply_sa_payload,
 )
+from iosim.ike.sa_table import QmTable
 
 __all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin", "QuickModeStarted"]
 
@@ -113,7 +114,7 @@ class QuickModeMixin(MainModeMixin):
     local: int
     _rand: Callable[[int], bytes]
     _select: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
-    _qm: dict[tuple[int, bytes, int], QuickModeExchange]
+    _qm: QmTable[QuickModeExchange]
     _pairs: dict[int, IpsecSaPair]
     _outbox: list[tuple[int, bytes, int]]
     _events: deque[object]
@@ -169,6 +170,7 @@ class QuickModeMixin(MainModeMixin):
                               resend_at=deadline_after(now, RETRANSMIT_BASE),
                               ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
+        self.admission.counters.ipsec_outgoing += 1
         self._outbox.append((sa.peer, data, sa.port))
         self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
@@ -269,6 +271,7 @@ class QuickModeMixin(MainModeMixin):
                           and (ke is not None) == (c.group is not None)), None)
         x = QuickModeExchange(mid, False, proxies, None, self._new_spi(), ni_b,
                               last_received=data, state="QM_REJECTED", done_at=now)
+        self.admission.counters.ipsec_incoming += 1
         if match is None or chosen is None:
             # the SPI of the first ESP proposal (else the first proposal): what the
             # initiator knows its exchange by

@@ -29,6 +29,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import CryptoConfig, IsakmpProfile, Keyring, PresharedKey
+from iosim.ike.admission import AdmissionLimits, CallAdmission
 from iosim.ike.engine import (
     DpdSettings,
     IkeEngine,
@@ -71,6 +72,7 @@ class IkeGlue:
         self.debug = debug
         self.engines = engines
         self._timers: dict[int, TimerHandle] = {}
+        self.admission = CallAdmission(self._admission_limits)  # shared by the engines
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self._by_event: dict[type, Callable[[int, object], None]] = {
             Phase2Established: self._phase2_established,
@@ -87,10 +89,16 @@ class IkeGlue:
         self._timers.clear()
         self.engines.clear()
         self._dpd_checks.clear()
+        self.admission = CallAdmission(self._admission_limits)
 
     @property
     def crypto(self) -> CryptoConfig:
         return self.spd.crypto
+
+    def _admission_limits(self) -> AdmissionLimits:
+        """``crypto call admission limit ike sa|in-negotiation-sa`` as configured now."""
+        crypto = self.crypto
+        return AdmissionLimits(crypto.cac_ike_sa, crypto.cac_in_negotiation)
 
     # ------------------------------------------------------------ engines and their inputs
 
@@ -105,7 +113,8 @@ class IkeGlue:
                 select_phase2=lambda peer, proxies, offers: self.spd.select(local, peer,
                                                                             proxies, offers),
                 aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled,
-                aggressive_for=self.aggressive_for, dpd_for=self.dpd_for)
+                aggressive_for=self.aggressive_for, dpd_for=self.dpd_for,
+                admission=self.admission)
             self.engines[local] = engine
         return engine
 
