@@ -3,13 +3,13 @@
 A responder receives main-mode first messages (MM1) from many forged addresses and cookies:
 each admitted one leaves a half-open ISAKMP SA. The SA table must stop at the cap, refusals
 must be counted, established SAs must keep working, and the work per datagram and per timer
-must not grow with the number of SAs (counted in lines run, for N and 10N SAs)."""
+must not grow with the number of SAs (counted in instructions run, for N and 10N SAs)."""
 
 from __future__ import annotations
 
 import pytest
 from test_engine import A_ADDR, B_ADDR, OFFER, PROXIES, Pair, ios_select, policy
-from workcount import mean_lines
+from workcount import mean_work
 
 from iosim.crypto.rand import SeededRandom
 from iosim.ike.admission import (
@@ -142,7 +142,7 @@ def test_our_own_negotiation_is_refused_at_the_cap_and_counted_as_outgoing() -> 
 
 
 def _work_per_first_message(sas: int) -> float:
-    """Lines run per forged MM1 (processed, answered, timer re-read) once ``sas`` half-open
+    """Instructions run per forged MM1 (processed, answered, timer re-read) once ``sas`` half-open
     SAs exist."""
     b = responder(CallAdmission(lambda: AdmissionLimits(in_negotiation=99999)))
     flood(b, sas)
@@ -156,7 +156,7 @@ def _work_per_first_message(sas: int) -> float:
         drain(b)
         b.get_timer()
 
-    return mean_lines(one, 20)
+    return mean_work(one, 20)
 
 
 def test_the_work_per_datagram_does_not_grow_with_the_number_of_sas() -> None:
@@ -165,7 +165,7 @@ def test_the_work_per_datagram_does_not_grow_with_the_number_of_sas() -> None:
 
 
 def _work_per_timer(sas: int) -> float:
-    """Lines run by one timer (one peer's half-open SA gives up) among ``sas`` SAs."""
+    """Instructions run by one timer (one peer's half-open SA gives up) among ``sas`` SAs."""
     b = responder(CallAdmission(lambda: AdmissionLimits(in_negotiation=99999)))
     for i in range(sas):  # one per millisecond: their give-up times differ
         b.receive_datagram(forged(i), FORGED + i, 1.0 + i / 1000)
@@ -180,7 +180,7 @@ def _work_per_timer(sas: int) -> float:
         drain(b)
         b.get_timer()
 
-    return mean_lines(one, 20)
+    return mean_work(one, 20)
 
 
 def test_the_work_per_timer_does_not_grow_with_the_number_of_sas() -> None:

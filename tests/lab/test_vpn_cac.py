@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from labkit import marks, run, seeded
-from workcount import mean_lines
+from workcount import mean_work
 
 from iosim.crypto.rand import SeededRandom
 from iosim.ike.engine import IkeEngine, IkePolicy, Phase2Offer, ProxyIdentity
@@ -121,7 +121,7 @@ def test_without_a_configured_limit_the_default_cap_applies(tmp_path: Path) -> N
 def _work_per_datagram(tmp_path: Path, sas: int) -> float:
     console, forger = _lab(tmp_path, "crypto call admission limit ike in-negotiation-sa 99999\n")
     forger.many(sas)
-    return mean_lines(forger.one, 20)
+    return mean_work(forger.one, 20)
 
 
 def test_r2s_work_per_forged_datagram_stays_flat_from_n_to_10n_sas(tmp_path: Path) -> None:
