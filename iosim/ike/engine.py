@@ -316,6 +316,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         out, self._outbox = self._outbox, []
         return out
 
+    def has_isakmp_sa(self, peer: int) -> bool:
+        """Whether an ISAKMP SA with ``peer`` exists (established or negotiating, not
+        deleted)."""
+        return self._sa_for_peer(peer) is not None
+
     def datagram_port(self, peer: int) -> int:
         """The port IKE messages to ``peer`` currently go to (4500 after a NAT-T float)."""
         sa = self._sa_for_peer(peer)

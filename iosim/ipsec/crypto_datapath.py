@@ -13,8 +13,9 @@ Theory of operation
 * Inbound (an input hook, before NAT): ESP/AH for one of our addresses is looked up by SPI,
   checked against the replay window before its ICV (advanced only after), decrypted, checked
   against the pair's proxy identities, and the inner packet continues as if it had arrived
-  on the interface. Unknown SPIs, replays and bad ICVs are dropped, counted and logged as
-  IOS logs them; cleartext the map says must arrive encrypted is dropped.
+  on the interface. Replays and bad ICVs are dropped, counted and logged as IOS logs them;
+  unknown SPIs go to :mod:`iosim.ipsec.invalid_spi`; cleartext the map says must arrive
+  encrypted is dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from iosim.ipsec.esp import (
     tunnel_encapsulate,
 )
 from iosim.ipsec.ike_glue import NON_ESP_MARKER, IkeGlue
+from iosim.ipsec.invalid_spi import InvalidSpiResponder
 from iosim.ipsec.sa_lifecycle import NAT_T_PORT, SaLifecycle
 from iosim.ipsec.sad import OneWaySa, SaBundle, SaCounters, covers
 from iosim.ipsec.spd import Spd, proxies_of
@@ -55,12 +57,9 @@ if TYPE_CHECKING:
     from iosim.clock import VirtualClock
     from iosim.router import Router
 
-__all__ = ["INVALID_SPI_NOTIFY_INTERVAL", "CryptoDataPath"]
+__all__ = ["CryptoDataPath"]
 
 NAT_T_BYTES = NAT_T_PORT.to_bytes(2, "big")
-_INVALID_SPI_LOG_INTERVAL = 1.0
-INVALID_SPI_NOTIFY_INTERVAL = 10.0  # seconds between INVALID-SPI notifies for one SPI
-_IKE_PROTOCOL: dict[int, int] = {IpProtocol.ESP: 3, IpProtocol.AH: 2}  # IP -> ISAKMP protocol
 
 
 class CryptoDataPath:
@@ -77,12 +76,11 @@ class CryptoDataPath:
         self.sa = lifecycle
         self.ike = ike
         self.debug = debug
-        self._invalid_spi_log_quiet_until = -1e9  # no RECVD_PKT_INV_SPI log before then
-        self._invalid_spi_told: dict[tuple[int, int], float] = {}  # (peer, spi) -> when
+        self.invalid_spi = InvalidSpiResponder(router, clock, ike, debug)
 
     def reset(self) -> None:
         """A reload forgets which INVALID-SPI notifies went out."""
-        self._invalid_spi_told.clear()
+        self.invalid_spi.reset()
 
     def output(self, interface: str, datagram: bytes) -> bytes | None:
         """The output hook: protect what a crypto map entry permits (or start IKE for it)."""
@@ -215,8 +213,8 @@ class CryptoDataPath:
             return datagram  # UDP 4500 for a NAT to pass on, not ours to decrypt
         src = int.from_bytes(datagram[12:16], "big")
         if bundle is None:
-            self._invalid_spi(spi, dst, src, interface,
-                              IpProtocol.ESP if esp_at != ihl else protocol)
+            self.invalid_spi.packet(spi, dst, src, interface,
+                                    IpProtocol.ESP if esp_at != ihl else protocol)
             return None
         inb = bundle.inbound
         try:
@@ -295,32 +293,3 @@ class CryptoDataPath:
             if ace is not None and ace.action == "permit":
                 return None
         return datagram
-
-    def _invalid_spi(self, spi: int, dst: int, src: int, interface: str, protocol: int
-                     ) -> None:
-        now = self.clock.now
-        if now >= self._invalid_spi_log_quiet_until:
-            self._invalid_spi_log_quiet_until = now + _INVALID_SPI_LOG_INTERVAL
-            self.router.log(
-                f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
-                f"destaddr={format_ip(dst)}, prot={protocol}, spi=0x{spi:X}({spi}), "
-                f"srcaddr={format_ip(src)}, input interface={interface}")
-        # tell the sender (INVALID-SPI) so it drops the dead pair and negotiates anew: over
-        # an existing ISAKMP SA always, and with invalid-spi-recovery by starting one
-        if spi < 256 or (now - self._invalid_spi_told.get((src, spi), -1e9)
-                         < INVALID_SPI_NOTIFY_INTERVAL):
-            return  # a reserved SPI names no SA (RFC 4303 2.1); one notify per interval
-        if len(self._invalid_spi_told) >= 1024:  # forget what is past its interval
-            self._invalid_spi_told = {k: t for k, t in self._invalid_spi_told.items()
-                                      if now - t < INVALID_SPI_NOTIFY_INTERVAL}
-        recover = self.spd.crypto.invalid_spi_recovery
-        engine = self.ike.engine(dst) if recover else self.ike.engines.get(dst)
-        if engine is None:
-            return
-        self._invalid_spi_told[(src, spi)] = now
-        proto = _IKE_PROTOCOL[protocol]
-        if engine.notify_invalid_spi(src, spi, proto, now, recover=recover):
-            self.debug.say("isakmp", f"ISAKMP: sending INVALID_SPI notify for spi 0x{spi:X} "
-                                     f"to {format_ip(src)}")
-        self.ike.pump(dst)
-
