@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import CryptoMapEntry
-from iosim.crypto.rand import SeededRandom
+from iosim.crypto.rand import RandomSource
 from iosim.ike.engine import IkeEngine, IsakmpSaState, ProxyIdentity
 from iosim.ike.main_mode import IKE_PORT, NAT_T_PORT
 from iosim.ipsec.crypto_datapath import CryptoDataPath
@@ -49,7 +49,7 @@ class RouterCrypto:
         assert router.stack is not None
         self.router = router
         self.clock = clock
-        self.rand = SeededRandom(seed)
+        self.rand = RandomSource(seed)  # seeded; the OS's once bridged to real sockets
         self.engines: dict[int, IkeEngine] = {}
         self.debug = CryptoDebug(router, clock, self.engines)
         self.spd = Spd(router, self.debug)
