@@ -19,7 +19,9 @@ The engines are sans-IO; ``IkeGlue`` is their I/O on the router's IP stack:
   :class:`~iosim.ipsec.crypto_debug.CryptoDebug` for its debug lines.
 
 It is the SA lifecycle's :class:`~iosim.ipsec.sa_lifecycle.Negotiator`: rekeys start here
-and expiries are told to the peer from here.
+and expiries are told to the peer from here. It also holds the router's call admission
+control (:class:`~iosim.ike.admission.CallAdmission`, ``crypto call admission limit``),
+which all its engines consult before they create an ISAKMP SA; a reload starts it afresh.
 """
 
 from __future__ import annotations
