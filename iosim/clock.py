@@ -20,6 +20,13 @@ during the same :meth:`~VirtualClock.advance` call. Advancing from inside a call
 (:class:`ClockError`): time has one driver. An exception raised by a callback propagates to the
 driver; the clock stays consistent (the failed event is consumed, ``now`` is its deadline) and a
 later ``advance`` carries on with the remaining events.
+
+A runaway timer -- one that keeps re-arming itself at the instant it runs, so that virtual
+time never moves -- would make ``advance`` spin for ever at 100 % CPU. The clock counts the
+events run since time last moved; when ``stall_limit`` of them (1,000,000 by default) have
+run at one instant, the next event due at that instant is dropped unrun and
+:class:`ClockError` names its callback. Timers compute their deadlines so that this cannot
+happen (:mod:`iosim.deadlines`); the guard turns a bug into an error instead of a hang.
 """
 
 from __future__ import annotations
@@ -88,17 +95,24 @@ class TimerHandle:
 
 _HeapEntry = tuple[float, int, TimerHandle]
 
+STALL_LIMIT = 1_000_000  # events at one virtual instant before the clock calls it a runaway
+
 
 class VirtualClock:
     """A virtual clock plus a deterministic event queue (see the module docstring).
 
-    ``start`` is the initial value of :attr:`now` in seconds (default 0.0).
+    ``start`` is the initial value of :attr:`now` in seconds (default 0.0); ``stall_limit``
+    how many events may run at one instant before the clock gives up on a runaway timer.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, stall_limit: int = STALL_LIMIT) -> None:
         if not math.isfinite(start):
             raise ClockError(f"start time must be finite, got {start!r}")
+        if stall_limit < 1:
+            raise ClockError(f"stall_limit must be >= 1, got {stall_limit!r}")
         self._now = float(start)
+        self.stall_limit = stall_limit
+        self._stalled = 0  # events run since virtual time last moved
         self._heap: list[_HeapEntry] = []
         self._seq = itertools.count()
         self._live = 0
@@ -212,6 +226,15 @@ class VirtualClock:
                     if self.pacer is not None:
                         self.pacer(when)
                     self._now = when
+                    self._stalled = 0
+                elif self._stalled >= self.stall_limit:
+                    self._stalled = 0
+                    handle._cancelled = True
+                    self._live -= 1
+                    name = getattr(handle.callback, "__qualname__", repr(handle.callback))
+                    raise ClockError(f"{self.stall_limit} events ran at virtual time "
+                                     f"{self._now!r} without time moving; dropped {name}")
+                self._stalled += 1
                 handle._done = True
                 self._live -= 1
                 ran += 1
@@ -222,6 +245,7 @@ class VirtualClock:
             if self.pacer is not None:
                 self.pacer(until)
             self._now = until
+            self._stalled = 0
         return ran
 
     def _drop_dead_top(self) -> None:

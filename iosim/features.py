@@ -14,6 +14,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_acl",
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
+    "iosim.config.apply_crypto_cac",
     "iosim.cli.exec_net",
     "iosim.config.apply_nat",
     "iosim.cli.exec_trace",

@@ -280,6 +280,8 @@ class CryptoConfig:
     identity: str = "address"
     aggressive_mode_disabled: bool = False
     invalid_spi_recovery: bool = False
+    cac_ike_sa: int | None = None  # crypto call admission limit ike sa N
+    cac_in_negotiation: int | None = None  # crypto call admission limit ike in-negotiation-sa N
     keyrings: dict[str, Keyring] = field(default_factory=dict)
     isakmp_profiles: dict[str, IsakmpProfile] = field(default_factory=dict)
     isakmp_peers: dict[IPv4Address, IsakmpPeer] = field(default_factory=dict)

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType
 from iosim.ike.keymat import derive_phase1_keys, hash_i, hash_r
 from iosim.ike.main_mode import (
@@ -82,6 +83,8 @@ class AggressiveModeMixin(MainModeMixin):
         if offer is None:
             return
         psk, usable = offer
+        if not self._admitted(peer, initiator=True):
+            return
         sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
                                              for i, p in enumerate(usable)))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode(),
@@ -89,7 +92,7 @@ class AggressiveModeMixin(MainModeMixin):
         sa.sai_b = push_payload_body(sa_payload)
         sa.dh = dh_group(usable[0].group).generate(self._rand)
         sa.g_xi, sa.ni_b = sa.dh.public_bytes(), self._rand(NONCE_SIZE)
-        self._sas[(peer, sa.cky_i)] = sa
+        self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
         am1 = IsakmpMessage(self._header(sa, _AM), (
             sa_payload, KePayload(sa.g_xi), NoncePayload(sa.ni_b), self._my_id(),
@@ -102,6 +105,8 @@ class AggressiveModeMixin(MainModeMixin):
         if self._aggressive_mode_disabled():
             self._events.append(Phase1Failed(peer, AGGRESSIVE_DISABLED.format(ip_text(peer))))
             raise RemoteProtocolError("aggressive mode is disabled")
+        if not self._admitted(peer, initiator=False):
+            return
         g_xi, ni_b = self._ke_nonce(msg)
         ident = msg.get(IdPayload)
         if ident is None:
@@ -127,8 +132,8 @@ class AggressiveModeMixin(MainModeMixin):
         payloads: list[Payload] = [SaPayload((chosen,)), KePayload(sa.g_xr),
                                    NoncePayload(sa.nr_b), my_id, HashPayload(h),
                                    *self._my_vendor_ids(), *self._nat_d(sa)]
-        sa.last_received, sa.give_up_at = data, now + GIVE_UP_AFTER
-        self._sas[(peer, sa.cky_i)] = sa
+        sa.last_received, sa.give_up_at = data, deadline_after(now, GIVE_UP_AFTER)
+        self._sas.add(sa)
         self._step(sa, "am1")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _AM), tuple(payloads))),
                    now, wait=True)

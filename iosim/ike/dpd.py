@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import NotifyType, ProtocolId
 from iosim.ike.payloads import NotificationPayload
 
@@ -110,6 +111,7 @@ class DpdMixin:
     _events: deque[object]
     _dpd_for: Callable[[int], DpdSettings | None]
     _traffic: dict[int, list[float]]  # peer -> [last outbound, last inbound]
+    _dirty: set[int]  # peers whose timer deadline must be recomputed
 
     if TYPE_CHECKING:  # provided by IkeEngine
 
@@ -123,6 +125,7 @@ class DpdMixin:
     def note_traffic(self, peer: int, now: float, inbound: bool) -> None:
         """An ESP packet was sent to (``inbound`` False) or received from ``peer`` at ``now``:
         what on-demand DPD needs. O(1); call ``get_timer()`` again afterwards."""
+        self._dirty.add(peer)
         seen = self._traffic.get(peer)
         if seen is None:
             seen = self._traffic[peer] = [-1.0, -1.0]
@@ -145,12 +148,13 @@ class DpdMixin:
         if state.retry_at is not None:
             return state.retry_at
         if settings.periodic:
-            return max(state.last_probe_done, sa.established_at) + settings.interval
+            return deadline_after(max(state.last_probe_done, sa.established_at),
+                                  settings.interval)
         last_out, last_in = self._traffic.get(sa.peer, (-1.0, -1.0))
         quiet_since = max(last_in, sa.established_at, state.last_probe_done)
         if last_out <= quiet_since:
             return None  # nothing sent since the peer last proved alive: no probe
-        return quiet_since + settings.interval
+        return deadline_after(quiet_since, settings.interval)
 
     def _dpd_timer(self, sa: IsakmpSa, now: float) -> None:
         due = self.dpd_due(sa)
@@ -163,7 +167,7 @@ class DpdMixin:
         settings = self._dpd_settings(sa)
         assert settings is not None
         self._probe(sa)
-        state.retry_at = now + settings.retry
+        state.retry_at = deadline_after(now, settings.retry)
 
     def _probe(self, sa: IsakmpSa) -> None:
         state = sa.dpd

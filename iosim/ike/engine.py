@@ -78,15 +78,24 @@ background; the old SA keeps serving until the new one is QM_IDLE and is deleted
 DPD (RFC 3706, :mod:`iosim.ike.dpd`): ``dpd_for(peer)`` gives the ``crypto isakmp keepalive``
 settings; the caller reports ESP traffic with ``note_traffic(peer, now, inbound)`` for on-demand
 DPD. Probes, their retransmissions and the ``PeerDead`` verdict run off ``get_timer()``.
+
+Against a hostile network: no new ISAKMP SA is created -- for a peer's first message or for a
+negotiation of ours -- without the consent of call admission control (``admission``, the
+router's :class:`~iosim.ike.admission.CallAdmission`, shared by its engines; a refusal emits
+``AdmissionDenied`` and creates and sends nothing). SAs and quick modes are indexed by peer
+(:mod:`iosim.ike.sa_table`) and the timers keep one deadline per peer in a heap
+(:mod:`iosim.ike.engine_timers`), so the work per datagram and per timer does not grow with
+the number of SAs.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
+from iosim.deadlines import DeadlineQueue, deadline_after
+from iosim.ike.admission import AdmissionDenied, CallAdmission
 from iosim.ike.aggressive_mode import AggressiveModeMixin
 from iosim.ike.constants import (
     DOI,
@@ -95,14 +104,21 @@ from iosim.ike.constants import (
     ProtocolId,
 )
 from iosim.ike.dpd import DpdMixin, DpdReceived, DpdSent, DpdSettings, PeerDead
+from iosim.ike.engine_timers import DELETED_LINGER, TimersMixin
+from iosim.ike.events import (
+    DuplicateReceived,
+    InitialContact,
+    IsakmpSaDeleted,
+    IsakmpSaState,
+    Phase2Deleted,
+    Retransmitted,
+)
 from iosim.ike.keymat import (
     informational_hash,
 )
 from iosim.ike.main_mode import (
     IKE_PORT,
     NAT_T_PORT,
-    RETRANSMIT_BASE,
-    RETRANSMIT_LIMIT,
     ZERO_COOKIE,
     IkePolicy,
     IsakmpSa,
@@ -132,8 +148,11 @@ from iosim.ike.quick_mode import (
     usable_transform_set,
 )
 from iosim.ike.quick_mode_exchange import Phase2Established, Phase2Failed, QuickModeMixin
+from iosim.ike.sa_table import QmTable, SaTable
 
 __all__ = [
+    "AdmissionDenied",
+    "CallAdmission",
     "DpdReceived",
     "DpdSent",
     "DpdSettings",
@@ -158,8 +177,6 @@ __all__ = [
     "StateChanged",
 ]
 
-DELETED_LINGER = 60.0  # a failed/deleted ISAKMP SA stays listed as "ACTIVE (deleted)"
-QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long
 _MM = ExchangeType.IDENTITY_PROTECTION
 _AM = ExchangeType.AGGRESSIVE
 _QM = ExchangeType.QUICK_MODE
@@ -169,83 +186,11 @@ _AH = ProtocolId.PROTO_IPSEC_AH
 BAD_MESSAGE = "IKMP_BAD_MESSAGE: IKE message from {} failed its sanity check or is malformed"
 
 
-# --- events ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Retransmitted:
-    """Our last message of phase ``phase`` (1 or 2) went out again, ``attempt`` of 5."""
-
-    peer: int
-    conn_id: int
-    phase: int
-    state: str
-    attempt: int
-
-
-@dataclass(frozen=True)
-class DuplicateReceived:
-    """A phase-1 message identical to the last one arrived: the peer retransmitted."""
-
-    peer: int
-    conn_id: int
-    state: str
-
-
-@dataclass(frozen=True)
-class IsakmpSaDeleted:
-    """The ISAKMP SA with ``peer`` is gone (deleted by either side or expired)."""
-
-    peer: int
-    conn_id: int
-
-
-@dataclass(frozen=True)
-class InitialContact:
-    """``peer`` sent INITIAL-CONTACT (RFC 2407 4.6.3.3) with the new ISAKMP SA ``conn_id``: it
-    rebooted. Its older ISAKMP SAs are gone (no Delete sent); delete the IPsec SAs with it
-    that are older than this SA."""
-
-    peer: int
-    conn_id: int
-    spis: tuple[int, ...] = ()  # inbound SPIs of the IPsec pairs forgotten with it
-
-
-@dataclass(frozen=True)
-class Phase2Deleted:
-    """The peer deleted the IPsec SA pair whose inbound SPI is ``spi_in``."""
-
-    peer: int
-    spi_in: int
-
-
-@dataclass(frozen=True)
-class IsakmpSaState:
-    """One row of ``show crypto isakmp sa [detail]``; dst is the responder, src the initiator."""
-
-    dst: int
-    src: int
-    state: str
-    conn_id: int
-    status: str
-    encryption: str
-    hash: str
-    auth: str
-    group: int
-    lifetime_left: float
-    initiator: bool
-    nat_t: bool = False  # NAT detected and IKE floated to UDP 4500 (RFC 3947)
-    aggressive: bool = False  # negotiated in aggressive mode (RFC 2409 5.4), not main mode
-    dpd: bool = False  # both sides sent the DPD vendor ID: R-U-THERE usable (RFC 3706)
-    established_at: float | None = None  # when it reached QM_IDLE (None before, or deleted)
-    lifetime: int = 0  # the negotiated lifetime in seconds (0 before phase 1 agreed on one)
-
-
 def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
     return offers[0] if offers else None
 
 
-class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
+class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
     """IKEv1 endpoint for one local address (see the module docstring)."""
 
     def __init__(
@@ -261,6 +206,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         nat_traversal: bool = False,
         aggressive_for: Callable[[int], bool] = lambda peer: False,
         dpd_for: Callable[[int], DpdSettings | None] = lambda peer: None,
+        admission: CallAdmission | None = None,
     ) -> None:
         self.local = local_address
         self._rand = rand
@@ -273,8 +219,14 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         self._traffic: dict[int, list[float]] = {}  # on-demand DPD: [last out, last in]
         # float to 4500 / UDP-encapsulate (RFC 3947) only for a caller that can send there
         self._nat_traversal = nat_traversal
-        self._sas: dict[tuple[int, bytes], IsakmpSa] = {}
-        self._qm: dict[tuple[int, bytes, int], QuickModeExchange] = {}
+        # call admission control: the router's, shared by its engines, else one of our own
+        self.admission = admission if admission is not None else CallAdmission()
+        self._sas: SaTable[IsakmpSa] = SaTable(self.admission.changed)
+        self._qm: QmTable[QuickModeExchange] = QmTable()
+        # timers: one deadline per peer (its SAs' and quick modes' earliest), in a heap;
+        # peers whose deadline may have moved are recomputed before the next timer query
+        self._deadlines: DeadlineQueue[int] = DeadlineQueue()
+        self._dirty: set[int] = set()
         self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
         self._pairs: dict[int, IpsecSaPair] = {}  # by inbound SPI
         # INVALID-SPI notifies waiting for the phase 1 started to carry them
@@ -297,9 +249,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         if not any(usable_transform_set(ts) for ts in offer.transform_sets):
             self._events.append(Phase2Failed(peer, "no usable transform set to offer"))
             return
-        for (p, _, _), x in self._qm.items():
-            if p == peer and x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
-                return
+        self._dirty.add(peer)
+        for key in self._sas.keys_of_peer(peer):
+            for _, x in self._qm.of_sa(key):
+                if x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
+                    return
         sa = self._sa_for_peer(peer)
         if sa is not None and sa.established:
             self._start_quick_mode(sa, proxies, offer, now)
@@ -319,6 +273,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         ISAKMP SA, ``recover`` (IOS ``crypto isakmp invalid-spi-recovery``) starts phase 1
         first. Returns whether a notify was sent or queued."""
         self._now = now
+        self._dirty.add(peer)
         notify = NotificationPayload(NotifyType.INVALID_SPI, ProtocolId(protocol),
                                      spi.to_bytes(4, "big"))
         sa = self._sa_for_peer(peer)
@@ -343,6 +298,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         the UDP port it arrived on: 4500 (``NAT_T_PORT``, non-ESP marker already stripped)
         makes the SA float there, as RFC 3947 section 4 asks of the responder."""
         self._now = now
+        self._dirty.add(peer)
         try:
             self._receive(bytes(data), peer, now, port)
         except (RemoteProtocolError, MalformedPacket, ValueError, KeyError, IndexError,
@@ -360,6 +316,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         out, self._outbox = self._outbox, []
         return out
 
+    def has_isakmp_sa(self, peer: int) -> bool:
+        """Whether an ISAKMP SA with ``peer`` exists (established or negotiating, not
+        deleted)."""
+        return self._sa_for_peer(peer) is not None
+
     def datagram_port(self, peer: int) -> int:
         """The port IKE messages to ``peer`` currently go to (4500 after a NAT-T float)."""
         sa = self._sa_for_peer(peer)
@@ -369,71 +330,23 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         """The next event, or None."""
         return self._events.popleft() if self._events else None
 
-    def get_timer(self) -> float | None:
-        """When ``handle_timer`` must next be called, or None."""
-        times: list[float] = []
-        for sa in self._sas.values():
-            times += [t for t in (sa.resend_at, sa.give_up_at, sa.expires_at, sa.purge_at,
-                                  sa.rekey_at, self.dpd_due(sa)) if t is not None]
-        for x in self._qm.values():
-            if x.resend_at is not None:
-                times.append(x.resend_at)
-            if x.done_at is not None:
-                times.append(x.done_at + QM_LINGER)
-        return min(times) if times else None
-
-    def handle_timer(self, now: float) -> None:
-        """Retransmit, give up, expire and purge whatever is due at ``now``."""
-        self._now = now
-        for key, sa in list(self._sas.items()):
-            if sa.purge_at is not None and now >= sa.purge_at:
-                self._forget(key)
-                continue
-            if sa.deleted:
-                continue
-            if sa.resend_at is not None and now >= sa.resend_at:
-                if sa.retransmits >= RETRANSMIT_LIMIT:
-                    self._fail_phase1(sa, f"retransmission limit reached in {sa.state}", now)
-                    continue
-                sa.retransmits += 1
-                sa.resend_at = now + RETRANSMIT_BASE * 2**sa.retransmits
-                self._events.append(Retransmitted(sa.peer, sa.conn_id, 1, sa.state,
-                                                  sa.retransmits))
-                self._outbox.append((sa.peer, sa.last_sent, sa.port))
-            if sa.give_up_at is not None and now >= sa.give_up_at:
-                self._mark_deleted(sa, now)
-            if sa.rekey_at is not None and now >= sa.rekey_at:
-                sa.rekey_at = None
-                self._rekey(sa, now)
-            if sa.expires_at is not None and now >= sa.expires_at:
-                self._send_isakmp_delete(sa)
-                self._mark_deleted(sa, now)
-                self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
-            elif sa.established:
-                self._dpd_timer(sa, now)
-        for key3, x in list(self._qm.items()):
-            if x.done_at is not None and now >= x.done_at + QM_LINGER:
-                del self._qm[key3]
-            elif x.resend_at is not None and now >= x.resend_at:
-                if x.retransmits >= RETRANSMIT_LIMIT:
-                    del self._qm[key3]
-                    self._events.append(Phase2Failed(key3[0], "retransmission limit reached"))
-                    continue
-                x.retransmits += 1
-                x.resend_at = now + RETRANSMIT_BASE * 2**x.retransmits
-                owner = self._sas.get((key3[0], key3[1]))
-                self._events.append(Retransmitted(key3[0], owner.conn_id if owner else 0, 2,
-                                                  "QM_IDLE", x.retransmits))
-                self._outbox.append((key3[0], x.last_sent,
-                                     owner.port if owner is not None else IKE_PORT))
-
     def isakmp_sas(self, now: float | None = None) -> list[IsakmpSaState]:
         """Every ISAKMP SA, for ``show crypto isakmp sa [detail]`` (lifetime left as of
         ``now``, or of the last time the engine saw)."""
+        return self._rows(self._sas.values(), now)
+
+    def active_sa_state(self, peer: int, now: float) -> IsakmpSaState | None:
+        """The last ``ACTIVE`` row with ``peer`` of ``show crypto isakmp sa``: the SA whose
+        conn-id ``debug crypto isakmp`` prints for a message to or from ``peer``. Looks at
+        that peer's SAs only."""
+        states = [s for s in self._rows(self._sas.of_peer(peer), now) if s.status == "ACTIVE"]
+        return states[-1] if states else None
+
+    def _rows(self, sas: Iterable[IsakmpSa], now: float | None) -> list[IsakmpSaState]:
         if now is not None:
             self._now = max(self._now, now)
         out = []
-        for sa in sorted(self._sas.values(), key=lambda s: (s.conn_id == 0, s.conn_id)):
+        for sa in sorted(sas, key=lambda s: (s.conn_id == 0, s.conn_id)):
             policy, suite = sa.policy, sa.suite
             if sa.expires_at is not None and not sa.deleted:
                 left = max(0.0, sa.expires_at - self._now)
@@ -448,6 +361,10 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 suite.lifetime if suite else 0))
         return out
 
+    def quick_modes_negotiating(self) -> int:
+        """How many quick modes wait for their last message (ours or the peer's)."""
+        return sum(x.state in ("QM_I_QM1", "QM_R_QM2") for x in self._qm.values())
+
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:
         """(initiator cookie, encryption key Ka) of each keyed ISAKMP SA: what Wireshark's
         ``ikev1_decryption_table`` needs to show the encrypted IKE messages of a capture."""
@@ -458,10 +375,13 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         """``clear crypto isakmp [CONN-ID]``: send DELETE for each ISAKMP SA (with ``peer``,
         or the one numbered ``conn_id``) and forget it."""
         self._now = now
-        for key, sa in list(self._sas.items()):
-            if (peer is not None and sa.peer != peer) or (
-                    conn_id is not None and sa.conn_id != conn_id):
+        keys = self._sas.keys_of_peer(peer) if peer is not None else [k for k, _ in
+                                                                       self._sas.items()]
+        for key in keys:
+            sa = self._sas.get(key)
+            if sa is None or (conn_id is not None and sa.conn_id != conn_id):
                 continue
+            self._dirty.add(sa.peer)
             if sa.established:
                 self._send_isakmp_delete(sa)
             if not sa.deleted and sa.conn_id:
@@ -496,7 +416,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
 
     def _sa_for_peer(self, peer: int) -> IsakmpSa | None:
         """The ISAKMP SA quick modes use: the newest established one, else one negotiating."""
-        live = [sa for sa in self._sas.values() if sa.peer == peer and not sa.deleted]
+        live = [sa for sa in self._sas.of_peer(peer) if not sa.deleted]
         live.sort(key=lambda s: (not s.established, -s.established_at, -s.conn_id))
         return live[0] if live else None
 
@@ -513,8 +433,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         until its expiry; quick modes move to the new one as soon as it is QM_IDLE."""
         if not sa.established or not any(p.peer == sa.peer for p in self._pairs.values()):
             return
-        if any(o.peer == sa.peer and o.initiator and not o.deleted and not o.established
-               for o in self._sas.values()):
+        if any(o.initiator and not o.deleted and not o.established
+               for o in self._sas.of_peer(sa.peer)):
             return  # a negotiation with the peer is already running
         self._start_phase1(sa.peer, [], now, rekey=True)
 
@@ -525,14 +445,14 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         initiated at once, each with INITIAL-CONTACT) is no leftover of a reboot: it stays,
         and so do the pairs while it does."""
         forgot = False
-        for key, other in list(self._sas.items()):
-            if (other is not sa and other.peer == sa.peer and other.established
+        for other in self._sas.of_peer(sa.peer):
+            key = (other.peer, other.cky_i)
+            if (other is not sa and other.established
                     and other.established_at <= sa.created_at):
                 self._forget(key)
                 self._events.append(IsakmpSaDeleted(other.peer, other.conn_id))
                 forgot = True
-        alone = not any(o is not sa and o.peer == sa.peer and not o.deleted
-                        for o in self._sas.values())
+        alone = not any(o is not sa and not o.deleted for o in self._sas.of_peer(sa.peer))
         gone: list[int] = []
         if forgot or alone:
             gone = [s for s, pair in self._pairs.items() if pair.peer == sa.peer]
@@ -550,20 +470,21 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
         self._traffic.pop(sa.peer, None)
 
     def _forget(self, key: tuple[int, bytes]) -> None:
-        self._sas.pop(key, None)
+        self._sas.remove(key)
         self._pending.pop(key, None)
         self._notify_later.pop(key, None)
-        for k in [k for k in self._qm if k[:2] == key]:
-            del self._qm[k]
+        self._qm.remove_sa(key)
 
     def _mark_deleted(self, sa: IsakmpSa, now: float) -> None:
         sa.deleted = True
-        sa.resend_at = sa.give_up_at = sa.expires_at = None
-        sa.purge_at = now + DELETED_LINGER
+        # every deadline of a live SA goes: one left behind (a rekey) would be due for ever
+        # while handle_timer skips deleted SAs
+        sa.resend_at = sa.give_up_at = sa.expires_at = sa.rekey_at = None
+        sa.purge_at = deadline_after(now, DELETED_LINGER)
+        self._sas.mark_deleted(sa)
         self._pending.pop((sa.peer, sa.cky_i), None)
         self._notify_later.pop((sa.peer, sa.cky_i), None)
-        for k in [k for k in self._qm if k[:2] == (sa.peer, sa.cky_i)]:
-            del self._qm[k]
+        self._qm.remove_sa((sa.peer, sa.cky_i))
 
     def _fail_phase1(self, sa: IsakmpSa, reason: str, now: float) -> None:
         self._mark_deleted(sa, now)
@@ -743,9 +664,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 self._peer_rebooted(sa, now)
             elif (isinstance(p, NotificationPayload)
                   and p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
-                for key, x in list(self._qm.items()):
-                    if (key[:2] == (sa.peer, sa.cky_i) and x.initiator
-                            and x.state == "QM_I_QM1"
+                for key, x in self._qm.of_sa((sa.peer, sa.cky_i)):
+                    if (x.initiator and x.state == "QM_I_QM1"
                             and p.spi in (x.spi_in.to_bytes(4, "big"),
                                           x.ah_spi_in.to_bytes(4, "big"))):
                         del self._qm[key]

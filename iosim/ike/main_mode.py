@@ -1,15 +1,11 @@
-"""IKEv1 main mode pieces (RFC 2409 section 5, pre-shared keys): policies, the ISAKMP SA state
-and the phase-1 encryption.
+"""IKEv1 main mode pieces (RFC 2409 section 5, pre-shared keys): the ISAKMP SA state and the
+phase-1 encryption; the policies it negotiates with are :mod:`iosim.ike.phase1_policy`'s.
 
 Theory of operation
 -------------------
-``IkePolicy`` is one ``crypto isakmp policy N``. The initiator offers all its pre-share policies
-as the transforms of one ISAKMP proposal, in priority order (as IOS does); the responder walks
-its own policies in priority order and, for each, the offered transforms in order, and takes
-the first match on encryption, key length, hash, authentication method and group
-(``choose_policy``; IOS's "Checking ISAKMP transform 1 against priority 10 policy"). Lifetimes
-need not match: the lower one wins, and the responder returns the chosen transform with that
-lower lifetime so the initiator learns it.
+The initiator offers all its pre-share ``IkePolicy``s as the transforms of one ISAKMP
+proposal; the responder takes the first match of its own (``choose_policy``, IOS's policy
+walk, in :mod:`iosim.ike.phase1_policy`).
 
 ``IsakmpSa`` is the state of one phase-1 SA, and of its negotiation while main mode runs::
 
@@ -49,23 +45,14 @@ from typing import TYPE_CHECKING
 
 from iosim.crypto.algorithms import (
     EncryptionAlgorithm,
-    HashAlgorithm,
-    UnsupportedAlgorithm,
-    encryption_by_attribute,
-    encryption_by_name,
-    hash_by_attribute,
-    hash_by_name,
-    short_number,
 )
 from iosim.crypto.dh import DhPrivate
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
+from iosim.ike.admission import AdmissionDenied, CallAdmission
 from iosim.ike.constants import (
-    AuthenticationMethod,
     ExchangeType,
-    IkeAttributeType,
     IsakmpFlag,
-    IsakmpTransformId,
-    LifeType,
     NotifyType,
     ProtocolId,
 )
@@ -79,7 +66,6 @@ from iosim.ike.keymat import (
     phase2_iv,
 )
 from iosim.ike.payloads import (
-    DataAttribute,
     HashPayload,
     IdPayload,
     IsakmpHeader,
@@ -98,12 +84,28 @@ from iosim.ike.payloads import (
     push_payload_body,
     push_payloads,
 )
+from iosim.ike.phase1_policy import (
+    IkePolicy,
+    Phase1Suite,
+    PolicyChecked,
+    choose_policy,
+    describe_transform,
+    isakmp_sa_payload,
+    policy_checks,
+    policy_transform,
+    returned_lifetime,
+    suite_of,
+    transform_matches,
+    transform_mismatch,
+    with_lifetime,
+)
 from iosim.ike.quick_mode import FULL_MASK, id_payload
+from iosim.ike.sa_table import SaTable
 
 if TYPE_CHECKING:
     from iosim.ike.quick_mode import IpsecSaPair, Phase2Offer, ProxyIdentity
 
-__all__ = [
+__all__ = [  # with phase1_policy's names, main mode's vocabulary since before that split
     "NONCE_SIZE",
     "IkePolicy",
     "IsakmpSa",
@@ -117,238 +119,22 @@ __all__ = [
     "StateChanged",
     "choose_policy",
     "decrypt_body",
+    "describe_transform",
     "encrypt_body",
     "isakmp_sa_payload",
+    "policy_checks",
     "policy_transform",
+    "returned_lifetime",
+    "suite_of",
+    "transform_matches",
+    "transform_mismatch",
+    "with_lifetime",
 ]
 
 NONCE_SIZE = 20  # bytes; IOS sends 20-byte nonces in main and quick mode
 IKE_PORT = 500
 NAT_T_PORT = 4500  # RFC 3947 section 4: IKE after floating (non-ESP marker added by the I/O)
 RFC3947_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")  # MD5("RFC 3947")
-
-
-@dataclass(frozen=True)
-class IkePolicy:
-    """One ``crypto isakmp policy N``."""
-
-    priority: int
-    encryption: str  # "des" | "3des" | "aes"
-    key_bits: int | None  # 128/192/256 for aes, else None
-    hash: str  # "md5" | "sha" | "sha256" | "sha384" | "sha512"
-    authentication: str  # "pre-share" (the only method this engine runs)
-    group: int
-    lifetime: int  # seconds
-
-    @property
-    def cipher_name(self) -> str:
-        """The row name in :mod:`iosim.crypto.algorithms` (``"aes 256"``, ``"aes"``, ``"3des"``)."""
-        if self.encryption == "aes" and self.key_bits not in (None, 128):
-            return f"aes {self.key_bits}"
-        return self.encryption
-
-
-@dataclass(frozen=True)
-class Phase1Suite:
-    """The algorithms of a negotiated phase-1 SA."""
-
-    cipher: EncryptionAlgorithm
-    hash: HashAlgorithm
-    group: int
-    lifetime: int
-
-
-def policy_transform(number: int, policy: IkePolicy) -> TransformPayload:
-    """An ISAKMP transform for a policy (RFC 2409 Appendix A attributes, in IOS's order)."""
-    cipher = encryption_by_name(policy.cipher_name)
-    attrs = [DataAttribute(IkeAttributeType.ENCRYPTION_ALGORITHM, cipher.attribute)]
-    if cipher.key_length_attribute is not None:
-        attrs.append(DataAttribute(IkeAttributeType.KEY_LENGTH, cipher.key_length_attribute))
-    attrs += [
-        DataAttribute(IkeAttributeType.HASH_ALGORITHM, hash_by_name(policy.hash).attribute),
-        DataAttribute(IkeAttributeType.AUTHENTICATION_METHOD, AuthenticationMethod.PRE_SHARED_KEY),
-        DataAttribute(IkeAttributeType.GROUP_DESCRIPTION, policy.group),
-        DataAttribute(IkeAttributeType.LIFE_TYPE, LifeType.SECONDS),
-        DataAttribute.variable(IkeAttributeType.LIFE_DURATION, policy.lifetime),
-    ]
-    return TransformPayload(number, IsakmpTransformId.KEY_IKE, tuple(attrs))
-
-
-def isakmp_sa_payload(transforms: tuple[TransformPayload, ...]) -> SaPayload:
-    """One ISAKMP proposal (no SPI) carrying the given transforms."""
-    return SaPayload((ProposalPayload(1, ProtocolId.PROTO_ISAKMP, b"", transforms),))
-
-
-def _value(t: TransformPayload, kind: IkeAttributeType) -> int | None:
-    attr = t.attribute(kind)
-    return None if attr is None else attr.as_int()
-
-
-def _offered_lifetime(t: TransformPayload) -> int | None:
-    """The seconds lifetime of a transform (None if absent; RFC 2409 default is 8 hours)."""
-    life_type = None
-    for attr in t.attributes:
-        if attr.attribute_type == IkeAttributeType.LIFE_TYPE:
-            life_type = attr.as_int()
-        elif attr.attribute_type == IkeAttributeType.LIFE_DURATION and life_type == 1:
-            return attr.as_int()
-    return None
-
-
-def transform_matches(t: TransformPayload, policy: IkePolicy) -> bool:
-    """Whether an offered transform has the policy's encryption, hash, auth and group."""
-    if t.transform_id != IsakmpTransformId.KEY_IKE or policy.authentication != "pre-share":
-        return False
-    try:
-        cipher = encryption_by_attribute(
-            _value(t, IkeAttributeType.ENCRYPTION_ALGORITHM) or 0,
-            _value(t, IkeAttributeType.KEY_LENGTH),
-        )
-        hash_alg = hash_by_attribute(_value(t, IkeAttributeType.HASH_ALGORITHM) or 0)
-        ours = encryption_by_name(policy.cipher_name)
-    except UnsupportedAlgorithm:
-        return False
-    return (
-        cipher == ours
-        and hash_alg.name == policy.hash
-        and _value(t, IkeAttributeType.AUTHENTICATION_METHOD) == AuthenticationMethod.PRE_SHARED_KEY
-        and _value(t, IkeAttributeType.GROUP_DESCRIPTION) == policy.group
-    )
-
-
-_ENCRYPTION_TEXT = {1: "DES-CBC", 5: "3DES-CBC", 7: "AES-CBC"}
-_HASH_TEXT = {1: "MD5", 2: "SHA", 4: "SHA256", 5: "SHA384", 6: "SHA512"}
-_AUTH_TEXT = {1: "pre-share", 3: "RSA sig", 4: "RSA encr"}
-
-
-def _life_duration(attr: DataAttribute) -> str:
-    """``life duration (basic) of 1200`` for the short form, the bytes of the long one."""
-    if isinstance(attr.value, int):
-        return f"life duration (basic) of {attr.value}"
-    return "life duration (VPI) of  " + " ".join(f"0x{b:x}" for b in attr.value[:16]) + " "
-
-
-_ATTRIBUTE_TEXT: dict[int, Callable[[int], str]] = {
-    IkeAttributeType.ENCRYPTION_ALGORITHM:
-        lambda v: f"encryption {_ENCRYPTION_TEXT.get(v) or short_number(v)}",
-    IkeAttributeType.KEY_LENGTH: lambda v: f"keylength of {short_number(v)}",
-    IkeAttributeType.HASH_ALGORITHM: lambda v: f"hash {_HASH_TEXT.get(v) or short_number(v)}",
-    IkeAttributeType.GROUP_DESCRIPTION: lambda v: f"default group {short_number(v)}",
-    IkeAttributeType.AUTHENTICATION_METHOD:
-        lambda v: f"auth {_AUTH_TEXT.get(v) or short_number(v)}",
-    IkeAttributeType.LIFE_TYPE: lambda v: ("life type in seconds" if v == 1
-                                           else "life type in kilobytes"),
-}
-#: The order IOS prints a transform's attributes in (whatever order they came in).
-_ATTRIBUTE_ORDER = (IkeAttributeType.ENCRYPTION_ALGORITHM, IkeAttributeType.KEY_LENGTH,
-                    IkeAttributeType.HASH_ALGORITHM, IkeAttributeType.GROUP_DESCRIPTION,
-                    IkeAttributeType.AUTHENTICATION_METHOD)
-
-
-def describe_transform(t: TransformPayload) -> tuple[str, ...]:
-    """The attribute lines ``debug crypto isakmp`` prints under "Checking ISAKMP transform"
-    (``encryption AES-CBC``, ``keylength of 256``, ``hash SHA``, ``default group 14``,
-    ``auth pre-share``, then the life type/duration pairs as they came)."""
-    lines = []
-    for kind in _ATTRIBUTE_ORDER:
-        attr = t.attribute(kind)
-        if attr is not None:
-            lines.append(_ATTRIBUTE_TEXT[kind](attr.as_int()))
-    for attr in t.attributes:
-        if attr.attribute_type == IkeAttributeType.LIFE_TYPE:
-            lines.append(_ATTRIBUTE_TEXT[IkeAttributeType.LIFE_TYPE](attr.as_int()))
-        elif attr.attribute_type == IkeAttributeType.LIFE_DURATION:
-            lines.append(_life_duration(attr))
-    return tuple(lines)
-
-
-def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
-    """Why an offered transform does not match a policy, in IOS's words (checked in IOS's
-    order: encryption, key length, hash, authentication, group); None when it matches."""
-    enc = _value(t, IkeAttributeType.ENCRYPTION_ALGORITHM)
-    ours = encryption_by_name(policy.cipher_name)
-    if enc != ours.attribute:
-        return "Encryption algorithm offered does not match policy!"
-    if _value(t, IkeAttributeType.KEY_LENGTH) != ours.key_length_attribute:
-        return "Proposed key length does not match policy"
-    hash_value = _value(t, IkeAttributeType.HASH_ALGORITHM)
-    if hash_value != hash_by_name(policy.hash).attribute:
-        return "Hash algorithm offered does not match policy!"
-    if (policy.authentication != "pre-share" or _value(t, IkeAttributeType.AUTHENTICATION_METHOD)
-            != AuthenticationMethod.PRE_SHARED_KEY):
-        return "Authentication method offered does not match policy!"
-    if _value(t, IkeAttributeType.GROUP_DESCRIPTION) != policy.group:
-        return "Diffie-Hellman group offered does not match policy!"
-    if not transform_matches(t, policy):
-        return "atts are not acceptable."
-    return None
-
-
-@dataclass(frozen=True)
-class PolicyChecked:
-    """The responder checked offered transform ``number`` against its policy ``priority``
-    (``debug crypto isakmp``: "Checking ISAKMP transform 1 against priority 10 policy");
-    ``mismatch`` is IOS's reason, None when the transform was accepted."""
-
-    peer: int
-    number: int
-    priority: int
-    transform: TransformPayload  # the offered transform (``describe_transform`` prints it)
-    mismatch: str | None
-    first: bool = False  # the walk's first check (IOS first says it processes the SA payload)
-    initiator: bool = False  # the initiator checking the transform the responder chose
-
-
-def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: list[IkePolicy],
-                  *, initiator: bool = False) -> list[PolicyChecked]:
-    """What IOS's check prints: each policy by priority against the offered transforms (the
-    responder), or against the one the responder chose (the initiator), up to the first
-    that is accepted."""
-    out: list[PolicyChecked] = []
-    for policy in sorted(policies, key=lambda p: p.priority):
-        for t in offered:
-            mismatch = transform_mismatch(t, policy)
-            out.append(PolicyChecked(peer, t.number, policy.priority, t, mismatch, not out,
-                                     initiator))
-            if mismatch is None:
-                return out
-    return out
-
-
-def choose_policy(
-    offered: tuple[TransformPayload, ...], policies: list[IkePolicy]
-) -> tuple[TransformPayload, IkePolicy, int] | None:
-    """IOS's responder check: our policies by priority, each against every offered transform.
-
-    Returns the offered transform, our policy and the lifetime to use (the lower one wins).
-    """
-    for policy in sorted(policies, key=lambda p: p.priority):
-        for t in offered:
-            if transform_matches(t, policy):
-                theirs = _offered_lifetime(t) or 28800
-                return t, policy, min(theirs, policy.lifetime)
-    return None
-
-
-def suite_of(policy: IkePolicy, lifetime: int) -> Phase1Suite:
-    """The algorithms of a policy with the negotiated lifetime."""
-    return Phase1Suite(
-        encryption_by_name(policy.cipher_name), hash_by_name(policy.hash), policy.group, lifetime
-    )
-
-
-def with_lifetime(t: TransformPayload, lifetime: int) -> TransformPayload:
-    """The same transform with its seconds lifetime replaced (or added)."""
-    life = (IkeAttributeType.LIFE_TYPE, IkeAttributeType.LIFE_DURATION)
-    attrs = [a for a in t.attributes if a.attribute_type not in life]
-    attrs += [DataAttribute(IkeAttributeType.LIFE_TYPE, LifeType.SECONDS),
-              DataAttribute.variable(IkeAttributeType.LIFE_DURATION, lifetime)]
-    return TransformPayload(t.number, t.transform_id, tuple(attrs))
-
-
-def returned_lifetime(t: TransformPayload) -> int | None:
-    """The lifetime in the responder's chosen transform."""
-    return _offered_lifetime(t)
 
 
 # --- phase-1 encryption (RFC 2409 section 5.3, Appendix B) ------------------------------------
@@ -548,7 +334,8 @@ class MainModeMixin:
     _rand: Callable[[int], bytes]
     _policies: Callable[[], list[IkePolicy]]
     _psk_for: Callable[[int], str | None]
-    _sas: dict[tuple[int, bytes], IsakmpSa]
+    _sas: SaTable[IsakmpSa]
+    admission: CallAdmission
     _pairs: dict[int, IpsecSaPair]  # IPsec pairs by inbound SPI
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
@@ -584,8 +371,7 @@ class MainModeMixin:
         """Whether another established ISAKMP SA, or an IPsec pair, with the peer exists:
         then the peer did not reboot as far as we know, and gets no INITIAL-CONTACT (it
         would delete pairs that still carry traffic)."""
-        return any(o is not sa and o.peer == sa.peer and o.established
-                   for o in self._sas.values()) or any(
+        return any(o is not sa and o.established for o in self._sas.of_peer(sa.peer)) or any(
             pair.peer == sa.peer for pair in self._pairs.values())
 
     def _initial_contact(self, sa: IsakmpSa) -> list[Payload]:
@@ -624,7 +410,7 @@ class MainModeMixin:
         self._outbox.append((sa.peer, data, sa.port))
         sa.last_sent = data
         sa.retransmits = 0
-        sa.resend_at = now + RETRANSMIT_BASE if wait else None
+        sa.resend_at = deadline_after(now, RETRANSMIT_BASE) if wait else None
 
     def _header(self, sa: IsakmpSa, exchange: ExchangeType, mid: int = 0,
                 first: Payload | None = None) -> IsakmpHeader:
@@ -656,11 +442,13 @@ class MainModeMixin:
         if offer is None:
             return
         psk, usable = offer
+        if not self._admitted(peer, initiator=True):
+            return
         sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
                                              for i, p in enumerate(usable)))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
         sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
-        self._sas[(peer, sa.cky_i)] = sa
+        self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
         mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *self._my_vendor_ids()))
         self._step(sa, "mm1_sent")
@@ -704,7 +492,18 @@ class MainModeMixin:
         sa.sai_b = push_payload_body(sa_payload)
         return sa, proposal, with_lifetime(transform, lifetime)
 
+    def _admitted(self, peer: int, *, initiator: bool) -> bool:
+        """Call admission control: may a new ISAKMP SA with ``peer`` be created? A refusal
+        is counted and reported (``AdmissionDenied``); nothing is created or sent."""
+        reason = self.admission.admit(self._sas.negotiating_with(peer), initiator=initiator)
+        if reason is None:
+            return True
+        self._events.append(AdmissionDenied(peer, initiator, reason))
+        return False
+
     def _mm1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
+        if not self._admitted(peer, initiator=False):
+            return
         answer = self._responder_choice(msg, peer)
         if answer is None:
             return
@@ -712,8 +511,8 @@ class MainModeMixin:
         sa.created_at = now
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
-        sa.give_up_at = now + GIVE_UP_AFTER
-        self._sas[(peer, sa.cky_i)] = sa
+        sa.give_up_at = deadline_after(now, GIVE_UP_AFTER)
+        self._sas.add(sa)
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         mm2 = IsakmpMessage(self._header(sa, _MM),
                             (SaPayload((chosen,)), *self._my_vendor_ids()))
@@ -866,9 +665,11 @@ class MainModeMixin:
     def _established(self, sa: IsakmpSa, now: float, *, initial_contact: bool = False) -> None:
         assert sa.suite is not None
         sa.state, sa.give_up_at = "QM_IDLE", None
-        sa.established_at, sa.expires_at = now, now + sa.suite.lifetime
+        self._sas.mark_established(sa)
+        sa.established_at = now
+        sa.expires_at = deadline_after(now, sa.suite.lifetime)
         if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime
-            sa.rekey_at = now + 0.9 * sa.suite.lifetime
+            sa.rekey_at = deadline_after(now, 0.9 * sa.suite.lifetime)
         sa.dh = None
         if initial_contact:
             self._peer_rebooted(sa, now)

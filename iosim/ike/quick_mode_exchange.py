@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iosim.crypto.dh import group as dh_group
+from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType, NotifyType, ProtocolId
 from iosim.ike.keymat import keymat, quick_mode_hash_1, quick_mode_hash_2, quick_mode_hash_3
 from iosim.ike.main_mode import (
@@ -73,6 +74,7 @@ from iosim.ike.quick_mode import (
     proxy_from_ids,
     reply_sa_payload,
 )
+from iosim.ike.sa_table import QmTable
 
 __all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin", "QuickModeStarted"]
 
@@ -112,7 +114,7 @@ class QuickModeMixin(MainModeMixin):
     local: int
     _rand: Callable[[int], bytes]
     _select: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
-    _qm: dict[tuple[int, bytes, int], QuickModeExchange]
+    _qm: QmTable[QuickModeExchange]
     _pairs: dict[int, IpsecSaPair]
     _outbox: list[tuple[int, bytes, int]]
     _events: deque[object]
@@ -165,8 +167,10 @@ class QuickModeMixin(MainModeMixin):
         data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
         x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
                               sa_payload=sa_payload, iv=iv, last_sent=data,
-                              resend_at=now + RETRANSMIT_BASE, ah_spi_in=ah_spi)
+                              resend_at=deadline_after(now, RETRANSMIT_BASE),
+                              ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
+        self.admission.counters.ipsec_outgoing += 1
         self._outbox.append((sa.peer, data, sa.port))
         self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
@@ -267,6 +271,7 @@ class QuickModeMixin(MainModeMixin):
                           and (ke is not None) == (c.group is not None)), None)
         x = QuickModeExchange(mid, False, proxies, None, self._new_spi(), ni_b,
                               last_received=data, state="QM_REJECTED", done_at=now)
+        self.admission.counters.ipsec_incoming += 1
         if match is None or chosen is None:
             # the SPI of the first ESP proposal (else the first proposal): what the
             # initiator knows its exchange by
@@ -301,7 +306,7 @@ class QuickModeMixin(MainModeMixin):
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
         x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
-        x.resend_at = now + RETRANSMIT_BASE
+        x.resend_at = deadline_after(now, RETRANSMIT_BASE)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self._outbox.append((sa.peer, reply, sa.port))
         self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2", mid)

@@ -166,8 +166,9 @@ class Lab:
     def bridge(self, spec: str) -> UdpBridge:
         """``DEVICE:INTERFACE:ADDRESS:PEER``: bind a router interface the lab leaves uncabled
         to real UDP 500/4500 sockets on the host's ``ADDRESS``, towards the real IKE peer at
-        ``PEER`` (see :mod:`iosim.net.udp_bridge`). Raises ValueError (or OSError from the
-        sockets) with a message for the user."""
+        ``PEER`` (see :mod:`iosim.net.udp_bridge`); the router then draws its randomness from
+        the operating system. Raises ValueError (or OSError from the sockets) with a message
+        for the user."""
         parts = spec.split(":")
         if len(parts) != 4:
             raise ValueError("expected DEVICE:INTERFACE:ADDRESS:PEER, e.g. "
@@ -183,8 +184,13 @@ class Lab:
             IPv4Address(text)  # ValueError for a bad address
         from iosim.net.udp_bridge import UdpBridge  # real sockets only for who asks
 
-        return UdpBridge.attach(self.fabric, router, interface, host_address=address,
-                                peer_address=peer)
+        bridge = UdpBridge.attach(self.fabric, router, interface, host_address=address,
+                                  peer_address=peer)
+        # what this router sends to a real peer must not be predictable from the lab's seed
+        # (cookies, nonces, DH privates, SPIs, IVs): the operating system's randomness
+        if isinstance(router.crypto_plane, RouterCrypto):
+            router.crypto_plane.rand.use_os_randomness()
+        return bridge
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
         """An interface of ``device`` changed: the router at the other end sees it too."""

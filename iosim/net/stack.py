@@ -121,7 +121,7 @@ class IpStack:
     taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
     reassembler: Reassembler = field(default_factory=Reassembler)
-    _last_icmp_error: float = -1e9
+    _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
 
     # ------------------------------------------------------------ addresses
@@ -283,9 +283,9 @@ class IpStack:
         """Send an ICMP error; unreachables are rate-limited as IOS limits them by default."""
         if isinstance(message, IcmpDestinationUnreachable):
             now = self.clock.now
-            if now - self._last_icmp_error < ICMP_ERROR_INTERVAL:
+            if now < self._icmp_quiet_until:
                 return
-            self._last_icmp_error = now
+            self._icmp_quiet_until = now + ICMP_ERROR_INTERVAL
         self.send(to, IpProtocol.ICMP, push_icmp(message))
 
     # ------------------------------------------------------------ send
@@ -337,7 +337,7 @@ class IpStack:
     def _send_ip(self, interface: str, next_hop: int, datagram: bytes) -> None:
         entry = self.arp.get(next_hop)
         now = self.clock.now
-        if entry is not None and entry.learnt is not None and now - entry.learnt > ARP_TIMEOUT:
+        if entry is not None and entry.learnt is not None and now > entry.learnt + ARP_TIMEOUT:
             del self.arp[next_hop]
             entry = None
         if entry is None:

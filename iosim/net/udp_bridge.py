@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from iosim.deadlines import deadline_after
 from iosim.net.fragments import ETHERNET_MTU, Reassembler, fragment
 from iosim.net.packets import (
     BROADCAST_MAC,
@@ -210,7 +211,8 @@ class UdpBridge:
     def _on_poll(self) -> None:
         self.poll()
         if self._origin is not None:
-            self._poll = self.clock.call_later(POLL_INTERVAL, self._on_poll)
+            self._poll = self.clock.call_at(deadline_after(self.clock.now, POLL_INTERVAL),
+                                            self._on_poll)
 
     # ------------------------------------------------------------ real -> emulated
 

@@ -208,8 +208,8 @@ def policy_attribute(rng: random.Random, seed: str) -> Question:
     """No matching ISAKMP policy: which attribute differs? (read R2's policy walk)"""
     with boot(_with_policy(rng), seed) as live:
         ping, r2_log = _try(live, rng, most=1)
-        r1 = live.crypto("R1").crypto.policies[10]
-        r2 = live.crypto("R2").crypto.policies[10]
+        r1 = live.crypto("R1").spd.crypto.policies[10]
+        r2 = live.crypto("R2").spd.crypto.policies[10]
     differs = [a for a in _ATTRIBUTE_NAMES if getattr(r1, a) != getattr(r2, a)]
     right = _ATTRIBUTE_NAMES[differs[0]]
     answer = shuffled(rng, right, [n for n in _ATTRIBUTE_NAMES.values() if n != right])

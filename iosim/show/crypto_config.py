@@ -72,6 +72,16 @@ def key_line(k: PresharedKey) -> str:
     return line
 
 
+def _call_admission_lines(crypto: CryptoConfig) -> list[str]:
+    """``crypto call admission limit ike ...``: the first crypto lines, as IOS writes them."""
+    out: list[str] = []
+    if crypto.cac_in_negotiation is not None:
+        out.append(f"crypto call admission limit ike in-negotiation-sa {crypto.cac_in_negotiation}")
+    if crypto.cac_ike_sa is not None:
+        out.append(f"crypto call admission limit ike sa {crypto.cac_ike_sa}")
+    return out
+
+
 def _keyring_lines(crypto: CryptoConfig) -> list[str]:
     out: list[str] = []
     for ring in crypto.keyrings.values():
@@ -225,7 +235,8 @@ def running_config_section(cfg: RunningConfig) -> list[str]:
     crypto = _crypto(cfg)
     if crypto is None or crypto.is_empty():
         return []
-    groups = [_keyring_lines(crypto) + _isakmp_global_lines(crypto), _ipsec_lines(crypto),
+    groups = [_call_admission_lines(crypto),
+              _keyring_lines(crypto) + _isakmp_global_lines(crypto), _ipsec_lines(crypto),
               _map_lines(crypto)]
     out: list[str] = []
     for group in groups:

@@ -386,7 +386,7 @@ def test_a_nat_keepalive_falls_due_whatever_the_rounding_of_its_deadline(tmp_pat
     while (last_out + 20) - last_out >= 20:  # a last send whose deadline rounds down
         last_out += 0.001
     bundle.last_out = last_out
-    crypto._nat_keepalive(bundle)  # type: ignore[union-attr]
+    crypto.lifecycle._nat_keepalive(bundle)  # type: ignore[union-attr]
 
     def stuck(signum: int, frame: object) -> None:
         raise TimeoutError("the keepalive timer keeps firing at one instant")

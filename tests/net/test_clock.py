@@ -246,3 +246,44 @@ def test_wall_clock_sync_maps_elapsed_time_with_speed() -> None:
     assert clock.now == pytest.approx(35.0)
     with pytest.raises(ClockError):
         WallClockSync(clock, speed=0)
+
+
+# --- the runaway guard --------------------------------------------------------------------------
+
+
+def _rearm_at_once(clock: VirtualClock) -> None:
+    """A broken periodic timer: re-arms at the instant it runs, so time never moves."""
+    clock.call_at(clock.now, _rearm_at_once, clock)
+
+
+def test_a_timer_that_keeps_time_still_is_stopped_and_named() -> None:
+    clock = VirtualClock(start=5.0)
+    clock.call_at(7.5, _rearm_at_once, clock)
+    clock.call_at(8.0, lambda: None)
+    with pytest.raises(ClockError, match=r"1000000 events ran at virtual time 7\.5 .*"
+                                         r"dropped _rearm_at_once"):
+        clock.advance(10)
+    # the runaway is gone (dropped, not re-armed); time and the rest of the queue carry on
+    assert clock.now == 7.5 and len(clock) == 1
+    assert clock.advance(10) == 1 and clock.now == 17.5
+
+
+def test_many_events_at_one_instant_are_fine_below_the_limit() -> None:
+    """The guard counts events since time last moved: a burst at one instant and time
+    moving in between never trips it."""
+    clock = VirtualClock(stall_limit=1_000)
+    ran: list[float] = []
+    for _ in range(1_000):
+        clock.call_at(1.0, lambda: ran.append(clock.now))
+    for i in range(3):
+        clock.call_at(2.0 + i, lambda: ran.append(clock.now))
+    clock.advance(10)
+    assert len(ran) == 1_003
+    clock.call_soon(lambda: None)
+    clock.call_at(clock.now, lambda: None)
+    assert clock.advance(0) == 2  # after time moved, the count starts again
+
+
+def test_a_stall_limit_must_be_positive() -> None:
+    with pytest.raises(ClockError):
+        VirtualClock(stall_limit=0)

@@ -1,0 +1,236 @@
+"""The life of an IPsec SA pair on one router: installed, used, renewed, expired, removed.
+
+Theory of operation
+-------------------
+Quick mode hands the router an ``IpsecSaPair`` (keys, SPIs, lifetimes); ``SaLifecycle.install``
+turns it into an ``SaBundle`` in the SAD under the crypto map entry the negotiation was for
+(``Spd.intents``) and arms its timers on the lab's clock:
+
+* rekey at 90 % of the lifetime in seconds (or kilobytes, counted from real bytes by
+  :meth:`SaLifecycle.count_octets`) -- only by the side that negotiated the pair, only for a
+  pair that carried traffic, and only while the crypto map still asks for it; the old pair
+  serves until the new one is up;
+* expiry at 100 %: a Delete goes to the peer and the pair goes;
+* ``crypto isakmp nat keepalive N`` for an ESP-in-UDP pair: one 0xFF octet to UDP 4500
+  whenever the pair has sent nothing for N seconds (RFC 3948 2.3).
+
+A pair installed for a ``reverse-route`` entry puts a static route to the remote proxy network
+via the peer into ``router.injected_routes``, there while some pair protects that network.
+
+Telling the peer (Delete) and starting a rekey are IKE's business: the IKE glue registers
+itself as the :class:`Negotiator` (``bind``), so this module needs nothing of IKE's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from iosim.deadlines import deadline_after
+from iosim.ike.engine import IpsecSaPair, ProxyIdentity
+from iosim.ipsec.ah import AhSa
+from iosim.ipsec.crypto_debug import CryptoDebug
+from iosim.ipsec.esp import EspSa
+from iosim.ipsec.replay import ReplayWindow
+from iosim.ipsec.sad import OneWaySa, SaBundle, SaCounters, Sad
+from iosim.ipsec.spd import MapEntry, Spd
+from iosim.ipsec.transforms import encryption_transform, integrity_transform
+from iosim.net.routing import Route
+
+if TYPE_CHECKING:
+    from iosim.clock import VirtualClock
+    from iosim.router import Router
+
+__all__ = ["NAT_KEEPALIVE", "NAT_T_PORT", "REKEY_AT", "Negotiator", "SaLifecycle",
+           "nat_keepalive_step"]
+
+NAT_T_PORT = 4500
+NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
+REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
+
+FlowKey = tuple[str, str, int, ProxyIdentity]  # (interface, map, seq, proxies)
+
+
+def nat_keepalive_step(now: float, last_out: float, interval: float) -> tuple[bool, float]:
+    """The NAT-keepalive timer of a pair that last sent at ``last_out``, firing at ``now``:
+    whether a keepalive is due, and when to look again (always later than ``now``).
+
+    Due means ``now`` reached ``last_out + interval`` -- the very sum the timer was armed
+    with, so the instant it was armed for always qualifies (a difference ``now - last_out``
+    may round below ``interval`` there and re-arm the timer at ``now`` for ever)."""
+    due = last_out + interval
+    if now >= due:
+        return True, deadline_after(now, interval)
+    return False, due
+
+
+class Negotiator(Protocol):
+    """What the SA lifecycle asks of IKE."""
+
+    def start(self, where: MapEntry, local: int, peer: int, proxies: ProxyIdentity) -> None:
+        """Negotiate a (new) pair for ``proxies`` with ``peer``."""
+
+    def tell_deleted(self, bundle: SaBundle) -> None:
+        """Send the peer a Delete for the pair (over its ISAKMP SA, if any)."""
+
+    def forget(self, bundle: SaBundle) -> None:
+        """The pair is gone without telling anyone: IKE forgets it too."""
+
+
+class SaLifecycle:
+    """The SAD of one router and the timers of its pairs (see the module docstring)."""
+
+    def __init__(self, router: Router, clock: VirtualClock, spd: Spd,
+                 debug: CryptoDebug) -> None:
+        self.router = router
+        self.clock = clock
+        self.spd = spd
+        self.debug = debug
+        self.sad = Sad()
+        # per protected flow (interface, map, seq, proxies): counters that outlive rekeys
+        self.flow_counters: dict[FlowKey, SaCounters] = {}
+        self._conn_ids = 0
+        self._ike: Negotiator | None = None
+
+    def bind(self, ike: Negotiator) -> None:
+        """Register the IKE side (done once, by the crypto plane that owns both)."""
+        self._ike = ike
+
+    @property
+    def ike(self) -> Negotiator:
+        assert self._ike is not None, "SaLifecycle used before bind()"
+        return self._ike
+
+    def reset(self) -> None:
+        """A reload: no SA survives, nor any route they injected."""
+        self.sad = Sad()
+        self.router.injected_routes.clear()
+        self.flow_counters.clear()
+
+    def install(self, local: int, pair: IpsecSaPair) -> None:
+        """A pair quick mode established: into the SAD, with its lifetimes armed."""
+        intent = self.spd.intents.get((pair.peer, pair.proxies))
+        if intent is None:
+            return
+        now = self.clock.now
+        crypto = self.spd.crypto
+
+        def window() -> ReplayWindow | None:
+            return None if crypto.replay_disabled else ReplayWindow(crypto.replay_window)
+
+        esp_in = esp_out = ah_in = ah_out = None
+        if pair.protocol != "ah":
+            enc = encryption_transform(pair.encryption)
+            integ = integrity_transform(pair.integrity) if pair.integrity else None
+            esp_in = EspSa.from_keymat(pair.spi_in, enc, integ, pair.keys_in)
+            esp_out = EspSa.from_keymat(pair.spi_out, enc, integ, pair.keys_out)
+        if pair.ah_integrity:
+            hmac = integrity_transform(pair.ah_integrity)
+            ah_in = AhSa.from_keymat(pair.ah_spi_in, hmac, pair.ah_keys_in)
+            ah_out = AhSa.from_keymat(pair.ah_spi_out, hmac, pair.ah_keys_out)
+        self._conn_ids += 2
+        inbound = OneWaySa(esp_in, self._conn_ids - 1, now, pair.lifetime_seconds,
+                           pair.lifetime_kilobytes, replay=window() if esp_in else None,
+                           ah=ah_in, ah_replay=window() if ah_in else None)
+        outbound = OneWaySa(esp_out, self._conn_ids, now, pair.lifetime_seconds,
+                            pair.lifetime_kilobytes, ah=ah_out)
+        where = intent.where
+        key = (where.interface, where.map_name, where.seq, pair.proxies)
+        counters = self.flow_counters.setdefault(key, SaCounters())
+        counters.pairs += 1
+        bundle = SaBundle(pair, local, where.interface, where.map_name, where.seq, inbound,
+                          outbound, counters)
+        self.sad.add(bundle)
+        if where.entry.reverse_route:
+            self._inject_route(bundle)
+        self.debug.create_sa(bundle)
+        # Lifetimes: the side that negotiated the pair renegotiates it before it runs out
+        # (no packet is lost: the old pair serves until the new one is up); at the end of
+        # its life a pair is deleted.
+        if intent.initiated:
+            self.clock.call_later(pair.lifetime_seconds * REKEY_AT, self.rekey, bundle)
+        self.clock.call_later(pair.lifetime_seconds, self.expire, bundle)
+        if pair.udp_encap and crypto.nat_keepalive:
+            self.clock.call_later(crypto.nat_keepalive, self._nat_keepalive, bundle)
+
+    def _nat_keepalive(self, bundle: SaBundle) -> None:
+        """``crypto isakmp nat keepalive N``: an ESP-in-UDP pair that sent nothing for N
+        seconds sends a NAT-keepalive (RFC 3948 2.3: one 0xFF octet, UDP 4500 to 4500) so
+        that the NAT keeps its translation."""
+        interval = self.spd.crypto.nat_keepalive
+        if bundle not in self.sad.bundles or not interval:
+            return
+        now = self.clock.now
+        send, due = nat_keepalive_step(now, bundle.last_out, interval)
+        if send:
+            stack = self.router.stack
+            assert stack is not None
+            self.spd.send_own(stack.send_udp, bundle.peer, NAT_T_PORT, NAT_T_PORT,
+                              NAT_KEEPALIVE, src=bundle.local)
+            bundle.last_out = now
+        self.clock.call_at(due, self._nat_keepalive, bundle)
+
+    def rekey(self, bundle: SaBundle) -> None:
+        """Renew a pair before it runs out: only one that carried traffic (an idle pair just
+        expires) and only while the crypto map still asks for it (peer, ACL, entry)."""
+        if bundle not in self.sad.bundles or bundle.rekeyed:
+            return
+        if not bundle.inbound.octets and not bundle.outbound.octets:
+            return
+        bundle.rekeyed = True
+        intent = self.spd.intents.get((bundle.peer, bundle.proxies))
+        if intent is not None and self.spd.still_configured(intent.where, bundle.peer,
+                                                            bundle.proxies):
+            self.ike.start(intent.where, bundle.local, bundle.peer, bundle.proxies)
+
+    def expire(self, bundle: SaBundle) -> None:
+        """The end of a pair's life: tell the peer (Delete) and drop it."""
+        if bundle not in self.sad.bundles:
+            return
+        self.ike.tell_deleted(bundle)
+        self.remove(bundle)
+
+    def remove(self, bundle: SaBundle) -> None:
+        """Delete a pair from the SAD (and IKE's memory of it), and its reverse route once
+        no pair needs it."""
+        if bundle not in self.sad.bundles:
+            return
+        self.sad.remove(bundle)
+        self.ike.forget(bundle)
+        key = (bundle.peer, bundle.proxies)
+        if key in self.router.injected_routes and not any(
+                (b.peer, b.proxies) == key for b in self.sad.bundles):
+            del self.router.injected_routes[key]
+            self.router.network_changed()
+
+    def remove_spi(self, peer: int, spi_in: int) -> None:
+        """Remove the pair whose inbound SPI is ``spi_in``, if it is one with ``peer``."""
+        bundle = self.sad.by_spi.get(spi_in)
+        if bundle is not None and bundle.peer == peer:
+            self.remove(bundle)
+
+    def drop_peer(self, peer: int) -> None:
+        """Delete, without telling anyone, every SA pair with ``peer``."""
+        for bundle in [b for b in self.sad.bundles if b.peer == peer]:
+            self.remove(bundle)
+
+    def _inject_route(self, bundle: SaBundle) -> None:
+        """Reverse route injection: a static route to the remote proxy network via the peer
+        (``S 10.0.2.0/24 [1/0] via 203.0.113.2``), there while an SA pair protects it."""
+        p = bundle.proxies
+        key = (bundle.peer, p)
+        if key in self.router.injected_routes:
+            return
+        self.router.injected_routes[key] = Route.static(
+            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer)
+        self.router.network_changed()
+
+    def count_octets(self, bundle: SaBundle, sa: OneWaySa, size: int) -> None:
+        """Kilobyte lifetimes count real bytes: renegotiate at 90 %, delete at 100 %."""
+        sa.octets += size
+        used = sa.octets / 1024
+        if used >= sa.lifetime_kilobytes:
+            self.expire(bundle)
+        elif used >= sa.lifetime_kilobytes * REKEY_AT and not bundle.rekeyed:
+            intent = self.spd.intents.get((bundle.peer, bundle.proxies))
+            if intent is not None and intent.initiated:
+                self.rekey(bundle)

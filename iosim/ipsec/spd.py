@@ -1,0 +1,243 @@
+"""The Security Policy Database of one router, read from its running-config every time.
+
+Theory of operation
+-------------------
+IOS keeps no SPD apart from the configuration: the crypto map applied to an interface *is*
+the policy. ``Spd`` therefore derives everything from the running-config when asked, so a
+change applies at once:
+
+* :meth:`Spd.entries` -- the usable entries of an interface's crypto map in sequence order
+  (complete static entries; a ``dynamic`` entry expanded into its dynamic map's entries);
+* :func:`proxies_of` -- the proxy identities an ACL ``permit`` line stands for (what IOS sends
+  in IDci/IDcr);
+* :meth:`Spd.offer` -- the phase-2 offer of an entry (transform sets, PFS, lifetimes);
+* :meth:`Spd.select` -- as responder, the offer our map accepts for a peer's proxies
+  (``debug crypto ipsec`` says why it refuses one);
+* ``intents`` -- for each (peer, proxies) being negotiated, the entry the pair will belong to
+  and whether we initiated it (the initiator renews it before it expires).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
+from iosim.config.model import AclEntry, PortMatch
+from iosim.ike.engine import IkePolicy, Phase2Offer, ProxyIdentity
+from iosim.ike.quick_mode import canonical_transform_set
+from iosim.ipsec.crypto_debug import CryptoDebug
+
+if TYPE_CHECKING:
+    from iosim.router import Router
+
+__all__ = ["Intent", "MapEntry", "Spd", "ike_policy", "proxies_of"]
+
+
+def ike_policy(p: IsakmpPolicy) -> IkePolicy:
+    """A ``crypto isakmp policy`` as the engine takes it."""
+    words = p.encryption.split()
+    bits = int(words[1]) if len(words) > 1 else (128 if words[0] == "aes" else None)
+    return IkePolicy(p.priority, words[0], bits, p.hash, p.authentication, p.group, p.lifetime)
+
+
+def _mask(wildcard: int) -> int:
+    return ~wildcard & 0xFFFFFFFF
+
+
+def _port(match: PortMatch | None) -> int:
+    return match.port if match is not None and match.op == "eq" else 0
+
+
+def proxies_of(ace: AclEntry) -> ProxyIdentity | None:
+    """The proxy identities a crypto ACL ``permit`` line stands for (None for other lines):
+    ``permit icmp`` gives protocol 1, ``permit tcp ... eq 23`` protocol 6 and port 23, as IOS
+    sends them in IDci/IDcr."""
+    if ace.action != "permit" or ace.source is None or ace.destination is None:
+        return None
+    return ProxyIdentity(int(ace.source.address), _mask(int(ace.source.wildcard)),
+                         int(ace.destination.address), _mask(int(ace.destination.wildcard)),
+                         ace.protocol or 0, _port(ace.source_port), _port(ace.destination_port))
+
+
+def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
+    """Whether every packet of ``inner`` is also one of ``outer``."""
+    return ((inner.local_net & outer.local_mask) == outer.local_net
+            and inner.local_mask & outer.local_mask == outer.local_mask
+            and (inner.remote_net & outer.remote_mask) == outer.remote_net
+            and inner.remote_mask & outer.remote_mask == outer.remote_mask
+            and outer.protocol in (0, inner.protocol)
+            and outer.local_port in (0, inner.local_port)
+            and outer.remote_port in (0, inner.remote_port))
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """A crypto map entry as the data plane walks it. ``dynamic`` entries come from the
+    ``crypto dynamic-map`` an ``ipsec-isakmp dynamic`` entry names: they carry the parent's
+    name and sequence number (what ``show crypto ipsec sa`` prints), never start IKE, accept
+    any peer (or those of their ``set peer``) and need no ACL."""
+
+    interface: str
+    map_name: str
+    seq: int
+    entry: CryptoMapEntry  # the static entry, or the dynamic-map entry
+    dynamic: bool = False
+
+
+@dataclass
+class Intent:
+    """Where a negotiation for a peer and proxies will land: interface and map entry."""
+
+    where: MapEntry
+    initiated: bool  # we started it: we also start its rekeys
+
+
+class Spd:
+    """Crypto map lookups of one router (see the module docstring)."""
+
+    def __init__(self, router: Router, debug: CryptoDebug) -> None:
+        self.router = router
+        self.debug = debug
+        self.intents: dict[tuple[int, ProxyIdentity], Intent] = {}
+        # True while the crypto sends what it made itself (ESP/AH, IKE, NAT keepalives):
+        # that is never looked up in the crypto map again, so an ACL that permits all IP
+        # between the peers themselves leaves IKE and ESP alone, as on IOS
+        self.sending_own = False
+
+    def send_own(self, send: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Send what the crypto made past the crypto map."""
+        self.sending_own = True
+        try:
+            send(*args, **kwargs)
+        finally:
+            self.sending_own = False
+
+    @property
+    def crypto(self) -> CryptoConfig:
+        return crypto_of(self.router.config)
+
+    def entries(self, interface: str) -> list[MapEntry]:
+        """The usable entries of the crypto map on ``interface``, in sequence order: complete
+        static entries, and each ``dynamic`` entry expanded into its dynamic map's entries
+        that have a transform set (IOS ignores an incomplete one)."""
+        intf = self.router.config.interfaces.get(interface)
+        name = intf.features.get("crypto_map") if intf is not None else None
+        crypto = self.crypto
+        cmap = crypto.maps.get(name) if isinstance(name, str) else None
+        if cmap is None:
+            return []
+        acls = self.router.config.acls
+        out: list[MapEntry] = []
+        for seq, e in sorted(cmap.entries.items()):
+            if e.dynamic_template is not None:
+                dmap = crypto.dynamic_maps.get(e.dynamic_template)
+                for _, d in sorted(dmap.entries.items()) if dmap is not None else ():
+                    if d.transform_sets and (d.match_acl is None or d.match_acl in acls):
+                        out.append(MapEntry(interface, cmap.name, seq, d, dynamic=True))
+            elif (e.peers and e.match_acl and e.match_acl in acls
+                  and e.kind == "ipsec-isakmp"):
+                out.append(MapEntry(interface, cmap.name, seq, e))
+        return out
+
+    def any_applied(self) -> bool:
+        """Whether a crypto map is applied anywhere (else ISAKMP is off)."""
+        return any(self.entries(i) for i in self.router.config.interfaces)
+
+    def local_address(self, interface: str) -> int | None:
+        stack = self.router.stack
+        return stack.source_for(interface) if stack is not None else None
+
+    def offer(self, entry: CryptoMapEntry) -> Phase2Offer | None:
+        """What we propose in quick mode for ``entry`` (None without a known transform set)."""
+        crypto = self.crypto
+        sets = [crypto.transform_sets[n] for n in entry.transform_sets
+                if n in crypto.transform_sets]
+        if not sets:
+            return None
+        pfs = int(entry.pfs[5:]) if entry.pfs else None
+        return Phase2Offer(
+            # IPComp (comp-lzs) is not negotiated: the set's AH/ESP part is
+            tuple(canonical_transform_set(tuple(w for w in ts.transforms
+                                                if not w.startswith("comp-")))
+                  for ts in sets), sets[0].mode,
+            pfs,
+            entry.lifetime_seconds or crypto.sa_lifetime_seconds,
+            entry.lifetime_kilobytes or crypto.sa_lifetime_kilobytes)
+
+    def acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity, *, exact: bool
+                   ) -> bool:
+        """Whether a permit of the entry's ACL is these proxies (our side local): exactly,
+        or (``exact`` false, a dynamic entry) as a superset; no ACL allows anything."""
+        if entry.match_acl is None:
+            return not exact
+        acl = self.router.config.acls.get(entry.match_acl)
+        if acl is None:
+            return False
+        lines = [p for p in map(proxies_of, acl.entries) if p is not None]
+        if exact:
+            return proxies in lines
+        return any(_within(proxies, line) for line in lines)
+
+    def still_configured(self, where: MapEntry, peer: int, proxies: ProxyIdentity) -> bool:
+        """Whether the crypto map still asks for a pair with ``peer`` for ``proxies`` at
+        ``where`` (entry, peer and ACL line all still there)."""
+        entry = where.entry
+        return (where in self.entries(where.interface)
+                and (where.dynamic or any(int(p) == peer for p in entry.peers))
+                and self.acl_allows(entry, proxies, exact=not where.dynamic))
+
+    def select(self, local: int, peer: int, proxies: ProxyIdentity,
+               offers: list[Phase2Offer]) -> Phase2Offer | None:
+        """Responder: the offer our crypto map accepts for these proxies, if any. A static
+        entry needs the peer and an ACL line that mirrors the proxies exactly; a dynamic one
+        any peer (or one of its own) and, with an ACL, proxies within one of its lines.
+        ``debug crypto ipsec|isakmp`` tell why an offer is refused, as IOS does: no entry for
+        these proxies is error 32, an entry whose transform sets or PFS differ error 256."""
+        debug = self.debug
+        for offer in offers:
+            debug.proposal("validate_proposal_request): proposal part #1", "INBOUND",
+                           local, peer, proxies, offer, 0)
+        found = False
+        for interface in self.router.config.interfaces:
+            if self.local_address(interface) != local:
+                continue
+            for where in self.entries(interface):
+                entry = where.entry
+                if entry.peers or not where.dynamic:
+                    if not any(int(p) == peer for p in entry.peers):
+                        continue
+                if not self.acl_allows(entry, proxies, exact=not where.dynamic):
+                    continue
+                found = True
+                ours = self.offer(entry)
+                if ours is None:
+                    continue
+                for offer in offers:
+                    if offer.mode != ours.mode or offer.pfs_group != ours.pfs_group:
+                        continue
+                    chosen = next((ts for ts in offer.transform_sets
+                                   if ts in ours.transform_sets), None)
+                    if chosen is None:
+                        continue
+                    self.intents[(peer, proxies)] = Intent(where, False)
+                    debug.say("ipsec", f"(ipsec_process_proposal)Map Accepted: "
+                                       f"{where.map_name}, {where.seq}")
+                    return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
+                                       min(ours.lifetime_seconds, offer.lifetime_seconds),
+                                       min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
+        conn = debug.conn_id(local, peer)
+        if not found:
+            debug.say("ipsec", "map_db_find_best did not find matching map")
+            debug.say("ipsec", "IPSEC(ipsec_process_proposal): proxy identities not supported")
+            debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+                                "error 32")
+        else:
+            for offer in offers[:1]:
+                words = " ".join(offer.transform_sets[0]) if offer.transform_sets else ""
+                debug.say("ipsec", "IPSEC(ipsec_process_proposal): transform proposal not "
+                                   f"supported for identity: {{{words} }}")
+            debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+                                "error 256")
+        return None
