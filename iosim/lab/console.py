@@ -185,9 +185,10 @@ class LabConsole:
             seconds = float(args[0]) if len(args) == 1 else math.nan
         except ValueError:
             seconds = math.nan
-        if not (math.isfinite(seconds) and seconds >= 0):
+        too_big = seconds == math.inf and args[0].lstrip("+").lower()[:3] != "inf"  # 1e400
+        if not (math.isfinite(seconds) and seconds >= 0) and not too_big:
             return "% @wait needs a number of seconds, e.g. @wait 30\n"
-        if seconds > MAX_WAIT:
+        if too_big or seconds > MAX_WAIT:
             return (f"% @wait {args[0]}: at most {MAX_WAIT} seconds (one year) at a time; "
                     "the lab's clock is unchanged\n")
         self.lab.clock.advance(seconds)

@@ -153,3 +153,18 @@ def test_pending_logs_of_other_devices_are_bounded(tmp_path: Path) -> None:
     assert pending.size <= 4096 + 100 and len(pending.lines) < 100
     shown = c.feed("@R2")
     assert "message 19999\n" in shown and "message 0\n" not in shown
+
+
+def test_a_wait_beyond_what_the_clock_holds_is_refused_and_changes_nothing(
+        tmp_path: Path) -> None:
+    c = _console(tmp_path)
+    before = c.lab.clock.now
+    for text in ("1e12", "31536001", "1e400"):
+        assert c.feed(f"@wait {text}") == (
+            f"% @wait {text}: at most 31536000 seconds (one year) at a time; the lab's "
+            "clock is unchanged\n")
+    for text in ("inf", "-inf", "nan", "-1", "x", ""):
+        assert c.feed(f"@wait {text}") == "% @wait needs a number of seconds, e.g. @wait 30\n"
+    assert c.lab.clock.now == before
+    assert c.feed("@wait 31536000") == ""  # a whole year, with DPD-free routers: instant
+    assert c.lab.clock.now == before + 31536000
