@@ -7,7 +7,10 @@ the grammar, the lab and prompt_toolkit are imported only when a console starts.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
+from pathlib import Path
 
 from iosim import __version__
 
@@ -49,18 +52,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def capture_dir(name: str) -> Path:
+    """The ``--capture`` directory, made if need be; OSError if pcaps cannot go there."""
+    directory = Path(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+    return directory
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
     capture = getattr(args, "capture", None)
-    seed = getattr(args, "seed", "")
     bridge_spec = getattr(args, "bridge", None)
 
+    from iosim.atomic import survive_file_size_limit
+    from iosim.cli.lines import argument_text, byte_console
     from iosim.lab.console import Lab, LabConsole, run_transcript
     from iosim.lab.topology import LabError
 
+    seed = argument_text(getattr(args, "seed", ""))
+    byte_console(sys.stdin, sys.stdout)  # any byte in, the same byte echoed and saved
+    survive_file_size_limit()
     try:
         lab = Lab.load(lab_name, reset=reset, seed=seed)
         console = LabConsole(lab, device, paging=sys.stdin.isatty())
@@ -70,6 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as e:
         print(f"iosim: no device {e.args[0]!r} in this lab", file=sys.stderr)
         return 2
+    except OSError as e:  # --reset where the saved configs cannot be removed
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"iosim: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    if capture is not None:
+        try:
+            capture_dir(capture)
+        except OSError as e:
+            print(f"iosim: --capture {capture}: {e.strerror or e}", file=sys.stderr)
+            return 2
     for err in lab.boot_errors:
         sys.stderr.write(err)
     bridge = None
@@ -93,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         if bridge is not None:
             bridge.close()
         if capture is not None:
-            from pathlib import Path
-
             from iosim.router import EPOCH
 
-            for path in lab.fabric.write_pcaps(Path(capture), epoch=EPOCH.timestamp()):
-                print(f"iosim: wrote {path}", file=sys.stderr)
+            try:
+                for path in lab.fabric.write_pcaps(capture_dir(capture),
+                                                   epoch=EPOCH.timestamp()):
+                    print(f"iosim: wrote {path}", file=sys.stderr)
+            except OSError as e:
+                print(f"iosim: --capture {capture}: {e.strerror or e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from lark import Token
 
 from iosim.cli.errors import AmbiguousCommand, CliError, IncompleteCommand, InvalidInput
 from iosim.cli.interfaces import match_interface_name
+from iosim.cli.lines import BLANKS, ascii_lower
 from iosim.config.grammar import Grammar, TerminalSpec, load
 
 
@@ -98,7 +99,8 @@ _WORD_RE = re.compile(r"[^ \t]+")
 
 
 def split_words(line: str) -> list[Word]:
-    """Split a line into words, remembering each word's column."""
+    """Split a line into words (at spaces and tabs, as IOS does), remembering each word's
+    column."""
     return [Word(m[0], m.start()) for m in _WORD_RE.finditer(line)]
 
 
@@ -248,7 +250,7 @@ def roots() -> _Roots:
 
 def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
     """Match a word that is not a keyword known at ``node`` (see ``walk``)."""
-    text = w.text.lower()
+    text = ascii_lower(w.text)
     kws = node.keyword_matches(text)
     if len(kws) == 1:
         node.keyword_memo[text] = kws[0]
@@ -257,7 +259,7 @@ def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
         raise AmbiguousCommand(line)
     for spec in node.args:
         if spec.rest_of_line:
-            return spec, line[w.col:].rstrip()
+            return spec, line[w.col:].rstrip(BLANKS)
         value = _arg_value(spec, w.text)
         if value is not None:
             return spec, value
@@ -277,7 +279,7 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
     n = len(words)
     while i < n:
         w = words[i]
-        text = w.text.lower()
+        text = ascii_lower(w.text)
         spec = node.exact.get(text) or node.keyword_memo.get(text)
         if spec is not None:  # a keyword, typed in full or abbreviated before: the usual case
             args.append(Arg(spec.name, spec.keyword or text, w.col))
@@ -317,7 +319,7 @@ def first_word_fits(start: str, word: str) -> bool:
     fits = _FITS.get(key)
     if fits is None:
         node = roots().root(start)
-        text = word.lower()
+        text = ascii_lower(word)
         fits = bool(node.args or text in node.exact or node.keyword_matches(text))
         if len(_FITS) >= _PARSED_MAX:
             _FITS.clear()

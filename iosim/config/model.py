@@ -326,6 +326,12 @@ class RunningConfig:
             networks.append((int(addr) & prefix_mask(length), length))
         self.address_index.replace(name, networks)
 
+    def rebuild_indexes(self) -> None:
+        """Index every interface's addresses afresh (after a failed command was undone)."""
+        self.address_index = AddressIndex()
+        for name in self.interfaces:
+            self.reindex_interface(name)
+
     def sorted_routes(self) -> list[StaticRoute]:
         """Static routes in the order IOS lists them: by prefix, then mask."""
         return sorted(self.static_routes.values(),
