@@ -310,8 +310,10 @@ class Router:
         self._emit("routes", "")
 
     def acls_changed(self) -> None:
+        """An access list changed: what filters by ACLs looks again (addresses and routes
+        do not depend on them, so the routing table stays)."""
         self._changed()
-        self._emit("acls", "")
+        self._emit("acls", "", network=False)
 
     def config_changed(self, what: str = "") -> None:
         """A feature's configuration changed (crypto, NAT ...)."""
@@ -372,7 +374,8 @@ class Router:
         if self.stack is not None:
             self.stack.refresh_own_entries(list(self.config.interfaces))
 
-    def _emit(self, event: str, detail: str) -> None:
-        self.network_changed()
+    def _emit(self, event: str, detail: str, network: bool = True) -> None:
+        if network:
+            self.network_changed()
         for listener in list(self.listeners):
             listener(event, detail)

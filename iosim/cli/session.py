@@ -156,6 +156,8 @@ class Session:
             self.last_error = internal_error(command, exc, device=self.router.name,
                                              mode=mode)
             return self.last_error.render(len(self.prompt))
+        if checkpoint is not None:
+            checkpoint.close()
         if self.pending is not None and not self.pending.command:
             self.pending.command = command
         return out

@@ -35,18 +35,19 @@ if TYPE_CHECKING:
     from iosim.config.model import RunningConfig
 
 #: Puts one thing back as it was.  A large table may keep an undo log of its own: a
-#: ``checkpoint()`` method returning one of these (cheaper than copying the table).
+#: ``checkpoint()`` method returning (restore, close), the second ending the log when the
+#: command went well (cheaper than copying the table).
 Restore = Callable[[], None]
 
 _ATOMS = (str, int, float, bool, bytes, tuple, frozenset, type(None))
 
 
-def _own_checkpoint(value: object) -> Callable[[], Restore] | None:
+def _own_checkpoint(value: object) -> Callable[[], tuple[Restore, Restore]] | None:
     method = getattr(type(value), "checkpoint", None)
     return None if method is None else getattr(value, "checkpoint")  # noqa: B009
 
 
-def _container(value: object, restores: list[Restore]) -> bool:
+def _container(value: object, restores: list[Restore], closes: list[Restore]) -> bool:
     """Remember the items of a table or list (not the items' own contents); whether
     ``value`` is one."""
     if isinstance(value, dict):
@@ -68,11 +69,13 @@ def _container(value: object, restores: list[Restore]) -> bool:
         own = _own_checkpoint(value)
         if own is None:
             return False
-        restores.append(own())
+        restore, close = own()
+        restores.append(restore)
+        closes.append(close)
     return True
 
 
-def _object(obj: object, restores: list[Restore]) -> list[object]:
+def _object(obj: object, restores: list[Restore], closes: list[Restore]) -> list[object]:
     """Remember an object's attributes and the items of its tables; return the values that
     are objects of their own (not tables, not plain values)."""
     attrs = getattr(obj, "__dict__", None)
@@ -89,7 +92,7 @@ def _object(obj: object, restores: list[Restore]) -> list[object]:
     restores.append(restore_attrs)
     nested: list[object] = []
     for value in saved.values():
-        if not isinstance(value, _ATOMS) and not _container(value, restores):
+        if not isinstance(value, _ATOMS) and not _container(value, restores, closes):
             nested.append(value)
     return nested
 
@@ -100,19 +103,25 @@ class Checkpoint:
     def __init__(self, config: RunningConfig, target: object = None) -> None:
         self.config = config
         self._restores: list[Restore] = []
-        restores = self._restores
+        self._closes: list[Restore] = []
+        restores, closes = self._restores, self._closes
         roots: list[object] = [config]
         roots += [f for f in config.features.values() if not isinstance(f, _ATOMS)]
         roots += _mode_objects(config, target)
         for root in roots:
-            for inner in _object(root, restores):
-                _object(inner, restores)
+            for inner in _object(root, restores, closes):
+                _object(inner, restores, closes)
 
     def restore(self) -> None:
         """Put everything back as it was when the checkpoint was taken."""
         for restore in reversed(self._restores):
             restore()
         self.config.rebuild_indexes()
+
+    def close(self) -> None:
+        """The command went well: nothing will be restored (undo logs stop recording)."""
+        for close in self._closes:
+            close()
 
 
 def _mode_objects(config: RunningConfig, target: object) -> list[object]:

@@ -8,7 +8,9 @@ as IOS text.  Feature packages (crypto, NAT) hang their own objects off
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -121,15 +123,132 @@ class AclEntry:
     remark: str | None = None
     matches: int = 0  # packets matched (runtime counter, not configuration)
 
-    def same_rule(self, other: AclEntry) -> bool:
-        """Whether two entries say the same thing (their sequence numbers aside)."""
-        return (
-            self.action, self.protocol, self.source, self.destination, self.source_port,
-            self.destination_port, self.icmp_type, self.remark,
-        ) == (
-            other.action, other.protocol, other.source, other.destination, other.source_port,
-            other.destination_port, other.icmp_type, other.remark,
-        )
+    def rule(self) -> tuple[object, ...] | None:
+        """What the entry says, as a key (None for a remark: remarks may repeat)."""
+        if self.action == "remark":
+            return None
+        return (self.action, self.protocol, self.source, self.destination, self.source_port,
+                self.destination_port, self.icmp_type)
+
+
+class AclEntries:
+    """The entries of one access list in sequence order, each change in O(log n).
+
+    Theory of operation: the sequence numbers are a sorted list searched with ``bisect``
+    (a new entry, ``no SEQ``: one binary search and one C-level insertion or deletion), the
+    entries are a dict by sequence number, and the rules a dict by what they say (IOS
+    ignores a line that repeats a rule, and ``no permit ...`` removes it), so typing line N
+    of a long ACL costs what typing line 1 did.  Iteration is in sequence order.
+
+    ``checkpoint()`` starts an undo log that records each change (not a copy of the
+    entries) and returns two functions: one puts the entries back as they were, the other
+    ends the log (the command went well).
+    """
+
+    __slots__ = ("_seqs", "_by_seq", "_rules", "_logs")
+
+    def __init__(self, entries: Iterable[AclEntry] = ()) -> None:
+        self._seqs: list[int] = []
+        self._by_seq: dict[int, AclEntry] = {}
+        self._rules: dict[tuple[object, ...], list[int]] = {}
+        # the undo logs being recorded (nested commands: one each): (added?, entry)
+        self._logs: list[list[tuple[bool, AclEntry]]] = []
+        for entry in entries:
+            self.add(entry)
+
+    def __iter__(self) -> Iterator[AclEntry]:
+        by_seq = self._by_seq
+        return (by_seq[seq] for seq in self._seqs)
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def __bool__(self) -> bool:
+        return bool(self._seqs)
+
+    def __repr__(self) -> str:
+        return f"AclEntries({list(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AclEntries):
+            return list(self) == list(other)
+        if isinstance(other, list):
+            return list(self) == other
+        return NotImplemented
+
+    # mutable: not hashable
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def last_seq(self) -> int:
+        """The highest sequence number (0 for an empty list)."""
+        return self._seqs[-1] if self._seqs else 0
+
+    def get(self, seq: int) -> AclEntry | None:
+        return self._by_seq.get(seq)
+
+    def with_rule(self, entry: AclEntry) -> list[AclEntry]:
+        """The entries that say what ``entry`` says (its sequence number aside)."""
+        rule = entry.rule()
+        seqs = self._rules.get(rule, ()) if rule is not None else ()
+        return [self._by_seq[seq] for seq in seqs]
+
+    def add(self, entry: AclEntry, *, repeat_ok: bool = True) -> bool:
+        """Insert ``entry`` at its sequence number (which must be free); with ``repeat_ok``
+        false, not if the list already says the same (IOS ignores such a line).  Whether it
+        was inserted."""
+        if entry.seq in self._by_seq:
+            raise ValueError(f"sequence number {entry.seq} is taken")
+        rule = entry.rule()
+        if rule is not None and not repeat_ok and rule in self._rules:
+            return False
+        seqs = self._seqs
+        if not seqs or entry.seq > seqs[-1]:
+            seqs.append(entry.seq)  # the usual case: the next line of the list
+        else:
+            seqs.insert(bisect_left(seqs, entry.seq), entry.seq)
+        self._by_seq[entry.seq] = entry
+        if rule is not None:
+            self._rules.setdefault(rule, []).append(entry.seq)
+        for log in self._logs:
+            log.append((True, entry))
+        return True
+
+    def remove(self, seq: int) -> AclEntry | None:
+        """Remove the entry at ``seq`` (``no SEQ``); the entry, or None if there was none."""
+        entry = self._by_seq.pop(seq, None)
+        if entry is None:
+            return None
+        seqs = self._seqs
+        del seqs[bisect_left(seqs, seq)]
+        rule = entry.rule()
+        if rule is not None:
+            same = self._rules[rule]
+            same.remove(seq)
+            if not same:
+                del self._rules[rule]
+        for log in self._logs:
+            log.append((False, entry))
+        return entry
+
+    def checkpoint(self) -> tuple[Callable[[], None], Callable[[], None]]:
+        """Record changes from now on: (undo them, newest first; stop recording)."""
+        undo: list[tuple[bool, AclEntry]] = []
+        self._logs.append(undo)
+
+        def close() -> None:
+            self._logs[:] = [log for log in self._logs if log is not undo]
+
+        def restore() -> None:
+            close()
+            for added, entry in reversed(undo):
+                if added:
+                    self.remove(entry.seq)
+                else:
+                    self.add(entry)
+            undo.clear()
+
+        return restore, close
 
 
 @dataclass
@@ -139,11 +258,15 @@ class AccessList:
     name: str
     extended: bool
     numbered: bool
-    entries: list[AclEntry] = field(default_factory=list)
+    entries: AclEntries = field(default_factory=AclEntries)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, AclEntries):  # a plain list of entries
+            self.entries = AclEntries(self.entries)
 
     def next_seq(self) -> int:
-        last = max((e.seq for e in self.entries), default=0)
-        return (last // 10 + 1) * 10
+        """IOS numbers a line typed without one: the next multiple of 10 after the last."""
+        return (self.entries.last_seq // 10 + 1) * 10
 
 
 @dataclass
