@@ -287,7 +287,7 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
     n = len(words)
     while i < n:
         w = words[i]
-        text = ascii_lower(w.text)
+        text = w.text.lower() if w.text.isascii() else ascii_lower(w.text)
         spec = node.exact.get(text) or node.keyword_memo.get(text)
         if spec is not None:  # a keyword, typed in full or abbreviated before: the usual case
             args.append(Arg(spec.name, spec.keyword or text, w.col))

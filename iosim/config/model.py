@@ -78,6 +78,9 @@ class AddressMatch:
     address: IPv4Address
     wildcard: IPv4Address
 
+    def __hash__(self) -> int:  # IPv4Address hashes through a hex string: too slow for ACLs
+        return hash((int(self.address), int(self.wildcard)))
+
     def matches(self, addr: IPv4Address) -> bool:
         w = int(self.wildcard)
         return (int(addr) & ~w) == (int(self.address) & ~w)
@@ -200,7 +203,8 @@ class AclEntries:
         if entry.seq in self._by_seq:
             raise ValueError(f"sequence number {entry.seq} is taken")
         rule = entry.rule()
-        if rule is not None and not repeat_ok and rule in self._rules:
+        same = self._rules.get(rule) if rule is not None else None
+        if same and not repeat_ok:
             return False
         seqs = self._seqs
         if not seqs or entry.seq > seqs[-1]:
@@ -208,8 +212,10 @@ class AclEntries:
         else:
             seqs.insert(bisect_left(seqs, entry.seq), entry.seq)
         self._by_seq[entry.seq] = entry
-        if rule is not None:
-            self._rules.setdefault(rule, []).append(entry.seq)
+        if same is not None:
+            same.append(entry.seq)
+        elif rule is not None:
+            self._rules[rule] = [entry.seq]
         for log in self._logs:
             log.append((True, entry))
         return True
