@@ -123,8 +123,7 @@ def byte_console(stdin: TextIO, stdout: TextIO) -> None:
     Whatever the locale or ``PYTHONIOENCODING``: lines end at CR or LF, UTF-8 reads as
     text, and every other byte is read, echoed and saved unchanged.
     """
-    for stream in (stdin, stdout):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(encoding=ENCODING, errors=ERRORS)
     if isinstance(stdin, io.TextIOWrapper):
-        stdin.reconfigure(newline=None)
+        stdin.reconfigure(encoding=ENCODING, errors=ERRORS, newline=None)
+    if isinstance(stdout, io.TextIOWrapper):
+        stdout.reconfigure(encoding=ENCODING, errors=ERRORS)

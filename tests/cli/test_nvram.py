@@ -234,3 +234,23 @@ def test_reset_and_capture_into_places_that_cannot_be_written(tmp_path: Path) ->
     assert r.stderr == f"iosim: --capture {blocker / 'pcaps'}: Not a directory\n"
     r = _iosim(["console", "--capture", str(blocker)], "enable\n", tmp_path / "x")
     assert r.returncode == 2 and r.stderr == f"iosim: --capture {blocker}: File exists\n"
+
+
+def test_pcaps_that_cannot_be_written_at_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The disk fills while the lab runs: the transcript is whole, the error one line."""
+    import io
+
+    from iosim.__main__ import main
+    from iosim.net.fabric import Fabric
+
+    def full(self: Fabric, directory: Path, epoch: float = 0.0) -> list[Path]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Fabric, "write_pcaps", full)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("enable\nping 198.51.100.2\n"))
+    pcaps = tmp_path / "pcaps"
+    assert main(["console", "--capture", str(pcaps)]) == 0
+    out, err = capsys.readouterr()
+    assert "Success rate is 100 percent (5/5)" in out
+    assert err == f"iosim: --capture {pcaps}: No space left on device\n"
