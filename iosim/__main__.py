@@ -13,15 +13,22 @@ import sys
 from pathlib import Path
 
 from iosim import __version__
+from iosim.quiz import cli as quiz_cli
 
 _EPILOG = """\
 commands:
   iosim                      open the default lab's R1 prompt
   iosim console [LAB]        open a lab's console (LAB: a built-in lab name or a directory)
+  iosim lab list             the labs: builds, troubleshooting tickets, demos
+  iosim lab show LAB         what a lab asks you to build, and its topology
+  iosim run LAB [--solution] replay a lab (and its solution), run its steps, grade it
+  iosim lab export LAB FILE  hand in your saved configs; 'iosim lab check' grades them
+  iosim quiz                 CCNA practice questions, some on live router output
 
 Lines starting with '@' speak to iosim: @R2 attaches to R2, @wait 60 advances the
-lab's virtual clock, @help lists them. With standard input not a terminal, the
-console reads command lines from it and writes the console transcript.
+lab's virtual clock, @task shows the task, @check grades it, @help lists them. With
+standard input not a terminal, the console reads command lines from it and writes the
+console transcript.
 """
 
 
@@ -49,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--capture", metavar="DIR", default=None,
                    help="record every link of the lab and write one pcap per link to DIR "
                         "when the console ends")
+    c.add_argument("--exam", nargs="?", type=float, const=60.0, default=None,
+                   metavar="MINUTES",
+                   help="exam mode: a time limit (default 60 minutes), no hints or "
+                        "solutions, graded on @submit or at the end")
+    c.add_argument("--report", metavar="DIR", default=None,
+                   help="where exam mode writes its report (default: reports/ in the "
+                        "state directory)")
+    from iosim.lab.cli import add_parsers
+
+    add_parsers(sub)
+    quiz_cli.add_parser(sub)
     return p
 
 
@@ -63,6 +81,12 @@ def capture_dir(name: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("lab", "run"):
+        from iosim.lab import cli
+
+        return cli.lab_command(args) if args.command == "lab" else cli.run_command(args)
+    if args.command == "quiz":
+        return quiz_cli.run(args)
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
@@ -72,14 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     from iosim.atomic import survive_file_size_limit
     from iosim.cli.lines import argument_text, byte_console
     from iosim.lab.console import Lab, LabConsole, run_transcript
-    from iosim.lab.topology import LabError
+    from iosim.lab.schema import LabError
 
     seed = argument_text(getattr(args, "seed", ""))
     byte_console(sys.stdin, sys.stdout)  # any byte in, the same byte echoed and saved
     survive_file_size_limit()
+    exam = None
+    minutes = getattr(args, "exam", None)
+    if minutes is not None:
+        from iosim.lab.exam import Exam
+        from iosim.lab.running import state_dir
+
+        if not 0 < minutes <= 24 * 60:
+            print("iosim: --exam takes 1 to 1440 minutes", file=sys.stderr)
+            return 2
+        report = getattr(args, "report", None)
+        exam = Exam(minutes, Path(report) if report else state_dir() / "reports")
     try:
         lab = Lab.load(lab_name, reset=reset, seed=seed)
-        console = LabConsole(lab, device, paging=sys.stdin.isatty())
+        console = LabConsole(lab, device, paging=sys.stdin.isatty(), exam=exam)
     except LabError as e:
         print(f"iosim: {e}", file=sys.stderr)
         return 2
@@ -108,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         bridge.start()
     if capture is not None:
         lab.fabric.capture()
+    if exam is not None:
+        sys.stdout.write(exam.banner(lab))
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             from iosim.cli.prompt import run_interactive

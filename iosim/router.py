@@ -111,6 +111,12 @@ class Nvram:
     def erase(self) -> None:
         self.write("")
 
+    def forget(self) -> None:
+        """As if never saved: the lab's own config is booted again."""
+        self._memory = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
 
 def _overflow_message(text: str, size: int) -> str:
     """What IOS says when a config does not fit NVRAM: the first command that did not fit."""
@@ -154,12 +160,14 @@ class Router:
 
     def __init__(self, name: str, physical: list[str], clock: Clock,
                  nvram: Nvram | None = None, initial_config: str | None = None,
-                 cabled: set[str] | None = None) -> None:
+                 cabled: set[str] | None = None, initial_source: str = "startup-config"
+                 ) -> None:
         self.name = name
         self.physical = list(physical)
         self.clock = clock
         self.nvram = nvram or Nvram(None)
         self.initial_config = initial_config
+        self.initial_source = initial_source  # what boot errors call the lab's own config
         self.cabled = set(cabled or ())
         self.log_sinks: list[LogSink] = []
         self.log_buffer: list[str] = []
@@ -186,10 +194,15 @@ class Router:
 
         Raises :class:`NvramError` when NVRAM holds something that cannot be read.
         """
+        return self.startup_source()[0]
+
+    def startup_source(self) -> tuple[str | None, str]:
+        """(the config the router boots from, what to call it in error messages); raises
+        :class:`NvramError` when NVRAM holds something that cannot be read."""
         text = self.nvram.read()
         if text is None:
-            text = self.initial_config
-        return text or None
+            return self.initial_config or None, self.initial_source
+        return text or None, "startup-config"
 
     def fresh_config(self, booting_from_config: bool) -> RunningConfig:
         """Factory defaults: every physical interface, shut unless a config is loaded."""

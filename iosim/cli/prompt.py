@@ -92,6 +92,13 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
     clock = console.lab.clock
     wall0, virt0 = wall_clock(), clock.now
 
+    def rebase() -> None:
+        """Virtual time jumped ahead (grading): from now on it follows the wall from there."""
+        nonlocal wall0, virt0
+        wall0, virt0 = wall_clock(), clock.now
+
+    console.lab.time_jumped = rebase
+
     def pace(when: float) -> None:
         delay = wall0 + (when - virt0) - wall_clock()
         if delay > 0:
@@ -139,6 +146,7 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
                 out("\n")
     finally:
         clock.pacer = None
+        console.lab.time_jumped = None
         for session in console.lab.sessions.values():
             if isinstance(session, Session):
                 session.stream = None

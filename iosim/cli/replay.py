@@ -74,16 +74,16 @@ def boot(router: Router) -> list[str]:
 
     errors: list[str] = []
     try:
-        text = router.startup_text()
+        text, source = router.startup_source()
     except NvramError as e:
         errors.append(f"{router.name}: {e}\n")
-        text = router.initial_config or None
+        text, source = router.initial_config or None, router.initial_source
     router.config = router.fresh_config(booting_from_config=text is not None)
     router.reset_state()
     sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
     try:
         if text:
-            errors += replay_config(router, text, "startup-config")
+            errors += replay_config(router, text, source)
     finally:
         router.log_sinks = sinks
     router.settle_state()

@@ -189,8 +189,7 @@ def _nacl_entry(ctx: ApplyContext, m: Match) -> None:
 def _nacl_no_entry(ctx: ApplyContext, m: Match) -> None:
     acl = _current(ctx)
     probe = extended_entry(m, 0) if acl.extended else standard_entry(m, 0)
-    for entry in acl.entries.with_rule(probe):
-        acl.entries.remove(entry.seq)
+    acl.entries.remove_rule(probe)
     ctx.router.acls_changed()
 
 

@@ -137,37 +137,42 @@ class AclEntry:
 class AclEntries:
     """The entries of one access list in sequence order, each change in O(log n).
 
-    Theory of operation: the sequence numbers are a sorted list searched with ``bisect``
-    (a new entry, ``no SEQ``: one binary search and one C-level insertion or deletion), the
-    entries are a dict by sequence number, and the rules a dict by what they say (IOS
-    ignores a line that repeats a rule, and ``no permit ...`` removes it), so typing line N
-    of a long ACL costs what typing line 1 did.  Iteration is in sequence order.
+    Theory of operation: every entry has a key (sequence number, arrival), kept in a sorted
+    list searched with ``bisect``; entries with the same number stay in the order they came
+    (a remark is filed under the number of the entry that follows it, so the two share it).
+    The entries that are not remarks are also kept by number (IOS refuses a second one) in a
+    sorted list of their own (the next number is the last one's plus 10), and by what they
+    say (IOS ignores a line that repeats a rule; ``no permit ...`` removes it).  So adding a
+    line, ``no SEQ`` and the duplicate checks cost one or two binary searches and C-level
+    list insertions, and typing line N of a long ACL costs what typing line 1 did.
 
     ``checkpoint()`` starts an undo log that records each change (not a copy of the
     entries) and returns two functions: one puts the entries back as they were, the other
-    ends the log (the command went well).
+    ends the log (the command went well).  Nested commands each keep their own log.
     """
 
-    __slots__ = ("_seqs", "_by_seq", "_rules", "_logs")
+    __slots__ = ("_keys", "_entries", "_seqs", "_by_seq", "_rules", "_arrivals", "_logs")
 
     def __init__(self, entries: Iterable[AclEntry] = ()) -> None:
-        self._seqs: list[int] = []
-        self._by_seq: dict[int, AclEntry] = {}
-        self._rules: dict[tuple[object, ...], list[int]] = {}
-        # the undo logs being recorded (nested commands: one each): (added?, entry)
-        self._logs: list[list[tuple[bool, AclEntry]]] = []
+        self._keys: list[tuple[int, int]] = []  # (seq, arrival), sorted
+        self._entries: dict[tuple[int, int], AclEntry] = {}
+        self._seqs: list[int] = []  # the numbers of the entries that are not remarks, sorted
+        self._by_seq: dict[int, tuple[int, int]] = {}  # their keys
+        self._rules: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+        self._arrivals = 0
+        self._logs: list[list[tuple[bool, tuple[int, int], AclEntry]]] = []
         for entry in entries:
             self.add(entry)
 
     def __iter__(self) -> Iterator[AclEntry]:
-        by_seq = self._by_seq
-        return (by_seq[seq] for seq in self._seqs)
+        entries = self._entries
+        return (entries[key] for key in self._keys)
 
     def __len__(self) -> int:
-        return len(self._seqs)
+        return len(self._keys)
 
     def __bool__(self) -> bool:
-        return bool(self._seqs)
+        return bool(self._keys)
 
     def __repr__(self) -> str:
         return f"AclEntries({list(self)!r})"
@@ -184,62 +189,92 @@ class AclEntries:
 
     @property
     def last_seq(self) -> int:
-        """The highest sequence number (0 for an empty list)."""
+        """The highest number of an entry that is not a remark (0 if there is none)."""
         return self._seqs[-1] if self._seqs else 0
 
     def get(self, seq: int) -> AclEntry | None:
-        return self._by_seq.get(seq)
+        """The entry (not a remark) numbered ``seq``."""
+        key = self._by_seq.get(seq)
+        return None if key is None else self._entries[key]
 
     def with_rule(self, entry: AclEntry) -> list[AclEntry]:
-        """The entries that say what ``entry`` says (its sequence number aside)."""
+        """The entries that say what ``entry`` says (their sequence numbers aside)."""
         rule = entry.rule()
-        seqs = self._rules.get(rule, ()) if rule is not None else ()
-        return [self._by_seq[seq] for seq in seqs]
+        keys = self._rules.get(rule, ()) if rule is not None else ()
+        return [self._entries[key] for key in keys]
 
     def add(self, entry: AclEntry, *, repeat_ok: bool = True) -> bool:
-        """Insert ``entry`` at its sequence number (which must be free); with ``repeat_ok``
-        false, not if the list already says the same (IOS ignores such a line).  Whether it
-        was inserted."""
-        if entry.seq in self._by_seq:
-            raise ValueError(f"sequence number {entry.seq} is taken")
-        rule = entry.rule()
-        same = self._rules.get(rule) if rule is not None else None
-        if same and not repeat_ok:
-            return False
-        seqs = self._seqs
-        if not seqs or entry.seq > seqs[-1]:
-            seqs.append(entry.seq)  # the usual case: the next line of the list
-        else:
-            seqs.insert(bisect_left(seqs, entry.seq), entry.seq)
-        self._by_seq[entry.seq] = entry
-        if same is not None:
-            same.append(entry.seq)
-        elif rule is not None:
-            self._rules[rule] = [entry.seq]
-        for log in self._logs:
-            log.append((True, entry))
-        return True
-
-    def remove(self, seq: int) -> AclEntry | None:
-        """Remove the entry at ``seq`` (``no SEQ``); the entry, or None if there was none."""
-        entry = self._by_seq.pop(seq, None)
-        if entry is None:
-            return None
-        seqs = self._seqs
-        del seqs[bisect_left(seqs, seq)]
+        """Insert ``entry`` at its sequence number (which no other entry but a remark may
+        have); with ``repeat_ok`` false, not if the list already says the same (IOS ignores
+        such a line).  Whether it was inserted."""
         rule = entry.rule()
         if rule is not None:
+            if entry.seq in self._by_seq:
+                raise ValueError(f"sequence number {entry.seq} is taken")
+            if not repeat_ok and rule in self._rules:
+                return False
+        self._arrivals += 1
+        self._insert((entry.seq, self._arrivals), entry)
+        return True
+
+    def remove(self, seq: int) -> list[AclEntry]:
+        """Remove what is numbered ``seq`` (``no SEQ``: the entry and a remark filed under
+        it); the entries removed."""
+        keys = self._keys
+        first = bisect_left(keys, (seq, 0))
+        last = bisect_left(keys, (seq + 1, 0), first)
+        removed = [self._entries[key] for key in keys[first:last]]
+        for key in keys[first:last]:
+            self._delete(key)
+        return removed
+
+    def remove_rule(self, entry: AclEntry) -> list[AclEntry]:
+        """Remove the entries that say what ``entry`` says (``no permit ...``)."""
+        rule = entry.rule()
+        keys = list(self._rules.get(rule, ())) if rule is not None else []
+        removed = [self._entries[key] for key in keys]
+        for key in keys:
+            self._delete(key)
+        return removed
+
+    def _insert(self, key: tuple[int, int], entry: AclEntry) -> None:
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            keys.append(key)  # the usual case: the next line of the list
+        else:
+            keys.insert(bisect_left(keys, key), key)
+        self._entries[key] = entry
+        rule = entry.rule()
+        if rule is not None:
+            seqs = self._seqs
+            if not seqs or key[0] > seqs[-1]:
+                seqs.append(key[0])
+            else:
+                seqs.insert(bisect_left(seqs, key[0]), key[0])
+            self._by_seq[key[0]] = key
+            self._rules.setdefault(rule, []).append(key)
+        for log in self._logs:
+            log.append((True, key, entry))
+
+    def _delete(self, key: tuple[int, int]) -> None:
+        keys = self._keys
+        del keys[bisect_left(keys, key)]
+        entry = self._entries.pop(key)
+        rule = entry.rule()
+        if rule is not None:
+            seqs = self._seqs
+            del seqs[bisect_left(seqs, key[0])]
+            del self._by_seq[key[0]]
             same = self._rules[rule]
-            same.remove(seq)
+            same.remove(key)
             if not same:
                 del self._rules[rule]
         for log in self._logs:
-            log.append((False, entry))
-        return entry
+            log.append((False, key, entry))
 
     def checkpoint(self) -> tuple[Callable[[], None], Callable[[], None]]:
         """Record changes from now on: (undo them, newest first; stop recording)."""
-        undo: list[tuple[bool, AclEntry]] = []
+        undo: list[tuple[bool, tuple[int, int], AclEntry]] = []
         self._logs.append(undo)
 
         def close() -> None:
@@ -247,11 +282,11 @@ class AclEntries:
 
         def restore() -> None:
             close()
-            for added, entry in reversed(undo):
+            for added, key, entry in reversed(undo):
                 if added:
-                    self.remove(entry.seq)
+                    self._delete(key)
                 else:
-                    self.add(entry)
+                    self._insert(key, entry)
             undo.clear()
 
         return restore, close
@@ -271,7 +306,9 @@ class AccessList:
             self.entries = AclEntries(self.entries)
 
     def next_seq(self) -> int:
-        """IOS numbers a line typed without one: the next multiple of 10 after the last."""
+        """The sequence number of an entry added without one: the next multiple of 10 after
+        the last entry's. Remarks take none of their own: a remark is filed under the number
+        of the entry that follows it."""
         return (self.entries.last_seq // 10 + 1) * 10
 
 

@@ -238,6 +238,7 @@ class IsakmpSaState:
     aggressive: bool = False  # negotiated in aggressive mode (RFC 2409 5.4), not main mode
     dpd: bool = False  # both sides sent the DPD vendor ID: R-U-THERE usable (RFC 3706)
     established_at: float | None = None  # when it reached QM_IDLE (None before, or deleted)
+    lifetime: int = 0  # the negotiated lifetime in seconds (0 before phase 1 agreed on one)
 
 
 def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> Phase2Offer | None:
@@ -443,7 +444,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin):
                 "ACTIVE (deleted)" if sa.deleted else "ACTIVE",
                 policy.cipher_name if policy else "", policy.hash if policy else "",
                 "psk", policy.group if policy else 0, left, sa.initiator, sa.floated,
-                sa.aggressive, sa.peer_dpd, sa.established_at if sa.established else None))
+                sa.aggressive, sa.peer_dpd, sa.established_at if sa.established else None,
+                suite.lifetime if suite else 0))
         return out
 
     def decryption_keys(self) -> list[tuple[bytes, bytes]]:

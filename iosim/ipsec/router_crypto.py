@@ -8,17 +8,21 @@ Theory of operation
   peer whose proxy identities cover the packet, the packet is encapsulated in ESP (tunnel
   mode, outer addresses = the interface and the peer) and routed again; without one, IKE is
   started and the packet dropped, as IOS drops it: the first ping over a new tunnel is
-  ``.!!!!``.
+  ``.!!!!``. What the crypto itself sends (ESP/AH it made, IKE, NAT keepalives) is never
+  looked up in the map again, so an ACL that permits all IP between the peers themselves
+  (transport mode) protects their other traffic and leaves IKE and ESP alone, as on IOS.
 * Inbound (an input hook, before NAT): ESP for one of our addresses is looked up by SPI,
   checked against the replay window before its ICV (advanced only after), decrypted, and the
   inner packet continues as if it had arrived on the interface. Unknown SPIs, replays and
-  bad ICVs are dropped, counted and logged as IOS logs them.
+  bad ICVs are dropped, counted and logged as IOS logs them. Cleartext the map says must
+  arrive encrypted is dropped, except IKE (UDP 500/4500) addressed to this router.
 * IKE: one ``IkeEngine`` per local tunnel address, pumped whenever it gets a datagram, a
   timer fires or a packet needs a tunnel; its events install and remove SA pairs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
@@ -209,6 +213,7 @@ class RouterCrypto:
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self._invalid_spi_told: dict[tuple[int, int], float] = {}  # (peer, spi) -> when
         self._told_authenticated: set[int] = set()  # conn-ids whose debug line is out
+        self._sending_own = False  # the crypto is sending what it made: not for the map
         self.stack.output_hooks.append(self._output)
         self.stack.input_hooks.insert(0, self._input)
         self.stack.udp_handlers[IKE_PORT] = self._udp
@@ -496,9 +501,17 @@ class RouterCrypto:
 
     # ------------------------------------------------------------ packets
 
+    def _send_own(self, send: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Send what the crypto made (ESP/AH, IKE, a NAT keepalive) past the crypto map."""
+        self._sending_own = True
+        try:
+            send(*args, **kwargs)
+        finally:
+            self._sending_own = False
+
     def _output(self, interface: str, datagram: bytes) -> bytes | None:
         entries = self._entries(interface)
-        if not entries:
+        if not entries or self._sending_own:
             return datagram
         try:
             packet = pull_ipv4(datagram)
@@ -597,7 +610,7 @@ class RouterCrypto:
             bundle.counters.digest += 1
         bundle.last_out = self.clock.now
         self._note_traffic(bundle, False)
-        self.stack.route_out(outer, bundle.peer)
+        self._send_own(self.stack.route_out, outer, bundle.peer)
         self._count_octets(bundle, out, len(inner))
 
     def _input(self, interface: str, datagram: bytes) -> bytes | None:
@@ -696,6 +709,9 @@ class RouterCrypto:
             flow = mirrored(flow_of(pull_ipv4(datagram)))
         except PacketError:
             return datagram
+        if (flow.protocol == IpProtocol.UDP and flow.sport in (IKE_PORT, NAT_T_PORT)
+                and self.stack.owns(flow.src) is not None):
+            return datagram  # IKE for us (the flow is mirrored: its source is our address)
         acls = self.router.config.acls
         for where in entries:
             acl = acls.get(where.entry.match_acl) if where.entry.match_acl else None
@@ -838,7 +854,7 @@ class RouterCrypto:
             self._debug_packet(local, peer, sending=True, port=port)
             if port == NAT_T_PORT:
                 data = NON_ESP_MARKER + data
-            self.stack.send_udp(peer, port, port, data, src=local)
+            self._send_own(self.stack.send_udp, peer, port, port, data, src=local)
         self._events(local)
         when = engine.get_timer()
         old = self._timers.pop(local, None)
@@ -1027,6 +1043,7 @@ class RouterCrypto:
         where = intent.where
         key = (where.interface, where.map_name, where.seq, pair.proxies)
         counters = self.flow_counters.setdefault(key, SaCounters())
+        counters.pairs += 1
         bundle = SaBundle(pair, local, where.interface, where.map_name, where.seq, inbound,
                           outbound, counters)
         self.sad.add(bundle)
@@ -1050,11 +1067,13 @@ class RouterCrypto:
         if bundle not in self.sad.bundles or not interval:
             return
         now = self.clock.now
-        if now - bundle.last_out >= interval:
-            self.stack.send_udp(bundle.peer, NAT_T_PORT, NAT_T_PORT, NAT_KEEPALIVE,
-                                src=bundle.local)
+        due = bundle.last_out + interval  # the deadline armed, computed the same way
+        if now >= due:
+            self._send_own(self.stack.send_udp, bundle.peer, NAT_T_PORT, NAT_T_PORT,
+                           NAT_KEEPALIVE, src=bundle.local)
             bundle.last_out = now
-        self.clock.call_at(bundle.last_out + interval, self._nat_keepalive, bundle)
+            due = now + interval
+        self.clock.call_at(due, self._nat_keepalive, bundle)
 
     def _rekey(self, bundle: SaBundle) -> None:
         """Renew a pair before it runs out: only one that carried traffic (an idle pair just

@@ -35,6 +35,7 @@ class SaCounters:
     digest: int = 0  # packets sent with an ICV (ESP HMAC, GCM/GMAC or AH)
     verify: int = 0  # packets received whose ICV verified
     no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
+    pairs: int = 0  # SA pairs IKE installed for the flow: the first, then one per rekey
 
 
 @dataclass

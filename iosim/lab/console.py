@@ -1,173 +1,90 @@
-"""The lab console: one keyboard, every router of a lab, ``@`` lines for iosim itself.
+"""The lab console: one keyboard, every device of a lab, ``@`` lines for iosim itself.
 
-A line that starts with ``@`` is for iosim, never for a router (no IOS command starts
-with ``@``): ``@R2`` attaches the console to R2 (every device keeps its mode and
-state), ``@wait SECONDS`` advances the lab's virtual clock, ``@devices`` lists the
-devices, ``@help`` lists these.  Every other line goes to the attached router.
+A line that starts with ``@`` is for iosim, never for a router (no IOS command starts with
+``@``): ``@R2`` attaches the console to R2 (every device keeps its mode and state), ``@wait
+SECONDS`` advances the lab's virtual clock, ``@task`` shows what to build, ``@check`` grades
+it, ``@help`` lists the rest (:data:`_HELP`). Every other line goes to the attached device.
+
+Messages a device logs while the console is attached elsewhere wait for the student in a
+buffer bounded like the router's own logging buffer; the oldest go first.
 """
 
 from __future__ import annotations
 
-import os
+import math
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from ipaddress import IPv4Address
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from iosim.cli.interfaces import match_interface_name
-from iosim.cli.replay import boot
 from iosim.cli.session import Session
-from iosim.clock import VirtualClock
-from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.lab.exam import Exam
+from iosim.lab.grading import grade, render_text
 from iosim.lab.host_shell import HostShell
-from iosim.lab.topology import Topology, find_lab, load_topology
-from iosim.net.fabric import Fabric
-from iosim.net.host import HOST_INTERFACE, Host
-from iosim.net.nat import install_nat
-from iosim.net.stack import IpStack
-from iosim.router import Nvram, Router
+from iosim.lab.running import BOOT_SECONDS, Lab, state_dir
+from iosim.lab.views import links_table, task_text
 
-if TYPE_CHECKING:
-    from iosim.net.udp_bridge import UdpBridge
+__all__ = ["BOOT_SECONDS", "Lab", "LabConsole", "run_transcript", "state_dir"]
 
-BOOT_SECONDS = 1.0  # devices boot in the virtual second before the lab starts
+#: Longest ``@wait``: a year of virtual time at a time (timestamps end in year 9999, and a
+#: periodic timer fires for every period of the wait).
+MAX_WAIT = 365 * 24 * 3600
+_MIN_PENDING_BYTES = 4096
 
 _HELP = """\
 iosim console commands (lines that start with '@'):
   @DEVICE          attach the console to DEVICE (e.g. @R2); each keeps its state
   @devices         list the lab's devices
   @wait SECONDS    advance the lab's virtual clock (timers, lifetimes, show clock)
+  @task            what this lab asks you to build (or the ticket to solve)
+  @topology        the lab's drawing and its links, with live addresses
+  @check           grade the lab now: score, each objective passed or failed, hints
+  @reset [DEVICE]  back to the lab's initial configs (every device, or DEVICE)
+  @solution [DEV]  the solution's configuration (not in exam mode)
+  @submit          exam mode: hand in now and see the result
+  @time            exam mode: the time left
   @keys DIR        write the lab's ESP and IKE keys for Wireshark (esp_sa,
                    ikev1_decryption_table) into DIR, to open captures decrypted
   @help            this list
 """
 
 
-def state_dir() -> Path:
-    """Where labs keep each device's saved startup-config (NVRAM)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "iosim"
-
-
 @dataclass
-class Lab:
-    """A running lab: its clock, routers and their console sessions."""
+class _Pending:
+    """Log lines a device printed while the console looked elsewhere (bounded)."""
 
-    topology: Topology
-    clock: VirtualClock
-    fabric: Fabric = field(init=False)
-    routers: dict[str, Router] = field(default_factory=dict)
-    hosts: dict[str, Host] = field(default_factory=dict)
-    sessions: dict[str, Session | HostShell] = field(default_factory=dict)
-    boot_errors: list[str] = field(default_factory=list)
-    seed: str = ""  # varies every random draw (cookies, nonces, SPIs, keys); "" = the default
+    lines: deque[str]
+    size: int = 0
 
-    def __post_init__(self) -> None:
-        self.fabric = Fabric(self.clock)
+    def add(self, line: str, budget: int) -> None:
+        self.lines.append(line)
+        self.size += len(line) + 1
+        while self.size > budget and len(self.lines) > 1:
+            self.size -= len(self.lines.popleft()) + 1
 
-    @classmethod
-    def load(cls, name_or_path: str | None = None, *, reset: bool = False,
-             nvram_dir: Path | None = None, seed: str = "") -> Lab:
-        """Load a lab and boot every router (from its saved NVRAM if any). The same ``seed``
-        gives the same run, byte for byte; another seed other SPIs, nonces and keys."""
-        topo = load_topology(find_lab(name_or_path))
-        lab = cls(topo, VirtualClock(start=-BOOT_SECONDS), seed=seed)
-        nv_base = nvram_dir or state_dir() / "labs" / topo.name
-        for name, spec in topo.routers.items():
-            nvram = Nvram(nv_base / f"{name}.startup-config")
-            if reset and nvram.path is not None and nvram.path.exists():
-                nvram.path.unlink()
-            router = Router(name, list(spec.interfaces), lab.clock, nvram, spec.config,
-                            topo.cabled(name))
-            lab.boot_errors.extend(boot(router))
-            lab.routers[name] = router
-            lab.sessions[name] = Session(router)
-        for name, hspec in topo.hosts.items():
-            lab.hosts[name] = Host(name, hspec.address, hspec.gateway)
-        lab._wire()
-        return lab
-
-    def _wire(self) -> None:
-        """Put every device on the fabric: stacks, links, far-end state."""
-        fabric = self.fabric
-        for link in self.topology.links:
-            fabric.connect(link.ends, link.delay, link.name)
-        for name, router in self.routers.items():
-            stack = IpStack(router, self.clock, fabric.transmitter(name))
-            router.stack = stack
-            install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
-            router.crypto_plane = RouterCrypto(
-                router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
-                                                                      if self.seed else ""))
-            fabric.attach(name, stack.receive, router.interface_enabled)
-            router.peer_enabled = partial(fabric.peer_admin_up, name)
-            router.listeners.append(partial(self._tell_far_end, name))
-        for name, host in self.hosts.items():
-            hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
-            host.stack = hstack
-            self.sessions[name] = HostShell(host, self.clock)
-            fabric.attach(name, hstack.receive, host.interface_is_up)
-        for router in self.routers.values():
-            router.settle_state()
-        for host in self.hosts.values():  # once every device listens, PCs announce themselves
-            assert host.stack is not None
-            host.stack.refresh_own_entries([HOST_INTERFACE])
-        # Interfaces coming up announce themselves (gratuitous ARP): the devices boot in the
-        # second before time 0 and that settles, as on a lab that booted before anyone typed.
-        # (Up to time 0, not "until idle": on a big segment that is a million deliveries, and
-        # a periodic timer of a saved config never goes idle.)
-        self.clock.advance_to(0.0)
-        for router in self.routers.values():
-            router.boot_time = router.clock_base = 0.0
-
-    def bridge(self, spec: str) -> UdpBridge:
-        """``DEVICE:INTERFACE:ADDRESS:PEER``: bind a router interface the lab leaves uncabled
-        to real UDP 500/4500 sockets on the host's ``ADDRESS``, towards the real IKE peer at
-        ``PEER`` (see :mod:`iosim.net.udp_bridge`). Raises ValueError (or OSError from the
-        sockets) with a message for the user."""
-        parts = spec.split(":")
-        if len(parts) != 4:
-            raise ValueError("expected DEVICE:INTERFACE:ADDRESS:PEER, e.g. "
-                             "R1:Gi0/2:10.99.0.1:10.99.0.2")
-        device, typed, address, peer = parts
-        router = self.routers.get(device)
-        interface = match_interface_name(typed)
-        if router is None:
-            raise ValueError(f"no router {device!r} in this lab")
-        if interface not in router.physical:
-            raise ValueError(f"{device} has no interface {typed!r}")
-        for text in (address, peer):
-            IPv4Address(text)  # ValueError for a bad address
-        from iosim.net.udp_bridge import UdpBridge  # real sockets only for who asks
-
-        return UdpBridge.attach(self.fabric, router, interface, host_address=address,
-                                peer_address=peer)
-
-    def _tell_far_end(self, device: str, event: str, interface: str) -> None:
-        """An interface of ``device`` changed: the router at the other end sees it too."""
-        if event != "interface":
-            return
-        link = self.fabric.link_of(device, interface)
-        if link is None or link.shared:
-            return
-        peer_dev, peer_if = link.peer((device, interface))
-        peer = self.routers.get(peer_dev)
-        if peer is not None:
-            peer.far_end_changed(peer_if)
+    def take(self) -> str:
+        text = "".join(line + "\n" for line in self.lines)
+        self.lines.clear()
+        self.size = 0
+        return text
 
 
 class LabConsole:
-    """Routes console lines to the attached router and writes the transcript."""
+    """Routes console lines to the attached device and writes the transcript."""
 
-    def __init__(self, lab: Lab, device: str | None = None, *, paging: bool = True) -> None:
+    def __init__(self, lab: Lab, device: str | None = None, *, paging: bool = True,
+                 exam: Exam | None = None) -> None:
         self.lab = lab
         first = device or next(iter(lab.routers))
         if first not in lab.sessions:
             raise KeyError(first)
         self.device = first
-        self._logs: dict[str, list[str]] = {name: [] for name in lab.sessions}
+        self.paging = paging
+        self.exam = exam
+        self.finished = False  # an exam was handed in: the console ends
+        self._logs: dict[str, _Pending] = {name: _Pending(deque()) for name in lab.sessions}
         # while a command streams its output (ping, traceroute), the attached router's
         # messages interleave with it as they happen, as on a console; otherwise they wait
         # until the command's output is complete
@@ -176,8 +93,11 @@ class LabConsole:
         self._streamed = 0
         for name, router in lab.routers.items():
             router.log_sinks.append(partial(self._log, name))
-            session = lab.sessions[name]
-            if not paging and isinstance(session, Session):
+        self._terminal_settings()
+
+    def _terminal_settings(self) -> None:
+        for session in self.lab.sessions.values():
+            if not self.paging and isinstance(session, Session):
                 session.terminal_length = 0
 
     @property
@@ -191,18 +111,22 @@ class LabConsole:
     def _log(self, device: str, line: str) -> None:
         if device == self.device and self._emit is not None and self._streamed:
             self._emit(("" if self._column0 else "\n") + line + "\n")
-        else:
-            self._logs[device].append(line)
+            return
+        router = self.lab.routers.get(device)
+        budget = max(_MIN_PENDING_BYTES,
+                     router.config.logging.buffer_size if router is not None else 0)
+        self._logs[device].add(line, budget)
 
     def pending_logs(self) -> str:
         """Log lines the attached router printed since last asked."""
-        logs = self._logs[self.device]
-        text = "".join(line + "\n" for line in logs)
-        logs.clear()
-        return text
+        return self._logs[self.device].take()
 
     def feed(self, line: str) -> str:
         """One input line; the output (logs that happened meanwhile included)."""
+        if self.finished:
+            return ""
+        if self.exam is not None and self.exam.expired():
+            return self._submit("time is up")
         stripped = line.strip()
         pending = self.session.pending
         if stripped.startswith("@") and (pending is None or pending.echo and not pending.text):
@@ -232,40 +156,131 @@ class LabConsole:
             session.stream, self._emit, self._column0 = outer, None, True
         return "".join(shown) + out + self.pending_logs()
 
+    # ------------------------------------------------------------ @ commands
+
     def _iosim_command(self, text: str) -> str:
         words = text.split()
-        if not words or words[0] == "help":
+        if not words:
             return _HELP
-        cmd = words[0]
-        if cmd == "devices":
-            rows = [f"  {n:<10} router  {'(attached)' if n == self.device else ''}".rstrip()
-                    for n in self.lab.routers]
-            rows += [f"  {n:<10} host    {h.address}{'  (attached)' if n == self.device else ''}"
-                     for n, h in self.lab.topology.hosts.items()]
-            return "\n".join(rows) + "\n"
-        if cmd == "wait":
-            try:
-                seconds = float(words[1])
-                if seconds < 0 or seconds != seconds:
-                    raise ValueError
-            except (IndexError, ValueError):
-                return "% @wait needs a number of seconds, e.g. @wait 30\n"
-            self.lab.clock.advance(seconds)
+        handler = _COMMANDS.get(words[0].lower())
+        if handler is not None:
+            return handler(self, words[1:])
+        if words[0] in self.lab.sessions:
+            self.device = words[0]
             return self.pending_logs()
-        if cmd == "keys":
-            if len(words) != 2:
-                return "% @keys needs a directory, e.g. @keys /tmp/lab-keys\n"
-            from iosim.lab.keys import write_wireshark_keys
+        return f"% Unknown iosim command or device '@{words[0]}' (try @help)\n"
 
-            try:
-                paths = write_wireshark_keys(self.lab, Path(words[1]))
-            except OSError as e:
-                return f"% Cannot write the keys: {e.strerror}\n"
-            return "".join(f"Wrote {p}\n" for p in paths)
-        if cmd in self.lab.sessions:
-            self.device = cmd
-            return self.pending_logs()
-        return f"% Unknown iosim command or device '@{cmd}' (try @help)\n"
+    def _help(self, args: list[str]) -> str:
+        return _HELP
+
+    def _devices(self, args: list[str]) -> str:
+        rows = [f"  {n:<10} router  {'(attached)' if n == self.device else ''}".rstrip()
+                for n in self.lab.routers]
+        rows += [f"  {n:<10} host    {h.address}{'  (attached)' if n == self.device else ''}"
+                 for n, h in self.lab.topology.hosts.items()]
+        return "\n".join(rows) + "\n"
+
+    def _wait(self, args: list[str]) -> str:
+        try:
+            seconds = float(args[0]) if len(args) == 1 else math.nan
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds >= 0):
+            return "% @wait needs a number of seconds, e.g. @wait 30\n"
+        if seconds > MAX_WAIT:
+            return (f"% @wait {args[0]}: at most {MAX_WAIT} seconds (one year) at a time; "
+                    "the lab's clock is unchanged\n")
+        self.lab.clock.advance(seconds)
+        return self.pending_logs()
+
+    def _keys(self, args: list[str]) -> str:
+        if len(args) != 1:
+            return "% @keys needs a directory, e.g. @keys /tmp/lab-keys\n"
+        from iosim.lab.keys import write_wireshark_keys
+
+        try:
+            paths = write_wireshark_keys(self.lab, Path(args[0]))
+        except OSError as e:
+            return f"% Cannot write the keys: {e.strerror}\n"
+        return "".join(f"Wrote {p}\n" for p in paths)
+
+    def _task(self, args: list[str]) -> str:
+        return task_text(self.lab.resolved)
+
+    def _topology(self, args: list[str]) -> str:
+        drawing = self.lab.resolved.drawing
+        return (drawing.rstrip("\n") + "\n\n" if drawing else "") + links_table(self.lab)
+
+    def _check(self, args: list[str]) -> str:
+        if self.exam is not None:
+            return ("% @check is not available in exam mode: @submit hands the lab in and "
+                    "grades it\n")
+        if not self.lab.resolved.objectives:
+            return "% This lab has no objectives to check (it is a sandbox).\n"
+        return render_text(grade(self.lab)) + self.pending_logs()
+
+    def _reset(self, args: list[str]) -> str:
+        names = list(self.lab.sessions) if not args else args[:1]
+        if names[0] not in self.lab.sessions:
+            return f"% No device '{names[0]}' in this lab (see @devices)\n"
+        errors: list[str] = []
+        for name in names:
+            errors += self.lab.reset_device(name)
+        self._terminal_settings()
+        for name in names:
+            self._logs[name].take()
+        which = "every device" if not args else names[0]
+        return "".join(errors) + f"Reset {which} to the lab's initial configuration.\n"
+
+    def _solution(self, args: list[str]) -> str:
+        if self.exam is not None:
+            return "% @solution is not available in exam mode\n"
+        solutions = self.lab.resolved.solutions
+        if not solutions:
+            return "% This lab has no solution configuration.\n"
+        names = args[:1] or list(solutions)
+        out = []
+        for name in names:
+            if name not in solutions:
+                return f"% No solution for '{name}' (solutions: {', '.join(solutions)})\n"
+            out.append(f"! {name}: in global configuration mode\n{solutions[name].rstrip()}\n")
+        return "\n".join(out)
+
+    def _submit(self, reason: str = "submitted") -> str:
+        if self.exam is None:
+            return "% @submit hands in an exam: start one with iosim console LAB --exam\n"
+        text = self.exam.submit(self.lab, reason)
+        self.finished = True
+        return text
+
+    def _submit_command(self, args: list[str]) -> str:
+        return self._submit("submitted")
+
+    def _time(self, args: list[str]) -> str:
+        if self.exam is None:
+            return "% @time shows an exam's time left: start one with --exam\n"
+        return self.exam.countdown() + "\n"
+
+    def close(self) -> str:
+        """The console ends (end of input): an exam not yet handed in is graded now."""
+        if self.exam is not None and not self.finished:
+            return self._submit("end of input")
+        return ""
+
+
+_COMMANDS: dict[str, Callable[[LabConsole, list[str]], str]] = {
+    "help": LabConsole._help,
+    "devices": LabConsole._devices,
+    "wait": LabConsole._wait,
+    "keys": LabConsole._keys,
+    "task": LabConsole._task,
+    "topology": LabConsole._topology,
+    "check": LabConsole._check,
+    "reset": LabConsole._reset,
+    "solution": LabConsole._solution,
+    "submit": LabConsole._submit_command,
+    "time": LabConsole._time,
+}
 
 
 def run_transcript(console: LabConsole, lines: Iterable[str], out: TextIO) -> None:
@@ -277,4 +292,7 @@ def run_transcript(console: LabConsole, lines: Iterable[str], out: TextIO) -> No
         shown = line.replace("\x1a", "^Z") if echo else ""
         out.write(console.prompt + shown + "\n")
         out.write(console.feed(line))
+        if console.finished:
+            return
     out.write(console.prompt + "\n")
+    out.write(console.close())

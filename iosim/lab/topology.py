@@ -1,6 +1,6 @@
 """Lab topology files: ``labs/<name>/lab.toml`` with devices, links and configs.
 
-Format (TOML, edited by hand)::
+Format (TOML, edited by hand; the whole lab format is in ``labs/README.md``)::
 
     [lab]
     name = "site-to-site"
@@ -23,22 +23,43 @@ Format (TOML, edited by hand)::
     [[segments]]                  # a shared Ethernet segment (a switch)
     name = "LAN2"
     endpoints = ["R2 GigabitEthernet0/1", "PC2 eth0", "PC3 eth0"]
+
+A lab file is untrusted input: every value is type-checked (:mod:`iosim.lab.schema`), device
+names are safe file names, and config files must lie inside the lab's directory.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+from typing import Any
 
 from iosim.cli.interfaces import match_interface_name
+from iosim.lab.schema import (
+    DEVICE_NAME,
+    LAB_NAME,
+    MAX_DEVICES,
+    LabError,
+    Table,
+    check_name,
+    inside,
+    read_text,
+)
+
+__all__ = ["DEFAULT_LAB", "LabError", "Topology", "find_lab", "labs_dir", "topology_from"]
 
 DEFAULT_LAB = "site-to-site"
+MAX_INTERFACES = 64  # per router
+MAX_DELAY_MS = 10_000.0
+
+#: Substitutes lab variables into a text; ``where`` names the text in errors.
+Substitute = Callable[[str, str], str]
 
 
-class LabError(ValueError):
-    """A lab file that cannot be loaded; the message says where and why."""
+def _verbatim(text: str, where: str) -> str:
+    return text
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,8 @@ class RouterSpec:
     name: str
     interfaces: tuple[str, ...]
     config: str | None  # config text
+    config_file: str | None = None  # where it came from, for error messages
+    position: tuple[float, float] | None = None  # where a drawing puts it (x, y)
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,7 @@ class HostSpec:
     name: str
     address: IPv4Interface
     gateway: IPv4Address | None
+    position: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,11 @@ class Topology:
                     out.add(intf)
         return out
 
+    @property
+    def devices(self) -> list[str]:
+        """Every device, routers first, in the file's order."""
+        return [*self.routers, *self.hosts]
+
 
 def labs_dir() -> Path:
     """The built-in labs: the source tree's ``labs/``, or ``iosim/labs`` when installed."""
@@ -92,91 +121,149 @@ def labs_dir() -> Path:
     raise FileNotFoundError("the iosim built-in labs are missing from this installation")
 
 
+def builtin_labs() -> list[Path]:
+    """The ``lab.toml`` of every built-in lab."""
+    return sorted(d / "lab.toml" for d in labs_dir().iterdir() if (d / "lab.toml").is_file())
+
+
 def find_lab(name_or_path: str | None) -> Path:
     """The ``lab.toml`` of a built-in lab name, a lab directory or a file."""
     if name_or_path is None:
         name_or_path = DEFAULT_LAB
+    if "\x00" in name_or_path:
+        raise LabError("a lab name cannot contain a NUL character")
     p = Path(name_or_path)
-    if p.is_file():
-        return p
-    if (p / "lab.toml").is_file():
-        return p / "lab.toml"
-    builtin = labs_dir() / name_or_path / "lab.toml"
-    if builtin.is_file():
-        return builtin
-    known = ", ".join(sorted(d.name for d in labs_dir().iterdir() if (d / "lab.toml").is_file()))
+    try:
+        if p.is_file():
+            return p
+        if (p / "lab.toml").is_file():
+            return p / "lab.toml"
+    except OSError as e:
+        raise LabError(f"{name_or_path}: {e.strerror or e}") from None
+    if LAB_NAME.fullmatch(name_or_path):
+        builtin = labs_dir() / name_or_path / "lab.toml"
+        if builtin.is_file():
+            return builtin
+    known = ", ".join(p.parent.name for p in builtin_labs())
     raise LabError(f"no lab named {name_or_path!r} (built-in labs: {known})")
 
 
-def _endpoint(text: object, where: str, devices: dict[str, object]) -> tuple[str, str]:
-    if not isinstance(text, str) or len(text.split()) != 2:
-        raise LabError(f"{where}: an endpoint is 'DEVICE INTERFACE', not {text!r}")
-    dev, intf = text.split()
-    if dev not in devices:
-        raise LabError(f"{where}: unknown device {dev!r}")
-    return dev, intf
+_ROUTER_KEYS = frozenset({"kind", "interfaces", "config", "position"})
+_HOST_KEYS = frozenset({"kind", "address", "gateway", "position"})
+_LINK_KEYS = frozenset({"endpoints", "delay_ms"})
+_SEGMENT_KEYS = frozenset({"endpoints", "delay_ms", "name"})
 
 
-def load_topology(path: Path) -> Topology:
-    """Read and check a ``lab.toml``."""
+def _position(spec: Table) -> tuple[float, float] | None:
+    raw = spec.raw("position")
+    if raw is None:
+        return None
+    if not (isinstance(raw, list) and len(raw) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool)
+                    and -10_000 <= v <= 10_000 for v in raw)):
+        raise spec.error("position", f"must be [x, y] with numbers, not {raw!r}"[:120])
+    x, y = raw
+    return float(x), float(y)
+
+
+def _router(name: str, spec: Table, directory: Path, sub: Substitute) -> RouterSpec:
+    spec.unknown(_ROUTER_KEYS)
+    names = []
+    raw_names = spec.text_list("interfaces")
+    if len(raw_names) > MAX_INTERFACES:
+        raise spec.error("interfaces", f"more than {MAX_INTERFACES} interfaces")
+    for raw in raw_names:
+        full = match_interface_name(raw)
+        if full is None or full.isalpha():
+            raise spec.error("interfaces", f"bad interface name {raw!r}")
+        if full in names:
+            raise spec.error("interfaces", f"{full} is listed twice")
+        names.append(full)
+    config = config_file = None
+    if "config" in spec:
+        config_file = spec.text("config", max_len=1000)
+        where = f"{spec.where}.config"
+        path = inside(directory, config_file, where)
+        config = sub(read_text(path, str(directory / config_file)), str(directory / config_file))
+    return RouterSpec(name, tuple(names), config, config_file, _position(spec))
+
+
+def _host(name: str, spec: Table, sub: Substitute) -> HostSpec:
+    spec.unknown(_HOST_KEYS)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise LabError(f"{path}: {e}") from None
-    lab = data.get("lab", {})
-    topo = Topology(lab.get("name", path.parent.name), lab.get("description", ""), path.parent)
-    devices = data.get("devices", {})
-    if not isinstance(devices, dict) or not devices:
+        addr = IPv4Interface(sub(spec.text("address", required=True), f"{spec.where}.address"))
+    except ValueError as e:
+        raise spec.error("address", str(e)) from None
+    gateway = None
+    if "gateway" in spec:
+        try:
+            gateway = IPv4Address(sub(spec.text("gateway"), f"{spec.where}.gateway"))
+        except ValueError as e:
+            raise spec.error("gateway", str(e)) from None
+    return HostSpec(name, addr, gateway, _position(spec))
+
+
+def _endpoint(text: str, where: str, topo: Topology) -> tuple[str, str]:
+    parts = text.split()
+    if len(parts) != 2:
+        raise LabError(f"{where}: an endpoint is 'DEVICE INTERFACE', not {text!r}")
+    dev, intf = parts
+    if dev in topo.routers:
+        full = match_interface_name(intf)
+        if full not in topo.routers[dev].interfaces:
+            raise LabError(f"{where}: {dev} has no interface {intf!r}")
+        return dev, full
+    if dev in topo.hosts:
+        if intf != "eth0":
+            raise LabError(f"{where}: a host's interface is eth0, not {intf!r}")
+        return dev, intf
+    raise LabError(f"{where}: unknown device {dev!r}")
+
+
+def topology_from(data: dict[str, Any], path: Path, name: str, description: str,
+                  sub: Substitute = _verbatim) -> Topology:
+    """The devices, links and segments of a parsed ``lab.toml``."""
+    root = Table.root(data, path)
+    topo = Topology(name, description, path.parent)
+    devices = root.table("devices")
+    if not devices.keys():
         raise LabError(f"{path}: no [devices.NAME] tables")
-    for name, spec in devices.items():
-        where = f"{path}: devices.{name}"
-        kind = spec.get("kind", "router")
+    if len(devices.keys()) > MAX_DEVICES:
+        raise LabError(f"{path}: more than {MAX_DEVICES} devices")
+    for dev_name in devices.keys():
+        spec = devices.table(dev_name)
+        check_name(dev_name, DEVICE_NAME, spec.where, "device name")
+        kind = spec.raw("kind", "router")
         if kind == "router":
-            names = []
-            for raw in spec.get("interfaces", []):
-                full = match_interface_name(raw)
-                if full is None or full.isalpha():
-                    raise LabError(f"{where}: bad interface name {raw!r}")
-                names.append(full)
-            config = None
-            if "config" in spec:
-                cfg_path = path.parent / spec["config"]
-                try:
-                    config = cfg_path.read_text(encoding="utf-8")
-                except OSError as e:
-                    raise LabError(f"{where}: {e}") from None
-            topo.routers[name] = RouterSpec(name, tuple(names), config)
+            topo.routers[dev_name] = _router(dev_name, spec, path.parent, sub)
         elif kind == "host":
-            try:
-                addr = IPv4Interface(spec["address"])
-                gw = IPv4Address(spec["gateway"]) if "gateway" in spec else None
-            except (KeyError, ValueError) as e:
-                raise LabError(f"{where}: {e}") from None
-            topo.hosts[name] = HostSpec(name, addr, gw)
+            topo.hosts[dev_name] = _host(dev_name, spec, sub)
         else:
-            raise LabError(f"{where}: kind must be 'router' or 'host', not {kind!r}")
-    all_devices: dict[str, object] = {**topo.routers, **topo.hosts}
-    wires = [("links", i, w) for i, w in enumerate(data.get("links", []))]
-    wires += [("segments", i, w) for i, w in enumerate(data.get("segments", []))]
+            raise spec.error("kind", f"kind must be 'router' or 'host', not {kind!r}"[:120])
+    if not topo.routers:
+        raise LabError(f"{path}: a lab needs at least one router")
+    lower = {d.lower() for d in topo.devices}
+    if len(lower) != len(topo.devices):
+        raise LabError(f"{path}: two devices have the same name in different case")
+    wires = [("links", t) for t in root.tables("links")]
+    wires += [("segments", t) for t in root.tables("segments")]
     used: set[tuple[str, str]] = set()
-    for table, i, link in wires:
-        where = f"{path}: {table}[{i}]"
-        ends = link.get("endpoints", [])
-        if table == "links" and len(ends) != 2:
-            raise LabError(f"{where}: a link has two endpoints")
-        if table == "segments" and (len(ends) < 2 or "name" not in link):
-            raise LabError(f"{where}: a segment has a name and two or more endpoints")
+    for kind, link in wires:
+        link.unknown(_LINK_KEYS if kind == "links" else _SEGMENT_KEYS)
+        ends = link.text_list("endpoints", required=True)
+        if kind == "links" and len(ends) != 2:
+            raise LabError(f"{link.where}: a link has two endpoints")
+        if kind == "segments" and (len(ends) < 2 or "name" not in link):
+            raise LabError(f"{link.where}: a segment has a name and two or more endpoints")
+        label = link.text("name", max_len=64) if kind == "segments" else None
         fixed = []
-        for dev, intf in (_endpoint(e, where, all_devices) for e in ends):
-            if dev in topo.routers:
-                full = match_interface_name(intf)
-                if full not in topo.routers[dev].interfaces:
-                    raise LabError(f"{where}: {dev} has no interface {intf!r}")
-                intf = full
+        for end in ends:
+            dev, intf = _endpoint(end, link.where, topo)
             if (dev, intf) in used:
-                raise LabError(f"{where}: {dev} {intf} is already connected")
+                raise LabError(f"{link.where}: {dev} {intf} is already connected")
             used.add((dev, intf))
             fixed.append((dev, intf))
-        topo.links.append(LinkSpec(tuple(fixed), float(link.get("delay_ms", 1)) / 1000,
-                                   link.get("name")))
+        delay = link.number("delay_ms", 1.0, high=MAX_DELAY_MS,
+                            what="a number of milliseconds") / 1000
+        topo.links.append(LinkSpec(tuple(fixed), delay, label))
     return topo

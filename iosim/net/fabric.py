@@ -19,6 +19,7 @@ from iosim.net.pcap import LINKTYPE_ETHERNET, PcapWriter
 
 Endpoint = tuple[str, str]  # (device, interface)
 Receiver = Callable[[str, bytes], None]  # (interface, frame)
+Tap = Callable[["Link", bytes], None]  # sees every frame put on a wire (a grader's probe)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Fabric:
     links: list[Link] = field(default_factory=list)
     receivers: dict[str, Receiver] = field(default_factory=dict)
     is_up: dict[str, Callable[[str], bool]] = field(default_factory=dict)
+    taps: list[Tap] = field(default_factory=list)
     _by_end: dict[Endpoint, Link] = field(default_factory=dict)
 
     def connect(self, ends: tuple[Endpoint, ...], delay: float,
@@ -109,6 +111,8 @@ class Fabric:
                 return
             if link.capturing:
                 link.captured.append((self.clock.now, frame))
+            for tap in self.taps:
+                tap(link, frame)
             ends = link.destinations((device, interface), frame)
             if len(ends) == 1:
                 receive = self.receivers.get(ends[0][0])

@@ -82,13 +82,18 @@ def test_numbering_duplicates_and_removals_as_ios_does(tmp_path: Path) -> None:
         "Extended IP access list X\n"
         "    10 permit ip any host 10.0.0.1\n"
         "    25 permit ip any host 10.0.0.3\n"
-        "    40 permit ip any host 10.0.0.5\n")
+        "    30 permit ip any host 10.0.0.5\n")  # filed under the remark's number
     assert c.feed("show running-config | section access-list") == (
         "ip access-list extended X\n"
         " permit ip any host 10.0.0.1\n"
         " permit ip any host 10.0.0.3\n"
         " remark next\n"
         " permit ip any host 10.0.0.5\n")
+    run(c, "conf t\nip access-list extended X\nno 30\nend\n")  # the entry and its remark
+    assert c.feed("show running-config | section access-list") == (
+        "ip access-list extended X\n"
+        " permit ip any host 10.0.0.1\n"
+        " permit ip any host 10.0.0.3\n")
 
 
 def test_a_failed_ace_command_is_undone_from_the_undo_log(

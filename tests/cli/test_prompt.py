@@ -110,3 +110,24 @@ def test_ctrl_c_while_a_command_waits_stops_that_command_only(tmp_path: Path) ->
     assert status == 0
     assert "*00:00:00.000 UTC Mon Mar 1 1993" in out.getvalue()  # show clock ran
     assert console.session.mode == "exec"
+
+
+def test_after_check_jumps_virtual_time_a_ping_does_not_wait_for_the_jump(
+        tmp_path: Path) -> None:
+    """@check runs its probes ahead of the wall clock; the prompt then takes that instant
+    as now, so the next ping waits only its own round trips."""
+    console = LabConsole(Lab.load(nvram_dir=tmp_path))
+    wall = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        wall[0] += seconds
+
+    with create_pipe_input() as inp:
+        inp.send_text("@check\renable\rping 198.51.100.2\r")
+        inp.close()
+        run_interactive(console, input=inp, output=DummyOutput(), write=lambda s: None,
+                        wall_clock=lambda: wall[0], sleep=sleep)
+    assert console.lab.clock.now > 20  # the grader's failing pings took virtual seconds
+    assert sum(slept) < 0.1  # ...which the ping after them did not wait for again

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from iosim.lab.console import Lab, LabConsole
-from iosim.lab.topology import LabError, load_topology
+from iosim.lab.labfile import load_topology
+from iosim.lab.schema import LabError
 
 LAN_LAB = """\
 [lab]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -241,6 +242,29 @@ def test_transport_mode_between_the_routers_themselves(tmp_path: Path) -> None:
     assert {p.total_length for p in esp} == {152}
 
 
+
+def test_an_acl_for_all_ip_between_the_peers_leaves_ike_and_esp_alone(tmp_path: Path) -> None:
+    """``permit ip host A host B`` between the peers themselves: IKE goes out and is taken
+    in past the map, the ESP the router made is not protected again, and the rest of their
+    traffic (here the routers' own pings) travels in transport-mode ESP."""
+    console = lab_console(tmp_path)
+    console.lab.fabric.capture()
+    all_ip = {"permit icmp host": "permit ip host"}
+    for dev, me, peer in (("@R1", "198.51.100.1", "203.0.113.2"),
+                          ("@R2", "203.0.113.2", "198.51.100.1")):
+        script = TRANSPORT.format(dev=dev, me=me, peer=peer)
+        for old, new in all_ip.items():
+            script = script.replace(old, new)
+        assert "% Invalid" not in run(console, script)
+    console.feed("@R1")
+    assert marks(console.feed("ping 203.0.113.2")) == [".!!!!"]
+    assert marks(console.feed("ping 203.0.113.2")) == ["!!!!!"]
+    assert "in use settings ={Transport, }" in console.feed("show crypto ipsec sa")
+    seen = {p.protocol for _, p in captured_ipv4(console, "R1")}
+    assert seen == {IpProtocol.UDP, IpProtocol.ESP}  # IKE in clear, the echoes in ESP
+    console.feed("@R2")
+    assert marks(console.feed("ping 198.51.100.1")) == ["!!!!!"]
+
 def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
     console = _seed(tmp_path)
     assert console.feed("debug crypto isakmp") == "Crypto ISAKMP debugging is on\n"
@@ -346,3 +370,33 @@ def test_nat_keepalives_flow_while_the_tunnel_is_idle(tmp_path: Path) -> None:
     # without the command, an idle tunnel sends nothing
     run(console, "conf t\nno crypto isakmp nat keepalive\nend\n@wait 60\n")
     assert len(_nat_keepalives(console)) == 4
+
+
+def test_a_nat_keepalive_falls_due_whatever_the_rounding_of_its_deadline(tmp_path: Path
+                                                                         ) -> None:
+    """The keepalive armed for last_out + 20 runs at that instant even where the float
+    ``(last_out + 20) - last_out`` comes out a hair under 20 (it once rescheduled itself for
+    the same instant forever)."""
+    console = _behind_nat(tmp_path)
+    run(console, "conf t\ncrypto isakmp nat keepalive 20\nend\n")
+    console.feed("ping 10.0.2.10 source 192.168.1.1")
+    crypto = console.lab.routers["R1"].crypto_plane
+    bundle = crypto.sad.bundles[0]  # type: ignore[union-attr]
+    last_out = console.lab.clock.now
+    while (last_out + 20) - last_out >= 20:  # a last send whose deadline rounds down
+        last_out += 0.001
+    bundle.last_out = last_out
+    crypto._nat_keepalive(bundle)  # type: ignore[union-attr]
+
+    def stuck(signum: int, frame: object) -> None:
+        raise TimeoutError("the keepalive timer keeps firing at one instant")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        console.feed("@wait 30")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # sent at last_out + 20; R2's link sees it after the two links' delays
+    assert any(0 <= when - (last_out + 20) < 0.1 for when in _nat_keepalives(console))

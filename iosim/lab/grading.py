@@ -1,0 +1,126 @@
+"""Grading: every objective of a lab checked on the running lab, a score, every miss explained.
+
+:func:`grade` evaluates the objectives in the lab file's order (an objective that sends
+traffic, like ``protected``, therefore brings a tunnel up for the ones after it, as an
+instructor's test ping would). The virtual clock jumps through the probes (no wall-clock
+pacing). A check that fails for a reason of its own (a bug, not the student's) fails its
+objective with that reason; grading never stops half-way.
+
+:func:`render_text` prints Packet Tracer's "Check Results" in iosim's words; :func:`as_json`
+is the same for programs (``iosim run --json``, exam reports).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from iosim.lab.checks import CHECKS, Outcome
+from iosim.lab.objectives import Objective
+
+if TYPE_CHECKING:
+    from iosim.lab.console import Lab
+
+
+@dataclass(frozen=True)
+class Result:
+    """One objective's verdict."""
+
+    objective: Objective
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Grade:
+    """Every objective's result, and the score."""
+
+    lab: str
+    seed: str
+    results: tuple[Result, ...]
+
+    @property
+    def points(self) -> int:
+        return sum(r.objective.weight for r in self.results if r.passed)
+
+    @property
+    def max_points(self) -> int:
+        return sum(r.objective.weight for r in self.results)
+
+    @property
+    def percent(self) -> int:
+        """The score in whole percent, rounded down (100 only when everything passed)."""
+        return 100 * self.points // self.max_points if self.max_points else 100
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+@contextlib.contextmanager
+def fast_forward(lab: Lab) -> Iterator[None]:
+    """Let virtual time run ahead of the wall clock while grading (no pacing)."""
+    pacer, lab.clock.pacer = lab.clock.pacer, None
+    try:
+        yield
+    finally:
+        lab.clock.pacer = pacer
+        if lab.time_jumped is not None:
+            lab.time_jumped()
+
+
+def _evaluate(lab: Lab, objective: Objective) -> Outcome:
+    try:
+        return CHECKS[objective.check].run(lab, objective.params)
+    except Exception as e:  # noqa: BLE001 - one broken check must not stop the grading
+        return Outcome(False, f"the check could not run ({type(e).__name__}: {e})")
+
+
+def grade(lab: Lab, objectives: list[Objective] | None = None) -> Grade:
+    """Check every objective of ``lab`` (or those given) on its live state."""
+    resolved = lab.resolved
+    chosen = resolved.objectives if objectives is None else objectives
+    with fast_forward(lab):
+        results = tuple(Result(o, *_as_pair(_evaluate(lab, o))) for o in chosen)
+    return Grade(resolved.info.name, resolved.seed, results)
+
+
+def _as_pair(outcome: Outcome) -> tuple[bool, str]:
+    return outcome.passed, outcome.detail
+
+
+def render_text(g: Grade, *, hints: bool = True, details: bool = True) -> str:
+    """The check results: the score, then each objective passed or failed, with what was
+    seen and (outside exams) the hint of each failed one."""
+    if not g.results:
+        return "This lab has no objectives to check.\n"
+    lines = [f"Score: {g.percent}% ({g.points} of {g.max_points} points)"
+             + ("  -- every objective met" if g.passed else "")]
+    for r in g.results:
+        mark = "PASS" if r.passed else "FAIL"
+        lines.append(f"  [{mark}] {r.objective.name} ({r.objective.weight} "
+                     f"point{'s' if r.objective.weight != 1 else ''})")
+        if details and not r.passed:
+            lines.append(f"         seen: {r.detail}")
+            if hints and r.objective.hint:
+                lines.append(f"         hint: {r.objective.hint}")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(g: Grade, *, hints: bool = True) -> dict[str, Any]:
+    """The grade as plain data."""
+    return {
+        "lab": g.lab,
+        "seed": g.seed,
+        "score": g.percent,
+        "points": g.points,
+        "max_points": g.max_points,
+        "passed": g.passed,
+        "objectives": [
+            {"name": r.objective.name, "check": r.objective.check,
+             "weight": r.objective.weight, "passed": r.passed, "seen": r.detail,
+             **({"hint": r.objective.hint} if hints and not r.passed else {})}
+            for r in g.results],
+    }

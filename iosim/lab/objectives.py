@@ -1,0 +1,62 @@
+"""A lab's objectives: what the student must achieve, with a weight and a hint each.
+
+In ``lab.toml``, one ``[[objectives]]`` table per objective::
+
+    [[objectives]]
+    name = "Phase 1 is up between R1 and R2"      # what is checked, in the student's words
+    weight = 20                                   # points (default 1)
+    hint = "Seed 7.1: both peers need a matching ISAKMP policy and the same key."
+    check = "isakmp_sa"                           # a check of iosim.lab.checks.CHECKS
+    device = "R1"
+    peer = "{{r2_outside.2}}"
+    encryption = "aes 256"
+    group = 14
+
+A hint points at the concept to revisit (a section of the seed), never at the answer. The
+check's own parameters are typed and validated when the lab loads, so a typo in a lab file
+is an error that names the file and the key, not a wrong grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from iosim.lab.checks import CHECKS, known_check, read_params
+from iosim.lab.schema import LabError, Table
+
+MAX_OBJECTIVES = 100
+_COMMON = frozenset({"name", "weight", "hint", "check"})
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One graded behaviour."""
+
+    name: str
+    check: str
+    weight: int
+    hint: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parse_objectives(tables: list[Table], devices: Mapping[str, str],
+                     sub: Callable[[str, str], str]) -> list[Objective]:
+    """The ``[[objectives]]`` of a lab; ``devices`` maps each device name to its kind."""
+    if len(tables) > MAX_OBJECTIVES:
+        raise LabError(f"{tables[0].where}: more than {MAX_OBJECTIVES} objectives")
+    out = []
+    for spec in tables:
+        check = known_check(spec.text("check", required=True, max_len=32), f"{spec.where}.check")
+        params = read_params(check, spec, devices, sub, _COMMON)
+        out.append(Objective(
+            name=sub(spec.text("name", required=True, max_len=200), f"{spec.where}.name"),
+            check=check,
+            weight=spec.integer("weight", default=1, low=1, high=1000),
+            hint=sub(spec.text("hint", "", max_len=1000), f"{spec.where}.hint"),
+            params=params))
+    return out
+
+
+__all__ = ["CHECKS", "Objective", "parse_objectives"]

@@ -1,0 +1,199 @@
+"""A running lab: one virtual clock, the routers and hosts of a topology, their wires.
+
+``Lab.load`` reads a lab directory (:mod:`iosim.lab.labfile`), draws its variables for the
+seed, boots every router (from its saved startup-config, else the lab's initial config) and
+wires the devices on a :class:`~iosim.net.fabric.Fabric`. Saved configs live under the state
+directory, one directory per lab (and per seed, for a lab with variables): a lab's name and
+its devices' names are checked to be plain names, so nothing a lab file says can put a file
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from iosim.cli.interfaces import match_interface_name
+from iosim.cli.replay import boot
+from iosim.cli.session import Session
+from iosim.clock import VirtualClock
+from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.lab.host_shell import HostShell
+from iosim.lab.labfile import ResolvedLab, find_definition
+from iosim.lab.topology import Topology
+from iosim.net.fabric import Fabric
+from iosim.net.host import HOST_INTERFACE, Host
+from iosim.net.nat import install_nat
+from iosim.net.stack import IpStack
+from iosim.router import Nvram, Router
+
+if TYPE_CHECKING:
+    from iosim.net.udp_bridge import UdpBridge
+
+BOOT_SECONDS = 1.0  # devices boot in the virtual second before the lab starts
+
+
+def state_dir() -> Path:
+    """Where labs keep each device's saved startup-config (NVRAM)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "iosim"
+
+
+def nvram_directory(resolved: ResolvedLab) -> Path:
+    """Where the devices of ``resolved`` save: ``labs/<lab>``, or for a lab whose variables
+    a seed drew, ``labs/<lab>/seeds/<hash of the seed>`` (another student, another lab)."""
+    base = state_dir() / "labs" / resolved.info.name
+    if resolved.seed and resolved.definition.variables:
+        digest = hashlib.sha256(resolved.seed.encode("utf-8", "surrogatepass")).hexdigest()
+        base = base / "seeds" / digest[:16]
+    return base
+
+
+@dataclass
+class Lab:
+    """A running lab: its clock, routers and their console sessions."""
+
+    resolved: ResolvedLab
+    clock: VirtualClock
+    fabric: Fabric = field(init=False)
+    routers: dict[str, Router] = field(default_factory=dict)
+    hosts: dict[str, Host] = field(default_factory=dict)
+    sessions: dict[str, Session | HostShell] = field(default_factory=dict)
+    boot_errors: list[str] = field(default_factory=list)
+    seed: str = ""  # varies every random draw (cookies, nonces, SPIs, keys); "" = the default
+    #: called after virtual time jumped ahead of the wall clock (grading), so an interactive
+    #: console can take the new instant as "now"
+    time_jumped: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.fabric = Fabric(self.clock)
+
+    @property
+    def topology(self) -> Topology:
+        return self.resolved.topology
+
+    @classmethod
+    def load(cls, name_or_path: str | None = None, *, reset: bool = False,
+             nvram_dir: Path | None = None, seed: str = "", memory: bool = False,
+             startup: dict[str, str] | None = None) -> Lab:
+        """Load a lab and boot every router (from its saved NVRAM if any). The same ``seed``
+        gives the same run, byte for byte; another seed other SPIs, nonces and keys, and for
+        a lab with variables other addresses, keys and names.
+
+        ``memory``: NVRAM kept in memory only (a graded run leaves no file behind);
+        ``startup``: the startup-configs to boot from (a hand-in), in memory too.
+        """
+        resolved = find_definition(name_or_path).resolve(seed)
+        lab = cls(resolved, VirtualClock(start=-BOOT_SECONDS), seed=seed)
+        nv_base = None if memory or startup is not None else (
+            nvram_dir or nvram_directory(resolved))
+        topo = resolved.topology
+        for name, spec in topo.routers.items():
+            nvram = Nvram(None if nv_base is None else nv_base / f"{name}.startup-config")
+            if startup is not None and name in startup:
+                nvram.write(startup[name])
+            if reset:
+                nvram.forget()
+            source = (str(topo.directory / spec.config_file) if spec.config_file
+                      else "startup-config")
+            router = Router(name, list(spec.interfaces), lab.clock, nvram, spec.config,
+                            topo.cabled(name), initial_source=source)
+            lab.boot_errors.extend(boot(router))
+            lab.routers[name] = router
+            lab.sessions[name] = Session(router)
+        for name, hspec in topo.hosts.items():
+            lab.hosts[name] = Host(name, hspec.address, hspec.gateway)
+        lab._wire()
+        return lab
+
+    def _wire(self) -> None:
+        """Put every device on the fabric: stacks, links, far-end state."""
+        fabric = self.fabric
+        for link in self.topology.links:
+            fabric.connect(link.ends, link.delay, link.name)
+        for name, router in self.routers.items():
+            stack = IpStack(router, self.clock, fabric.transmitter(name))
+            router.stack = stack
+            install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
+            router.crypto_plane = RouterCrypto(
+                router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
+                                                                      if self.seed else ""))
+            fabric.attach(name, stack.receive, router.interface_enabled)
+            router.peer_enabled = partial(fabric.peer_admin_up, name)
+            router.listeners.append(partial(self._tell_far_end, name))
+        for name, host in self.hosts.items():
+            hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
+            host.stack = hstack
+            self.sessions[name] = HostShell(host, self.clock)
+            fabric.attach(name, hstack.receive, host.interface_is_up)
+        for router in self.routers.values():
+            router.settle_state()
+        for host in self.hosts.values():  # once every device listens, PCs announce themselves
+            assert host.stack is not None
+            host.stack.refresh_own_entries([HOST_INTERFACE])
+        # Interfaces coming up announce themselves (gratuitous ARP): the devices boot in the
+        # second before time 0 and that settles, as on a lab that booted before anyone typed.
+        # (Up to time 0, not "until idle": on a big segment that is a million deliveries, and
+        # a periodic timer of a saved config never goes idle.)
+        self.clock.advance_to(0.0)
+        for router in self.routers.values():
+            router.boot_time = router.clock_base = 0.0
+
+    def reset_device(self, name: str) -> list[str]:
+        """Back to the lab's initial state: forget the saved config, reboot from the lab's.
+        Returns the boot's config errors."""
+        router = self.routers.get(name)
+        if router is None:
+            host = self.hosts[name]
+            assert host.stack is not None
+            host.stack.clear_arp()
+            host.stack.refresh_own_entries([HOST_INTERFACE])
+            return []
+        router.nvram.forget()
+        router.reload_reason = "Reload Command"
+        errors = boot(router)
+        old = self.sessions[name]
+        length = old.terminal_length if isinstance(old, Session) else 24
+        self.sessions[name] = Session(router, terminal_length=length)
+        return errors
+
+    def bridge(self, spec: str) -> UdpBridge:
+        """``DEVICE:INTERFACE:ADDRESS:PEER``: bind a router interface the lab leaves uncabled
+        to real UDP 500/4500 sockets on the host's ``ADDRESS``, towards the real IKE peer at
+        ``PEER`` (see :mod:`iosim.net.udp_bridge`). Raises ValueError (or OSError from the
+        sockets) with a message for the user."""
+        parts = spec.split(":")
+        if len(parts) != 4:
+            raise ValueError("expected DEVICE:INTERFACE:ADDRESS:PEER, e.g. "
+                             "R1:Gi0/2:10.99.0.1:10.99.0.2")
+        device, typed, address, peer = parts
+        router = self.routers.get(device)
+        interface = match_interface_name(typed)
+        if router is None:
+            raise ValueError(f"no router {device!r} in this lab")
+        if interface not in router.physical:
+            raise ValueError(f"{device} has no interface {typed!r}")
+        for text in (address, peer):
+            IPv4Address(text)  # ValueError for a bad address
+        from iosim.net.udp_bridge import UdpBridge  # real sockets only for who asks
+
+        return UdpBridge.attach(self.fabric, router, interface, host_address=address,
+                                peer_address=peer)
+
+    def _tell_far_end(self, device: str, event: str, interface: str) -> None:
+        """An interface of ``device`` changed: the router at the other end sees it too."""
+        if event != "interface":
+            return
+        link = self.fabric.link_of(device, interface)
+        if link is None or link.shared:
+            return
+        peer_dev, peer_if = link.peer((device, interface))
+        peer = self.routers.get(peer_dev)
+        if peer is not None:
+            peer.far_end_changed(peer_if)

@@ -1,0 +1,58 @@
+"""Every lab iosim ships: it loads, its solution grades 100 % with no script error, and
+without the solution it does not (a ticket fails its traffic objective before the fix).
+A lab with variables grades 100 % with its solution under another seed too, with other
+addresses."""
+
+from __future__ import annotations
+
+import pytest
+
+from iosim.lab.labfile import load_definition
+from iosim.lab.runner import run_lab
+from iosim.lab.topology import builtin_labs
+from iosim.lab.views import lab_list_rows, task_text
+
+DEFINITIONS = {p.parent.name: load_definition(p) for p in builtin_labs()}
+GRADED = sorted(name for name, d in DEFINITIONS.items() if d.graded)
+SEEDED = sorted(name for name in GRADED if DEFINITIONS[name].variables)
+
+
+def test_the_issue_s_sixteen_labs_ship_in_order() -> None:
+    definitions, errors = lab_list_rows()
+    assert errors == []
+    numbered = [d for d in definitions if d.info.kind != "demo"]
+    assert [d.info.number for d in numbered] == list(range(1, 17))
+    assert [d.info.kind for d in numbered] == ["build"] * 8 + ["ticket"] * 8
+    assert len(SEEDED) >= 3
+    for d in numbered:
+        assert d.info.name == d.directory.name and d.info.minutes > 0
+        resolved = d.resolve()
+        assert sum(o.weight for o in resolved.objectives) == 100, d.info.name
+        assert all(o.hint for o in resolved.objectives), d.info.name
+        assert resolved.solutions and resolved.drawing and resolved.task
+        assert max(len(line) for line in task_text(resolved).splitlines()) <= 92
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_the_solution_grades_100_and_without_it_the_lab_fails(name: str) -> None:
+    solved = run_lab(name, solution=True)
+    assert solved.errors == [], solved.errors
+    failed = [(r.objective.name, r.detail) for r in solved.grade.results if not r.passed]
+    assert solved.grade.percent == 100 and solved.passed, failed
+    unsolved = run_lab(name)
+    assert unsolved.errors == []
+    assert not unsolved.grade.passed
+    if DEFINITIONS[name].info.kind == "ticket":
+        first = unsolved.grade.results[0]
+        assert not first.passed, f"{name}: the ticket's first objective holds before the fix"
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_another_seed_draws_another_lab_that_grades_100(name: str) -> None:
+    default = DEFINITIONS[name].resolve("")
+    drawn = DEFINITIONS[name].resolve("student-1")
+    assert drawn.values != default.values
+    assert drawn.task != default.task or drawn.drawing != default.drawing
+    solved = run_lab(name, solution=True, seed="student-1")
+    assert solved.errors == [] and solved.grade.percent == 100, [
+        (r.objective.name, r.detail) for r in solved.grade.results if not r.passed]
