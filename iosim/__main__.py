@@ -7,7 +7,10 @@ the grammar, the lab and prompt_toolkit are imported only when a console starts.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
+from pathlib import Path
 
 from iosim import __version__
 from iosim.quiz import cli as quiz_cli
@@ -67,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def capture_dir(name: str) -> Path:
+    """The ``--capture`` directory, made if need be; OSError if pcaps cannot go there."""
+    directory = Path(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+    return directory
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("lab", "run"):
@@ -79,17 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)
     capture = getattr(args, "capture", None)
-    seed = getattr(args, "seed", "")
     bridge_spec = getattr(args, "bridge", None)
 
+    from iosim.atomic import survive_file_size_limit
+    from iosim.cli.lines import argument_text, byte_console
     from iosim.lab.console import Lab, LabConsole, run_transcript
     from iosim.lab.schema import LabError
 
+    seed = argument_text(getattr(args, "seed", ""))
+    byte_console(sys.stdin, sys.stdout)  # any byte in, the same byte echoed and saved
+    survive_file_size_limit()
     exam = None
     minutes = getattr(args, "exam", None)
     if minutes is not None:
-        from pathlib import Path
-
         from iosim.lab.exam import Exam
         from iosim.lab.running import state_dir
 
@@ -107,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as e:
         print(f"iosim: no device {e.args[0]!r} in this lab", file=sys.stderr)
         return 2
+    except OSError as e:  # --reset where the saved configs cannot be removed
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"iosim: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    if capture is not None:
+        try:
+            capture_dir(capture)
+        except OSError as e:
+            print(f"iosim: --capture {capture}: {e.strerror or e}", file=sys.stderr)
+            return 2
     for err in lab.boot_errors:
         sys.stderr.write(err)
     bridge = None
@@ -132,12 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         if bridge is not None:
             bridge.close()
         if capture is not None:
-            from pathlib import Path
-
             from iosim.router import EPOCH
 
-            for path in lab.fabric.write_pcaps(Path(capture), epoch=EPOCH.timestamp()):
-                print(f"iosim: wrote {path}", file=sys.stderr)
+            try:
+                for path in lab.fabric.write_pcaps(capture_dir(capture),
+                                                   epoch=EPOCH.timestamp()):
+                    print(f"iosim: wrote {path}", file=sys.stderr)
+            except OSError as e:
+                print(f"iosim: --capture {capture}: {e.strerror or e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ it owns the runtime state and counters that show commands render.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from iosim.atomic import write_atomic
+from iosim.atomic import WriteError, write_atomic
 from iosim.cli.interfaces import interface_type
+from iosim.cli.lines import from_bytes, output_lines, to_bytes
 from iosim.config.model import InterfaceConfig, RunningConfig, message_severity
 from iosim.net.routing import Route, RoutingTable
 
@@ -43,31 +45,68 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+#: Bytes of NVRAM an IOSv router has for its startup-config (``show startup-config``).
+NVRAM_SIZE = 262144
+
+
+class NvramError(Exception):
+    """NVRAM that cannot be read or written; ``str()`` is IOS's message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @classmethod
+    def from_os(cls, verb: str, error: OSError) -> NvramError:
+        """``%Error opening|writing nvram:startup-config (No space left on device)``."""
+        reason = error.strerror or (os.strerror(error.errno) if error.errno else "I/O error")
+        return cls(f"%Error {verb} nvram:startup-config ({reason})")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Nvram:
     """The startup-config, kept in a file and written atomically.
 
     ``None`` from ``read()`` means the device has never saved (the lab's own config is
-    used); an empty string means NVRAM was erased.
+    used); an empty string means NVRAM was erased.  The file holds the bytes typed (see
+    ``iosim.cli.lines``): any byte is read back as it was saved.  A file that cannot be
+    read, or a write that fails, raises :class:`NvramError` with IOS's message; a failed
+    write leaves the old startup-config whole.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, size: int = NVRAM_SIZE) -> None:
         self.path = path
+        self.size = size
         self._memory: str | None = None
 
     def read(self) -> str | None:
         if self.path is None:
             return self._memory
         try:
-            return self.path.read_text(encoding="utf-8")
+            with self.path.open("rb") as f:
+                data = f.read(self.size + 1)
         except FileNotFoundError:
             return None
+        except OSError as e:
+            raise NvramError.from_os("opening", e) from e
+        if len(data) > self.size:
+            raise NvramError("%Error opening nvram:startup-config (File too large)")
+        return from_bytes(data)
 
     def write(self, text: str) -> None:
-        """Replace the startup-config; a crash mid-write leaves the old file whole."""
+        """Replace the startup-config; refused (the old one kept) if it does not fit."""
+        data = to_bytes(text)
+        if len(data) > self.size:
+            raise NvramError(_overflow_message(text, self.size))
         if self.path is None:
             self._memory = text
             return
-        write_atomic(self.path, text)
+        try:
+            write_atomic(self.path, data)
+        except WriteError as e:
+            raise NvramError.from_os(e.stage, e) from e
 
     def erase(self) -> None:
         self.write("")
@@ -77,6 +116,18 @@ class Nvram:
         self._memory = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def _overflow_message(text: str, size: int) -> str:
+    """What IOS says when a config does not fit NVRAM: the first command that did not fit."""
+    used = 0
+    line = ""
+    for line in output_lines(text):
+        used += len(to_bytes(line)) + 1
+        if used > size:
+            break
+    return (f"% Configuration buffer full, can't add command: {line}\n"
+            "%Aborting Save. Compress the config.")
 
 
 @dataclass
@@ -139,11 +190,15 @@ class Router:
     # ------------------------------------------------------------ boot
 
     def startup_text(self) -> str | None:
-        """The config the router boots from: NVRAM, else the lab's, else nothing."""
+        """The config the router boots from: NVRAM, else the lab's, else nothing.
+
+        Raises :class:`NvramError` when NVRAM holds something that cannot be read.
+        """
         return self.startup_source()[0]
 
     def startup_source(self) -> tuple[str | None, str]:
-        """(the config the router boots from, what to call it in error messages)."""
+        """(the config the router boots from, what to call it in error messages); raises
+        :class:`NvramError` when NVRAM holds something that cannot be read."""
         text = self.nvram.read()
         if text is None:
             return self.initial_config or None, self.initial_source
@@ -268,8 +323,10 @@ class Router:
         self._emit("routes", "")
 
     def acls_changed(self) -> None:
+        """An access list changed: what filters by ACLs looks again (addresses and routes
+        do not depend on them, so the routing table stays)."""
         self._changed()
-        self._emit("acls", "")
+        self._emit("acls", "", network=False)
 
     def config_changed(self, what: str = "") -> None:
         """A feature's configuration changed (crypto, NAT ...)."""
@@ -330,7 +387,8 @@ class Router:
         if self.stack is not None:
             self.stack.refresh_own_entries(list(self.config.interfaces))
 
-    def _emit(self, event: str, detail: str) -> None:
-        self.network_changed()
+    def _emit(self, event: str, detail: str, network: bool = True) -> None:
+        if network:
+            self.network_changed()
         for listener in list(self.listeners):
             listener(event, detail)

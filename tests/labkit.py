@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from iosim.cli.lines import split_lines
 from iosim.lab.console import Lab, LabConsole
 from iosim.net.packets import (
     EthernetFrame,
@@ -124,8 +125,9 @@ def console(tmp_path: Path) -> LabConsole:
 
 
 def run(c: LabConsole, script: str) -> str:
-    """Feed every line of ``script``; return all the output."""
-    return "".join(c.feed(line) for line in script.splitlines())
+    """Feed every line of ``script`` (lines end at CR or LF only, as on a console); return
+    all the output."""
+    return "".join(c.feed(line) for line in split_lines(script))
 
 
 def marks(output: str) -> list[str]:

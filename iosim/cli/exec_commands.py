@@ -8,6 +8,7 @@ from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
 from iosim.config.render import interface_config_text, running_config_text
+from iosim.router import NvramError
 from iosim.show import system as show
 
 _PIPES = ("PIPE_INCLUDE", "PIPE_EXCLUDE", "PIPE_BEGIN", "PIPE_SECTION", "PIPE_COUNT")
@@ -109,7 +110,12 @@ def _terminal(session: Session, m: Match) -> str:
 
 
 def _save(session: Session) -> str:
-    session.router.nvram.write(show.startup_text_of(session.router))
+    """Write the running-config to NVRAM; when that fails (NVRAM full, the disk full or
+    read-only), IOS's message, the old startup-config kept, the change still unsaved."""
+    try:
+        session.router.nvram.write(show.startup_text_of(session.router))
+    except NvramError as e:
+        return f"Building configuration...\n{e}\n"
     session.router.saved_since_change = True
     return "Building configuration...\n[OK]\n"
 
@@ -127,7 +133,10 @@ def _write(session: Session, m: Match) -> str:
 def _copy(session: Session, m: Match) -> str:
     if m.has("COPY_START"):
         def merge(answer: str) -> str:
-            text = session.router.startup_text() or ""
+            try:
+                text = session.router.startup_text() or ""
+            except NvramError as e:
+                return f"{e}\n"
             from iosim.cli.replay import replay_config
 
             errors = replay_config(session.router, text, "startup-config")
@@ -151,7 +160,10 @@ def _erase(session: Session, m: Match) -> str:
     def answer(text: str) -> str:
         if text.strip().lower() not in ("", "y", "yes"):
             return ""
-        session.router.nvram.erase()
+        try:
+            session.router.nvram.erase()
+        except NvramError as e:
+            return f"{e}\n"
         session.router.log("%SYS-7-NV_BLOCK_INIT: Initialized the geometry of nvram")
         return "[OK]\nErase of nvram: complete\n"
 
@@ -169,11 +181,13 @@ def _reload(session: Session, m: Match) -> str:
         session.router.log("%SYS-5-RELOAD: Reload requested by console. "
                            "Reload Reason: Reload Command.")
         session.router.reload_reason = "Reload Command"
-        boot(session.router)
+        prefix = f"{session.router.name}: "
+        unreadable = "".join(e.removeprefix(prefix) for e in boot(session.router)
+                             if e.startswith(prefix))  # NVRAM that could not be read
         session.mode, session.target = "user", None
         session.pending = Pending("", lambda _: _motd(session))
         return ("\n\nSystem Bootstrap, Version 15.8(3)M2, RELEASE SOFTWARE (fc2)\n"
-                f"{session.router.config.hostname} restarted by reload\n\n\n"
+                f"{unreadable}{session.router.config.hostname} restarted by reload\n\n\n"
                 "Press RETURN to get started!\n\n\n")
 
     def save_first(text: str) -> str:

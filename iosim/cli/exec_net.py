@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from iosim.cli.errors import CommandRejected
 from iosim.cli.exec_commands import _output
 from iosim.cli.matcher import Match
@@ -9,7 +12,7 @@ from iosim.cli.session import Session, exec_handler
 from iosim.clock import VirtualClock
 from iosim.config.handlers import invalid_at
 from iosim.net.packets import format_ip, ip_to_int, mac_to_str
-from iosim.net.ping import run_ping
+from iosim.net.ping import PingOutcome, run_ping
 from iosim.net.stack import IpStack
 
 
@@ -40,20 +43,44 @@ def ping_marks(marks: str) -> str:
     return "\n".join(marks[i:i + MARKS_PER_LINE] for i in range(0, len(marks), MARKS_PER_LINE))
 
 
-def ping_summary(repeat: int, rtts_ms: list[int]) -> str:
-    """The ``Success rate`` line."""
-    rate = f"Success rate is {100 * len(rtts_ms) // repeat} percent ({len(rtts_ms)}/{repeat})"
-    if rtts_ms:
-        avg = sum(rtts_ms) // len(rtts_ms)
-        rate += f", round-trip min/avg/max = {min(rtts_ms)}/{avg}/{max(rtts_ms)} ms"
+def ping_summary(outcome: PingOutcome) -> str:
+    """The ``Success rate`` line (an interrupted ping counts the echoes it sent)."""
+    rate = (f"Success rate is {outcome.success_rate} percent "
+            f"({outcome.received}/{outcome.sent})")
+    round_trip = outcome.round_trip()
+    if round_trip is not None:
+        rate += ", round-trip min/avg/max = {}/{}/{} ms".format(*round_trip)
     return rate + "\n"
 
 
 def ping_text(target: str, repeat: int, size: int, timeout: int, source: str | None,
-              marks: str, rtts_ms: list[int]) -> str:
+              outcome: PingOutcome) -> str:
     """IOS's whole ping output for what happened."""
-    return (ping_header(target, repeat, size, timeout, source) + ping_marks(marks) + "\n"
-            + ping_summary(repeat, rtts_ms))
+    return (ping_header(target, repeat, size, timeout, source) + ping_marks(outcome.marks)
+            + "\n" + ping_summary(outcome))
+
+
+def print_ping(session: Session, header: str, ping: Callable[..., PingOutcome]) -> str:
+    """Print ``header`` and each mark as soon as it is known (70 to a line), then the
+    summary: ``ping(on_mark=..., keep_marks=False)`` sends the echoes.
+
+    On an interactive console the header and marks are written at once (nothing waits
+    for the last echo, and nothing is kept per echo); otherwise they are returned.
+    """
+    shown: list[str] = []
+    emit = session.stream if session.stream is not None else shown.append
+    emit(header)
+    count = 0
+
+    def on_mark(mark: str) -> None:
+        nonlocal count
+        if count and count % MARKS_PER_LINE == 0:
+            emit("\n")
+        count += 1
+        emit(mark)
+
+    outcome = ping(on_mark=on_mark, keep_marks=False)
+    return "".join(shown) + "\n" + ping_summary(outcome)
 
 
 @exec_handler("exec_ping")
@@ -78,27 +105,10 @@ def _ping(session: Session, m: Match) -> str:
                               "up interfaces")
     df = m.has("PING_DF")
     header = ping_header(target, repeat, size, timeout, source, df)
-    stream = session.stream
-    on_mark = None
-    if stream is not None:  # an interactive console shows each mark as it comes
-        emit = stream
-        stream(header)
-        shown = [0]
-
-        def on_mark(mark: str) -> None:
-            if shown[0] and shown[0] % MARKS_PER_LINE == 0:
-                emit("\n")
-            shown[0] += 1
-            emit(mark)
-
-    outcome = run_ping(stack, clock, ip_to_int(target), repeat=repeat, size=size,
-                       timeout=float(timeout),
-                       source=ip_to_int(source) if source is not None else None,
-                       df=df, identifier=stack.next_ident(), on_mark=on_mark)
-    rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
-    if stream is not None:
-        return "\n" + ping_summary(repeat, rtts)
-    return header + ping_marks(outcome.marks) + "\n" + ping_summary(repeat, rtts)
+    return print_ping(session, header, partial(
+        run_ping, stack, clock, ip_to_int(target), repeat=repeat, size=size,
+        timeout=float(timeout), source=ip_to_int(source) if source is not None else None,
+        df=df, identifier=stack.next_ident()))
 
 
 def show_arp(stack: IpStack, now: float) -> str:

@@ -12,11 +12,13 @@ A bad number or address ends the dialog with IOS's message, as on the router.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 
 from iosim.cli.errors import CommandRejected
-from iosim.cli.exec_net import _stack, ping_header, ping_marks, ping_summary
+from iosim.cli.exec_net import _stack, ping_header, print_ping
 from iosim.cli.interfaces import match_interface_name
 from iosim.cli.matcher import Match
 from iosim.cli.session import Pending, Session, exec_handler
@@ -123,7 +125,22 @@ class PingRequest:
     source: int | None = None
     df: bool = False
     sweep: tuple[int, int, int] | None = None  # (min, max, interval)
-    sizes: list[int] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many echoes: ``repeat``, or ``repeat`` rounds of the whole sweep."""
+        if self.sweep is None:
+            return self.repeat
+        low, high, step = self.sweep
+        return self.repeat * len(range(low, high + 1, step))
+
+    def sizes(self) -> Iterator[int]:
+        """The size of each echo, made as the ping goes (``repeat`` may be 2147483647)."""
+        if self.sweep is None:
+            return itertools.repeat(self.size, self.repeat)
+        low, high, step = self.sweep
+        rounds = itertools.repeat(range(low, high + 1, step), self.repeat)
+        return itertools.chain.from_iterable(rounds)
 
 
 def _number(text: str, default: int, low: int, high: int) -> int | None:
@@ -131,7 +148,7 @@ def _number(text: str, default: int, low: int, high: int) -> int | None:
     text = text.strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         return None
     return int(text)
 
@@ -151,13 +168,11 @@ def _yes_no(text: str, default: bool) -> bool | None:
     return None
 
 
-def dialog_ping_text(req: PingRequest, marks: str, rtts_ms: list[int]) -> str:
-    """IOS's output for a dialog ping (sweeps print the size range, rows wrap at 70)."""
-    count = len(req.sizes)
+def dialog_ping_header(req: PingRequest) -> str:
+    """What IOS prints before a dialog ping's first echo (a sweep prints its size range)."""
     size = f"[{req.sweep[0]}..{req.sweep[1]}]" if req.sweep else str(req.size)
     source = format_ip(req.source) if req.source is not None else None
-    return (ping_header(str(req.target), count, size, req.timeout, source, req.df)
-            + ping_marks(marks) + "\n" + ping_summary(count, rtts_ms))
+    return ping_header(str(req.target), req.count, size, req.timeout, source, req.df)
 
 
 class PingDialog:
@@ -295,7 +310,6 @@ class PingDialog:
             return "% Please answer 'yes' or 'no'.\n"
         if answer:
             return self.ask(f"Sweep min size [{MIN_SIZE}]: ", self.sweep_min)
-        self.req.sizes = [self.req.size] * self.req.repeat
         return self.run()
 
     def sweep_min(self, text: str) -> str:
@@ -321,28 +335,17 @@ class PingDialog:
         value = _number(text, 1, 1, span)
         if value is None:
             return _decimal_error(1, span)
-        self.req.sweep = (low, high, value)
-        sizes = list(range(low, high + 1, value))
-        self.req.sizes = sizes * self.req.repeat  # each round sweeps the whole range
+        self.req.sweep = (low, high, value)  # each round sweeps the whole range
         return self.run()
 
     def run(self) -> str:
+        """Ping as asked: one identifier, sequence 0, 1, ..., the sizes made as it goes."""
         stack, clock = _stack(self.session)
         req = self.req
-        dst = ip_to_int(req.target)
-        # a plain ping is one run (one identifier, sequence 0, 1, ...); a sweep changes
-        # the size of every echo, so each leaves on its own
-        runs = [(req.repeat, req.size)] if req.sweep is None else [(1, s) for s in req.sizes]
-        marks = ""
-        rtts: list[float] = []
-        for repeat, size in runs:
-            outcome = run_ping(stack, clock, dst, repeat=repeat, size=size,
-                               timeout=float(req.timeout), source=req.source, df=req.df,
-                               identifier=stack.next_ident())
-            marks += outcome.marks
-            rtts.extend(outcome.rtts)
-        rtts_ms = [max(1, round(r * 1000)) for r in rtts]
-        return dialog_ping_text(req, marks, rtts_ms)
+        return print_ping(self.session, dialog_ping_header(req), partial(
+            run_ping, stack, clock, ip_to_int(req.target), sizes=req.sizes(),
+            timeout=float(req.timeout), source=req.source, df=req.df,
+            identifier=stack.next_ident()))
 
 
 @exec_handler("exec_ping_dialog")

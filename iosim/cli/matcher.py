@@ -32,13 +32,18 @@ from lark import Token
 
 from iosim.cli.errors import AmbiguousCommand, CliError, IncompleteCommand, InvalidInput
 from iosim.cli.interfaces import match_interface_name
+from iosim.cli.lines import BLANKS, ascii_lower
 from iosim.config.grammar import Grammar, TerminalSpec, load
 
 
 @lru_cache(maxsize=4096)
 def ipv4_address(text: str) -> IPv4Address:
-    """``IPv4Address(text)``, remembered: configs repeat masks and peers."""
-    return IPv4Address(text)
+    """``IPv4Address(text)``, remembered: configs repeat masks and peers.  A dotted quad the
+    matcher accepted is built from its number (a third of the cost of parsing it again)."""
+    if _CANONICAL_IPV4.fullmatch(text) is None:
+        return IPv4Address(text)
+    a, b, c, d = text.split(".")
+    return IPv4Address((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d))
 
 
 class Word(NamedTuple):
@@ -63,6 +68,10 @@ class Match:
     command: str
     args: tuple[Arg, ...]
     rules: tuple[str, ...] = ()  # every grammar rule of the parse, outermost first
+    terminals: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "terminals", frozenset(a.terminal for a in self.args))
 
     def get(self, terminal: str, default: str | None = None) -> str | None:
         """The value of the first word that matched ``terminal``."""
@@ -84,7 +93,7 @@ class Match:
 
     def has(self, terminal: str) -> bool:
         """Whether a word matched ``terminal``."""
-        return any(a.terminal == terminal for a in self.args)
+        return terminal in self.terminals
 
     def arg(self, terminal: str) -> Arg | None:
         """The first matched word of ``terminal`` with its column."""
@@ -98,7 +107,8 @@ _WORD_RE = re.compile(r"[^ \t]+")
 
 
 def split_words(line: str) -> list[Word]:
-    """Split a line into words, remembering each word's column."""
+    """Split a line into words (at spaces and tabs, as IOS does), remembering each word's
+    column."""
     return [Word(m[0], m.start()) for m in _WORD_RE.finditer(line)]
 
 
@@ -248,7 +258,7 @@ def roots() -> _Roots:
 
 def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
     """Match a word that is not a keyword known at ``node`` (see ``walk``)."""
-    text = w.text.lower()
+    text = ascii_lower(w.text)
     kws = node.keyword_matches(text)
     if len(kws) == 1:
         node.keyword_memo[text] = kws[0]
@@ -257,7 +267,7 @@ def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
         raise AmbiguousCommand(line)
     for spec in node.args:
         if spec.rest_of_line:
-            return spec, line[w.col:].rstrip()
+            return spec, line[w.col:].rstrip(BLANKS)
         value = _arg_value(spec, w.text)
         if value is not None:
             return spec, value
@@ -277,7 +287,7 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
     n = len(words)
     while i < n:
         w = words[i]
-        text = w.text.lower()
+        text = w.text.lower() if w.text.isascii() else ascii_lower(w.text)
         spec = node.exact.get(text) or node.keyword_memo.get(text)
         if spec is not None:  # a keyword, typed in full or abbreviated before: the usual case
             args.append(Arg(spec.name, spec.keyword or text, w.col))
@@ -317,7 +327,7 @@ def first_word_fits(start: str, word: str) -> bool:
     fits = _FITS.get(key)
     if fits is None:
         node = roots().root(start)
-        text = word.lower()
+        text = ascii_lower(word)
         fits = bool(node.args or text in node.exact or node.keyword_matches(text))
         if len(_FITS) >= _PARSED_MAX:
             _FITS.clear()

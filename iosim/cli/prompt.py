@@ -140,7 +140,10 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
                 text = ""
             if text == _CTRL_Z:
                 out("^Z\n")
-            out(console.feed(text))
+            try:
+                out(console.feed(text))
+            except KeyboardInterrupt:  # Ctrl-C while a command waits (@wait): it stops there
+                out("\n")
     finally:
         clock.pacer = None
         console.lab.time_jumped = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
+from iosim.cli.lines import ios_split, ios_strip, split_lines
+
 if TYPE_CHECKING:
     from iosim.cli.session import Session
     from iosim.router import Router
@@ -14,11 +16,12 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
     """Apply configuration ``text`` in global config mode; return IOS errors, one per bad line.
 
     Each error names the source and the line number, then shows the line and IOS's
-    message.  A bad line changes nothing; the lines after it still apply.
+    message.  A line IOS rejects changes nothing; the lines after it still apply (as after a
+    line that fails inside iosim, which is reported the same way).
     """
     from iosim.cli.session import Session
 
-    session = Session(router, mode="config", terminal_length=0)
+    session = Session(router, mode="config", terminal_length=0, undo_on_error=False)
     errors: list[str] = []
     # A replay allocates many small objects and frees few: the cyclic collector would
     # scan the growing heap again and again for nothing, so it waits until the end.
@@ -33,18 +36,19 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
 
 
 def _replay_lines(session: Session, text: str, source: str, errors: list[str]) -> None:
-    lines = text.splitlines()
+    lines = split_lines(text)
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
-        if line.strip() == "end":
+        stripped = ios_strip(line)
+        if stripped == "end":
             break
-        if line.strip().startswith("banner ") and not banner_closed(line):
+        if stripped.startswith("banner ") and not banner_closed(line):
             while i < len(lines) and not banner_closed(line):
                 line += "\n" + lines[i]
                 i += 1
-        if not line.strip() or line.lstrip().startswith("!"):
+        if not stripped or stripped.startswith("!"):
             continue
         prompt = session.prompt
         out = session.execute(line)
@@ -54,7 +58,7 @@ def _replay_lines(session: Session, text: str, source: str, errors: list[str]) -
 
 def banner_closed(text: str) -> bool:
     """Whether a ``banner motd <d>...<d>`` line has its closing delimiter."""
-    words = text.split(None, 2)
+    words = ios_split(text, 2)
     if len(words) < 3:
         return True
     body = words[2]
@@ -63,13 +67,23 @@ def banner_closed(text: str) -> bool:
 
 
 def boot(router: Router) -> list[str]:
-    """(Re)start ``router`` from its startup-config; return the errors of the replay."""
-    text, source = router.startup_source()
+    """(Re)start ``router`` from its startup-config; return what went wrong: NVRAM that
+    cannot be read (the router then boots the lab's own config, as if it had never saved)
+    and the errors of the replay, one per bad line."""
+    from iosim.router import NvramError
+
+    errors: list[str] = []
+    try:
+        text, source = router.startup_source()
+    except NvramError as e:
+        errors.append(f"{router.name}: {e}\n")
+        text, source = router.initial_config or None, router.initial_source
     router.config = router.fresh_config(booting_from_config=text is not None)
     router.reset_state()
     sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
     try:
-        errors = replay_config(router, text, source) if text else []
+        if text:
+            errors += replay_config(router, text, source)
     finally:
         router.log_sinks = sinks
     router.settle_state()

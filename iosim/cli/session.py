@@ -13,10 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput
+from iosim.cli.incidents import internal_error
 from iosim.cli.interfaces import INTERFACE_TYPES
+from iosim.cli.lines import (
+    ascii_lower,
+    bad_character,
+    ios_split,
+    ios_strip,
+    output_lines,
+    split_lines,
+)
 from iosim.cli.matcher import Match, Node, first_word_fits, parse, split_words, walk
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
+from iosim.config.checkpoint import Checkpoint
 from iosim.config.handlers import ApplyContext, Enter, find_handler
 from iosim.router import Router
 
@@ -47,6 +57,7 @@ class Pending:
     answer: Continuation
     echo: bool = True  # passwords are not echoed
     text: bool = False  # the answer is free text (banner lines): "@" lines belong to it
+    command: str = ""  # the command that asked (named if answering it fails inside iosim)
 
 
 @dataclass
@@ -65,6 +76,9 @@ class Session:
     last_error: CliError | None = None
     # An interactive console writes here what long commands print as they go (ping marks).
     stream: Callable[[str], None] | None = None
+    # A command that fails inside iosim is undone (a config replay, where every line costs,
+    # reports the line instead and goes on)
+    undo_on_error: bool = True
     _pager_rest: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -91,31 +105,66 @@ class Session:
     # ------------------------------------------------------------ input
 
     def feed(self, line: str) -> str:
-        """Process one input line; return the router's output."""
+        """Process one input line; return the router's output.
+
+        Nothing typed ends the console: a line with a character no terminal sends gets the
+        caret, and a command that fails inside iosim prints one ``%`` line (see
+        ``iosim.cli.incidents``) with the running-config as it was before the command.
+        """
         line = line.rstrip("\r\n")
+        if "\r" in line or "\n" in line:  # a line end inside: IOS reads several lines
+            return "".join(self.feed(part) for part in split_lines(line))
+        bad = bad_character(line)
+        if bad is not None:
+            self.last_error = InvalidInput(bad)
+            return self.last_error.render(len(self.prompt))
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            return pending.answer(line)
-        if line.strip() == "\x1a" or line == "\x1a":
+            return self._guarded(pending.command, lambda: pending.answer(line))
+        if ios_strip(line) == "\x1a":
             return self.ctrl_z()
-        if not line.strip():
+        if not ios_strip(line):
             return ""
         if line.endswith("?"):
             # '?' answers at once; a script's next line is a whole new line.
-            return self.help(line[:-1])
-        if line.lstrip().startswith("!") and self.mode_info.is_config:
+            return self._guarded(line, lambda: self.help(line[:-1]))
+        if line.lstrip(" \t").startswith("!") and self.mode_info.is_config:
             return ""
         self.history.append(line)
         del self.history[:-20]
         words = split_words(line)
         if (self.mode_info.is_config and len(words) >= 3 and len(words[0].text) >= 3
-                and "banner".startswith(words[0].text.lower()) and not banner_closed(line)):
+                and "banner".startswith(ascii_lower(words[0].text))
+                and not banner_closed(line)):
             return self._banner_continue(line)
         return self.execute(line)
 
+    def _guarded(self, command: str, run: Callable[[], str]) -> str:
+        """``run()``, or IOS-style failure: whatever it changed undone, one ``%`` line."""
+        router = self.router
+        checkpoint = Checkpoint(router.config, self.target) if self.undo_on_error else None
+        mode, target, saved = self.mode, self.target, router.saved_since_change
+        try:
+            out = run()
+        except Exception as exc:  # a bug in iosim: the lab and its configs carry on
+            if checkpoint is not None:
+                router.config = checkpoint.config  # a failed reload or copy may have swapped it
+                checkpoint.restore()
+                router.saved_since_change = saved
+                router.network_changed()  # routes and addresses as the config says again
+            self.mode, self.target, self.pending = mode, target, None
+            self.last_error = internal_error(command, exc, device=self.router.name,
+                                             mode=mode)
+            return self.last_error.render(len(self.prompt))
+        if checkpoint is not None:
+            checkpoint.close()
+        if self.pending is not None and not self.pending.command:
+            self.pending.command = command
+        return out
+
     def _banner_continue(self, text: str) -> str:
         """``banner motd #``: read lines until the delimiter comes back."""
-        words = text.split(None, 2)
+        words = ios_split(text, 2)
         delim = words[2][:2] if words[2].startswith("^C") else words[2][:1]
 
         def more(line: str) -> str:
@@ -124,7 +173,7 @@ class Session:
                 return self.execute(joined)
             return self._banner_continue(joined)
 
-        self.pending = Pending("", more, text=True)
+        self.pending = Pending("", more, text=True, command=text.split("\n", 1)[0])
         if "\n" in text:
             return ""
         return f"Enter TEXT message.  End with the character '{delim}'.\n"
@@ -141,11 +190,16 @@ class Session:
         return ""
 
     def execute(self, line: str, col_offset: int = 0) -> str:
-        """Run a command line in the current mode (no dialogs, no history)."""
-        mode = self.mode_info
+        """Run a command line in the current mode (no dialogs, no history).
+
+        A command that fails inside iosim changes nothing and prints one ``%`` line.
+        """
         self.last_error = None
+        return self._guarded(line, lambda: self._dispatch(line, col_offset))
+
+    def _dispatch(self, line: str, col_offset: int) -> str:
         try:
-            if mode.is_config:
+            if self.mode_info.is_config:
                 return self._configure(line)
             return self._exec(line)
         except CliError as e:
@@ -186,7 +240,8 @@ class Session:
         switched = mode
         # A line the sub-mode rejects is tried in its parent modes, as IOS does; a mode whose
         # commands cannot start with the line's first word is skipped without a full parse.
-        first_word = line.split(None, 1)[0] if line.strip() else ""
+        words = ios_split(line, 1)
+        first_word = words[0] if words else ""
         while True:
             if first_word_fits(switched.start, first_word):
                 try:
@@ -243,7 +298,7 @@ class Session:
         """(start rule, text, column offset) that help applies to; handles ``do``."""
         start = self.mode_info.start
         words = split_words(line)
-        if self.mode_info.is_config and words and words[0].text.lower() == "do" and (
+        if self.mode_info.is_config and words and ascii_lower(words[0].text) == "do" and (
                 len(words) > 1 or line.endswith(" ")):
             rest_col = words[1].col if len(words) > 1 else len(line)
             return "exec_line", line[rest_col:], rest_col
@@ -278,7 +333,7 @@ class Session:
             node, _ = walk(start, text, words[:-1])
         except CliError:
             return None
-        matches = node.keyword_matches(words[-1].text.lower())
+        matches = node.keyword_matches(ascii_lower(words[-1].text))
         if len(matches) != 1 or matches[0].keyword is None:
             return None
         return line[: offset + words[-1].col] + matches[0].keyword + " "
@@ -292,7 +347,7 @@ class Session:
             node, _ = walk(start, text, words[:-1] if partial else words)
         except CliError:
             return []
-        return [s.keyword for s in node.keyword_matches(partial.lower())
+        return [s.keyword for s in node.keyword_matches(ascii_lower(partial))
                 if s.keyword and not s.hidden]
 
     # ------------------------------------------------------------ output paging
@@ -301,7 +356,7 @@ class Session:
         """Apply ``terminal length``: the first screen, the rest behind ``--More--``."""
         if self.terminal_length <= 0:
             return text
-        lines = text.splitlines(keepends=True)
+        lines = output_lines(text, keepends=True)
         if len(lines) < self.terminal_length:
             return text
         first, rest = lines[: self.terminal_length - 1], lines[self.terminal_length - 1:]
@@ -349,7 +404,7 @@ def _listing(node: Node) -> str:
 
 def _completions(node: Node, partial: str) -> str:
     """``word?``: the keywords that start with ``word``."""
-    words = [s.keyword for s in node.keyword_matches(partial.lower())
+    words = [s.keyword for s in node.keyword_matches(ascii_lower(partial))
              if s.keyword and not s.hidden]
     if not words:
         for spec in node.args:
@@ -370,7 +425,7 @@ def apply_pipe(text: str, kind: str, regex: str) -> str:
         pattern = re.compile(regex)
     except re.error:
         pattern = re.compile(re.escape(regex))
-    lines = text.splitlines()
+    lines = output_lines(text)
     if kind == "include":
         kept = [ln for ln in lines if pattern.search(ln)]
     elif kind == "exclude":

@@ -1,4 +1,8 @@
-"""Handlers of IP access lists, numbered and named, standard and extended."""
+"""Handlers of IP access lists, numbered and named, standard and extended.
+
+An ACL's entries are an :class:`iosim.config.model.AclEntries`: adding, finding and removing
+a line costs O(log n), so a 20,000-line list types and boots as fast per line as a short one.
+"""
 
 from __future__ import annotations
 
@@ -94,12 +98,9 @@ def extended_entry(m: Match, seq: int) -> AclEntry:
 
 def _add(acl: AccessList, entry: AclEntry) -> None:
     """Add ``entry`` unless the list already says the same (IOS ignores duplicates)."""
-    if any(e.seq == entry.seq for e in acl.entries if e.action != "remark"):
+    if acl.entries.get(entry.seq) is not None:
         raise CommandRejected("% Duplicate sequence number")
-    if any(e.same_rule(entry) for e in acl.entries if e.action != "remark"):
-        return
-    acl.entries.append(entry)
-    acl.entries.sort(key=lambda e: e.seq)
+    acl.entries.add(entry, repeat_ok=False)
 
 
 def _numbered(ctx: ApplyContext, m: Match, extended: bool) -> AccessList:
@@ -132,7 +133,7 @@ def _acl_ext(ctx: ApplyContext, m: Match) -> None:
 @handles("cfg_acl_remark")
 def _acl_remark(ctx: ApplyContext, m: Match) -> None:
     acl = _numbered(ctx, m, extended=m.has("ACL_EXT_NUM"))
-    acl.entries.append(AclEntry(acl.next_seq(), "remark", remark=m.get("ACE_REMARK_TEXT")))
+    acl.entries.add(AclEntry(acl.next_seq(), "remark", remark=m.get("ACE_REMARK_TEXT")))
     _store(ctx, acl)
 
 
@@ -188,22 +189,21 @@ def _nacl_entry(ctx: ApplyContext, m: Match) -> None:
 def _nacl_no_entry(ctx: ApplyContext, m: Match) -> None:
     acl = _current(ctx)
     probe = extended_entry(m, 0) if acl.extended else standard_entry(m, 0)
-    acl.entries = [e for e in acl.entries if not e.same_rule(probe)]
+    acl.entries.remove_rule(probe)
     ctx.router.acls_changed()
 
 
 @handles("nacl_no_seq")
 def _nacl_no_seq(ctx: ApplyContext, m: Match) -> None:
     acl = _current(ctx)
-    seq = int(m.get("ACE_SEQ") or 0)
-    acl.entries = [e for e in acl.entries if e.seq != seq]
+    acl.entries.remove(int(m.get("ACE_SEQ") or 0))
     ctx.router.acls_changed()
 
 
 @handles("nacl_remark")
 def _nacl_remark(ctx: ApplyContext, m: Match) -> None:
     acl = _current(ctx)
-    acl.entries.append(AclEntry(acl.next_seq(), "remark", remark=m.get("ACE_REMARK_TEXT")))
+    acl.entries.add(AclEntry(acl.next_seq(), "remark", remark=m.get("ACE_REMARK_TEXT")))
 
 
 # ---------------------------------------------------------------- rendering

@@ -6,6 +6,7 @@ from ipaddress import IPv4Address
 
 from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
+from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import (
@@ -23,7 +24,7 @@ from iosim.config.passwords import md5_crypt, salt_for, type7_decode
 @handles("cfg_hostname")
 def _hostname(ctx: ApplyContext, m: Match) -> None:
     name = m.get("HOSTNAME_NAME") or ""
-    if not (name[0].isalpha() and all(c.isalnum() or c == "-" for c in name)):
+    if not (name.isascii() and name[0].isalpha() and all(c.isalnum() or c == "-" for c in name)):
         raise CommandRejected("% Hostname contains one or more illegal characters.")
     ctx.config.hostname = name[:63]
 
@@ -109,6 +110,9 @@ def _service_timestamps(ctx: ApplyContext, m: Match) -> None:
 
 @handles("cfg_ip_domain_name", "cfg_no_ip_domain_name")
 def _domain_name(ctx: ApplyContext, m: Match) -> None:
+    arg = m.arg("IP_DOMAIN_VALUE")
+    if arg is not None and not arg.value.isascii():  # a DNS name (and an IKE FQDN identity)
+        raise InvalidInput(arg.col + next(i for i, c in enumerate(arg.value) if c > "\x7f"))
     ctx.config.domain_name = None if m.has("CFG_NO") else m.get("IP_DOMAIN_VALUE")
 
 
@@ -118,8 +122,14 @@ def _domain_lookup(ctx: ApplyContext, m: Match) -> None:
 
 
 def banner_text(raw: str) -> str | None:
-    """The text between the delimiters of ``banner motd ^text^`` (None if unterminated)."""
-    raw = raw.strip()
+    """The text between the delimiters of ``banner motd ^text^`` (None if unterminated).
+
+    The delimiter is the first character after the blanks (``^C`` counts as one); any
+    character may be one, a no-break space or a form feed as well as ``#``.
+    """
+    raw = ios_strip(raw)
+    if not raw:
+        return None
     if raw.startswith("^C"):
         delim, body = "^C", raw[2:]
     else:
@@ -250,7 +260,7 @@ def _if_no_ip_address(ctx: ApplyContext, m: Match) -> None:
 
 @handles("if_description", "if_no_description")
 def _if_description(ctx: ApplyContext, m: Match) -> None:
-    text = None if m.has("IF_NO") else (m.get("IF_DESCRIPTION_TEXT") or "")[:240]
+    text = None if m.has("IF_NO") else truncate_bytes(m.get("IF_DESCRIPTION_TEXT") or "", 240)
     ctx.config.interfaces[ctx.target].description = text
 
 

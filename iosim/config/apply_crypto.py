@@ -17,6 +17,7 @@ from typing import Any
 import iosim.config.apply_crypto_show  # noqa: F401  (show crypto handlers, running-config)
 from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
+from iosim.cli.lines import truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
 from iosim.cli.modes import Mode, register
 from iosim.config.crypto_model import (
@@ -170,13 +171,25 @@ def _crypto_exit(ctx: ApplyContext, m: Match) -> Enter:
 # ================================================================ pre-shared keys
 
 
+def _key_text(m: Match, terminal: str) -> str | None:
+    """A pre-shared key or password as the IKE engine takes it: UTF-8 text.  A byte that is
+    not UTF-8 (kept as U+DC80..U+DCFF, see ``iosim.cli.lines``) gets the caret."""
+    arg = m.arg(terminal)
+    if arg is None:
+        return None
+    for i, ch in enumerate(arg.value):
+        if "\udc80" <= ch <= "\udcff":
+            raise InvalidInput(arg.col + i)
+    return arg.value
+
+
 def _key_from(m: Match, prefix: str) -> PresharedKey:
     """The key a ``crypto isakmp key`` (CIK) or ``pre-shared-key`` (CKR) line describes."""
     value_t = "CIK_KEY" if prefix == "CIK" else "CKR_KEY_VALUE"
     addr = m.get(f"{prefix}_ADDR")
     mask = m.get(f"{prefix}_MASK")
     return PresharedKey(
-        key=m.get(value_t) or "",
+        key=_key_text(m, value_t) or "",
         address=ipv4_address(addr) if addr else None,
         mask=ipv4_address(mask) if mask else None,
         hostname=m.get(f"{prefix}_HOST"),
@@ -305,7 +318,8 @@ def _keyring_no_psk(ctx: ApplyContext, m: Match) -> None:
 @handles("ckr_description", "ckr_no_description")
 def _keyring_description(ctx: ApplyContext, m: Match) -> None:
     ring = _keyring_target(ctx)
-    ring.description = None if m.has("CKR_NO") else (m.get("CKR_DESCRIPTION_TEXT") or "")[:80]
+    text = m.get("CKR_DESCRIPTION_TEXT") or ""
+    ring.description = None if m.has("CKR_NO") else truncate_bytes(text, 80)
     _changed(ctx)
 
 
@@ -366,7 +380,8 @@ def _profile_match(ctx: ApplyContext, m: Match) -> None:
 @handles("cip_description", "cip_no_description")
 def _profile_description(ctx: ApplyContext, m: Match) -> None:
     profile = _profile_target(ctx)
-    profile.description = None if m.has("CIP_NO") else (m.get("CIP_DESCRIPTION_TEXT") or "")[:80]
+    text = m.get("CIP_DESCRIPTION_TEXT") or ""
+    profile.description = None if m.has("CIP_NO") else truncate_bytes(text, 80)
     _changed(ctx)
 
 
@@ -422,8 +437,9 @@ def _peer_target(ctx: ApplyContext) -> IsakmpPeer:
 def _peer_aggressive(ctx: ApplyContext, m: Match) -> None:
     peer = _peer_target(ctx)
     no = m.has("CIPR_NO")
+    password = _key_text(m, "CIPR_PASSWORD_VALUE")
     if m.has("CIPR_PASSWORD") or no and not m.has("CIPR_CLIENT_ENDPOINT"):
-        peer.aggressive_password = None if no else m.get("CIPR_PASSWORD_VALUE")
+        peer.aggressive_password = None if no else password
     if m.has("CIPR_CLIENT_ENDPOINT") or no and not m.has("CIPR_PASSWORD"):
         endpoint = m.get("CIPR_ENDPOINT")
         peer.client_endpoint = None if no or endpoint is None else IPv4Address(endpoint)
@@ -775,7 +791,8 @@ def _no_set_isakmp_profile(ctx: ApplyContext, m: Match) -> None:
 @handles("cset_description", "cset_no_description")
 def _set_description(ctx: ApplyContext, m: Match) -> None:
     text = m.get("CSET_DESCRIPTION_TEXT")
-    _settings(ctx).description = None if m.has("CSET_NO") or text is None else text[:80]
+    _settings(ctx).description = (None if m.has("CSET_NO") or text is None
+                                  else truncate_bytes(text, 80))
     _changed(ctx)
 
 

@@ -8,7 +8,9 @@ as IOS text.  Feature packages (crypto, NAT) hang their own objects off
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -76,6 +78,9 @@ class AddressMatch:
     address: IPv4Address
     wildcard: IPv4Address
 
+    def __hash__(self) -> int:  # IPv4Address hashes through a hex string: too slow for ACLs
+        return hash((int(self.address), int(self.wildcard)))
+
     def matches(self, addr: IPv4Address) -> bool:
         w = int(self.wildcard)
         return (int(addr) & ~w) == (int(self.address) & ~w)
@@ -121,15 +126,170 @@ class AclEntry:
     remark: str | None = None
     matches: int = 0  # packets matched (runtime counter, not configuration)
 
-    def same_rule(self, other: AclEntry) -> bool:
-        """Whether two entries say the same thing (their sequence numbers aside)."""
-        return (
-            self.action, self.protocol, self.source, self.destination, self.source_port,
-            self.destination_port, self.icmp_type, self.remark,
-        ) == (
-            other.action, other.protocol, other.source, other.destination, other.source_port,
-            other.destination_port, other.icmp_type, other.remark,
-        )
+    def rule(self) -> tuple[object, ...] | None:
+        """What the entry says, as a key (None for a remark: remarks may repeat)."""
+        if self.action == "remark":
+            return None
+        return (self.action, self.protocol, self.source, self.destination, self.source_port,
+                self.destination_port, self.icmp_type)
+
+
+class AclEntries:
+    """The entries of one access list in sequence order, each change in O(log n).
+
+    Theory of operation: every entry has a key (sequence number, arrival), kept in a sorted
+    list searched with ``bisect``; entries with the same number stay in the order they came
+    (a remark is filed under the number of the entry that follows it, so the two share it).
+    The entries that are not remarks are also kept by number (IOS refuses a second one) in a
+    sorted list of their own (the next number is the last one's plus 10), and by what they
+    say (IOS ignores a line that repeats a rule; ``no permit ...`` removes it).  So adding a
+    line, ``no SEQ`` and the duplicate checks cost one or two binary searches and C-level
+    list insertions, and typing line N of a long ACL costs what typing line 1 did.
+
+    ``checkpoint()`` starts an undo log that records each change (not a copy of the
+    entries) and returns two functions: one puts the entries back as they were, the other
+    ends the log (the command went well).  Nested commands each keep their own log.
+    """
+
+    __slots__ = ("_keys", "_entries", "_seqs", "_by_seq", "_rules", "_arrivals", "_logs")
+
+    def __init__(self, entries: Iterable[AclEntry] = ()) -> None:
+        self._keys: list[tuple[int, int]] = []  # (seq, arrival), sorted
+        self._entries: dict[tuple[int, int], AclEntry] = {}
+        self._seqs: list[int] = []  # the numbers of the entries that are not remarks, sorted
+        self._by_seq: dict[int, tuple[int, int]] = {}  # their keys
+        self._rules: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+        self._arrivals = 0
+        self._logs: list[list[tuple[bool, tuple[int, int], AclEntry]]] = []
+        for entry in entries:
+            self.add(entry)
+
+    def __iter__(self) -> Iterator[AclEntry]:
+        entries = self._entries
+        return (entries[key] for key in self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __repr__(self) -> str:
+        return f"AclEntries({list(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AclEntries):
+            return list(self) == list(other)
+        if isinstance(other, list):
+            return list(self) == other
+        return NotImplemented
+
+    # mutable: not hashable
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def last_seq(self) -> int:
+        """The highest number of an entry that is not a remark (0 if there is none)."""
+        return self._seqs[-1] if self._seqs else 0
+
+    def get(self, seq: int) -> AclEntry | None:
+        """The entry (not a remark) numbered ``seq``."""
+        key = self._by_seq.get(seq)
+        return None if key is None else self._entries[key]
+
+    def with_rule(self, entry: AclEntry) -> list[AclEntry]:
+        """The entries that say what ``entry`` says (their sequence numbers aside)."""
+        rule = entry.rule()
+        keys = self._rules.get(rule, ()) if rule is not None else ()
+        return [self._entries[key] for key in keys]
+
+    def add(self, entry: AclEntry, *, repeat_ok: bool = True) -> bool:
+        """Insert ``entry`` at its sequence number (which no other entry but a remark may
+        have); with ``repeat_ok`` false, not if the list already says the same (IOS ignores
+        such a line).  Whether it was inserted."""
+        rule = entry.rule()
+        if rule is not None:
+            if entry.seq in self._by_seq:
+                raise ValueError(f"sequence number {entry.seq} is taken")
+            if not repeat_ok and rule in self._rules:
+                return False
+        self._arrivals += 1
+        self._insert((entry.seq, self._arrivals), entry)
+        return True
+
+    def remove(self, seq: int) -> list[AclEntry]:
+        """Remove what is numbered ``seq`` (``no SEQ``: the entry and a remark filed under
+        it); the entries removed."""
+        keys = self._keys
+        first = bisect_left(keys, (seq, 0))
+        last = bisect_left(keys, (seq + 1, 0), first)
+        removed = [self._entries[key] for key in keys[first:last]]
+        for key in keys[first:last]:
+            self._delete(key)
+        return removed
+
+    def remove_rule(self, entry: AclEntry) -> list[AclEntry]:
+        """Remove the entries that say what ``entry`` says (``no permit ...``)."""
+        rule = entry.rule()
+        keys = list(self._rules.get(rule, ())) if rule is not None else []
+        removed = [self._entries[key] for key in keys]
+        for key in keys:
+            self._delete(key)
+        return removed
+
+    def _insert(self, key: tuple[int, int], entry: AclEntry) -> None:
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            keys.append(key)  # the usual case: the next line of the list
+        else:
+            keys.insert(bisect_left(keys, key), key)
+        self._entries[key] = entry
+        rule = entry.rule()
+        if rule is not None:
+            seqs = self._seqs
+            if not seqs or key[0] > seqs[-1]:
+                seqs.append(key[0])
+            else:
+                seqs.insert(bisect_left(seqs, key[0]), key[0])
+            self._by_seq[key[0]] = key
+            self._rules.setdefault(rule, []).append(key)
+        for log in self._logs:
+            log.append((True, key, entry))
+
+    def _delete(self, key: tuple[int, int]) -> None:
+        keys = self._keys
+        del keys[bisect_left(keys, key)]
+        entry = self._entries.pop(key)
+        rule = entry.rule()
+        if rule is not None:
+            seqs = self._seqs
+            del seqs[bisect_left(seqs, key[0])]
+            del self._by_seq[key[0]]
+            same = self._rules[rule]
+            same.remove(key)
+            if not same:
+                del self._rules[rule]
+        for log in self._logs:
+            log.append((False, key, entry))
+
+    def checkpoint(self) -> tuple[Callable[[], None], Callable[[], None]]:
+        """Record changes from now on: (undo them, newest first; stop recording)."""
+        undo: list[tuple[bool, tuple[int, int], AclEntry]] = []
+        self._logs.append(undo)
+
+        def close() -> None:
+            self._logs[:] = [log for log in self._logs if log is not undo]
+
+        def restore() -> None:
+            close()
+            for added, key, entry in reversed(undo):
+                if added:
+                    self._delete(key)
+                else:
+                    self._insert(key, entry)
+            undo.clear()
+
+        return restore, close
 
 
 @dataclass
@@ -139,13 +299,17 @@ class AccessList:
     name: str
     extended: bool
     numbered: bool
-    entries: list[AclEntry] = field(default_factory=list)
+    entries: AclEntries = field(default_factory=AclEntries)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, AclEntries):  # a plain list of entries
+            self.entries = AclEntries(self.entries)
 
     def next_seq(self) -> int:
-        """The sequence number of an entry added without one. Remarks take none of their
-        own: a remark is filed under the number of the entry that follows it."""
-        last = max((e.seq for e in self.entries if e.action != "remark"), default=0)
-        return (last // 10 + 1) * 10
+        """The sequence number of an entry added without one: the next multiple of 10 after
+        the last entry's. Remarks take none of their own: a remark is filed under the number
+        of the entry that follows it."""
+        return (self.entries.last_seq // 10 + 1) * 10
 
 
 @dataclass
@@ -327,6 +491,12 @@ class RunningConfig:
             length = bin(int(mask)).count("1")
             networks.append((int(addr) & prefix_mask(length), length))
         self.address_index.replace(name, networks)
+
+    def rebuild_indexes(self) -> None:
+        """Index every interface's addresses afresh (after a failed command was undone)."""
+        self.address_index = AddressIndex()
+        for name in self.interfaces:
+            self.reindex_interface(name)
 
     def sorted_routes(self) -> list[StaticRoute]:
         """Static routes in the order IOS lists them: by prefix, then mask."""

@@ -1,8 +1,14 @@
-"""IOS password encodings: type 5 (MD5-crypt) secrets and type 7 (reversible) passwords."""
+"""IOS password encodings: type 5 (MD5-crypt) secrets and type 7 (reversible) passwords.
+
+Both work on the password's bytes (``iosim.cli.lines``), as IOS does: any byte may be in a
+password, and a type 7 password decodes to the bytes that were typed.
+"""
 
 from __future__ import annotations
 
 import hashlib
+
+from iosim.cli.lines import from_bytes, to_bytes
 
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # The fixed key of the type 7 encoding (published with the algorithm).
@@ -19,8 +25,8 @@ def _to64(value: int, n: int) -> str:
 
 def md5_crypt(password: str, salt: str) -> str:
     """The ``$1$salt$hash`` MD5-crypt of ``password`` (what ``enable secret`` stores)."""
-    pw = password.encode()
-    s = salt.encode()[:8]
+    pw = to_bytes(password)
+    s = to_bytes(salt)[:8]
     alt = hashlib.md5(pw + s + pw).digest()
     ctx = hashlib.md5(pw + b"$1$" + s)
     n = len(pw)
@@ -51,14 +57,14 @@ def md5_crypt(password: str, salt: str) -> str:
 
 def salt_for(seed: str) -> str:
     """A deterministic 4-character salt (IOS uses 4) derived from ``seed``."""
-    digest = hashlib.sha256(seed.encode()).digest()
+    digest = hashlib.sha256(to_bytes(seed)).digest()
     return "".join(_ITOA64[b & 0x3F] for b in digest[:4])
 
 
 def type7_encode(password: str, offset: int = 2) -> str:
     """The type 7 form of ``password`` (two decimal digits of key offset, then hex)."""
     out = [f"{offset:02d}"]
-    for i, ch in enumerate(password.encode()):
+    for i, ch in enumerate(to_bytes(password)):
         out.append(f"{ch ^ _XLAT[(offset + i) % len(_XLAT)]:02X}")
     return "".join(out)
 
@@ -72,6 +78,4 @@ def type7_decode(text: str) -> str | None:
         raw = bytes.fromhex(text[2:])
     except ValueError:
         return None
-    return bytes(b ^ _XLAT[(offset + i) % len(_XLAT)] for i, b in enumerate(raw)).decode(
-        "latin-1"
-    )
+    return from_bytes(bytes(b ^ _XLAT[(offset + i) % len(_XLAT)] for i, b in enumerate(raw)))

@@ -24,7 +24,7 @@ class SeededRandom:
     """``rand(n) -> bytes``: a deterministic byte stream (not for secrets outside a lab)."""
 
     def __init__(self, seed: str) -> None:
-        self._key = hashlib.sha256(seed.encode()).digest()
+        self._key = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest()
         self._counter = 0
         self._buffer = b""
 

@@ -70,8 +70,7 @@ class HostShell:
         assert self.host.stack is not None
         outcome = run_ping(self.host.stack, self.clock, target, repeat=repeat,
                            identifier=self.host.stack.next_ident())
-        rtts = [max(1, round(r * 1000)) for r in outcome.rtts]
-        return ping_text(format_ip(target), repeat, 100, 2, None, outcome.marks, rtts)
+        return ping_text(format_ip(target), repeat, 100, 2, None, outcome)
 
     # What the interactive prompt asks of any console.
     def help(self, text: str) -> str:

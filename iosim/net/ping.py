@@ -4,12 +4,19 @@ Each echo waits for its reply (``!``), an ICMP error about it (``U``, ``Q``, ``M
 or the timeout (``.``), advancing the lab's clock through whatever the network does
 meanwhile (ARP, forwarding, IKE ...). The next echo leaves as soon as the previous one is
 answered, as IOS sends them.
+
+Nothing is built per echo ahead of time: the sizes come from an iterable that may be a
+generator, the sequence number wraps at 16 bits as IOS's does (echo 65536 is sequence 0
+again), and only the marks a caller asks to keep are kept, so ``repeat 2147483647`` starts
+at once and runs in constant memory.  An interrupt (Ctrl-C, IOS's escape sequence) stops
+the ping after the echo in flight; the outcome counts what was sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import repeat as repeated
 
 from iosim.clock import VirtualClock
 from iosim.net.packets import (
@@ -24,18 +31,47 @@ from iosim.net.stack import IpStack
 
 _PATTERN = bytes.fromhex("abcd") * 9000
 _UNREACHABLE_MARK = {4: "M"}  # fragmentation needed; every other code is "U"
+_SEQUENCE_MASK = 0xFFFF  # the ICMP sequence number is 16 bits
 
 
 @dataclass
 class PingOutcome:
-    """What a ping printed: one mark per echo, and the round trips of the answered ones."""
+    """What a ping printed: one mark per echo, and the round trips of the answered ones.
 
-    marks: str = ""
-    rtts: list[float] = field(default_factory=list)
+    The counts and round-trip figures (IOS's whole milliseconds) are always kept; the
+    marks and the exact round trips only when the caller asked for them (``keep_marks``).
+    """
+
+    sent: int = 0  # echoes that got their mark
+    received: int = 0
+    aborted: bool = False  # interrupted before the last echo
+    kept: list[str] = field(default_factory=list)
+    rtts: list[float] = field(default_factory=list)  # seconds, when marks are kept
+    rtt_min_ms: int = 0
+    rtt_max_ms: int = 0
+    rtt_sum_ms: int = 0
+
+    @property
+    def marks(self) -> str:
+        return "".join(self.kept)
 
     @property
     def success_rate(self) -> int:
-        return 100 * len(self.rtts) // len(self.marks) if self.marks else 0
+        return 100 * self.received // self.sent if self.sent else 0
+
+    def round_trip(self) -> tuple[int, int, int] | None:
+        """(min, avg, max) in milliseconds as IOS prints them, or None if nothing came back."""
+        if not self.received:
+            return None
+        return self.rtt_min_ms, self.rtt_sum_ms // self.received, self.rtt_max_ms
+
+    def _answered(self, seconds: float) -> None:
+        ms = max(1, round(seconds * 1000))
+        first = not self.received
+        self.received += 1
+        self.rtt_min_ms = ms if first else min(self.rtt_min_ms, ms)
+        self.rtt_max_ms = max(self.rtt_max_ms, ms)
+        self.rtt_sum_ms += ms
 
 
 def _quoted_echo(original: bytes) -> tuple[int, int] | None:
@@ -49,10 +85,12 @@ def _quoted_echo(original: bytes) -> tuple[int, int] | None:
 
 
 def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
-             size: int = 100, timeout: float = 2.0, source: int | None = None,
-             df: bool = False, identifier: int = 1,
-             on_mark: Callable[[str], None] | None = None) -> PingOutcome:
-    """Send ``repeat`` echoes of ``size`` bytes (IP datagram) to ``dst``; see the module doc.
+             size: int = 100, sizes: Iterable[int] | None = None, timeout: float = 2.0,
+             source: int | None = None, df: bool = False, identifier: int = 1,
+             on_mark: Callable[[str], None] | None = None,
+             keep_marks: bool = True) -> PingOutcome:
+    """Send ``repeat`` echoes of ``size`` bytes (IP datagram) to ``dst``, or one echo per
+    item of ``sizes`` (a size sweep); see the module doc.
 
     ``on_mark`` hears each mark as soon as it is known (a console prints it at once).
     """
@@ -75,13 +113,16 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
             return
         answer.setdefault(quoted[1], (mark, now))
 
+    echo_sizes = repeated(size, repeat) if sizes is None else sizes
     stack.icmp_listeners.append(listen)
     try:
-        data = _PATTERN[: max(0, size - 28)]
-        for seq in range(repeat):
+        for size_now in echo_sizes:
+            seq = outcome.sent & _SEQUENCE_MASK
+            answer.clear()  # late answers to earlier echoes (and 65536 echoes ago) are stale
             sent = clock.now
-            echo = push_icmp(IcmpEcho(identifier, seq, data))
-            stack.send(dst, IpProtocol.ICMP, echo, src=source, df=df)
+            data = _PATTERN[: max(0, size_now - 28)]
+            stack.send(dst, IpProtocol.ICMP, push_icmp(IcmpEcho(identifier, seq, data)),
+                       src=source, df=df)
             deadline = sent + timeout
             while seq not in answer:
                 due = clock.next_deadline()
@@ -90,11 +131,17 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
                     break
                 clock.advance_to(due)
             mark, when = answer.get(seq, (".", deadline))
-            outcome.marks += mark
+            outcome.sent += 1
+            if keep_marks:
+                outcome.kept.append(mark)
             if on_mark is not None:
                 on_mark(mark)
             if mark == "!":
-                outcome.rtts.append(when - sent)
+                outcome._answered(when - sent)
+                if keep_marks:
+                    outcome.rtts.append(when - sent)
+    except KeyboardInterrupt:  # IOS's escape sequence: stop here, report what was sent
+        outcome.aborted = True
     finally:
         stack.icmp_listeners.remove(listen)
     return outcome

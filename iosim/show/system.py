@@ -8,10 +8,12 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
 from iosim.cli.interfaces import interface_type
+from iosim.cli.lines import byte_length
 from iosim.config.apply_acl import render_entry_show
 from iosim.config.render import config_lines
 from iosim.net.packets import format_ip
 from iosim.net.routing import RibEntry, Route
+from iosim.router import NvramError
 
 if TYPE_CHECKING:
     from iosim.router import Router
@@ -224,12 +226,16 @@ def show_access_lists(router: Router, only: str | None = None, ip_only: bool = F
 
 
 def show_startup_config(router: Router) -> str:
-    text = router.nvram.read()
+    """``show startup-config``: NVRAM's bytes and how many of them are used."""
+    try:
+        text = router.nvram.read()
+    except NvramError as e:
+        return f"{e}\n"
     if text is None:
         text = router.initial_config
     if not text:
         return "startup-config is not present\n"
-    return f"Using {len(text)} out of 262144 bytes\n{text}"
+    return f"Using {byte_length(text)} out of {router.nvram.size} bytes\n{text}"
 
 
 def startup_text_of(router: Router) -> str:

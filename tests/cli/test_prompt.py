@@ -93,6 +93,25 @@ def test_interactive_ping_waits_for_real_time_and_prints_as_it_goes(tmp_path: Pa
     assert console.lab.clock.now == wall[0]
 
 
+def test_ctrl_c_while_a_command_waits_stops_that_command_only(tmp_path: Path) -> None:
+    """At the prompt virtual time follows the wall clock, so ``@wait 3600`` really waits;
+    Ctrl-C (KeyboardInterrupt out of the wait) stops it and the console carries on."""
+    console = LabConsole(Lab.load(nvram_dir=tmp_path))
+    out = io.StringIO()
+
+    def interrupted_sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with create_pipe_input() as inp:
+        inp.send_text("enable\r@wait 3600\rshow clock\r")
+        inp.close()
+        status = run_interactive(console, input=inp, output=DummyOutput(), write=out.write,
+                                 wall_clock=lambda: 0.0, sleep=interrupted_sleep)
+    assert status == 0
+    assert "*00:00:00.000 UTC Mon Mar 1 1993" in out.getvalue()  # show clock ran
+    assert console.session.mode == "exec"
+
+
 def test_after_check_jumps_virtual_time_a_ping_does_not_wait_for_the_jump(
         tmp_path: Path) -> None:
     """@check runs its probes ahead of the wall clock; the prompt then takes that instant
