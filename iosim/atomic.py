@@ -28,6 +28,15 @@ class WriteError(OSError):
         self.stage = stage
 
 
+def _umasked_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _umasked_mode()
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -44,6 +53,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise WriteError(OPENING, e, path) from e
     try:
         try:
+            os.fchmod(fd, _FILE_MODE)  # as open() would make it, not mkstemp's 0600
             _write_all(fd, payload)
             os.fsync(fd)
         finally:

@@ -221,10 +221,12 @@ class VirtualClock:
                     continue
                 if limit is not None and ran >= limit:
                     break
+                if when > self._now and self.pacer is not None:
+                    # before the event leaves the queue: a pacer interrupted while it waits
+                    # (Ctrl-C) loses no event
+                    self.pacer(when)
                 heapq.heappop(heap)
                 if when > self._now:
-                    if self.pacer is not None:
-                        self.pacer(when)
                     self._now = when
                     self._stalled = 0
                 elif self._stalled >= self.stall_limit:

@@ -226,7 +226,11 @@ class LabConsole:
             return f"% No device '{names[0]}' in this lab (see @devices)\n"
         errors: list[str] = []
         for name in names:
-            errors += self.lab.reset_device(name)
+            try:
+                errors += self.lab.reset_device(name)
+            except OSError as e:  # the saved config cannot be removed: nothing is reset
+                return (f"% Cannot forget {name}'s saved configuration: "
+                        f"{e.strerror or e}\n")
         self._terminal_settings()
         for name in names:
             self._logs[name].take()

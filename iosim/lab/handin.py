@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from iosim.atomic import write_atomic
+from iosim.cli.lines import to_bytes
 from iosim.lab.labfile import find_definition
 from iosim.lab.running import nvram_directory
 from iosim.lab.schema import LabError
-from iosim.router import Nvram
+from iosim.router import NVRAM_SIZE, Nvram, NvramError
 
 FORMAT = "iosim-handin/1"
-NVRAM_BYTES = 262144  # what show startup-config says a router has
 MAX_HANDIN_BYTES = 8 * 1024 * 1024
 
 
@@ -52,7 +52,10 @@ def export_handin(name_or_path: str | None, file: Path, seed: str = "") -> HandI
     base = nvram_directory(resolved)
     startup: dict[str, str] = {}
     for device in resolved.topology.routers:
-        text = Nvram(base / f"{device}.startup-config").read()
+        try:
+            text = Nvram(base / f"{device}.startup-config").read()
+        except NvramError as e:
+            raise LabError(f"{device}: {e}") from None
         if text is not None:
             startup[device] = text
     handin = HandIn(definition.info.name, seed, lab_digest(definition.path),
@@ -60,7 +63,8 @@ def export_handin(name_or_path: str | None, file: Path, seed: str = "") -> HandI
     data = {"format": FORMAT, "lab": handin.lab, "seed": handin.seed,
             "lab_digest": handin.digest, "exported": handin.exported,
             "startup_configs": handin.startup}
-    write_atomic(file, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # ASCII JSON: bytes typed that are not UTF-8 travel as escapes and come back as typed
+    write_atomic(file, json.dumps(data, indent=2) + "\n")
     return handin
 
 
@@ -95,9 +99,9 @@ def read_handin(file: Path) -> HandIn:
     for device, text in configs.items():
         if not isinstance(text, str) or "\x00" in text:
             raise LabError(f"{where}: startup_configs.{device} must be config text")
-        if len(text.encode("utf-8", "surrogatepass")) > NVRAM_BYTES:
+        if len(to_bytes(text)) > NVRAM_SIZE:
             raise LabError(f"{where}: startup_configs.{device} is larger than a router's "
-                           f"NVRAM ({NVRAM_BYTES} bytes)")
+                           f"NVRAM ({NVRAM_SIZE} bytes)")
         startup[str(device)] = text
     return HandIn(_field(data, "lab", where), _field(data, "seed", where),
                   _field(data, "lab_digest", where), _field(data, "exported", where), startup)

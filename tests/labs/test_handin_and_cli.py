@@ -164,3 +164,25 @@ def test_exam_from_the_command_line_writes_a_report(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").glob("site-to-site-*.json"))) == 1
     bad = _iosim(["console", "--exam", "0"], tmp_path)
     assert bad.returncode == 2 and "--exam takes 1 to 1440 minutes" in bad.stderr
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    """An exported hand-in, an SVG, a report: readable like any file the user makes."""
+    from iosim.atomic import write_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_atomic(tmp_path / "x.json", "{}")
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_handin_carries_bytes_that_are_not_utf8(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from iosim.cli.lines import from_bytes
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "s"))
+    lab = Lab.load("site-to-site")
+    text = from_bytes(b"hostname R1\ninterface GigabitEthernet0/0\n description caf\xe9\n")
+    lab.routers["R1"].nvram.write(text)
+    export_handin("site-to-site", tmp_path / "h.json")
+    assert read_handin(tmp_path / "h.json").startup["R1"] == text

@@ -287,3 +287,24 @@ def test_many_events_at_one_instant_are_fine_below_the_limit() -> None:
 def test_a_stall_limit_must_be_positive() -> None:
     with pytest.raises(ClockError):
         VirtualClock(stall_limit=0)
+
+
+def test_a_pacer_interrupted_while_waiting_loses_no_event() -> None:
+    from iosim.clock import VirtualClock
+
+    clock = VirtualClock()
+    fired: list[float] = []
+    clock.call_at(5.0, lambda: fired.append(clock.now))
+
+    def impatient(when: float) -> None:
+        raise KeyboardInterrupt
+
+    clock.pacer = impatient
+    try:
+        clock.advance(10)
+    except KeyboardInterrupt:
+        pass
+    clock.pacer = None
+    assert fired == [] and len(clock) == 1  # still due
+    clock.advance(10)
+    assert fired == [5.0]
