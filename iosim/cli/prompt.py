@@ -8,18 +8,20 @@ key: space for the next page, Enter for the next line, anything else stops.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.application import get_app, run_in_terminal
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from iosim.cli.session import Session
 from iosim.lab.console import LabConsole
+from iosim.lab.exam import Exam
 
 _MORE = " --More-- "
 _CTRL_Z = "\x1a"
@@ -74,6 +76,15 @@ def _more_bindings() -> KeyBindings:
     return kb
 
 
+def _countdown(exam: Exam) -> str:
+    """The exam's bottom line; when the time is up, the prompt ends and the lab is handed in
+    (the console's next line submits it)."""
+    if exam.expired():
+        app = get_app()
+        asyncio.get_running_loop().call_soon(lambda: app.exit(result=""))
+    return f" {exam.countdown()}   @submit hands the lab in "
+
+
 def run_interactive(console: LabConsole, *, input: Any = None, output: Any = None,
                     write: Callable[[str], object] | None = None,
                     wall_clock: Callable[[], float] = time.monotonic,
@@ -84,9 +95,12 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
     a command that waits (a ping's two-second timeouts) waits for real, printing as it goes.
     """
     out: Callable[[str], object] = write or sys.stdout.write
+    exam = console.exam
     line_session: PromptSession[str] = PromptSession(
         history=InMemoryHistory(), key_bindings=_line_bindings(console, out),
-        input=input, output=output)
+        input=input, output=output,
+        bottom_toolbar=(lambda: _countdown(exam)) if exam is not None else None,
+        refresh_interval=1.0 if exam is not None else 0)
     more_session: PromptSession[str] = PromptSession(
         key_bindings=_more_bindings(), input=input, output=output, erase_when_done=True)
     clock = console.lab.clock
@@ -134,7 +148,7 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
                     text = line_session.prompt(
                         console.prompt, is_password=pending is not None and not pending.echo)
             except EOFError:
-                out("\n")
+                out("\n" + console.close())
                 return 0
             except KeyboardInterrupt:
                 text = ""
@@ -144,6 +158,8 @@ def run_interactive(console: LabConsole, *, input: Any = None, output: Any = Non
                 out(console.feed(text))
             except KeyboardInterrupt:  # Ctrl-C while a command waits (@wait): it stops there
                 out("\n")
+            if console.finished:  # the exam was handed in
+                return 0
     finally:
         clock.pacer = None
         console.lab.time_jumped = None

@@ -131,3 +131,36 @@ def test_after_check_jumps_virtual_time_a_ping_does_not_wait_for_the_jump(
                         wall_clock=lambda: wall[0], sleep=sleep)
     assert console.lab.clock.now > 20  # the grader's failing pings took virtual seconds
     assert sum(slept) < 0.1  # ...which the ping after them did not wait for again
+
+
+def test_an_exam_shows_its_countdown_and_hands_in_when_time_is_up(tmp_path: Path) -> None:
+    """The bottom line counts down; when the time is up the prompt ends by itself (the
+    student typed nothing more) and the lab is graded."""
+    from iosim.lab.exam import Exam
+
+    now = [1_800_000_000.0]
+    exam = Exam(10, tmp_path / "reports", time_source=lambda: now[0])
+    console = LabConsole(Lab.load(nvram_dir=tmp_path / "nv"), exam=exam)
+    out = io.StringIO()
+    done = threading.Event()
+    with create_pipe_input() as inp:
+
+        def student() -> None:
+            inp.send_text("enable\r")
+            time.sleep(0.5)
+            now[0] += 601  # ten minutes and a second later, the student still thinking
+            done.wait(10)
+            inp.close()
+
+        t = threading.Thread(target=student)
+        t.start()
+        run_interactive(console, input=inp, output=DummyOutput(), write=out.write,
+                        wall_clock=lambda: 0.0, sleep=lambda s: None)
+        done.set()
+        t.join()
+    assert "Exam handed in (time is up)." in out.getvalue()
+    assert console.finished and len(list((tmp_path / "reports").glob("*.json"))) == 1
+    from iosim.cli.prompt import _countdown
+
+    assert _countdown(Exam(10, tmp_path, time_source=lambda: 1_800_000_000.0)) == (
+        " Exam: 10:00 left of 10 minutes   @submit hands the lab in ")
