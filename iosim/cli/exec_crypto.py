@@ -1,5 +1,5 @@
 """EXEC commands of the running crypto: show crypto isakmp/ipsec sa, show crypto session,
-clear crypto sa/isakmp/session."""
+show crypto call admission statistics, clear crypto sa/isakmp/session/call admission."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from iosim.config.handlers import invalid_at
 from iosim.ike.engine import IsakmpSaState
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.net.packets import ip_to_int
+from iosim.show.crypto_cac import CallAdmissionView, show_call_admission_statistics
 from iosim.show.crypto_runtime import (
     show_crypto_session,
     show_crypto_session_detail,
@@ -108,3 +109,21 @@ def _show_engine(session: Session, m: Match) -> str:
     plane = _plane(session)
     return _output(session, m, show_engine_connections(plane.sad.bundles,
                                                        _isakmp_states(plane)))
+
+
+@exec_handler("show_crypto_call_admission")
+def _show_statistics(session: Session, m: Match) -> str:
+    plane = _plane(session)
+    cac = plane.ike.admission
+    view = CallAdmissionView(
+        max_ike_sas=cac.limits().ike_sa or 0, max_in_negotiation=cac.in_negotiation_limit(),
+        ike_active=cac.active, ike_negotiating=cac.negotiating, counters=cac.counters,
+        ipsec_active=sum(len(b.inbound.spis) + len(b.outbound.spis) for b in plane.sad.bundles),
+        ipsec_negotiating=sum(e.quick_modes_negotiating() for e in plane.engines.values()))
+    return _output(session, m, show_call_admission_statistics(view))
+
+
+@exec_handler("exec_clear_crypto_call_admission")
+def _clear_statistics(session: Session, m: Match) -> str:
+    _plane(session).ike.admission.counters.clear()
+    return ""

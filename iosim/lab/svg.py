@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from iosim.cli.interfaces import short_name
+from iosim.lab.views import interface_address
 
 if TYPE_CHECKING:
     from iosim.lab.running import Lab
@@ -120,16 +121,6 @@ def _layout(lab: Lab, nodes: dict[str, _Node], edges: dict[str, list[str]]) -> N
         node.y = MARGIN + (node.y - min_y) * ROW + BOX_H / 2
 
 
-def _address(lab: Lab, device: str, interface: str) -> str:
-    router = lab.routers.get(device)
-    if router is not None:
-        intf = router.config.interfaces.get(interface)
-        if intf is None or intf.address is None or intf.mask is None:
-            return ""
-        return f"{intf.address}/{bin(int(intf.mask)).count('1')}"
-    return str(lab.hosts[device].address)
-
-
 def _text(x: float, y: float, text: str, *, size: int = 12, anchor: str = "middle",
           weight: str = "normal", fill: str = "#222") -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
@@ -141,7 +132,7 @@ def _end_label(lab: Lab, node: _Node, other: _Node, device: str, interface: str)
     of the line to ``other``."""
     dx, dy = other.x - node.x, other.y - node.y
     name = short_name(interface) if device in lab.routers else interface
-    addr = _address(lab, device, interface)
+    addr = interface_address(lab, device, interface)
     if abs(dx) >= abs(dy):  # a horizontal line: the labels sit above and below it
         x = node.x + (BOX_W / 2 + 6) * (1 if dx >= 0 else -1)
         anchor = "start" if dx >= 0 else "end"

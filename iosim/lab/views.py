@@ -51,16 +51,15 @@ def task_text(resolved: ResolvedLab) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _address_of(lab: Lab, device: str, interface: str) -> str:
+def interface_address(lab: Lab, device: str, interface: str) -> str:
+    """``A.B.C.D/N`` of a device's interface in the running lab ("" when unassigned)."""
     router = lab.routers.get(device)
     if router is not None:
         intf = router.config.interfaces.get(interface)
         if intf is None or intf.address is None or intf.mask is None:
-            return "unassigned"
-        prefix = bin(int(intf.mask)).count("1")
-        return f"{intf.address}/{prefix}"
-    host = lab.hosts[device]
-    return str(host.address)
+            return ""
+        return f"{intf.address}/{bin(int(intf.mask)).count('1')}"
+    return str(lab.hosts[device].address)
 
 
 def links_table(lab: Lab) -> str:
@@ -69,7 +68,7 @@ def links_table(lab: Lab) -> str:
     for number, spec in enumerate(lab.topology.links, 1):
         label = spec.name or f"link {number}"
         for i, (dev, intf) in enumerate(spec.ends):
-            rows.append((label if i == 0 else "", f"{dev} {intf}", _address_of(lab, dev, intf)))
+            rows.append((label if i == 0 else "", f"{dev} {intf}", interface_address(lab, dev, intf) or "unassigned"))
     w1 = max([len(r[0]) for r in rows] + [4])
     w2 = max([len(r[1]) for r in rows] + [9])
     lines = [f"{'Link':<{w1}}  {'Interface':<{w2}}  Address"]
