@@ -68,7 +68,8 @@ def links_table(lab: Lab) -> str:
     for number, spec in enumerate(lab.topology.links, 1):
         label = spec.name or f"link {number}"
         for i, (dev, intf) in enumerate(spec.ends):
-            rows.append((label if i == 0 else "", f"{dev} {intf}", interface_address(lab, dev, intf) or "unassigned"))
+            address = interface_address(lab, dev, intf) or "unassigned"
+            rows.append((label if i == 0 else "", f"{dev} {intf}", address))
     w1 = max([len(r[0]) for r in rows] + [4])
     w2 = max([len(r[1]) for r in rows] + [9])
     lines = [f"{'Link':<{w1}}  {'Interface':<{w2}}  Address"]
