@@ -21,17 +21,27 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 | ipsec_sa    | an IPsec SA pair with the given transforms, mode, PFS, lifetimes, counters    |
 | counters    | a probe makes a flow's #pkts encaps/decaps move                               |
 | nat         | a NAT translation matching the given addresses exists (or does not)           |
+| route       | a router's routing table has a route to a network (of a kind: static,         |
+|             | connected, reverse-route injected)                                            |
+
+The parameters of each check are read and validated by :mod:`iosim.lab.check_params`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from iosim.lab.schema import LabError, Table
+from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.ipsec.transforms import (
+    AH_TRANSFORMS,
+    ENCRYPTION_TRANSFORMS,
+    ESP_INTEGRITY_TRANSFORMS,
+    CipherMode,
+)
+from iosim.lab.check_params import ISAKMP_STATES, Param
+from iosim.lab.schema import LabError
 from iosim.net.packets import (
     EtherType,
     IpProtocol,
@@ -41,7 +51,7 @@ from iosim.net.packets import (
 )
 
 if TYPE_CHECKING:
-    from iosim.ike.engine import IsakmpSaState
+    from iosim.ike.engine import IpsecSaPair, IsakmpSaState
     from iosim.ipsec.sad import FlowView
     from iosim.lab.console import Lab
     from iosim.net.fabric import Link
@@ -59,90 +69,6 @@ class Outcome:
     detail: str
 
 
-# ---------------------------------------------------------------- parameter types
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter of a check: its type and whether it must be given."""
-
-    kind: str  # "router" | "device" | "address" | "text" | "texts" | "regex" | "int" | "bool"
-    required: bool = False
-    low: int = 0
-    high: int = 2**32
-    choices: tuple[str, ...] = ()
-
-
-def _texts(spec: Table, key: str) -> tuple[str, ...]:
-    raw = spec.raw(key)
-    if isinstance(raw, str):
-        return (spec.text(key, max_len=2000),)
-    return tuple(spec.text_list(key))
-
-
-def _read_param(spec: Table, key: str, param: Param, devices: Mapping[str, str],
-                sub: Callable[[str, str], str]) -> object:
-    where = f"{spec.where}.{key}"
-    if param.kind in ("router", "device"):
-        name = spec.text(key, max_len=64)
-        kind = devices.get(name)
-        if kind is None or (param.kind == "router" and kind != "router"):
-            what = "router" if param.kind == "router" else "device"
-            raise spec.error(key, f"no {what} named {name!r} in this lab")
-        return name
-    if param.kind == "address":
-        text = sub(spec.text(key, max_len=64), where)
-        try:
-            return int(IPv4Address(text))
-        except ValueError:
-            raise spec.error(key, f"{text!r} is not an IPv4 address") from None
-    if param.kind == "text":
-        text = sub(spec.text(key, max_len=2000), where)
-        if param.choices and text not in param.choices:
-            raise spec.error(key, f"must be one of {', '.join(param.choices)}, not {text!r}")
-        return text
-    if param.kind == "texts":
-        return tuple(sub(t, where) for t in _texts(spec, key))
-    if param.kind == "regex":
-        text = sub(spec.text(key, max_len=2000), where)
-        try:
-            return re.compile(text, re.MULTILINE)
-        except re.error as e:
-            raise spec.error(key, f"not a regular expression: {e}") from None
-    if param.kind == "int":
-        raw = spec.raw(key)
-        if isinstance(raw, str):  # "{{group}}": a number drawn per seed
-            text = sub(spec.text(key, max_len=64), where)
-            if not text.isdigit() or not param.low <= int(text) <= param.high:
-                raise spec.error(key, f"must be a whole number between {param.low} and "
-                                      f"{param.high}, not {text!r}")
-            return int(text)
-        return spec.integer(key, low=param.low, high=param.high)
-    if param.kind == "bool":
-        return spec.flag(key, False)
-    if param.kind == "devices":
-        names = spec.text_list(key)
-        for name in names:
-            if name not in devices:
-                raise spec.error(key, f"no device named {name!r} in this lab")
-        return tuple(names)
-    raise AssertionError(param.kind)  # pragma: no cover - the table names known kinds
-
-
-def read_params(check: str, spec: Table, devices: Mapping[str, str],
-                sub: Callable[[str, str], str], common: frozenset[str]) -> dict[str, object]:
-    """The parameters of one objective, typed and checked against ``CHECKS[check]``."""
-    kind = CHECKS[check]
-    spec.unknown(common | set(kind.params))
-    out: dict[str, object] = {}
-    for key, param in kind.params.items():
-        if key in spec:
-            out[key] = _read_param(spec, key, param, devices, sub)
-        elif param.required:
-            raise spec.error(key, f"missing (the {check} check needs it)")
-    return out
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -154,16 +80,18 @@ def _peer_of(state: IsakmpSaState) -> int:
     return state.dst if state.initiator else state.src
 
 
-def _isakmp_states(router: Router) -> list[IsakmpSaState]:
+def _plane(router: Router) -> RouterCrypto:
     plane = router.crypto_plane
-    isakmp_states = getattr(plane, "isakmp_states", None)
-    return list(isakmp_states()) if isakmp_states is not None else []
+    assert isinstance(plane, RouterCrypto)  # every router of a running lab has one
+    return plane
+
+
+def _isakmp_states(router: Router) -> list[IsakmpSaState]:
+    return _plane(router).isakmp_states()
 
 
 def _flows(router: Router) -> list[FlowView]:
-    plane = router.crypto_plane
-    flows = getattr(plane, "flows", None)
-    return list(flows()) if flows is not None else []
+    return _plane(router).flows()
 
 
 def _stack_of(lab: Lab, device: str) -> IpStack:
@@ -236,32 +164,66 @@ def check_ping(lab: Lab, p: Params) -> Outcome:
     return Outcome(100 * marks.count("!") >= need * len(marks), shown)
 
 
-_PROTECTED_KINDS = {IpProtocol.ESP: "esp", IpProtocol.AH: "ah"}
+NAT_T_PORT = (4500).to_bytes(2, "big")
+IKE_PORT = (500).to_bytes(2, "big")
 
 
-def _classify(datagram: bytes) -> tuple[str, int, int] | None:
-    """(``esp`` | ``ah`` | ``ah+esp`` | ``esp-udp`` | ``clear``, src, dst) of an IPv4 datagram;
-    None for IKE, NAT keepalives and what does not parse."""
+@dataclass(frozen=True)
+class _Carried:
+    """What one IPv4 datagram on a wire was: its kind, ends and (for ESP) its SPI."""
+
+    kind: str  # esp | ah | ah+esp | esp-udp | clear
+    src: int
+    dst: int
+    spi: int | None = None  # the ESP SPI: the receiver's inbound SA
+
+
+def _classify(datagram: bytes) -> _Carried | None:
+    """What a datagram carries; None for IKE, NAT keepalives and what does not parse."""
     try:
         packet = pull_ipv4(datagram)
     except PacketError:
         return None
-    proto = packet.protocol
+    proto, body = packet.protocol, packet.payload
     if proto == IpProtocol.AH:
-        inner_next = packet.payload[0] if packet.payload else 0
-        return ("ah+esp" if inner_next == IpProtocol.ESP else "ah"), packet.src, packet.dst
+        if len(body) >= 2 and body[0] == IpProtocol.ESP:
+            at = (body[1] + 2) * 4
+            return _Carried("ah+esp", packet.src, packet.dst,
+                            int.from_bytes(body[at:at + 4]) if len(body) >= at + 4 else None)
+        return _Carried("ah", packet.src, packet.dst)
     if proto == IpProtocol.ESP:
-        return "esp", packet.src, packet.dst
-    if proto == IpProtocol.UDP and len(packet.payload) >= 8:
-        ports = packet.payload[:4]
-        if ports[2:4] == b"\x11\x94" or ports[0:2] == b"\x11\x94":  # UDP 4500
-            body = packet.payload[8:]
-            if len(body) <= 1 or body[:4] == bytes(4):
+        return _Carried("esp", packet.src, packet.dst,
+                        int.from_bytes(body[:4]) if len(body) >= 4 else None)
+    if proto == IpProtocol.UDP and len(body) >= 8:
+        if NAT_T_PORT in (body[0:2], body[2:4]):
+            if len(body) <= 9 or body[8:12] == bytes(4):
                 return None  # a NAT keepalive, or IKE behind the non-ESP marker
-            return "esp-udp", packet.src, packet.dst
-        if ports[2:4] == b"\x01\xf4":  # UDP 500: IKE
+            return _Carried("esp-udp", packet.src, packet.dst, int.from_bytes(body[8:12]))
+        if body[2:4] == IKE_PORT:
             return None
-    return "clear", packet.src, packet.dst
+    return _Carried("clear", packet.src, packet.dst)
+
+
+#: cipher modes that do not hide the payload: ESP with these is integrity only
+_NOT_CONFIDENTIAL = {CipherMode.NULL: "ESP-NULL", CipherMode.GMAC: "ESP-GMAC"}
+#: what ``protocol`` asks for -> the kinds that satisfy it
+_PROTOCOL_KINDS: dict[str, frozenset[str]] = {
+    "any": frozenset({"esp", "esp-udp", "ah", "ah+esp"}),
+    "esp": frozenset({"esp", "esp-udp"}), "esp-udp": frozenset({"esp-udp"}),
+    "ah": frozenset({"ah", "ah+esp"}), "ah+esp": frozenset({"ah+esp"}),
+}
+
+
+def _cipher_blindness(lab: Lab, spi: int | None) -> str | None:
+    """``ESP-NULL``/``ESP-GMAC`` when the SA of ``spi`` does not encrypt, else None."""
+    if spi is None:
+        return None
+    for router in lab.routers.values():
+        bundle = _plane(router).sad.by_spi.get(spi)
+        if bundle is not None:
+            row = ENCRYPTION_TRANSFORMS.get(bundle.pair.encryption)
+            return _NOT_CONFIDENTIAL.get(row.mode) if row is not None else None
+    return None
 
 
 def _watched(lab: Lab, p: Params, source_dev: str, target: int) -> list[Link]:
@@ -271,25 +233,24 @@ def _watched(lab: Lab, p: Params, source_dev: str, target: int) -> list[Link]:
     for name in [*lab.routers, *lab.hosts]:
         if _stack_of(lab, name).owns(target) is not None:
             ends.add(name)
-    through = p.get("through")
+    through = set(p.get("through", ()))
     links = []
     for link in lab.fabric.links:
         devices = {d for d, _ in link.ends}
-        if through:
-            if devices & set(through):
-                links.append(link)
-        elif not devices & ends:
+        if (devices & through) if through else not devices & ends:
             links.append(link)
     return links
 
 
 def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Outcome:
+    """Echoes get through, and every watched link that carried them carried them protected
+    (with ``need_encryption``: by ESP with a cipher that hides the payload)."""
     repeat = int(p.get("repeat", 5))
     source_dev = str(p["from"])
     target = int(p["to"])
-    source = _source_address(lab, source_dev, p)
-    watched = {id(link) for link in _watched(lab, p, source_dev, target)}
-    seen: dict[str, int] = {}
+    watched = {id(link): link for link in _watched(lab, p, source_dev, target)}
+    kinds: dict[str, dict[str, int]] = {}  # link name -> kind -> packets
+    blind: dict[str, str] = {}  # link name -> the non-confidential ESP it carried
     leaks: list[str] = []
 
     def tap(link: Link, frame: bytes) -> None:
@@ -298,13 +259,16 @@ def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Ou
         found = _classify(frame[14:])
         if found is None:
             return
-        kind, src, dst = found
-        if kind != "clear":
-            seen[kind] = seen.get(kind, 0) + 1
+        if found.kind == "clear":
+            if target in (found.src, found.dst):
+                leaks.append(f"{format_ip(found.src)} -> {format_ip(found.dst)} "
+                             f"on {link.name}")
             return
-        pair = {src, dst}
-        if target in pair and (source is None or source in pair):
-            leaks.append(f"{format_ip(src)} -> {format_ip(dst)} on {link.name}")
+        per_link = kinds.setdefault(link.name, {})
+        per_link[found.kind] = per_link.get(found.kind, 0) + 1
+        weak = _cipher_blindness(lab, found.spi) if found.kind != "ah" else None
+        if weak is not None:
+            blind[link.name] = weak
 
     lab.fabric.taps.append(tap)
     try:
@@ -314,22 +278,31 @@ def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Ou
     what = f"ping from {source_dev} to {format_ip(target)}: {_marks_text(marks)}"
     if not watched:
         return Outcome(False, f"{what}; no link lies between the two ends to watch")
+    need = int(p.get("min_percent", 60))
     if "!" not in marks:
         return Outcome(False, f"{what}; nothing got through")
+    if 100 * marks.count("!") < need * len(marks):
+        return Outcome(False, f"{what}; too little got through ({need} percent needed)")
     if leaks:
         return Outcome(False, f"{what}, but in clear text: {leaks[0]}")
-    carried = ", ".join(f"{n} {k.upper()}" for k, n in sorted(seen.items())) or "nothing"
-    want = str(p.get("protocol", "any"))
-    if not seen:
+    if not kinds:
         return Outcome(False, f"{what}; no ESP or AH seen on the watched links")
-    if need_encryption and set(seen) <= {"ah"}:
-        return Outcome(False, f"{what}; carried by AH only ({carried}): AH authenticates "
-                              "but does not encrypt")
-    if want != "any":
-        kinds = {"esp": {"esp", "esp-udp"}, "esp-udp": {"esp-udp"}, "ah": {"ah", "ah+esp"},
-                 "ah+esp": {"ah+esp"}}[want]
-        if not set(seen) & kinds:
-            return Outcome(False, f"{what}; carried by {carried}, not {want.upper()}")
+    totals: dict[str, int] = {}
+    for per_link in kinds.values():
+        for kind, n in per_link.items():
+            totals[kind] = totals.get(kind, 0) + n
+    carried = ", ".join(f"{n} {k.upper()}" for k, n in sorted(totals.items()))
+    wanted = _PROTOCOL_KINDS[str(p.get("protocol", "any"))]
+    for name, per_link in sorted(kinds.items()):
+        if not set(per_link) & wanted:
+            return Outcome(False, f"{what}; {name} carried {', '.join(sorted(per_link))}, "
+                                  f"not {str(p.get('protocol')).upper()}")
+        if need_encryption and not set(per_link) & {"esp", "esp-udp", "ah+esp"}:
+            return Outcome(False, f"{what}; {name} carried AH only: AH authenticates but "
+                                  "does not encrypt")
+        if need_encryption and name in blind:
+            return Outcome(False, f"{what}; {name} carried {blind[name]}: integrity only, "
+                                  "the payload crosses in clear")
     return Outcome(True, f"{what}; the watched links carried {carried} packets, "
                          "no clear text")
 
@@ -363,19 +336,20 @@ def check_tunnel(lab: Lab, p: Params) -> Outcome:
     return Outcome(True, f"{name}: ISAKMP SA in QM_IDLE and {len(pairs)} IPsec SA pair(s)")
 
 
-#: isakmp_sa parameter -> (what the SA shows, how to say it)
+def _cipher(name: str) -> str:
+    """IOS says ``aes`` for AES-128 in a policy; the lab may say either."""
+    return "aes 128" if name == "aes" else name
+
+
+#: isakmp_sa parameter -> what the SA shows
 _ISAKMP_ATTRS: dict[str, Callable[[IsakmpSaState], object]] = {
-    "encryption": lambda s: s.encryption if s.encryption != "aes" else "aes 128",
+    "encryption": lambda s: _cipher(s.encryption),
     "hash": lambda s: s.hash,
     "group": lambda s: s.group,
     "nat_t": lambda s: s.nat_t,
     "aggressive": lambda s: s.aggressive,
     "lifetime": lambda s: s.lifetime,
 }
-
-
-def _normal_cipher(text: str) -> str:
-    return "aes 128" if text.strip() == "aes" else " ".join(text.split())
 
 
 def check_isakmp_sa(lab: Lab, p: Params) -> Outcome:
@@ -399,10 +373,8 @@ def check_isakmp_sa(lab: Lab, p: Params) -> Outcome:
         for key, get in _ISAKMP_ATTRS.items():
             if key not in p:
                 continue
-            want: object = p[key]
+            want: object = _cipher(p[key]) if key == "encryption" else p[key]
             have = get(s)
-            if key == "encryption":
-                want = _normal_cipher(str(want))
             if have != want:
                 misses.append(f"{key} is {have}, the lab asks for {want}")
         if not misses:
@@ -414,7 +386,7 @@ def check_isakmp_sa(lab: Lab, p: Params) -> Outcome:
 
 
 #: ipsec_sa parameters read off the newest pair of a flow
-_PAIR_ATTRS: dict[str, Callable[[Any], object]] = {
+_PAIR_ATTRS: dict[str, Callable[[IpsecSaPair], object]] = {
     "protocol": lambda pair: pair.protocol,
     "encryption": lambda pair: pair.encryption,
     "integrity": lambda pair: pair.integrity or "",
@@ -452,7 +424,7 @@ def check_ipsec_sa(lab: Lab, p: Params) -> Outcome:
                               f"{p[key] or 'none'}")
         for name in _COUNTER_ATTRS:
             key = f"min_{name}"
-            have = getattr(flow.counters, name, 0)
+            have = getattr(flow.counters, name)
             if key in p and have < int(p[key]):
                 misses.append(f"#{name} is {have}, at least {p[key]} expected")
         if not misses:
@@ -480,8 +452,7 @@ def check_counters(lab: Lab, p: Params) -> Outcome:
     return Outcome(moved, seen)
 
 
-_NAT_FIELDS = {"inside_local": "inside_local", "inside_global": "inside_global",
-               "outside": "outside"}
+_NAT_FIELDS = ("inside_local", "inside_global", "outside")  # Translation attributes
 _NAT_PROTOCOLS = {"icmp": IpProtocol.ICMP, "udp": IpProtocol.UDP, "tcp": IpProtocol.TCP,
                   "esp": IpProtocol.ESP, "any": None}
 
@@ -493,7 +464,7 @@ def check_nat(lab: Lab, p: Params) -> Outcome:
     table = nat_engine(router).table
     protocol = _NAT_PROTOCOLS[str(p.get("protocol", "any"))]
     found = [t for t in table.entries()
-             if all(getattr(t, attr) == p[key] for key, attr in _NAT_FIELDS.items() if key in p)
+             if all(getattr(t, key) == p[key] for key in _NAT_FIELDS if key in p)
              and (protocol is None or t.protocol == protocol)]
     asked = ", ".join(f"{k.replace('_', ' ')} {format_ip(int(p[k]))}"
                       for k in _NAT_FIELDS if k in p) or "any addresses"
@@ -511,6 +482,36 @@ def check_nat(lab: Lab, p: Params) -> Outcome:
     return Outcome(True, f"{p['device']} has no NAT translation for {asked}")
 
 
+_ROUTE_KINDS = ("any", "static", "connected", "reverse-route")
+
+
+def check_route(lab: Lab, p: Params) -> Outcome:
+    """The router routes ``network``/``prefix`` (exactly that prefix), of the given kind;
+    ``reverse-route``: put there by reverse route injection, not typed."""
+    router = _router(lab, p["device"])
+    network, prefix = int(p["network"]), int(p.get("prefix", 24))
+    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    shown = f"{format_ip(network & mask)}/{prefix}"
+    kind = str(p.get("kind", "any"))
+    injected = [r for r in router.injected_routes.values()
+                if (r.network, r.prefix_len) == (network & mask, prefix)]
+    routes = [r for r in router.routing_table().candidates()
+              if (r.network, r.prefix_len) == (network & mask, prefix)]
+    if kind == "reverse-route":
+        if injected:
+            return Outcome(True, f"{p['device']} has a reverse-route to {shown} via "
+                                 f"{format_ip(injected[0].next_hop or 0)}")
+        if routes:
+            return Outcome(False, f"{p['device']} has a typed route to {shown}, not one "
+                                  "reverse route injection put there")
+        return Outcome(False, f"{p['device']} has no route at all to {shown}")
+    wanted = [r for r in routes if kind == "any" or r.type.name.lower() == kind]
+    if not wanted:
+        return Outcome(False, f"{p['device']} has no {'' if kind == 'any' else kind + ' '}"
+                              f"route to {shown}")
+    return Outcome(True, f"{p['device']} routes {shown} ({wanted[0].type.name.lower()})")
+
+
 @dataclass(frozen=True)
 class CheckKind:
     """A row of the table: the parameters a check takes and what evaluates it."""
@@ -521,8 +522,8 @@ class CheckKind:
 
 _PROBE = {"from": Param("device", required=True), "to": Param("address", required=True),
           "source": Param("address"), "repeat": Param("int", low=1, high=100)}
-_PROTECT = {**_PROBE, "through": Param("devices"),
-            "protocol": Param("text", choices=("any", "esp", "esp-udp", "ah", "ah+esp"))}
+_PROTECT = {**_PROBE, "through": Param("devices"), "min_percent": Param("int", high=100),
+            "protocol": Param("text", choices=tuple(_PROTOCOL_KINDS))}
 
 CHECKS: dict[str, CheckKind] = {
     "output": CheckKind({"device": Param("router", required=True),
@@ -537,7 +538,10 @@ CHECKS: dict[str, CheckKind] = {
                          "peer": Param("address", required=True)}, check_tunnel),
     "isakmp_sa": CheckKind({"device": Param("router", required=True),
                             "peer": Param("address"), "present": Param("bool"),
-                            "state": Param("text"), "encryption": Param("text"),
+                            "state": Param("text", choices=ISAKMP_STATES),
+                            "encryption": Param("text", choices=("des", "3des", "aes",
+                                                                 "aes 128", "aes 192",
+                                                                 "aes 256")),
                             "hash": Param("text", choices=("md5", "sha", "sha256", "sha384",
                                                            "sha512")),
                             "group": Param("int", low=1, high=32),
@@ -546,8 +550,10 @@ CHECKS: dict[str, CheckKind] = {
     "ipsec_sa": CheckKind({"device": Param("router", required=True),
                            "peer": Param("address"), "present": Param("bool"),
                            "protocol": Param("text", choices=("esp", "ah", "ah+esp")),
-                           "encryption": Param("text"), "integrity": Param("text"),
-                           "ah": Param("text"),
+                           "encryption": Param("text", choices=tuple(ENCRYPTION_TRANSFORMS)),
+                           "integrity": Param("text",
+                                              choices=tuple(ESP_INTEGRITY_TRANSFORMS)),
+                           "ah": Param("text", choices=tuple(AH_TRANSFORMS)),
                            "mode": Param("text", choices=("tunnel", "transport")),
                            "pfs": Param("int", low=0, high=32), "udp_encap": Param("bool"),
                            "lifetime_seconds": Param("int", low=1),
@@ -561,6 +567,10 @@ CHECKS: dict[str, CheckKind] = {
                       "inside_local": Param("address"), "inside_global": Param("address"),
                       "outside": Param("address"),
                       "protocol": Param("text", choices=tuple(_NAT_PROTOCOLS))}, check_nat),
+    "route": CheckKind({"device": Param("router", required=True),
+                        "network": Param("address", required=True),
+                        "prefix": Param("int", high=32),
+                        "kind": Param("text", choices=_ROUTE_KINDS)}, check_route),
 }
 
 
@@ -570,4 +580,4 @@ def known_check(name: str, where: str) -> str:
     return name
 
 
-__all__ = ["CHECKS", "CheckKind", "Outcome", "Param", "known_check", "read_params"]
+__all__ = ["CHECKS", "CheckKind", "Outcome", "Param", "known_check"]

@@ -41,6 +41,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     check.add_argument("--json", action="store_true", help="print the grade as JSON")
     check.add_argument("--transcript", action="store_true",
                        help="also print the steps' transcript")
+    check.add_argument("--seed", default=None,
+                       help="the seed this student was given: a hand-in drawn with another "
+                            "seed is refused")
 
     run = sub.add_parser("run", help="boot a lab, replay its configs (and solutions), run "
                                      "its steps, grade it")
@@ -56,6 +59,14 @@ def _error(message: str) -> int:
     return 2
 
 
+def _seed_text(args: argparse.Namespace) -> None:
+    """``--seed`` as the console reads it (the same bytes draw the same lab everywhere)."""
+    from iosim.cli.lines import argument_text
+
+    if getattr(args, "seed", None) is not None:
+        args.seed = argument_text(args.seed)
+
+
 def _report(result: RunResult, as_data: bool, out: TextIO, extra: dict[str, object]) -> int:
     from iosim.lab.grading import as_json, render_text
 
@@ -65,7 +76,9 @@ def _report(result: RunResult, as_data: bool, out: TextIO, extra: dict[str, obje
     else:
         for error in result.errors:
             sys.stderr.write(f"iosim: script error in {error}")
-        out.write("\n" + render_text(result.grade))
+        g = result.grade
+        out.write(f"\nLab {g.lab}" + (f", seed {g.seed!r}" if g.seed else ", no seed") + "\n"
+                  + render_text(g))
     return 0 if result.passed else 1
 
 
@@ -74,6 +87,7 @@ def run_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from iosim.lab.runner import run_lab
     from iosim.lab.schema import LabError
 
+    _seed_text(args)
     try:
         result = run_lab(args.lab, solution=args.solution, seed=args.seed,
                          write=None if args.json else out.write)
@@ -86,6 +100,7 @@ def lab_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """``iosim lab list|show|export|check``."""
     from iosim.lab.schema import LabError
 
+    _seed_text(args)
     try:
         return _LAB_COMMANDS[args.lab_command](args, out)
     except LabError as e:
@@ -113,7 +128,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     if args.svg:
         from iosim.lab.svg import topology_svg
 
-        lab = Lab.load(args.lab, seed=args.seed, memory=True)
+        lab = Lab.load(args.lab, seed=args.seed, memory=True)  # its live addresses
         try:
             write_atomic(Path(args.svg), topology_svg(lab))
         except OSError as e:
@@ -144,6 +159,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
     path = Path(args.handin)
     handin = read_handin(path)
+    if args.seed is not None and args.seed != handin.seed:
+        return _error(f"{path} was drawn with seed {handin.seed!r}, not {args.seed!r}: "
+                      "not this student's lab")
     for warning in handin_for(args.lab, handin, path):
         print(warning, file=sys.stderr)
     write = out.write if args.transcript and not args.json else None

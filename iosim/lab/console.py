@@ -201,8 +201,8 @@ class LabConsole:
 
         try:
             paths = write_wireshark_keys(self.lab, Path(args[0]))
-        except OSError as e:
-            return f"% Cannot write the keys: {e.strerror}\n"
+        except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+            return f"% Cannot write the keys: {getattr(e, 'strerror', None) or e}\n"
         return "".join(f"Wrote {p}\n" for p in paths)
 
     def _task(self, args: list[str]) -> str:

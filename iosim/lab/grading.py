@@ -82,13 +82,17 @@ def grade(lab: Lab, objectives: list[Objective] | None = None) -> Grade:
     """Check every objective of ``lab`` (or those given) on its live state."""
     resolved = lab.resolved
     chosen = resolved.objectives if objectives is None else objectives
+    results: list[Result] = []
+    passed: dict[str, bool] = {}
     with fast_forward(lab):
-        results = tuple(Result(o, *_as_pair(_evaluate(lab, o))) for o in chosen)
-    return Grade(resolved.info.name, resolved.seed, results)
-
-
-def _as_pair(outcome: Outcome) -> tuple[bool, str]:
-    return outcome.passed, outcome.detail
+        for objective in chosen:
+            missing = [r for r in objective.requires if not passed.get(r, False)]
+            outcome = (Outcome(False, "not counted: it needs " + ", ".join(
+                           repr(r) for r in missing) + " first")
+                       if missing else _evaluate(lab, objective))
+            passed[objective.name] = outcome.passed
+            results.append(Result(objective, outcome.passed, outcome.detail))
+    return Grade(resolved.info.name, resolved.seed, tuple(results))
 
 
 def render_text(g: Grade, *, hints: bool = True, details: bool = True) -> str:

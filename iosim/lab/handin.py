@@ -119,6 +119,9 @@ def handin_for(name_or_path: str | None, handin: HandIn, file: Path) -> list[str
             raise LabError(f"{file}: startup_configs names {device!r}, which is not a "
                            f"router of {definition.info.name}")
     warnings = []
+    if definition.variables and not handin.seed:
+        warnings.append(f"iosim: {file}: no seed: graded on the lab as published (the one "
+                        "whose solution everyone can see); give --seed to require a student's")
     if handin.digest != lab_digest(definition.path):
         warnings.append(f"iosim: {file}: the lab file changed since this hand-in was "
                         "exported; grading with the current lab")

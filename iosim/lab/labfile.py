@@ -91,7 +91,7 @@ class LabDefinition:
 
     def resolve(self, seed: str = "") -> ResolvedLab:
         """Draw the variables for ``seed`` ("" = their defaults) and fill every text."""
-        values = draw(self.variables, self.info.name, seed)
+        values = draw(self.variables, self.info.name, seed, str(self.path))
         sub = Substitution(values)
         topo = topology_from(self.data, self.path, self.info.name,
                              sub(self.info.description, f"{self.path}: lab.description"), sub)
@@ -102,7 +102,9 @@ class LabDefinition:
         if self.solution_dir is not None:
             for name in topo.routers:
                 path = self.solution_dir / f"{name}.cfg"
-                if path.is_file():
+                if path.is_file() or path.is_symlink():
+                    # a solution is a lab file too: never one outside the lab's directory
+                    inside(self.solution_dir, f"{name}.cfg", f"{path}")
                     solutions[name] = sub(read_text(path), str(path))
                     solution_files[name] = path
         steps = self._text(self.steps_file, sub) if self.steps_file is not None else None

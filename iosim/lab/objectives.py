@@ -12,6 +12,9 @@ In ``lab.toml``, one ``[[objectives]]`` table per objective::
     encryption = "aes 256"
     group = 14
 
+``requires = ["name of an earlier objective"]`` counts an objective only when those passed:
+"the ping fails once NAT is on" is worth nothing in a lab where nothing was built.
+
 A hint points at the concept to revisit (a section of the seed), never at the answer. The
 check's own parameters are typed and validated when the lab loads, so a typo in a lab file
 is an error that names the file and the key, not a wrong grade.
@@ -23,11 +26,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from iosim.lab.checks import CHECKS, known_check, read_params
+from iosim.lab.check_params import read_params
+from iosim.lab.checks import CHECKS, known_check
 from iosim.lab.schema import LabError, Table
 
 MAX_OBJECTIVES = 100
-_COMMON = frozenset({"name", "weight", "hint", "check"})
+_COMMON = frozenset({"name", "weight", "hint", "check", "requires"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Objective:
     weight: int
     hint: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()  # earlier objectives that must pass for this one to count
 
 
 def parse_objectives(tables: list[Table], devices: Mapping[str, str],
@@ -46,16 +51,24 @@ def parse_objectives(tables: list[Table], devices: Mapping[str, str],
     """The ``[[objectives]]`` of a lab; ``devices`` maps each device name to its kind."""
     if len(tables) > MAX_OBJECTIVES:
         raise LabError(f"{tables[0].where}: more than {MAX_OBJECTIVES} objectives")
-    out = []
+    out: list[Objective] = []
     for spec in tables:
         check = known_check(spec.text("check", required=True, max_len=32), f"{spec.where}.check")
-        params = read_params(check, spec, devices, sub, _COMMON)
+        params = read_params(CHECKS[check].params, check, spec, devices, sub, _COMMON)
+        name = sub(spec.text("name", required=True, max_len=200), f"{spec.where}.name")
+        earlier = {o.name for o in out}
+        requires = tuple(sub(r, f"{spec.where}.requires") for r in spec.text_list("requires"))
+        for required in requires:
+            if required not in earlier:
+                raise spec.error("requires", f"{required!r} is not the name of an earlier "
+                                             "objective")
         out.append(Objective(
-            name=sub(spec.text("name", required=True, max_len=200), f"{spec.where}.name"),
+            name=name,
             check=check,
             weight=spec.integer("weight", default=1, low=1, high=1000),
             hint=sub(spec.text("hint", "", max_len=1000), f"{spec.where}.hint"),
-            params=params))
+            params=params,
+            requires=requires))
     return out
 
 

@@ -41,6 +41,13 @@ def _iosim_error(output: str) -> bool:
     return output.startswith("% ")
 
 
+def _scripted_at_line_allowed(line: str, console: LabConsole) -> bool:
+    """A lab's own files are untrusted: of iosim's ``@`` lines they may attach to a device
+    and wait, nothing that writes files or grades (``@keys``, ``@submit`` ...)."""
+    words = line.strip()[1:].split()
+    return bool(words) and (words[0] in console.lab.sessions or words[0] == "wait")
+
+
 def type_lines(console: LabConsole, lines: list[str], source: Path | str, first_line: int,
                write: Write, errors: list[str], *, numbered: bool = True) -> None:
     """Type ``lines`` at the console as a student would, writing the transcript; a line
@@ -50,6 +57,13 @@ def type_lines(console: LabConsole, lines: list[str], source: Path | str, first_
         echo = session.pending is None or session.pending.echo
         prompt = console.prompt
         write(prompt + (line if echo else "") + "\n")
+        at_line = line.strip().startswith("@") and (session.pending is None
+                                                    or session.pending.echo)
+        if numbered and at_line and not _scripted_at_line_allowed(line, console):
+            output = "% A lab's steps may attach to a device (@R1) and @wait, nothing else\n"
+            write(output)
+            errors.append(f"{source}, line {first_line + offset}:\n{prompt}{line}\n{output}")
+            continue
         output = console.feed(line)
         write(output)
         if not numbered:

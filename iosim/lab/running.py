@@ -26,7 +26,7 @@ from iosim.clock import VirtualClock
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.host_shell import HostShell
 from iosim.lab.labfile import ResolvedLab, find_definition
-from iosim.lab.topology import Topology
+from iosim.lab.topology import Topology, is_builtin
 from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
@@ -46,9 +46,16 @@ def state_dir() -> Path:
 
 
 def nvram_directory(resolved: ResolvedLab) -> Path:
-    """Where the devices of ``resolved`` save: ``labs/<lab>``, or for a lab whose variables
-    a seed drew, ``labs/<lab>/seeds/<hash of the seed>`` (another student, another lab)."""
-    base = state_dir() / "labs" / resolved.info.name
+    """Where the devices of ``resolved`` save: ``labs/<lab>`` (``labs/<lab>-<hash of its
+    path>`` for a lab that is not built in), and for a lab whose variables a seed drew,
+    ``.../seeds/<hash of the seed>`` (another student, another lab)."""
+    name = resolved.info.name
+    if not is_builtin(resolved.definition.path):
+        # a lab from elsewhere never shares saved configs with a built-in lab of its name,
+        # nor with another folder's lab: its name plus where it lives
+        where = str(resolved.definition.path.resolve()).encode("utf-8", "surrogateescape")
+        name = f"{name}-{hashlib.sha256(where).hexdigest()[:8]}"
+    base = state_dir() / "labs" / name
     if resolved.seed and resolved.definition.variables:
         digest = hashlib.sha256(resolved.seed.encode("utf-8", "surrogatepass")).hexdigest()
         base = base / "seeds" / digest[:16]

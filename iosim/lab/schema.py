@@ -38,6 +38,20 @@ class LabError(ValueError):
     """A lab file that cannot be loaded; the message says where and why."""
 
 
+#: Control characters a lab's text may not hold (a hostile lab could drive the student's
+#: terminal with escape sequences): C0 but tab, LF and CR; DEL; C1.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_error(text: str, label: str) -> LabError | None:
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    what = "a NUL byte" if found.group() == "\x00" else f"control character {found.group()!r}"
+    return LabError(f"{label}: contains {what} (line {line})")
+
+
 def read_text(path: Path, where: str | None = None) -> str:
     """A lab file's text: UTF-8, no NUL byte, at most :data:`MAX_FILE_BYTES`."""
     label = where or str(path)
@@ -54,9 +68,9 @@ def read_text(path: Path, where: str | None = None) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise LabError(f"{label}: not UTF-8 text (byte {e.start})") from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise LabError(f"{label}: contains a NUL byte (line {line})")
+    error = _control_error(text, label)
+    if error is not None:
+        raise error
     return text
 
 
@@ -143,14 +157,12 @@ class Table:
         value = self.data[key]
         if not isinstance(value, str):
             raise self.error(key, f"must be text, not {_shown(value)}")
-        if "\x00" in value:
-            raise self.error(key, "contains a NUL character")
+        if _CONTROL.search(value):
+            raise self.error(key, "contains a control character")
         if len(value) > max_len:
             raise self.error(key, f"longer than {max_len} characters")
         return value
 
-    def optional_str(self, key: str) -> str | None:
-        return self.text(key) if key in self.data else None
 
     def integer(self, key: str, default: int | None = None, *, low: int | None = None,
             high: int | None = None) -> int:
@@ -186,7 +198,8 @@ class Table:
             raise self.error(key, f"must be true or false, not {_shown(value)}")
         return value
 
-    def text_list(self, key: str, *, required: bool = False) -> list[str]:
+    def text_list(self, key: str, *, required: bool = False, max_len: int = 200,
+                  max_items: int = 100) -> list[str]:
         if key not in self.data:
             if required:
                 raise self.error(key, "missing (a list of texts is required)")
@@ -194,9 +207,13 @@ class Table:
         value = self.data[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.error(key, f"must be a list of texts, not {_shown(value)}")
+        if len(value) > max_items:
+            raise self.error(key, f"more than {max_items} items")
         for item in value:
-            if "\x00" in item:
-                raise self.error(key, "contains a NUL character")
+            if _CONTROL.search(item):
+                raise self.error(key, "contains a control character")
+            if len(item) > max_len:
+                raise self.error(key, f"an item is longer than {max_len} characters")
         return list(value)
 
     def choice(self, key: str, choices: Mapping[str, object] | tuple[str, ...],

@@ -121,6 +121,14 @@ def labs_dir() -> Path:
     raise FileNotFoundError("the iosim built-in labs are missing from this installation")
 
 
+def is_builtin(lab_toml: Path) -> bool:
+    """Whether ``lab_toml`` is one of the labs iosim ships."""
+    try:
+        return lab_toml.resolve().parent.parent == labs_dir().resolve()
+    except OSError:
+        return False
+
+
 def builtin_labs() -> list[Path]:
     """The ``lab.toml`` of every built-in lab."""
     return sorted(d / "lab.toml" for d in labs_dir().iterdir() if (d / "lab.toml").is_file())
@@ -132,6 +140,12 @@ def find_lab(name_or_path: str | None) -> Path:
         name_or_path = DEFAULT_LAB
     if "\x00" in name_or_path:
         raise LabError("a lab name cannot contain a NUL character")
+    # a bare name is a built-in lab first (a folder of that name in the current directory
+    # does not replace it: say ./NAME for that)
+    if LAB_NAME.fullmatch(name_or_path):
+        builtin = labs_dir() / name_or_path / "lab.toml"
+        if builtin.is_file():
+            return builtin
     p = Path(name_or_path)
     try:
         if p.is_file():
@@ -140,10 +154,6 @@ def find_lab(name_or_path: str | None) -> Path:
             return p / "lab.toml"
     except OSError as e:
         raise LabError(f"{name_or_path}: {e.strerror or e}") from None
-    if LAB_NAME.fullmatch(name_or_path):
-        builtin = labs_dir() / name_or_path / "lab.toml"
-        if builtin.is_file():
-            return builtin
     known = ", ".join(p.parent.name for p in builtin_labs())
     raise LabError(f"no lab named {name_or_path!r} (built-in labs: {known})")
 
@@ -166,7 +176,32 @@ def _position(spec: Table) -> tuple[float, float] | None:
     return float(x), float(y)
 
 
-def _router(name: str, spec: Table, directory: Path, sub: Substitute) -> RouterSpec:
+class _ConfigFiles:
+    """Config files read once each, with a budget on what one lab may read in all."""
+
+    BUDGET = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._texts: dict[Path, str] = {}
+        self._read = 0
+
+    def text(self, path: Path, label: str) -> str:
+        found = self._texts.get(path)
+        if found is None:
+            found = self._texts[path] = read_text(path, label)
+        return found
+
+    def charge(self, text: str, label: str) -> str:
+        """Count a router's config (variables filled in) against the lab's budget."""
+        self._read += len(text)
+        if self._read > self.BUDGET:
+            raise LabError(f"{label}: the lab's router configs hold more than "
+                           f"{self.BUDGET // (1024 * 1024)} MiB in all")
+        return text
+
+
+def _router(name: str, spec: Table, directory: Path, sub: Substitute,
+            files: _ConfigFiles) -> RouterSpec:
     spec.unknown(_ROUTER_KEYS)
     names = []
     raw_names = spec.text_list("interfaces")
@@ -184,7 +219,8 @@ def _router(name: str, spec: Table, directory: Path, sub: Substitute) -> RouterS
         config_file = spec.text("config", max_len=1000)
         where = f"{spec.where}.config"
         path = inside(directory, config_file, where)
-        config = sub(read_text(path, str(directory / config_file)), str(directory / config_file))
+        label = str(directory / config_file)
+        config = files.charge(sub(files.text(path, label), label), label)
     return RouterSpec(name, tuple(names), config, config_file, _position(spec))
 
 
@@ -230,12 +266,13 @@ def topology_from(data: dict[str, Any], path: Path, name: str, description: str,
         raise LabError(f"{path}: no [devices.NAME] tables")
     if len(devices.keys()) > MAX_DEVICES:
         raise LabError(f"{path}: more than {MAX_DEVICES} devices")
+    files = _ConfigFiles()
     for dev_name in devices.keys():
         spec = devices.table(dev_name)
         check_name(dev_name, DEVICE_NAME, spec.where, "device name")
         kind = spec.raw("kind", "router")
         if kind == "router":
-            topo.routers[dev_name] = _router(dev_name, spec, path.parent, sub)
+            topo.routers[dev_name] = _router(dev_name, spec, path.parent, sub, files)
         elif kind == "host":
             topo.hosts[dev_name] = _host(dev_name, spec, sub)
         else:

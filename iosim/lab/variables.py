@@ -45,6 +45,8 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _WORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 _MAX_VARIABLES = 64
 _MAX_DRAWS = 1000  # attempts to draw a subnet that overlaps none drawn before
+#: Longest text a substitution may make (values are short; a text full of them is not)
+MAX_TEXT = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Subnet:
 
     def attribute(self, attr: str) -> str | None:
         net = self.network
-        if attr.isdigit():
+        if attr.isascii() and attr.isdigit() and len(attr) <= 10:
             index = int(attr)
             return str(net.network_address + index) if index < net.num_addresses else None
         table: dict[str, Callable[[], object]] = {
@@ -120,7 +122,8 @@ class Variable:
             net = IPv4Network((base + stream.below(count) * size, self.prefix))
             if not any(net.overlaps(t) for t in taken):
                 return Subnet(net)
-        raise LabError(f"variable {self.name}: no free /{self.prefix} left in {self.within}")
+        raise LabError(f"variables.{self.name}: no free /{self.prefix} left in "
+                       f"{self.within} for this seed")
 
 
 def _subnet(text: str, where: str) -> IPv4Network:
@@ -135,7 +138,7 @@ def _parse_variable(name: str, spec: Table) -> Variable:
     if kind == "word":
         spec.unknown({"kind", "default", "length"})
         default = spec.text("default", required=True, max_len=64)
-        length = spec.integer("length", default=max(8, len(default)), low=4, high=64)
+        length = spec.integer("length", default=min(64, max(8, len(default))), low=4, high=64)
         return Variable(name, kind, default, length=length)
     if kind == "number":
         spec.unknown({"kind", "default", "low", "high"})
@@ -145,7 +148,7 @@ def _parse_variable(name: str, spec: Table) -> Variable:
         return Variable(name, kind, number, low=low, high=high)
     if kind == "choice":
         spec.unknown({"kind", "default", "choices"})
-        choices = tuple(spec.text_list("choices", required=True))
+        choices = tuple(spec.text_list("choices", required=True, max_len=64))
         if not choices:
             raise spec.error("choices", "needs at least one value")
         default = spec.text("default", choices[0])
@@ -162,27 +165,38 @@ def _parse_variable(name: str, spec: Table) -> Variable:
 
 
 def parse_variables(table: Table) -> list[Variable]:
-    """The ``[variables]`` table, in declaration order."""
+    """The ``[variables]`` table, in declaration order. Subnet defaults may not overlap (the
+    seeded draws never do, and a lab must load the same with and without a seed)."""
     names = table.keys()
     if len(names) > _MAX_VARIABLES:
         raise LabError(f"{table.where}: more than {_MAX_VARIABLES} variables")
-    out = []
+    out: list[Variable] = []
     for name in names:
         if not _VAR_NAME.fullmatch(name):
             raise table.error(name, "a variable name is letters, digits and '_' "
                                     "(at most 32, not starting with a digit)")
-        out.append(_parse_variable(name, table.table(name)))
+        var = _parse_variable(name, table.table(name))
+        if isinstance(var.default, Subnet):
+            for other in out:
+                if (isinstance(other.default, Subnet)
+                        and other.default.network.overlaps(var.default.network)):
+                    raise table.error(name, f"default {var.default} overlaps the default of "
+                                            f"{other.name} ({other.default})")
+        out.append(var)
     return out
 
 
-def draw(variables: list[Variable], lab: str, seed: str) -> dict[str, Value]:
+def draw(variables: list[Variable], lab: str, seed: str, where: str = "") -> dict[str, Value]:
     """Every variable's value for ``seed`` ("" = the defaults)."""
     if not seed:
         return {v.name: v.default for v in variables}
     taken: list[IPv4Network] = []
     values: dict[str, Value] = {}
     for var in variables:
-        value = var.draw(_Stream(f"{lab}\x00{seed}\x00{var.name}"), taken)
+        try:
+            value = var.draw(_Stream(f"{lab}\x00{seed}\x00{var.name}"), taken)
+        except LabError as e:
+            raise LabError(f"{where}: {e}" if where else str(e)) from None
         if isinstance(value, Subnet):
             taken.append(value.network)
         values[var.name] = value
@@ -221,4 +235,8 @@ class Substitution:
                                f"(variables: {known})")
             return result
 
-        return PLACEHOLDER.sub(replace, text)
+        result = PLACEHOLDER.sub(replace, text)
+        if len(result) > MAX_TEXT:
+            raise LabError(f"{where}: longer than {MAX_TEXT} characters once its variables "
+                           "are filled in")
+        return result

@@ -16,8 +16,6 @@ from iosim.lab.topology import builtin_labs
 if TYPE_CHECKING:
     from iosim.lab.running import Lab
 
-_KIND_WORDS = {"build": "build", "ticket": "ticket", "demo": "demo"}
-
 
 def task_text(resolved: ResolvedLab) -> str:
     """What ``@task`` and ``iosim lab show`` print: title, ticket, drawing, task text."""
@@ -93,7 +91,7 @@ def lab_list_rows(paths: list[Path] | None = None) -> tuple[list[LabDefinition],
 
 def lab_list_text(definitions: list[LabDefinition]) -> str:
     """``iosim lab list``: one line per lab."""
-    rows = [(d.info.name, _KIND_WORDS[d.info.kind], d.info.difficulty,
+    rows = [(d.info.name, d.info.kind, d.info.difficulty,
              f"{d.info.minutes} min" if d.info.minutes else "-", d.info.title)
             for d in definitions]
     widths = [max([len(r[i]) for r in rows] + [len(h)])

@@ -49,7 +49,6 @@ def test_traffic_in_clear_text_is_caught_on_the_isp_links(tmp_path: Path) -> Non
     """With routes on the ISP and no crypto, PC1 reaches PC2, but in clear text: the
     encrypted objective fails and says where it saw the packet."""
     c = _console(tmp_path)
-    c.feed(ISP_ROUTES)
     for line in ISP_ROUTES.splitlines():
         c.feed(line)
     passed, detail = _results(c)[

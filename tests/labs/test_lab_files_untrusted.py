@@ -28,7 +28,7 @@ HOSTILE = [
     (_replace('name = "tiny"', 'name = "/etc"'), "lab.name: lab name '/etc' is not allowed"),
     (_replace('name = "tiny"', 'name = ".."'), "lab name '..' is not allowed"),
     (_replace('name = "tiny"', 'name = ""'), "lab name '' is not allowed"),
-    (_replace('name = "tiny"', 'name = "a\\u0000b"'), "contains a NUL character"),
+    (_replace('name = "tiny"', 'name = "a\\u0000b"'), "contains a control character"),
     (_replace("[devices.PC2]", '[devices."PC/2"]').replace("PC2 eth0", "PC/2 eth0"),
      "devices.PC/2: device name 'PC/2' is not allowed"),
     (_replace("[devices.PC2]", '[devices."../PC2"]').replace('"R1 Gi0/1", "PC2 eth0"',
@@ -153,8 +153,12 @@ def test_a_sane_lab_file_loads_and_its_names_stay_in_the_state_directory(tmp_pat
     lab = Lab.load(str(d))
     nvram = lab.routers["R1"].nvram.path
     assert nvram is not None
-    state = Path(os.environ["XDG_STATE_HOME"]) / "iosim" / "labs" / "tiny"
-    assert nvram == state / "R1.startup-config"
+    labs = Path(os.environ["XDG_STATE_HOME"]) / "iosim" / "labs"
+    # a lab from elsewhere saves apart from any built-in lab of its name: name-<path hash>
+    assert nvram.parent.parent == labs and nvram.name == "R1.startup-config"
+    assert nvram.parent.name.startswith("tiny-") and len(nvram.parent.name) == 13
+    other = write_lab(tmp_path / "elsewhere")
+    assert Lab.load(str(other)).routers["R1"].nvram.path != nvram
 
 
 def test_the_command_line_says_iosim_and_exits_2_without_a_traceback(tmp_path: Path) -> None:

@@ -43,10 +43,13 @@ def test_the_same_seed_draws_the_same_lab_and_other_seeds_other_labs() -> None:
     assert 1 <= int(first["n"]) <= 9 and first["alg"] in ("aes 256", "aes 192", "3des")
 
 
-def test_the_draw_does_not_depend_on_python_random() -> None:
-    """A hand-in graded elsewhere must see the same lab: the stream is SHA-256, fixed here."""
+def test_the_draw_is_fixed_for_ever_and_does_not_depend_on_python_random() -> None:
+    """A hand-in graded elsewhere, or next year, must see the same lab: the stream is
+    SHA-256 of the lab, the seed and the variable, pinned here value for value."""
     values = draw(parse_variables(SPEC), "lab", "alice")
-    assert [str(values[k]) for k in ("a", "key")] == [str(values["a"]), str(values["key"])]
+    assert {k: str(v) for k, v in values.items()} == {
+        "a": "10.0.221.0/24", "b": "10.0.121.0/24", "c": "10.0.64.0/22",
+        "key": "rgFULLbDSyxh", "n": "7", "alg": "aes 256"}
     import random
 
     random.seed(1234)
