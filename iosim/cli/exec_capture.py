@@ -16,6 +16,7 @@ stamped with the router's clock) into the router's flash directory, atomically.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import weakref
 from collections import deque
@@ -134,9 +135,13 @@ def flash_dir(router: Router) -> Path:
     if router.nvram.path is not None:
         path = router.nvram.path.parent / f"{router.name}-flash"
     else:
-        path = _TEMP_FLASH.get(router) or Path(tempfile.mkdtemp(
-            prefix=f"iosim-{router.name}-flash-"))
-        _TEMP_FLASH[router] = path
+        found = _TEMP_FLASH.get(router)
+        if found is None:
+            found = Path(tempfile.mkdtemp(prefix=f"iosim-{router.name}-flash-"))
+            _TEMP_FLASH[router] = found
+            # a router without NVRAM on disk (a graded run) leaves no flash behind
+            weakref.finalize(router, shutil.rmtree, found, True)
+        path = found
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -176,3 +176,24 @@ def test_a_required_objective_that_failed_makes_the_next_one_count_nothing() -> 
     assert result.grade.percent == 0
     details = [r.detail for r in result.grade.results]
     assert sum(d.startswith("not counted: it needs") for d in details) == 3
+
+
+def test_a_run_without_nvram_leaves_no_flash_behind(tmp_path: Path) -> None:
+    """``monitor capture ... export flash:`` in a graded run (NVRAM in memory) writes into a
+    temporary flash that goes when the run ends."""
+    code = ("from iosim.lab.console import Lab, LabConsole\n"
+            "c = LabConsole(Lab.load('site-to-site', memory=True), paging=False)\n"
+            "for line in ['enable', 'monitor capture CAP interface GigabitEthernet0/0 both',\n"
+            "             'monitor capture CAP match any', 'monitor capture CAP start',\n"
+            "             'ping 198.51.100.2', 'monitor capture CAP stop',\n"
+            "             'monitor capture CAP export flash:c.pcap']:\n"
+            "    out = c.feed(line)\n"
+            "assert 'Exported Successfully' in out, out\n"
+            "from iosim.cli.exec_capture import flash_dir\n"
+            "print(flash_dir(c.lab.routers['R1']))\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    flash = Path(r.stdout.strip())
+    assert flash.parent == tmp_path and not flash.exists()
