@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         lab.fabric.capture()
     if exam is not None:
         sys.stdout.write(exam.banner(lab))
+    _stop_on_hangup()
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             from iosim.cli.prompt import run_interactive
@@ -152,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_interactive(console)
         run_transcript(console, sys.stdin, sys.stdout)
         return 0
+    except SystemExit:  # the terminal went away (SIGHUP) or iosim was told to stop
+        if exam is not None and not console.finished:
+            _last_words(console.close("the console was closed"))
+        raise
     finally:
         if bridge is not None:
             bridge.close()
@@ -164,6 +169,28 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"iosim: wrote {path}", file=sys.stderr)
             except OSError as e:
                 print(f"iosim: --capture {capture}: {e.strerror or e}", file=sys.stderr)
+
+
+def _stop_on_hangup() -> None:
+    """A closed terminal (SIGHUP) or ``kill`` (SIGTERM) ends the console through the same
+    path as the end of input: an exam is handed in, captures are written."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGHUP", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def _last_words(text: str) -> None:
+    """Print what an ending console says, if anyone is still there to read it."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

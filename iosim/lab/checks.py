@@ -16,6 +16,8 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 | ping        | echoes from a device to an address succeed (or fail, ``expect = "failure"``)  |
 | protected   | echoes get through and, on the watched links, only ESP/AH/ESP-in-UDP carried  |
 |             | them (``encrypted`` is the same with ESP required: AH does not encrypt)       |
+| cleartext   | the probe's packets cross the watched links in clear (traffic the VPN must     |
+|             | leave alone)                                                                  |
 | tunnel      | a router has an ISAKMP SA in QM_IDLE and an IPsec SA pair with a peer         |
 | isakmp_sa   | an ISAKMP SA with the given state and negotiated attributes (or none)         |
 | ipsec_sa    | an IPsec SA pair with the given transforms, mode, PFS, lifetimes, counters    |
@@ -242,16 +244,47 @@ def _watched(lab: Lab, p: Params, source_dev: str, target: int) -> list[Link]:
     return links
 
 
-def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Outcome:
-    """Echoes get through, and every watched link that carried them carried them protected
-    (with ``need_encryption``: by ESP with a cipher that hides the payload)."""
-    repeat = int(p.get("repeat", 5))
-    source_dev = str(p["from"])
-    target = int(p["to"])
-    watched = {id(link): link for link in _watched(lab, p, source_dev, target)}
-    kinds: dict[str, dict[str, int]] = {}  # link name -> kind -> packets
-    blind: dict[str, str] = {}  # link name -> the non-confidential ESP it carried
-    leaks: list[str] = []
+#: what an ISAKMP SA's state says about phase 1, in a student's words
+_STATE_MEANS = {
+    "MM_NO_STATE": "phase 1 got no answer or found no matching policy",
+    "MM_SA_SETUP": "phase 1 agreed on a policy and is exchanging Diffie-Hellman values",
+    "MM_KEY_EXCH": "the peers could not authenticate each other",
+    "AG_INIT_EXCH": "aggressive mode got no answer it could accept",
+    "QM_IDLE": "phase 1 is up",
+}
+
+
+def _diagnosis(lab: Lab, p: Params) -> str:
+    """What the routers' ISAKMP SAs say, for a probe that failed: where to look next."""
+    notes = []
+    for name, router in lab.routers.items():
+        for s in _isakmp_states(router):
+            if "deleted" in s.status:
+                continue
+            meaning = _STATE_MEANS.get(s.state, "")
+            notes.append(f"{name}: ISAKMP SA with {format_ip(_peer_of(s))} in {s.state}"
+                         + (f" ({meaning})" if meaning else ""))
+    if not notes:
+        return " (no router started IKE: did the traffic match a crypto map entry?)"
+    return " (" + "; ".join(notes[:3]) + ")"
+
+
+@dataclass
+class _Observed:
+    """What a probe's echoes did on the watched links."""
+
+    marks: str
+    watched: int  # how many links were watched
+    kinds: dict[str, dict[str, int]]  # link name -> kind -> packets
+    blind: dict[str, str]  # link name -> the non-confidential ESP it carried
+    clear: list[str]  # clear-text packets to or from the target, "A -> B on LINK"
+
+
+def _observe(lab: Lab, p: Params) -> _Observed:
+    """Send the probe and watch the links it must cross protected."""
+    source_dev, target = str(p["from"]), int(p["to"])
+    watched = {id(link) for link in _watched(lab, p, source_dev, target)}
+    seen = _Observed("", len(watched), {}, {}, [])
 
     def tap(link: Link, frame: bytes) -> None:
         if id(link) not in watched or frame[12:14] != EtherType.IPV4.to_bytes(2, "big"):
@@ -261,50 +294,72 @@ def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Ou
             return
         if found.kind == "clear":
             if target in (found.src, found.dst):
-                leaks.append(f"{format_ip(found.src)} -> {format_ip(found.dst)} "
-                             f"on {link.name}")
+                seen.clear.append(f"{format_ip(found.src)} -> {format_ip(found.dst)} "
+                                  f"on {link.name}")
             return
-        per_link = kinds.setdefault(link.name, {})
+        per_link = seen.kinds.setdefault(link.name, {})
         per_link[found.kind] = per_link.get(found.kind, 0) + 1
         weak = _cipher_blindness(lab, found.spi) if found.kind != "ah" else None
         if weak is not None:
-            blind[link.name] = weak
+            seen.blind[link.name] = weak
 
     lab.fabric.taps.append(tap)
     try:
-        marks = _probe(lab, source_dev, p, repeat)
+        seen.marks = _probe(lab, source_dev, p, int(p.get("repeat", 5)))
     finally:
         lab.fabric.taps.remove(tap)
-    what = f"ping from {source_dev} to {format_ip(target)}: {_marks_text(marks)}"
-    if not watched:
+    return seen
+
+
+def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Outcome:
+    """Echoes get through, and every watched link that carried them carried them protected
+    (with ``need_encryption``: by ESP with a cipher that hides the payload)."""
+    seen = _observe(lab, p)
+    marks = seen.marks
+    what = f"ping from {p['from']} to {format_ip(int(p['to']))}: {_marks_text(marks)}"
+    if not seen.watched:
         return Outcome(False, f"{what}; no link lies between the two ends to watch")
     need = int(p.get("min_percent", 60))
     if "!" not in marks:
-        return Outcome(False, f"{what}; nothing got through")
+        return Outcome(False, f"{what}; nothing got through{_diagnosis(lab, p)}")
     if 100 * marks.count("!") < need * len(marks):
         return Outcome(False, f"{what}; too little got through ({need} percent needed)")
-    if leaks:
-        return Outcome(False, f"{what}, but in clear text: {leaks[0]}")
-    if not kinds:
+    if seen.clear:
+        return Outcome(False, f"{what}, but in clear text: {seen.clear[0]}")
+    if not seen.kinds:
         return Outcome(False, f"{what}; no ESP or AH seen on the watched links")
     totals: dict[str, int] = {}
-    for per_link in kinds.values():
+    for per_link in seen.kinds.values():
         for kind, n in per_link.items():
             totals[kind] = totals.get(kind, 0) + n
     carried = ", ".join(f"{n} {k.upper()}" for k, n in sorted(totals.items()))
     wanted = _PROTOCOL_KINDS[str(p.get("protocol", "any"))]
-    for name, per_link in sorted(kinds.items()):
+    for name, per_link in sorted(seen.kinds.items()):
         if not set(per_link) & wanted:
             return Outcome(False, f"{what}; {name} carried {', '.join(sorted(per_link))}, "
                                   f"not {str(p.get('protocol')).upper()}")
         if need_encryption and not set(per_link) & {"esp", "esp-udp", "ah+esp"}:
             return Outcome(False, f"{what}; {name} carried AH only: AH authenticates but "
                                   "does not encrypt")
-        if need_encryption and name in blind:
-            return Outcome(False, f"{what}; {name} carried {blind[name]}: integrity only, "
-                                  "the payload crosses in clear")
+        if need_encryption and name in seen.blind:
+            return Outcome(False, f"{what}; {name} carried {seen.blind[name]}: integrity "
+                                  "only, the payload crosses in clear")
     return Outcome(True, f"{what}; the watched links carried {carried} packets, "
                          "no clear text")
+
+
+def check_cleartext(lab: Lab, p: Params) -> Outcome:
+    """The probe's packets cross the watched links in clear: traffic the VPN must leave
+    alone (the crypto ACL names the LANs, not "any"). No answer is needed."""
+    seen = _observe(lab, p)
+    what = f"ping from {p['from']} to {format_ip(int(p['to']))}"
+    if seen.kinds:  # during the probe nothing else runs: any ESP/AH carried the probe
+        kinds = sorted({k for per_link in seen.kinds.values() for k in per_link})
+        return Outcome(False, f"{what} was carried by {', '.join(kinds).upper()}: the VPN "
+                              "protects traffic it should leave alone")
+    if seen.clear:
+        return Outcome(True, f"{what} crossed in clear, as it should: {seen.clear[0]}")
+    return Outcome(False, f"{what}: nothing crossed the watched links ({seen.marks})")
 
 
 def check_encrypted(lab: Lab, p: Params) -> Outcome:
@@ -318,7 +373,8 @@ def _matching_states(router: Router, p: Params) -> list[IsakmpSaState]:
 
 
 def _describe_state(s: IsakmpSaState) -> str:
-    return f"{format_ip(_peer_of(s))} in {s.state}"
+    meaning = _STATE_MEANS.get(s.state) if s.state != "QM_IDLE" else None
+    return f"{format_ip(_peer_of(s))} in {s.state}" + (f": {meaning}" if meaning else "")
 
 
 def check_tunnel(lab: Lab, p: Params) -> Outcome:
@@ -534,6 +590,7 @@ CHECKS: dict[str, CheckKind] = {
                        "min_percent": Param("int", low=0, high=100)}, check_ping),
     "protected": CheckKind(_PROTECT, check_protected),
     "encrypted": CheckKind(_PROTECT, check_encrypted),
+    "cleartext": CheckKind({**_PROBE, "through": Param("devices")}, check_cleartext),
     "tunnel": CheckKind({"device": Param("router", required=True),
                          "peer": Param("address", required=True)}, check_tunnel),
     "isakmp_sa": CheckKind({"device": Param("router", required=True),

@@ -25,6 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     lab = sub.add_parser("lab", help="list, show, export and check labs")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
     lab_sub.add_parser("list", help="the labs, one line each")
+    concepts = lab_sub.add_parser("concepts", help="the IPsec concepts the labs refer to")
+    concepts.add_argument("section", nargs="?", help="a section number, e.g. 7.1")
     show = lab_sub.add_parser("show", help="a lab's task text and topology drawing")
     show.add_argument("lab")
     show.add_argument("--seed", default="", help="the lab as this seed draws it")
@@ -117,6 +119,19 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _concepts(args: argparse.Namespace, out: TextIO) -> int:
+    from iosim.lab.concepts import everything, section
+
+    if args.section is None:
+        out.write(everything())
+        return 0
+    found = section(args.section)
+    if found is None:
+        return _error(f"no section {args.section!r} in the concepts (iosim lab concepts)")
+    out.write(found)
+    return 0
+
+
 def _show(args: argparse.Namespace, out: TextIO) -> int:
     from iosim.atomic import write_atomic
     from iosim.lab.labfile import find_definition
@@ -170,4 +185,5 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                                             "exported": handin.exported})
 
 
-_LAB_COMMANDS = {"list": _list, "show": _show, "export": _export, "check": _check}
+_LAB_COMMANDS = {"list": _list, "concepts": _concepts, "show": _show, "export": _export,
+                 "check": _check}

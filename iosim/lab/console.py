@@ -43,6 +43,7 @@ iosim console commands (lines that start with '@'):
   @check           grade the lab now: score, each objective passed or failed, hints
   @reset [DEVICE]  back to the lab's initial configs (every device, or DEVICE)
   @solution [DEV]  the solution's configuration (not in exam mode)
+  @concepts [N]    the IPsec concepts the tasks and hints refer to (section N)
   @submit          exam mode: hand in now and see the result
   @time            exam mode: the time left
   @keys DIR        write the lab's ESP and IKE keys for Wireshark (esp_sa,
@@ -251,6 +252,15 @@ class LabConsole:
             out.append(f"! {name}: in global configuration mode\n{solutions[name].rstrip()}\n")
         return "\n".join(out)
 
+    def _concepts(self, args: list[str]) -> str:
+        from iosim.lab.concepts import contents, section
+
+        if not args:
+            return contents()
+        found = section(args[0])
+        return found if found is not None else (
+            f"% No section {args[0]!r} (@concepts lists them)\n")
+
     def _submit(self, reason: str = "submitted") -> str:
         if self.exam is None:
             return "% @submit hands in an exam: start one with iosim console LAB --exam\n"
@@ -266,10 +276,10 @@ class LabConsole:
             return "% @time shows an exam's time left: start one with --exam\n"
         return self.exam.countdown() + "\n"
 
-    def close(self) -> str:
-        """The console ends (end of input): an exam not yet handed in is graded now."""
+    def close(self, reason: str = "end of input") -> str:
+        """The console ends: an exam not yet handed in is graded now."""
         if self.exam is not None and not self.finished:
-            return self._submit("end of input")
+            return self._submit(reason)
         return ""
 
 
@@ -283,6 +293,7 @@ _COMMANDS: dict[str, Callable[[LabConsole, list[str]], str]] = {
     "check": LabConsole._check,
     "reset": LabConsole._reset,
     "solution": LabConsole._solution,
+    "concepts": LabConsole._concepts,
     "submit": LabConsole._submit_command,
     "time": LabConsole._time,
 }

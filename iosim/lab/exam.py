@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 DEFAULT_MINUTES = 60.0
 
 
+def _minutes(n: float) -> str:
+    return f"{n:g} minute{'' if n == 1 else 's'}"
+
+
 def _clock_text(seconds: float) -> str:
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -62,11 +66,11 @@ class Exam:
         left = self.remaining()
         if left <= 0:
             return "Exam: time is up"
-        return f"Exam: {_clock_text(left)} left of {self.minutes:g} minutes"
+        return f"Exam: {_clock_text(left)} left of {_minutes(self.minutes)}"
 
     def banner(self, lab: Lab) -> str:
         info = lab.resolved.info
-        return (f"Exam: {info.title} ({info.name}), {self.minutes:g} minutes.\n"
+        return (f"Exam: {info.title} ({info.name}), {_minutes(self.minutes)}.\n"
                 "@task shows the task, @time the time left, @submit hands the lab in.\n"
                 "@check and @solution are closed during the exam.\n\n")
 

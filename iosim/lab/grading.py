@@ -13,6 +13,7 @@ is the same for programs (``iosim run --json``, exam reports).
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ class Result:
     objective: Objective
     passed: bool
     detail: str
+    counted: bool = True  # False: an objective it requires failed, so it was not checked
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def grade(lab: Lab, objectives: list[Objective] | None = None) -> Grade:
                            repr(r) for r in missing) + " first")
                        if missing else _evaluate(lab, objective))
             passed[objective.name] = outcome.passed
-            results.append(Result(objective, outcome.passed, outcome.detail))
+            results.append(Result(objective, outcome.passed, outcome.detail, not missing))
     return Grade(resolved.info.name, resolved.seed, tuple(results))
 
 
@@ -107,10 +109,17 @@ def render_text(g: Grade, *, hints: bool = True, details: bool = True) -> str:
         lines.append(f"  [{mark}] {r.objective.name} ({r.objective.weight} "
                      f"point{'s' if r.objective.weight != 1 else ''})")
         if details and not r.passed:
-            lines.append(f"         seen: {r.detail}")
-            if hints and r.objective.hint:
-                lines.append(f"         hint: {r.objective.hint}")
+            lines.append(_wrapped("seen: ", r.detail))
+            if hints and r.objective.hint and r.counted:
+                lines.append(_wrapped("hint: ", r.objective.hint))
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(label: str, text: str) -> str:
+    """``seen:``/``hint:`` text wrapped for an 80-column console, aligned under itself."""
+    return textwrap.fill(text, width=79, initial_indent=" " * 9 + label,
+                         subsequent_indent=" " * (9 + len(label)), break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def as_json(g: Grade, *, hints: bool = True) -> dict[str, Any]:

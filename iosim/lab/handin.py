@@ -58,6 +58,11 @@ def export_handin(name_or_path: str | None, file: Path, seed: str = "") -> HandI
             raise LabError(f"{device}: {e}") from None
         if text is not None:
             startup[device] = text
+    if not startup and not seed and (base / "seeds").is_dir() and any(
+            (base / "seeds").glob("*/*.startup-config")):
+        raise LabError(f"nothing saved for {definition.info.name} without a seed, but there "
+                       "are saved configs of a seeded lab: export with the --seed you were "
+                       "given")
     handin = HandIn(definition.info.name, seed, lab_digest(definition.path),
                     datetime.now(UTC).isoformat(timespec="seconds"), startup)
     data = {"format": FORMAT, "lab": handin.lab, "seed": handin.seed,

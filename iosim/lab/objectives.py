@@ -5,7 +5,7 @@ In ``lab.toml``, one ``[[objectives]]`` table per objective::
     [[objectives]]
     name = "Phase 1 is up between R1 and R2"      # what is checked, in the student's words
     weight = 20                                   # points (default 1)
-    hint = "Seed 7.1: both peers need a matching ISAKMP policy and the same key."
+    hint = "Concepts 7.1: both peers need a matching ISAKMP policy and the same key."
     check = "isakmp_sa"                           # a check of iosim.lab.checks.CHECKS
     device = "R1"
     peer = "{{r2_outside.2}}"
@@ -15,9 +15,9 @@ In ``lab.toml``, one ``[[objectives]]`` table per objective::
 ``requires = ["name of an earlier objective"]`` counts an objective only when those passed:
 "the ping fails once NAT is on" is worth nothing in a lab where nothing was built.
 
-A hint points at the concept to revisit (a section of the seed), never at the answer. The
-check's own parameters are typed and validated when the lab loads, so a typo in a lab file
-is an error that names the file and the key, not a wrong grade.
+A hint points at the concept to revisit (a section of ``labs/concepts.md``), never at the
+answer. The check's own parameters are typed and validated when the lab loads, so a typo
+in a lab file is an error that names the file and the key, not a wrong grade.
 """
 
 from __future__ import annotations

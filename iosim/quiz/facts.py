@@ -1,10 +1,9 @@
-"""Multiple-choice questions on the seed's IPsec facts, as data.
+"""Multiple-choice questions on IPsec facts (labs/concepts.md), as data.
 
 Each ``Fact`` is a question, its right answer, three plausible wrong ones and the explanation;
-its choices are shuffled per quiz seed. The facts are those of the seed document (IPsec
-concepts and the site-to-site lab) with one correction: its IKEv1/IKEv2 table counts
-"9 messages" for main mode and 6 for aggressive mode, where its phase 1 table (and RFC 2409)
-have main mode 6 messages and aggressive mode 3; the questions say 6 and 3 and explain why.
+its choices are shuffled per quiz seed. The facts are those of ``labs/concepts.md`` (the
+IPsec concepts the labs refer to); where study guides often get a count wrong (main mode 9
+messages, aggressive 6), the questions say what RFC 2409 says (6 and 3) and explain why.
 """
 
 from __future__ import annotations
@@ -181,13 +180,13 @@ FACTS: tuple[Fact, ...] = (
     _f("main-mode-messages", "ike", "How many messages does an IKEv1 main mode exchange use?",
        "6", ("9", "3", "4"),
        "Main mode is 6 messages, 3 exchanges of 2: policy (SA), Diffie-Hellman and nonces (KE), "
-       "then identities and authentication, encrypted. (One table of the seed says 9 messages "
-       "for main mode; its phase 1 table and RFC 2409 say 6.)"),
+       "then identities and authentication, encrypted. (Some study guides say 9 messages "
+       "for main mode; RFC 2409 says 6.)"),
     _f("aggressive-mode-messages", "ike", "How many messages does IKEv1 aggressive mode use?",
        "3", ("6", "2", "9"),
        "Aggressive mode packs policy, Diffie-Hellman, nonce and identity into 3 messages, "
-       "faster but with the identities in cleartext. (One table of the seed says 6; its phase 1 "
-       "table and RFC 2409 say 3.)"),
+       "faster but with the identities in cleartext. (Some study guides say 6; RFC 2409 "
+       "says 3.)"),
     _f("quick-mode-messages", "ike", "How many messages does quick mode (IKEv1 phase 2) use?",
        "3", ("2", "4", "6"),
        "Quick mode is 3 messages, protected by the phase 1 SA: proposal, answer, and the "
@@ -247,7 +246,7 @@ FACTS: tuple[Fact, ...] = (
         "Encryption of the outer IP header",
         "Longer default lifetimes for the IPsec SAs"),
        "Without PFS the IPsec keys derive from phase 1's secret; with PFS each quick mode runs "
-       "its own DH exchange (the seed uses set pfs group14)."),
+       "its own DH exchange (the site-to-site lab uses set pfs group14)."),
     _f("phase1-object", "ike", "Which IOS configuration defines the phase 1 parameters "
        "(encryption, hash, authentication, DH group, lifetime)?",
        "An ISAKMP policy (crypto isakmp policy)",

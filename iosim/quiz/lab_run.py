@@ -1,11 +1,11 @@
-"""The seed's site-to-site VPN booted for one question, in memory: what it shows, what it holds.
+"""The site-to-site VPN booted for one question, in memory: what it shows, what it holds.
 
-A live question boots the built-in ``site-to-site`` lab with a ``Scenario`` (the seed's VPN
+A live question boots the built-in ``site-to-site`` lab with a ``Scenario`` (the site-to-site VPN
 configuration on R1 and R2, each side possibly changed, the ISP possibly doing PAT), runs the
 commands it shows through the lab console exactly as a student would type them, and reads its
 answer from the routers' live state (``LiveLab.flow``, ``LiveLab.isakmp``): counters count the
 packets that really crossed, SPIs are the ones IKE really chose. The configuration is kept
-here, as data (the seed's section 10), so the quiz needs nothing outside the package; its
+here, as data (Concepts 10), so the quiz needs nothing outside the package; its
 addresses are the lab's own, read from the booted routers (``Addressing``), so a lab that
 draws its addresses per seed gets a VPN that fits.
 
@@ -32,7 +32,7 @@ from iosim.ipsec.sad import FlowView, SaBundle
 from iosim.lab.console import Lab, LabConsole
 from iosim.quiz.model import Question
 
-#: The seed's section 10 for one router (its fields come from a ``Site``).
+#: Concepts 10 for one router (its fields come from a ``Site``).
 SEED_CONFIG = """\
 enable
 configure terminal
@@ -133,7 +133,7 @@ PINGERS = ("R1", "R2", "PC1", "PC2")
 
 @dataclass(frozen=True)
 class Site:
-    """One router's half of the seed's VPN, with what a scenario may change."""
+    """One router's half of the site-to-site VPN, with what a scenario may change."""
 
     router: str
     peer: IPv4Address
@@ -161,7 +161,8 @@ def changes(**values: Any) -> Changes:
 
 @dataclass(frozen=True)
 class Scenario:
-    """How the seed's VPN is set up for a question: what differs on each side from the seed."""
+    """How the site-to-site VPN is set up for a question: what differs on each side from
+    the reference configuration."""
 
     r1: Changes = ()
     r2: Changes = ()
@@ -231,7 +232,7 @@ class LiveLab:
         return plane
 
     def flow(self, device: str) -> FlowView:
-        """The protected flow of ``device``'s crypto map (the seed's ACL has one line)."""
+        """The protected flow of ``device``'s crypto map (its ACL has one line)."""
         flows = self.crypto(device).flows()
         if len(flows) != 1:
             raise ScenarioError(f"{device} has {len(flows)} protected flows")

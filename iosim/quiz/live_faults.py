@@ -1,6 +1,6 @@
-"""Troubleshooting questions: the seed's VPN with one thing wrong, read from a lab run.
+"""Troubleshooting questions: the site-to-site VPN with one thing wrong, read from a lab run.
 
-A fault (``FAULTS``) changes one router's half of the seed's configuration, R1's or R2's
+A fault (``FAULTS``) changes one router's half of the site-to-site configuration, R1's or R2's
 (another pre-shared key, another ISAKMP policy attribute, another transform set), or
 nothing. The question shows what a student would look at (R1's ping and ``show crypto
 isakmp sa``, R2's ``debug crypto isakmp``, R1's ``show crypto ipsec sa``) and its answer is
@@ -125,7 +125,7 @@ _R2_ONLY = frozenset({"authentication"})
 
 
 def _one_side(rng: random.Random, **fields: object) -> Scenario:
-    """The seed's VPN with ``fields`` changed on R1 or on R2 (drawn); R2 debugs ISAKMP."""
+    """The site-to-site VPN with ``fields`` changed on R1 or on R2 (drawn); R2 debugs ISAKMP."""
     if rng.random() < 0.5 and not _R2_ONLY & fields.keys():
         return Scenario(r1=changes(**fields), debug=("R2",))
     return Scenario(r2=changes(**fields), debug=("R2",))
@@ -174,9 +174,9 @@ def what_is_wrong(rng: random.Random, seed: str) -> Question:
     state_line = _state_line(show)
     why = (f"R1's ISAKMP SA:{cite(state_line)}" if state_line else "") + CAUSES[cause].why
     return Question("troubleshoot", "What is wrong?", answer, why,
-                    "R1 and R2 are configured for the seed's VPN, but one thing differs between "
-                    "them. R1 pings R2's LAN and shows its ISAKMP SAs; R2 runs debug crypto "
-                    "isakmp:",
+                    "R1 and R2 are configured for the site-to-site VPN, but one thing differs "
+                    "between them. R1 pings R2's LAN and shows its ISAKMP SAs; R2 runs debug "
+                    "crypto isakmp:",
                     f"{ping}{show}\n{_R2_CONSOLE}\n{r2_log.rstrip()}")
 
 
@@ -194,7 +194,7 @@ def failed_phase(rng: random.Random, seed: str) -> Question:
     why = (f"R1's ISAKMP SA:{cite(state_line)}" if state_line else "R1 has no ISAKMP SA. "
            ) + CAUSES[cause].phase_why
     return Question("troubleshoot", "Which IKE phase failed?", answer, why,
-                    "R1 and R2 are configured for the seed's VPN, perhaps with one thing "
+                    "R1 and R2 are configured for the site-to-site VPN, perhaps with one thing "
                     "different between them. R1 pings R2's LAN and shows its SAs:",
                     f"{ping}{isakmp}{ipsec.rstrip()}")
 
@@ -218,7 +218,7 @@ def policy_attribute(rng: random.Random, seed: str) -> Question:
            f"R1's policy 10 has {differs[0]} {getattr(r1, differs[0])}, R2's has "
            f"{getattr(r2, differs[0])}: every attribute but the lifetime must match.")
     return Question("troubleshoot", "Which attribute of the ISAKMP policy differs?", answer,
-                    why, "R1 and R2 are configured for the seed's VPN, but one attribute of "
+                    why, "R1 and R2 are configured for the site-to-site VPN, but one attribute of "
                     "their ISAKMP policy 10 differs. R1 pings R2's LAN; R2 runs debug crypto "
                     "isakmp:", f"{ping}\n{_R2_CONSOLE}\n{r2_log.rstrip()}")
 

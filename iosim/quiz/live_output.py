@@ -2,7 +2,7 @@
 question, and so does the answer.
 
 Each builder draws what varies (who pings, how often, which router is asked, how long to
-wait, which policy the routers use, whether the ISP does PAT), boots the seed's VPN, shows
+wait, which policy the routers use, whether the ISP does PAT), boots the site-to-site VPN, shows
 the commands and their output, and reads the answer from the router's live state: the flow's
 counters, the SA pair's SPIs and lifetimes, the ISAKMP SA's negotiated suite. The explanation
 quotes the line of the shown output that holds the answer.
@@ -82,8 +82,8 @@ def packets(rng: random.Random, seed: str) -> Question:
                    "IPsec SA starts IKE and is dropped while phase 1 and 2 run.")
     return Question("output", f"How many packets did {router} {counter.verb}?",
                     ValueAnswer("number", value), " ".join(why),
-                    f"The seed's VPN is configured on R1 and R2. Pings cross it, then {router} "
-                    f"shows its IPsec SAs:", _transcript([*pings, show]))
+                    f"The site-to-site VPN is configured on R1 and R2. Pings cross it, then "
+                    f"{router} shows its IPsec SAs:", _transcript([*pings, show]))
 
 
 def inbound_spi(rng: random.Random, seed: str) -> Question:
@@ -102,7 +102,7 @@ def inbound_spi(rng: random.Random, seed: str) -> Question:
            f"of its inbound SA.")
     return Question("output", f"What is the SPI of {router}'s inbound ESP SA?",
                     ValueAnswer("spi", spi), why,
-                    f"The seed's VPN is up; {router} shows its IPsec SAs:",
+                    f"The site-to-site VPN is up; {router} shows its IPsec SAs:",
                     _transcript([*pings, show]))
 
 
@@ -122,7 +122,7 @@ def current_peer(rng: random.Random, seed: str) -> Question:
     setting = "The ISP translates R1's outside address (PAT). " if nat else ""
     return Question("output", f"Which address is {router}'s current peer?",
                     ValueAnswer("address", peer), why,
-                    f"{setting}The seed's VPN is up; {router} shows its IPsec SAs:",
+                    f"{setting}The site-to-site VPN is up; {router} shows its IPsec SAs:",
                     _transcript([*pings, show]))
 
 
@@ -141,7 +141,7 @@ def phase2_lifetime(rng: random.Random, seed: str) -> Question:
            f"4,608,000 KB by default). IOS negotiates new SAs before they run out.")
     return Question("output", f"How many seconds does {router}'s inbound ESP SA have left?",
                     ValueAnswer("number", left), why,
-                    f"The seed's VPN comes up; {minutes} minutes later {router} shows its "
+                    f"The site-to-site VPN comes up; {minutes} minutes later {router} shows its "
                     f"IPsec SAs:", _later(pings, minutes, show))
 
 
@@ -161,7 +161,7 @@ def phase1_lifetime(rng: random.Random, seed: str) -> Question:
            f"{cite(quote(show, 'ACTIVE'))}{hms}, of the policy's 86,400 s (24 h, the default).")
     return Question("output", f"How long does {router}'s ISAKMP SA have left?",
                     ValueAnswer("duration", left), why,
-                    f"The seed's VPN comes up; {minutes} minutes later {router} shows its "
+                    f"The site-to-site VPN comes up; {minutes} minutes later {router} shows its "
                     f"ISAKMP SAs in detail:", _later(pings, minutes, show))
 
 
@@ -206,8 +206,8 @@ def negotiated(rng: random.Random, seed: str) -> Question:
            f"{asked.name} both peers' ISAKMP policies agreed on in main mode.")
     name = "Diffie-Hellman group" if asked.name == "group" else asked.name
     return Question("output", f"Which {name} did phase 1 negotiate?", answer, why,
-                    f"R1 and R2 run the seed's VPN with another ISAKMP policy; {router} shows "
-                    f"its ISAKMP SAs in detail:", _transcript([*pings, show]))
+                    f"R1 and R2 run the site-to-site VPN with another ISAKMP policy; {router} "
+                    f"shows its ISAKMP SAs in detail:", _transcript([*pings, show]))
 
 
 _IN_UDP = "In UDP port 4500 (NAT-T): a NAT was found between the peers"
@@ -233,7 +233,7 @@ def nat_traversal(rng: random.Random, seed: str) -> Question:
               "port 500 and plain Tunnel mean no NAT was detected, so ESP travels as IP "
               "protocol 50 and IKE stays on UDP 500."))
     return Question("output", "How does the ESP traffic travel between R1 and R2?", answer,
-                    why, f"The seed's VPN is up; {router} shows its IPsec SAs:",
+                    why, f"The site-to-site VPN is up; {router} shows its IPsec SAs:",
                     _transcript([*pings, show]))
 
 

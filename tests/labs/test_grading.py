@@ -37,11 +37,15 @@ def test_the_seed_configuration_typed_at_the_console_scores_100(tmp_path: Path) 
 
 def test_an_empty_lab_fails_and_every_miss_is_explained(tmp_path: Path) -> None:
     g = grade(_console(tmp_path).lab)
-    assert g.percent == 10  # only "R1 still reaches the ISP in clear" holds
+    assert g.percent == 0  # the clear-text objectives count only once the tunnel works
+    details = [r.detail for r in g.results]
+    assert details[0] == ("ping from PC1 to 10.0.2.10: ..... (0 percent); nothing got through "
+                          "(no router started IKE: did the traffic match a crypto map entry?)")
+    assert details[2] == "R1 has no ISAKMP SA with 203.0.113.2 in QM_IDLE (ISAKMP SAs: none)"
+    assert not g.results[5].counted and details[5].startswith("not counted: it needs")
     text = render_text(g)
-    assert "seen: ping from PC1 to 10.0.2.10: ..... (0 percent); nothing got through" in text
-    assert "seen: R1 has no ISAKMP SA with 203.0.113.2 in QM_IDLE (ISAKMP SAs: none)" in text
-    assert "hint: Seed section 7.1" in text
+    assert "         seen: ping from PC1 to 10.0.2.10: ..... (0 percent); nothing got\n" in text
+    assert "hint: Concepts 7.1" in text
     assert render_text(g, hints=False).count("hint:") == 0
 
 
@@ -82,13 +86,20 @@ def test_a_missing_pfs_and_transform_are_named(tmp_path: Path) -> None:
     assert "pfs is none, the lab asks for 14" in detail
 
 
-def test_a_permit_any_crypto_acl_fails_the_clear_text_objective(tmp_path: Path) -> None:
+def test_a_crypto_acl_to_any_fails_the_clear_text_objective(tmp_path: Path) -> None:
+    """LAN to "any" on R1 (and its mirror on R2) carries PC1 to PC2 fine, but also takes
+    PC1's internet traffic into the tunnel: the lab says only the LANs' traffic."""
     c = _console(tmp_path)
     configure_seed(c, r1_replace={"permit ip 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255":
-                                  "permit ip any any"})
-    passed, detail = _results(c)[
-        "Only the LANs' traffic is encrypted: R1 still reaches the ISP in clear"]
-    assert not passed and "ping from R1 to 203.0.113.1: ....." in detail
+                                  "permit ip 192.168.1.0 0.0.0.255 any"},
+                   r2_replace={"permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255":
+                               "permit ip any 192.168.1.0 0.0.0.255"})
+    results = _results(c)
+    assert results["PC1 reaches PC2, and the ISP's links carry only ESP between them"][0]
+    passed, detail = results["...and PC1's traffic to the internet leaves R1 unencrypted"]
+    assert not passed
+    assert detail == ("ping from PC1 to 203.0.113.1 was carried by ESP: the VPN protects "
+                      "traffic it should leave alone")
 
 
 def test_output_nat_and_counter_checks(tmp_path: Path) -> None:
@@ -118,8 +129,8 @@ def test_output_nat_and_counter_checks(tmp_path: Path) -> None:
 def test_json_grade_has_every_objective(tmp_path: Path) -> None:
     data = as_json(grade(_console(tmp_path).lab))
     json.dumps(data)
-    assert data["lab"] == "site-to-site" and data["score"] == 10 and not data["passed"]
-    assert [o["weight"] for o in data["objectives"]] == [30, 10, 20, 20, 10, 10]
+    assert data["lab"] == "site-to-site" and data["score"] == 0 and not data["passed"]
+    assert [o["weight"] for o in data["objectives"]] == [30, 10, 20, 20, 10, 5, 5]
     assert all("hint" in o for o in data["objectives"] if not o["passed"])
 
 
@@ -135,7 +146,7 @@ def test_a_broken_check_fails_its_objective_and_grading_goes_on(
     g = grade(_console(tmp_path).lab)
     broken = [r for r in g.results if r.objective.check == "isakmp_sa"]
     assert broken and broken[0].detail == "the check could not run (RuntimeError: boom)"
-    assert len(g.results) == 6
+    assert len(g.results) == 7
 
 
 def test_run_types_the_solution_and_steps_and_names_script_errors(tmp_path: Path) -> None:
@@ -165,7 +176,7 @@ def test_a_lab_config_error_names_the_lab_file(tmp_path: Path) -> None:
 
 
 def test_the_seed_r2_script_is_what_the_lab_grades(tmp_path: Path) -> None:
-    """The site-to-site solution is the seed's section 10: the same lines the seed scripts
+    """The site-to-site solution is Concepts 10: the same lines the seed scripts
     type (comments aside)."""
     r2 = seed_config("seed_r2")
     from iosim.lab.labfile import find_definition

@@ -76,7 +76,7 @@ def test_an_unsaved_lab_exports_nothing_and_grades_as_the_lab_starts(tmp_path: P
     r = _iosim(["lab", "export", "site-to-site", str(tmp_path / "h.json")], tmp_path)
     assert r.returncode == 0 and "Nothing was saved yet" in r.stdout
     r = _iosim(["lab", "check", "site-to-site", "--from", str(tmp_path / "h.json")], tmp_path)
-    assert r.returncode == 1 and "Score: 10%" in r.stdout
+    assert r.returncode == 1 and "Score: 0%" in r.stdout
     assert "nothing saved on R1, ISP, R2: they boot the lab's initial config" in r.stderr
 
 
@@ -136,7 +136,7 @@ def test_lab_list_show_and_run_from_the_command_line(tmp_path: Path) -> None:
     assert "R1(config)#crypto isakmp policy 10" in solved.stdout  # the transcript
     unsolved = _iosim(["run", "site-to-site", "--json"], tmp_path)
     assert unsolved.returncode == 1
-    assert json.loads(unsolved.stdout)["score"] == 10
+    assert json.loads(unsolved.stdout)["score"] == 0
     assert not (tmp_path / "state").exists()  # runs save nothing
     missing = _iosim(["run", "no-such-lab"], tmp_path)
     assert missing.returncode == 2 and missing.stderr.startswith("iosim: no lab named")
@@ -158,7 +158,7 @@ def test_exam_from_the_command_line_writes_a_report(tmp_path: Path) -> None:
     r = _iosim(["console", "site-to-site", "--exam", "20", "--report", "out"], tmp_path,
                stdin="@check\n@time\n@submit\nshow version\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("Exam: Site-to-site IPsec VPN (the seed's lab) (site-to-site), "
+    assert r.stdout.startswith("Exam: Site-to-site IPsec VPN (the reference lab) (site-to-site), "
                                "20 minutes.\n")
     assert "% @check is not available in exam mode" in r.stdout
     assert "left of 20 minutes" in r.stdout and "Exam handed in (submitted)." in r.stdout
@@ -188,3 +188,14 @@ def test_a_handin_carries_bytes_that_are_not_utf8(tmp_path: Path,
     lab.routers["R1"].nvram.write(text)
     export_handin("site-to-site", tmp_path / "h.json")
     assert read_handin(tmp_path / "h.json").startup["R1"] == text
+
+
+def test_exporting_a_seeded_lab_without_its_seed_says_so(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "s"))
+    _student("alice")
+    with pytest.raises(LabError, match="export with the --seed you were given"):
+        export_handin("site-to-site", tmp_path / "h.json")
+    assert not (tmp_path / "h.json").exists()
+    assert set(export_handin("site-to-site", tmp_path / "h.json", "alice").startup) == {
+        "R1", "R2"}

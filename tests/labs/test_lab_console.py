@@ -20,7 +20,7 @@ def _console(tmp_path: Path, **kwargs: object) -> LabConsole:
 def test_task_and_topology_describe_the_lab(tmp_path: Path) -> None:
     c = _console(tmp_path)
     task = c.feed("@task")
-    assert task.startswith("Site-to-site IPsec VPN (the seed's lab)  [build, easy, "
+    assert task.startswith("Site-to-site IPsec VPN (the reference lab)  [build, easy, "
                            "about 30 minutes]\n")
     assert "The pre-shared key is  SECRETKEY123  for the peer's public address." in task
     assert "  - Phase 1 between R1 and R2 uses AES-256, SHA-256 and DH group 14 (20 points)" \
@@ -39,8 +39,8 @@ def test_task_and_topology_describe_the_lab(tmp_path: Path) -> None:
 def test_check_grades_the_live_lab(tmp_path: Path) -> None:
     c = _console(tmp_path)
     before = c.feed("@check")
-    assert before.startswith("Score: 10% (10 of 100 points)\n")
-    assert before.count("[FAIL]") == 5 and "hint: Seed section 7.1" in before
+    assert before.startswith("Score: 0% (0 of 100 points)\n")
+    assert before.count("[FAIL]") == 7 and "hint: Concepts 7.1" in before
     c.feed("enable")
     configure_seed(c)
     after = c.feed("@check")
@@ -123,7 +123,7 @@ def test_an_exam_ends_when_time_is_up_and_at_end_of_input(tmp_path: Path) -> Non
     c.feed("enable")
     clock.now += 60
     out = c.feed("show clock")
-    assert "Exam handed in (time is up)." in out and "Score: 10%" in out
+    assert "Exam handed in (time is up)." in out and "Score: 0%" in out
     report = json.loads(next((tmp_path / "r1").glob("*.json")).read_text())
     assert report["time_taken_seconds"] == 60
     # piped: the end of the script hands the exam in
@@ -139,7 +139,7 @@ def test_a_report_that_cannot_be_written_is_said_and_the_grade_shown(tmp_path: P
     blocker.write_text("x")
     c = _console(tmp_path, exam=Exam(30, blocker / "reports", time_source=FakeTime()))
     out = c.feed("@submit")
-    assert "Score: 10%" in out and "% Cannot write the exam report into" in out
+    assert "Score: 0%" in out and "% Cannot write the exam report into" in out
 
 
 def test_pending_logs_of_other_devices_are_bounded(tmp_path: Path) -> None:
@@ -168,3 +168,34 @@ def test_a_wait_beyond_what_the_clock_holds_is_refused_and_changes_nothing(
     assert c.lab.clock.now == before
     assert c.feed("@wait 31536000") == ""  # a whole year, with DPD-free routers: instant
     assert c.lab.clock.now == before + 31536000
+
+
+def test_an_exam_whose_terminal_closes_is_handed_in(tmp_path: Path) -> None:
+    """SIGHUP (the window closed, the SSH link dropped) hands the exam in, as the end of
+    input does: the report is written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "iosim", "console", "site-to-site",
+                             "--exam", "30", "--report", str(tmp_path / "r")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write("enable\n")
+        proc.stdin.flush()
+        time.sleep(3)  # booted and waiting for the next line
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in err, err
+    assert "Exam handed in (the console was closed)." in out
+    reports = list((tmp_path / "r").glob("site-to-site-*.json"))
+    assert len(reports) == 1
+    assert json.loads(reports[0].read_text())["reason"] == "the console was closed"

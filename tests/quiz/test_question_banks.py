@@ -41,11 +41,11 @@ def test_choices_are_shuffled_per_seed() -> None:
     assert fact.make(random.Random("x")) == fact.make(random.Random("x"))
 
 
-def test_message_counts_are_right_where_the_seed_disagrees_with_itself() -> None:
+def test_message_counts_are_right_where_study_guides_get_them_wrong() -> None:
     by_key = {f.key: f for f in FACTS}
     assert by_key["main-mode-messages"].right == "6"
     assert "9" in by_key["main-mode-messages"].wrong
-    assert "seed" in by_key["main-mode-messages"].explanation
+    assert "RFC 2409 says 6" in by_key["main-mode-messages"].explanation
     assert by_key["aggressive-mode-messages"].right == "3"
     assert by_key["quick-mode-messages"].right == "3"
 
