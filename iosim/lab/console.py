@@ -41,7 +41,8 @@ iosim console commands (lines that start with '@'):
   @task            what this lab asks you to build (or the ticket to solve)
   @topology        the lab's drawing and its links, with live addresses
   @check           grade the lab now: score, each objective passed or failed, hints
-  @reset [DEVICE]  back to the lab's initial configs (every device, or DEVICE)
+  @reset [DEVICE]  back to the lab's initial configs (every device, or DEVICE);
+                   erases what write memory saved
   @solution [DEV]  the solution's configuration (not in exam mode)
   @concepts [N]    the IPsec concepts the tasks and hints refer to (section N)
   @submit          exam mode: hand in now and see the result
@@ -236,7 +237,8 @@ class LabConsole:
         for name in names:
             self._logs[name].take()
         which = "every device" if not args else names[0]
-        return "".join(errors) + f"Reset {which} to the lab's initial configuration.\n"
+        return "".join(errors) + (f"Reset {which} to the lab's initial configuration (saved "
+                                  "startup-configs erased).\n")
 
     def _solution(self, args: list[str]) -> str:
         if self.exam is not None:

@@ -19,6 +19,9 @@ from iosim.cli.matcher import Match, parse
 from iosim.cli.modes import MODES
 from iosim.quiz.model import Question, Verdict
 
+#: Words that only say IOS's default, so a reply may add them: AES's 128-bit key.
+_DEFAULT_WORDS = frozenset({("CTS_128", "128")})
+
 #: Output modifiers may follow any show command.
 PIPES = frozenset({"PIPE", "PIPE_INCLUDE", "PIPE_EXCLUDE", "PIPE_BEGIN", "PIPE_SECTION",
                    "PIPE_COUNT", "PIPE_REGEX"})
@@ -56,12 +59,14 @@ class CommandAnswer:
         return parse(MODES[self.mode].start, line)
 
     def fits(self, m: Match) -> bool:
-        """Whether a parsed reply is the model answer (up to free and optional words)."""
+        """Whether a parsed reply is the model answer (up to free and optional words, and
+        words IOS takes as its default: ``esp-aes 128`` is ``esp-aes``)."""
         if self.rule not in m.rules:
             return False
         want = self._parse(self.model)
-        got = {(a.terminal, a.value) for a in m.args}
-        terminals = {a.terminal for a in m.args}
+        said = [a for a in m.args if (a.terminal, a.value) not in _DEFAULT_WORDS]
+        got = {(a.terminal, a.value) for a in said}
+        terminals = {a.terminal for a in said}
         for a in want.args:
             if a.terminal in self.free:
                 if a.terminal not in terminals:
@@ -266,5 +271,5 @@ ASKS: tuple[Ask, ...] = (
          ("In the crypto ACL, select the traffic from 10.0.2.0/24 to 192.168.1.0/24.",
           "permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255")),
         "{answer}: extended ACLs take wildcard masks (0.0.0.255 for a /24); the peer's ACL "
-        "must be the mirror image."),
+        "must be the mirror image.", optional=frozenset({"ACE_SEQ"})),
 )

@@ -50,7 +50,7 @@ class Cause:
 
 _PHASE1 = "Phase 1 (the ISAKMP SA)"
 _PHASES = (_PHASE1, "Phase 2 (the IPsec SAs)", "Neither: both phases completed",
-           "Both phases: neither the ISAKMP SA nor the IPsec SAs")
+           "Neither: IKE never started, the ping was not interesting traffic")
 _PHASE1_WHY = ("The ISAKMP SA never reached QM_IDLE, so phase 1 failed; without it quick mode "
                "(phase 2) cannot even start, hence no IPsec SA.")
 

@@ -174,6 +174,9 @@ def run_quiz(inp: TextIO, out: TextIO, *, n: int, seed: str, topic: str | None =
     sources = [s for s in every_source() if topic is None or s.topic == topic]
     chosen = pick(sources, n, seed)
     out.write(header(len(chosen), topic, seed))
+    if len(chosen) < n:
+        out.write(f"(topic {topic} has {len(chosen)} question"
+                  f"{'s' if len(chosen) != 1 else ''}, not {n})\n")
     quiz = Quiz(inp, out, echo=echo)
     score = quiz.run(chosen, seed)
     out.write("\n" + score.report())

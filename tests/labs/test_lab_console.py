@@ -56,7 +56,7 @@ def test_reset_puts_devices_back_to_the_lab(tmp_path: Path) -> None:
     configure_seed(c)
     c.feed("@R1")
     c.feed("write memory")
-    assert "Reset R1 to the lab's initial configuration.\n" == c.feed("@reset R1")
+    assert "Reset R1 to the lab's initial configuration (saved startup-configs erased).\n" == c.feed("@reset R1")
     assert c.prompt == "R1>"
     c.feed("enable")
     assert "crypto map" not in c.feed("show running-config")
@@ -64,7 +64,8 @@ def test_reset_puts_devices_back_to_the_lab(tmp_path: Path) -> None:
     c.feed("@R2")
     c.feed("enable")
     assert "crypto map MYMAP" in c.feed("show running-config")  # R2 kept its config
-    assert c.feed("@reset") == "Reset every device to the lab's initial configuration.\n"
+    assert c.feed("@reset") == ("Reset every device to the lab's initial configuration (saved "
+                                "startup-configs erased).\n")
     c.feed("enable")
     assert "crypto map" not in c.feed("show running-config")
     assert c.feed("@reset R9") == "% No device 'R9' in this lab (see @devices)\n"

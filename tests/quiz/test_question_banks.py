@@ -156,3 +156,21 @@ def test_the_caret_stands_under_the_first_bad_character() -> None:
 
 def test_an_empty_command_is_no_answer() -> None:
     assert _by_key("cmd-show-ipsec-sa").judge("   ") is None
+
+
+def test_a_reply_may_spell_out_ios_defaults_and_number_an_acl_line() -> None:
+    from iosim.quiz.commands import ASKS
+
+    asks = {a.key: a for a in ASKS}
+    aes128 = asks["cmd-transform-set"].answer(
+        "crypto ipsec transform-set TS1 esp-aes esp-sha-hmac")
+    for reply, right in (("crypto ipsec transform-set TS1 esp-aes 128 esp-sha-hmac", True),
+                         ("crypto ipsec transform-set TS1 esp-aes 256 esp-sha-hmac", False),
+                         ("cry ips transform-set TS1 esp-sha-hmac esp-aes", True)):
+        verdict = aes128.judge(reply)
+        assert verdict is not None and verdict.correct is right, reply
+    line = asks["cmd-acl-line"].answer("permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255")
+    numbered = line.judge("10 permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255")
+    assert numbered is not None and numbered.correct
+    wrong = line.judge("permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.254")
+    assert wrong is not None and not wrong.correct
