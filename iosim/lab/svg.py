@@ -133,12 +133,15 @@ def _end_label(lab: Lab, node: _Node, other: _Node, device: str, interface: str)
     dx, dy = other.x - node.x, other.y - node.y
     name = short_name(interface) if device in lab.routers else interface
     addr = interface_address(lab, device, interface)
-    if abs(dx) >= abs(dy):  # a horizontal line: the labels sit above and below it
-        x = node.x + (BOX_W / 2 + 6) * (1 if dx >= 0 else -1)
+    if abs(dx) >= abs(dy):  # a flat line: the labels sit above and below it, along it
+        slope = dy / dx if dx else 0.0
+        reach = BOX_W / 2 + 6 + 60 * abs(slope)  # slanted lines part before their labels
+        x = node.x + reach * (1 if dx >= 0 else -1)
+        y = node.y + slope * (x - node.x)
         anchor = "start" if dx >= 0 else "end"
-        lines = [_text(x, node.y - 6, name, size=11, anchor=anchor, fill="#0b5394")]
+        lines = [_text(x, y - 6, name, size=11, anchor=anchor, fill="#0b5394")]
         if addr:
-            lines.append(_text(x, node.y + 15, addr, size=10, anchor=anchor, fill="#555"))
+            lines.append(_text(x, y + 15, addr, size=10, anchor=anchor, fill="#555"))
         return lines
     y = node.y + (BOX_H / 2 + 14) * (1 if dy >= 0 else -1) + (0 if dy >= 0 else -10)
     lines = [_text(node.x + 6, y, name, size=11, anchor="start", fill="#0b5394")]
