@@ -10,14 +10,14 @@ def hms(seconds: float) -> str:
 
 
 def elapsed(seconds: float) -> str:
-    """A time span as IOS's ages and uptimes print it: ``00:04:12`` within a day, ``3d18h``
-    within a week, ``7w0d`` beyond."""
+    """A time span as IOS's ages and uptimes print it: ``00:04:12`` within a day,
+    ``3d18h`` (``1d02h``) within a week, ``7w0d`` beyond."""
     s = max(0, int(seconds))
     days, hours = s // 86400, s % 86400 // 3600
     if days >= 7:
         return f"{days // 7}w{days % 7}d"
     if days:
-        return f"{days}d{hours}h"
+        return f"{days}d{hours:02d}h"
     return hms(s)
 
 
