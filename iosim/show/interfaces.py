@@ -199,12 +199,16 @@ _DETERMINED_BY = {"NVRAM": "non-volatile memory", "manual": "setup command"}
 
 def access_group(intf: InterfaceConfig, direction: str) -> str | None:
     """The access list ``ip access-group ACL in|out`` applies to ``intf`` in ``direction``
-    ("in" or "out"), or None."""
-    groups = intf.features.get("access_group")
-    if isinstance(groups, dict):
-        name = groups.get(direction)
-        return name if isinstance(name, str) else None
-    return None
+    ("in" or "out"): the interface's ``access_group_in`` / ``access_group_out``, None when
+    there is none (or the ACL feature is not there to set one)."""
+    name = getattr(intf, f"access_group_{direction}", None)
+    return name if isinstance(name, str) else None
+
+
+def _unreachables(intf: InterfaceConfig) -> str:
+    """``no ip unreachables`` (the interface's ``unreachables`` false) stops them."""
+    sent = getattr(intf, "unreachables", True) is not False
+    return f"  ICMP unreachables are {'always' if sent else 'never'} sent"
 
 
 def _acl_lines(intf: InterfaceConfig) -> list[str]:
@@ -253,7 +257,7 @@ def _ip_interface_block(router: Router, intf: InterfaceConfig) -> list[str]:
             "  Directed broadcast forwarding is disabled", *_acl_lines(intf),
             "  Proxy ARP is enabled", "  Local Proxy ARP is disabled",
             "  Security level is default", "  Split horizon is enabled",
-            "  ICMP redirects are always sent", "  ICMP unreachables are always sent",
+            "  ICMP redirects are always sent", _unreachables(intf),
             "  ICMP mask replies are never sent", "  IP fast switching is enabled",
             "  IP Flow switching is disabled", "  IP CEF switching is enabled",
             "  IP CEF switching turbo vector", "  IP Null turbo vector",

@@ -210,11 +210,15 @@ def test_show_ip_interface_reads_the_live_config(tmp_path: Path) -> None:
     assert "  Outgoing access list is not set\n  Inbound Common access list is not set \n" \
            "  Inbound  access list is not set\n" in text
     assert "  Address determined by non-volatile memory\n" in text
-    intf.features["access_group"] = {"in": "101", "out": "OUTSIDE_OUT"}
+    # what "ip access-group 101 in", "ip access-group OUTSIDE_OUT out" and "no ip
+    # unreachables" leave on the interface
+    intf.access_group_in, intf.access_group_out = "101", "OUTSIDE_OUT"  # type: ignore[attr-defined]
+    intf.unreachables = False  # type: ignore[attr-defined]
     text = c.feed("show ip interface GigabitEthernet0/0")
     assert "  Outgoing access list is OUTSIDE_OUT\n" in text
     assert "  Inbound  access list is 101\n" in text
     assert "  Input features: Access List, MCI Check\n" in text
+    assert "  ICMP unreachables are never sent\n" in text
     run(c, "conf t\ninterface GigabitEthernet0/0\nip nat outside\n"
            "ip address 198.51.100.1 255.255.255.252\nshutdown\nend\n")
     text = c.feed("show ip interface GigabitEthernet0/0")
