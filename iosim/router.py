@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from math import exp
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -130,9 +131,44 @@ def _overflow_message(text: str, size: int) -> str:
             "%Aborting Save. Compress the config.")
 
 
+#: IOS's load interval: ``show interfaces`` averages its rates over five minutes.
+LOAD_INTERVAL = 300.0
+_BROADCAST_MAC = b"\xff" * 6
+_ETHERTYPE_IPV4 = b"\x08\x00"
+_SPOKEN_ETHERTYPES = frozenset((_ETHERTYPE_IPV4, b"\x08\x06"))  # IPv4 and ARP
+
+
+@dataclass
+class RateMeter:
+    """A rate averaged as IOS averages ``5 minute input rate``: every frame adds to an
+    exponentially decaying sum with a time constant of ``LOAD_INTERVAL``, so a steady
+    stream of R bits per second reads R after a few intervals and decays once it stops."""
+
+    bits: float = 0.0  # bits per second, as of ``at``
+    packets: float = 0.0  # packets per second, as of ``at``
+    at: float = 0.0
+
+    def add(self, now: float, size: int) -> None:
+        """A frame of ``size`` bytes crossed at ``now``."""
+        self._decay(now)
+        self.bits += size * 8 / LOAD_INTERVAL
+        self.packets += 1 / LOAD_INTERVAL
+
+    def rates(self, now: float) -> tuple[float, float]:
+        """(bits per second, packets per second) as of ``now``."""
+        factor = exp(-max(0.0, now - self.at) / LOAD_INTERVAL)
+        return self.bits * factor, self.packets * factor
+
+    def _decay(self, now: float) -> None:
+        if now > self.at:
+            self.bits, self.packets = self.rates(now)
+            self.at = now
+
+
 @dataclass
 class InterfaceCounters:
-    """Packet and byte counters of one interface (``show interfaces``)."""
+    """The counters of one interface (``show interfaces``), all of frames that really
+    crossed it; ``clear counters`` starts them again."""
 
     input_packets: int = 0
     input_bytes: int = 0
@@ -140,16 +176,48 @@ class InterfaceCounters:
     output_bytes: int = 0
     input_errors: int = 0
     output_drops: int = 0
+    broadcasts: int = 0  # frames received for the broadcast or a multicast address
+    ip_multicasts: int = 0  # ... of them IPv4 multicast
+    multicasts: int = 0  # frames received for a multicast (not the broadcast) address
+    unknown_protocol: int = 0  # frames received for us in an EtherType we do not speak
+    interface_resets: int = 0  # the interface was shut down or brought up
+    input_rate: RateMeter = field(default_factory=RateMeter)
+    output_rate: RateMeter = field(default_factory=RateMeter)
+
+    def received(self, frame: bytes, now: float) -> None:
+        """Count a frame that arrived."""
+        self.input_packets += 1
+        self.input_bytes += len(frame)
+        self.input_rate.add(now, len(frame))
+        dst = frame[:6]
+        if dst[:1] and dst[0] & 1:  # the group bit: broadcast or multicast
+            self.broadcasts += 1
+            if dst == _BROADCAST_MAC:
+                return
+            self.multicasts += 1
+            if dst[:3] == b"\x01\x00\x5e" and frame[12:14] == _ETHERTYPE_IPV4:
+                self.ip_multicasts += 1
+        elif frame[12:14] not in _SPOKEN_ETHERTYPES:
+            self.unknown_protocol += 1
+
+    def sent(self, frame: bytes, now: float) -> None:
+        """Count a frame that left."""
+        self.output_packets += 1
+        self.output_bytes += len(frame)
+        self.output_rate.add(now, len(frame))
 
 
 @dataclass
 class InterfaceState:
-    """Runtime state of one interface: cabling and counters."""
+    """Runtime state of one interface: cabling, counters, when it last saw traffic."""
 
     cabled: bool = False  # a link in the lab connects it to something
     counters: InterfaceCounters = field(default_factory=InterfaceCounters)
     method: str = "NVRAM"  # how the address was set: NVRAM, manual, unset
     last_status: tuple[str, str] | None = None  # (Status, Protocol) when last looked at
+    last_input: float | None = None  # virtual time of the last frame received
+    last_output: float | None = None  # ... and sent
+    cleared_at: float | None = None  # the last "clear counters" (None: never)
 
 
 LogSink = Callable[[str], None]
@@ -177,6 +245,10 @@ class Router:
         self.config = RunningConfig()
         self.state: dict[str, InterfaceState] = {}
         self.saved_since_change = True
+        # the running-config's history, as its "! Last configuration change" lines tell it:
+        # when it last changed since boot (None: not since) and when it was last saved
+        self.last_change: datetime | None = None
+        self.nvram_updated: datetime | None = None
         self.debug_flags: set[str] = set()
         self.listeners: list[Callable[[str, str], None]] = []  # (event, detail)
         # whether the far end of a cabled interface is enabled (set by the lab's fabric)
@@ -230,6 +302,7 @@ class Router:
         self.network_changed()
         self.boot_time = self.clock.now
         self.saved_since_change = True
+        self.last_change = None
 
     # ------------------------------------------------------------ time and log
 
@@ -309,6 +382,8 @@ class Router:
         if before is None or before == after:
             return
         if after[0] != before[0]:
+            if "administratively down" in (before[0], after[0]):
+                st.counters.interface_resets += 1  # shutdown and no shutdown reset it
             if after[0] == "administratively down":
                 self.log(f"%LINK-5-CHANGED: Interface {name}, changed state to "
                          "administratively down")
@@ -334,7 +409,17 @@ class Router:
         self._emit("config", what)
 
     def _changed(self) -> None:
+        self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """The running-config changed: it differs from NVRAM's, as of now."""
         self.saved_since_change = False
+        self.last_change = self.wall_time()
+
+    def mark_saved(self) -> None:
+        """The running-config was written to NVRAM."""
+        self.saved_since_change = True
+        self.nvram_updated = self.wall_time()
 
     def interface_enabled(self, interface: str) -> bool:
         """Not shut down (what the far end of a cable sees)."""
@@ -353,6 +438,11 @@ class Router:
     def interface_is_up(self, interface: str) -> bool:
         return self.interface_up(interface) == ("up", "up")
 
+    def speaks_arp(self, interface: str) -> bool:
+        """Whether ``interface`` is on an Ethernet (a loopback or tunnel has no ARP)."""
+        t = interface_type(interface)
+        return t is None or not t.virtual
+
     def interface_addresses(self, interface: str) -> list[tuple[int, int]]:
         intf = self.config.interfaces.get(interface)
         if intf is None:
@@ -369,17 +459,26 @@ class Router:
             self._rib = build_rib(self)
         return self._rib
 
-    def count(self, interface: str, direction: str, size: int) -> None:
+    def count(self, interface: str, direction: str, frame: bytes) -> None:
+        """A frame crossed ``interface`` (``direction`` "in" or "out")."""
         st = self.state.get(interface)
         if st is None:
             return
-        c = st.counters
+        now = self.clock.now
         if direction == "in":
-            c.input_packets += 1
-            c.input_bytes += size
+            st.counters.received(frame, now)
+            st.last_input = now
         else:
-            c.output_packets += 1
-            c.output_bytes += size
+            st.counters.sent(frame, now)
+            st.last_output = now
+
+    def clear_counters(self, interface: str | None = None) -> None:
+        """``clear counters [INTERFACE]``: the interface counters start again from zero."""
+        now = self.clock.now
+        for name, st in self.state.items():
+            if interface is None or name == interface:
+                st.counters = InterfaceCounters()
+                st.cleared_at = now
 
     def network_changed(self) -> None:
         """Interfaces, addresses or routes changed: rebuild what depends on them."""

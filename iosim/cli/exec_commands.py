@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
 from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
@@ -9,6 +10,7 @@ from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
 from iosim.config.render import interface_config_text, running_config_text
 from iosim.router import NvramError
+from iosim.show import interfaces, routing
 from iosim.show import system as show
 
 _PIPES = ("PIPE_INCLUDE", "PIPE_EXCLUDE", "PIPE_BEGIN", "PIPE_SECTION", "PIPE_COUNT")
@@ -116,14 +118,15 @@ def _save(session: Session) -> str:
         session.router.nvram.write(show.startup_text_of(session.router))
     except NvramError as e:
         return f"Building configuration...\n{e}\n"
-    session.router.saved_since_change = True
+    session.router.mark_saved()
     return "Building configuration...\n[OK]\n"
 
 
 @exec_handler("exec_write")
 def _write(session: Session, m: Match) -> str:
     if m.has("WRITE_TERMINAL"):
-        return session.page(running_config_text(session.router.config))
+        router = session.router
+        return session.page(running_config_text(router.config, show.config_history(router)))
     if m.has("WRITE_ERASE"):
         return _erase(session, m)
     return _save(session)
@@ -255,17 +258,48 @@ def _show_terminal(session: Session, m: Match) -> str:
     return _output(session, m, text)
 
 
+def _known_interface(session: Session, m: Match, terminal: str) -> str | None:
+    """The interface a command names (None if it names none); one the router does not
+    have gets the caret under it."""
+    name = _interface_arg(m, terminal)
+    if name is not None and name not in session.router.config.interfaces:
+        raise invalid_at(m, terminal)
+    return name
+
+
 @exec_handler("show_interfaces")
 def _show_interfaces(session: Session, m: Match) -> str:
-    name = _interface_arg(m, "SHOW_IF_NAME")
-    if name is not None and name not in session.router.config.interfaces:
-        raise invalid_at(m, "SHOW_IF_NAME")
-    return _output(session, m, show.show_interfaces(session.router, name))
+    if m.has("SHOW_IF_DESCRIPTION"):
+        return _output(session, m, interfaces.show_interfaces_description(session.router))
+    name = _known_interface(session, m, "SHOW_IF_NAME")
+    return _output(session, m, interfaces.show_interfaces(session.router, name))
 
 
 @exec_handler("show_ip_interface")
-def _show_ip_interface_brief(session: Session, m: Match) -> str:
-    return _output(session, m, show.show_ip_interface_brief(session.router))
+def _show_ip_interface(session: Session, m: Match) -> str:
+    if m.has("SHOW_IP_INT_BRIEF"):
+        return _output(session, m, interfaces.show_ip_interface_brief(session.router))
+    name = _known_interface(session, m, "SHOW_IP_INT_NAME")
+    return _output(session, m, interfaces.show_ip_interface(session.router, name))
+
+
+@exec_handler("exec_clear_counters")
+def _clear_counters(session: Session, m: Match) -> str:
+    """``clear counters [IF]``: after IOS's confirmation, the interface counters restart."""
+    name = _known_interface(session, m, "CLEAR_COUNTERS_IF")
+    router = session.router
+
+    def answer(text: str) -> str:
+        if ios_strip(text).lower() not in ("", "y", "yes"):
+            return ""
+        router.clear_counters(name)
+        where = "all interfaces" if name is None else f"interface {name}"
+        router.log(f"%CLEAR-5-COUNTERS: Clear counter on {where} by console")
+        return ""
+
+    scope = "all interfaces" if name is None else "this interface"
+    session.pending = Pending(f'Clear "show interface" counters on {scope} [confirm]', answer)
+    return ""
 
 
 #: ``show ip route static|connected``: the route codes each keyword selects.
@@ -275,7 +309,13 @@ _ROUTE_CODES = {"SHOW_ROUTE_STATIC": frozenset("S"), "SHOW_ROUTE_CONNECTED": fro
 @exec_handler("show_ip_route", "show_ip_route_type")
 def _show_ip_route(session: Session, m: Match) -> str:
     codes = next((c for t, c in _ROUTE_CODES.items() if m.has(t)), None)
-    return _output(session, m, show.show_ip_route(session.router, codes))
+    return _output(session, m, routing.show_ip_route(session.router, codes))
+
+
+@exec_handler("show_ip_route_address")
+def _show_ip_route_address(session: Session, m: Match) -> str:
+    address = int(m.ipv4("SHOW_ROUTE_ADDRESS"))
+    return _output(session, m, routing.show_ip_route_address(session.router, address))
 
 
 @exec_handler("show_access_lists", "show_ip_access_lists")
@@ -291,7 +331,8 @@ def _show_running(session: Session, m: Match) -> str:
         if intf is None:
             raise invalid_at(m, "SHOW_RUN_IF_NAME")
         return _output(session, m, interface_config_text(session.router.config, intf))
-    return _output(session, m, running_config_text(session.router.config))
+    router = session.router
+    return _output(session, m, running_config_text(router.config, show.config_history(router)))
 
 
 @exec_handler("show_startup")

@@ -1,5 +1,6 @@
-"""EXEC commands of the running crypto: show crypto isakmp/ipsec sa, show crypto session,
-show crypto call admission statistics, clear crypto sa/isakmp/session/call admission."""
+"""EXEC commands of the running crypto: show crypto isakmp/ipsec sa [count], show crypto
+session, show crypto call admission statistics, clear crypto sa [counters], clear crypto
+isakmp/session/call admission."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from iosim.show.crypto_runtime import (
     show_engine_connections,
     show_ipsec_sa,
     show_ipsec_sa_address,
+    show_ipsec_sa_count,
     show_isakmp_peers,
     show_isakmp_sa,
+    show_isakmp_sa_count,
     show_isakmp_sa_detail,
 )
 
@@ -36,6 +39,8 @@ def _show_isakmp_sa(session: Session, m: Match) -> str:
     states = _isakmp_states(_plane(session))
     if m.has("SCRY_ISA_DETAIL"):
         return _output(session, m, show_isakmp_sa_detail(states))
+    if m.has("SCRY_ISA_COUNT"):
+        return _output(session, m, show_isakmp_sa_count(states))
     return _output(session, m, show_isakmp_sa(states))
 
 
@@ -52,6 +57,8 @@ def _show_ipsec_sa(session: Session, m: Match) -> str:
         raise invalid_at(m, "SCRY_IPSEC_IF")
     if m.has("SCRY_IPSEC_ADDRESS"):
         return _output(session, m, show_ipsec_sa_address(plane.sad.bundles, plane.clock.now))
+    if m.has("SCRY_IPSEC_COUNT"):
+        return _output(session, m, show_ipsec_sa_count(plane.sad.bundles))
     peer = m.get("SCRY_IPSEC_PEER_ADDR")
     text = show_ipsec_sa(plane.flows(), plane.clock.now, ip_to_int(peer) if peer else None,
                          interface, m.has("SCRY_IPSEC_DETAIL"))
@@ -60,6 +67,9 @@ def _show_ipsec_sa(session: Session, m: Match) -> str:
 
 @exec_handler("exec_clear_crypto_sa")
 def _clear_sa(session: Session, m: Match) -> str:
+    if m.has("CLEAR_CRYPTO_COUNTERS"):
+        _plane(session).clear_sa_counters()
+        return ""
     peer = m.get("CLEAR_CRYPTO_PEER_ADDR")
     _plane(session).clear_sa(ip_to_int(peer) if peer else None)
     return ""

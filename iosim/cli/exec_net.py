@@ -1,4 +1,4 @@
-"""Network EXEC commands: ping, show arp, clear arp-cache."""
+"""Network EXEC commands: ping, show [ip] arp, clear arp-cache."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 from iosim.clock import VirtualClock
 from iosim.config.handlers import invalid_at
-from iosim.net.packets import format_ip, ip_to_int, mac_to_str
+from iosim.net.packets import format_ip, ip_to_int
 from iosim.net.ping import PingOutcome, run_ping
 from iosim.net.stack import IpStack
+from iosim.show.interfaces import show_arp
 
 
 def _stack(session: Session) -> tuple[IpStack, VirtualClock]:
@@ -111,20 +112,10 @@ def _ping(session: Session, m: Match) -> str:
         df=df, identifier=stack.next_ident()))
 
 
-def show_arp(stack: IpStack, now: float) -> str:
-    """``show arp``: our own addresses (age ``-``) and what ARP learnt."""
-    rows = ["Protocol  Address          Age (min)  Hardware Addr   Type   Interface"]
-    for entry in sorted(stack.arp.values(), key=lambda e: e.address):
-        age = "-" if entry.learnt is None else str(int((now - entry.learnt) // 60))
-        rows.append(f"Internet  {format_ip(entry.address):<15}{age:>10}   "
-                    f"{mac_to_str(entry.mac)}  ARPA   {entry.interface}")
-    return "\n".join(rows) + "\n"
-
-
-@exec_handler("show_arp")
+@exec_handler("show_arp", "show_ip_arp")
 def _show_arp(session: Session, m: Match) -> str:
     stack, clock = _stack(session)
-    return _output(session, m, show_arp(stack, clock.now))
+    return _output(session, m, show_arp(stack.arp.values(), clock.now))
 
 
 @exec_handler("exec_clear_arp")

@@ -144,13 +144,14 @@ class Session:
         router = self.router
         checkpoint = Checkpoint(router.config, self.target) if self.undo_on_error else None
         mode, target, saved = self.mode, self.target, router.saved_since_change
+        last_change = router.last_change
         try:
             out = run()
         except Exception as exc:  # a bug in iosim: the lab and its configs carry on
             if checkpoint is not None:
                 router.config = checkpoint.config  # a failed reload or copy may have swapped it
                 checkpoint.restore()
-                router.saved_since_change = saved
+                router.saved_since_change, router.last_change = saved, last_change
                 router.network_changed()  # routes and addresses as the config says again
             self.mode, self.target, self.pending = mode, target, None
             self.last_error = internal_error(command, exc, device=self.router.name,
@@ -270,7 +271,7 @@ class Session:
                 return "".join(ctx.out) + self._end_config()
             self.mode, self.target = result.mode, result.target
         else:
-            self.router.saved_since_change = False
+            self.router.mark_changed()
         return "".join(ctx.out)
 
     def _do(self, line: str, m: Match) -> str:

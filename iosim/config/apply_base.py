@@ -8,6 +8,7 @@ from iosim.cli.errors import CommandRejected, InvalidInput
 from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
+from iosim.cli.modes import Mode, register
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import (
     InterfaceConfig,
@@ -178,6 +179,41 @@ def _ip_http(ctx: ApplyContext, m: Match) -> None:
 @handles("cfg_ip_forward_protocol")
 def _forward_protocol(ctx: ApplyContext, m: Match) -> None:
     """``ip forward-protocol nd`` is the IOS default and always shown."""
+
+
+# ---------------------------------------------------------------- IOSv's own lines
+
+#: The values IOSv's ``mmi`` lines always have (running-config prints them whatever is set).
+_MMI_DEFAULTS = {"MMI_POLLING_SECONDS": "60", "MMI_SNMP_SECONDS": "180"}
+
+register(Mode("red", "red_line", "(config-red)#", "config"))
+register(Mode("cp", "cp_line", "(config-cp)#", "config"))
+
+
+@handles("cfg_mmi")
+def _mmi(ctx: ApplyContext, m: Match) -> None:
+    """IOSv's ``mmi`` defaults (in every running-config it prints) are accepted; other
+    values are not emulated."""
+    for terminal, default in _MMI_DEFAULTS.items():
+        value = m.get(terminal)
+        if value is not None and value != default:
+            words = " ".join(a.value for a in m.args)
+            raise CommandRejected(f'% iosim: "{words}" is not emulated')
+
+
+@handles("cfg_no_ipv6_cef", "cfg_multilink_bundle", "cfg_ipv6_ioam", "cfg_no_scheduler_allocate")
+def _iosv_defaults(ctx: ApplyContext, m: Match) -> None:
+    """Lines IOSv prints in every running-config, as its defaults: nothing to change."""
+
+
+@handles("cfg_redundancy")
+def _redundancy(ctx: ApplyContext, m: Match) -> Enter:
+    return Enter("red")
+
+
+@handles("cfg_control_plane")
+def _control_plane(ctx: ApplyContext, m: Match) -> Enter:
+    return Enter("cp")
 
 
 # ---------------------------------------------------------------- interfaces
@@ -423,6 +459,6 @@ def _config_exit(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("exec")
 
 
-@handles("if_exit", "line_exit", "nacl_exit")
+@handles("if_exit", "line_exit", "nacl_exit", "red_exit", "cp_exit")
 def _sub_exit(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("config")

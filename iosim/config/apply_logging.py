@@ -137,13 +137,14 @@ def destination_lines(cfg: RunningConfig) -> list[str]:
 
 
 def server_lines(cfg: RunningConfig) -> list[str]:
-    """``logging trap`` and ``logging host``: after the routes and named access lists."""
+    """``logging trap`` and ``logging host``: after the routes and named access lists, just
+    before ``ipv6 ioam timestamp``."""
     log = cfg.logging
     out = []
     if log.trap_level != DEFAULT_TRAP_LEVEL:
         out.append(f"logging trap {SEVERITY_NAMES[log.trap_level]}")
     out.extend(f"logging host {host}" for host in log.hosts)
-    return [*out, "!"] if out else []
+    return out
 
 
 if destination_lines not in SECTIONS["after-boot"]:

@@ -1,5 +1,6 @@
 """NAT configuration: handlers of ``ip nat ...``, its running-config lines, and the EXEC
-commands ``show ip nat translations`` and ``clear ip nat translation *``.
+commands ``show ip nat translations [verbose]``, ``show ip nat statistics`` and ``clear ip
+nat translation *``.
 
 The configuration lives in ``RunningConfig.features["nat"]`` (a :class:`NatConfig`) and, per
 interface, in ``InterfaceConfig.features["nat"]`` (``"inside"`` or ``"outside"``); the
@@ -18,7 +19,13 @@ from iosim.config.model import InterfaceConfig, RunningConfig
 from iosim.config.render import INTERFACE_LINES, SECTIONS
 from iosim.net.nat import DEFAULT_TIMEOUTS, DynamicNat, NatConfig, StaticNat, nat_config, nat_engine
 from iosim.net.packets import format_ip
-from iosim.show.nat import show_ip_nat_translations
+from iosim.router import Router
+from iosim.show.nat import (
+    NatView,
+    show_ip_nat_statistics,
+    show_ip_nat_translations,
+    show_ip_nat_translations_verbose,
+)
 
 #: ``ip nat translation KIND``: the terminal of each kind, in running-config order.
 TIMEOUT_TERMINALS: dict[str, str] = {
@@ -140,12 +147,15 @@ def _source_static(ctx: ApplyContext, m: Match) -> None:
         if _same_mapping(new, old):
             if old.extendable != new.extendable:
                 nat.statics[i] = new
+                nat.static_since[new] = nat.static_since.pop(old, ctx.router.clock.now)
                 _changed(ctx)
             return
         problem = _conflict(new, old)
         if problem is not None:
             raise CommandRejected(problem)
-    nat_config(ctx.config, create=True).statics.append(new)
+    nat = nat_config(ctx.config, create=True)
+    nat.statics.append(new)
+    nat.static_since[new] = ctx.router.clock.now
     _changed(ctx)
 
 
@@ -157,6 +167,8 @@ def _no_source_static(ctx: ApplyContext, m: Match) -> None:
     if not gone:
         return
     nat.statics = [s for s in nat.statics if not _same_mapping(s, probe)]
+    for mapping in gone:
+        nat.static_since.pop(mapping, None)
     nat_engine(ctx.router).forget(gone[0].origin)
     _changed(ctx)
 
@@ -228,13 +240,28 @@ if interface_lines not in INTERFACE_LINES:
 # ================================================================ EXEC
 
 
+def _view(router: Router) -> NatView:
+    """The router's NAT as its show commands see it (entries past their timeout gone)."""
+    engine = nat_engine(router)
+    now = router.clock.now
+    engine.table.expire(now)
+    intfs = router.config.sorted_interfaces()
+    return NatView(nat_config(router.config), engine.table, now,
+                   tuple(i.name for i in intfs if i.features.get("nat") == "inside"),
+                   tuple(i.name for i in intfs if i.features.get("nat") == "outside"))
+
+
 @exec_handler("show_ip_nat_translations")
 def _show_translations(session: Session, m: Match) -> str:
-    router = session.router
-    engine = nat_engine(router)
-    engine.table.expire(router.clock.now)
-    text = show_ip_nat_translations(nat_config(router.config), engine.table.entries())
-    return _output(session, m, text)
+    view = _view(session.router)
+    if m.has("SHOW_NAT_VERBOSE"):
+        return _output(session, m, show_ip_nat_translations_verbose(view))
+    return _output(session, m, show_ip_nat_translations(view.cfg, view.table.entries()))
+
+
+@exec_handler("show_ip_nat_statistics")
+def _show_statistics(session: Session, m: Match) -> str:
+    return _output(session, m, show_ip_nat_statistics(_view(session.router)))
 
 
 @exec_handler("exec_clear_nat")

@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 from iosim.cli.interfaces import interface_type
 from iosim.config.apply_acl import render_entry
-from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig
+from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig, StaticRoute
 from iosim.config.passwords import type7_encode
 
 SectionRenderer = Callable[[RunningConfig], list[str]]
 #: Sections contributed by features, by where IOS puts them: "after-boot" (``logging
-#: buffered`` comes before ``enable secret``), "before-interfaces" (crypto), "before-routes"
-#: (``ip nat`` rules come just before ``ip route``), "after-routes".
+#: buffered`` comes before ``enable secret``), "before-interfaces" (crypto, after
+#: ``redundancy``), "before-routes" (``ip nat`` rules come just before ``ip route``),
+#: "after-routes" (``logging host``, after the named access lists and just before
+#: ``ipv6 ioam timestamp``).
 SECTIONS: dict[str, list[SectionRenderer]] = {
     "after-boot": [], "before-interfaces": [], "before-routes": [], "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
@@ -82,95 +84,131 @@ def _render_line(cfg: RunningConfig, line: LineConfig) -> list[str]:
     return out
 
 
-def config_lines(cfg: RunningConfig) -> list[str]:
-    """Every line of the running-config body, from the first ``!`` to ``end``."""
-    out: list[str] = ["!", f"version {cfg.version}"]
-    out.append("service timestamps debug datetime" + (" msec" if cfg.timestamps_debug_msec else ""))
-    out.append("service timestamps log datetime" + (" msec" if cfg.timestamps_log_msec else ""))
-    out.append(("" if cfg.service_password_encryption else "no ") + "service password-encryption")
-    out += ["!", f"hostname {cfg.hostname}", "!", "boot-start-marker", "boot-end-marker", "!",
-            "!"]
-    for section in SECTIONS["after-boot"]:
-        out.extend(section(cfg))
+#: What IOSv always prints, whatever is configured: the mmi defaults ...
+_MMI_DEFAULTS = ["mmi polling-interval 60", "no mmi auto-configure", "no mmi pvc",
+                 "mmi snmp-timeout 180"]
+
+
+def _head_lines(cfg: RunningConfig) -> list[str]:
+    """From ``version`` to ``boot-end-marker``."""
+    return ["!", f"version {cfg.version}",
+            "service timestamps debug datetime" + (" msec" if cfg.timestamps_debug_msec else ""),
+            "service timestamps log datetime" + (" msec" if cfg.timestamps_log_msec else ""),
+            ("" if cfg.service_password_encryption else "no ") + "service password-encryption",
+            "!", f"hostname {cfg.hostname}", "!", "boot-start-marker", "boot-end-marker"]
+
+
+def _enable_lines(cfg: RunningConfig) -> list[str]:
+    out = []
     if cfg.enable_secret is not None:
         out.append(f"enable secret 5 {cfg.enable_secret}")
     pw = _password_words(cfg.enable_password, cfg.enable_password_type7,
                          cfg.service_password_encryption)
     if pw is not None:
         out.append(f"enable password {pw}")
-    out += ["!", "aaa new-model" if cfg.aaa_new_model else "no aaa new-model", "!", "!", "!"]
+    return out
+
+
+def _user_lines(cfg: RunningConfig) -> list[str]:
+    out = []
+    for user in cfg.users.values():
+        words = [f"username {user.name}"]
+        if user.privilege is not None:
+            words.append(f"privilege {user.privilege}")
+        if user.secret is not None:
+            words.append(f"secret 5 {user.secret}")
+        else:
+            upw = _password_words(user.password, user.password_type7,
+                                  cfg.service_password_encryption)
+            shown = upw if upw and upw.startswith("7 ") else f"0 {upw or ''}"
+            words.append(f"password {shown}")
+        out.append(" ".join(words))
+    return out
+
+
+def _route_line(r: StaticRoute) -> str:
+    words = [f"ip route {r.prefix} {r.mask}"]
+    if r.interface:
+        words.append(r.interface)
+    if r.next_hop:
+        words.append(str(r.next_hop))
+    if r.distance != 1:
+        words.append(str(r.distance))
+    if r.name:
+        words.append(f"name {r.name}")
+    if r.permanent:
+        words.append("permanent")
+    return " ".join(words)
+
+
+def _named_acl_lines(cfg: RunningConfig) -> list[str]:
+    out = []
+    for acl in cfg.acls.values():
+        if not acl.numbered:
+            out.append(f"ip access-list {'extended' if acl.extended else 'standard'} {acl.name}")
+            out.extend(f" {render_entry(e)}" for e in acl.entries)
+    return out
+
+
+def _numbered_acl_lines(cfg: RunningConfig) -> list[str]:
+    numbered = sorted((a for a in cfg.acls.values() if a.numbered), key=lambda a: int(a.name))
+    return [f"access-list {acl.name} {render_entry(e)}" for acl in numbered
+            for e in acl.entries]
+
+
+def _sections(where: str, cfg: RunningConfig) -> list[str]:
+    return [line for section in SECTIONS[where] for line in section(cfg)]
+
+
+def _closed(lines: list[str]) -> list[str]:
+    """A block of lines and the ``!`` after it; nothing for no lines."""
+    return [*lines, "!"] if lines else []
+
+
+def config_lines(cfg: RunningConfig) -> list[str]:
+    """Every line of the running-config body, from the first ``!`` to ``end``, in IOSv's
+    order with the lines IOSv always prints (``mmi``, ``no ipv6 cef``, ``multilink
+    bundle-name authenticated``, ``redundancy``, ``ipv6 ioam timestamp``, ``control-plane``,
+    ``no scheduler allocate``) and its runs of ``!``."""
+    out = _head_lines(cfg)
+    out += ["!", "!", *_sections("after-boot", cfg), *_enable_lines(cfg), "!"]
+    out += ["aaa new-model" if cfg.aaa_new_model else "no aaa new-model", "!", "!", "!"]
+    out += [*_MMI_DEFAULTS, "!", ""]
     if not cfg.domain_lookup:
         out.append("no ip domain lookup")
     if cfg.domain_name is not None:
         out.append(f"ip domain name {cfg.domain_name}")
-    out.append("ip cef" if cfg.ip_cef else "no ip cef")
-    out.append("!")
-    if cfg.users:
-        for user in cfg.users.values():
-            words = [f"username {user.name}"]
-            if user.privilege is not None:
-                words.append(f"privilege {user.privilege}")
-            if user.secret is not None:
-                words.append(f"secret 5 {user.secret}")
-            else:
-                upw = _password_words(user.password, user.password_type7,
-                                      cfg.service_password_encryption)
-                shown = upw if upw and upw.startswith("7 ") else f"0 {upw or ''}"
-                words.append(f"password {shown}")
-            out.append(" ".join(words))
-        out.append("!")
-    for section in SECTIONS["before-interfaces"]:
-        out.extend(section(cfg))
-    out.append("!")
+    out += ["ip cef" if cfg.ip_cef else "no ip cef", "no ipv6 cef", "!"]
+    out += ["multilink bundle-name authenticated", "!", "!", *_user_lines(cfg), "!"]
+    out += ["redundancy", "!", "!", "!", *_closed(_sections("before-interfaces", cfg))]
     for intf in cfg.sorted_interfaces():
-        out.extend(render_interface(cfg, intf))
-        out.append("!")
-    out.append("ip forward-protocol nd")
-    out.append("!")
+        out += [*render_interface(cfg, intf), "!"]
+    out += ["ip forward-protocol nd", "!", "!"]
     out.append("ip http server" if cfg.http_server else "no ip http server")
-    out.append("ip http secure-server" if cfg.http_secure_server else "no ip http secure-server")
-    for section in SECTIONS["before-routes"]:
-        out.extend(section(cfg))
-    for r in cfg.sorted_routes():
-        words = [f"ip route {r.prefix} {r.mask}"]
-        if r.interface:
-            words.append(r.interface)
-        if r.next_hop:
-            words.append(str(r.next_hop))
-        if r.distance != 1:
-            words.append(str(r.distance))
-        if r.name:
-            words.append(f"name {r.name}")
-        if r.permanent:
-            words.append("permanent")
-        out.append(" ".join(words))
-    out.append("!")
-    for acl in cfg.acls.values():
-        if acl.numbered:
-            continue
-        out.append(f"ip access-list {'extended' if acl.extended else 'standard'} {acl.name}")
-        out.extend(f" {render_entry(e)}" for e in acl.entries)
-    if any(not a.numbered for a in cfg.acls.values()):
-        out.append("!")
-    for section in SECTIONS["after-routes"]:
-        out.extend(section(cfg))
-    numbered = [a for a in cfg.acls.values() if a.numbered]
-    for acl in sorted(numbered, key=lambda a: int(a.name)):
-        out.extend(f"access-list {acl.name} {render_entry(e)}" for e in acl.entries)
-    if numbered:
-        out.append("!")
+    if cfg.http_secure_server:
+        out.append("ip http secure-server")
+    out += _sections("before-routes", cfg)
+    out += [_route_line(r) for r in cfg.sorted_routes()]
+    out += ["!", *_closed(_named_acl_lines(cfg)), *_sections("after-routes", cfg)]
+    out += ["ipv6 ioam timestamp", "!", "!", *_numbered_acl_lines(cfg), "!"]
+    out += ["control-plane", "!"]
     if cfg.banner_motd is not None:
-        out.append(f"banner motd ^C{cfg.banner_motd}^C")
-    out.append("!")
+        out += [f"banner motd ^C{cfg.banner_motd}^C", "!"]
+    else:
+        out.append("!")
     for line in cfg.lines:
         out.extend(_render_line(cfg, line))
-    out += ["!", "end"]
+    out += ["!", "no scheduler allocate", "!", "end"]
     return out
 
 
-def running_config_text(cfg: RunningConfig) -> str:
-    """``show running-config``: the header and the whole configuration."""
-    body = "\n".join(config_lines(cfg)) + "\n"
+def running_config_text(cfg: RunningConfig, history: list[str] | tuple[str, ...] = ()) -> str:
+    """``show running-config``: the header and the whole configuration; ``history`` are
+    the comment lines IOS puts first (``! Last configuration change at ...``)."""
+    lines = config_lines(cfg)
+    if history:
+        lines = ["!", *history, *lines]
+    body = "\n".join(lines) + "\n"
     return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
 
 

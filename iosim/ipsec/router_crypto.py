@@ -152,6 +152,12 @@ class RouterCrypto:
             self.lifecycle.remove(bundle)
         self.ike.pump_all()
 
+    def clear_sa_counters(self) -> None:
+        """``clear crypto sa counters``: every flow's packet counters start again from zero
+        (the SAs stay)."""
+        for counters in self.lifecycle.flow_counters.values():
+            counters.reset()
+
     def clear_isakmp(self, conn_id: int | None = None) -> None:
         """``clear crypto isakmp [CONN-ID]``: delete every ISAKMP SA, or the one with that
         conn-id (an unknown one deletes nothing), telling the peer; IPsec SAs stay until

@@ -11,7 +11,7 @@ test per bundle -- a hub with a thousand spokes stays as fast as a router with o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 from iosim.ike.engine import IpsecSaPair, ProxyIdentity
@@ -36,6 +36,13 @@ class SaCounters:
     verify: int = 0  # packets received whose ICV verified
     no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
     pairs: int = 0  # SA pairs IKE installed for the flow: the first, then one per rekey
+
+    def reset(self) -> None:
+        """``clear crypto sa counters``: the packet counters start again (the count of the
+        pairs IKE installed is history, not a packet counter, and stays)."""
+        for f in fields(self):
+            if f.name != "pairs":
+                setattr(self, f.name, f.default)
 
 
 @dataclass

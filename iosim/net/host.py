@@ -31,6 +31,9 @@ class Host:
     def interface_is_up(self, interface: str) -> bool:
         return interface == HOST_INTERFACE
 
+    def speaks_arp(self, interface: str) -> bool:
+        return interface == HOST_INTERFACE
+
     def interface_addresses(self, interface: str) -> list[tuple[int, int]]:
         if interface != HOST_INTERFACE:
             return []
@@ -39,5 +42,5 @@ class Host:
     def routing_table(self) -> RoutingTable:
         return self._table
 
-    def count(self, interface: str, direction: str, size: int) -> None:
+    def count(self, interface: str, direction: str, frame: bytes) -> None:
         self.counters[direction] += 1

@@ -82,11 +82,13 @@ class Node(Protocol):
 
     def interface_is_up(self, interface: str) -> bool: ...
 
+    def speaks_arp(self, interface: str) -> bool: ...  # an Ethernet, not a loopback
+
     def interface_addresses(self, interface: str) -> list[tuple[int, int]]: ...
 
     def routing_table(self) -> RoutingTable: ...
 
-    def count(self, interface: str, direction: str, size: int) -> None: ...
+    def count(self, interface: str, direction: str, frame: bytes) -> None: ...
 
 
 @dataclass
@@ -139,8 +141,9 @@ class IpStack:
     def refresh_own_entries(self, interfaces: list[str]) -> None:
         """Keep the ARP entries of our own addresses (age ``-``) in step with the config.
 
-        An address that has just come up is announced with a gratuitous ARP, as IOS does
-        when an interface comes up, so that neighbours learn it before any traffic.
+        An address that has just come up on an Ethernet is announced with a gratuitous ARP,
+        as IOS does when an interface comes up, so that neighbours learn it before any
+        traffic (a loopback has no neighbours to tell).
         """
         before = {(a, e.interface) for a, e in self.arp.items() if e.learnt is None}
         for addr in [a for a, e in self.arp.items() if e.learnt is None]:
@@ -150,7 +153,7 @@ class IpStack:
                 continue
             for addr, _ in self.node.interface_addresses(name):
                 self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
-                if (addr, name) not in before:
+                if (addr, name) not in before and self.node.speaks_arp(name):
                     garp = ArpPacket(ArpOperation.REQUEST, self.mac(name), addr, bytes(6), addr)
                     self._send_frame(name, BROADCAST_MAC, EtherType.ARP, push_arp(garp))
 
@@ -171,7 +174,7 @@ class IpStack:
             return
         for tap in list(self.taps):
             tap(interface, "in", frame)
-        self.node.count(interface, "in", len(frame))
+        self.node.count(interface, "in", frame)
         try:
             eth = pull_ethernet(frame)
         except PacketError:
@@ -363,7 +366,7 @@ class IpStack:
             return
         frame = push_ethernet(EthernetFrame(dst_mac, self.mac(interface), ethertype, payload),
                               pad=True)
-        self.node.count(interface, "out", len(frame))
+        self.node.count(interface, "out", frame)
         for tap in list(self.taps):
             tap(interface, "out", frame)
         self.transmit(interface, frame)

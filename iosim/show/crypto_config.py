@@ -365,7 +365,7 @@ def _set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
         out += ["\tPFS (Y/N): Y", f"\tDH group:  {s.pfs}"]
     else:
         out.append("\tPFS (Y/N): N")
-    out.append("\tTransform sets={")
+    out += ["\tMixed-mode : Disabled", "\tTransform sets={"]
     names = s.transform_sets or ["default"]
     for name in names:
         ts = DEFAULT_TRANSFORM_SET if name == "default" else crypto.transform_sets.get(name)

@@ -1,5 +1,5 @@
-"""Pure renderers of what IKE and IPsec are doing: ``show crypto isakmp sa``,
-``show crypto ipsec sa [detail|address|interface|peer]``, ``show crypto session [detail]``
+"""Pure renderers of what IKE and IPsec are doing: ``show crypto isakmp sa [detail|count]``,
+``show crypto ipsec sa [detail|address|count|interface|peer]``, ``show crypto session [detail]``
 (IOS 15.x layouts, tabs and spaces as the references show)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from iosim.ike.engine import IsakmpSaState
 from iosim.ipsec.replay import ReplayWindow
 from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters
 from iosim.net.packets import format_ip
+from iosim.show.durations import elapsed, hms
 
 ETHERNET_MTU = 1500
 
@@ -54,14 +55,24 @@ def show_isakmp_sa_detail(states: list[IsakmpSaState]) -> str:
         if s.conn_id == 0:
             continue
         local, remote = _local_remote(s)
-        left = int(s.lifetime_left)
-        life = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+        life = hms(s.lifetime_left)
         out.append(f"{s.conn_id:<6}{format_ip(local):<16}{format_ip(remote):<16}{'':7}"
                    f"{s.status.split()[0]:<7}{s.encryption.split()[0]:<5}{s.hash:<7}"
                    f"{s.auth:<5}{s.group:<3}{life} {_capabilities(s):<4}\n"
                    f"       Engine-id:Conn-id =  SW:{s.conn_id - 1000}\n")
     out.append("IPv6 Crypto ISAKMP SA\n\n")
     return "\n".join(out)
+
+
+def show_isakmp_sa_count(states: list[IsakmpSaState]) -> str:
+    """``show crypto isakmp sa count``: the ISAKMP SAs done with phase 1, those still
+    negotiating it, and those deleted that the table still lists."""
+    live = [s for s in states if s.status == "ACTIVE"]
+    done = sum(1 for s in live if s.state == "QM_IDLE")
+    return (f"\nActive ISAKMP SA's: {done}\n"
+            "Standby ISAKMP SA's: 0\n"
+            f"Currently being negotiated ISAKMP SA's: {len(live) - done}\n"
+            f"Dead ISAKMP SA's: {len(states) - len(live)}\n")
 
 
 def show_isakmp_peers(states: list[IsakmpSaState]) -> str:
@@ -227,6 +238,20 @@ def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None,
     return "\n".join(out) + "\n"
 
 
+def show_ipsec_sa_count(bundles: list[SaBundle]) -> str:
+    """``show crypto ipsec sa count``: every IPsec SA (each direction's ESP and AH SA counts
+    one), those of pairs a rekey is replacing apart."""
+    active = rekeying = 0
+    for b in bundles:
+        n = len(b.inbound.spis) + len(b.outbound.spis)
+        if b.rekeyed:
+            rekeying += n
+        else:
+            active += n
+    return (f"IPsec SA total: {active + rekeying}, active: {active}, rekeying: {rekeying}, "
+            "unused: 0, invalid: 0\n\n")
+
+
 def show_ipsec_sa_address(bundles: list[SaBundle], now: float) -> str:
     """``show crypto ipsec sa address``: every SA grouped by its destination (ours for the
     inbound SAs, the peer's for the outbound ones), lowest address first, AH before ESP."""
@@ -260,19 +285,23 @@ def _flow_text(f: FlowView) -> str:
 @dataclass(frozen=True)
 class _Session:
     """What ``show crypto session`` calls a session: an interface and a peer, the ISAKMP
-    SAs with that peer and the flows of the interface's crypto map towards it."""
+    SAs with that peer (``ike`` established, ``negotiating`` not yet) and the flows of the
+    interface's crypto map towards it."""
 
     interface: str
     peer: int
     flows: list[FlowView]
     ike: list[IsakmpSaState]
+    negotiating: list[IsakmpSaState]
 
     @property
     def status(self) -> str:
         active = any(f.bundles for f in self.flows)
         if self.ike:
             return "UP-ACTIVE" if active else "UP-IDLE"
-        return "UP-NO-IKE" if active else "DOWN"
+        if active:
+            return "UP-NO-IKE"
+        return "DOWN-NEGOTIATING" if self.negotiating else "DOWN"
 
     @property
     def port(self) -> int:
@@ -287,17 +316,24 @@ def _sessions(flows: list[FlowView], states: list[IsakmpSaState], peer: int | No
     for f in flows:
         if (f.interface, f.peer) not in keys and peer in (None, f.peer):
             keys.append((f.interface, f.peer))
-    return [_Session(interface, remote,
-                     [f for f in flows if (f.interface, f.peer) == (interface, remote)],
-                     [s for s in states if _local_remote(s)[1] == remote
-                      and s.state == "QM_IDLE" and s.status == "ACTIVE"])
-            for interface, remote in keys]
+    sessions = []
+    for interface, remote in keys:
+        mine = [s for s in states if _local_remote(s)[1] == remote and s.status == "ACTIVE"]
+        sessions.append(_Session(
+            interface, remote,
+            [f for f in flows if (f.interface, f.peer) == (interface, remote)],
+            [s for s in mine if s.state == "QM_IDLE"],
+            [s for s in mine if s.state != "QM_IDLE"]))
+    return sessions
 
 
-def _ike_sa_line(s: IsakmpSaState, port: int) -> str:
+def _ike_sa_lines(s: IsakmpSaState, port: int, active: bool) -> list[str]:
+    """``Session ID`` and the ``IKEv1 SA`` line of an ISAKMP SA, ``Active`` once phase 1 is
+    done, ``Inactive`` while it is negotiated."""
     local, remote = _local_remote(s)
-    return (f"  IKEv1 SA: local {format_ip(local)}/{port} remote "
-            f"{format_ip(remote)}/{port} Active ")
+    return ["  Session ID: 0  ",
+            f"  IKEv1 SA: local {format_ip(local)}/{port} remote {format_ip(remote)}/{port} "
+            f"{'Active' if active else 'Inactive'} "]
 
 
 def _origin(f: FlowView) -> str:
@@ -312,7 +348,10 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
     for s in _sessions(flows, states, peer):
         out += [f"Interface: {s.interface}", f"Session status: {s.status:<14}",
                 f"Peer: {format_ip(s.peer)} port {s.port} "]
-        out += [_ike_sa_line(ike, s.port) for ike in s.ike]
+        for ike in s.ike:
+            out += _ike_sa_lines(ike, s.port, True)
+        for ike in s.negotiating:
+            out += _ike_sa_lines(ike, s.port, False)
         for f in s.flows:
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
                     f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}"]
@@ -327,23 +366,6 @@ _SESSION_CODES = [
     "R - IKE Auto Reconnect, U - IKE Dynamic Route Update",
     "S - SIP VPN",
 ]
-
-
-def elapsed(seconds: float) -> str:
-    """How IOS prints a time span: ``00:04:12`` within a day, ``3d18h`` within a week,
-    ``7w0d`` beyond."""
-    s = int(seconds)
-    days, hours = s // 86400, s % 86400 // 3600
-    if days >= 7:
-        return f"{days // 7}w{days % 7}d"
-    if days:
-        return f"{days}d{hours}h"
-    return f"{hours:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _hms(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _flow_detail(f: FlowView, now: float) -> list[str]:
@@ -377,9 +399,12 @@ def show_crypto_session_detail(flows: list[FlowView], states: list[IsakmpSaState
         else:
             out += ["      Desc: (none)", "      Phase1_id: (none)"]
         for ike in s.ike:
-            out += ["  Session ID: 0  ", _ike_sa_line(ike, s.port),
+            out += [*_ike_sa_lines(ike, s.port, True),
                     f"          Capabilities:{_capabilities(ike) or '(none)'} "
-                    f"connid:{ike.conn_id} lifetime:{_hms(ike.lifetime_left)}"]
+                    f"connid:{ike.conn_id} lifetime:{hms(ike.lifetime_left)}"]
+        for ike in s.negotiating:
+            out += [*_ike_sa_lines(ike, s.port, False),
+                    "          Capabilities:(none) connid:0 lifetime:0"]
         for f in s.flows:
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
                     f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}",

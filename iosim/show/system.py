@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
@@ -11,8 +12,6 @@ from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import byte_length
 from iosim.config.apply_acl import render_entry_show
 from iosim.config.render import config_lines
-from iosim.net.packets import format_ip
-from iosim.net.routing import RibEntry, Route
 from iosim.router import NvramError
 
 if TYPE_CHECKING:
@@ -84,128 +83,28 @@ def show_version(router: Router) -> str:
     )
 
 
+def config_time(t: datetime) -> str:
+    """How running-config's comments stamp a time: ``18:40:55 UTC Wed Apr 30 2025``."""
+    return f"{t.strftime('%H:%M:%S')} UTC {t.strftime('%a %b')} {t.day} {t.year}"
+
+
+def config_history(router: Router) -> list[str]:
+    """The comment lines at the top of ``show running-config``: when the configuration last
+    changed (or that it has not since the router booted) and when it was last saved. The
+    console asks for no username, so, as IOS does for such a line, no ``by USER`` follows."""
+    if router.last_change is None:
+        out = ["! No configuration change since last restart"]
+    else:
+        out = [f"! Last configuration change at {config_time(router.last_change)}"]
+    if router.nvram_updated is not None:
+        out.append(f"! NVRAM config last updated at {config_time(router.nvram_updated)}")
+    return out
+
+
 def show_clock(router: Router) -> str:
     t = router.wall_time()
     return (f"*{t.strftime('%H:%M:%S')}.{t.microsecond // 1000:03d} UTC "
             f"{t.strftime('%a %b')} {t.day} {t.year}\n")
-
-
-def show_ip_interface_brief(router: Router) -> str:
-    out = ["Interface                  IP-Address      OK? Method Status                Protocol"]
-    for intf in router.config.sorted_interfaces():
-        status, proto = router.interface_up(intf.name)
-        st = router.state.get(intf.name)
-        method = "unset" if intf.address is None else (st.method if st else "NVRAM")
-        if intf.address is None and st is not None and st.method == "NVRAM":
-            method = "NVRAM"
-        addr = str(intf.address) if intf.address else "unassigned"
-        out.append(f"{intf.name:<27}{addr:<16}YES {method:<7}{status:<22}{proto}")
-    return "\n".join(out) + "\n"
-
-
-def _mac(router: Router, name: str) -> str:
-    digest = hashlib.sha256(f"{router.name}/{name}".encode()).digest()
-    mac = bytes([0x52, 0x54, 0x00]) + digest[:3]
-    h = mac.hex()
-    return f"{h[0:4]}.{h[4:8]}.{h[8:12]}"
-
-
-def show_interfaces(router: Router, only: str | None = None) -> str:
-    out: list[str] = []
-    for intf in router.config.sorted_interfaces():
-        if only is not None and intf.name != only:
-            continue
-        status, proto = router.interface_up(intf.name)
-        t = interface_type(intf.name)
-        st = router.state.get(intf.name)
-        c = st.counters if st else None
-        out.append(f"{intf.name} is {status}, line protocol is {proto} ")
-        if t is not None and t.name == "Loopback":
-            out.append("  Hardware is Loopback")
-        elif t is not None and t.name == "Tunnel":
-            out.append("  Hardware is Tunnel")
-        else:
-            mac = _mac(router, intf.name)
-            out.append(f"  Hardware is iGbE, address is {mac} (bia {mac})")
-        if intf.description is not None:
-            out.append(f"  Description: {intf.description}")
-        if intf.network is not None:
-            out.append(f"  Internet address is {intf.address}/{intf.network.prefixlen}")
-        loop = t is not None and t.name == "Loopback"
-        mtu, bw, dly = (1514, 8000000, 5000) if loop else (1500, 1000000, 10)
-        out.append(f"  MTU {mtu} bytes, BW {bw} Kbit/sec, DLY {dly} usec, ")
-        out.append("     reliability 255/255, txload 1/255, rxload 1/255")
-        out.append("  Encapsulation LOOPBACK, loopback not set" if loop
-                   else "  Encapsulation ARPA, loopback not set")
-        out.append("  Keepalive set (10 sec)")
-        if c is not None:
-            out.append(f"     {c.input_packets} packets input, {c.input_bytes} bytes, 0 no buffer")
-            out.append(f"     {c.input_errors} input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored")
-            out.append(f"     {c.output_packets} packets output, {c.output_bytes} bytes, "
-                       "0 underruns")
-            out.append("     0 output errors, 0 collisions, 0 interface resets")
-            out.append(f"     {c.output_drops} output drops")
-    return "\n".join(out) + "\n" if out else ""
-
-
-# The second line ends with a space, as IOS prints it.
-_LEGEND = """\
-Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
-       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area\x20
-       N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2
-       E1 - OSPF external type 1, E2 - OSPF external type 2
-       i - IS-IS, su - IS-IS summary, L1 - IS-IS level-1, L2 - IS-IS level-2
-       ia - IS-IS inter area, * - candidate default, U - per-user static route
-       o - ODR, P - periodic downloaded static route, H - NHRP, l - LISP
-       a - application route
-       + - replicated route, % - next hop override, p - overrides from PfR
-"""
-
-
-def _path_text(r: Route) -> str:
-    """``[1/0] via 198.51.100.2`` or ``is directly connected, Gi0/0``."""
-    if r.next_hop is None:
-        return f"is directly connected, {r.interface}"
-    via = f"via {format_ip(r.next_hop)}" + (f", {r.interface}" if r.interface else "")
-    return f"[{r.distance}/{r.metric}] {via}"
-
-
-def _entry_lines(entry: RibEntry, width: int, with_length: bool = True) -> list[str]:
-    """An installed prefix; under "is subnetted" (one mask) IOS leaves the length out."""
-    best = entry.best
-    prefix = format_ip(entry.network) + (f"/{entry.prefix_len}" if with_length else "")
-    lines = [f"{best.code:<{width}}{prefix} {_path_text(best)}"]
-    pad = " " * (width + len(prefix) + 1)
-    lines += [f"{pad}{_path_text(p)}" for p in entry.paths[1:]]
-    return lines
-
-
-def show_ip_route(router: Router, codes: frozenset[str] | None = None) -> str:
-    """``show ip route``; with ``codes`` (``show ip route static``) only routes of those codes,
-    under the same subnetting headers (which count every subnet of the network, as IOS does)."""
-    table = router.routing_table()
-    gateway = table.gateway_of_last_resort()
-    out = [_LEGEND, "\n"]
-    if gateway is None:
-        out.append("Gateway of last resort is not set\n\n")
-    else:
-        out.append(f"Gateway of last resort is {format_ip(gateway)} to network 0.0.0.0\n\n")
-    for group in table.groups():
-        shown = [e for e in group.entries if codes is None or e.best.type.value in codes]
-        if not shown:
-            continue
-        if not group.header:
-            out.extend(ln + "\n" for ln in _entry_lines(group.entries[0], 6))
-            continue
-        head = f"      {format_ip(group.network)}/{group.header_len} is "
-        if group.variably_subnetted:
-            head += f"variably subnetted, {group.subnets} subnets, {group.masks} masks"
-        else:
-            head += f"subnetted, {group.subnets} subnets"
-        out.append(head + "\n")
-        for entry in shown:
-            out.extend(ln + "\n" for ln in _entry_lines(entry, 9, group.variably_subnetted))
-    return "".join(out)
 
 
 def show_access_lists(router: Router, only: str | None = None, ip_only: bool = False) -> str:

@@ -87,7 +87,8 @@ def test_sa_lifetime_show(session: Session, router: Router) -> None:
 
 
 def test_crypto_map_show(session: Session, router: Router) -> None:
-    # show-crypto-map.txt [1] (15.x), SA not up yet so no "Current peer" line
+    # show-crypto-map.txt [1] (15.x), SA not up yet so no "Current peer" line; with the
+    # "Mixed-mode : Disabled" line IOS 15 prints after PFS (ios-public/show_crypto_map, IOL 15)
     typed(session, """
 crypto ipsec transform-set TSET esp-aes esp-sha-hmac
 exit
@@ -108,6 +109,7 @@ crypto map CMAP
         "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds\n"
         "\tResponder-Only (Y/N): N\n"
         "\tPFS (Y/N): N\n"
+        "\tMixed-mode : Disabled\n"
         "\tTransform sets={\n"
         "\t\tTSET:  { esp-aes esp-sha-hmac  } ,\n"
         "\t}\n"

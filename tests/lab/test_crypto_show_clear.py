@@ -319,6 +319,7 @@ def test_clear_crypto_session_remote_spares_the_other_peers(tmp_path: Path) -> N
     session = console.feed("show crypto session")
     assert "Peer: 203.0.113.2 port 500 \n  IPSEC FLOW" in session  # no IKE SA left
     assert ("Peer: 198.51.100.2 port 500 \n"
+            "  Session ID: 0  \n"
             "  IKEv1 SA: local 198.51.100.1/500 remote 198.51.100.2/500 Active \n"
             "  IPSEC FLOW: permit ip host 192.168.1.1 host 198.51.100.2 \n"
             "        Active SAs: 2, origin: crypto map") in session

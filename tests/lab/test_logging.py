@@ -106,8 +106,8 @@ def test_logging_host_and_trap(tmp_path: Path) -> None:
                  "logging buffered 20010 informational\nend\n")
     running = console.feed("show running-config")
     assert "logging buffered 20010 informational\n" in running
-    assert "logging trap debugging\nlogging host 192.0.2.50\nlogging host 192.0.2.51\n!\n" \
-        in running
+    assert ("logging trap debugging\nlogging host 192.0.2.50\nlogging host 192.0.2.51\n"
+            "ipv6 ioam timestamp\n") in running
     run(console, LOOPBACK)
     out = console.feed("show logging")
     # the %SYS-5-CONFIG_I of the first "end", then the three of LOOPBACK

@@ -74,7 +74,7 @@ def test_running_config_places_nat_lines_and_replays_to_the_same_config() -> Non
         "ip nat inside source static tcp 192.168.1.30 80 198.51.100.1 8080 extendable",
         "ip route 0.0.0.0 0.0.0.0 198.51.100.2",  # IOS puts the NAT rules just before routes
     ]
-    assert lines[start - 1] == "no ip http secure-server"
+    assert lines[start - 1] == "no ip http server"  # IOSv 15.9 prints no secure-server line
     assert start < lines.index("access-list 101 deny ip 192.168.1.0 0.0.0.255 10.0.2.0 "
                                "0.0.0.255")
     second = _router(text)
@@ -181,7 +181,8 @@ def test_help_lists_the_nat_words(tmp_path: Path) -> None:
     assert "overload  Overload an address translation" in console.feed(
         "ip nat inside source list 1 interface g0/0 ?")
     console.feed("end")
-    assert console.feed("show ip nat ?") == "  translations  Translation entries\n\n"
+    assert console.feed("show ip nat ?") == ("  statistics    Translation statistics\n"
+                                             "  translations  Translation entries\n\n")
     assert console.feed("clear ip nat translation ?") == (
         "  *  Delete all dynamic translations\n\n")
 

@@ -1,0 +1,95 @@
+"""show crypto isakmp sa count, show crypto ipsec sa count, clear crypto sa counters and
+the session states of show crypto session, on the seed's VPN (IOS 15 layouts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labkit import marks, run, seeded
+
+from iosim.ike.events import IsakmpSaState
+from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.lab.console import LabConsole
+from iosim.show.crypto_runtime import show_isakmp_sa_count
+
+PING = "ping 10.0.2.10 source 192.168.1.1"
+
+
+def _plane(c: LabConsole, name: str = "R1") -> RouterCrypto:
+    plane = c.lab.routers[name].crypto_plane
+    assert isinstance(plane, RouterCrypto)
+    return plane
+
+
+def _state(state: str, status: str = "ACTIVE") -> IsakmpSaState:
+    return IsakmpSaState(1, 2, state, 1001, status, "aes", "sha", "psk", 14, 0.0, True)
+
+
+def test_isakmp_count_sorts_the_sas_by_their_state() -> None:
+    states = [_state("QM_IDLE"), _state("QM_IDLE"), _state("MM_KEY_EXCH"),
+              _state("MM_NO_STATE", "ACTIVE (deleted)")]
+    assert show_isakmp_sa_count(states) == (
+        "\nActive ISAKMP SA's: 2\nStandby ISAKMP SA's: 0\n"
+        "Currently being negotiated ISAKMP SA's: 1\nDead ISAKMP SA's: 1\n")
+
+
+def test_counts_follow_the_tunnel(tmp_path: Path) -> None:
+    c = seeded(tmp_path)
+    assert c.feed("show crypto ipsec sa count") == (
+        "IPsec SA total: 0, active: 0, rekeying: 0, unused: 0, invalid: 0\n\n")
+    assert marks(c.feed(PING)) == [".!!!!"]
+    assert "Active ISAKMP SA's: 1\n" in c.feed("show crypto isakmp sa count")
+    assert c.feed("show crypto ipsec sa count") == (
+        "IPsec SA total: 2, active: 2, rekeying: 0, unused: 0, invalid: 0\n\n")
+    _plane(c).sad.bundles[0].rekeyed = True  # as when its successor has been asked for
+    assert c.feed("show crypto ipsec sa count") == (
+        "IPsec SA total: 2, active: 0, rekeying: 2, unused: 0, invalid: 0\n\n")
+
+
+def test_ah_and_esp_sas_count_one_each(tmp_path: Path) -> None:
+    c = seeded(tmp_path, r1_replace={"esp-aes 256 esp-sha256-hmac":
+                                     "ah-sha-hmac esp-aes 256 esp-sha256-hmac"},
+               r2_replace={"esp-aes 256 esp-sha256-hmac":
+                           "ah-sha-hmac esp-aes 256 esp-sha256-hmac"})
+    assert marks(c.feed(PING)) == [".!!!!"]
+    assert c.feed("show crypto ipsec sa count").startswith("IPsec SA total: 4, active: 4,")
+
+
+def test_clear_crypto_sa_counters_keeps_the_sas(tmp_path: Path) -> None:
+    c = seeded(tmp_path)
+    c.feed(PING)
+    pairs = _plane(c).flows()[0].counters.pairs
+    assert c.feed("clear crypto sa counters") == ""
+    text = c.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 0, #pkts encrypt: 0, #pkts digest: 0\n" in text
+    assert "    #pkts decaps: 0, #pkts decrypt: 0, #pkts verify: 0\n" in text
+    assert "        Status: ACTIVE(ACTIVE)" in text  # the SAs stay
+    assert _plane(c).flows()[0].counters.pairs == pairs
+    assert marks(c.feed(PING)) == ["!!!!!"]  # no new phase 1 or quick mode
+    assert "    #pkts encaps: 5, #pkts encrypt: 5, #pkts digest: 5\n" in c.feed(
+        "show crypto ipsec sa")
+    c.feed("@R2")
+    assert "    #pkts decaps: 9, " in c.feed("show crypto ipsec sa")  # R2's own stay
+
+
+def test_session_negotiating_while_phase_one_fails(tmp_path: Path) -> None:
+    c = seeded(tmp_path, r2_replace={"SECRETKEY123": "OTHERKEY999"})
+    assert marks(c.feed(PING)) == ["....."]
+    session = c.feed("show crypto session")
+    assert ("Session status: DOWN-NEGOTIATING\n"
+            "Peer: 203.0.113.2 port 500 \n"
+            "  Session ID: 0  \n"
+            "  IKEv1 SA: local 198.51.100.1/500 remote 203.0.113.2/500 Inactive \n"
+            "  IPSEC FLOW: permit ip 192.168.1.0/255.255.255.0 10.0.2.0/255.255.255.0 \n"
+            "        Active SAs: 0, origin: crypto map\n") in session
+    detail = c.feed("show crypto session detail")
+    assert ("      Desc: (none)\n      Phase1_id: (none)\n  Session ID: 0  \n"
+            "  IKEv1 SA: local 198.51.100.1/500 remote 203.0.113.2/500 Inactive \n"
+            "          Capabilities:(none) connid:0 lifetime:0\n") in detail
+    assert "Currently being negotiated ISAKMP SA's: 1\n" in c.feed(
+        "show crypto isakmp sa count")
+    run(c, "@R2\nconf t\ncrypto isakmp key SECRETKEY123 address 198.51.100.1\nend\n@R1\n"
+           "clear crypto isakmp\n")
+    assert "Session status: DOWN          \n" in c.feed("show crypto session")
+    assert marks(c.feed(PING)) == [".!!!!"]
+    assert "Session status: UP-ACTIVE     \n" in c.feed("show crypto session")
