@@ -677,7 +677,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                             and p.spi in (x.spi_in.to_bytes(4, "big"),
                                           x.ah_spi_in.to_bytes(4, "big"))):
                         del self._qm[key]
-                        self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
+                        self._events.append(Phase2Failed(
+                            sa.peer, "NO_PROPOSAL_CHOSEN from peer", proxies=x.proxies,
+                            conn_id=sa.conn_id, message_id=mid))
 
     def _invalid_spi(self, sa: IsakmpSa, protocol: int, spi: int) -> None:
         """The peer has no SA for ``spi``, one of our outbound ESP or AH SPIs (per

@@ -109,12 +109,16 @@ class Phase2Failed:
     """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``). When we refused the
     peer's proposal, ``cause`` says why (``"proxies"``, ``"transform"``, ``"mode"``,
     ``"pfs"``, see :class:`~iosim.ike.phase2_policy.Phase2Refused`; ``"proposal"`` for one we
-    could not use at all) and ``proxies`` are the proposed ones (our side local)."""
+    could not use at all) and ``proxies`` are the proposed ones (our side local). ``message_id``
+is the refused quick mode's when we refused it, the peer's NO_PROPOSAL_CHOSEN
+informational's when the peer refused ours."""
 
     peer: int
     reason: str
     cause: str = ""
     proxies: ProxyIdentity | None = None
+    conn_id: int = 0  # the ISAKMP SA's (0: not known)
+    message_id: int | None = None  # the exchange that carried the refusal (see above)
 
 
 @dataclass(frozen=True)
@@ -313,7 +317,7 @@ class QuickModeMixin(MainModeMixin):
                          sa_payload.proposals[0] if sa_payload.proposals else None)
             reason = "NO_PROPOSAL_CHOSEN: phase 2 SA policy not acceptable! " \
                      f"(local {ip_text(self.local)} remote {ip_text(sa.peer)})"
-            self._events.append(Phase2Failed(sa.peer, reason, cause, proxies))
+            self._events.append(Phase2Failed(sa.peer, reason, cause, proxies, sa.conn_id, mid))
             x.last_sent = self._send_informational(sa, NotificationPayload(
                 NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
                 first.spi if first else b""))
