@@ -4,6 +4,7 @@ only when one side starts it" ticket), and ``mode transport`` as a preference.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from labkit import console as lab_console
@@ -13,6 +14,14 @@ from test_vpn import TRANSPORT
 from iosim.lab.console import LabConsole
 
 NO_PFS = {"set pfs group14\n": ""}
+CAPTURE = (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ios-public"
+           / "debug_crypto"
+           / "github-id45014605715__tunupgh_IOS15_classic_initiator_PFS_mismatch.txt")
+
+
+def _values_out(line: str) -> str:
+    """A debug line with its addresses, conn-ids and message IDs taken out."""
+    return re.sub(r"-?\d+(\.\d+){0,3}", "N", line)
 
 
 def _debug_lines(out: str) -> list[str]:
@@ -71,6 +80,11 @@ def test_a_pfs_group_mismatch_fails_with_ios_words_on_both_sides(tmp_path: Path)
         f'ISAKMP:(1001):deleting node {node} error FALSE reason "Informational (in) state 1"',
         "ISAKMP:(1001):Input = IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY",
         "ISAKMP:(1001):Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE "]
+    if CAPTURE.exists():  # the captured IOS 15 initiator's lines, values aside
+        want = CAPTURE.read_text().splitlines()
+        start = max(i for i, ln in enumerate(want) if "(I) QM_IDLE" in ln and "received" in ln)
+        assert [_values_out(ln) for ln in r1[notify - 3:notify + 4]] == [
+            _values_out(ln) for ln in want[start:start + 7]]
     r2 = _logged(console, "R2")
     assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in r2
     assert not [ln for ln in r2 if "transform proposal not supported" in ln]
