@@ -392,7 +392,7 @@ def _listing(node: Node) -> str:
             continue
         seen.add(spec.label)
         if spec.interface:
-            items.extend((t.name, t.help) for t in INTERFACE_TYPES)
+            items.extend((t.name, t.help) for t in INTERFACE_TYPES if t.listed)
             continue
         items.append((spec.label, spec.help))
     items.sort(key=lambda kv: kv[0])

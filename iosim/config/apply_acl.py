@@ -1,4 +1,5 @@
-"""Handlers of IP access lists, numbered and named, standard and extended.
+"""Handlers of IP access lists, numbered and named, standard and extended, and of the
+interface commands that apply them (``ip access-group``, ``ip unreachables``).
 
 An ACL's entries are an :class:`iosim.config.model.AclEntries`: adding, finding and removing
 a line costs O(log n), so a 20,000-line list types and boots as fast per line as a short one.
@@ -11,7 +12,7 @@ from ipaddress import IPv4Address
 from iosim.cli.errors import CommandRejected
 from iosim.cli.matcher import Match, ipv4_address
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
-from iosim.config.model import AccessList, AclEntry, AddressMatch, PortMatch
+from iosim.config.model import AccessList, AclEntry, AddressMatch, InterfaceConfig, PortMatch
 
 #: IP protocol keywords and numbers (the numbers IOS renders back as keywords).
 PROTOCOLS: dict[str, int] = {"ip": 0, "icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50,
@@ -206,6 +207,50 @@ def _nacl_remark(ctx: ApplyContext, m: Match) -> None:
     acl.entries.add(AclEntry(acl.next_seq(), "remark", remark=m.get("ACE_REMARK_TEXT")))
 
 
+# ---------------------------------------------------------------- interfaces
+
+
+@handles("if_ip_access_group")
+def _ip_access_group(ctx: ApplyContext, m: Match) -> None:
+    """``ip access-group N|NAME in|out``: one list per direction (a new one replaces it);
+    a list not (yet) defined filters nothing, as on IOS."""
+    name = m.get("ACG_ACL_NUM") or m.get("ACG_ACL_EXP") or m.get("ACG_ACL_NAME") or ""
+    if m.has("ACG_ACL_NAME") and name.isascii() and name.isdigit():
+        raise invalid_at(m, "ACG_ACL_NAME")  # a number outside both ranges
+    intf = ctx.config.interfaces[str(ctx.target)]
+    if m.has("ACG_IN"):
+        intf.access_group_in = name
+    else:
+        intf.access_group_out = name
+    ctx.router.acls_changed()
+
+
+@handles("if_no_ip_access_group")
+def _no_ip_access_group(ctx: ApplyContext, m: Match) -> None:
+    intf = ctx.config.interfaces[str(ctx.target)]
+    if m.has("ACG_IN"):
+        intf.access_group_in = None
+    else:
+        intf.access_group_out = None
+    ctx.router.acls_changed()
+
+
+@handles("if_ip_unreachables", "if_no_ip_unreachables")
+def _ip_unreachables(ctx: ApplyContext, m: Match) -> None:
+    ctx.config.interfaces[str(ctx.target)].unreachables = not m.has("IF_NO")
+    ctx.router.acls_changed()
+
+
+def interface_lines(intf: InterfaceConfig) -> list[str]:
+    """The interface's filtering lines, as running-config shows them under its addresses."""
+    out = [f" ip access-group {name} {way}"
+           for name, way in ((intf.access_group_in, "in"), (intf.access_group_out, "out"))
+           if name is not None]
+    if not intf.unreachables:
+        out.append(" no ip unreachables")
+    return out
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -252,10 +297,16 @@ def render_entry(e: AclEntry) -> str:
 
 
 def render_entry_show(e: AclEntry) -> str:
-    """The body of an entry as ``show access-lists`` shows it."""
+    """The body of an entry as ``show access-lists`` shows it: a standard entry's action is
+    padded to the width of ``permit`` (``deny   any``) and a wildcard spelled out."""
     if e.protocol is None and e.action != "remark":
         assert e.source is not None
-        if not e.source.is_any and not e.source.is_host:
-            return f"{e.action} {e.source.address}, wildcard bits {e.source.wildcard}" + (
-                " log" if e.log else "")
+        log = " log" if e.log else ""
+        if e.source.is_any:
+            src = "any"
+        elif e.source.is_host:
+            src = str(e.source.address)
+        else:
+            src = f"{e.source.address}, wildcard bits {e.source.wildcard}"
+        return f"{e.action:<6} {src}{log}"
     return render_entry(e)

@@ -18,6 +18,7 @@ from iosim.config.model import (
     interface_sort_key,
 )
 from iosim.config.passwords import md5_crypt, salt_for, type7_decode
+from iosim.net.routing import NULL_INTERFACE
 
 # ---------------------------------------------------------------- system
 
@@ -368,7 +369,8 @@ def _route_from(ctx: ApplyContext, m: Match) -> StaticRoute:
     if int(prefix) & ~int(mask) & 0xFFFFFFFF:
         raise CommandRejected("%Inconsistent address and mask")
     interface = m.get("ROUTE_INTERFACE")
-    if interface is not None and interface not in ctx.config.interfaces:
+    if interface is not None and interface not in ctx.config.interfaces and (
+            interface != NULL_INTERFACE):
         raise invalid_at(m, "ROUTE_INTERFACE")
     hop = m.get("ROUTE_NEXT_HOP") or m.get("ROUTE_IF_NEXT_HOP")
     distance = m.get("ROUTE_DISTANCE")

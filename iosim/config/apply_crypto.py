@@ -524,6 +524,7 @@ def _transform_mode(ctx: ApplyContext, m: Match) -> None:
     if ts is None:
         return
     ts.mode = "transport" if m.has("CTSM_TRANSPORT") and m.command == "ctsm_mode" else "tunnel"
+    ts.require = ts.mode == "transport" and m.has("CTSM_REQUIRE")
     _changed(ctx)
 
 

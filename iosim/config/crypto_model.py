@@ -208,6 +208,7 @@ class TransformSet:
     name: str
     transforms: list[str]  # canonical words: "esp-aes 256", "esp-sha-hmac"
     mode: str = "tunnel"  # "tunnel" or "transport"
+    require: bool = False  # ``mode transport require``: tunnel mode is never accepted
 
 
 #: IOS 15's built-in transform set, used by a crypto map entry that names none.

@@ -30,6 +30,9 @@ class InterfaceConfig:
     shutdown: bool = False
     duplex: str | None = None  # None: the platform default (auto)
     speed: str | None = None
+    access_group_in: str | None = None  # ``ip access-group N|NAME in``
+    access_group_out: str | None = None  # ``ip access-group N|NAME out``
+    unreachables: bool = True  # ``no ip unreachables``: no ICMP unreachables sent
     features: dict[str, Any] = field(default_factory=dict)  # crypto map, nat, ...
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from iosim.cli.interfaces import interface_type
+from iosim.config.apply_acl import interface_lines as acl_interface_lines
 from iosim.config.apply_acl import render_entry
 from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig, StaticRoute
 from iosim.config.passwords import type7_encode
@@ -48,6 +49,7 @@ def render_interface(cfg: RunningConfig, intf: InterfaceConfig) -> list[str]:
         for addr, mask in intf.secondaries:
             out.append(f" ip address {addr} {mask} secondary")
         out.append(f" ip address {intf.address} {intf.mask}")
+    out.extend(acl_interface_lines(intf))
     for extra in INTERFACE_LINES:
         out.extend(extra(cfg, intf))
     if intf.shutdown:

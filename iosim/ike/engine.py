@@ -138,6 +138,7 @@ from iosim.ike.payloads import (
     pull_message,
     push_payload,
 )
+from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ike.quick_mode import (
     IpsecSaPair,
     Phase2Offer,
@@ -147,7 +148,12 @@ from iosim.ike.quick_mode import (
     pair_deleted_by,
     usable_transform_set,
 )
-from iosim.ike.quick_mode_exchange import Phase2Established, Phase2Failed, QuickModeMixin
+from iosim.ike.quick_mode_exchange import (
+    Phase2Checked,
+    Phase2Established,
+    Phase2Failed,
+    QuickModeMixin,
+)
 from iosim.ike.sa_table import QmTable, SaTable
 
 __all__ = [
@@ -166,10 +172,12 @@ __all__ = [
     "PeerDead",
     "Phase1Established",
     "Phase1Failed",
+    "Phase2Checked",
     "Phase2Deleted",
     "Phase2Established",
     "Phase2Failed",
     "Phase2Offer",
+    "Phase2Refused",
     "ProxyIdentity",
     "RemoteProtocolError",
     "DuplicateReceived",
@@ -200,8 +208,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         rand: Callable[[int], bytes],
         policies: Callable[[], list[IkePolicy]],
         psk_for: Callable[[int], str | None],
-        select_phase2: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
-        | None = None,
+        select_phase2: Callable[[int, ProxyIdentity, list[Phase2Offer]],
+                                Phase2Offer | Phase2Refused | None] | None = None,
         aggressive_mode_disabled: Callable[[], bool] = lambda: False,
         nat_traversal: bool = False,
         aggressive_for: Callable[[int], bool] = lambda peer: False,
@@ -669,7 +677,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                             and p.spi in (x.spi_in.to_bytes(4, "big"),
                                           x.ah_spi_in.to_bytes(4, "big"))):
                         del self._qm[key]
-                        self._events.append(Phase2Failed(sa.peer, "NO_PROPOSAL_CHOSEN from peer"))
+                        self._events.append(Phase2Failed(
+                            sa.peer, "NO_PROPOSAL_CHOSEN from peer", proxies=x.proxies,
+                            conn_id=sa.conn_id, message_id=mid))
 
     def _invalid_spi(self, sa: IsakmpSa, protocol: int, spi: int) -> None:
         """The peer has no SA for ``spi``, one of our outbound ESP or AH SPIs (per

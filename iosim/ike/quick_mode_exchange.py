@@ -5,7 +5,10 @@
 with :class:`iosim.ike.main_mode.MainModeMixin` and dispatches to it. The exchange, its states
 and its payload codecs are described in :mod:`iosim.ike.quick_mode`.
 
-Besides ``Phase2Established`` / ``Phase2Failed`` the handlers emit ``StateChanged`` events with
+The responder judges a proposal with the router's choice (``select_phase2``: a
+``Phase2Offer`` to answer, or a :class:`~iosim.ike.phase2_policy.Phase2Refused` saying why
+not) and reports it as ``Phase2Checked`` before it answers. Besides ``Phase2Established`` /
+``Phase2Failed`` the handlers emit ``StateChanged`` events with
 the node states IOS's ``debug crypto isakmp`` prints (``conn_id`` is the ISAKMP SA's), in the
 order IOS prints them relative to the SA installation:
 
@@ -58,6 +61,7 @@ from iosim.ike.payloads import (
     push_payload_body,
     push_payloads,
 )
+from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ike.quick_mode import (
     FULL_MASK,
     IpsecSaPair,
@@ -76,7 +80,8 @@ from iosim.ike.quick_mode import (
 )
 from iosim.ike.sa_table import QmTable
 
-__all__ = ["Phase2Established", "Phase2Failed", "QuickModeMixin", "QuickModeStarted"]
+__all__ = ["Phase2Checked", "Phase2Established", "Phase2Failed", "QuickModeMixin",
+           "QuickModeStarted"]
 
 _ESP = ProtocolId.PROTO_IPSEC_ESP
 _AH = ProtocolId.PROTO_IPSEC_AH
@@ -101,10 +106,35 @@ class QuickModeStarted:
 
 @dataclass(frozen=True)
 class Phase2Failed:
-    """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``)."""
+    """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``). When we refused the
+    peer's proposal, ``cause`` says why (``"proxies"``, ``"transform"``, ``"mode"``,
+    ``"pfs"``, see :class:`~iosim.ike.phase2_policy.Phase2Refused`; ``"proposal"`` for one we
+    could not use at all) and ``proxies`` are the proposed ones (our side local). ``message_id``
+is the refused quick mode's when we refused it, the peer's NO_PROPOSAL_CHOSEN
+informational's when the peer refused ours."""
 
     peer: int
     reason: str
+    cause: str = ""
+    proxies: ProxyIdentity | None = None
+    conn_id: int = 0  # the ISAKMP SA's (0: not known)
+    message_id: int | None = None  # the exchange that carried the refusal (see above)
+
+
+@dataclass(frozen=True)
+class Phase2Checked:
+    """Responder: the peer's quick-mode proposal was judged against our crypto map.
+    ``offers`` are its proposals as we read them, ``chosen`` the answer (None if refused,
+    then ``cause`` says why), ``proxies`` the proposed identities (our side local): what
+    ``debug crypto isakmp|ipsec`` walks through."""
+
+    peer: int
+    conn_id: int
+    message_id: int
+    proxies: ProxyIdentity
+    offers: tuple[Phase2Offer, ...]
+    chosen: Phase2Offer | None
+    cause: str = ""
 
 
 class QuickModeMixin(MainModeMixin):
@@ -113,7 +143,8 @@ class QuickModeMixin(MainModeMixin):
 
     local: int
     _rand: Callable[[int], bytes]
-    _select: Callable[[int, ProxyIdentity, list[Phase2Offer]], Phase2Offer | None]
+    _select: Callable[[int, ProxyIdentity, list[Phase2Offer]],
+                      Phase2Offer | Phase2Refused | None]
     _qm: QmTable[QuickModeExchange]
     _pairs: dict[int, IpsecSaPair]
     _outbox: list[tuple[int, bytes, int]]
@@ -260,7 +291,9 @@ class QuickModeMixin(MainModeMixin):
         else:
             proxies = ProxyIdentity(self.local, FULL_MASK, sa.peer, FULL_MASK)
         offers = offers_from_sa(sa_payload)
-        chosen = self._select(sa.peer, proxies, [o for o, _ in offers]) if offers else None
+        answer = self._select(sa.peer, proxies, [o for o, _ in offers]) if offers else None
+        chosen = answer if isinstance(answer, Phase2Offer) else None
+        cause = answer.cause if isinstance(answer, Phase2Refused) else ""
         match = None
         if chosen is not None and chosen.transform_sets:
             want = canonical_transform_set(chosen.transform_sets[0])
@@ -269,6 +302,11 @@ class QuickModeMixin(MainModeMixin):
                           and c.group == chosen.pfs_group
                           and (sa.floated or not c.udp_encap)
                           and (ke is not None) == (c.group is not None)), None)
+        if match is None and not cause:
+            cause = "proposal"  # nothing we could read, or an offer that contradicts itself
+        self._events.append(Phase2Checked(sa.peer, sa.conn_id, mid, proxies,
+                                          tuple(o for o, _ in offers),
+                                          chosen if match is not None else None, cause))
         x = QuickModeExchange(mid, False, proxies, None, self._new_spi(), ni_b,
                               last_received=data, state="QM_REJECTED", done_at=now)
         self.admission.counters.ipsec_incoming += 1
@@ -279,7 +317,7 @@ class QuickModeMixin(MainModeMixin):
                          sa_payload.proposals[0] if sa_payload.proposals else None)
             reason = "NO_PROPOSAL_CHOSEN: phase 2 SA policy not acceptable! " \
                      f"(local {ip_text(self.local)} remote {ip_text(sa.peer)})"
-            self._events.append(Phase2Failed(sa.peer, reason))
+            self._events.append(Phase2Failed(sa.peer, reason, cause, proxies, sa.conn_id, mid))
             x.last_sent = self._send_informational(sa, NotificationPayload(
                 NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
                 first.spi if first else b""))

@@ -242,10 +242,9 @@ class CryptoDebug:
 
     def _phase2_failed(self, local: int, event: object) -> None:
         assert isinstance(event, Phase2Failed)
-        conn = self.conn_id(local, event.peer)
+        conn = event.conn_id or self.conn_id(local, event.peer)
         if event.reason.startswith("NO_PROPOSAL_CHOSEN from peer"):
-            self.say("isakmp", f"ISAKMP:({conn}):processing NOTIFY PROPOSAL_NOT_CHOSEN "
-                               "protocol 3")
+            self._proposal_not_chosen(conn, event.message_id)
         elif event.reason.startswith("NO_PROPOSAL_CHOSEN"):  # we refused the peer's offer
             self.say("isakmp", f"ISAKMP:({conn}):phase 2 SA policy not acceptable! "
                                f"(local {format_ip(local)} remote {format_ip(event.peer)})")
@@ -254,6 +253,24 @@ class CryptoDebug:
         else:
             self.say("isakmp", f"ISAKMP:({conn}):phase 2 with {format_ip(event.peer)} "
                                f"failed: {event.reason}")
+
+    def _proposal_not_chosen(self, conn: int, message_id: int | None) -> None:
+        """The initiator reads the responder's refusal of its quick mode (an informational
+        exchange of its own), in the classic IOS 15 trace's words and order."""
+        if "isakmp" not in self.router.debug_flags:
+            return
+        debug = self.router.debug
+        if message_id is None:
+            debug(f"ISAKMP:({conn}): processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3")
+            return
+        node = signed_message_id(message_id)
+        debug(f"ISAKMP: set new node {node} to QM_IDLE      ")
+        debug(f"ISAKMP:({conn}): processing HASH payload. message ID = {node}")
+        debug(f"ISAKMP:({conn}): processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3")
+        debug(f'ISAKMP:({conn}):deleting node {node} error FALSE reason '
+              '"Informational (in) state 1"')
+        debug(f"ISAKMP:({conn}):Input = IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY")
+        debug(f"ISAKMP:({conn}):Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE \n")
 
     def _dpd(self, local: int, event: object) -> None:
         assert isinstance(event, DpdSent | DpdReceived)

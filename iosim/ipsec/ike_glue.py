@@ -242,7 +242,7 @@ class IkeGlue:
 
     def start(self, where: MapEntry, local: int, peer: int, proxies: ProxyIdentity) -> None:
         """Negotiate a pair for ``proxies`` with ``peer`` under the map entry ``where``."""
-        offer = self.spd.offer(where.entry)
+        offer = self.spd.offer(where.entry, local, peer, proxies)
         if offer is None:
             return
         intents = self.spd.intents

@@ -114,29 +114,32 @@ class RouterCrypto:
             if local is None:
                 continue
             for where in self.spd.entries(intf.name):
-                if where.dynamic:
-                    keys = sorted((k for k in grouped if k[:3] == (intf.name, where.map_name,
-                                                                    where.seq)),
-                                  key=lambda k: (k[3].remote_net, k[3].local_net))
-                    for key in keys:
-                        bundles = tuple(grouped[key])
-                        views.append(FlowView(intf.name, where.map_name, local,
-                                              bundles[-1].peer, key[3],
-                                              counters.get(key, SaCounters()),
-                                              bundles, dynamic=True,
-                                              mtu=bundles[-1].plaintext_mtu))
-                    continue
-                acl = self.router.config.acls[where.entry.match_acl or ""]
-                peer = int(where.entry.peers[0])
-                for ace in acl.entries:
-                    proxies = proxies_of(ace)
-                    if proxies is None:
-                        continue
-                    key = (intf.name, where.map_name, where.seq, proxies)
-                    bundles = tuple(grouped.get(key, ()))
-                    views.append(FlowView(intf.name, where.map_name, local, peer, proxies,
-                                          counters.get(key, SaCounters()),
-                                          bundles, mtu=self._flow_mtu(where.entry, bundles)))
+                listed: set[ProxyIdentity] = set()
+                if not where.dynamic:
+                    acl = self.router.config.acls[where.entry.match_acl or ""]
+                    peer = int(where.entry.peers[0])
+                    for ace in acl.entries:
+                        proxies = proxies_of(ace)
+                        if proxies is None or proxies in listed:
+                            continue
+                        listed.add(proxies)
+                        key = (intf.name, where.map_name, where.seq, proxies)
+                        bundles = tuple(grouped.get(key, ()))
+                        views.append(FlowView(intf.name, where.map_name, local, peer, proxies,
+                                              counters.get(key, SaCounters()), bundles,
+                                              mtu=self._flow_mtu(where.entry, bundles)))
+                # what peers negotiated: every flow of a dynamic entry; for a static one, the
+                # narrower proxies a peer proposed within one of its ACL lines
+                keys = sorted((k for k in grouped if k[:3] == (intf.name, where.map_name,
+                                                                where.seq)
+                               and k[3] not in listed),
+                              key=lambda k: (k[3].remote_net, k[3].local_net))
+                for key in keys:
+                    bundles = tuple(grouped[key])
+                    views.append(FlowView(intf.name, where.map_name, local, bundles[-1].peer,
+                                          key[3], counters.get(key, SaCounters()), bundles,
+                                          dynamic=where.dynamic,
+                                          mtu=bundles[-1].plaintext_mtu))
         return views
 
     # ------------------------------------------------------------ clear commands

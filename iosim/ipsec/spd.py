@@ -10,9 +10,14 @@ change applies at once:
   (complete static entries; a ``dynamic`` entry expanded into its dynamic map's entries);
 * :func:`proxies_of` -- the proxy identities an ACL ``permit`` line stands for (what IOS sends
   in IDci/IDcr);
-* :meth:`Spd.offer` -- the phase-2 offer of an entry (transform sets, PFS, lifetimes);
-* :meth:`Spd.select` -- as responder, the offer our map accepts for a peer's proxies
-  (``debug crypto ipsec`` says why it refuses one);
+* :meth:`Spd.policy` / :meth:`Spd.offer` -- what an entry allows in phase 2 (transform sets
+  with their modes, PFS, lifetimes), and what we propose for given proxies (IOS's choices,
+  :mod:`iosim.ike.phase2_policy`: ``mode transport`` only between the peers themselves);
+* :meth:`Spd.select` -- as responder, the entry and the offer our map accepts for a peer's
+  proxies: a static entry whose ACL has a line the proposed proxies lie within (not only
+  its exact mirror: the SA is then made for the narrower proxies proposed), an offer its
+  transform sets, modes and PFS accept (no ``set pfs`` accepts the initiator's PFS group);
+  ``debug crypto ipsec|isakmp`` say why one is refused;
 * ``intents`` -- for each (peer, proxies) being negotiated, the entry the pair will belong to
   and whether we initiated it (the initiator renews it before it expires).
 """
@@ -25,7 +30,14 @@ from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
 from iosim.config.model import AclEntry, PortMatch
-from iosim.ike.engine import IkePolicy, Phase2Offer, ProxyIdentity
+from iosim.ike.engine import IkePolicy, Phase2Offer, Phase2Refused, ProxyIdentity
+from iosim.ike.phase2_policy import (
+    LocalTransformSet,
+    Phase2Policy,
+    between_peers,
+    choose,
+    initiator_offer,
+)
 from iosim.ike.quick_mode import canonical_transform_set
 from iosim.ipsec.crypto_debug import CryptoDebug
 
@@ -149,57 +161,68 @@ class Spd:
         stack = self.router.stack
         return stack.source_for(interface) if stack is not None else None
 
-    def offer(self, entry: CryptoMapEntry) -> Phase2Offer | None:
-        """What we propose in quick mode for ``entry`` (None without a known transform set)."""
+    def policy(self, entry: CryptoMapEntry) -> Phase2Policy | None:
+        """What ``entry`` allows in quick mode (None without a known transform set)."""
         crypto = self.crypto
         sets = [crypto.transform_sets[n] for n in entry.transform_sets
                 if n in crypto.transform_sets]
         if not sets:
             return None
-        pfs = int(entry.pfs[5:]) if entry.pfs else None
-        return Phase2Offer(
+        return Phase2Policy(
             # IPComp (comp-lzs) is not negotiated: the set's AH/ESP part is
-            tuple(canonical_transform_set(tuple(w for w in ts.transforms
-                                                if not w.startswith("comp-")))
-                  for ts in sets), sets[0].mode,
-            pfs,
+            tuple(LocalTransformSet(canonical_transform_set(
+                tuple(w for w in ts.transforms if not w.startswith("comp-"))),
+                ts.mode, ts.require) for ts in sets),
+            int(entry.pfs[5:]) if entry.pfs else None,
             entry.lifetime_seconds or crypto.sa_lifetime_seconds,
             entry.lifetime_kilobytes or crypto.sa_lifetime_kilobytes)
 
-    def acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity, *, exact: bool
-                   ) -> bool:
-        """Whether a permit of the entry's ACL is these proxies (our side local): exactly,
-        or (``exact`` false, a dynamic entry) as a superset; no ACL allows anything."""
+    def offer(self, entry: CryptoMapEntry, local: int | None = None, peer: int | None = None,
+              proxies: ProxyIdentity | None = None) -> Phase2Offer | None:
+        """What we propose in quick mode for ``entry`` (None without a known transform set);
+        transport mode only for proxies that are ``local`` and ``peer`` themselves."""
+        policy = self.policy(entry)
+        if policy is None:
+            return None
+        endpoints = (proxies is not None and local is not None and peer is not None
+                     and between_peers(proxies, local, peer))
+        return initiator_offer(policy, endpoints)
+
+    def acl_allows(self, entry: CryptoMapEntry, proxies: ProxyIdentity) -> bool:
+        """Whether the proxies (our side local) lie within a permit line of the entry's ACL,
+        as IOS asks of a responder's static and dynamic entries alike (an exact mirror is
+        the simplest case); an entry without an ACL (dynamic) allows anything."""
         if entry.match_acl is None:
-            return not exact
+            return True
         acl = self.router.config.acls.get(entry.match_acl)
         if acl is None:
             return False
-        lines = [p for p in map(proxies_of, acl.entries) if p is not None]
-        if exact:
-            return proxies in lines
-        return any(_within(proxies, line) for line in lines)
+        return any(line is not None and _within(proxies, line)
+                   for line in map(proxies_of, acl.entries))
 
     def still_configured(self, where: MapEntry, peer: int, proxies: ProxyIdentity) -> bool:
         """Whether the crypto map still asks for a pair with ``peer`` for ``proxies`` at
-        ``where`` (entry, peer and ACL line all still there)."""
+        ``where`` (entry, peer and an ACL line covering them all still there)."""
         entry = where.entry
         return (where in self.entries(where.interface)
                 and (where.dynamic or any(int(p) == peer for p in entry.peers))
-                and self.acl_allows(entry, proxies, exact=not where.dynamic))
+                and self.acl_allows(entry, proxies))
 
     def select(self, local: int, peer: int, proxies: ProxyIdentity,
-               offers: list[Phase2Offer]) -> Phase2Offer | None:
-        """Responder: the offer our crypto map accepts for these proxies, if any. A static
-        entry needs the peer and an ACL line that mirrors the proxies exactly; a dynamic one
-        any peer (or one of its own) and, with an ACL, proxies within one of its lines.
-        ``debug crypto ipsec|isakmp`` tell why an offer is refused, as IOS does: no entry for
-        these proxies is error 32, an entry whose transform sets or PFS differ error 256."""
+               offers: list[Phase2Offer]) -> Phase2Offer | Phase2Refused:
+        """Responder: the offer our crypto map accepts for these proxies, or why none. The
+        entries are tried in sequence order: a static one needs the peer and an ACL line
+        the proxies lie within; a dynamic one any peer (or one of its own) and, with an
+        ACL, likewise. Its transform sets, modes and PFS then judge the offers
+        (:func:`iosim.ike.phase2_policy.choose`). ``debug crypto ipsec|isakmp`` tell why an
+        offer is refused, as IOS does: no entry for these proxies is error 32, an entry
+        whose transform sets, modes or PFS refuse them error 256."""
         debug = self.debug
         for offer in offers:
             debug.proposal("validate_proposal_request): proposal part #1", "INBOUND",
                            local, peer, proxies, offer, 0)
-        found = False
+        endpoints = between_peers(proxies, local, peer)
+        refused: Phase2Refused | None = None
         for interface in self.router.config.interfaces:
             if self.local_address(interface) != local:
                 continue
@@ -208,36 +231,38 @@ class Spd:
                 if entry.peers or not where.dynamic:
                     if not any(int(p) == peer for p in entry.peers):
                         continue
-                if not self.acl_allows(entry, proxies, exact=not where.dynamic):
+                if not self.acl_allows(entry, proxies):
                     continue
-                found = True
-                ours = self.offer(entry)
-                if ours is None:
+                policy = self.policy(entry)
+                answer = choose(policy, offers, endpoints) if policy is not None else (
+                    Phase2Refused("transform"))
+                if isinstance(answer, Phase2Refused):
+                    refused = refused or answer
                     continue
-                for offer in offers:
-                    if offer.mode != ours.mode or offer.pfs_group != ours.pfs_group:
-                        continue
-                    chosen = next((ts for ts in offer.transform_sets
-                                   if ts in ours.transform_sets), None)
-                    if chosen is None:
-                        continue
-                    self.intents[(peer, proxies)] = Intent(where, False)
-                    debug.say("ipsec", f"(ipsec_process_proposal)Map Accepted: "
-                                       f"{where.map_name}, {where.seq}")
-                    return Phase2Offer((chosen,), ours.mode, ours.pfs_group,
-                                       min(ours.lifetime_seconds, offer.lifetime_seconds),
-                                       min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
+                self.intents[(peer, proxies)] = Intent(where, False)
+                debug.say("ipsec", f"(ipsec_process_proposal)Map Accepted: "
+                                   f"{where.map_name}, {where.seq}")
+                return answer
+        self._refusal_lines(local, peer, offers, refused)
+        return refused or Phase2Refused("proxies")
+
+    def _refusal_lines(self, local: int, peer: int, offers: list[Phase2Offer],
+                       refused: Phase2Refused | None) -> None:
+        """IOS's words for a refused proposal: no entry for the proxies (error 32); a
+        transform set or mode the entry does not accept (its transform named, error 256);
+        PFS the entry does not accept (error 256, no transform blamed)."""
+        debug = self.debug
         conn = debug.conn_id(local, peer)
-        if not found:
+        if refused is None:
             debug.say("ipsec", "map_db_find_best did not find matching map")
             debug.say("ipsec", "IPSEC(ipsec_process_proposal): proxy identities not supported")
             debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
                                 "error 32")
-        else:
+            return
+        if refused.cause in ("transform", "mode"):
             for offer in offers[:1]:
                 words = " ".join(offer.transform_sets[0]) if offer.transform_sets else ""
                 debug.say("ipsec", "IPSEC(ipsec_process_proposal): transform proposal not "
                                    f"supported for identity: {{{words} }}")
-            debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
-                                "error 256")
-        return None
+        debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+                            "error 256")

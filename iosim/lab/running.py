@@ -27,6 +27,7 @@ from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.host_shell import HostShell
 from iosim.lab.labfile import ResolvedLab, find_definition
 from iosim.lab.topology import Topology, is_builtin
+from iosim.net.acl_filter import InterfaceAcls
 from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
@@ -125,7 +126,8 @@ class Lab:
         for link in self.topology.links:
             fabric.connect(link.ends, link.delay, link.name)
         for name, router in self.routers.items():
-            stack = IpStack(router, self.clock, fabric.transmitter(name))
+            stack = IpStack(router, self.clock, fabric.transmitter(name),
+                            packet_filter=InterfaceAcls(router))
             router.stack = stack
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
             router.crypto_plane = RouterCrypto(

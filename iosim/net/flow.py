@@ -58,8 +58,19 @@ def mirrored(flow: Flow) -> Flow:
                 flow.tcp_flags, flow.fragment)
 
 
-def first_match(acl: AccessList, flow: Flow, count: bool = True) -> AclEntry | None:
-    """The first entry of ``acl`` that matches ``flow`` (its counter goes up), or None."""
+def _layer4(entry: AclEntry) -> bool:
+    """Whether an entry looks past the IP header (ports, an ICMP type)."""
+    return (entry.source_port is not None or entry.destination_port is not None
+            or entry.icmp_type is not None)
+
+
+def first_match(acl: AccessList, flow: Flow, count: bool = True,
+                fragments: bool = False) -> AclEntry | None:
+    """The first entry of ``acl`` that matches ``flow`` (its counter goes up), or None.
+
+    With ``fragments`` a non-first fragment (no transport header) is judged as an interface
+    ACL judges it on IOS: a ``permit`` with ports or an ICMP type matches it on its addresses
+    and protocol alone, a ``deny`` with them is skipped."""
     for entry in acl.entries:
         if entry.action == "remark" or entry.source is None:
             continue
@@ -71,6 +82,12 @@ def first_match(acl: AccessList, flow: Flow, count: bool = True) -> AclEntry | N
             d = entry.destination
             if d is not None and not _address_match(d.address, d.wildcard, flow.dst):
                 continue
+            if fragments and flow.fragment and _layer4(entry):
+                if entry.action != "permit":
+                    continue
+                if count:
+                    entry.matches += 1
+                return entry
             if entry.source_port is not None and (
                     flow.sport is None or not entry.source_port.matches(flow.sport)):
                 continue

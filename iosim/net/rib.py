@@ -1,8 +1,9 @@
 """A router's routing table, built from its interfaces and static routes.
 
 Connected and local routes come from interfaces that are up/up; static routes from the
-config (one naming an interface only while that interface is up, unless ``permanent``) and
-from reverse route injection (``router.injected_routes``).
+config (one naming an interface only while that interface is up, unless ``permanent``; the
+discard interface Null0 is always up) and from reverse route injection
+(``router.injected_routes``).
 Selection, recursive next-hop resolution and grouping are ``iosim.net.routing``'s.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iosim.net.routing import Route, RoutingTable
+from iosim.net.routing import NULL_INTERFACE, Route, RoutingTable
 
 if TYPE_CHECKING:
     from iosim.router import Router
@@ -34,7 +35,7 @@ def build_rib(router: Router) -> RoutingTable:
                 table.add_connected(intf.name, addr, length)
     statics = []
     for s in router.config.static_routes.values():
-        if s.interface is not None and not s.permanent and (
+        if s.interface not in (None, NULL_INTERFACE) and not s.permanent and (
                 router.interface_up(s.interface) != ("up", "up")):
             continue
         statics.append(Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface,

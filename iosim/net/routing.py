@@ -35,6 +35,7 @@ from iosim.net.packets import ip_to_int
 
 __all__ = [
     "DEFAULT_DISTANCE",
+    "NULL_INTERFACE",
     "Resolution",
     "RibEntry",
     "Route",
@@ -49,6 +50,10 @@ _Address = int | str | ipaddress.IPv4Address
 
 MAX_RECURSION = 8
 """How many next hops deep a recursive static route may resolve."""
+
+NULL_INTERFACE = "Null0"
+"""The discard interface: always up, it drops what a route sends to it
+(``ip route 10.0.0.0 255.0.0.0 Null0``)."""
 
 
 class RouteType(Enum):

@@ -18,6 +18,23 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
 * ``output_hooks`` and ``input_hooks`` see every datagram after routing and before
   transmission, and on arrival before local delivery or forwarding: the place where crypto
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
+* A route to the discard interface (``Null0``) drops the datagram; a forwarded one is
+  answered with ICMP Unreachable, as IOS's Null0 does by default.
+
+Interface access lists (``ip access-group``, the ``packet_filter``) are checked where IOS 15
+checks them, which fixes their place around the hooks (Cisco's "NAT order of operation",
+with the crypto access check of 12.3(8)T and later)::
+
+    arrival:   inbound ACL -> [crypto: decrypt] -> [NAT outside->inside] -> route/deliver
+    departure: route -> [NAT inside->outside] -> [crypto: encrypt] -> outbound ACL -> out
+
+The inbound ACL sees every datagram as it arrives, so on an interface with a crypto map it
+sees IKE and ESP, and the packet decrypted from ESP is not checked against it again; the
+outbound ACL sees forwarded traffic after NAT and encryption (the ESP of a forwarded packet,
+not the cleartext it carries), and never what the router originates itself (its pings, IKE).
+A denied datagram is dropped, counted in the ACL's match counters, and answered with ICMP
+Unreachable code 13 (administratively prohibited, rate-limited) unless ``no ip
+unreachables`` is set on the interface it arrived on.
 """
 
 from __future__ import annotations
@@ -38,10 +55,12 @@ from iosim.net.packets import (
     IcmpEcho,
     IcmpMessage,
     IcmpTimeExceeded,
+    IcmpType,
     IpProtocol,
     Ipv4Packet,
     PacketError,
     UdpDatagram,
+    UnreachableCode,
     ipv4_decrement_ttl,
     pull_arp,
     pull_ethernet,
@@ -55,7 +74,7 @@ from iosim.net.packets import (
     push_udp,
     quote_datagram,
 )
-from iosim.net.routing import RoutingTable
+from iosim.net.routing import NULL_INTERFACE, RoutingTable
 
 ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
 ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500 (the IOS default)
@@ -91,6 +110,19 @@ class Node(Protocol):
     def count(self, interface: str, direction: str, frame: bytes) -> None: ...
 
 
+class PacketFilter(Protocol):
+    """The interface access lists (``ip access-group``) of a device, as its stack asks."""
+
+    def permits(self, interface: str, direction: str, datagram: bytes) -> bool:
+        """Whether the ACL applied ``direction`` (``"in"``/``"out"``) on ``interface``
+        lets ``datagram`` through (no ACL applied: yes); counts the entry that matched."""
+        ...
+
+    def unreachables(self, interface: str) -> bool:
+        """``ip unreachables`` (the default) on ``interface``."""
+        ...
+
+
 @dataclass
 class ArpEntry:
     """One ARP cache entry: ``show arp`` prints it."""
@@ -122,9 +154,15 @@ class IpStack:
     udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
     taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
+    packet_filter: PacketFilter | None = None  # the interface ACLs (routers only)
+    filtered: int = 0  # datagrams an interface ACL denied
+    discarded: int = 0  # datagrams routed to Null0
     reassembler: Reassembler = field(default_factory=Reassembler)
     _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
+    # the interface the datagram being forwarded arrived on (None while we originate):
+    # outbound ACLs filter forwarded traffic only
+    _transit: str | None = None
 
     # ------------------------------------------------------------ addresses
 
@@ -206,6 +244,10 @@ class IpStack:
             self._send_frame(interface, arp.sha, EtherType.ARP, push_arp(reply))
 
     def _receive_ipv4(self, interface: str, data: bytes) -> None:
+        if self.packet_filter is not None and not self.packet_filter.permits(
+                interface, "in", data):
+            self._denied(interface, data)
+            return
         if len(data) >= 20 and data[6:8] != b"\0\0" and data[6:8] != b"\x40\0" and (
                 self.owns(int.from_bytes(data[16:20], "big")) is not None):
             # a fragment for us: reassemble before the hooks see it, so that ESP and NAT
@@ -237,7 +279,7 @@ class IpStack:
                 packet, data = whole, push_ipv4(whole)
             self._deliver(packet, data)
         elif self.forwarding:
-            self._forward(packet, data)
+            self._forward(packet, data, interface)
         else:
             self.dropped += 1
 
@@ -271,16 +313,40 @@ class IpStack:
         else:
             self.dropped += 1
 
-    def _forward(self, packet: Ipv4Packet, datagram: bytes) -> None:
+    def _forward(self, packet: Ipv4Packet, datagram: bytes, interface: str) -> None:
         if packet.ttl <= 1:
             self.icmp_error(datagram, packet.src,
                             IcmpTimeExceeded(TTL_EXCEEDED_IN_TRANSIT, quote_datagram(datagram)))
             return
         forwarded = ipv4_decrement_ttl(datagram[:packet.total_length])
-        if not self.route_out(forwarded, packet.dst):
-            self.icmp_error(datagram, packet.src,
-                            IcmpDestinationUnreachable(UNREACHABLE_HOST,
-                                                       quote_datagram(datagram)))
+        outer, self._transit = self._transit, interface
+        try:
+            routed = self.route_out(forwarded, packet.dst)
+        finally:
+            self._transit = outer
+        if not routed:
+            self._unreachable(interface, datagram, UNREACHABLE_HOST)
+
+    def _unreachable(self, interface: str, datagram: bytes, code: int) -> None:
+        """ICMP Unreachable ``code`` about a datagram that arrived on ``interface``, unless
+        ``no ip unreachables`` is set there, the datagram is ours or is an ICMP error."""
+        if self.packet_filter is not None and not self.packet_filter.unreachables(interface):
+            return
+        try:
+            packet = pull_ipv4(datagram)
+        except PacketError:
+            return
+        if self.owns(packet.src) is not None or (
+                packet.protocol == IpProtocol.ICMP and packet.payload[:1] not in (
+                    bytes([IcmpType.ECHO]), bytes([IcmpType.ECHO_REPLY]))):
+            return  # never about our own datagrams, never about an ICMP error (RFC 1812)
+        self.icmp_error(datagram, packet.src,
+                        IcmpDestinationUnreachable(code, quote_datagram(datagram)))
+
+    def _denied(self, interface: str, datagram: bytes) -> None:
+        """An interface ACL denied ``datagram`` (which arrived on ``interface``)."""
+        self.filtered += 1
+        self._unreachable(interface, datagram, UnreachableCode.ADMINISTRATIVELY_PROHIBITED)
 
     def icmp_error(self, datagram: bytes, to: int, message: IcmpMessage) -> None:
         """Send an ICMP error; unreachables are rate-limited as IOS limits them by default."""
@@ -296,6 +362,14 @@ class IpStack:
     def send(self, dst: int, protocol: int, payload: bytes, *, src: int | None = None,
              ttl: int = 255, df: bool = False, interface: str | None = None) -> bool:
         """Originate a datagram; False if there is no route (nothing was sent)."""
+        outer, self._transit = self._transit, None  # ours: no outbound ACL
+        try:
+            return self._send(dst, protocol, payload, src, ttl, df, interface)
+        finally:
+            self._transit = outer
+
+    def _send(self, dst: int, protocol: int, payload: bytes, src: int | None, ttl: int,
+              df: bool, interface: str | None) -> bool:
         if src is None:
             res = self.node.routing_table().resolve(dst)
             if res is None:
@@ -329,11 +403,20 @@ class IpStack:
         res = self.node.routing_table().resolve(dst)
         if res is None or res.is_local:
             return False
+        if res.interface == NULL_INTERFACE:
+            self.discarded += 1
+            if self._transit is not None:
+                self._unreachable(self._transit, datagram, UNREACHABLE_HOST)
+            return True
         for hook in self.output_hooks:
             result = hook(res.interface, datagram)
             if result is None:
                 return True
             datagram = result
+        if self._transit is not None and self.packet_filter is not None and (
+                not self.packet_filter.permits(res.interface, "out", datagram)):
+            self._denied(self._transit, datagram)
+            return True
         self._send_ip(res.interface, res.next_hop, datagram)
         return True
 

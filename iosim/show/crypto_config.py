@@ -203,7 +203,7 @@ def _ipsec_lines(crypto: CryptoConfig) -> list[str]:
         out.append("!")
     for ts in crypto.transform_sets.values():
         out.append(f"crypto ipsec transform-set {ts.name} {' '.join(ts.transforms)} ")
-        out.append(f" mode {ts.mode}")
+        out.append(f" mode {ts.mode}" + (" require" if ts.require else ""))
         out.append("!")
     for prof in crypto.ipsec_profiles.values():
         out.append(f"crypto ipsec profile {prof.name}")

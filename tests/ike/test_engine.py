@@ -31,6 +31,7 @@ from iosim.ike.engine import (
     ProxyIdentity,
 )
 from iosim.ike.payloads import SaPayload, VendorIdPayload, pull_message
+from iosim.ike.phase2_policy import LocalTransformSet, Phase2Policy, Phase2Refused, choose
 
 TICK = 0.01
 A_ADDR = 0xCB007101  # 203.0.113.1
@@ -45,19 +46,16 @@ def policy(enc: str = "aes", bits: int | None = 256, hash_: str = "sha256", grou
 
 
 def ios_select(ours: Phase2Offer) -> Callable[[int, ProxyIdentity, list[Phase2Offer]],
-                                              Phase2Offer | None]:
-    """A responder that accepts, like IOS, the first offer matching its own crypto map."""
+                                              Phase2Offer | Phase2Refused]:
+    """A responder that judges offers as IOS does (``phase2_policy.choose``) against one crypto
+    map entry with ``ours``'s transform sets, mode and PFS, for the peers' own traffic (so a
+    transport set accepts transport)."""
+    policy = Phase2Policy(tuple(LocalTransformSet(ts, ours.mode) for ts in ours.transform_sets),
+                          ours.pfs_group, ours.lifetime_seconds, ours.lifetime_kilobytes)
+
     def select(_peer: int, _proxies: ProxyIdentity, offers: list[Phase2Offer]
-               ) -> Phase2Offer | None:
-        for offer in offers:
-            if offer.mode != ours.mode or offer.pfs_group != ours.pfs_group:
-                continue
-            for ts in offer.transform_sets:
-                if ts in ours.transform_sets:
-                    return Phase2Offer((ts,), ours.mode, ours.pfs_group,
-                                       min(ours.lifetime_seconds, offer.lifetime_seconds),
-                                       min(ours.lifetime_kilobytes, offer.lifetime_kilobytes))
-        return None
+               ) -> Phase2Offer | Phase2Refused:
+        return choose(policy, offers, endpoints=True)
     return select
 
 
@@ -274,14 +272,31 @@ def test_second_transform_set_chosen() -> None:
     assert (sa_a.encryption, sa_a.integrity) == ("esp-aes", "esp-sha-hmac")
 
 
-@pytest.mark.parametrize(("a_pfs", "b_pfs"), [(14, None), (None, 14), (14, 5)])
-def test_pfs_mismatch_fails(a_pfs: int | None, b_pfs: int | None) -> None:
+@pytest.mark.parametrize(("a_pfs", "b_pfs", "cause"), [(None, 14, "pfs"), (14, 5, "pfs"),
+                                                       (5, 14, "pfs")])
+def test_pfs_mismatch_fails(a_pfs: int | None, b_pfs: int | None, cause: str) -> None:
+    """A responder with ``set pfs groupN`` refuses an offer without PFS or with another
+    group, and says it is PFS (not the transform set) that it refuses."""
     ts = (("esp-aes 256", "esp-sha256-hmac"),)
     p = make_pair(b_select=Phase2Offer(ts, "tunnel", b_pfs))
     p.a.initiate(B_ADDR, PROXIES, Phase2Offer(ts, "tunnel", a_pfs), p.now)
     p.pump()
-    assert p.of("b", Phase2Failed) and p.of("a", Phase2Failed)
+    (fb,) = p.of("b", Phase2Failed)
+    assert fb.cause == cause and fb.proxies == PROXIES.mirrored()
+    assert p.of("a", Phase2Failed)
     assert not p.of("a", Phase2Established) and not p.of("b", Phase2Established)
+
+
+def test_responder_without_pfs_accepts_the_initiators_pfs_group() -> None:
+    """IOS: a crypto map entry without ``set pfs`` accepts the initiator's PFS offer and
+    uses the group offered; both ends then run the quick-mode Diffie-Hellman."""
+    ts = (("esp-aes 256", "esp-sha256-hmac"),)
+    p = make_pair(b_select=Phase2Offer(ts, "tunnel", None))
+    p.a.initiate(B_ADDR, PROXIES, Phase2Offer(ts, "tunnel", 14), p.now)
+    p.pump()
+    sa_a, sa_b = established(p)
+    assert_agree(sa_a, sa_b)
+    assert sa_a.pfs_group == sa_b.pfs_group == 14
 
 
 def test_lifetimes_lower_wins() -> None:
@@ -550,4 +565,5 @@ def test_udp_encapsulated_modes_codec_and_refusal_without_float() -> None:
     p.pump()
     (failed,) = p.of("b", Phase2Failed)
     assert "NO_PROPOSAL_CHOSEN" in failed.reason
-    assert p.of("a", Phase2Failed) == [Phase2Failed(B_ADDR, "NO_PROPOSAL_CHOSEN from peer")]
+    assert [(f.peer, f.reason) for f in p.of("a", Phase2Failed)] == [
+        (B_ADDR, "NO_PROPOSAL_CHOSEN from peer")]

@@ -117,11 +117,24 @@ def test_a_protocol_in_the_crypto_acl_is_a_protocol_in_the_proxy_identities(tmp_
     assert "    #pkts encaps: 4, #pkts encrypt: 4, #pkts digest: 4" in ipsec
     assert "IPSEC FLOW: permit 1 192.168.1.0/255.255.255.0 10.0.2.0/255.255.255.0 " in \
         console.feed("show crypto session")
-    # a mirrored ACL that differs in the protocol is not the same flow: no SA for it
+    # the responder's line for all IP covers the ICMP proposal: accepted (IOS asks that the
+    # proposal lie within a line), and the SA is made for the ICMP proxies proposed
     run(console, "@R2\nconfigure terminal\nip access-list extended VPN_TRAFFIC\n"
                  "no permit icmp 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255\n"
                  "permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255\nend\n"
                  "clear crypto sa\n@R1\nclear crypto sa\n")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    console.feed("@R2")
+    r2 = console.feed("show crypto ipsec sa")
+    assert "   local  ident (addr/mask/prot/port): (10.0.2.0/255.255.255.0/1/0)" in r2
+    assert "   local  ident (addr/mask/prot/port): (10.0.2.0/255.255.255.0/0/0)" in r2
+    # the other way round, an all-IP proposal does not lie within an ICMP-only line: refused
+    run(console, "configure terminal\nip access-list extended VPN_TRAFFIC\n"
+                 "no permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255\n"
+                 "permit icmp 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255\nend\n"
+                 "clear crypto sa\n@R1\nconfigure terminal\nip access-list extended VPN_TRAFFIC\n"
+                 "no permit icmp 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255\n"
+                 "permit ip 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.255\nend\nclear crypto sa\n")
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["....."]
     assert "QM_IDLE" in console.feed("show crypto isakmp sa")
     assert "Status: ACTIVE" not in console.feed("show crypto ipsec sa")

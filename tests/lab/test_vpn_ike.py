@@ -166,7 +166,7 @@ def _debug_r2(tmp_path: Path, r2_change: tuple[str, str]) -> str:
     run(console, "@R2\ndebug crypto isakmp\ndebug crypto ipsec\n@R1\ndebug crypto isakmp\n")
     r1 = console.feed(PING)
     assert "".join(marks(r1)) == "....."  # debug lines come between the marks
-    assert "ISAKMP:(1001):processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in r1
+    assert "ISAKMP:(1001): processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in r1
     return console.feed("@R2")
 
 

@@ -1,0 +1,62 @@
+"""Interface access lists on the data plane: ``ip access-group`` and ``ip unreachables``.
+
+Theory of operation
+-------------------
+``InterfaceAcls`` is a router's :class:`~iosim.net.stack.PacketFilter`. The stack asks it at
+the two points IOS 15 checks an interface ACL (the order around NAT and crypto is the
+stack's, see :mod:`iosim.net.stack`): each datagram arriving on an interface against the
+list applied ``in`` there, each forwarded datagram leaving one against the list applied
+``out``. The lists and the interface settings are read from the running-config at every
+datagram, so a change applies to the next packet.
+
+A datagram is judged by the first entry it matches (standard lists look at the source only,
+extended ones at protocol, addresses, ports and ICMP type) and that entry's match counter
+goes up (``show access-lists``: ``(5 matches)``); no entry matching is the implicit
+``deny any`` at the end of every list, which counts nothing. A list that is applied but not
+defined filters nothing, as on IOS. A datagram whose header cannot be read is left to the
+stack, which drops and counts it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from iosim.net.flow import first_match, flow_of
+from iosim.net.packets import PacketError, pull_ipv4
+
+if TYPE_CHECKING:
+    from iosim.router import Router
+
+__all__ = ["InterfaceAcls"]
+
+
+class InterfaceAcls:
+    """The interface ACLs of one router, as its stack asks them."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def _applied(self, interface: str, direction: str) -> str | None:
+        intf = self.router.config.interfaces.get(interface)
+        if intf is None:
+            return None
+        return intf.access_group_in if direction == "in" else intf.access_group_out
+
+    def permits(self, interface: str, direction: str, datagram: bytes) -> bool:
+        """Whether the list applied ``direction`` on ``interface`` lets ``datagram`` pass."""
+        name = self._applied(interface, direction)
+        if name is None:
+            return True
+        acl = self.router.config.acls.get(name)
+        if acl is None:
+            return True  # applied, not defined: IOS filters nothing
+        try:
+            flow = flow_of(pull_ipv4(datagram))
+        except PacketError:
+            return True
+        entry = first_match(acl, flow, fragments=True)
+        return entry is not None and entry.action == "permit"
+
+    def unreachables(self, interface: str) -> bool:
+        intf = self.router.config.interfaces.get(interface)
+        return intf is None or intf.unreachables
