@@ -269,6 +269,14 @@ def _diagnosis(lab: Lab, p: Params) -> str:
     return " (" + "; ".join(notes[:3]) + ")"
 
 
+def _clear_sessions(lab: Lab) -> None:
+    """``clear crypto session`` on every router, and the Deletes delivered: the probe after it
+    must build its tunnel from the side it starts on, as after a reload or an idle expiry."""
+    for router in lab.routers.values():
+        _plane(router).clear_session()
+    lab.clock.advance(1.0)
+
+
 @dataclass
 class _Observed:
     """What a probe's echoes did on the watched links."""
@@ -303,6 +311,8 @@ def _observe(lab: Lab, p: Params) -> _Observed:
         if weak is not None:
             seen.blind[link.name] = weak
 
+    if p.get("fresh"):
+        _clear_sessions(lab)
     lab.fabric.taps.append(tap)
     try:
         seen.marks = _probe(lab, source_dev, p, int(p.get("repeat", 5)))
@@ -579,6 +589,7 @@ class CheckKind:
 _PROBE = {"from": Param("device", required=True), "to": Param("address", required=True),
           "source": Param("address"), "repeat": Param("int", low=1, high=100)}
 _PROTECT = {**_PROBE, "through": Param("devices"), "min_percent": Param("int", high=100),
+            "fresh": Param("bool"),
             "protocol": Param("text", choices=tuple(_PROTOCOL_KINDS))}
 
 CHECKS: dict[str, CheckKind] = {

@@ -197,3 +197,16 @@ def test_a_run_without_nvram_leaves_no_flash_behind(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     flash = Path(r.stdout.strip())
     assert flash.parent == tmp_path and not flash.exists()
+
+
+def test_a_fresh_probe_builds_its_tunnel_from_its_own_side() -> None:
+    """shop-tills: HQ's PFS offer is accepted by the shop, so a ping from the payment server
+    brings the tunnel up unfixed; the till's graded probe clears the sessions first, and
+    fails until the shop offers PFS itself."""
+    lab = Lab.load("shop-tills", memory=True)
+    c = LabConsole(lab, paging=False)
+    c.feed("@PAYMENT")
+    assert ".!!!!" in c.feed(f"ping {lab.topology.hosts['TILL'].address.ip}")
+    results = grade(lab).results
+    assert not results[0].passed and results[0].objective.params.get("fresh")
+    assert "nothing got through" in results[0].detail
