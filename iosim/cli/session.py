@@ -415,12 +415,11 @@ def _misread_by_parent(error: CliError, m: Match, line: str) -> bool:
     """Whether a parent mode took a line the sub-mode rejected for a command iosim does not
     emulate only because a word the sub-mode did know starts one (``authentication pre-shark``
     in ``(config-isakmp)#``: the caret under ``pre-shark`` is the answer, as on IOS)."""
-    words = not_emulated_words(m.args)
-    if words is None:
+    first = next((a for a in m.args if not_emulated(a.terminal)), None)
+    if first is None:
         return False
     if not isinstance(error, InvalidInput):
         return True
-    first = next(a for a in m.args if not_emulated(a.terminal))
     bad = next((w for w in reversed(split_words(line)) if w.col <= error.col), None)
     return bad is None or bad.col != first.col
 
