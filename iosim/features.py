@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_debug",
     "iosim.config.apply_logging",
     "iosim.cli.exec_logging",
+    "iosim.cli.ios_words",
 )
 
 

@@ -48,3 +48,18 @@ class CommandRejected(CliError):
 
     def render(self, prompt_len: int) -> str:
         return self.message if self.message.endswith("\n") else self.message + "\n"
+
+
+class NotEmulated(CliError):
+    """An IOS command that iosim knows by name but does not emulate.
+
+    ``% iosim: "router eigrp" is not emulated``: one line, unlike a typo's caret, and the
+    running-config is unchanged.
+    """
+
+    def __init__(self, words: str) -> None:
+        super().__init__(words)
+        self.words = words
+
+    def render(self, prompt_len: int) -> str:
+        return f'% iosim: "{self.words}" is not emulated\n'

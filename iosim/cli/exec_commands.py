@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from iosim.cli.errors import NotEmulated
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
@@ -85,10 +88,50 @@ def _motd(session: Session) -> str:
     return f"\n{motd}\n\n" if motd else "\n"
 
 
-@exec_handler("exec_configure")
-def _configure(session: Session, m: Match) -> str:
+def _configure_terminal(session: Session) -> str:
     session.mode, session.target = "config", None
     return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+
+
+def _configure_memory(session: Session) -> str:
+    """The startup-config merged into the running one, as ``copy startup-config
+    running-config`` does; what IOS prints is what the lines print."""
+    try:
+        text = session.router.startup_text() or ""
+    except NvramError as e:
+        return f"{e}\n"
+    from iosim.cli.replay import replay_config
+
+    errors = replay_config(session.router, text, "startup-config")
+    session.router.log("%SYS-5-CONFIG_I: Configured from memory by console")
+    return "".join(errors)
+
+
+#: ``configure`` alone asks where from: each answer (any abbreviation of it) and what it does.
+_CONFIGURE_FROM: dict[str, Callable[[Session], str]] = {
+    "terminal": _configure_terminal,
+    "memory": _configure_memory,
+    "network": lambda session: NotEmulated("configure network").render(0),
+}
+
+
+@exec_handler("exec_configure")
+def _configure(session: Session, m: Match) -> str:
+    if m.has("CONF_TERMINAL"):
+        return _configure_terminal(session)
+    if m.has("CONF_MEMORY"):
+        return _configure_memory(session)
+
+    def answer(text: str) -> str:
+        word = text.strip().lower() or "terminal"
+        source = next((s for s in _CONFIGURE_FROM if s.startswith(word)), None)
+        if source is None:
+            return '?Must be "terminal", "memory" or "network"\n'
+        return _CONFIGURE_FROM[source](session)
+
+    session.pending = Pending("Configuring from terminal, memory, or network [terminal]? ",
+                              answer)
+    return ""
 
 
 @exec_handler("exec_terminal")

@@ -18,6 +18,10 @@ When the words run out the parser must accept the end of the line, or the comman
 ``% Incomplete``.  Parser states are memoised in a trie keyed by the terminals fed so
 far, so after warm-up a line costs a few dictionary look-ups per word: config replay
 never touches Lark's parser for a command shape it has already seen.
+
+IOS commands iosim does not emulate are grammar too (terminals named ``NE_...``, in
+``grammar/ios_words.lark``), so they abbreviate and clash as on IOS; where a feature's
+keyword and such a word are the same word, the feature's keyword is the one matched.
 """
 
 from __future__ import annotations
@@ -103,6 +107,33 @@ class Match:
         return None
 
 
+#: Terminals of the IOS commands iosim does not emulate start with this ...
+NOT_EMULATED = "NE_"
+#: ... and this one takes whatever follows such a command's words.
+NOT_EMULATED_REST = "NE_REST"
+#: The argument that stands for a session number at the EXEC prompt (``R1>1``).
+NOT_EMULATED_SESSION = "NE_X_SESSION"
+
+
+def not_emulated(terminal: str) -> bool:
+    """Whether ``terminal`` is a word of an IOS command that iosim does not emulate."""
+    return terminal.startswith(NOT_EMULATED) and terminal != NOT_EMULATED_REST
+
+
+def not_emulated_words(args: tuple[Arg, ...] | list[Arg]) -> str | None:
+    """The words that name a not-emulated command in a matched line (``router eigrp`` of
+    ``router eigrp 100``, ``show cdp`` of ``show cdp neighbors``), or None if it is none.
+
+    A session number typed alone (IOS resumes that connection) names ``resume``.
+    """
+    last = max((i for i, a in enumerate(args) if not_emulated(a.terminal)), default=-1)
+    if last < 0:
+        return None
+    if args[last].terminal == NOT_EMULATED_SESSION:
+        return "resume"
+    return " ".join(a.value for a in args[: last + 1])
+
+
 _WORD_RE = re.compile(r"[^ \t]+")
 
 
@@ -178,8 +209,10 @@ class Node:
         self._ip = ip
         accepts: set[str] = ip.accepts()  # type: ignore[attr-defined]
         specs = [grammar.terminals[t] for t in accepts if t in grammar.terminals]
+        # a word that both a feature and the not-emulated set know is the feature's
         self.keywords: list[TerminalSpec] = sorted(
-            (s for s in specs if s.keyword is not None), key=lambda s: s.keyword or ""
+            (s for s in specs if s.keyword is not None),
+            key=lambda s: (s.keyword or "", not_emulated(s.name)),
         )
         self.exact: dict[str, TerminalSpec] = {}
         self.first_chars = frozenset((s.keyword or " ")[0] for s in self.keywords)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput
+from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput, NotEmulated
 from iosim.cli.incidents import internal_error
 from iosim.cli.interfaces import INTERFACE_TYPES
 from iosim.cli.lines import (
@@ -23,7 +23,17 @@ from iosim.cli.lines import (
     output_lines,
     split_lines,
 )
-from iosim.cli.matcher import Match, Node, first_word_fits, parse, split_words, walk
+from iosim.cli.matcher import (
+    NOT_EMULATED_REST,
+    Match,
+    Node,
+    first_word_fits,
+    not_emulated,
+    not_emulated_words,
+    parse,
+    split_words,
+    walk,
+)
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.checkpoint import Checkpoint
@@ -220,10 +230,25 @@ class Session:
             if words and e.col < words[0].col + len(words[0].text) and len(words) == 1:
                 return self._unknown_command(words[0].text)
             raise
+        except IncompleteCommand:
+            if self._show_alone(start, line):
+                return '% Type "show ?" for a list of subcommands\n'
+            raise
         handler = next((EXEC_HANDLERS[r] for r in m.rules if r in EXEC_HANDLERS), None)
         if handler is None:  # pragma: no cover - every exec rule has a handler
             raise IncompleteCommand()
         return handler(self, m)
+
+    def _show_alone(self, start: str, line: str) -> bool:
+        """Whether ``line`` is ``show`` (or an abbreviation of it) and nothing else."""
+        words = split_words(line)
+        if len(words) != 1:
+            return False
+        try:
+            _, args = walk(start, line, words)
+        except CliError:
+            return False
+        return [a.terminal for a in args] == ["SHOW"]
 
     def _unknown_command(self, word: str) -> str:
         if self.router.config.domain_lookup:
@@ -247,10 +272,13 @@ class Session:
             if first_word_fits(switched.start, first_word):
                 try:
                     m = parse(switched.start, line)
-                    break
                 except CliError as e:
                     if switched is mode:
                         first_error = e
+                else:
+                    if first_error is not None and _misread_by_parent(first_error, m, line):
+                        raise first_error
+                    break
             if switched.parent is None:
                 if first_error is None:  # IOS reports the error of the mode you are in
                     parse(mode.start, line)
@@ -299,7 +327,7 @@ class Session:
         """(start rule, text, column offset) that help applies to; handles ``do``."""
         start = self.mode_info.start
         words = split_words(line)
-        if self.mode_info.is_config and words and ascii_lower(words[0].text) == "do" and (
+        if self.mode_info.is_config and words and ascii_lower(words[0].text) in _DO and (
                 len(words) > 1 or line.endswith(" ")):
             rest_col = words[1].col if len(words) > 1 else len(line)
             return "exec_line", line[rest_col:], rest_col
@@ -312,17 +340,22 @@ class Session:
         partial = "" if (not text or text[-1] in " \t") else words[-1].text
         full = words[:-1] if partial else words
         try:
-            node, _ = walk(start, text, full)
+            node, args = walk(start, text, full)
         except InvalidInput as e:
             return InvalidInput(e.col + offset).render(len(self.prompt))
         except CliError as e:
             return e.render(len(self.prompt))
+        named = not_emulated_words(args)
+        if named is not None and (args[-1].terminal == NOT_EMULATED_REST
+                                  or any(s.name == NOT_EMULATED_REST for s in node.args)):
+            # the words of a command iosim does not emulate are complete: nothing to list
+            return NotEmulated(named).render(len(self.prompt))
         if partial:
-            return _completions(node, partial)
+            return _completions(node, partial, self.terminal_width)
         title = self.mode_info.help_title if not full and not offset else ""
         if offset and not full:
             title = MODES["exec"].help_title
-        return (title + "\n" if title else "") + _listing(node)
+        return (title + "\n" if title else "") + _listing(node, self.terminal_width)
 
     def complete(self, line: str) -> str | None:
         """Tab: the line with its last word completed, or None if not unique."""
@@ -379,11 +412,47 @@ class Session:
         return "".join(shown)
 
 
+def _misread_by_parent(error: CliError, m: Match, line: str) -> bool:
+    """Whether a parent mode took a line the sub-mode rejected for a command iosim does not
+    emulate only because a word the sub-mode did know starts one (``authentication pre-shark``
+    in ``(config-isakmp)#``: the caret under ``pre-shark`` is the answer, as on IOS)."""
+    first = next((a for a in m.args if not_emulated(a.terminal)), None)
+    if first is None:
+        return False
+    if not isinstance(error, InvalidInput):
+        return True
+    bad = next((w for w in reversed(split_words(line)) if w.col <= error.col), None)
+    return bad is None or bad.col != first.col
+
+
 def _label_width(items: list[tuple[str, str]]) -> int:
     return max((len(k) for k, _ in items), default=0)
 
 
-def _listing(node: Node) -> str:
+#: The words that run the rest of a configuration line as an EXEC command.
+_DO = ("do", "do-exec")
+
+
+def _wrapped(prefix: str, text: str, width: int) -> list[str]:
+    """``prefix`` then ``text``, its words wrapped as IOS wraps help to the terminal's
+    width (no line as long as the width; the next lines under the first word)."""
+    whole = (prefix + text).rstrip()
+    words = text.split()
+    if len(whole) < width or not words or width < len(prefix) + 20:
+        return [whole]
+    lines: list[str] = []
+    line = prefix + words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) >= width:
+            lines.append(line)
+            line = " " * len(prefix) + word
+        else:
+            line += " " + word
+    lines.append(line)
+    return lines
+
+
+def _listing(node: Node, width: int = 80) -> str:
     """IOS's two-column ``?`` listing of what may follow."""
     items: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -396,25 +465,30 @@ def _listing(node: Node) -> str:
             continue
         items.append((spec.label, spec.help))
     items.sort(key=lambda kv: kv[0])
-    width = _label_width(items)
-    out = [f"  {k.ljust(width)}  {v}".rstrip() for k, v in items]
+    label_width = _label_width(items)
+    out = [line for k, v in items for line in _wrapped(f"  {k.ljust(label_width)}  ", v, width)]
     if node.end_ok:
         out.append("  <cr>")
     return "\n".join(out) + "\n\n"
 
 
-def _completions(node: Node, partial: str) -> str:
-    """``word?``: the keywords that start with ``word``."""
+def _completions(node: Node, partial: str, width: int = 80) -> str:
+    """``word?``: the keywords that start with ``word`` (wrapped at the terminal's width)."""
     words = [s.keyword for s in node.keyword_matches(ascii_lower(partial))
              if s.keyword and not s.hidden]
     if not words:
         for spec in node.args:
-            if spec.regex is not None and spec.regex.match(partial):
+            if not spec.hidden and spec.regex is not None and spec.regex.match(partial):
                 words.append(spec.label)
                 break
     if not words:
         return "% Unrecognized command\n"
-    return "  ".join(words) + "  \n\n"
+    lines = [""]
+    for word in words:
+        if lines[-1] and width > 0 and len(lines[-1]) + len(word) + 2 >= width:
+            lines.append("")
+        lines[-1] += word + "  "
+    return "\n".join(lines) + "\n\n"
 
 
 _SECTION_INDENT = re.compile(r"^\s")

@@ -15,7 +15,9 @@ A terminal whose pattern is a plain string is a keyword (matched by unique prefi
 Any other terminal is an argument: its help comment starts with the IOS label shown
 by ``?`` (``<1-10000>``, ``A.B.C.D``, ``WORD``, ``LINE``), then two spaces and the
 description.  The label also constrains the value: ``<a-b>`` is an integer range,
-``LINE`` takes the rest of the line, ``{interface}`` is an interface name.
+``LINE`` takes the rest of the line, ``{interface}`` is an interface name.  A help of
+``-`` (``// -`` for a keyword, ``// LINE  -`` for an argument) hides the terminal from
+``?`` and completion: IOS accepts it without listing it.
 
 We never let Lark lex: the CLI matcher (``iosim.cli.matcher``) turns each typed word
 into a token of the terminal it matches among those the LALR parser can accept at
@@ -127,6 +129,7 @@ def _spec(name: str, pattern_kind: str, value: str, comment: str) -> TerminalSpe
         high,
         rest_of_line=label == "LINE",
         interface=label == "{interface}",
+        hidden=text == "-",
         ipv4=label.startswith(("A.B.C.D", "X.X.X.X")),
     )
 

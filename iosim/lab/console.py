@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from iosim.cli.ios_words import emulated_commands
 from iosim.cli.session import Session
 from iosim.lab.exam import Exam
 from iosim.lab.grading import grade, render_text
@@ -50,6 +51,7 @@ iosim console commands (lines that start with '@'):
   @keys DIR        write the lab's ESP and IKE keys for Wireshark (esp_sa,
                    ikev1_decryption_table) into DIR, to open captures decrypted
   @help            this list
+  @help commands   the IOS commands iosim emulates (the others say they are not)
 """
 
 
@@ -173,6 +175,8 @@ class LabConsole:
         return f"% Unknown iosim command or device '@{words[0]}' (try @help)\n"
 
     def _help(self, args: list[str]) -> str:
+        if args and "commands".startswith(args[0].lower()):
+            return emulated_commands()
         return _HELP
 
     def _devices(self, args: list[str]) -> str:

@@ -102,7 +102,7 @@ def _by_key(key: str, variant: int = 0) -> CommandAnswer:
 @pytest.mark.parametrize("key,variant,reply", [
     ("cmd-show-ipsec-sa", 0, "sh cry ips sa"),
     ("cmd-show-ipsec-sa", 0, "show crypto ipsec sa detail"),
-    ("cmd-show-ipsec-sa", 0, "sh cr ipsec sa | inc encaps"),
+    ("cmd-show-ipsec-sa", 0, "sh cry ipsec sa | inc encaps"),
     ("cmd-show-isakmp-sa", 0, "sh cry isa sa"),
     ("cmd-show-isakmp-sa-detail", 0, "sh cry isa sa det"),
     ("cmd-show-engine", 0, "sh cry eng conn act"),
