@@ -201,8 +201,13 @@ class LabConsole:
 
         try:
             paths = write_wireshark_keys(self.lab, Path(args[0]))
+        except FileNotFoundError:
+            return (f"% @keys {args[0]}: no such directory (@keys writes into a directory "
+                    "that exists, and makes none)\n")
+        except NotADirectoryError:
+            return f"% @keys {args[0]}: not a directory\n"
         except OSError as e:
-            return f"% Cannot write the keys: {e.strerror}\n"
+            return f"% Cannot write the keys: {e.strerror or e}\n"
         return "".join(f"Wrote {p}\n" for p in paths)
 
     def _task(self, args: list[str]) -> str:
