@@ -186,6 +186,14 @@ def test_more_takes_a_single_key(tmp_path: Path) -> None:
     assert console.session.history[-1] == "show clock"
 
 
+def test_ctrl_c_at_more_stops_the_output(tmp_path: Path) -> None:
+    text, console = _drive(["enable\r", "terminal length 5\r", "show running-config\r",
+                            "\x03", "show clock\r"], tmp_path)
+    assert "Building configuration..." in text and "line vty 0 4" not in text
+    assert console.session.pending is None
+    assert console.session.history[-1] == "show clock"
+
+
 def test_interactive_ping_waits_for_real_time_and_prints_as_it_goes(tmp_path: Path) -> None:
     console = LabConsole(Lab.load(nvram_dir=tmp_path))
     wall = [0.0]
