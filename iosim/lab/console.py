@@ -6,7 +6,9 @@ SECONDS`` advances the lab's virtual clock, ``@task`` shows what to build, ``@ch
 it, ``@help`` lists the rest (:data:`_HELP`). Every other line goes to the attached device.
 
 Messages a device logs while the console is attached elsewhere wait for the student in a
-buffer bounded like the router's own logging buffer; the oldest go first.
+buffer bounded like the router's own logging buffer; the oldest go first. The attached
+router's messages are written as they happen while a command streams its output: during a
+ping each starts a new line and the marks go on after its text, as on an IOS console.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from iosim.cli.prompt import run_interactive
 from iosim.lab.console import Lab, LabConsole
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from labkit import seeded  # noqa: E402
+from labkit import ISP_ROUTES, run, seeded  # noqa: E402
 
 _CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
 
@@ -238,12 +238,18 @@ def test_ctrl_shift_6_aborts_a_ping_as_ios_does_and_ctrl_c_does_not(tmp_path: Pa
 
 
 def test_ctrl_shift_6_aborts_a_traceroute(tmp_path: Path) -> None:
+    """Hop by hop, probe by probe as IOS prints them; the escape ends the partial hop's
+    line (IOS: ``  3  *  *  * `` then ``  4 ``) and the prompt comes back."""
     console = LabConsole(Lab.load(nvram_dir=tmp_path))
-    out = _timed(console, "enable\rtraceroute 10.0.2.10\r", {7.0: "\x1e"})
-    # the ISP has no route to 10.0.2.0 by default: !H ends the trace early, or probes time
-    # out; either way the partial line ends at the escape and the prompt comes back
-    assert out.startswith("Type escape sequence to abort.\nTracing the route to 10.0.2.10\n")
-    assert console.session.pending is None and console.prompt == "R1#"
+    run(console, ISP_ROUTES)
+    out = _timed(console, "enable\rtraceroute 10.0.2.99\r", {10.0: "\x1e"})
+    assert out.startswith("Type escape sequence to abort.\nTracing the route to 10.0.2.99\n"
+                          "VRF info: (vrf in name/id, vrf out name/id)\n"
+                          "  1 198.51.100.2 10 msec 10 msec 10 msec\n"
+                          "  2 203.0.113.2 20 msec 20 msec 20 msec\n"
+                          "  3  *  *  * \n"
+                          "  4 \n"), out
+    assert "  5 " not in out and console.prompt == "R1#"
 
 
 def test_at_wait_fast_forwards_the_clock_and_shows_messages_as_they_happen(
