@@ -171,7 +171,12 @@ def test_ctrl_c_and_ctrl_shift_6_during_a_ping_and_an_at_wait(tmp_path: Path) ->
         os.kill(term.pid, signal.SIGINT)
         term.expect(r"% @wait stopped: ")
         term.type("\x03")  # at the prompt in EXEC: a new line, nothing else
+        term.type("show version")
+        term.settle(0.3)
+        os.kill(term.pid, signal.SIGINT)  # at the prompt: Ctrl-C, the line abandoned
+        term.settle(0.3)
         term.line("show clock")
+        assert "Cisco IOS Software" not in term.text
         term.line(PING)
         assert re.search(r"Success rate is (80|100) percent", term.text[term.mark - 300:])
     finally:
