@@ -38,11 +38,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ClockError", "TimerHandle", "VirtualClock", "WallClockSync"]
+__all__ = ["CTRL_C", "ESCAPE", "ClockError", "Interrupted", "TimerHandle", "VirtualClock",
+           "WallClockSync"]
 
 
 class ClockError(RuntimeError):
     """Misuse of the clock: re-entrant advance, time going backwards, a run that never idles."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by a pacer to stop an advance between two events: the user pressed IOS's
+    escape sequence (Ctrl-^) or Ctrl-C at an interactive console. The event due next stays
+    queued and ``now`` stays where the clock got to. A ``KeyboardInterrupt``, so that a
+    ping or traceroute stops as on an interrupt, and no ``except Exception`` swallows it.
+    ``key`` names what was pressed: :data:`ESCAPE` or :data:`CTRL_C`."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+ESCAPE = "escape"  # Ctrl-^ (Ctrl-Shift-6): IOS's escape sequence, which aborts a ping
+CTRL_C = "ctrl-c"
 
 
 class TimerHandle:

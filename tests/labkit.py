@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from iosim.cli.lines import split_lines
@@ -130,6 +131,39 @@ def run(c: LabConsole, script: str) -> str:
     return "".join(c.feed(line) for line in split_lines(script))
 
 
+_MARKS = "!.UQM&"
+_SENT = re.compile(r"^Success rate is \d+ percent \(\d+/(\d+)\)", re.M)
+
+
+def _trailing_marks(line: str) -> str:
+    """The marks at the end of ``line``; letters that end a word of a message (the M of
+    IKE_INIT_QM) are the message's, not marks."""
+    run = line[len(line.rstrip(_MARKS)):]
+    head = line[:len(line) - len(run)]
+    while run and head and run[0] in "UQM&" and (head[-1].isalnum() or head[-1] == "_"):
+        head, run = head + run[0], run[1:]
+    return run
+
+
 def marks(output: str) -> list[str]:
-    """The lines of ping marks in ``output``."""
-    return [ln for ln in output.splitlines() if ln and set(ln) <= set("!.UQM&")]
+    """The ping marks in ``output``, one string per line they are printed on. A message
+    that arrives during a ping (debug) is printed on a new line and the marks go on after
+    its text, as on IOS: each ping's marks are read back from its summary line up, as
+    many as its summary says it sent."""
+    found: list[str] = []
+    start = 0
+    for summary in _SENT.finditer(output):
+        wanted = int(summary.group(1))
+        lines = output[start:summary.start()].splitlines()
+        start = summary.end()
+        block: list[str] = []
+        for line in reversed(lines):
+            if wanted <= 0 or line.endswith(":") or line.startswith("Type escape"):
+                break
+            run = _trailing_marks(line)[-wanted:] if line else ""
+            if run:
+                block.insert(0, run)
+                wanted -= len(run)
+        found += block
+    rest = output[start:] if found else output
+    return found + [ln for ln in rest.splitlines() if ln and set(ln) <= set(_MARKS)]

@@ -63,23 +63,26 @@ def _resolve_source(session: Session, stack: IpStack, m: Match, addr_terminal: s
 # ---------------------------------------------------------------- traceroute
 
 
+def probe_text(hop: Hop, index: int) -> str:
+    """What IOS prints for probe ``index`` of ``hop``: the responder's address when it
+    differs from the previous probe's (on a new line indented four spaces if the hop's line
+    already holds something), then the time, `` * `` or the unreachable mark."""
+    probe = hop.probes[index]
+    text = ""
+    earlier = [p.responder for p in hop.probes[:index] if p.responder is not None]
+    if probe.responder is not None and probe.responder != (earlier[-1] if earlier else None):
+        text += ("\n    " if index else "") + format_ip(probe.responder)
+    if probe.mark == TIMEOUT_MARK:
+        return text + " * "
+    if probe.mark:
+        return text + f" {probe.mark} "
+    return text + f" {round((probe.rtt or 0.0) * 1000)} msec"
+
+
 def hop_text(hop: Hop) -> str:
     """One hop as IOS prints it (possibly several lines when responders differ)."""
-    text = f"{hop.ttl:3d} "
-    last: int | None = None
-    printed = False
-    for probe in hop.probes:
-        if probe.responder is not None and probe.responder != last:
-            text += ("\n    " if printed else "") + format_ip(probe.responder)
-            last = probe.responder
-        if probe.mark == TIMEOUT_MARK:
-            text += " * "
-        elif probe.mark:
-            text += f" {probe.mark} "
-        else:
-            text += f" {round((probe.rtt or 0.0) * 1000)} msec"
-        printed = True
-    return text + "\n"
+    return (f"{hop.ttl:3d} " + "".join(probe_text(hop, i) for i in range(len(hop.probes)))
+            + "\n")
 
 
 def traceroute_text(target: str, hops: list[Hop]) -> str:
@@ -99,11 +102,30 @@ def _traceroute(session: Session, m: Match) -> str:
     ttl_max = int(m.get("TRACE_TTL_MAX") or DEFAULT_TTL_MAX)
     if ttl_max < ttl_min:
         raise invalid_at(m, "TRACE_TTL_MAX")
-    hops = run_traceroute(stack, clock, ip_to_int(target), source=source,
-                          probes=int(m.get("TRACE_PROBE_N") or DEFAULT_PROBES),
-                          ttl_min=ttl_min, ttl_max=ttl_max,
-                          timeout=float(m.get("TRACE_TIMEOUT_N") or DEFAULT_TIMEOUT))
-    return traceroute_text(target, hops)
+    trace = partial(run_traceroute, stack, clock, ip_to_int(target), source=source,
+                    probes=int(m.get("TRACE_PROBE_N") or DEFAULT_PROBES),
+                    ttl_min=ttl_min, ttl_max=ttl_max,
+                    timeout=float(m.get("TRACE_TIMEOUT_N") or DEFAULT_TIMEOUT))
+    if session.stream is None:
+        return traceroute_text(target, trace())
+    # an interactive console: each hop number as its probes leave, each probe as it is
+    # answered, as IOS prints them; an escape ends the (partial) line
+    emit = session.stream
+    emit(traceroute_text(target, []))
+    shown = [0]  # probes of the current hop already printed
+
+    def on_probe(hop: Hop) -> None:
+        if not hop.probes:
+            emit(f"{hop.ttl:3d} ")
+        emit("".join(probe_text(hop, i) for i in range(shown[0], len(hop.probes))))
+        shown[0] = len(hop.probes)
+
+    def on_hop(hop: Hop) -> None:
+        emit("\n")
+        shown[0] = 0
+
+    hops = trace(on_probe=on_probe, on_hop=on_hop)
+    return "\n" if shown[0] or (hops and not hops[-1].probes) else ""
 
 
 # ---------------------------------------------------------------- extended ping

@@ -58,6 +58,8 @@ def exec_handler(*rules: str) -> Callable[[ExecHandler], ExecHandler]:
 
 Continuation = Callable[[str], str]
 
+HISTORY_SIZE = 20  # lines kept per history (IOS: terminal history size)
+
 
 @dataclass
 class Pending:
@@ -81,7 +83,10 @@ class Session:
     terminal_width: int = 80
     monitor: bool = False
     line_name: str = "con 0"
-    history: list[str] = field(default_factory=list)
+    #: What was typed, by mode: IOS keeps one history for EXEC (user and privileged) and
+    #: one for configuration mode and its sub-modes (see :attr:`history`).
+    histories: dict[str, list[str]] = field(
+        default_factory=lambda: {"exec": [], "config": []})
     pending: Pending | None = None
     last_error: CliError | None = None
     # An interactive console writes here what long commands print as they go (ping marks).
@@ -112,6 +117,12 @@ class Session:
     def privileged(self) -> bool:
         return self.mode != "user"
 
+    @property
+    def history(self) -> list[str]:
+        """The lines typed in this kind of mode (EXEC, or configuration), oldest first, at
+        most :data:`HISTORY_SIZE`: what ``show history`` lists and Up recalls."""
+        return self.histories["config" if self.mode_info.is_config else "exec"]
+
     # ------------------------------------------------------------ input
 
     def feed(self, line: str) -> str:
@@ -131,8 +142,11 @@ class Session:
         if self.pending is not None:
             pending, self.pending = self.pending, None
             return self._guarded(pending.command, lambda: pending.answer(line))
-        if ios_strip(line) == "\x1a":
-            return self.ctrl_z()
+        if line.endswith("\x1a"):
+            # Ctrl-Z ends the line: the command typed before it runs, then configuration
+            # mode ends (IOS's "End with CNTL/Z")
+            out = self.feed(line[:-1]) if ios_strip(line[:-1]) else ""
+            return out + (self.ctrl_z() if self.pending is None else "")
         if not ios_strip(line):
             return ""
         if line.endswith("?"):
@@ -140,8 +154,9 @@ class Session:
             return self._guarded(line, lambda: self.help(line[:-1]))
         if line.lstrip(" \t").startswith("!") and self.mode_info.is_config:
             return ""
-        self.history.append(line)
-        del self.history[:-20]
+        history = self.history
+        history.append(line)
+        del history[:-HISTORY_SIZE]
         words = split_words(line)
         if (self.mode_info.is_config and len(words) >= 3 and len(words[0].text) >= 3
                 and "banner".startswith(ascii_lower(words[0].text))
@@ -188,6 +203,20 @@ class Session:
         if "\n" in text:
             return ""
         return f"Enter TEXT message.  End with the character '{delim}'.\n"
+
+    def interrupt(self) -> str:
+        """Ctrl-C at the prompt, as IOS takes it: a question the router asked is dropped
+        (a dialog such as the extended ping's ends, a ``[confirm]`` is not confirmed,
+        ``--More--`` stops the output), except "Press RETURN to get started", which only
+        Return answers; with no question, configuration mode ends as with Ctrl-Z, and in
+        EXEC the line typed is abandoned. Returns what the router prints."""
+        pending = self.pending
+        if pending is not None:
+            if not pending.prompt and not pending.text:  # Press RETURN to get started
+                return ""
+            self.pending, self._pager_rest = None, []
+            return ""
+        return self.ctrl_z()
 
     def ctrl_z(self) -> str:
         """Ctrl-Z: leave configuration mode from any depth."""

@@ -6,7 +6,9 @@ SECONDS`` advances the lab's virtual clock, ``@task`` shows what to build, ``@ch
 it, ``@help`` lists the rest (:data:`_HELP`). Every other line goes to the attached device.
 
 Messages a device logs while the console is attached elsewhere wait for the student in a
-buffer bounded like the router's own logging buffer; the oldest go first.
+buffer bounded like the router's own logging buffer; the oldest go first. The attached
+router's messages are written as they happen while a command streams its output: during a
+ping each starts a new line and the marks go on after its text, as on an IOS console.
 """
 
 from __future__ import annotations
@@ -21,24 +23,68 @@ from typing import TextIO
 
 from iosim.cli.ios_words import emulated_commands
 from iosim.cli.session import Session
+from iosim.clock import Interrupted
 from iosim.lab.exam import Exam
 from iosim.lab.grading import grade, render_text
 from iosim.lab.host_shell import HostShell
 from iosim.lab.running import BOOT_SECONDS, Lab, state_dir
 from iosim.lab.views import links_table, task_text
 
-__all__ = ["BOOT_SECONDS", "Lab", "LabConsole", "run_transcript", "state_dir"]
+__all__ = ["BOOT_SECONDS", "Lab", "LabConsole", "LiveTerminal", "run_transcript",
+           "state_dir"]
 
 #: Longest ``@wait``: a year of virtual time at a time (timestamps end in year 9999, and a
 #: periodic timer fires for every period of the wait).
 MAX_WAIT = 365 * 24 * 3600
 _MIN_PENDING_BYTES = 4096
 
+#: An interactive @wait at least this long (virtual seconds) shows how far it got.
+PROGRESS_AFTER = 60.0
+#: An interactive @wait reads the keyboard (and redraws its progress) at most this often,
+#: in wall seconds.
+POLL_EVERY = 0.05
+
+
+@dataclass
+class LiveTerminal:
+    """What an interactive prompt lends the console while a command runs: ``write`` prints
+    at once, ``poll`` reads the keyboard (raising :class:`~iosim.clock.Interrupted` when the
+    user stops the command), ``wall_clock`` is the wall time in seconds."""
+
+    write: Callable[[str], None]
+    poll: Callable[[], None]
+    wall_clock: Callable[[], float]
+
+
+class WaitProgress:
+    """The one line an interactive ``@wait`` keeps up to date: how far it got."""
+
+    def __init__(self, total: float, write: Callable[[str], None]) -> None:
+        self.total = total
+        self.write = write
+        self.shown = False
+
+    def show(self, done: float) -> None:
+        self.write(f"\r@wait: {_hms(done)} of {_hms(self.total)} (Ctrl-C stops)")
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.write("\r\x1b[K")  # back to the start of the line, erased
+            self.shown = False
+
+
+def _hms(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 _HELP = """\
 iosim console commands (lines that start with '@'):
   @DEVICE          attach the console to DEVICE (e.g. @R2); each keeps its state
   @devices         list the lab's devices
   @wait SECONDS    advance the lab's virtual clock (timers, lifetimes, show clock)
+                   at once, messages shown as they happen; Ctrl-C stops it
   @task            what this lab asks you to build (or the ticket to solve)
   @topology        the lab's drawing and its links, with live addresses
   @check           grade the lab now: score, each objective passed or failed, hints
@@ -50,6 +96,7 @@ iosim console commands (lines that start with '@'):
   @time            exam mode: the time left
   @keys DIR        write the lab's ESP and IKE keys for Wireshark (esp_sa,
                    ikev1_decryption_table) into DIR, to open captures decrypted
+  @quit            leave iosim (twice when configurations are unsaved)
   @help            this list
   @help commands   the IOS commands iosim emulates (the others say they are not)
 """
@@ -87,14 +134,15 @@ class LabConsole:
         self.device = first
         self.paging = paging
         self.exam = exam
-        self.finished = False  # an exam was handed in: the console ends
+        self.finished = False  # an exam was handed in, or @quit: the console ends
+        self._quit_warned = False
         self._logs: dict[str, _Pending] = {name: _Pending(deque()) for name in lab.sessions}
-        # while a command streams its output (ping, traceroute), the attached router's
-        # messages interleave with it as they happen, as on a console; otherwise they wait
-        # until the command's output is complete
-        self._emit: Callable[[str], None] | None = None
-        self._column0 = True
-        self._streamed = 0
+        # while a command streams its output (ping, traceroute, an interactive @wait), the
+        # attached router's messages are written as they happen, as on a console; otherwise
+        # they wait until the command's output is complete
+        self._live_log: Callable[[str], None] | None = None
+        #: The interactive terminal (set by :mod:`iosim.cli.prompt`), or None for a script
+        self.live: LiveTerminal | None = None
         for name, router in lab.routers.items():
             router.log_sinks.append(partial(self._log, name))
         self._terminal_settings()
@@ -113,8 +161,8 @@ class LabConsole:
         return self.session.prompt
 
     def _log(self, device: str, line: str) -> None:
-        if device == self.device and self._emit is not None and self._streamed:
-            self._emit(("" if self._column0 else "\n") + line + "\n")
+        if device == self.device and self._live_log is not None:
+            self._live_log(line)
             return
         router = self.lab.routers.get(device)
         budget = max(_MIN_PENDING_BYTES,
@@ -146,19 +194,30 @@ class LabConsole:
         def emit(text: str) -> None:
             if not text:
                 return
-            self._streamed += 1
-            self._column0 = text.endswith("\n")
             if outer is not None:
                 outer(text)
             else:
                 shown.append(text)
+            # once the command printed something (a ping's header), a message goes out as
+            # IOS writes one on its console: a new line, then its text, and what the command
+            # prints next (the ping's marks) goes on after that text
+            self._live_log = log_line
 
-        session.stream, self._emit, self._streamed = emit, emit, 0
+        def log_line(line: str) -> None:
+            emit("\n" + line)
+
+        session.stream = emit
         try:
             out = session.feed(line)
         finally:
-            session.stream, self._emit, self._column0 = outer, None, True
+            session.stream, self._live_log = outer, None
         return "".join(shown) + out + self.pending_logs()
+
+    def interrupt(self) -> str:
+        """Ctrl-C at the prompt (see :meth:`Session.interrupt`); what the router prints."""
+        session = self.session
+        out = session.interrupt() if isinstance(session, Session) else ""
+        return out + self.pending_logs()
 
     # ------------------------------------------------------------ @ commands
 
@@ -197,8 +256,50 @@ class LabConsole:
         if too_big or seconds > MAX_WAIT:
             return (f"% @wait {args[0]}: at most {MAX_WAIT} seconds (one year) at a time; "
                     "the lab's clock is unchanged\n")
-        self.lab.clock.advance(seconds)
-        return self.pending_logs()
+        if self.live is None:
+            self.lab.clock.advance(seconds)
+            return self.pending_logs()
+        return self._live_wait(seconds, self.live)
+
+    def _live_wait(self, seconds: float, live: LiveTerminal) -> str:
+        """``@wait`` at an interactive prompt: the clock runs ahead as fast as its events
+        go (not in real time); the attached router's messages are printed as they happen,
+        a long wait shows how far it got on one line that updates, and Ctrl-C (or the
+        escape sequence) stops the clock where it got to. Afterwards virtual time follows
+        the wall clock from the new instant."""
+        clock = self.lab.clock
+        start, end = clock.now, clock.now + seconds
+        progress = WaitProgress(seconds, live.write) if seconds >= PROGRESS_AFTER else None
+        last_poll = [-math.inf]
+
+        def pace(when: float) -> None:
+            wall = live.wall_clock()
+            if wall - last_poll[0] >= POLL_EVERY:
+                last_poll[0] = wall
+                live.poll()  # raises Interrupted: the clock stops before this event
+                if progress is not None:
+                    progress.show(when - start)
+
+        def log_line(line: str) -> None:
+            if progress is not None:
+                progress.clear()
+            live.write(line + "\n")
+
+        pacer, clock.pacer = clock.pacer, pace
+        self._live_log = log_line
+        stopped = ""
+        try:
+            clock.advance_to(end)
+        except Interrupted:
+            stopped = (f"% @wait stopped: {clock.now - start:.3f} of {seconds:g} seconds "
+                       "waited; the lab's clock stays there\n")
+        finally:
+            clock.pacer, self._live_log = pacer, None
+            if progress is not None:
+                progress.clear()
+            if self.lab.time_jumped is not None:
+                self.lab.time_jumped()
+        return self.pending_logs() + stopped
 
     def _keys(self, args: list[str]) -> str:
         if len(args) != 1:
@@ -207,6 +308,11 @@ class LabConsole:
 
         try:
             paths = write_wireshark_keys(self.lab, Path(args[0]))
+        except FileNotFoundError:
+            return (f"% @keys {args[0]}: no such directory (@keys writes into a directory "
+                    "that exists, and makes none)\n")
+        except NotADirectoryError:
+            return f"% @keys {args[0]}: not a directory\n"
         except (OSError, ValueError) as e:  # ValueError: a NUL in the path
             return f"% Cannot write the keys: {getattr(e, 'strerror', None) or e}\n"
         return "".join(f"Wrote {p}\n" for p in paths)
@@ -282,6 +388,24 @@ class LabConsole:
             return "% @time shows an exam's time left: start one with --exam\n"
         return self.exam.countdown() + "\n"
 
+    def greeting(self) -> str:
+        """The interactive console's first line: what iosim's own lines are for."""
+        info = self.lab.resolved.info
+        what = ("@task shows what to build, @check grades it, "
+                if self.lab.resolved.objectives else "")
+        return f"iosim lab {info.name}: {what}@help lists iosim's lines, @quit leaves.\n\n"
+
+    def _quit(self, args: list[str]) -> str:
+        """``@quit``: leave iosim (an exam is handed in). Unsaved configurations would be
+        lost: the first ``@quit`` says so, a second one leaves."""
+        unsaved = [name for name, r in self.lab.routers.items() if not r.saved_since_change]
+        if unsaved and not self._quit_warned and self.exam is None:
+            self._quit_warned = True
+            return (f"% Unsaved configuration on {', '.join(unsaved)} (write memory saves "
+                    "it): @quit again to leave anyway\n")
+        self.finished = True
+        return self.close("the student left") if self.exam is not None else "Bye.\n"
+
     def close(self, reason: str = "end of input") -> str:
         """The console ends: an exam not yet handed in is graded now."""
         if self.exam is not None and not self.finished:
@@ -302,6 +426,8 @@ _COMMANDS: dict[str, Callable[[LabConsole, list[str]], str]] = {
     "concepts": LabConsole._concepts,
     "submit": LabConsole._submit_command,
     "time": LabConsole._time,
+    "quit": LabConsole._quit,
+    "exit": LabConsole._quit,
 }
 
 

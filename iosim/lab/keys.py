@@ -1,12 +1,22 @@
 """Keys for Wireshark: every ESP SA and IKEv1 SA of a lab, in Wireshark's own formats.
 
 No real router hands these out; a lab does, so that a capture of it opens in Wireshark or
-tshark fully decrypted. ``esp_sa`` and ``ikev1_decryption_table`` are the two UAT files of
-a Wireshark profile; ``tshark_options`` gives the same as ``-o`` options.
+tshark fully decrypted. ``esp_sa`` and ``ikev1_decryption_table`` are the two UAT ("user
+accessible table") files of a Wireshark profile; ``tshark_options`` gives the same as ``-o``
+options.
+
+A UAT file holds one record a line, its fields separated by commas. A text field is written
+in double quotes (``esp_sa``: protocol, addresses, ``0x`` SPI, algorithm names and ``0x``
+keys); a byte field is written as bare hex digits, two a byte, without quotes
+(``ikev1_decryption_table``: the 8-byte initiator cookie, 16 digits, then the encryption
+key). A quoted byte field is read as the text's own characters: the cookie's 16 digits
+would be 16 octets, which Wireshark refuses.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,8 +53,9 @@ def esp_sa_rows(lab: Lab) -> list[str]:
 
 
 def ikev1_rows(lab: Lab) -> list[str]:
-    """One ``ikev1_decryption_table`` row (initiator cookie, Ka) per keyed ISAKMP SA."""
-    rows = [f'"{cky_i.hex()}","{ka.hex()}"' for plane in _planes(lab)
+    """One ``ikev1_decryption_table`` row (initiator cookie, Ka: two byte fields, bare
+    hex) per keyed ISAKMP SA."""
+    rows = [f"{cky_i.hex()},{ka.hex()}" for plane in _planes(lab)
             for engine in plane.engines.values() for cky_i, ka in engine.decryption_keys()]
     return list(dict.fromkeys(rows))
 
@@ -56,7 +67,7 @@ def tshark_options(lab: Lab) -> list[str]:
     for row in esp_sa_rows(lab):
         args += ["-o", f"uat:esp_sa:{row}"]
     for row in ikev1_rows(lab):
-        args += ["-o", "uat:ikev1_decryption_table:" + row.replace('"', "")]
+        args += ["-o", f"uat:ikev1_decryption_table:{row}"]
     return args
 
 
@@ -66,8 +77,12 @@ def _write(path: Path, lines: list[str]) -> None:
 
 
 def write_wireshark_keys(lab: Lab, directory: Path) -> list[Path]:
-    """Write ``esp_sa`` and ``ikev1_decryption_table`` into ``directory`` (a profile)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``esp_sa`` and ``ikev1_decryption_table`` into ``directory`` (a Wireshark
+    profile), which must exist: no directory is made. Raises OSError (``ENOENT``,
+    ``ENOTDIR``, ``EACCES`` ...) when a file cannot be written."""
+    if not directory.is_dir():
+        code = errno.ENOTDIR if directory.exists() else errno.ENOENT
+        raise OSError(code, os.strerror(code), str(directory))
     paths = [directory / "esp_sa", directory / "ikev1_decryption_table"]
     _write(paths[0], esp_sa_rows(lab))
     _write(paths[1], ikev1_rows(lab))

@@ -31,7 +31,8 @@ LAB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 DEVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 #: The console's own ``@`` words: no device may be called so (``@check`` must grade).
 CONSOLE_WORDS = frozenset({"help", "devices", "wait", "keys", "task", "topology", "check",
-                           "reset", "solution", "submit", "time", "concepts"})
+                           "reset", "solution", "submit", "time", "concepts", "quit",
+                           "exit"})
 
 
 class LabError(ValueError):

@@ -5,11 +5,14 @@ or the timeout (``.``), advancing the lab's clock through whatever the network d
 meanwhile (ARP, forwarding, IKE ...). The next echo leaves as soon as the previous one is
 answered, as IOS sends them.
 
+An interrupt (IOS's escape sequence, raised by the clock's pacer as a ``KeyboardInterrupt``)
+stops the ping where it is: the echo in flight is given up as a timeout (``.``) and counted
+as sent, as IOS's summary counts it (``!!!!.`` then ``Success rate is 80 percent (4/5)``).
+
 Nothing is built per echo ahead of time: the sizes come from an iterable that may be a
 generator, the sequence number wraps at 16 bits as IOS's does (echo 65536 is sequence 0
 again), and only the marks a caller asks to keep are kept, so ``repeat 2147483647`` starts
-at once and runs in constant memory.  An interrupt (Ctrl-C, IOS's escape sequence) stops
-the ping after the echo in flight; the outcome counts what was sent.
+at once and runs in constant memory.
 """
 
 from __future__ import annotations
@@ -113,7 +116,19 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
             return
         answer.setdefault(quoted[1], (mark, now))
 
+    def record(mark: str, rtt: float) -> None:
+        outcome.sent += 1
+        if keep_marks:
+            outcome.kept.append(mark)
+        if on_mark is not None:
+            on_mark(mark)
+        if mark == "!":
+            outcome._answered(rtt)
+            if keep_marks:
+                outcome.rtts.append(rtt)
+
     echo_sizes = repeated(size, repeat) if sizes is None else sizes
+    in_flight = False
     stack.icmp_listeners.append(listen)
     try:
         for size_now in echo_sizes:
@@ -123,6 +138,7 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
             data = _PATTERN[: max(0, size_now - 28)]
             stack.send(dst, IpProtocol.ICMP, push_icmp(IcmpEcho(identifier, seq, data)),
                        src=source, df=df)
+            in_flight = True
             deadline = sent + timeout
             while seq not in answer:
                 due = clock.next_deadline()
@@ -130,18 +146,13 @@ def run_ping(stack: IpStack, clock: VirtualClock, dst: int, *, repeat: int = 5,
                     clock.advance_to(max(deadline, clock.now))
                     break
                 clock.advance_to(due)
+            in_flight = False
             mark, when = answer.get(seq, (".", deadline))
-            outcome.sent += 1
-            if keep_marks:
-                outcome.kept.append(mark)
-            if on_mark is not None:
-                on_mark(mark)
-            if mark == "!":
-                outcome._answered(when - sent)
-                if keep_marks:
-                    outcome.rtts.append(when - sent)
-    except KeyboardInterrupt:  # IOS's escape sequence: stop here, report what was sent
+            record(mark, when - sent)
+    except KeyboardInterrupt:  # IOS's escape sequence: the echo in flight is a timeout
         outcome.aborted = True
+        if in_flight:
+            record(".", 0.0)
     finally:
         stack.icmp_listeners.remove(listen)
     return outcome

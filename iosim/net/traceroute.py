@@ -17,7 +17,11 @@ datagram's header plus its first 64 bits, which are the UDP ports):
 The next probe leaves as soon as the previous one is answered (or timed out), so a
 router that rate-limits its ICMP errors (IOS: one per 500 ms) answers only the first of
 two probes that arrive close together: the second shows ``*``. Everything runs on the
-lab's virtual clock through the stack's public interface; nothing here prints.
+lab's virtual clock through the stack's public interface; nothing here prints (``on_probe``
+and ``on_hop`` hear each result as it is known).
+
+An interrupt (IOS's escape sequence, a ``KeyboardInterrupt`` raised by the clock's pacer)
+ends the trace where it is: the hops so far are returned, the last one possibly partial.
 """
 
 from __future__ import annotations
@@ -125,8 +129,10 @@ def run_traceroute(stack: IpStack, clock: VirtualClock, dst: int, *,
                    source: int | None = None, probes: int = DEFAULT_PROBES,
                    ttl_min: int = DEFAULT_TTL_MIN, ttl_max: int = DEFAULT_TTL_MAX,
                    timeout: float = DEFAULT_TIMEOUT,
-                   on_hop: Callable[[Hop], None] | None = None) -> list[Hop]:
-    """Trace the path to ``dst`` (see the module docstring); ``on_hop`` sees each hop."""
+                   on_hop: Callable[[Hop], None] | None = None,
+                   on_probe: Callable[[Hop], None] | None = None) -> list[Hop]:
+    """Trace the path to ``dst`` (see the module docstring); ``on_probe`` sees the hop
+    when it starts and after each of its probes, ``on_hop`` each finished hop."""
     src = source if source is not None else probe_source(stack, dst)
     sport = SOURCE_PORT_BASE + stack.next_ident() % 16384
     waiting: dict[str, float] = {}  # the probe in flight: its port and when it left
@@ -148,6 +154,9 @@ def run_traceroute(stack: IpStack, clock: VirtualClock, dst: int, *,
     try:
         for ttl in range(ttl_min, ttl_max + 1):
             hop = Hop(ttl)
+            hops.append(hop)
+            if on_probe is not None:
+                on_probe(hop)
             for _ in range(probes):
                 answer.clear()
                 waiting.update(port=dport, sent=clock.now)
@@ -162,12 +171,15 @@ def run_traceroute(stack: IpStack, clock: VirtualClock, dst: int, *,
                         break
                     clock.advance_to(due)
                 hop.probes.append(answer[0] if answer else Probe(None, None, TIMEOUT_MARK))
+                if on_probe is not None:
+                    on_probe(hop)
                 dport = dport + 1 if dport < 0xFFFF else BASE_PORT
-            hops.append(hop)
             if on_hop is not None:
                 on_hop(hop)
             if hop.final:
                 break
+    except KeyboardInterrupt:  # IOS's escape sequence: the trace ends here
+        pass
     finally:
         stack.icmp_listeners.remove(listen)
     return hops

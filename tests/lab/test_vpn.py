@@ -87,6 +87,7 @@ def test_clear_crypto_sa_renegotiates_with_fresh_spis(tmp_path: Path) -> None:
 def test_tshark_decrypts_the_capture_with_the_exported_keys(tmp_path: Path) -> None:
     console = _seed(tmp_path, capture=True)
     console.feed("ping 10.0.2.10 source 192.168.1.1")
+    (tmp_path / "keys").mkdir()
     out = console.feed(f"@keys {tmp_path / 'keys'}")
     assert "esp_sa" in out and "ikev1_decryption_table" in out
     assert (tmp_path / "keys" / "esp_sa").read_text().count('"IPv4"') == 2

@@ -149,11 +149,19 @@ def test_debug_lines_interleave_with_the_ping_marks_as_they_happen(tmp_path: Pat
     console.feed("debug crypto isakmp")
     lines = console.feed(PING).splitlines()
     header = lines.index("Packet sent with a source address of 192.168.1.1")
-    marks_at = lines.index(".!!!!")
-    between = lines[header + 1:marks_at]
-    assert between[0].endswith("ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
+    summary = next(i for i, ln in enumerate(lines) if ln.startswith("Success rate"))
+    # as IOS prints a message during a ping (reference ping.txt [3]): a new line, the
+    # message, and the marks go on after its text, not on a line of their own
+    assert lines[header + 1] == ""
+    assert lines[header + 2].startswith("*Mar  1 00:00:")
+    assert lines[header + 2].endswith(
+        "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
+    between = lines[header + 2:summary]
     assert any("SA has been authenticated with 203.0.113.2" in ln for ln in between)
-    assert lines[marks_at + 1].startswith("Success rate is 80 percent (4/5)")
+    assert lines[summary - 1].startswith("*Mar  1 00:00:") and lines[summary - 1].endswith(
+        "      .!!!!")  # the last debug line (quick mode's, QM_IDLE padded), then the marks
+    assert ".!!!!" not in lines and marks("\n".join(lines)) == [".!!!!"]
+    assert lines[summary].startswith("Success rate is 80 percent (4/5)")
     # a command that takes no time prints its output first, its messages after
     out = console.feed("clear crypto isakmp")
     assert out == "" or out.startswith("*Mar")
