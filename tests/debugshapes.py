@@ -17,8 +17,8 @@ differs from one run, router or release to the next:
   ``Trying to insert a peer`` / ``and inserted successfully``): joined as IOS 15 prints them.
 
 ``classic`` is the milder reduction for comparing with the classic IOS 15 trace: values
-only, so that IOS 15's prefixes (``ISAKMP:(1001): processing ...`` with its space) must be
-exactly there.
+only, every space and tab kept, so that IOS 15's layout (``ISAKMP:(1001): processing ...``
+with its space, the tabs of an ID payload, the padded ``QM_IDLE``) must be exactly there.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _WORDS = (
     (re.compile(r"transform= [^(]*\("), "transform= V ("),
     (re.compile(r"sa_trans= [^,]*,"), "sa_trans= V,"),
 )
-_CLASSIC_WORDS = ((re.compile(r"^ISAKMP: (encryption|hash) .*"), r"ISAKMP: \1 V"),
+_CLASSIC_WORDS = ((re.compile(r"^(ISAKMP:\s+)(encryption|hash) \S+"), r"\1\2 V"),
                   (re.compile(r"vendor ID is NAT-T .*"), "vendor ID is NAT-T V"))
 _JOIN_NEXT = ("ISAKMP SA is doing",)
 _JOIN_PREVIOUS = ("ISAKMP and inserted successfully", "ISAKMP address :", "ISAKMP protocol :")
@@ -102,11 +102,11 @@ def shapes(messages: Iterable[str]) -> list[str]:
 
 
 def classic(messages: Iterable[str]) -> list[str]:
-    """Messages with their values reduced and their layout kept (blank lines and runs of
-    spaces or tabs inside a message are one space)."""
+    """Messages with their values reduced and their layout kept, space for space (a
+    message's trailing newlines, IOS's blank line after it, dropped)."""
     out = []
     for message in messages:
-        text = _values(" ".join(message.split()))
+        text = _values(message.rstrip("\n"))
         for pattern, replacement in _CLASSIC_WORDS:
             text = pattern.sub(replacement, text)
         out.append(text)

@@ -29,7 +29,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from iosim.deadlines import DeadlineQueue, deadline_after
-from iosim.ike.events import IsakmpSaDeleted, Retransmitted
+from iosim.ike.events import IsakmpSaDeleted, NodePurged, Retransmitted
 from iosim.ike.main_mode import RETRANSMIT_BASE, RETRANSMIT_LIMIT, IsakmpSa
 from iosim.ike.quick_mode import QuickModeExchange
 from iosim.ike.quick_mode_exchange import Phase2Failed
@@ -38,7 +38,7 @@ from iosim.ike.sa_table import QmTable, SaTable
 __all__ = ["DELETED_LINGER", "QM_LINGER", "TimersMixin"]
 
 DELETED_LINGER = 60.0  # a failed/deleted ISAKMP SA stays listed as "ACTIVE (deleted)"
-QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long
+QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long (its node)
 
 
 class TimersMixin:
@@ -127,6 +127,8 @@ class TimersMixin:
             return
         if x.done_at is not None and now >= deadline_after(x.done_at, QM_LINGER):
             del self._qm[key3]
+            owner = self._sas.get((key3[0], key3[1]))
+            self._events.append(NodePurged(key3[0], owner.conn_id if owner else 0, key3[2]))
         elif x.resend_at is not None and now >= x.resend_at:
             if x.retransmits >= RETRANSMIT_LIMIT:
                 del self._qm[key3]
