@@ -56,6 +56,7 @@ __all__ = ["CryptoDebug", "signed_message_id"]
 
 _DIED = "retransmission limit reached in "
 _REFUSED = "atts are not acceptable: "
+_SYSLOG = "IKMP_BAD_MESSAGE"  # a failure the router logs as %CRYPTO-4-IKMP_BAD_MESSAGE
 
 
 def _protocols(pair: IpsecSaPair, sa: OneWaySa) -> list[tuple[int, int, str]]:
@@ -162,7 +163,7 @@ class CryptoDebug:
         elif event.reason.startswith(_REFUSED):  # no policy accepted any offered transform
             self.router.debug("ISAKMP:(0):no offers accepted!")
             self.router.debug(f"ISAKMP:(0): {event.reason[len(_REFUSED):]}")
-        else:
+        elif not event.reason.startswith(_SYSLOG):  # that one is said by its syslog message
             self.router.debug(f"ISAKMP:(0):{event.reason}")
 
     def _quick_mode_started(self, local: int, event: object) -> None:
