@@ -299,6 +299,12 @@ class CryptoConfig:
     def sorted_policies(self) -> list[IsakmpPolicy]:
         return [self.policies[p] for p in sorted(self.policies)]
 
+    def profiles_matching(self, peer: int) -> list[IsakmpProfile]:
+        """The ISAKMP profiles (by name) whose ``match identity address`` covers ``peer``."""
+        return [p for _, p in sorted(self.isakmp_profiles.items())
+                if any((peer & int(mask)) == (int(addr) & int(mask))
+                       for addr, mask in p.match_addresses)]
+
     def effective_policies(self) -> list[IsakmpPolicy]:
         """The suites IKE offers: the configured ones, else the IOS default suites."""
         if self.policies:

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType
+from iosim.ike.events import NoteKind, NotifyProcessed, VendorIdsMade
 from iosim.ike.keymat import derive_phase1_keys, hash_i, hash_r
 from iosim.ike.main_mode import (
     AGGRESSIVE_DISABLED,
@@ -57,6 +58,7 @@ from iosim.ike.payloads import (
     IsakmpMessage,
     KePayload,
     NoncePayload,
+    NotificationPayload,
     Payload,
     ProposalPayload,
     SaPayload,
@@ -92,12 +94,16 @@ class AggressiveModeMixin(MainModeMixin):
         sa.sai_b = push_payload_body(sa_payload)
         sa.dh = dh_group(usable[0].group).generate(self._rand)
         sa.g_xi, sa.ni_b = sa.dh.public_bytes(), self._rand(NONCE_SIZE)
+        sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)
         self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
         am1 = IsakmpMessage(self._header(sa, _AM), (
             sa_payload, KePayload(sa.g_xi), NoncePayload(sa.ni_b), self._my_id(),
             *self._my_vendor_ids()))
-        self._step(sa, "am1_sent")
+        self._note(sa, NoteKind.PSK_FOUND)
+        self._events.append(VendorIdsMade(peer, 0, ("rfc3947",)))
+        self._enter(sa, "IKE_I_AM1")
+        self._note(sa, NoteKind.BEGIN_AGGRESSIVE)
         self._send(sa, push_message(am1), now, wait=True)
 
     def _am1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
@@ -111,7 +117,7 @@ class AggressiveModeMixin(MainModeMixin):
         ident = msg.get(IdPayload)
         if ident is None:
             raise RemoteProtocolError("AM1 needs an ID payload")
-        answer = self._responder_choice(msg, peer)
+        answer = self._responder_choice(msg, peer, "IKE_R_AM1")
         if answer is None:
             return
         sa, proposal, transform = answer
@@ -134,14 +140,16 @@ class AggressiveModeMixin(MainModeMixin):
                                    *self._my_vendor_ids(), *self._nat_d(sa)]
         sa.last_received, sa.give_up_at = data, deadline_after(now, GIVE_UP_AFTER)
         self._sas.add(sa)
-        self._step(sa, "am1")
+        self._enter(sa, "IKE_R_AM1")
+        self._events.append(VendorIdsMade(peer, sa.conn_id, ("rfc3947",)))
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _AM), tuple(payloads))),
                    now, wait=True)
+        self._enter(sa, "IKE_R_AM2")
 
     def _am2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         """Initiator: AM2 -> verify HASH_R, send AM3 (encrypted); phase 1 is complete."""
         assert sa.dh is not None
-        policy, suite, checks = self._initiator_choice(msg, sa.peer)
+        policy, suite, checks, lifetime = self._initiator_choice(msg, sa.peer)
         if policy.group != sa.dh.group.number:
             raise RemoteProtocolError("AM2 chose a policy of another DH group")
         g_xr, nr_b = self._ke_nonce(msg)
@@ -156,21 +164,30 @@ class AggressiveModeMixin(MainModeMixin):
         # authenticated: commit
         sa.cky_r, sa.policy, sa.suite, sa.g_xr, sa.nr_b = cky_r, policy, suite, g_xr, nr_b
         sa.keys, sa.iv = keys, keys.iv
+        self._enter(sa, "IKE_I_AM2")
+        self._sa_checked(sa, msg, checks, lifetime)
         sa.conn_id = self._next_conn_id
         self._next_conn_id += 1
         self._note_vendor_ids(sa, msg.payloads)
-        sa.nat_detected = self._check_nat_d(sa, msg)
+        sa.nat_detected = self._check_nat_d(sa, msg.payloads)
+        self._payloads_processed(sa, ("ID", "HASH"))
+        self._note(sa, NoteKind.AUTHENTICATED)
+        self._peer_inserted(sa)
         my_id = self._my_id()
         h = hash_i(suite.hash, keys.skeyid, sa.g_xi, sa.g_xr, sa.cky_i, sa.cky_r, sa.sai_b,
                    push_payload_body(my_id))
-        am3, sa.iv = self._seal(sa, _AM, 0, [HashPayload(h), *self._nat_d(sa),
-                                            *self._initial_contact(sa)], sa.iv)
+        contact = self._initial_contact(sa)
+        am3, sa.iv = self._seal(sa, _AM, 0, [HashPayload(h), *self._nat_d(sa), *contact],
+                                sa.iv)
         sa.last_block, sa.last_received = sa.iv, data
         # RFC 3947 4: behind a NAT, with a peer that speaks RFC 3947: AM3 goes to 4500
         sa.floated = self._nat_traversal and sa.nat_detected and sa.peer_nat_t
-        self._step(sa, "am2", conn_before=0, between=checks)
+        self._enter(sa, "IKE_I_AM2")
+        if contact:
+            self._note(sa, NoteKind.SEND_INITIAL_CONTACT)
+        self._send(sa, am3, now, wait=False, state=AG_INIT_EXCH)
+        self._enter(sa, "IKE_P1_COMPLETE")
         self._established(sa, now)
-        self._send(sa, am3, now, wait=False)
 
     def _am3(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         """Responder: AM3 (encrypted, or in clear as RFC 2409 allows) -> verify HASH_I."""
@@ -185,8 +202,18 @@ class AggressiveModeMixin(MainModeMixin):
         if got.data != hash_i(suite.hash, keys.skeyid, sa.g_xi, sa.g_xr, sa.cky_i, sa.cky_r,
                               sa.sai_b, sa.id_i_b):
             raise RemoteProtocolError("HASH_I does not verify")
-        sa.nat_detected = self._check_nat_d(sa, payloads)
         sa.iv = sa.last_block = last_block
         sa.last_received, sa.resend_at = data, None
-        self._step(sa, "am3")
-        self._established(sa, now, initial_contact=self._got_initial_contact(sa, payloads))
+        self._enter(sa, "IKE_R_AM3")
+        self._payloads_processed(sa, ("HASH",))
+        for p in payloads:
+            if isinstance(p, NotificationPayload):
+                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
+                                                    p.protocol_id))
+        self._note(sa, NoteKind.AUTHENTICATED)
+        sa.nat_detected = self._check_nat_d(sa, payloads)
+        self._authenticated(sa, payloads, now)
+        self._enter(sa, "IKE_R_AM3")
+        self._enter(sa, "IKE_P1_COMPLETE")
+        self._enter(sa, "IKE_P1_COMPLETE")
+        self._established(sa, now)

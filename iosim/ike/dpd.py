@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-Both sides always send the DPD vendor ID (``DPD_VID``) in their first phase-1 message, as IOS
-does; an ISAKMP SA may run DPD when the peer sent it too (``IsakmpSa.peer_dpd``). Whether we
+Both sides always send the DPD vendor ID (``DPD_VID``), where IOS does: in main mode's third
+and fourth messages, in aggressive mode's first two (:mod:`iosim.ike.vendor_ids`); an ISAKMP
+SA may run DPD when the peer sent it too (``IsakmpSa.peer_dpd``). Whether we
 probe, and how, is the caller's ``dpd_for(peer) -> DpdSettings | None``
 (``crypto isakmp keepalive <interval> [<retry>] [periodic|on-demand]``):
 

@@ -110,7 +110,14 @@ from iosim.ike.events import (
     InitialContact,
     IsakmpSaDeleted,
     IsakmpSaState,
+    NodeCreated,
+    NodeDeleted,
+    NodePurged,
+    NotifyProcessed,
+    NotifySent,
+    PayloadProcessed,
     Phase2Deleted,
+    QuickModeRequested,
     Retransmitted,
 )
 from iosim.ike.keymat import (
@@ -135,6 +142,7 @@ from iosim.ike.payloads import (
     IsakmpMessage,
     MalformedPacket,
     NotificationPayload,
+    Payload,
     pull_message,
     push_payload,
 )
@@ -242,6 +250,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         self._outbox: list[tuple[int, bytes, int]] = []  # (peer, datagram, port)
         self._events: deque[object] = deque()
         self._next_conn_id = 1001
+        self._next_sa_handle = 1  # ISAKMP SAs and peer structs, as numbered for debug
         self._next_ipsec_conn_id = 2001
         self._now = 0.0
         self.dropped = 0
@@ -264,6 +273,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                     return
         sa = self._sa_for_peer(peer)
         if sa is not None and sa.established:
+            self._events.append(NodeCreated(peer, sa.conn_id, 0))
+            self._events.append(QuickModeRequested(peer, sa.conn_id, self.local, sa.port))
             self._start_quick_mode(sa, proxies, offer, now)
             return
         if sa is not None:
@@ -328,6 +339,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         """Whether an ISAKMP SA with ``peer`` exists (established or negotiating, not
         deleted)."""
         return self._sa_for_peer(peer) is not None
+
+    def peer_struct(self, peer: int) -> int | None:
+        """The number of the peer struct IOS keeps for ``peer`` while SAs with it exist."""
+        sa = self._sa_for_peer(peer)
+        return sa.peer_struct if sa is not None else None
 
     def datagram_port(self, peer: int) -> int:
         """The port IKE messages to ``peer`` currently go to (4500 after a NAT-T float)."""
@@ -536,7 +552,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             if data == sa.last_received:
                 self._events.append(DuplicateReceived(peer, sa.conn_id, sa.state))
                 if sa.last_sent and not sa.initiator:
-                    self._outbox.append((peer, sa.last_sent, sa.port))
+                    self._transmit(sa, sa.last_sent)
                 return
             self._check_cookies(sa, msg)
             if sa.aggressive:
@@ -589,7 +605,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         if data == sa.last_received:
             # the peer did not get our answer: the initiator resends AM3, the responder AM2
             if sa.last_sent and (sa.initiator or not sa.established):
-                self._outbox.append((peer, sa.last_sent, sa.port))
+                self._transmit(sa, sa.last_sent)
             return
         self._check_cookies(sa, msg)
         if sa.established:
@@ -630,12 +646,18 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
 
     def _send_informational(self, sa: IsakmpSa, payload: NotificationPayload | DeletePayload
                             ) -> bytes:
-        """RFC 2409 5.7: HDR*, HASH(1), N/D over the ISAKMP SA; returns the datagram."""
+        """RFC 2409 5.7: HDR*, HASH(1), N/D over the ISAKMP SA; returns the datagram. IOS
+        opens a node for it, sends and forgets the node at once."""
         suite, keys = sa.require_keys()
         mid = self._new_message_id(sa)
         h = informational_hash(suite.hash, keys.skeyid_a, mid, push_payload(payload))
         data, _ = self._seal(sa, _INFO, mid, [HashPayload(h), payload], sa.phase2_iv(mid))
-        self._outbox.append((sa.peer, data, sa.port))
+        self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
+        if isinstance(payload, NotificationPayload):
+            self._events.append(NotifySent(sa.peer, sa.conn_id, payload.notify_type,
+                                           payload.protocol_id))
+        self._transmit(sa, data)
+        self._events.append(NodePurged(sa.peer, sa.conn_id, mid))
         return data
 
     def _send_isakmp_delete(self, sa: IsakmpSa) -> None:
@@ -659,27 +681,43 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         payloads, _ = self._open(sa, msg, sa.phase2_iv(mid))
         rest = self._verify_hash(
             payloads, lambda b: informational_hash(suite.hash, keys.skeyid_a, mid, b))
+        self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
+        self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "HASH", mid))
         for p in rest:
             if isinstance(p, DeletePayload):
-                self._peer_delete(sa, p, now)
-            elif isinstance(p, NotificationPayload) and self._dpd_notify(sa, p, now):
-                continue
-            elif (isinstance(p, NotificationPayload)
-                  and p.notify_type == NotifyType.INVALID_SPI and len(p.spi) == 4):
-                self._invalid_spi(sa, p.protocol_id, int.from_bytes(p.spi, "big"))
-            elif (isinstance(p, NotificationPayload)
-                  and p.notify_type == NotifyType.INITIAL_CONTACT):
-                self._peer_rebooted(sa, now)
-            elif (isinstance(p, NotificationPayload)
-                  and p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
-                for key, x in self._qm.of_sa((sa.peer, sa.cky_i)):
-                    if (x.initiator and x.state == "QM_I_QM1"
-                            and p.spi in (x.spi_in.to_bytes(4, "big"),
-                                          x.ah_spi_in.to_bytes(4, "big"))):
-                        del self._qm[key]
-                        self._events.append(Phase2Failed(
-                            sa.peer, "NO_PROPOSAL_CHOSEN from peer", proxies=x.proxies,
-                            conn_id=sa.conn_id, message_id=mid))
+                self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "DELETE", mid))
+            elif isinstance(p, NotificationPayload):
+                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
+                                                    p.protocol_id))
+            self._informational_payload(sa, p, now, mid)
+        self._events.append(NodeDeleted(sa.peer, sa.conn_id, mid,
+                                        "Informational (in) state 1"))
+        if not sa.deleted:
+            words = ("IKE_MESG_FROM_PEER, IKE_INFO_DELETE"
+                     if any(isinstance(p, DeletePayload) for p in rest)
+                     else "IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY")
+            self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
+                                             "IKE_P1_COMPLETE", input=words))
+
+    def _informational_payload(self, sa: IsakmpSa, p: Payload, now: float, mid: int) -> None:
+        """Act on one payload of an authenticated informational exchange."""
+        if isinstance(p, DeletePayload):
+            self._peer_delete(sa, p, now)
+        elif not isinstance(p, NotificationPayload) or self._dpd_notify(sa, p, now):
+            return
+        elif p.notify_type == NotifyType.INVALID_SPI and len(p.spi) == 4:
+            self._invalid_spi(sa, p.protocol_id, int.from_bytes(p.spi, "big"))
+        elif p.notify_type == NotifyType.INITIAL_CONTACT:
+            self._peer_rebooted(sa, now)
+        elif p.notify_type == NotifyType.NO_PROPOSAL_CHOSEN:
+            for key, x in self._qm.of_sa((sa.peer, sa.cky_i)):
+                if (x.initiator and x.state == "QM_I_QM1"
+                        and p.spi in (x.spi_in.to_bytes(4, "big"),
+                                      x.ah_spi_in.to_bytes(4, "big"))):
+                    del self._qm[key]
+                    self._events.append(Phase2Failed(
+                        sa.peer, "NO_PROPOSAL_CHOSEN from peer", proxies=x.proxies,
+                        conn_id=sa.conn_id, message_id=mid))
 
     def _invalid_spi(self, sa: IsakmpSa, protocol: int, spi: int) -> None:
         """The peer has no SA for ``spi``, one of our outbound ESP or AH SPIs (per

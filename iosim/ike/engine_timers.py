@@ -29,8 +29,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from iosim.deadlines import DeadlineQueue, deadline_after
-from iosim.ike.events import IsakmpSaDeleted, Retransmitted
-from iosim.ike.main_mode import IKE_PORT, RETRANSMIT_BASE, RETRANSMIT_LIMIT, IsakmpSa
+from iosim.ike.events import IsakmpSaDeleted, NodePurged, Retransmitted
+from iosim.ike.main_mode import RETRANSMIT_BASE, RETRANSMIT_LIMIT, IsakmpSa
 from iosim.ike.quick_mode import QuickModeExchange
 from iosim.ike.quick_mode_exchange import Phase2Failed
 from iosim.ike.sa_table import QmTable, SaTable
@@ -38,7 +38,7 @@ from iosim.ike.sa_table import QmTable, SaTable
 __all__ = ["DELETED_LINGER", "QM_LINGER", "TimersMixin"]
 
 DELETED_LINGER = 60.0  # a failed/deleted ISAKMP SA stays listed as "ACTIVE (deleted)"
-QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long
+QM_LINGER = 60.0  # a finished quick mode keeps answering duplicates this long (its node)
 
 
 class TimersMixin:
@@ -49,7 +49,6 @@ class TimersMixin:
     _deadlines: DeadlineQueue[int]
     _dirty: set[int]
     _events: deque[object]
-    _outbox: list[tuple[int, bytes, int]]
     _now: float
 
     if TYPE_CHECKING:  # provided by IkeEngine and its other mixins
@@ -65,6 +64,8 @@ class TimersMixin:
         def _send_isakmp_delete(self, sa: IsakmpSa) -> None: ...
 
         def _dpd_timer(self, sa: IsakmpSa, now: float) -> None: ...
+
+        def _transmit(self, sa: IsakmpSa, data: bytes, state: str | None = None) -> None: ...
 
         def dpd_due(self, sa: IsakmpSa) -> float | None: ...
 
@@ -108,7 +109,7 @@ class TimersMixin:
             sa.resend_at = deadline_after(now, RETRANSMIT_BASE * 2**sa.retransmits)
             self._events.append(Retransmitted(sa.peer, sa.conn_id, 1, sa.state,
                                               sa.retransmits))
-            self._outbox.append((sa.peer, sa.last_sent, sa.port))
+            self._transmit(sa, sa.last_sent)
         if sa.give_up_at is not None and now >= sa.give_up_at:
             self._mark_deleted(sa, now)
         if sa.rekey_at is not None and now >= sa.rekey_at:
@@ -126,6 +127,8 @@ class TimersMixin:
             return
         if x.done_at is not None and now >= deadline_after(x.done_at, QM_LINGER):
             del self._qm[key3]
+            owner = self._sas.get((key3[0], key3[1]))
+            self._events.append(NodePurged(key3[0], owner.conn_id if owner else 0, key3[2]))
         elif x.resend_at is not None and now >= x.resend_at:
             if x.retransmits >= RETRANSMIT_LIMIT:
                 del self._qm[key3]
@@ -134,10 +137,12 @@ class TimersMixin:
             x.retransmits += 1
             x.resend_at = deadline_after(now, RETRANSMIT_BASE * 2**x.retransmits)
             owner = self._sas.get((key3[0], key3[1]))
-            self._events.append(Retransmitted(key3[0], owner.conn_id if owner else 0, 2,
-                                              "QM_IDLE", x.retransmits))
-            self._outbox.append((key3[0], x.last_sent,
-                                 owner.port if owner is not None else IKE_PORT))
+            if owner is None:  # its ISAKMP SA is gone: nothing to carry it
+                del self._qm[key3]
+                return
+            self._events.append(Retransmitted(key3[0], owner.conn_id, 2, "QM_IDLE",
+                                              x.retransmits))
+            self._transmit(owner, x.last_sent)
 
     def _flush_deadlines(self) -> None:
         """Recompute the deadline of every peer something happened to."""

@@ -10,10 +10,11 @@ walk, in :mod:`iosim.ike.phase1_policy`).
 ``IsakmpSa`` is the state of one phase-1 SA, and of its negotiation while main mode runs::
 
     initiator                               responder
-    MM_NO_STATE   -- MM1 HDR, SA, VID(NAT-T), VID(DPD) -->
-                  <-- MM2 HDR, SA, VID(NAT-T), VID(DPD) --   MM_SA_SETUP
-    MM_SA_SETUP   -- MM3 HDR, KE, Ni, NAT-D, NAT-D -->
-                  <-- MM4 HDR, KE, Nr, NAT-D, NAT-D --   MM_KEY_EXCH
+    MM_NO_STATE   -- MM1 HDR, SA, VID(NAT-T x4) -->
+                  <-- MM2 HDR, SA [, VID(RFC 3947)] --   MM_SA_SETUP
+    MM_SA_SETUP   -- MM3 HDR, KE, Ni, VID(DPD), VID(IOS) [, NAT-D, NAT-D] -->
+                  <-- MM4 HDR, KE, Nr, VID(Unity), VID(DPD), VID(IOS) [, NAT-D, NAT-D] --
+                                                                     MM_KEY_EXCH
     MM_KEY_EXCH   -- MM5 HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] -->   (to 4500 if NAT)
                   <-- MM6 HDR*, IDir, HASH_R --   QM_IDLE
     QM_IDLE
@@ -21,15 +22,32 @@ walk, in :mod:`iosim.ike.phase1_policy`).
 The state names are IOS's, so ``show crypto isakmp sa`` prints them directly. The SA keeps the
 CBC chaining value of the main-mode exchange (``iv``), frozen at the last block of MM6 once
 phase 1 is complete (``last_block``: the input of the RFC 2409 Appendix B phase-2 IV).
-Nonces are 20 bytes, as IOS sends them. Alongside, each SA walks IOS's *internal* states
-(``IKE_READY``, ``IKE_I_MM1`` ... ``IKE_P1_COMPLETE``; table ``PHASE1_STEPS``), reported as
-``StateChanged`` events for ``debug crypto isakmp``.
+Nonces are 20 bytes, as IOS sends them.
 
-Every first message carries the RFC 3947 and RFC 3706 (DPD) vendor IDs, as IOS sends them;
-``IsakmpSa.peer_nat_t`` / ``peer_dpd`` record the peer's. The initiator adds INITIAL-CONTACT
-(RFC 2407 4.6.3.3, protected, after ID and HASH as IOS does) to MM5 when it has no other SA
-with the peer and the SA is not a rekey; the responder, once MM5 has authenticated, lets the
-engine forget every older SA with that peer (``_peer_rebooted``).
+Each message carries the vendor IDs IOS puts there (:mod:`iosim.ike.vendor_ids`: the NAT-T
+versions in MM1, the chosen one in MM2, DPD and Cisco's in MM3/MM4); ``IsakmpSa.peer_nat_t`` /
+``peer_dpd`` record the peer's. The initiator adds INITIAL-CONTACT (RFC 2407 4.6.3.3,
+protected, after ID and HASH as IOS does) to MM5 when it has no other SA with the peer and the
+SA is not a rekey; the responder, once MM5 has authenticated, lets the engine forget every
+older SA with that peer (``_peer_rebooted``).
+
+What ``debug crypto isakmp`` prints comes from the events each handler emits, in the order IOS
+prints them (captured IOS 15 and IOS-XE traces, initiator and responder). Alongside the SA's
+show state each SA walks IOS's *internal* states (``IKE_READY``, ``IKE_I_MM1`` ...
+``IKE_P1_COMPLETE``), reported as ``StateChanged``; the repeated ``X -> X`` transitions are
+IOS's ``IKE_PROCESS_MAIN_MODE`` / ``IKE_PHASE1_COMPLETE`` inputs. Per message::
+
+    arrival     the responder enters the new state first, the initiator of MM2/MM4 too
+                (``Old State = IKE_I_MM1  New State = IKE_I_MM2``), then processes payloads:
+                SA (vendor IDs, pre-shared key, policy walk, lifetime, vendor IDs again),
+                KE/NONCE (pre-shared key, keys derived: the conn-id is no longer 0, vendor
+                IDs, NAT-D), ID/HASH (identity, authenticated); the initiator's MM6 is
+                processed before its state changes
+    answer      X -> X (IKE_PROCESS_MAIN_MODE), what the answer says about us (initial
+                contact, our identity), the packet sent, then X -> next (IKE_PROCESS_COMPLETE)
+
+The initiator's ``IKE_P1_COMPLETE -> IKE_P1_COMPLETE`` comes once its waiting quick modes
+have started (``IkeEngine._phase1_done``), as IOS prints it.
 
 ``MainModeMixin`` holds the six main-mode handlers, the SA-level message helpers (seal / open
 an encrypted message) and what aggressive mode (:mod:`iosim.ike.aggressive_mode`) shares with
@@ -40,15 +58,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from iosim.crypto.algorithms import (
-    EncryptionAlgorithm,
-)
-from iosim.crypto.dh import DhPrivate
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
+from iosim.ike import trace
 from iosim.ike.admission import AdmissionDenied, CallAdmission
 from iosim.ike.constants import (
     ExchangeType,
@@ -56,14 +71,34 @@ from iosim.ike.constants import (
     NotifyType,
     ProtocolId,
 )
-from iosim.ike.dpd import DPD_VID, DpdState
+from iosim.ike.dpd import DPD_VID
+from iosim.ike.events import (
+    LifetimeAccepted,
+    NatDChecked,
+    Note,
+    NoteKind,
+    NotifyProcessed,
+    PacketSent,
+    PayloadProcessed,
+    PeerInserted,
+    PeerLocked,
+    PortFloated,
+    SaInserted,
+    VendorIdsMade,
+)
+from iosim.ike.isakmp_sa import (
+    IKE_PORT,
+    NAT_T_PORT,
+    NONCE_SIZE,
+    IsakmpSa,
+    decrypt_body,
+    encrypt_body,
+)
 from iosim.ike.keymat import (
-    Phase1Keys,
     derive_phase1_keys,
     hash_i,
     hash_r,
     nat_d_hash,
-    phase2_iv,
 )
 from iosim.ike.payloads import (
     HashPayload,
@@ -91,6 +126,7 @@ from iosim.ike.phase1_policy import (
     choose_policy,
     describe_transform,
     isakmp_sa_payload,
+    offered_lifetime,
     policy_checks,
     policy_transform,
     returned_lifetime,
@@ -101,11 +137,14 @@ from iosim.ike.phase1_policy import (
 )
 from iosim.ike.quick_mode import FULL_MASK, id_payload
 from iosim.ike.sa_table import SaTable
+from iosim.ike.vendor_ids import MM1_VIDS, MM3_VIDS, MM4_VIDS, NAT_T_VIDS, RFC3947_VID
 
 if TYPE_CHECKING:
     from iosim.ike.quick_mode import IpsecSaPair, Phase2Offer, ProxyIdentity
 
-__all__ = [  # with phase1_policy's names, main mode's vocabulary since before that split
+__all__ = [  # with isakmp_sa's and phase1_policy's names: main mode's vocabulary before
+    "IKE_PORT",  # those splits
+    "NAT_T_PORT",
     "NONCE_SIZE",
     "IkePolicy",
     "IsakmpSa",
@@ -130,116 +169,6 @@ __all__ = [  # with phase1_policy's names, main mode's vocabulary since before t
     "transform_mismatch",
     "with_lifetime",
 ]
-
-NONCE_SIZE = 20  # bytes; IOS sends 20-byte nonces in main and quick mode
-IKE_PORT = 500
-NAT_T_PORT = 4500  # RFC 3947 section 4: IKE after floating (non-ESP marker added by the I/O)
-RFC3947_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")  # MD5("RFC 3947")
-
-
-# --- phase-1 encryption (RFC 2409 section 5.3, Appendix B) ------------------------------------
-
-
-def encrypt_body(cipher: EncryptionAlgorithm, key: bytes, iv: bytes, plaintext: bytes) -> bytes:
-    """CBC-encrypt a payload chain, zero-padded to the block size (RFC 2409 5.3)."""
-    pad = -len(plaintext) % cipher.block_size
-    return cipher.cbc_encrypt(key, iv, plaintext + b"\0" * pad)
-
-
-def decrypt_body(cipher: EncryptionAlgorithm, key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
-    """CBC-decrypt; raises ValueError for a body that is not whole blocks."""
-    if not ciphertext or len(ciphertext) % cipher.block_size:
-        raise ValueError("encrypted body is not a whole number of blocks")
-    return cipher.cbc_decrypt(key, iv, ciphertext)
-
-
-@dataclass
-class IsakmpSa:
-    """One ISAKMP SA and, until QM_IDLE, its main-mode negotiation."""
-
-    peer: int
-    local: int
-    initiator: bool
-    cky_i: bytes
-    cky_r: bytes
-    psk: bytes = field(repr=False)
-    state: str = "MM_NO_STATE"
-    conn_id: int = 0
-    deleted: bool = False
-    suite: Phase1Suite | None = None
-    policy: IkePolicy | None = None
-    sai_b: bytes = field(default=b"", repr=False)
-    dh: DhPrivate | None = field(default=None, repr=False)
-    g_xi: bytes = field(default=b"", repr=False)
-    g_xr: bytes = field(default=b"", repr=False)
-    ni_b: bytes = field(default=b"", repr=False)
-    nr_b: bytes = field(default=b"", repr=False)
-    keys: Phase1Keys | None = field(default=None, repr=False)
-    iv: bytes = field(default=b"", repr=False)  # CBC chaining value of main mode
-    last_block: bytes = field(default=b"", repr=False)  # last CBC block of MM6
-    nat_detected: bool = False
-    peer_nat_t: bool = False  # the peer sent the RFC 3947 vendor ID
-    floated: bool = False  # RFC 3947 4: IKE moved to UDP 4500; quick mode UDP-encapsulates
-    # retransmission of our last message / duplicate detection
-    last_sent: bytes = field(default=b"", repr=False)
-    last_received: bytes = field(default=b"", repr=False)
-    retransmits: int = 0
-    resend_at: float | None = None  # only while we wait for an answer
-    give_up_at: float | None = None  # responder: half-open negotiation timeout
-    expires_at: float | None = None  # lifetime of an established SA
-    purge_at: float | None = None  # a deleted SA stays listed until then
-    failure_reported: bool = False
-    established_at: float = 0.0
-    aggressive: bool = False  # RFC 2409 5.4 aggressive mode instead of main mode
-    ike_state: str = "IKE_READY"  # IOS's internal state, for StateChanged
-    peer_dpd: bool = False  # the peer sent the RFC 3706 DPD vendor ID
-    dpd: DpdState = field(default_factory=DpdState, repr=False)
-    rekey: bool = False  # renews an SA of ours: no INITIAL-CONTACT
-    rekey_at: float | None = None  # 90 % of the lifetime of an SA we initiated
-    id_i_b: bytes = field(default=b"", repr=False)  # aggressive responder: IDii_b of AM1
-    created_at: float = 0.0  # when its negotiation started (first message sent or seen)
-
-    @property
-    def established(self) -> bool:
-        return self.state == "QM_IDLE" and not self.deleted
-
-    @property
-    def dst(self) -> int:
-        """IOS prints the responder as dst."""
-        return self.local if not self.initiator else self.peer
-
-    @property
-    def src(self) -> int:
-        """IOS prints the initiator as src."""
-        return self.local if self.initiator else self.peer
-
-    @property
-    def port(self) -> int:
-        """The UDP port this SA's IKE messages go to: 4500 once floated, else 500."""
-        return NAT_T_PORT if self.floated else IKE_PORT
-
-    def require_keys(self) -> tuple[Phase1Suite, Phase1Keys]:
-        if self.suite is None or self.keys is None:
-            raise ValueError("no phase-1 keys yet")
-        return self.suite, self.keys
-
-    def phase2_iv(self, message_id: int) -> bytes:
-        """RFC 2409 Appendix B: IV of a quick-mode or informational exchange."""
-        suite, _ = self.require_keys()
-        return phase2_iv(suite.hash, self.last_block, message_id, suite.cipher.block_size)
-
-    def encrypt(self, iv: bytes, plaintext: bytes) -> bytes:
-        suite, keys = self.require_keys()
-        return encrypt_body(suite.cipher, keys.encryption_key, iv, plaintext)
-
-    def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:
-        suite, keys = self.require_keys()
-        return decrypt_body(suite.cipher, keys.encryption_key, iv, ciphertext)
-
-    def block(self) -> int:
-        suite, _ = self.require_keys()
-        return suite.cipher.block_size
-
 
 # --- the main-mode half of the engine ---------------------------------------------------------
 
@@ -288,29 +217,8 @@ class StateChanged:
     old: str
     new: str
     message_id: int | None = None  # quick mode: the exchange's (IOS's "Node")
+    input: str | None = None  # IOS's words for what drove it, when not the usual ones
 
-
-#: IOS's internal phase-1 states (``debug crypto isakmp``'s ``Old State = X  New State = Y``) per
-#: step: the state entered when the message arrives (or None), whether that transition is printed
-#: before the step derives the keys (conn-id 0), and the states entered once the step has
-#: processed its message and sent its answer. The repeated ``X -> X`` lines are IOS's
-#: ``IKE_PROCESS_MAIN_MODE`` / ``IKE_PHASE1_COMPLETE`` inputs. Main-mode names are the ones of
-#: the captured traces; aggressive mode follows the same pattern (``IKE_I_AM1``, ``IKE_R_AM2``).
-#: The initiator's ``IKE_P1_COMPLETE -> IKE_P1_COMPLETE`` comes once its waiting quick modes
-#: have started (``IkeEngine._phase1_done``), as IOS prints it.
-PHASE1_STEPS: dict[str, tuple[str | None, bool, tuple[str, ...]]] = {
-    "mm1_sent": (None, False, ("IKE_I_MM1",)),
-    "mm1": ("IKE_R_MM1", True, ("IKE_R_MM1", "IKE_R_MM2")),
-    "mm2": ("IKE_I_MM2", True, ("IKE_I_MM2", "IKE_I_MM3")),
-    "mm3": ("IKE_R_MM3", True, ("IKE_R_MM3", "IKE_R_MM4")),
-    "mm4": ("IKE_I_MM4", True, ("IKE_I_MM4", "IKE_I_MM5")),
-    "mm5": ("IKE_R_MM5", False, ("IKE_R_MM5", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
-    "mm6": ("IKE_I_MM6", False, ("IKE_I_MM6", "IKE_P1_COMPLETE")),
-    "am1_sent": (None, False, ("IKE_I_AM1",)),
-    "am1": ("IKE_R_AM1", True, ("IKE_R_AM1", "IKE_R_AM2")),
-    "am2": ("IKE_I_AM2", True, ("IKE_I_AM2", "IKE_P1_COMPLETE")),
-    "am3": ("IKE_R_AM3", False, ("IKE_R_AM3", "IKE_P1_COMPLETE", "IKE_P1_COMPLETE")),
-}  # fmt: skip
 
 #: The payload of the IOS Phase1Failed reason when an aggressive-mode offer meets
 #: ``crypto isakmp aggressive-mode disable``.
@@ -323,11 +231,20 @@ def ip_text(address: int) -> str:
     return ".".join(str(b) for b in address.to_bytes(4, "big"))
 
 
+def _lifetime_accepted(peer: int, transform: TransformPayload, policy: IkePolicy,
+                       lifetime: int) -> LifetimeAccepted:
+    """The lifetime IOS settles on when it accepts ``transform`` for ``policy``: the
+    transform's (RFC 2409's eight hours when it has none), ours, and the lower one."""
+    offered, basic = offered_lifetime(transform) or (28800, True)
+    return LifetimeAccepted(peer, 0, offered, policy.lifetime, lifetime, basic)
+
+
 class MainModeMixin:
     """Main mode handlers and the SA-level message helpers of ``IkeEngine``.
 
     Each ``_mmN`` handler processes message N-1 and sends message N; it mutates the SA only
-    after everything it needs from the message has been parsed, computed and checked.
+    after everything it needs from the message has been parsed, computed and checked, and
+    reports its steps (events) only then, in IOS's order (see the module docstring).
     """
 
     local: int
@@ -341,25 +258,96 @@ class MainModeMixin:
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
     _events: deque[object]
     _next_conn_id: int
+    _next_sa_handle: int
     _nat_traversal: bool
 
     if TYPE_CHECKING:  # provided by IkeEngine
 
         def _peer_rebooted(self, sa: IsakmpSa, now: float) -> None: ...
 
-    def _step(self, sa: IsakmpSa, step: str, conn_before: int | None = None,
-              between: list[PolicyChecked] | None = None) -> None:
-        """Emit the ``StateChanged`` events of one phase-1 step (``PHASE1_STEPS``); ``between``
-        go after the arrival, where IOS prints what it checked in the message."""
-        arrived, before_keys, after = PHASE1_STEPS[step]
-        if arrived is not None:
-            conn = 0 if before_keys else sa.conn_id if conn_before is None else conn_before
-            self._events.append(StateChanged(sa.peer, conn, sa.ike_state, arrived))
-            sa.ike_state = arrived
-        self._events.extend(between or ())
-        for new in after:
-            self._events.append(StateChanged(sa.peer, sa.conn_id, sa.ike_state, new))
-            sa.ike_state = new
+    # ------------------------------------------------------------ reporting
+
+    def _enter(self, sa: IsakmpSa, new: str, conn_id: int | None = None) -> None:
+        """IOS's internal state ``new`` (``StateChanged``, with ``conn_id`` if not the SA's)."""
+        conn = sa.conn_id if conn_id is None else conn_id
+        self._events.append(StateChanged(sa.peer, conn, sa.ike_state, new))
+        sa.ike_state = new
+
+    def _note(self, sa: IsakmpSa, kind: NoteKind, conn_id: int | None = None) -> None:
+        self._events.append(Note(sa.peer, sa.conn_id if conn_id is None else conn_id, kind))
+
+    def _lock_peer(self, peer: int, initiator: bool) -> tuple[int, int]:
+        """A new ISAKMP SA with ``peer``: IOS creates the peer's struct (or finds the one its
+        other live SAs lock; a deleted SA has let go of it) and inserts the SA. Returns (SA
+        handle, peer struct handle)."""
+        handle = self._next_sa_handle
+        self._next_sa_handle += 1
+        others = [sa for sa in self._sas.of_peer(peer) if not sa.deleted]  # deleted: unlocked
+        struct = others[0].peer_struct if others else handle
+        self._events.append(PeerLocked(peer, IKE_PORT, struct, len(others) + 1, initiator))
+        self._events.append(SaInserted(peer, handle, initiator))
+        return handle, struct
+
+    def _payloads_processed(self, sa: IsakmpSa, names: tuple[str, ...],
+                            conn_id: int | None = None) -> None:
+        conn = sa.conn_id if conn_id is None else conn_id
+        self._events.extend(PayloadProcessed(sa.peer, conn, name) for name in names)
+
+    def _sa_checked(self, sa: IsakmpSa, msg: IsakmpMessage, checks: list[PolicyChecked],
+                    lifetime: LifetimeAccepted | None) -> None:
+        """IOS on the SA payload of MM1/MM2 (conn-id 0): the vendor IDs, the pre-shared key,
+        the policy walk, and once a transform is accepted its lifetime and the vendor IDs
+        once more."""
+        vids = trace.vendor_ids(sa.peer, 0, msg.payloads)
+        self._events.append(PayloadProcessed(sa.peer, 0, "SA"))
+        self._events.extend(vids)
+        self._note(sa, NoteKind.PSK_LOCAL, 0)
+        self._events.extend(checks)
+        if lifetime is not None:  # accepted: IOS reads the vendor IDs again
+            self._events.append(lifetime)
+            self._events.extend(vids)
+
+    def _keys_made(self, sa: IsakmpSa, msg: IsakmpMessage, g_xy: bytes) -> None:
+        """MM3/MM4: KE and NONCE processed with the pre-shared key (conn-id 0), the keys
+        derived (the SA gets its conn-id), then the vendor IDs and the NAT-D comparison."""
+        self._payloads_processed(sa, ("KE", "NONCE"), 0)
+        self._note(sa, NoteKind.PSK_FOUND, 0)
+        self._derive(sa, g_xy)
+        self._events.extend(trace.vendor_ids(sa.peer, sa.conn_id, msg.payloads))
+        matches = self._nat_d_matches(sa, msg.payloads)
+        if matches:
+            self._events.append(NatDChecked(sa.peer, sa.conn_id, matches))
+        sa.nat_detected = bool(matches) and (matches[0] != "mine" or "his" not in matches[1:])
+
+    def _peer_identified(self, sa: IsakmpSa, payloads: tuple[Payload, ...]) -> None:
+        """MM5/MM6: the peer's ID payload, then its HASH (and INITIAL-CONTACT) processed."""
+        self._payloads_processed(sa, ("ID",))
+        ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=False)
+        if ident is not None:
+            self._events.append(ident)
+        self._payloads_processed(sa, ("HASH",))
+        for p in payloads:
+            if isinstance(p, NotificationPayload):
+                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
+                                                    p.protocol_id))
+        self._note(sa, NoteKind.AUTHENTICATED)
+
+    def _identity_sent(self, sa: IsakmpSa, payloads: list[Payload]) -> None:
+        ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=True)
+        if ident is not None:
+            self._events.append(ident)
+
+    def _peer_inserted(self, sa: IsakmpSa) -> None:
+        self._events.append(PeerInserted(sa.peer, sa.conn_id, self.local, sa.port,
+                                         sa.peer_struct))
+
+    def _transmit(self, sa: IsakmpSa, data: bytes, state: str | None = None) -> None:
+        """Queue ``data`` for the SA's peer and report it, with the SA's (or ``state``)."""
+        self._outbox.append((sa.peer, data, sa.port))
+        self._events.append(PacketSent(sa.peer, sa.conn_id, sa.port, sa.initiator,
+                                       state or sa.state))
+
+    # ------------------------------------------------------------ vendor IDs, keys
 
     @staticmethod
     def _note_vendor_ids(sa: IsakmpSa, payloads: tuple[Payload, ...] | list[Payload]) -> None:
@@ -406,8 +394,9 @@ class MainModeMixin:
             usable = [p for p in usable if p.group == usable[0].group]
         return psk, usable
 
-    def _send(self, sa: IsakmpSa, data: bytes, now: float, *, wait: bool) -> None:
-        self._outbox.append((sa.peer, data, sa.port))
+    def _send(self, sa: IsakmpSa, data: bytes, now: float, *, wait: bool,
+              state: str | None = None) -> None:
+        self._transmit(sa, data, state)
         sa.last_sent = data
         sa.retransmits = 0
         sa.resend_at = deadline_after(now, RETRANSMIT_BASE) if wait else None
@@ -448,46 +437,61 @@ class MainModeMixin:
                                              for i, p in enumerate(usable)))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
         sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
+        sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)
         self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
-        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *self._my_vendor_ids()))
-        self._step(sa, "mm1_sent")
+        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *map(VendorIdPayload,
+                                                                      MM1_VIDS)))
+        self._note(sa, NoteKind.MAIN_MODE_INSTEAD)
+        self._note(sa, NoteKind.PSK_FOUND)
+        self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
+        self._enter(sa, "IKE_I_MM1")
+        self._note(sa, NoteKind.BEGIN_MAIN)
         self._send(sa, push_message(mm1), now, wait=True)
 
     @staticmethod
     def _my_vendor_ids() -> tuple[VendorIdPayload, ...]:
-        """RFC 3947 NAT-T and RFC 3706 DPD, in every first message of ours (as IOS)."""
+        """RFC 3947 NAT-T and RFC 3706 DPD: aggressive mode's first two messages."""
         return (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
 
-    def _responder_choice(self, msg: IsakmpMessage, peer: int
+    def _responder_choice(self, msg: IsakmpMessage, peer: int, arrival: str
                           ) -> tuple[IsakmpSa, ProposalPayload, TransformPayload] | None:
         """The first message's SA offer against our policies: a new responder SA (not yet
-        stored), the proposal and the chosen transform; None after answering
-        NO_PROPOSAL_CHOSEN."""
+        stored, in IOS state ``arrival``), the proposal and the chosen transform; None after
+        answering NO_PROPOSAL_CHOSEN. IOS inserts the SA, enters ``arrival``, then checks
+        the SA payload (``_sa_checked``)."""
         sa_payload = msg.get(SaPayload)
         if sa_payload is None or len(sa_payload.proposals) != 1:
             raise RemoteProtocolError("the first message needs one SA proposal")
         proposal = sa_payload.proposals[0]
         if proposal.protocol_id != ProtocolId.PROTO_ISAKMP:
             raise RemoteProtocolError("the phase-1 proposal is not ISAKMP")
+        handle, struct = self._lock_peer(peer, initiator=False)
+        self._events.append(StateChanged(peer, 0, "IKE_READY", arrival))
         psk = self._psk_for(peer)
         if psk is None:
+            self._events.append(PayloadProcessed(peer, 0, "SA"))
+            self._events.extend(trace.vendor_ids(peer, 0, msg.payloads))
             self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
             raise RemoteProtocolError("no pre-shared key")
         policies = self._policies()
-        self._events.extend(policy_checks(peer, proposal.transforms, policies))
+        checks = policy_checks(peer, proposal.transforms, policies)
         choice = choose_policy(proposal.transforms, policies)
         cky_r = self._rand(8)
+        sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
+        sa.handle, sa.peer_struct, sa.ike_state = handle, struct, arrival
         if choice is None:
+            self._sa_checked(sa, msg, checks, None)
             self._events.append(Phase1Failed(
                 peer, f"atts are not acceptable: phase 1 SA policy not acceptable! "
                       f"(local {ip_text(self.local)} remote {ip_text(peer)})"))
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
             self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))
+            self._events.append(PacketSent(peer, 0, IKE_PORT, None, "MM_NO_STATE"))
             return None
         transform, policy, lifetime = choice
-        sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
+        self._sa_checked(sa, msg, checks, _lifetime_accepted(peer, transform, policy, lifetime))
         sa.policy, sa.suite = policy, suite_of(policy, lifetime)
         sa.sai_b = push_payload_body(sa_payload)
         return sa, proposal, with_lifetime(transform, lifetime)
@@ -504,7 +508,7 @@ class MainModeMixin:
     def _mm1(self, msg: IsakmpMessage, data: bytes, peer: int, now: float) -> None:
         if not self._admitted(peer, initiator=False):
             return
-        answer = self._responder_choice(msg, peer)
+        answer = self._responder_choice(msg, peer, "IKE_R_MM1")
         if answer is None:
             return
         sa, proposal, transform = answer
@@ -514,10 +518,14 @@ class MainModeMixin:
         sa.give_up_at = deadline_after(now, GIVE_UP_AFTER)
         self._sas.add(sa)
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
-        mm2 = IsakmpMessage(self._header(sa, _MM),
-                            (SaPayload((chosen,)), *self._my_vendor_ids()))
-        self._step(sa, "mm1")
+        # the NAT-T version we speak, if the peer offered it (IOS answers with the best one)
+        nat_t = (VendorIdPayload(RFC3947_VID),) if sa.peer_nat_t else ()
+        mm2 = IsakmpMessage(self._header(sa, _MM), (SaPayload((chosen,)), *nat_t))
+        self._enter(sa, "IKE_R_MM1")
+        if nat_t:
+            self._events.append(VendorIdsMade(peer, 0, ("rfc3947",)))
         self._send(sa, push_message(mm2), now, wait=False)
+        self._enter(sa, "IKE_R_MM2")
 
     def _nat_d(self, sa: IsakmpSa) -> list[Payload]:
         if not sa.peer_nat_t or sa.suite is None:
@@ -528,16 +536,25 @@ class MainModeMixin:
                 NatDPayload(nat_d_hash(h, sa.cky_i, sa.cky_r, self.local.to_bytes(4, "big"),
                                        IKE_PORT))]
 
-    def _check_nat_d(self, sa: IsakmpSa, msg: IsakmpMessage | tuple[Payload, ...]) -> bool:
-        """RFC 3947 3.2: whether either NAT-D hash shows an address (or port) rewritten."""
-        payloads = msg.payloads if isinstance(msg, IsakmpMessage) else msg
+    def _nat_d_matches(self, sa: IsakmpSa, payloads: tuple[Payload, ...]
+                       ) -> tuple[str, ...]:
+        """RFC 3947 3.2: each NAT-D hash received, in order, against our address (``mine``),
+        the peer's (``his``) or neither (``none``); () without NAT-D."""
         hashes = [p.hash for p in payloads if isinstance(p, NatDPayload)]
         if not hashes or sa.suite is None:
-            return False
+            return ()
         h = sa.suite.hash
         me = nat_d_hash(h, sa.cky_i, sa.cky_r, self.local.to_bytes(4, "big"), IKE_PORT)
         them = nat_d_hash(h, sa.cky_i, sa.cky_r, sa.peer.to_bytes(4, "big"), IKE_PORT)
-        return hashes[0] != me or them not in hashes[1:]
+        return tuple("mine" if x == me else "his" if x == them else "none" for x in hashes)
+
+    def _check_nat_d(self, sa: IsakmpSa, payloads: tuple[Payload, ...]) -> bool:
+        """Whether a NAT rewrote an address (or port): our hash is not the first, or the
+        peer's is not among the others. Reported as ``NatDChecked``."""
+        matches = self._nat_d_matches(sa, payloads)
+        if matches:
+            self._events.append(NatDChecked(sa.peer, sa.conn_id, matches))
+        return bool(matches) and (matches[0] != "mine" or "his" not in matches[1:])
 
     def _ke_nonce(self, msg: IsakmpMessage) -> tuple[bytes, bytes]:
         ke, nonce = msg.get(KePayload), msg.get(NoncePayload)
@@ -557,9 +574,10 @@ class MainModeMixin:
         return id_payload(self.local, FULL_MASK, 17, IKE_PORT)  # IOS: UDP/500 in the ID
 
     def _initiator_choice(self, msg: IsakmpMessage, peer: int
-                          ) -> tuple[IkePolicy, Phase1Suite, list[PolicyChecked]]:
+                          ) -> tuple[IkePolicy, Phase1Suite, list[PolicyChecked],
+                                     LifetimeAccepted]:
         """The responder's chosen transform: our policy, the suite with the lower lifetime,
-        and the checks IOS prints while finding it."""
+        the checks IOS prints while finding it and the lifetime it settles on."""
         sa_payload = msg.get(SaPayload)
         if (sa_payload is None or len(sa_payload.proposals) != 1
                 or len(sa_payload.proposals[0].transforms) != 1):
@@ -572,20 +590,25 @@ class MainModeMixin:
             raise RemoteProtocolError("the peer chose a transform we did not offer")
         lifetime = min(policy.lifetime, returned_lifetime(transform) or policy.lifetime)
         checks = policy_checks(peer, (transform,), offered, initiator=True)
-        return policy, suite_of(policy, lifetime), checks
+        return (policy, suite_of(policy, lifetime), checks,
+                _lifetime_accepted(peer, transform, policy, lifetime))
 
     def _mm2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
-        policy, suite, checks = self._initiator_choice(msg, sa.peer)
+        policy, suite, checks, lifetime = self._initiator_choice(msg, sa.peer)
         dh = dh_group(suite.group).generate(self._rand)
         sa.cky_r = msg.header.responder_cookie
         sa.policy, sa.suite, sa.dh = policy, suite, dh
         sa.g_xi, sa.ni_b = dh.public_bytes(), self._rand(NONCE_SIZE)
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
-        payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b), *self._nat_d(sa)]
-        self._step(sa, "mm2", between=checks)
+        payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b),
+                                   *map(VendorIdPayload, MM3_VIDS), *self._nat_d(sa)]
+        self._enter(sa, "IKE_I_MM2")
+        self._sa_checked(sa, msg, checks, lifetime)
+        self._enter(sa, "IKE_I_MM2")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=True)
+        self._enter(sa, "IKE_I_MM3")
 
     def _mm3(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         assert sa.suite is not None
@@ -594,34 +617,41 @@ class MainModeMixin:
         g_xy = dh.shared_secret(g_xi)  # validates the peer's value
         sa.dh, sa.g_xi, sa.ni_b = dh, g_xi, ni_b
         sa.g_xr, sa.nr_b = dh.public_bytes(), self._rand(NONCE_SIZE)
-        self._derive(sa, g_xy)
-        sa.nat_detected = self._check_nat_d(sa, msg)
+        self._enter(sa, "IKE_R_MM3")
+        self._keys_made(sa, msg, g_xy)
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
-        payloads: list[Payload] = [KePayload(sa.g_xr), NoncePayload(sa.nr_b), *self._nat_d(sa)]
-        self._step(sa, "mm3")
+        payloads: list[Payload] = [KePayload(sa.g_xr), NoncePayload(sa.nr_b),
+                                   *map(VendorIdPayload, MM4_VIDS), *self._nat_d(sa)]
+        self._enter(sa, "IKE_R_MM3")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=False)
+        self._enter(sa, "IKE_R_MM4")
 
     def _mm4(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         assert sa.suite is not None and sa.dh is not None
         g_xr, nr_b = self._ke_nonce(msg)
         g_xy = sa.dh.shared_secret(g_xr)
         sa.g_xr, sa.nr_b = g_xr, nr_b
-        self._derive(sa, g_xy)
-        sa.nat_detected = self._check_nat_d(sa, msg)
+        self._enter(sa, "IKE_I_MM4")
+        self._keys_made(sa, msg, g_xy)
         suite, keys = sa.require_keys()
         my_id = self._my_id()
         h = hash_i(suite.hash, keys.skeyid, sa.g_xi, sa.g_xr, sa.cky_i, sa.cky_r, sa.sai_b,
                    push_payload_body(my_id))
-        mm5, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h), *self._initial_contact(sa)],
-                                sa.iv)
+        contact = self._initial_contact(sa)
+        mm5 = [my_id, HashPayload(h), *contact]
+        sealed, sa.iv = self._seal(sa, _MM, 0, mm5, sa.iv)
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
         # RFC 3947 4: a NAT is in the way and both sides speak RFC 3947: float to 4500 with MM5
         sa.floated = self._nat_traversal and sa.nat_detected and sa.peer_nat_t
-        self._step(sa, "mm4")
-        self._send(sa, mm5, now, wait=True)
+        self._enter(sa, "IKE_I_MM4")
+        if contact:
+            self._note(sa, NoteKind.SEND_INITIAL_CONTACT)
+        self._identity_sent(sa, mm5)
+        self._send(sa, sealed, now, wait=True)
+        self._enter(sa, "IKE_I_MM5")
 
     def _id_and_hash(self, payloads: tuple[Payload, ...]) -> tuple[IdPayload, bytes]:
         ident = next((p for p in payloads if isinstance(p, IdPayload)), None)
@@ -644,9 +674,24 @@ class MainModeMixin:
         mm6, sa.iv = self._seal(sa, _MM, 0, [my_id, HashPayload(h)], iv)
         sa.last_block, sa.last_received = sa.iv, data
         self._note_vendor_ids(sa, payloads)
-        self._step(sa, "mm5")
-        self._established(sa, now, initial_contact=self._got_initial_contact(sa, payloads))
-        self._send(sa, mm6, now, wait=False)
+        self._enter(sa, "IKE_R_MM5")
+        self._peer_identified(sa, payloads)
+        self._authenticated(sa, payloads, now)
+        self._enter(sa, "IKE_R_MM5")
+        self._identity_sent(sa, [my_id, HashPayload(h)])
+        self._send(sa, mm6, now, wait=False)  # IOS sends MM6 still in MM_KEY_EXCH
+        self._enter(sa, "IKE_P1_COMPLETE")
+        self._enter(sa, "IKE_P1_COMPLETE")
+        self._established(sa, now)
+
+    def _authenticated(self, sa: IsakmpSa, payloads: tuple[Payload, ...], now: float) -> None:
+        """The responder's peer proved itself (MM5, AM3): its port floated to 4500 if its
+        message came there, INITIAL-CONTACT honoured, its peer struct filed."""
+        if sa.floated:
+            self._events.append(PortFloated(sa.peer, sa.conn_id, sa.port))
+        if self._got_initial_contact(sa, payloads):
+            self._peer_rebooted(sa, now)
+        self._peer_inserted(sa)
 
     def _mm6(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         suite, keys = sa.require_keys()
@@ -659,10 +704,14 @@ class MainModeMixin:
         sa.iv = sa.last_block = iv
         sa.last_received, sa.resend_at = data, None
         self._note_vendor_ids(sa, payloads)
-        self._step(sa, "mm6")
+        self._peer_identified(sa, payloads)
+        self._peer_inserted(sa)
+        self._enter(sa, "IKE_I_MM6")
+        self._enter(sa, "IKE_I_MM6")
+        self._enter(sa, "IKE_P1_COMPLETE")
         self._established(sa, now)
 
-    def _established(self, sa: IsakmpSa, now: float, *, initial_contact: bool = False) -> None:
+    def _established(self, sa: IsakmpSa, now: float) -> None:
         assert sa.suite is not None
         sa.state, sa.give_up_at = "QM_IDLE", None
         self._sas.mark_established(sa)
@@ -671,7 +720,4 @@ class MainModeMixin:
         if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime
             sa.rekey_at = deadline_after(now, 0.9 * sa.suite.lifetime)
         sa.dh = None
-        if initial_contact:
-            self._peer_rebooted(sa, now)
         self._events.append(Phase1Established(sa.peer, sa.conn_id))
-

@@ -43,6 +43,7 @@ __all__ = [
     "choose_policy",
     "describe_transform",
     "isakmp_sa_payload",
+    "offered_lifetime",
     "policy_checks",
     "policy_transform",
     "returned_lifetime",
@@ -109,15 +110,22 @@ def _value(t: TransformPayload, kind: IkeAttributeType) -> int | None:
     return None if attr is None else attr.as_int()
 
 
-def _offered_lifetime(t: TransformPayload) -> int | None:
-    """The seconds lifetime of a transform (None if absent; RFC 2409 default is 8 hours)."""
+def offered_lifetime(t: TransformPayload) -> tuple[int, bool] | None:
+    """The seconds lifetime of a transform and whether it came in the short (basic)
+    attribute form; None if absent (RFC 2409's default is 8 hours)."""
     life_type = None
     for attr in t.attributes:
         if attr.attribute_type == IkeAttributeType.LIFE_TYPE:
             life_type = attr.as_int()
         elif attr.attribute_type == IkeAttributeType.LIFE_DURATION and life_type == 1:
-            return attr.as_int()
+            return attr.as_int(), isinstance(attr.value, int)
     return None
+
+
+def _offered_lifetime(t: TransformPayload) -> int | None:
+    """The seconds lifetime of a transform (None if absent; RFC 2409 default is 8 hours)."""
+    offered = offered_lifetime(t)
+    return offered[0] if offered is not None else None
 
 
 def transform_matches(t: TransformPayload, policy: IkePolicy) -> bool:

@@ -26,6 +26,10 @@ responder  IKE_QM_R_QM2 -> IKE_QM_PHASE2_COMPLETE then
            (Phase2Established: the outbound SA is enabled)              QM3 verified
 responder  IKE_QM_READY -> IKE_QM_READY (after Phase2Failed)            QM1 refused
 =========  ===========================================================  ===================
+
+Each side emits ``Phase2Keyed`` once the pair's keys exist, in IKE_QM_IPSEC_INSTALL_AWAIT
+before it sends QM2 or QM3 (IOS creates the IPsec SAs then), and reports what it processes
+(:mod:`iosim.ike.trace`) for ``debug crypto isakmp``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from typing import TYPE_CHECKING
 
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
+from iosim.ike import trace
 from iosim.ike.constants import ExchangeType, NotifyType, ProtocolId
+from iosim.ike.events import NodeDeleted, NoteKind, Phase2Keyed
 from iosim.ike.keymat import keymat, quick_mode_hash_1, quick_mode_hash_2, quick_mode_hash_3
 from iosim.ike.main_mode import (
     NONCE_SIZE,
@@ -147,7 +153,6 @@ class QuickModeMixin(MainModeMixin):
                       Phase2Offer | Phase2Refused | None]
     _qm: QmTable[QuickModeExchange]
     _pairs: dict[int, IpsecSaPair]
-    _outbox: list[tuple[int, bytes, int]]
     _events: deque[object]
     _next_ipsec_conn_id: int
 
@@ -202,8 +207,9 @@ class QuickModeMixin(MainModeMixin):
                               ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self.admission.counters.ipsec_outgoing += 1
-        self._outbox.append((sa.peer, data, sa.port))
         self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
+        self._note(sa, NoteKind.QM_INITIATOR_SPI)
+        self._transmit(sa, data)
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
 
     def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
@@ -220,7 +226,7 @@ class QuickModeMixin(MainModeMixin):
         x = self._qm.get((sa.peer, sa.cky_i, mid))
         if x is not None and data == x.last_received:
             if x.last_sent and (x.initiator or x.state != "done"):
-                self._outbox.append((sa.peer, x.last_sent, sa.port))
+                self._transmit(sa, x.last_sent)
             return
         if x is None:
             self._qm1(sa, msg, data, now)
@@ -290,6 +296,8 @@ class QuickModeMixin(MainModeMixin):
             proxies = proxy_from_ids(ids[1], ids[0])
         else:
             proxies = ProxyIdentity(self.local, FULL_MASK, sa.peer, FULL_MASK)
+        self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, mid, sa_payload,
+                                                     new_node=True))
         offers = offers_from_sa(sa_payload)
         answer = self._select(sa.peer, proxies, [o for o, _ in offers]) if offers else None
         chosen = answer if isinstance(answer, Phase2Offer) else None
@@ -322,6 +330,7 @@ class QuickModeMixin(MainModeMixin):
                 NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
                 first.spi if first else b""))
             self._qm[(sa.peer, sa.cky_i, mid)] = x
+            self._events.append(NodeDeleted(sa.peer, sa.conn_id, mid, "QM rejected", True))
             self._state(sa, "IKE_QM_READY", "IKE_QM_READY", mid)
             return
         if match.part(_AH) is not None:
@@ -339,6 +348,9 @@ class QuickModeMixin(MainModeMixin):
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
         h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
+        self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, mid,
+                                                      pfs=ke is not None, ids=len(ids)))
+        self._note(sa, NoteKind.QM_RESPONDER_SPI)
         self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE", mid)
         self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT", mid)
         reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
@@ -346,7 +358,8 @@ class QuickModeMixin(MainModeMixin):
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = deadline_after(now, RETRANSMIT_BASE)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
-        self._outbox.append((sa.peer, reply, sa.port))
+        self._events.append(Phase2Keyed(x.result))
+        self._transmit(sa, reply)
         self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_R_QM2", mid)
 
     def _qm2(self, sa: IsakmpSa, x: QuickModeExchange, msg: IsakmpMessage, data: bytes,
@@ -372,6 +385,10 @@ class QuickModeMixin(MainModeMixin):
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b
+        self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, x.message_id,
+                                                     sa_payload, new_node=False))
+        self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, x.message_id,
+                                                      pfs=ke is not None, ids=len(ids)))
         self._state(sa, "IKE_QM_I_QM1", "IKE_QM_IPSEC_INSTALL_AWAIT", x.message_id)
         h3 = quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id, x.ni_b, x.nr_b)
         qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
@@ -380,7 +397,9 @@ class QuickModeMixin(MainModeMixin):
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent, x.dh = data, qm3, None
         self._pairs[pair.spi_in] = pair
-        self._outbox.append((sa.peer, qm3, sa.port))
+        self._events.append(Phase2Keyed(pair))
+        self._transmit(sa, qm3)
+        self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id, "No Error"))
         self._events.append(Phase2Established(pair))
         self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_PHASE2_COMPLETE", x.message_id)
 
@@ -396,6 +415,7 @@ class QuickModeMixin(MainModeMixin):
         assert x.result is not None
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent = data, b""
+        self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id, "QM done (await)"))
         self._pairs[x.result.spi_in] = x.result
         self._state(sa, "IKE_QM_R_QM2", "IKE_QM_PHASE2_COMPLETE", x.message_id)
         self._events.append(Phase2Established(x.result))

@@ -80,7 +80,7 @@ class CryptoDataPath:
         self.sa = lifecycle
         self.ike = ike
         self.debug = debug
-        self.invalid_spi = InvalidSpiResponder(router, clock, ike, debug)
+        self.invalid_spi = InvalidSpiResponder(router, clock, ike)
 
     def reset(self) -> None:
         """A reload forgets which INVALID-SPI notifies went out."""

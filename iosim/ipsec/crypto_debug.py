@@ -3,11 +3,18 @@
 Theory of operation
 -------------------
 ``CryptoDebug`` turns what the crypto plane does into IOS's debug text, and nothing else: it
-changes no state except its own memory of which ISAKMP SAs already said "SA has been
-authenticated". Each line is printed only while its flag is on (``isakmp`` or ``ipsec`` in
+changes no state. Each line is printed only while its flag is on (``isakmp`` or ``ipsec`` in
 ``router.debug_flags``). The IKE glue hands it every engine event (:meth:`CryptoDebug.event`)
-before acting on it, so IOS's order holds: a state change is printed before the packet it
-sends, the reason for deleting SAs before they go.
+in the order the engine emitted them, before acting on it, so IOS's order holds: what a
+message says, then the state change, the packet sent, the next state. Most events are worded
+by :mod:`iosim.ike.ios_debug` (pure tables); the rest here, with what only the router knows:
+the ISAKMP profiles that match a peer, the conn-id of the SA a message went over, the crypto
+map and interface an SA pair belongs to.
+
+``debug crypto ipsec`` speaks for the IPsec side: the SA request that starts IKE, the
+validation of a peer's proposal against the crypto map (``Crypto mapdb : proxy_match``), the
+IPsec SAs created while IKE waits for the install (``IPSEC(create_sa)``), and the outbound SA
+enabled when the responder's quick mode ends.
 
 Conn-ids come from the engines themselves (``IkeEngine.active_sa_state``): a message to or
 from a peer is printed with the conn-id of the newest ACTIVE ISAKMP SA with it, 0 before
@@ -19,25 +26,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from iosim.config.crypto_model import crypto_of
 from iosim.ike.engine import (
     DpdReceived,
-    DpdSent,
     DuplicateReceived,
     IkeEngine,
     InitialContact,
     IpsecSaPair,
     IsakmpSaState,
     PeerDead,
-    Phase1Established,
     Phase1Failed,
     Phase2Failed,
     Phase2Offer,
     ProxyIdentity,
     Retransmitted,
-    StateChanged,
 )
-from iosim.ike.ios_debug import processed_payloads, state_input
-from iosim.ike.main_mode import IKE_PORT, PolicyChecked, describe_transform
+from iosim.ike.events import IdentityPayload, Note, NoteKind
+from iosim.ike.ios_debug import QM_IDLE, peer_struct_text, render, signed_message_id
+from iosim.ike.main_mode import IKE_PORT, NAT_T_PORT, PolicyChecked, describe_transform
 from iosim.ike.quick_mode_exchange import QuickModeStarted
 from iosim.ipsec.sad import OneWaySa, SaBundle
 from iosim.net.packets import format_ip
@@ -48,14 +54,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CryptoDebug", "signed_message_id"]
 
-_AUTHENTICATED_AT = frozenset({"IKE_I_MM6", "IKE_R_MM5"})  # main mode: the peer's HASH verified
 _DIED = "retransmission limit reached in "
 _REFUSED = "atts are not acceptable: "
-
-
-def signed_message_id(message_id: int) -> int:
-    """A message ID as IOS's debug prints it: a signed 32-bit number."""
-    return message_id - (1 << 32) if message_id >= 1 << 31 else message_id
+_SYSLOG = "IKMP_BAD_MESSAGE"  # a failure the router logs as %CRYPTO-4-IKMP_BAD_MESSAGE
 
 
 def _protocols(pair: IpsecSaPair, sa: OneWaySa) -> list[tuple[int, int, str]]:
@@ -69,6 +70,16 @@ def _protocols(pair: IpsecSaPair, sa: OneWaySa) -> list[tuple[int, int, str]]:
     return out
 
 
+def _proxy_match(proxies: ProxyIdentity, protocol: int) -> str:
+    """IOS's crypto map lookup of a pair of proxies (its own debug message)."""
+    return ("Crypto mapdb : proxy_match\n"
+            f"        src addr     : {format_ip(proxies.local_net)}\n"
+            f"        dst addr     : {format_ip(proxies.remote_net)}\n"
+            f"        protocol     : {protocol}\n"
+            f"        src port     : {proxies.local_port}\n"
+            f"        dst port     : {proxies.remote_port}")
+
+
 class CryptoDebug:
     """The debug lines of one router's crypto plane (see the module docstring)."""
 
@@ -77,20 +88,16 @@ class CryptoDebug:
         self.router = router
         self.clock = clock
         self.engines = engines  # the IKE glue's engines, by local address (read only)
-        self.told_authenticated: set[int] = set()  # conn-ids whose line is out
         self._by_event: dict[type, Callable[[int, object], None]] = {
-            Phase1Established: self._phase1_established,
             Phase1Failed: self._phase1_failed,
             PolicyChecked: self._policy_check,
             QuickModeStarted: self._quick_mode_started,
             Retransmitted: self._retransmitted,
             DuplicateReceived: self._duplicate,
             Phase2Failed: self._phase2_failed,
-            StateChanged: self._state,
             InitialContact: self._initial_contact,
             PeerDead: self._peer_dead,
-            DpdSent: self._dpd,
-            DpdReceived: self._dpd,
+            DpdReceived: self._dpd_received,
         }
 
     def on(self, flag: str) -> bool:
@@ -111,124 +118,95 @@ class CryptoDebug:
         state = self.conn_state(local, peer)
         return state.conn_id if state is not None else 0
 
+    def _profiles(self, peer: int) -> tuple[str, ...]:
+        """The names of the ISAKMP profiles that match ``peer``."""
+        return tuple(p.name for p in crypto_of(self.router.config).profiles_matching(peer))
+
     def event(self, local: int, event: object) -> None:
         """The lines IOS prints for one engine event (before the router acts on it)."""
+        if "isakmp" not in self.router.debug_flags:
+            return
         handler = self._by_event.get(type(event))
         if handler is not None:
             handler(local, event)
+            return
+        listed = ((isinstance(event, Note) and event.kind == NoteKind.PSK_LOCAL)
+                  or (isinstance(event, IdentityPayload) and not event.sent))
+        peer = getattr(event, "peer", 0)
+        for text in render(event, self._profiles(peer) if listed else ()) or ():
+            self.router.debug(text)
 
     # ------------------------------------------------------------ ISAKMP messages
 
-    def packet(self, local: int, peer: int, sending: bool, port: int = IKE_PORT) -> None:
-        """``sending packet to`` / ``received packet from`` with the SA's role and state."""
+    def packet(self, local: int, peer: int, sport: int = IKE_PORT, dport: int = IKE_PORT
+               ) -> None:
+        """``received packet from`` with the SA's role and state (before it is processed)."""
         if "isakmp" not in self.router.debug_flags:
             return
         st = self.conn_state(local, peer)
         conn = st.conn_id if st is not None else 0
-        if st is None:  # a first message from the peer, or our answer refusing it
-            role, state = ("R", "MM_NO_STATE") if sending else ("N", "NEW SA")
+        if st is None:  # a first message from the peer
+            role, state = "N", "NEW SA"
         else:
             role = "I" if st.initiator else "R"
-            state = "QM_IDLE      " if st.state == "QM_IDLE" else st.state  # IOS pads it
-        if sending:
-            self.router.debug(f"ISAKMP:({conn}): sending packet to {format_ip(peer)} "
-                              f"my_port {port} peer_port {port} ({role}) {state}")
-        else:
-            self.router.debug(f"ISAKMP (0:{conn}): received packet from {format_ip(peer)} "
-                              f"dport {port} sport {port} Global ({role}) {state}")
-
-    def authenticated(self, conn_id: int, peer: int) -> None:
-        self.say("isakmp", f"ISAKMP:({conn_id}):SA has been authenticated with "
-                           f"{format_ip(peer)}")
-
-    def _phase1_established(self, local: int, event: object) -> None:
-        assert isinstance(event, Phase1Established)
-        if event.conn_id not in self.told_authenticated:  # aggressive mode: said here
-            self.authenticated(event.conn_id, event.peer)
-        self.told_authenticated.discard(event.conn_id)
+            state = QM_IDLE if st.state == "QM_IDLE" else st.state
+        self.router.debug(f"ISAKMP (0:{conn}): received packet from {format_ip(peer)} "
+                          f"dport {dport} sport {sport} Global ({role}) {state}")
 
     def _phase1_failed(self, local: int, event: object) -> None:
         assert isinstance(event, Phase1Failed)
         if event.reason.startswith(_DIED):
             role = "I" if event.initiator else "R"
-            self.say("isakmp", f'ISAKMP:({event.conn_id}):deleting SA reason "Death by '
-                               f'retransmission P1" state ({role}) '
-                               f"{event.reason[len(_DIED):]} (peer {format_ip(event.peer)})")
+            self.router.debug(f'ISAKMP:({event.conn_id}):deleting SA reason "Death by '
+                              f'retransmission P1" state ({role}) '
+                              f"{event.reason[len(_DIED):]} (peer {format_ip(event.peer)})")
         elif event.reason.startswith(_REFUSED):  # no policy accepted any offered transform
-            self.say("isakmp", "ISAKMP:(0):no offers accepted!")
-            self.say("isakmp", f"ISAKMP:(0): {event.reason[len(_REFUSED):]}")
-        else:
-            self.say("isakmp", f"ISAKMP:(0):{event.reason}")
+            self.router.debug("ISAKMP:(0):no offers accepted!")
+            self.router.debug(f"ISAKMP:(0): {event.reason[len(_REFUSED):]}")
+        elif not event.reason.startswith(_SYSLOG):  # that one is said by its syslog message
+            self.router.debug(f"ISAKMP:(0):{event.reason}")
 
     def _quick_mode_started(self, local: int, event: object) -> None:
         assert isinstance(event, QuickModeStarted)
-        self.say("isakmp", f"ISAKMP:({event.conn_id}):beginning Quick Mode exchange, "
-                           f"M-ID of {signed_message_id(event.message_id)}")
+        self.router.debug(f"ISAKMP:({event.conn_id}):beginning Quick Mode exchange, "
+                          f"M-ID of {signed_message_id(event.message_id)}")
 
     def _retransmitted(self, local: int, event: object) -> None:
         assert isinstance(event, Retransmitted)
-        self.say("isakmp", f"ISAKMP:({event.conn_id}): retransmitting phase "
-                           f"{event.phase} {event.state}...")
-        self.say("isakmp", f"ISAKMP (0:{event.conn_id}): incrementing error counter on "
-                           f"sa, attempt {event.attempt} of 5: retransmit phase "
-                           f"{event.phase}")
+        self.router.debug(f"ISAKMP:({event.conn_id}): retransmitting phase "
+                          f"{event.phase} {event.state}...")
+        self.router.debug(f"ISAKMP (0:{event.conn_id}): incrementing error counter on "
+                          f"sa, attempt {event.attempt} of 5: retransmit phase "
+                          f"{event.phase}")
 
     def _duplicate(self, local: int, event: object) -> None:
         assert isinstance(event, DuplicateReceived)
-        self.say("isakmp", f"ISAKMP (0:{event.conn_id}): phase 1 packet is a duplicate "
-                           "of a previous packet.")
+        self.router.debug(f"ISAKMP (0:{event.conn_id}): phase 1 packet is a duplicate "
+                          "of a previous packet.")
 
     def _initial_contact(self, local: int, event: object) -> None:
+        """INITIAL-CONTACT honoured: IOS looks for the peer's old SAs and brings them down."""
         assert isinstance(event, InitialContact)
-        self.say("isakmp", f"ISAKMP:({event.conn_id}):received INITIAL_CONTACT from "
-                           f"{format_ip(event.peer)}: deleting its old SAs")
+        conn, me, peer = event.conn_id, format_ip(local), format_ip(event.peer)
+        state = self.conn_state(local, event.peer)
+        port = NAT_T_PORT if state is not None and state.nat_t else IKE_PORT
+        self.router.debug(f"ISAKMP:({conn}):Trying to find existing peer {me}/{peer}/{port}/")
+        self.router.debug(f"ISAKMP:({conn}):SA authentication status:\tauthenticated")
+        self.router.debug(f"ISAKMP:({conn}):Process initial contact,\n"
+                          f"bring down existing phase 1 and 2 SA's with local {me} remote "
+                          f"{peer} remote port {port}")
 
     def _peer_dead(self, local: int, event: object) -> None:
         assert isinstance(event, PeerDead)
-        self.say("isakmp", f"ISAKMP:({event.conn_id}):peer {format_ip(event.peer)} "
-                           "not responding!")
-        self.say("isakmp", f"ISAKMP:({event.conn_id}):DPD: peer "
-                           f"{format_ip(event.peer)} is dead, deleting its SAs")
-
-    def _state(self, local: int, event: object) -> None:
-        """IOS's lines around a state change: the payloads processed, the state machine's
-        input (with the quick mode's node, signed), then Old State / New State."""
-        assert isinstance(event, StateChanged)
-        if "isakmp" not in self.router.debug_flags:
-            if event.new in _AUTHENTICATED_AT and event.old != event.new:
-                self.told_authenticated.add(event.conn_id)
-            return
-        debug, conn = self.router.debug, event.conn_id
-        payloads = [f"ISAKMP:({conn}):processing {name} payload. message ID = 0"
-                    for name in processed_payloads(event.old, event.new)]
-        authenticated = event.new in _AUTHENTICATED_AT and event.old != event.new
-        if authenticated:  # IOS says so as soon as the peer's HASH verified
-            for line in payloads:
-                debug(line)
-            payloads = []
-            self.authenticated(conn, event.peer)
-            self.told_authenticated.add(conn)
-        words = state_input(event.old, event.new)
-        if words is not None:
-            if event.message_id is not None:
-                debug(f"ISAKMP:({conn}):Node {signed_message_id(event.message_id)}, "
-                      f"Input = {words}")
-            else:
-                debug(f"ISAKMP:({conn}):Input = {words}")
-        # IOS ends a phase-1 state line with a space and a blank line, a quick-mode one bare
-        tail = "" if event.new.startswith("IKE_QM") else " \n"
-        debug(f"ISAKMP:({conn}):Old State = {event.old}  New State = {event.new}{tail}")
-        for line in payloads:
-            debug(line)
+        self.router.debug(f"ISAKMP:({event.conn_id}):peer {format_ip(event.peer)} "
+                          "not responding!")
+        self.router.debug(f"ISAKMP:({event.conn_id}):DPD: peer "
+                          f"{format_ip(event.peer)} is dead, deleting its SAs")
 
     def _policy_check(self, local: int, event: object) -> None:
-        """IOS's responder walk over its policies (debug crypto isakmp)."""
+        """IOS's walk over its policies."""
         assert isinstance(event, PolicyChecked)
-        if "isakmp" not in self.router.debug_flags:
-            return
         debug = self.router.debug
-        if event.first and not event.initiator:  # the initiator said so with its state line
-            debug("ISAKMP:(0):processing SA payload. message ID = 0")
         debug(f"ISAKMP:(0):Checking ISAKMP transform {event.number} against priority "
               f"{event.priority} policy")
         for line in describe_transform(event.transform):
@@ -241,69 +219,42 @@ class CryptoDebug:
         debug("ISAKMP:(0):atts are not acceptable. Next payload is 0")
 
     def _phase2_failed(self, local: int, event: object) -> None:
+        """Our refusal of the peer's proposal (its NOTIFY is worded as it goes out); a
+        refusal from the peer was said by its NOTIFY's processing."""
         assert isinstance(event, Phase2Failed)
-        conn = event.conn_id or self.conn_id(local, event.peer)
         if event.reason.startswith("NO_PROPOSAL_CHOSEN from peer"):
-            self._proposal_not_chosen(conn, event.message_id)
-        elif event.reason.startswith("NO_PROPOSAL_CHOSEN"):  # we refused the peer's offer
-            self.say("isakmp", f"ISAKMP:({conn}):phase 2 SA policy not acceptable! "
-                               f"(local {format_ip(local)} remote {format_ip(event.peer)})")
-            self.say("isakmp", f"ISAKMP:({conn}):Sending NOTIFY PROPOSAL_NOT_CHOSEN "
-                               "protocol 3")
+            return
+        conn = self.conn_id(local, event.peer)
+        if event.reason.startswith("NO_PROPOSAL_CHOSEN"):  # we refused the peer's offer
+            self.router.debug(f"ISAKMP:({conn}):phase 2 SA policy not acceptable! "
+                              f"(local {format_ip(local)} remote {format_ip(event.peer)})")
         else:
-            self.say("isakmp", f"ISAKMP:({conn}):phase 2 with {format_ip(event.peer)} "
-                               f"failed: {event.reason}")
+            self.router.debug(f"ISAKMP:({conn}):phase 2 with {format_ip(event.peer)} "
+                              f"failed: {event.reason}")
 
-    def _proposal_not_chosen(self, conn: int, message_id: int | None) -> None:
-        """The initiator reads the responder's refusal of its quick mode (an informational
-        exchange of its own), in the classic IOS 15 trace's words and order."""
-        if "isakmp" not in self.router.debug_flags:
-            return
-        debug = self.router.debug
-        if message_id is None:
-            debug(f"ISAKMP:({conn}): processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3")
-            return
-        node = signed_message_id(message_id)
-        debug(f"ISAKMP: set new node {node} to QM_IDLE      ")
-        debug(f"ISAKMP:({conn}): processing HASH payload. message ID = {node}")
-        debug(f"ISAKMP:({conn}): processing NOTIFY PROPOSAL_NOT_CHOSEN protocol 3")
-        debug(f'ISAKMP:({conn}):deleting node {node} error FALSE reason '
-              '"Informational (in) state 1"')
-        debug(f"ISAKMP:({conn}):Input = IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY")
-        debug(f"ISAKMP:({conn}):Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE \n")
-
-    def _dpd(self, local: int, event: object) -> None:
-        assert isinstance(event, DpdSent | DpdReceived)
+    def _dpd_received(self, local: int, event: object) -> None:
+        assert isinstance(event, DpdReceived)
         kind = "R_U_THERE_ACK" if event.ack else "R_U_THERE"
-        if isinstance(event, DpdSent):
-            self.say("isakmp", f"ISAKMP:({event.conn_id}):Sending NOTIFY DPD/{kind} "
-                               "protocol 1")
-        else:
-            self.say("isakmp", f"ISAKMP:({event.conn_id}):DPD/{kind} received from peer "
-                               f"{format_ip(event.peer)}, sequence 0x{event.seq:X}")
+        self.router.debug(f"ISAKMP:({event.conn_id}):DPD/{kind} received from peer "
+                          f"{format_ip(event.peer)}, sequence 0x{event.seq:X}")
 
     # ------------------------------------------------------------ IPsec
 
     def proposal(self, what: str, direction: str, local: int, peer: int,
                  proxies: ProxyIdentity, offer: Phase2Offer, port: int) -> None:
-        """``debug crypto ipsec``'s IPSEC(sa_request) / IPSEC(validate_proposal_request)."""
+        """``debug crypto ipsec``'s IPSEC(sa_request) / IPSEC(validate_proposal_request); a
+        proposal to validate is then looked up in the crypto map (``proxy_match``)."""
         if "ipsec" not in self.router.debug_flags:
             return
         proto = proxies.protocol or 256
-        for words in offer.transform_sets[:1] if direction == "INBOUND" else offer.transform_sets:
+        inbound = direction == "INBOUND"
+        for words in offer.transform_sets[:1] if inbound else offer.transform_sets:
             protocol = "AH" if all(w.startswith("ah-") for w in words) else "ESP"
             bits = next((w.split()[1] for w in words if w.startswith("esp-") and " " in w),
                         "128" if any(w.split()[0] in ("esp-aes", "esp-gcm", "esp-gmac")
                                      for w in words) else "0")
             life = (f"{offer.lifetime_seconds}s and {offer.lifetime_kilobytes}kb"
                     if direction == "OUTBOUND" else "0s and 0kb")
-            inbound = direction == "INBOUND"
-            match = ("\nCrypto mapdb : proxy_match\n"
-                     f"        src addr     : {format_ip(proxies.local_net)}\n"
-                     f"        dst addr     : {format_ip(proxies.remote_net)}\n"
-                     f"        protocol     : {proxies.protocol}\n"
-                     f"        src port     : {proxies.local_port}\n"
-                     f"        dst port     : {proxies.remote_port}") if inbound else ""
             if inbound:
                 self.router.debug(f"IPSEC({what}")
             self.router.debug(
@@ -317,17 +268,40 @@ class CryptoDebug:
                 f"    protocol= {protocol}, transform= {' '.join(words)}  "
                 f"({offer.mode.capitalize()}), \n"
                 f"    lifedur= {life}, \n"
-                f"    spi= 0x0(0), conn_id= 0, keysize= {bits}, flags= 0x0{match}")
+                f"    spi= 0x0(0), conn_id= 0, keysize= {bits}, flags= 0x0")
+            if inbound:
+                self.router.debug(_proxy_match(proxies, proxies.protocol))
 
-    def create_sa(self, bundle: SaBundle) -> None:
-        """``IPSEC(create_sa): sa created`` for each SA of a new pair, inbound first."""
-        if "ipsec" not in self.router.debug_flags:
-            return
+    def created(self, bundle: SaBundle, replaces: bool) -> None:
+        """A pair's IPsec SAs created while IKE awaits the install: IPsec finds the map
+        entry (``replaces``: an outbound SA with the peer already exists), creates each SA,
+        inbound first; IKE hears back that they are installed."""
         pair, p = bundle.pair, bundle.proxies
         proto = p.protocol or 256
-        for dest, sa in ((bundle.local, bundle.inbound), (bundle.peer, bundle.outbound)):
-            for number, spi, trans in _protocols(pair, sa):
-                self._sa_created(bundle, dest, sa, number, spi, trans, proto)
+        if "ipsec" in self.router.debug_flags:
+            debug = self.router.debug
+            debug("IPSEC(key_engine): got a queue event with 1 KMI message(s)")
+            debug(_proxy_match(p, proto))
+            debug(f"IPSEC(crypto_ipsec_create_ipsec_sas): Map found {bundle.map_name}, "
+                  f"{bundle.map_seq}")
+            engine = self.engines.get(bundle.local)
+            struct = engine.peer_struct(bundle.peer) if engine is not None else None
+            if not replaces and struct is not None:
+                debug("IPSEC(get_old_outbound_sa_for_peer): No outbound SA found for peer "
+                      f"{peer_struct_text(struct)}")
+            for dest, sa in ((bundle.local, bundle.inbound), (bundle.peer, bundle.outbound)):
+                for number, spi, trans in _protocols(pair, sa):
+                    self._sa_created(bundle, dest, sa, number, spi, trans, proto)
+        conn = self.conn_id(bundle.local, bundle.peer)
+        self.say("isakmp", f"ISAKMP:({conn}):Received IPSec Install callback... proceeding "
+                           "with the negotiation")
+        self.say("isakmp", f"ISAKMP:({conn}):Successfully installed IPSEC SA "
+                           f"(SPI:0x{pair.spi_in:X}) on {bundle.interface}")
+
+    def outbound_enabled(self) -> None:
+        """The responder's quick mode ended: IKE tells IPsec to use the outbound SA."""
+        self.say("ipsec", "IPSEC(key_engine): got a queue event with 1 KMI message(s)")
+        self.say("ipsec", "IPSEC(key_engine_enable_outbound): rec'd enable notify from ISAKMP")
 
     def _sa_created(self, bundle: SaBundle, dest: int, sa: OneWaySa, number: int, spi: int,
                     trans: str, proto: int) -> None:

@@ -11,12 +11,15 @@ The engines are sans-IO; ``IkeGlue`` is their I/O on the router's IP stack:
   choice of a phase-2 offer;
 * it takes UDP 500 and, after a NAT-T float, UDP 4500 (behind the non-ESP marker) off the
   stack and feeds the engine (:meth:`udp`, :meth:`udp_nat_t`);
-* after every input it *pumps* the engine (:meth:`pump`): engine events first (IOS prints a
-  state change before the packet it sends), then the datagrams to send, then one clock
+* after every input it *pumps* the engine (:meth:`pump`): engine events first, in the order
+  the engine emitted them (each datagram it queued has its ``PacketSent`` among them, so the
+  debug says what was sent where IOS says it), then the datagrams themselves, then one clock
   timer per engine, re-armed at the engine's ``get_timer()``;
-* it turns events into SAD changes: a pair established is installed, one the peer deleted
-  (or lost with a rebooted or dead peer) removed. Every event first goes to
-  :class:`~iosim.ipsec.crypto_debug.CryptoDebug` for its debug lines.
+* it turns events into SAD changes: a pair keyed is created (``Phase2Keyed``), one
+  established is installed, one the peer deleted (or lost with a rebooted or dead peer)
+  removed. Every event first goes to :class:`~iosim.ipsec.crypto_debug.CryptoDebug` for its
+  debug lines. The SPD's choice of a phase-2 offer (the engine's ``select_phase2``) prints
+  its own lines, so the events the engine emitted before it asked are handled first.
 
 It is the SA lifecycle's :class:`~iosim.ipsec.sa_lifecycle.Negotiator`: rekeys start here
 and expiries are told to the peer from here. It also holds the router's call admission
@@ -40,9 +43,12 @@ from iosim.ike.engine import (
     Phase1Failed,
     Phase2Deleted,
     Phase2Established,
+    Phase2Offer,
     ProxyIdentity,
 )
+from iosim.ike.events import Phase2Keyed
 from iosim.ike.main_mode import NAT_T_PORT
+from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ipsec.crypto_debug import CryptoDebug
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
@@ -77,6 +83,7 @@ class IkeGlue:
         self.admission = CallAdmission(self._admission_limits)  # shared by the engines
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self._by_event: dict[type, Callable[[int, object], None]] = {
+            Phase2Keyed: self._phase2_keyed,
             Phase2Established: self._phase2_established,
             Phase2Deleted: self._phase2_deleted,
             Phase1Failed: self._phase1_failed,
@@ -112,19 +119,24 @@ class IkeGlue:
                 local, rand=self.rand, nat_traversal=True,
                 policies=lambda: [ike_policy(p) for p in self.crypto.effective_policies()],
                 psk_for=lambda peer: self._psk_for(local, peer),
-                select_phase2=lambda peer, proxies, offers: self.spd.select(local, peer,
-                                                                            proxies, offers),
+                select_phase2=lambda peer, proxies, offers: self._select(local, peer,
+                                                                         proxies, offers),
                 aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled,
                 aggressive_for=self.aggressive_for, dpd_for=self.dpd_for,
                 admission=self.admission)
             self.engines[local] = engine
         return engine
 
+    def _select(self, local: int, peer: int, proxies: ProxyIdentity,
+                offers: list[Phase2Offer]) -> Phase2Offer | Phase2Refused | None:
+        """The SPD's choice for a peer's quick mode; what the engine reported of the message
+        so far is said first (the SPD's debug lines follow IOS's proposal walk)."""
+        self._events(local)
+        return self.spd.select(local, peer, proxies, offers)
+
     def _profiles_for(self, peer: int) -> list[IsakmpProfile]:
         """The ISAKMP profiles whose ``match identity address`` covers ``peer``."""
-        return [p for _, p in sorted(self.crypto.isakmp_profiles.items())
-                if any((peer & int(mask)) == (int(addr) & int(mask))
-                       for addr, mask in p.match_addresses)]
+        return self.crypto.profiles_matching(peer)
 
     def _keyring_applies(self, ring: Keyring, local: int) -> bool:
         """A keyring with ``local-address`` serves only IKE on that interface's address."""
@@ -225,7 +237,7 @@ class IkeGlue:
         """IKE on UDP 500 (the stack's handler)."""
         if not self.spd.any_applied():
             return  # ISAKMP is off: no crypto map applied anywhere
-        self.debug.packet(dst, src, sending=False)
+        self.debug.packet(dst, src, sport, dport)
         self.engine(dst).receive_datagram(payload, src, now)
         self.pump(dst)
 
@@ -234,7 +246,7 @@ class IkeGlue:
         """IKE on UDP 4500 after a NAT-T float: behind the 4-byte non-ESP marker."""
         if payload[:4] != NON_ESP_MARKER or dst not in self.engines:
             return  # a NAT keepalive, or nothing we negotiated
-        self.debug.packet(dst, src, sending=False, port=NAT_T_PORT)
+        self.debug.packet(dst, src, sport, dport)
         self.engines[dst].receive_datagram(payload[4:], src, now, port=NAT_T_PORT)
         self.pump(dst)
 
@@ -251,16 +263,11 @@ class IkeGlue:
             where, previous.initiated if previous is not None else True)
         engine = self.engine(local)
         debug = self.debug
-        fresh = debug.conn_state(local, peer) is None
-        aggressive = fresh and self.aggressive_for(peer)
         debug.proposal("sa_request): ", "OUTBOUND", local, peer, proxies, offer, 500)
-        if fresh and not aggressive:
-            debug.say("isakmp", "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
+        if debug.conn_state(local, peer) is None:  # IKE is asked for a new ISAKMP SA
+            profile = where.entry.isakmp_profile or "(NULL)"
+            debug.say("isakmp", f"ISAKMP:(0): SA request profile is {profile}")
         engine.initiate(peer, proxies, offer, self.clock.now)
-        self._events(local)
-        if fresh and debug.conn_state(local, peer) is not None:
-            mode = "Aggressive" if aggressive else "Main"
-            debug.say("isakmp", f"ISAKMP:(0): beginning {mode} Mode exchange")
         self.pump(local)
 
     def tell_deleted(self, bundle: SaBundle) -> None:
@@ -283,7 +290,6 @@ class IkeGlue:
         engine = self.engines[local]
         self._events(local)
         for peer, data, port in engine.datagrams_with_ports():
-            self.debug.packet(local, peer, sending=True, port=port)
             if port == NAT_T_PORT:
                 data = NON_ESP_MARKER + data
             self.spd.send_own(self.stack.send_udp, peer, port, port, data, src=local)
@@ -314,6 +320,10 @@ class IkeGlue:
         self.pump(local)
 
     # ------------------------------------------------------------ events -> SAD
+
+    def _phase2_keyed(self, local: int, event: object) -> None:
+        assert isinstance(event, Phase2Keyed)
+        self.sa.prepare(local, event.sa)
 
     def _phase2_established(self, local: int, event: object) -> None:
         assert isinstance(event, Phase2Established)

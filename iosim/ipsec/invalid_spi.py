@@ -32,7 +32,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from iosim.ipsec.crypto_debug import CryptoDebug
 from iosim.ipsec.ike_glue import IkeGlue
 from iosim.net.packets import IpProtocol, format_ip
 
@@ -93,12 +92,11 @@ class _QuietTable(OrderedDict[K, float]):
 class InvalidSpiResponder:
     """The router's answer to unknown SPIs (see the module docstring)."""
 
-    def __init__(self, router: Router, clock: VirtualClock, ike: IkeGlue,
-                 debug: CryptoDebug, *, table_size: int = TABLE_SIZE) -> None:
+    def __init__(self, router: Router, clock: VirtualClock, ike: IkeGlue, *,
+                 table_size: int = TABLE_SIZE) -> None:
         self.router = router
         self.clock = clock
         self.ike = ike
-        self.debug = debug
         self.counters = InvalidSpiCounters()
         self._table_size = table_size
         self._log_quiet_until = -1e9
@@ -140,9 +138,8 @@ class InvalidSpiResponder:
         self._told.hush((src, spi), now + NOTIFY_INTERVAL)
         engine = self.ike.engine(dst)
         if engine.notify_invalid_spi(src, spi, _IKE_PROTOCOL[protocol], now, recover=recover):
-            self.counters.notified += 1  # sent over the ISAKMP SA, or waiting for it
-            self.debug.say("isakmp", f"ISAKMP: sending INVALID_SPI notify for spi 0x{spi:X} "
-                                     f"to {format_ip(src)}")
+            # sent over the ISAKMP SA, or waiting for it (the engine's NotifySent says so)
+            self.counters.notified += 1
         elif unknown:
             self.counters.recoveries_refused += 1  # call admission control said no
         else:

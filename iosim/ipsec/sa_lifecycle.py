@@ -46,6 +46,7 @@ __all__ = ["NAT_KEEPALIVE", "NAT_T_PORT", "REKEY_AT", "Negotiator", "SaLifecycle
 NAT_T_PORT = 4500
 NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 REKEY_AT = 0.9  # fraction of a lifetime (seconds or kilobytes) after which a pair is renewed
+MAX_PREPARED = 256  # pairs created but not installed yet (their quick mode may never end)
 
 FlowKey = tuple[str, str, int, ProxyIdentity]  # (interface, map, seq, proxies)
 
@@ -88,6 +89,8 @@ class SaLifecycle:
         self.sad = Sad()
         # per protected flow (interface, map, seq, proxies): counters that outlive rekeys
         self.flow_counters: dict[FlowKey, SaCounters] = {}
+        # pairs whose SAs are created while IKE awaits the install, by (local, inbound SPI)
+        self._prepared: dict[tuple[int, int], SaBundle] = {}
         self._conn_ids = 0
         self._ike: Negotiator | None = None
 
@@ -105,12 +108,19 @@ class SaLifecycle:
         self.sad = Sad()
         self.router.injected_routes.clear()
         self.flow_counters.clear()
+        self._prepared.clear()
 
-    def install(self, local: int, pair: IpsecSaPair) -> None:
-        """A pair quick mode established: into the SAD, with its lifetimes armed."""
+    def prepare(self, local: int, pair: IpsecSaPair) -> SaBundle | None:
+        """Quick mode keyed a pair: its IPsec SAs are created (numbered, ready), as IOS
+        creates them while IKE awaits the install, but not yet in the SAD. None when no
+        crypto map entry asked for it."""
+        key = (local, pair.spi_in)
+        bundle = self._prepared.get(key)
+        if bundle is not None:
+            return bundle
         intent = self.spd.intents.get((pair.peer, pair.proxies))
         if intent is None:
-            return
+            return None
         now = self.clock.now
         crypto = self.spd.crypto
 
@@ -134,15 +144,30 @@ class SaLifecycle:
         outbound = OneWaySa(esp_out, self._conn_ids, now, pair.lifetime_seconds,
                             pair.lifetime_kilobytes, ah=ah_out)
         where = intent.where
-        key = (where.interface, where.map_name, where.seq, pair.proxies)
-        counters = self.flow_counters.setdefault(key, SaCounters())
-        counters.pairs += 1
+        counters = self.flow_counters.setdefault(
+            (where.interface, where.map_name, where.seq, pair.proxies), SaCounters())
         bundle = SaBundle(pair, local, where.interface, where.map_name, where.seq, inbound,
                           outbound, counters)
+        self._prepared[key] = bundle
+        while len(self._prepared) > MAX_PREPARED:  # quick modes that never finished
+            del self._prepared[next(iter(self._prepared))]
+        self.debug.created(bundle, any(b.peer == pair.peer for b in self.sad.bundles))
+        return bundle
+
+    def install(self, local: int, pair: IpsecSaPair) -> None:
+        """A pair quick mode established: into the SAD, with its lifetimes armed."""
+        bundle = self.prepare(local, pair)
+        self._prepared.pop((local, pair.spi_in), None)
+        intent = self.spd.intents.get((pair.peer, pair.proxies))
+        if bundle is None or intent is None:
+            return
+        crypto = self.spd.crypto
+        bundle.counters.pairs += 1
         self.sad.add(bundle)
-        if where.entry.reverse_route:
+        if intent.where.entry.reverse_route:
             self._inject_route(bundle)
-        self.debug.create_sa(bundle)
+        if not intent.initiated:
+            self.debug.outbound_enabled()
         # Lifetimes: the side that negotiated the pair renegotiates it before it runs out
         # (no packet is lost: the old pair serves until the new one is up); at the end of
         # its life a pair is deleted.

@@ -275,21 +275,30 @@ def test_debug_crypto_shows_the_exchange_as_it_happens(tmp_path: Path) -> None:
                                               "  Crypto IPSEC debugging is on\n\n")
     out = console.feed("ping 10.0.2.10 source 192.168.1.1")
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("*Mar")]
-    assert lines[:6] == [
-        "IPSEC(sa_request): ,",  # IPsec asks IKE for SAs (debug crypto ipsec)
-        "ISAKMP:(0):Can not start Aggressive mode, trying Main mode.",
+    start = lines.index("ISAKMP:(0):Can not start Aggressive mode, trying Main mode.")
+    assert lines[0] == "IPSEC(sa_request): ,"  # IPsec asks IKE for SAs (debug crypto ipsec)
+    assert lines[1] == "ISAKMP:(0): SA request profile is (NULL)"
+    assert lines[start + 6:start + 12] == [
         "ISAKMP:(0):Input = IKE_MESG_FROM_IPSEC, IKE_SA_REQ_MM",
         "ISAKMP:(0):Old State = IKE_READY  New State = IKE_I_MM1 ",
         "ISAKMP:(0): beginning Main Mode exchange",
-        "ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 (I) MM_NO_STATE"]
+        "ISAKMP:(0): sending packet to 203.0.113.2 my_port 500 peer_port 500 (I) MM_NO_STATE",
+        "ISAKMP:(0):Sending an IKE IPv4 Packet.",
+        "ISAKMP (0:0): received packet from 203.0.113.2 dport 500 sport 500 Global (I) "
+        "MM_NO_STATE"]
     assert "ISAKMP:(1001):Old State = IKE_I_MM6  New State = IKE_P1_COMPLETE " in lines
     assert "ISAKMP:(1001):Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT" \
         in lines
     authenticated = lines.index("ISAKMP:(1001):SA has been authenticated with 203.0.113.2")
-    assert lines[authenticated - 2:authenticated + 3] == [  # IOS's order
-        "ISAKMP:(1001):processing ID payload. message ID = 0",
-        "ISAKMP:(1001):processing HASH payload. message ID = 0",
+    assert lines[authenticated - 5:authenticated + 4] == [  # IOS's order
+        "ISAKMP:(1001): processing ID payload. message ID = 0",
+        "ISAKMP (0:1001): ID payload ",
+        "ISAKMP:(0):: peer matches *none* of the profiles",
+        "ISAKMP:(1001): processing HASH payload. message ID = 0",
+        "ISAKMP:(1001):SA authentication status:\tauthenticated",
         "ISAKMP:(1001):SA has been authenticated with 203.0.113.2",
+        "ISAKMP: Trying to insert a peer 198.51.100.1/203.0.113.2/500/,  and inserted "
+        "successfully 664401A0.",
         "ISAKMP:(1001):Input = IKE_MESG_FROM_PEER, IKE_MM_EXCH",
         "ISAKMP:(1001):Old State = IKE_I_MM5  New State = IKE_I_MM6 "]
     # the state machine walks as the captured IOS initiator does, input for input
