@@ -167,3 +167,37 @@ def marks(output: str) -> list[str]:
         found += block
     rest = output[start:] if found else output
     return found + [ln for ln in rest.splitlines() if ln and set(ln) <= set(_MARKS)]
+
+
+def vpn_toward_bridge(host: str, peer: str, remote_lan: str) -> str:
+    """R1's Gi0/2 on ``host`` (the bridge's side), a crypto map toward the real ``peer``
+    protecting R1's LAN to ``remote_lan`` (a /24 network address), in privileged EXEC."""
+    return f"""\
+enable
+conf t
+interface GigabitEthernet0/2
+ip address {host} 255.255.255.0
+no shutdown
+exit
+crypto isakmp policy 10
+encryption aes 256
+hash sha256
+authentication pre-share
+group 14
+exit
+crypto isakmp key SECRETKEY123 address {peer}
+crypto ipsec transform-set T esp-aes 256 esp-sha256-hmac
+exit
+ip access-list extended TO_PEER
+permit ip 192.168.1.0 0.0.0.255 {remote_lan} 0.0.0.255
+exit
+ip route {remote_lan} 255.255.255.0 {peer}
+crypto map M 10 ipsec-isakmp
+set peer {peer}
+set transform-set T
+match address TO_PEER
+exit
+interface GigabitEthernet0/2
+crypto map M
+end
+"""

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
 from iosim.ike.constants import ExchangeType
-from iosim.ike.events import NoteKind, NotifyProcessed, VendorIdsMade
+from iosim.ike.events import NoteKind, VendorIdsMade
 from iosim.ike.keymat import derive_phase1_keys, hash_i, hash_r
 from iosim.ike.main_mode import (
     AGGRESSIVE_DISABLED,
@@ -58,7 +58,6 @@ from iosim.ike.payloads import (
     IsakmpMessage,
     KePayload,
     NoncePayload,
-    NotificationPayload,
     Payload,
     ProposalPayload,
     SaPayload,
@@ -206,10 +205,7 @@ class AggressiveModeMixin(MainModeMixin):
         sa.last_received, sa.resend_at = data, None
         self._enter(sa, "IKE_R_AM3")
         self._payloads_processed(sa, ("HASH",))
-        for p in payloads:
-            if isinstance(p, NotificationPayload):
-                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
-                                                    p.protocol_id))
+        self._notifies_processed(sa, payloads)
         self._note(sa, NoteKind.AUTHENTICATED)
         sa.nat_detected = self._check_nat_d(sa, payloads)
         self._authenticated(sa, payloads, now)

@@ -57,7 +57,7 @@ them; ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -293,6 +293,11 @@ class MainModeMixin:
         conn = sa.conn_id if conn_id is None else conn_id
         self._events.extend(PayloadProcessed(sa.peer, conn, name) for name in names)
 
+    def _notifies_processed(self, sa: IsakmpSa, payloads: Iterable[Payload]) -> None:
+        """``processing NOTIFY X protocol N`` for each notification of a message."""
+        self._events.extend(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type, p.protocol_id)
+                            for p in payloads if isinstance(p, NotificationPayload))
+
     def _sa_checked(self, sa: IsakmpSa, msg: IsakmpMessage, checks: list[PolicyChecked],
                     lifetime: LifetimeAccepted | None) -> None:
         """IOS on the SA payload of MM1/MM2 (conn-id 0): the vendor IDs, the pre-shared key,
@@ -326,10 +331,7 @@ class MainModeMixin:
         if ident is not None:
             self._events.append(ident)
         self._payloads_processed(sa, ("HASH",))
-        for p in payloads:
-            if isinstance(p, NotificationPayload):
-                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
-                                                    p.protocol_id))
+        self._notifies_processed(sa, payloads)
         self._note(sa, NoteKind.AUTHENTICATED)
 
     def _identity_sent(self, sa: IsakmpSa, payloads: list[Payload]) -> None:

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
-from labkit import run
+from labkit import run, vpn_toward_bridge
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -23,35 +23,7 @@ from iosim.ike.engine import IkeEngine, IkePolicy, Phase2Offer, ProxyIdentity
 from iosim.lab.console import Lab, LabConsole
 
 HOST, PEER = "127.78.0.1", "127.78.0.2"  # loopback only: the real peer is this test
-R1 = f"""\
-enable
-conf t
-interface GigabitEthernet0/2
-ip address {HOST} 255.255.255.0
-no shutdown
-exit
-crypto isakmp policy 10
-encryption aes 256
-hash sha256
-authentication pre-share
-group 14
-exit
-crypto isakmp key SECRETKEY123 address {PEER}
-crypto ipsec transform-set T esp-aes 256 esp-sha256-hmac
-exit
-ip access-list extended TO_PEER
-permit ip 192.168.1.0 0.0.0.255 10.78.0.0 0.0.0.255
-exit
-crypto map M 10 ipsec-isakmp
-set peer {PEER}
-set transform-set T
-match address TO_PEER
-exit
-interface GigabitEthernet0/2
-crypto map M
-end
-debug crypto isakmp
-"""
+R1 = vpn_toward_bridge(HOST, PEER, "10.78.0.0") + "debug crypto isakmp\n"
 
 
 def _first_message() -> bytes:

@@ -9,43 +9,15 @@ import socket
 from pathlib import Path
 
 import pytest
-from labkit import marks, run
+from labkit import marks, run, vpn_toward_bridge
 
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.console import Lab, LabConsole
 
 HOST, PEER = "127.77.0.1", "127.77.0.2"  # loopback only: the "real" peer is this test
-TOWARD_PEER = f"""\
-enable
-conf t
-interface GigabitEthernet0/2
-ip address {HOST} 255.255.255.0
-no shutdown
-exit
-crypto isakmp policy 10
-encryption aes 256
-hash sha256
-authentication pre-share
-group 14
-exit
-crypto isakmp key SECRETKEY123 address {PEER}
-crypto ipsec transform-set T esp-aes 256 esp-sha256-hmac
-exit
-ip access-list extended TO_PEER
-permit ip 192.168.1.0 0.0.0.255 10.77.0.0 0.0.0.255
-exit
-ip route 10.77.0.0 255.255.255.0 {PEER}
-crypto map M 10 ipsec-isakmp
-set peer {PEER}
-set transform-set T
-match address TO_PEER
-exit
-interface GigabitEthernet0/2
-crypto map M
-end
-ping {PEER} repeat 1 timeout 1
-ping 10.77.0.1 source 192.168.1.1 repeat 1 timeout 1
-"""
+TOWARD_PEER = (vpn_toward_bridge(HOST, PEER, "10.77.0.0")
+               + f"ping {PEER} repeat 1 timeout 1\n"
+               "ping 10.77.0.1 source 192.168.1.1 repeat 1 timeout 1\n")
 
 
 def _plane(lab: Lab, name: str) -> RouterCrypto:
