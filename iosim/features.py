@@ -23,6 +23,9 @@ HANDLER_MODULES = (
     "iosim.cli.exec_debug",
     "iosim.config.apply_logging",
     "iosim.cli.exec_logging",
+    "iosim.config.apply_ssh",
+    "iosim.config.apply_vty",
+    "iosim.cli.exec_vty",
     "iosim.cli.ios_words",
 )
 

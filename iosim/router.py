@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from iosim.atomic import WriteError, write_atomic
 from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import from_bytes, output_lines, to_bytes
+from iosim.cli.terminal_lines import TerminalLines
 from iosim.config.model import InterfaceConfig, RunningConfig, message_severity
 from iosim.net.routing import Route, RoutingTable
 
@@ -81,6 +82,42 @@ class Nvram:
         self.path = path
         self.size = size
         self._memory: str | None = None
+        self._private_memory: str | None = None
+
+    @property
+    def private_path(self) -> Path | None:
+        """Where the private-config (the RSA key pairs) is kept, beside the startup-config."""
+        return None if self.path is None else self.path.with_suffix(".private-config")
+
+    def read_private(self) -> str | None:
+        """The private-config written with the last save (None: none); NvramError if it
+        cannot be read."""
+        path = self.private_path
+        if path is None:
+            return self._private_memory
+        try:
+            return from_bytes(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise NvramError.from_os("opening", e) from e
+
+    def write_private(self, text: str) -> None:
+        """Replace the private-config (atomically), or remove it for empty ``text``."""
+        path = self.private_path
+        if path is None:
+            self._private_memory = text or None
+            return
+        if not text:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                raise NvramError.from_os("writing", e) from e
+            return
+        try:
+            write_atomic(path, to_bytes(text))
+        except WriteError as e:
+            raise NvramError.from_os(e.stage, e) from e
 
     def read(self) -> str | None:
         if self.path is None:
@@ -110,13 +147,18 @@ class Nvram:
             raise NvramError.from_os(e.stage, e) from e
 
     def erase(self) -> None:
+        """``erase startup-config``: the startup-config and the private-config go."""
         self.write("")
+        self.write_private("")
 
     def forget(self) -> None:
         """As if never saved: the lab's own config is booted again."""
-        self._memory = None
+        self._memory = self._private_memory = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+            private = self.private_path
+            if private is not None:
+                private.unlink(missing_ok=True)
 
 
 def _overflow_message(text: str, size: int) -> str:
@@ -238,6 +280,10 @@ class Router:
         self.initial_source = initial_source  # what boot errors call the lab's own config
         self.cabled = set(cabled or ())
         self.log_sinks: list[LogSink] = []
+        #: the vty sessions' sinks: every message with its severity, so that each line
+        #: shows what ``terminal monitor`` and ``logging monitor`` let through
+        self.monitor_sinks: list[Callable[[str, int], None]] = []
+        self.terminals = TerminalLines()  # the vtys in use
         self.log_buffer: list[str] = []
         self.boot_time = clock.now
         self.clock_base = 0.0  # lab time at which its software clock read *Mar 1 00:00:00
@@ -318,8 +364,12 @@ class Router:
         line = f"{self.timestamp(self.config.timestamps_log_msec)}: {message}"
         self.log_buffer.append(line)
         del self.log_buffer[:-4096]
+        severity = message_severity(message)
         # counted for show logging; below the console's logging level it is not shown
-        if not self.config.logging.message(line, message_severity(message)):
+        shown = self.config.logging.message(line, severity)
+        for monitor in list(self.monitor_sinks):
+            monitor(line, severity)
+        if not shown:
             return
         for sink in list(self.log_sinks):
             sink(line)
@@ -328,7 +378,10 @@ class Router:
         """Emit a debug message (``debug crypto ...``) with the debug timestamp."""
         line = f"{self.timestamp(self.config.timestamps_debug_msec)}: {message}"
         # severity 7: buffered at the default level, hidden by "no logging console"
-        if not self.config.logging.message(line, 7):
+        shown = self.config.logging.message(line, 7)
+        for monitor in list(self.monitor_sinks):
+            monitor(line, 7)
+        if not shown:
             return
         for sink in list(self.log_sinks):
             sink(line)

@@ -9,6 +9,7 @@ from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
 from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
+from iosim.config import private_config
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
 from iosim.config.render import interface_config_text, running_config_text
@@ -47,6 +48,8 @@ def _enable(session: Session, m: Match) -> str:
     cfg = session.router.config
     if cfg.enable_secret is None and cfg.enable_password is None and (
             cfg.enable_password_type7 is None):
+        if session.line_name.startswith("vty"):  # IOS lets no one in unchecked remotely
+            return "% No password set\n"
         session.mode = "exec"
         return ""
     tries = [0]
@@ -56,6 +59,8 @@ def _enable(session: Session, m: Match) -> str:
             session.mode = "exec"
             return ""
         tries[0] += 1
+        if cfg.aaa_new_model:  # AAA's enable method: one try
+            return "% Access denied\n\n"
         if tries[0] >= 3:
             return "% Bad secrets\n\n"
         session.pending = Pending("Password: ", answer, echo=False)
@@ -74,6 +79,9 @@ def _disable(session: Session, m: Match) -> str:
 @exec_handler("exec_exit", "exec_logout")
 def _exit(session: Session, m: Match) -> str:
     session.mode, session.target = "user", None
+    if session.hangup is not None:  # a vty: the connection ends
+        session.hangup()
+        return ""
 
     def restart(_: str) -> str:
         return _motd(session)
@@ -159,6 +167,7 @@ def _save(session: Session) -> str:
     read-only), IOS's message, the old startup-config kept, the change still unsaved."""
     try:
         session.router.nvram.write(show.startup_text_of(session.router))
+        private_config.save(session.router)  # the RSA key pairs, as IOS keeps them
     except NvramError as e:
         return f"Building configuration...\n{e}\n"
     session.router.mark_saved()
@@ -282,14 +291,6 @@ def _show_history(session: Session, m: Match) -> str:
 @exec_handler("show_privilege")
 def _show_privilege(session: Session, m: Match) -> str:
     return _output(session, m, f"Current privilege level is {15 if session.privileged else 1}\n")
-
-
-@exec_handler("show_users")
-def _show_users(session: Session, m: Match) -> str:
-    text = ("    Line       User       Host(s)              Idle       Location\n"
-            f"*  0 {session.line_name:<9}            idle                 00:00:00   \n\n"
-            "  Interface    User               Mode         Idle     Peer Address\n\n")
-    return _output(session, m, text)
 
 
 @exec_handler("show_terminal")

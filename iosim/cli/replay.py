@@ -21,7 +21,8 @@ def replay_config(router: Router, text: str, source: str) -> list[str]:
     """
     from iosim.cli.session import Session
 
-    session = Session(router, mode="config", terminal_length=0, undo_on_error=False)
+    session = Session(router, mode="config", terminal_length=0, undo_on_error=False,
+                      replaying=True)
     errors: list[str] = []
     # A replay allocates many small objects and frees few: the cyclic collector would
     # scan the growing heap again and again for nothing, so it waits until the end.
@@ -84,6 +85,9 @@ def boot(router: Router) -> list[str]:
     try:
         if text:
             errors += replay_config(router, text, source)
+        from iosim.config.private_config import restore
+
+        errors += restore(router)  # the key pairs saved with the startup-config
     finally:
         router.log_sinks = sinks
     router.settle_state()

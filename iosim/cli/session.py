@@ -37,7 +37,7 @@ from iosim.cli.matcher import (
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.checkpoint import Checkpoint
-from iosim.config.handlers import ApplyContext, Enter, find_handler
+from iosim.config.handlers import ApplyContext, Enter, Question, find_handler
 from iosim.router import Router
 
 ExecHandler = Callable[["Session", Match], str]
@@ -94,6 +94,12 @@ class Session:
     # A command that fails inside iosim is undone (a config replay, where every line costs,
     # reports the line instead and goes on)
     undo_on_error: bool = True
+    #: a configuration replayed (boot, copy): commands ask no questions
+    replaying: bool = False
+    #: who ``%SYS-5-CONFIG_I`` says configured (``console``, ``admin on vty0 (127.0.0.1)``)
+    configured_by: str = "console"
+    #: ends the session's connection (``exit`` on a vty); None on the console
+    hangup: Callable[[], None] | None = None
     _pager_rest: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -226,7 +232,7 @@ class Session:
 
     def _end_config(self) -> str:
         self.mode, self.target = "exec", None
-        self.router.log("%SYS-5-CONFIG_I: Configured from console by console")
+        self.router.log(f"%SYS-5-CONFIG_I: Configured from console by {self.configured_by}")
         return ""
 
     def execute(self, line: str, col_offset: int = 0) -> str:
@@ -319,8 +325,10 @@ class Session:
         if handler is None:  # pragma: no cover - every config rule has a handler
             raise IncompleteCommand()
         target = self.target if switched is mode else None
-        ctx = ApplyContext(self.router, target)
+        ctx = ApplyContext(self.router, target, replaying=self.replaying)
         result = handler(ctx, m)
+        if ctx.question is not None:
+            self._ask(ctx.question)
         if switched is not mode:
             self.mode, self.target = switched.name, None
         if isinstance(result, Enter):
@@ -330,6 +338,19 @@ class Session:
         else:
             self.router.mark_changed()
         return "".join(ctx.out)
+
+    def _ask(self, question: Question) -> None:
+        """A configuration command's question: the next line answers it (and may ask the
+        next one)."""
+
+        def answer(text: str) -> str:
+            ctx = ApplyContext(self.router, self.target)
+            question.answer(text, ctx)
+            if ctx.question is not None:
+                self._ask(ctx.question)
+            return "".join(ctx.out)
+
+        self.pending = Pending(question.prompt, answer)
 
     def _do(self, line: str, m: Match) -> str:
         arg = m.arg("DO_LINE")

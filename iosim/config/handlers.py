@@ -27,6 +27,16 @@ class Enter:
     target: Any = None
 
 
+@dataclass(frozen=True)
+class Question:
+    """A question a configuration command asks (``How many bits in the modulus [512]:``);
+    the next line typed is the answer, given to ``answer`` with a fresh context (which may
+    ask the next question)."""
+
+    prompt: str
+    answer: Callable[[str, ApplyContext], None]
+
+
 @dataclass
 class ApplyContext:
     """What a config handler may see and touch."""
@@ -34,6 +44,9 @@ class ApplyContext:
     router: Router
     target: Any = None  # the object of the current sub-mode
     out: list[str] = field(default_factory=list)
+    #: a configuration replayed (boot, copy): nobody is there to answer a question
+    replaying: bool = False
+    question: Question | None = None  # set by a handler that asks one
 
     @property
     def config(self) -> RunningConfig:

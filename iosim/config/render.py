@@ -17,12 +17,14 @@ from iosim.config.passwords import type7_encode
 
 SectionRenderer = Callable[[RunningConfig], list[str]]
 #: Sections contributed by features, by where IOS puts them: "after-boot" (``logging
-#: buffered`` comes before ``enable secret``), "before-interfaces" (crypto, after
-#: ``redundancy``), "before-routes" (``ip nat`` rules come just before ``ip route``),
-#: "after-routes" (``logging host``, after the named access lists and just before
+#: buffered`` comes before ``enable secret``), "after-aaa" (``aaa authentication``, after
+#: ``aaa new-model``), "before-interfaces" (``ip ssh``, crypto, after ``redundancy``),
+#: "before-routes" (``ip nat`` rules come just before ``ip route``), "after-routes"
+#: (``logging host``, after the named access lists and just before
 #: ``ipv6 ioam timestamp``).
 SECTIONS: dict[str, list[SectionRenderer]] = {
-    "after-boot": [], "before-interfaces": [], "before-routes": [], "after-routes": []}
+    "after-boot": [], "after-aaa": [], "before-interfaces": [], "before-routes": [],
+    "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
 #: Lines inside an interface block right after its addresses (``ip nat inside``) ...
 INTERFACE_LINES: list[InterfaceRenderer] = []
@@ -174,7 +176,8 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     ``no scheduler allocate``) and its runs of ``!``."""
     out = _head_lines(cfg)
     out += ["!", "!", *_sections("after-boot", cfg), *_enable_lines(cfg), "!"]
-    out += ["aaa new-model" if cfg.aaa_new_model else "no aaa new-model", "!", "!", "!"]
+    out += ["aaa new-model" if cfg.aaa_new_model else "no aaa new-model",
+            *_sections("after-aaa", cfg), "!", "!", "!"]
     out += [*_MMI_DEFAULTS, "!", ""]
     if not cfg.domain_lookup:
         out.append("no ip domain lookup")
