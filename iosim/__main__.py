@@ -24,6 +24,7 @@ commands:
   iosim run LAB [--solution] replay a lab (and its solution), run its steps, grade it
   iosim lab export LAB FILE  hand in your saved configs; 'iosim lab check' grades them
   iosim quiz                 CCNA practice questions, some on live router output
+  iosim serve [LAB]          every router on a telnet and an SSH port (netmiko, PuTTY...)
 
 Lines starting with '@' speak to iosim: @R2 attaches to R2, @wait 60 advances the
 lab's virtual clock, @task shows the task, @check grades it, @help lists them. With
@@ -64,9 +65,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="where exam mode writes its report (default: reports/ in the "
                         "state directory)")
     from iosim.lab.cli import add_parsers
+    from iosim.serve import cli as serve_cli
 
     add_parsers(sub)
     quiz_cli.add_parser(sub)
+    serve_cli.add_parser(sub)
     return p
 
 
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return cli.lab_command(args) if args.command == "lab" else cli.run_command(args)
     if args.command == "quiz":
         return quiz_cli.run(args)
+    if args.command == "serve":
+        from iosim.serve import cli as serve_cli
+
+        return serve_cli.run(args)
     lab_name = getattr(args, "lab", None)
     device = getattr(args, "device", None)
     reset = getattr(args, "reset", False)

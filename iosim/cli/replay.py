@@ -79,15 +79,17 @@ def boot(router: Router) -> list[str]:
     except NvramError as e:
         errors.append(f"{router.name}: {e}\n")
         text, source = router.initial_config or None, router.initial_source
+    nvram_read = not errors
     router.config = router.fresh_config(booting_from_config=text is not None)
     router.reset_state()
     sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
     try:
         if text:
             errors += replay_config(router, text, source)
-        from iosim.config.private_config import restore
+        if nvram_read:  # the key pairs saved with the startup-config
+            from iosim.config.private_config import restore
 
-        errors += restore(router)  # the key pairs saved with the startup-config
+            errors += restore(router)
     finally:
         router.log_sinks = sinks
     router.settle_state()

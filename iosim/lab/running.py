@@ -89,16 +89,20 @@ class Lab:
     @classmethod
     def load(cls, name_or_path: str | None = None, *, reset: bool = False,
              nvram_dir: Path | None = None, seed: str = "", memory: bool = False,
-             startup: dict[str, str] | None = None) -> Lab:
+             startup: dict[str, str] | None = None,
+             clock: VirtualClock | None = None) -> Lab:
         """Load a lab and boot every router (from its saved NVRAM if any). The same ``seed``
         gives the same run, byte for byte; another seed other SPIs, nonces and keys, and for
         a lab with variables other addresses, keys and names.
 
         ``memory``: NVRAM kept in memory only (a graded run leaves no file behind);
-        ``startup``: the startup-configs to boot from (a hand-in), in memory too.
+        ``startup``: the startup-configs to boot from (a hand-in), in memory too;
+        ``clock``: the lab's clock, made at ``-BOOT_SECONDS`` (a served lab's runs on the
+        wall clock); a new :class:`VirtualClock` by default.
         """
         resolved = find_definition(name_or_path).resolve(seed)
-        lab = cls(resolved, VirtualClock(start=-BOOT_SECONDS), seed=seed)
+        lab = cls(resolved, clock if clock is not None else VirtualClock(start=-BOOT_SECONDS),
+                  seed=seed)
         nv_base = None if memory or startup is not None else (
             nvram_dir or nvram_directory(resolved))
         topo = resolved.topology

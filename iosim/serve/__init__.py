@@ -1,0 +1,1 @@
+"""``iosim serve``: the routers of a lab on telnet and SSH, in real time."""
