@@ -229,8 +229,8 @@ class SshSession(_LoopLink, asyncssh.SSHServerSession):  # type: ignore[misc]
 
     def _close(self) -> None:
         if self.chan is not None and not self.chan.is_closing():
-            self.chan.exit(0)
-            self.chan.get_connection().close()
+            self.chan.exit(0)  # the client closes the connection; else it is closed soon
+            self.loop.call_later(2.0, self.chan.get_connection().close)
 
     def pause_reading(self) -> None:
         self._call(self._pause_reading)
