@@ -150,7 +150,7 @@ def test_a_client_gone_mid_command_and_fifty_sessions_at_once(server: LabServer)
 def test_a_client_that_never_reads_stops_only_its_own_vty(server: LabServer) -> None:
     stuck = _r1(server)
     stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stuck.send(b"show running-config\r\n" * 3000)
+    stuck.send(b"show running-config\r\n" * 10000)
     watcher = _r1(server)
     time.sleep(1.0)
     started = time.monotonic()
