@@ -43,12 +43,14 @@ mmi snmp-timeout 180
 !
 
 no ip domain lookup
+ip domain name lab.local
 ip cef
 no ipv6 cef
 !
 multilink bundle-name authenticated
 !
 !
+username admin privilege 15 secret 5 $1$yiDz$KxTQzRzTi/3HEizFbgeYU0
 !
 redundancy
 !
@@ -99,8 +101,8 @@ line con 0
  logging synchronous
 line aux 0
 line vty 0 4
- login
- transport input none
+ login local
+ transport input all
 !
 no scheduler allocate
 !
