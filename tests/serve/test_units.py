@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iosim.cli.lines import from_bytes
 from iosim.config.ssh_model import ssh_of
 from iosim.lab.console import Lab, LabConsole
 from iosim.serve.line_editor import MAX_LINE, LineEditor
@@ -66,10 +65,10 @@ def test_a_lab_key_repeats_and_a_saved_key_survives_a_reload(tmp_path: Path) -> 
     console = LabConsole(first, paging=False)
     out = "".join(console.feed(line) for line in (
         "enable", "conf t", "crypto key generate rsa", "yes", "1024", "end", "write memory"))
-    assert "How many bits in the modulus [512]: " in console.session.prompt or "1024" in out
+    assert "% Generating 1024 bit RSA keys" in out
     fresh = ssh_of(first.routers["R1"].config).host_key()
     assert fresh is not None and fresh.bits == 1024 and fresh.pem != key_a.pem
-    assert (tmp_path / "a").glob("R1.private-config")
+    assert (tmp_path / "a" / "R1.private-config").is_file()
     again = Lab.load("site-to-site", nvram_dir=tmp_path / "a")
     kept = ssh_of(again.routers["R1"].config).host_key()
     assert kept is not None and kept.pem == fresh.pem
@@ -77,4 +76,3 @@ def test_a_lab_key_repeats_and_a_saved_key_survives_a_reload(tmp_path: Path) -> 
     shown.feed("enable")
     text = shown.feed("show crypto key mypubkey rsa")
     assert "Key name: R1.lab.local" in text and "30819F30 0D06092A" in text
-    assert from_bytes(b"x") == "x"
