@@ -48,6 +48,14 @@ def _lan_host(network: str) -> str:
     return network.rsplit(".", 1)[0] + ".1"
 
 
+#: What every built-in lab's router ships with: reachable by ``iosim serve`` as admin/admin.
+AUTOMATION = ("! ready for automation (iosim serve): SSH and telnet with admin/admin\n"
+              "username admin privilege 15 secret admin\n"
+              "ip domain-name lab.local\n"
+              "crypto key generate rsa modulus 2048\n"
+              "line vty 0 4\n login local\n transport input all\n")
+
+
 def hub_config() -> str:
     return (f"hostname HUB\n{_POLICY}"
             f"crypto keyring SPOKES\n pre-shared-key address 0.0.0.0 0.0.0.0 key {KEY}\n"
@@ -55,7 +63,8 @@ def hub_config() -> str:
             "crypto map VPN 65535 ipsec-isakmp dynamic SPOKES\n"
             f"interface GigabitEthernet0/0\n ip address {HUB_ADDRESS} 255.255.0.0\n"
             " crypto map VPN\n no shutdown\n"
-            f"interface Loopback0\n ip address {_lan_host(HUB_LAN)} 255.255.255.0\n")
+            f"interface Loopback0\n ip address {_lan_host(HUB_LAN)} 255.255.255.0\n"
+            f"{AUTOMATION}")
 
 
 def spoke_config(n: int) -> str:
@@ -70,7 +79,7 @@ def spoke_config(n: int) -> str:
             f"interface GigabitEthernet0/0\n ip address {spoke_address(n)} 255.255.0.0\n"
             " crypto map VPN\n no shutdown\n"
             f"interface Loopback0\n ip address {_lan_host(lan)} 255.255.255.0\n"
-            f"ip route {HUB_LAN} 255.255.255.0 {HUB_ADDRESS}\n")
+            f"ip route {HUB_LAN} 255.255.255.0 {HUB_ADDRESS}\n{AUTOMATION}")
 
 
 def write_lab(directory: Path, spokes: int) -> Path:
