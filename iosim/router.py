@@ -459,6 +459,25 @@ class Router:
             self._rib = build_rib(self)
         return self._rib
 
+    def inject_route(self, key: object, route: Route) -> None:
+        """A protocol's route (reverse route injection) into the table, without rebuilding
+        it: O(1) per route however many a hub holds (``iosim.net.routing``)."""
+        self.injected_routes[key] = route
+        if self._rib is not None:
+            self._rib.add(route)
+
+    def withdraw_route(self, key: object) -> None:
+        """Take the protocol route under ``key`` out of the table again."""
+        route = self.injected_routes.pop(key, None)
+        if route is None or self._rib is None:
+            return
+        if route in self.injected_routes.values() or any(
+                Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface, s.distance)
+                == route for s in self.config.static_routes.values()):
+            self._rib = None  # the same route from another source stays: rebuild
+            return
+        self._rib.remove(route)
+
     def count(self, interface: str, direction: str, frame: bytes) -> None:
         """A frame crossed ``interface`` (``direction`` "in" or "out")."""
         st = self.state.get(interface)

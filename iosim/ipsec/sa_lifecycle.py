@@ -223,8 +223,7 @@ class SaLifecycle:
         self.ike.forget(bundle)
         key = (bundle.peer, bundle.proxies)
         if key in self.router.injected_routes and not self.sad.protects(*key):
-            del self.router.injected_routes[key]
-            self.router.network_changed()
+            self.router.withdraw_route(key)
 
     def remove_spi(self, peer: int, spi_in: int) -> None:
         """Remove the pair whose inbound SPI is ``spi_in``, if it is one with ``peer``."""
@@ -244,9 +243,8 @@ class SaLifecycle:
         key = (bundle.peer, p)
         if key in self.router.injected_routes:
             return
-        self.router.injected_routes[key] = Route.static(
-            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer)
-        self.router.network_changed()
+        self.router.inject_route(key, Route.static(
+            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer))
 
     def count_octets(self, bundle: SaBundle, sa: OneWaySa, size: int) -> None:
         """Kilobyte lifetimes count real bytes: renegotiate at 90 %, delete at 100 %."""

@@ -158,6 +158,7 @@ class IpStack:
     filtered: int = 0  # datagrams an interface ACL denied
     discarded: int = 0  # datagrams routed to Null0
     reassembler: Reassembler = field(default_factory=Reassembler)
+    _own: dict[int, str] = field(default_factory=dict)  # our addresses -> their interface
     _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
     # the interface the datagram being forwarded arrived on (None while we originate):
@@ -170,11 +171,9 @@ class IpStack:
         return interface_mac(self.node.name, interface)
 
     def owns(self, address: int) -> str | None:
-        """The interface that has ``address``, if it is one of ours and up."""
-        for entry in self.arp.values():
-            if entry.learnt is None and entry.address == address:
-                return entry.interface
-        return None
+        """The interface that has ``address``, if it is one of ours and up (a dict probe:
+        every received datagram asks)."""
+        return self._own.get(address)
 
     def refresh_own_entries(self, interfaces: list[str]) -> None:
         """Keep the ARP entries of our own addresses (age ``-``) in step with the config.
@@ -183,15 +182,19 @@ class IpStack:
         as IOS does when an interface comes up, so that neighbours learn it before any
         traffic (a loopback has no neighbours to tell).
         """
-        before = {(a, e.interface) for a, e in self.arp.items() if e.learnt is None}
-        for addr in [a for a, e in self.arp.items() if e.learnt is None]:
-            del self.arp[addr]
+        before = self._own
+        self._own = {}
+        for addr in before:
+            entry = self.arp.get(addr)
+            if entry is not None and entry.learnt is None:
+                del self.arp[addr]
         for name in interfaces:
             if not self.node.interface_is_up(name):
                 continue
             for addr, _ in self.node.interface_addresses(name):
+                self._own[addr] = name
                 self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
-                if (addr, name) not in before and self.node.speaks_arp(name):
+                if before.get(addr) != name and self.node.speaks_arp(name):
                     garp = ArpPacket(ArpOperation.REQUEST, self.mac(name), addr, bytes(6), addr)
                     self._send_frame(name, BROADCAST_MAC, EtherType.ARP, push_arp(garp))
 
@@ -237,7 +240,7 @@ class IpStack:
         # a gratuitous ARP from a neighbour on a connected subnet is learnt (IOS's default)
         gratuitous = arp.spa == arp.tpa and not mine and any(
             (arp.spa ^ a) >> (32 - length) == 0 for a, length in addresses if length)
-        if mine or known or gratuitous:
+        if (mine or known or gratuitous) and arp.spa not in self._own:
             self.arp[arp.spa] = ArpEntry(arp.spa, arp.sha, interface, self.clock.now)
         if mine and arp.op == ArpOperation.REQUEST:
             reply = ArpPacket(ArpOperation.REPLY, self.mac(interface), arp.tpa, arp.sha, arp.spa)
