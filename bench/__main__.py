@@ -165,6 +165,7 @@ def hub(spokes: int) -> dict[str, float]:
             failed += ".!" not in out
         up = time.perf_counter() - t0
         console.feed("@HUB")
+        console.feed("enable")
         qm = console.feed("show crypto isakmp sa").count("QM_IDLE")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0
         del console, lab
