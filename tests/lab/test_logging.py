@@ -74,8 +74,10 @@ def test_levels_filter_the_console_and_the_buffer(tmp_path: Path) -> None:
     assert "%LINK-3-UPDOWN: Interface Loopback7" in shown
     assert "LINEPROTO" not in shown and "CONFIG_I" not in shown
     out = console.feed("show logging")
-    assert "Console logging: level errors, 1 messages logged" in out
-    assert "Buffer logging:  level warnings, 1 messages logged" in out
+    # the counts include the boot's %SSH-5-ENABLED (the lab's RSA key), logged when the
+    # levels were still debugging; the resized buffer holds only what came after
+    assert "Console logging: level errors, 2 messages logged" in out
+    assert "Buffer logging:  level warnings, 2 messages logged" in out
     assert "Log Buffer (8192 bytes):\n\n" in out
     assert [ln.split(": ", 1)[1] for ln in _buffer(out).split("\n") if ln] == [
         "%LINK-3-UPDOWN: Interface Loopback7, changed state to up"]
@@ -110,8 +112,9 @@ def test_logging_host_and_trap(tmp_path: Path) -> None:
             "ipv6 ioam timestamp\n") in running
     run(console, LOOPBACK)
     out = console.feed("show logging")
-    # the %SYS-5-CONFIG_I of the first "end", then the three of LOOPBACK
-    assert ("    Trap logging: level debugging, 4 message lines logged\n"
+    # the boot's %SSH-5-ENABLED, the %SYS-5-CONFIG_I of the first "end", then the three
+    # of LOOPBACK; the host counts from its configuration on
+    assert ("    Trap logging: level debugging, 5 message lines logged\n"
             "        Logging to 192.0.2.50  (udp port 514, audit disabled,\n"
             "              link up),\n"
             "              4 message lines logged,\n"
