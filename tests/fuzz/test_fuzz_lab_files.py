@@ -12,6 +12,7 @@ import math
 import shutil
 import tempfile
 import tomllib
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,8 @@ def test_mutated_lab_tables_load_or_are_refused(lab: Path, data: st.DataObject) 
         paths = _paths(tree)
         path = data.draw(st.sampled_from(paths))
         delete = data.draw(st.booleans()) and not isinstance(path[-1], int)
-        _set(tree, path, data.draw(HOSTILE_VALUES), delete)
+        # a copy: st.just() hands out one object, which a later mutation could nest in itself
+        _set(tree, path, deepcopy(data.draw(HOSTILE_VALUES)), delete)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / lab.name
         shutil.copytree(lab, copy)
