@@ -114,6 +114,7 @@ class VtyProcess:
         self._history_at: int | None = None
         self._more_cr = False  # the key that answered --More-- was a CR
         self._escaped = False  # the key before was Ctrl-^
+        self._more_escape = 0  # an arrow's escape sequence ended --More--: 1 after ESC, 2 in it
         self._last_input = time.monotonic()
         self.thread = threading.Thread(target=self.run, name=f"iosim-vty-{router.name}",
                                        daemon=True)
@@ -396,6 +397,8 @@ class VtyProcess:
         for b in chunk:
             if self._closed:
                 raise _Closed()
+            if self._more_escape and self._rest_of_escape(b):
+                continue
             pending = session.pending
             if pending is not None and pending.prompt == _MORE:
                 self._more_key(b)
@@ -418,10 +421,21 @@ class VtyProcess:
         after_cr, self._more_cr = self._more_cr, b == 0x0D
         if after_cr and b in (0x0A, 0x00):
             return  # the LF or NUL of the CR that answered already
+        self._more_escape = 1 if b == 0x1B else 0  # an arrow: the rest of it is eaten too
         answer = " " if b == 0x20 else "" if b in (0x0D, 0x0A) else "q"
         self._send(_MORE_ERASE)
         self._write(session.feed(answer))
         self._prompt()
+
+    def _rest_of_escape(self, b: int) -> bool:
+        """Whether ``b`` belongs to the escape sequence whose ESC ended ``--More--``."""
+        if self._more_escape == 1:
+            self._more_escape = 2 if b in (ord("["), ord("O")) else 0
+            return self._more_escape == 2
+        if 0x30 <= b <= 0x3F:  # parameters: digits, ';'
+            return True
+        self._more_escape = 0
+        return 0x40 <= b <= 0x7E  # the final byte (A-D for the arrows)
 
     def _run_command(self, text: str) -> str:
         """Feed a line to the session: its output, what it streamed written already."""

@@ -86,6 +86,11 @@ def test_paging_and_terminal_length(server: LabServer) -> None:
     t.expect(" --More-- ")
     t.send("q")
     t.expect(r"R1#$")
+    t.line("show running-config")
+    t.expect(" --More-- ")
+    t.send("\x1b[A")  # an arrow key ends --More-- and leaves nothing on the next line
+    t.expect(r"R1#$")
+    assert "Current privilege level is 15" in t.command("show privilege")
     t.command("terminal length 0")
     t.line("show running-config")
     t.expect(r"\nend\r\nR1#$")
