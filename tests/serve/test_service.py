@@ -149,8 +149,8 @@ def test_enable_secret_a_lower_user_and_aaa_on_a_vty(server: LabServer) -> None:
     _configure(admin, "enable secret s3cret", "username op privilege 1 secret op1")
     t = Telnet(port(server, "R1", "telnet"))
     assert t.login("op", "op1").endswith(b"R1>")
-    for _ in range(3):
-        t.line("enable")
+    t.line("enable")
+    for _ in range(3):  # IOS asks three times, then gives up
         t.expect("Password: ")
         t.line("wrong")
     t.expect(r"% Bad secrets\r\n\r\nR1>$")
