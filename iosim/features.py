@@ -24,6 +24,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_logging",
     "iosim.cli.exec_logging",
     "iosim.cli.ios_words",
+    "iosim.config.apply_interface_link",
 )
 
 

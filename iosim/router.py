@@ -255,9 +255,12 @@ class Router:
         self.peer_enabled: Callable[[str], bool] | None = None
         self.stack: IpStack | None = None  # set when the router joins a lab's network
         self.crypto_plane: object | None = None  # its RouterCrypto, likewise
+        self.ospf_plane: object | None = None  # its RouterOspf, likewise
         self._rib: RoutingTable | None = None
         # routes that protocols put in the table (reverse route injection), by their owner's key
         self.injected_routes: dict[object, Route] = {}
+        # the routes a routing process computed (``ospf 1``): replaced whole at each run
+        self.protocol_routes: dict[str, tuple[Route, ...]] = {}
 
     # ------------------------------------------------------------ boot
 
@@ -289,6 +292,7 @@ class Router:
         self.clock_base = self.clock.now
         self.state = {name: InterfaceState(cabled=name in self.cabled)
                       for name in self.config.interfaces}
+        self.protocol_routes.clear()
         if self.stack is not None:
             self.stack.clear_arp()
         for listener in list(self.listeners):
@@ -427,11 +431,32 @@ class Router:
         return intf is not None and not intf.shutdown
 
     def far_end_changed(self, interface: str) -> None:
-        """The device at the other end of ``interface``'s cable changed state."""
+        """The device at the other end of ``interface``'s cable changed state: the line
+        protocol may have changed, which those who run on the interface hear as a ``link``
+        event (the far end is not told again: it is the one that changed)."""
         st = self.state.get(interface)
+        before = st.last_status if st is not None else None
         if st is not None:
             self._log_link_change(interface, st)
         self.network_changed()
+        if st is not None and st.last_status != before:
+            for listener in list(self.listeners):
+                listener("link", interface)
+
+    def set_protocol_routes(self, owner: str, routes: tuple[Route, ...]) -> None:
+        """A routing process (``owner``, e.g. ``ospf 1``) computed its routes: they replace
+        what it had in the routing table (the running-config does not change)."""
+        if routes:
+            self.protocol_routes[owner] = routes
+        elif self.protocol_routes.pop(owner, None) is None:
+            return
+        self._rib = None
+
+    def ip_mtu(self, interface: str) -> int:
+        """The largest datagram an Ethernet interface sends whole: ``ip mtu``, else 1500."""
+        intf = self.config.interfaces.get(interface)
+        mtu = intf.features.get("ip_mtu") if intf is not None else None
+        return int(mtu) if mtu else 1500
 
     # ------------------------------------------------------------ the stack's view (Node)
 

@@ -20,6 +20,11 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
 * A route to the discard interface (``Null0``) drops the datagram; a forwarded one is
   answered with ICMP Unreachable, as IOS's Null0 does by default.
+* Link-local multicast (RFC 1112 section 6.4): an Ethernet frame for the MAC of a group the
+  device joined on that interface (``multicast_groups``, e.g. OSPF's 224.0.0.5) is taken in
+  and delivered, never forwarded; ``send_link_local`` sends a routing protocol's datagram
+  out of one interface, to a group or a neighbour, with TTL 1. IP protocols other than
+  ICMP and UDP go to ``protocol_handlers`` (OSPF registers 89) with the arrival interface.
 
 Interface access lists (``ip access-group``, the ``packet_filter``) are checked where IOS 15
 checks them, which fixes their place around the hooks (Cisco's "NAT order of operation",
@@ -83,6 +88,14 @@ TTL_EXCEEDED_IN_TRANSIT = 0
 FRAGMENTATION_NEEDED = 4
 
 
+_MULTICAST_MAC_PREFIX = b"\x01\x00\x5e"
+
+
+def multicast_mac(group: int) -> bytes:
+    """The Ethernet address of IPv4 group ``group`` (RFC 1112 6.4: its low 23 bits)."""
+    return _MULTICAST_MAC_PREFIX + (group & 0x7FFFFF).to_bytes(3, "big")
+
+
 def interface_mac(device: str, interface: str) -> bytes:
     """A stable, locally administered-looking MAC for a device's interface."""
     digest = hashlib.sha256(f"{device}/{interface}".encode()).digest()
@@ -134,6 +147,7 @@ class ArpEntry:
 
 
 Hook = Callable[[str, bytes], bytes | None]
+ProtocolHandler = Callable[[str | None, Ipv4Packet, float], None]  # (arrival interface, ...)
 IcmpListener = Callable[[int, IcmpMessage, float], None]  # (source, message, now)
 UdpHandler = Callable[[int, int, int, int, bytes, float], None]
 # (src, dst, sport, dport, payload, now)
@@ -158,6 +172,13 @@ class IpStack:
     filtered: int = 0  # datagrams an interface ACL denied
     discarded: int = 0  # datagrams routed to Null0
     reassembler: Reassembler = field(default_factory=Reassembler)
+    # IP protocol number -> who takes the datagrams of that protocol addressed to us
+    protocol_handlers: dict[int, ProtocolHandler] = field(default_factory=dict)
+    # the IPv4 multicast groups joined, per interface (a routing protocol joins them)
+    multicast_groups: dict[str, set[int]] = field(default_factory=dict)
+    # how a link-local datagram leaves an interface that is not an Ethernet (a tunnel sets
+    # it); without it such an interface sends nothing of the kind
+    point_to_point_output: Callable[[str, bytes], None] | None = None
     _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
     # the interface the datagram being forwarded arrived on (None while we originate):
@@ -200,6 +221,12 @@ class IpStack:
         addrs = self.node.interface_addresses(interface)
         return addrs[0][0] if addrs else None
 
+    def ip_mtu(self, interface: str) -> int:
+        """The largest datagram ``interface`` sends whole (``ip mtu``; a device that has no
+        such setting: Ethernet's 1500)."""
+        of = getattr(self.node, "ip_mtu", None)
+        return int(of(interface)) if of is not None else ETHERNET_MTU
+
     def next_ident(self) -> int:
         self._ident = (self._ident + 1) & 0xFFFF
         return self._ident
@@ -218,12 +245,18 @@ class IpStack:
         except PacketError:
             self.dropped += 1
             return
-        if eth.dst not in (self.mac(interface), BROADCAST_MAC):
+        if eth.dst not in (self.mac(interface), BROADCAST_MAC) and not (
+                eth.dst[:3] == _MULTICAST_MAC_PREFIX and self._joined_mac(interface, eth.dst)):
             return
         if eth.ethertype == EtherType.ARP:
             self._receive_arp(interface, eth.payload)
         elif eth.ethertype == EtherType.IPV4:
             self._receive_ipv4(interface, eth.payload)
+
+    def _joined_mac(self, interface: str, mac: bytes) -> bool:
+        """Whether ``mac`` is the Ethernet address of a group joined on ``interface``."""
+        return any(multicast_mac(group) == mac
+                   for group in self.multicast_groups.get(interface, ()))
 
     def _receive_arp(self, interface: str, data: bytes) -> None:
         try:
@@ -277,13 +310,19 @@ class IpStack:
                 if whole is None:
                     return
                 packet, data = whole, push_ipv4(whole)
-            self._deliver(packet, data)
+            self._deliver(packet, data, interface)
+        elif packet.dst >> 28 == 0xE:  # multicast: for a group joined here, never routed
+            if packet.dst in self.multicast_groups.get(interface, ()):
+                self._deliver(packet, data, interface)
+            else:
+                self.dropped += 1
         elif self.forwarding:
             self._forward(packet, data, interface)
         else:
             self.dropped += 1
 
-    def _deliver(self, packet: Ipv4Packet, datagram: bytes) -> None:
+    def _deliver(self, packet: Ipv4Packet, datagram: bytes,
+                 interface: str | None = None) -> None:
         now = self.clock.now
         if packet.protocol == IpProtocol.ICMP:
             try:
@@ -310,6 +349,8 @@ class IpStack:
             else:
                 self.icmp_error(datagram, packet.src,
                                 IcmpDestinationUnreachable(3, quote_datagram(datagram)))
+        elif packet.protocol in self.protocol_handlers:
+            self.protocol_handlers[packet.protocol](interface, packet, now)
         else:
             self.dropped += 1
 
@@ -395,6 +436,30 @@ class IpStack:
         return self.send(dst, IpProtocol.UDP, push_udp(UdpDatagram(sport, dport, payload), src,
                                                        dst), src=src)
 
+    def send_link_local(self, interface: str, dst: int, protocol: int, payload: bytes, *,
+                        tos: int = 0) -> bool:
+        """Send a routing protocol's datagram out of ``interface`` only, with TTL 1, from the
+        interface's primary address: to a multicast group (its Ethernet group address) or
+        to a neighbour on the interface's subnet. It is not routed, and neither NAT nor
+        crypto maps see it. False if the interface is down or has no address."""
+        if not self.node.interface_is_up(interface):
+            return False
+        src = self.source_for(interface)
+        if src is None:
+            return False
+        datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), ttl=1,
+                                        protocol=protocol, src=src, dst=dst, payload=payload))
+        if not self.node.speaks_arp(interface):
+            if self.point_to_point_output is None:
+                return False
+            self.point_to_point_output(interface, datagram)
+            return True
+        if dst >> 28 == 0xE:
+            self._send_frame(interface, multicast_mac(dst), EtherType.IPV4, datagram)
+        else:
+            self._send_ip(interface, dst, datagram)
+        return True
+
     def _receive_ipv4_local(self, datagram: bytes) -> None:
         self._deliver(pull_ipv4(datagram), datagram)
 
@@ -433,15 +498,16 @@ class IpStack:
                                     bytes(6), next_hop)
                 self._send_frame(interface, BROADCAST_MAC, EtherType.ARP, push_arp(request))
             return  # the packet that needed the ARP entry is dropped, as on IOS
-        if len(datagram) <= ETHERNET_MTU:
+        mtu = self.ip_mtu(interface)
+        if len(datagram) <= mtu:
             self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
             return
         packet = pull_ipv4(datagram)
         if packet.df:  # too big and may not be fragmented: tell the source (ping prints "M")
             self.icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
-                FRAGMENTATION_NEEDED, quote_datagram(datagram), ETHERNET_MTU))
+                FRAGMENTATION_NEEDED, quote_datagram(datagram), mtu))
             return
-        for piece in fragment(packet, ETHERNET_MTU):
+        for piece in fragment(packet, mtu):
             self._send_frame(interface, entry.mac, EtherType.IPV4, piece)
 
     def _send_frame(self, interface: str, dst_mac: bytes, ethertype: int, payload: bytes) -> None:

@@ -128,7 +128,8 @@ def _interface_block(router: Router, intf: InterfaceConfig, st: InterfaceState,
     prefix = _prefix(intf)
     if prefix is not None:
         out.append(f"  Internet address is {prefix}")
-    out += [f"  MTU {hw.mtu} bytes, BW {hw.bandwidth} Kbit/sec, DLY {hw.delay} usec, ",
+    bandwidth = intf.features.get("bandwidth") or hw.bandwidth  # ``bandwidth`` overrides
+    out += [f"  MTU {hw.mtu} bytes, BW {bandwidth} Kbit/sec, DLY {hw.delay} usec, ",
             "     reliability 255/255, txload 1/255, rxload 1/255",
             f"  Encapsulation {hw.encapsulation}, loopback not set", f"  {hw.keepalive}"]
     if hw.ethernet:
@@ -253,7 +254,8 @@ def _ip_interface_block(router: Router, intf: InterfaceConfig) -> list[str]:
     for addr, mask in intf.secondaries:
         out.append(f"  Secondary address {addr}/{bin(int(mask)).count('1')}")
     state = "UP" if (status, protocol) == ("up", "up") else "DOWN"
-    out += [f"  MTU is {hardware_of(intf.name).ip_mtu} bytes", "  Helper address is not set",
+    ip_mtu = intf.features.get("ip_mtu") or hardware_of(intf.name).ip_mtu  # ``ip mtu``
+    out += [f"  MTU is {ip_mtu} bytes", "  Helper address is not set",
             "  Directed broadcast forwarding is disabled", *_acl_lines(intf),
             "  Proxy ARP is enabled", "  Local Proxy ARP is disabled",
             "  Security level is default", "  Split horizon is enabled",
