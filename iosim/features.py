@@ -25,6 +25,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_logging",
     "iosim.cli.ios_words",
     "iosim.config.apply_interface_link",
+    "iosim.config.apply_ospf",
 )
 
 

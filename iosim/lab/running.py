@@ -32,6 +32,7 @@ from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
+from iosim.ospf.router_ospf import RouterOspf
 from iosim.router import Nvram, Router
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Lab:
             router.crypto_plane = RouterCrypto(
                 router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
                                                                       if self.seed else ""))
+            RouterOspf(router, self.clock)  # becomes router.ospf_plane
             fabric.attach(name, stack.receive, router.interface_enabled)
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))
