@@ -17,6 +17,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_crypto_cac",
     "iosim.cli.exec_net",
     "iosim.config.apply_nat",
+    "iosim.config.apply_tunnel",
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
     "iosim.cli.exec_crypto",

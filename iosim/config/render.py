@@ -24,7 +24,9 @@ SectionRenderer = Callable[[RunningConfig], list[str]]
 SECTIONS: dict[str, list[SectionRenderer]] = {
     "after-boot": [], "before-interfaces": [], "before-routes": [], "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
-#: Lines inside an interface block right after its addresses (``ip nat inside``) ...
+#: Lines inside an interface block before its addresses (``bandwidth``) ...
+INTERFACE_HEAD_LINES: list[InterfaceRenderer] = []
+#: ... right after its addresses (``ip nat inside``) ...
 INTERFACE_LINES: list[InterfaceRenderer] = []
 #: ... and at its end, after duplex and speed (``crypto map``).
 INTERFACE_TAIL_LINES: list[InterfaceRenderer] = []
@@ -43,6 +45,8 @@ def render_interface(cfg: RunningConfig, intf: InterfaceConfig) -> list[str]:
     out = [f"interface {intf.name}"]
     if intf.description is not None:
         out.append(f" description {intf.description}")
+    for extra in INTERFACE_HEAD_LINES:
+        out.extend(extra(cfg, intf))
     if intf.address is None:
         out.append(" no ip address")
     else:
