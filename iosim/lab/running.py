@@ -32,6 +32,8 @@ from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.stack import IpStack
+from iosim.net.tcp_mss import install_mss_clamp
+from iosim.net.tunnel import install_tunnels
 from iosim.router import Nvram, Router
 
 if TYPE_CHECKING:
@@ -130,6 +132,8 @@ class Lab:
                             packet_filter=InterfaceAcls(router))
             router.stack = stack
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
+            install_mss_clamp(router)
+            install_tunnels(router, self.clock)  # before the crypto, which protects them
             router.crypto_plane = RouterCrypto(
                 router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
                                                                       if self.seed else ""))
