@@ -17,6 +17,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_crypto_cac",
     "iosim.cli.exec_net",
     "iosim.config.apply_nat",
+    "iosim.config.apply_tunnel",
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
     "iosim.cli.exec_crypto",
@@ -24,7 +25,6 @@ HANDLER_MODULES = (
     "iosim.config.apply_logging",
     "iosim.cli.exec_logging",
     "iosim.cli.ios_words",
-    "iosim.config.apply_interface_link",
     "iosim.config.apply_ospf",
 )
 

@@ -206,6 +206,15 @@ class InterfaceCounters:
         self.output_bytes += len(frame)
         self.output_rate.add(now, len(frame))
 
+    def received_datagram(self, datagram: bytes, now: float) -> None:
+        """Count an IP datagram that arrived on an interface without Ethernet (a tunnel)."""
+        self.input_packets += 1
+        self.input_bytes += len(datagram)
+        self.input_rate.add(now, len(datagram))
+        if len(datagram) >= 20 and datagram[16] >> 4 == 0xE:  # to a multicast group
+            self.broadcasts += 1
+            self.ip_multicasts += 1
+
 
 @dataclass
 class InterfaceState:
@@ -221,6 +230,32 @@ class InterfaceState:
 
 
 LogSink = Callable[[str], None]
+
+
+class InterfaceStates(dict[str, InterfaceState]):
+    """A router's interface states by name. Reading them brings the counters up to date
+    with what the router's segments kept for it (``iosim.net.segment``) first."""
+
+    def __init__(self, settle: Callable[[], None], states: dict[str, InterfaceState]) -> None:
+        super().__init__(states)
+        self._settle = settle
+
+    def __getitem__(self, name: str) -> InterfaceState:
+        self._settle()
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: InterfaceState | None = None  # type: ignore[override]
+            ) -> InterfaceState | None:
+        self._settle()
+        return super().get(name, default)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._settle()
+        return super().items()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._settle()
+        return super().values()
 
 
 class Router:
@@ -243,7 +278,7 @@ class Router:
         self.clock_base = 0.0  # lab time at which its software clock read *Mar 1 00:00:00
         self.reload_reason = "Unknown reason"  # show version's "Last reload reason"
         self.config = RunningConfig()
-        self.state: dict[str, InterfaceState] = {}
+        self.state: dict[str, InterfaceState] = InterfaceStates(self._settle_floods, {})
         self.saved_since_change = True
         # the running-config's history, as its "! Last configuration change" lines tell it:
         # when it last changed since boot (None: not since) and when it was last saved
@@ -259,8 +294,12 @@ class Router:
         self._rib: RoutingTable | None = None
         # routes that protocols put in the table (reverse route injection), by their owner's key
         self.injected_routes: dict[object, Route] = {}
-        # the routes a routing process computed (``ospf 1``): replaced whole at each run
-        self.protocol_routes: dict[str, tuple[Route, ...]] = {}
+        self.tunnel_plane: object | None = None  # its TunnelPlane, once on a lab's network
+        # the line protocol of the virtual interfaces an engine runs (tunnels): True/False,
+        # None for an interface it does not run
+        self.virtual_lines: Callable[[str], bool | None] | None = None
+        # called after every change of addresses, routes or interface state
+        self.network_watchers: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ boot
 
@@ -290,9 +329,8 @@ class Router:
         """A (re)boot: fresh interface state; everything learnt at run time is forgotten. The
         software clock starts again at *Mar 1 00:00:00, as on a router without a calendar."""
         self.clock_base = self.clock.now
-        self.state = {name: InterfaceState(cabled=name in self.cabled)
-                      for name in self.config.interfaces}
-        self.protocol_routes.clear()
+        self.state = InterfaceStates(self._settle_floods, {
+            name: InterfaceState(cabled=name in self.cabled) for name in self.config.interfaces})
         if self.stack is not None:
             self.stack.clear_arp()
         for listener in list(self.listeners):
@@ -349,12 +387,13 @@ class Router:
         t = interface_type(name)
         if t is not None and t.name == "Loopback":
             return ("up", "up")
-        st = self.state.get(name)
+        if t is not None and t.name == "Tunnel":
+            line = self.virtual_lines(name) if self.virtual_lines is not None else None
+            return ("up", "up" if line else "down")
+        st = dict.get(self.state, name)
         if st is not None and st.cabled and (self.peer_enabled is None
                                              or self.peer_enabled(name)):
             return ("up", "up")
-        if t is not None and t.name == "Tunnel":
-            return ("up", "down")
         return ("down", "down")
 
     def interface_created(self, name: str) -> None:
@@ -430,6 +469,15 @@ class Router:
         intf = self.config.interfaces.get(interface)
         return intf is not None and not intf.shutdown
 
+    def line_state_changed(self, interface: str) -> None:
+        """The line protocol of ``interface`` changed at run time (a tunnel's route to its
+        destination, its keepalives, its IPsec SA): IOS's messages, and whatever depends on
+        the interface looks again; the running-config is unchanged."""
+        st = self.state.get(interface)
+        if st is not None:
+            self._log_link_change(interface, st)
+        self._emit("interface", interface)
+
     def far_end_changed(self, interface: str) -> None:
         """The device at the other end of ``interface``'s cable changed state: the line
         protocol may have changed, which those who run on the interface hear as a ``link``
@@ -442,21 +490,6 @@ class Router:
         if st is not None and st.last_status != before:
             for listener in list(self.listeners):
                 listener("link", interface)
-
-    def set_protocol_routes(self, owner: str, routes: tuple[Route, ...]) -> None:
-        """A routing process (``owner``, e.g. ``ospf 1``) computed its routes: they replace
-        what it had in the routing table (the running-config does not change)."""
-        if routes:
-            self.protocol_routes[owner] = routes
-        elif self.protocol_routes.pop(owner, None) is None:
-            return
-        self._rib = None
-
-    def ip_mtu(self, interface: str) -> int:
-        """The largest datagram an Ethernet interface sends whole: ``ip mtu``, else 1500."""
-        intf = self.config.interfaces.get(interface)
-        mtu = intf.features.get("ip_mtu") if intf is not None else None
-        return int(mtu) if mtu else 1500
 
     # ------------------------------------------------------------ the stack's view (Node)
 
@@ -484,9 +517,53 @@ class Router:
             self._rib = build_rib(self)
         return self._rib
 
+    def inject_route(self, key: object, route: Route) -> None:
+        """A protocol's route (reverse route injection) into the table, without rebuilding
+        it: O(1) per route however many a hub holds (``iosim.net.routing``)."""
+        self.injected_routes[key] = route
+        if self._rib is not None:
+            self._rib.add(route)
+        self._notify_watchers()
+
+    def withdraw_route(self, key: object) -> None:
+        """Take the protocol route under ``key`` out of the table again."""
+        route = self.injected_routes.pop(key, None)
+        if route is None:
+            return
+        if self._rib is None:
+            pass
+        elif route in self.injected_routes.values() or any(
+                Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface, s.distance)
+                == route for s in self.config.static_routes.values()):
+            self._rib = None  # the same route from another source stays: rebuild
+        else:
+            self._rib.remove(route)
+        self._notify_watchers()
+
+    def _settle_floods(self) -> None:
+        if self.stack is not None and self.stack.ports:
+            self.stack.settle_floods()
+
+    def count_floods(self, interface: str, frames: int, octets: int, bits: float,
+                     packets: float, last: float) -> None:
+        """Broadcasts a segment kept for ``interface`` (``iosim.net.segment``): counted as
+        received, as if each had been handed over on its arrival."""
+        st = dict.get(self.state, interface)
+        if st is None:
+            return
+        c = st.counters
+        c.input_packets += frames
+        c.input_bytes += octets
+        c.broadcasts += frames
+        c.input_rate._decay(self.clock.now)
+        c.input_rate.bits += bits
+        c.input_rate.packets += packets
+        if st.last_input is None or last > st.last_input:
+            st.last_input = last
+
     def count(self, interface: str, direction: str, frame: bytes) -> None:
         """A frame crossed ``interface`` (``direction`` "in" or "out")."""
-        st = self.state.get(interface)
+        st = dict.get(self.state, interface)
         if st is None:
             return
         now = self.clock.now
@@ -495,6 +572,19 @@ class Router:
             st.last_input = now
         else:
             st.counters.sent(frame, now)
+            st.last_output = now
+
+    def count_datagram(self, interface: str, direction: str, datagram: bytes) -> None:
+        """An IP datagram crossed ``interface``, a tunnel (``direction`` "in" or "out")."""
+        st = self.state.get(interface)
+        if st is None:
+            return
+        now = self.clock.now
+        if direction == "in":
+            st.counters.received_datagram(datagram, now)
+            st.last_input = now
+        else:
+            st.counters.sent(datagram, now)
             st.last_output = now
 
     def clear_counters(self, interface: str | None = None) -> None:
@@ -510,6 +600,12 @@ class Router:
         self._rib = None
         if self.stack is not None:
             self.stack.refresh_own_entries(list(self.config.interfaces))
+        self._notify_watchers()
+
+    def _notify_watchers(self) -> None:
+        """What follows the routing table (a tunnel's line protocol) looks again."""
+        for watcher in list(self.network_watchers):
+            watcher()
 
     def _emit(self, event: str, detail: str, network: bool = True) -> None:
         if network:

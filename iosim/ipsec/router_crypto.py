@@ -11,7 +11,9 @@ Theory of operation
 * :mod:`iosim.ipsec.ike_glue` -- one ``IkeEngine`` per local address, PSK/keyring/profile
   lookup, pumping datagrams and timers, engine events into SAD changes;
 * :mod:`iosim.ipsec.crypto_datapath` -- the stack's output and input hooks (ESP/AH);
-* :mod:`iosim.ipsec.crypto_debug` -- ``debug crypto isakmp|ipsec``.
+* :mod:`iosim.ipsec.crypto_debug` -- ``debug crypto isakmp|ipsec``;
+* :mod:`iosim.ipsec.tunnel_protection` -- ``tunnel protection ipsec profile``: the
+  ``Tunnel0-head-0`` entries, IKE when a tunnel comes up, the tunnels' SAs.
 
 The router, the show commands and the tests talk to this facade only: ``sad``, ``engines``,
 ``rand`` and ``clock`` for reading, :meth:`RouterCrypto.isakmp_states` and
@@ -34,6 +36,7 @@ from iosim.ipsec.ike_glue import IkeGlue
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import PATH_MTU, FlowView, SaBundle, SaCounters, Sad, transform_set_mtu
 from iosim.ipsec.spd import MapEntry, Spd, ike_policy, proxies_of
+from iosim.ipsec.tunnel_protection import TunnelProtection
 
 if TYPE_CHECKING:
     from iosim.clock import VirtualClock
@@ -65,6 +68,8 @@ class RouterCrypto:
         stack.udp_handlers[IKE_PORT] = self.ike.udp
         stack.udp_handlers[NAT_T_PORT] = self.ike.udp_nat_t
         router.listeners.append(self._router_event)
+        self.tunnels = TunnelProtection(router, clock, self.spd, self.lifecycle, self.ike,
+                                        self.datapath)
 
     @property
     def sad(self) -> Sad:
@@ -140,7 +145,7 @@ class RouterCrypto:
                                           key[3], counters.get(key, SaCounters()), bundles,
                                           dynamic=where.dynamic,
                                           mtu=bundles[-1].plaintext_mtu))
-        return views
+        return views + self.tunnels.flows()
 
     # ------------------------------------------------------------ clear commands
 

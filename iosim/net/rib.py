@@ -2,8 +2,9 @@
 
 Connected and local routes come from interfaces that are up/up; static routes from the
 config (one naming an interface only while that interface is up, unless ``permanent``; the
-discard interface Null0 is always up), from reverse route injection
-(``router.injected_routes``) and from routing processes (``router.protocol_routes``).
+discard interface Null0 is always up) and from the protocols that put routes in one at a
+time (``router.injected_routes``: reverse route injection, and each route an OSPF process
+computed).
 Selection, recursive next-hop resolution and grouping are ``iosim.net.routing``'s.
 """
 
@@ -40,6 +41,5 @@ def build_rib(router: Router) -> RoutingTable:
             continue
         statics.append(Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface,
                                     s.distance))
-    learnt = [r for routes in router.protocol_routes.values() for r in routes]
-    table.add_many(statics + list(router.injected_routes.values()) + learnt)
+    table.add_many(statics + list(router.injected_routes.values()))
     return table

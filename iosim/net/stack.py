@@ -20,11 +20,13 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
 * A route to the discard interface (``Null0``) drops the datagram; a forwarded one is
   answered with ICMP Unreachable, as IOS's Null0 does by default.
-* Link-local multicast (RFC 1112 section 6.4): an Ethernet frame for the MAC of a group the
-  device joined on that interface (``multicast_groups``, e.g. OSPF's 224.0.0.5) is taken in
-  and delivered, never forwarded; ``send_link_local`` sends a routing protocol's datagram
-  out of one interface, to a group or a neighbour, with TTL 1. IP protocols other than
-  ICMP and UDP go to ``protocol_handlers`` (OSPF registers 89) with the arrival interface.
+* Interfaces without Ethernet (tunnels) are someone else's link layer: what is routed out of
+  one goes to ``virtual_output`` (the tunnels encapsulate it), and what they decapsulate comes
+  back through :meth:`IpStack.receive_ip` as if it had arrived on that interface.
+* Other IP protocols for us go to ``protocol_handlers`` (GRE to the tunnels, a routing
+  protocol to its engine), with the interface they arrived on. Link-local multicast
+  (224.0.0.0/24) is delivered, never forwarded, and is sent out of the interface named
+  (``send(..., interface=...)``) without a route, to the group's Ethernet address.
 
 Interface access lists (``ip access-group``, the ``packet_filter``) are checked where IOS 15
 checks them, which fixes their place around the hooks (Cisco's "NAT order of operation",
@@ -80,6 +82,7 @@ from iosim.net.packets import (
     quote_datagram,
 )
 from iosim.net.routing import NULL_INTERFACE, RoutingTable
+from iosim.net.segment import Port
 
 ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
 ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500 (the IOS default)
@@ -88,12 +91,18 @@ TTL_EXCEEDED_IN_TRANSIT = 0
 FRAGMENTATION_NEEDED = 4
 
 
-_MULTICAST_MAC_PREFIX = b"\x01\x00\x5e"
+LINK_LOCAL_MULTICAST = 0xE00000  # 224.0.0.0/24 (>> 8): never forwarded (RFC 5771)
+MULTICAST_MAC_PREFIX = b"\x01\x00\x5e"
+
+
+def is_multicast(address: int) -> bool:
+    """Whether ``address`` is a class D (multicast) address, 224.0.0.0/4."""
+    return address >> 28 == 0xE
 
 
 def multicast_mac(group: int) -> bytes:
-    """The Ethernet address of IPv4 group ``group`` (RFC 1112 6.4: its low 23 bits)."""
-    return _MULTICAST_MAC_PREFIX + (group & 0x7FFFFF).to_bytes(3, "big")
+    """The Ethernet address of an IPv4 group: 01:00:5e and its low 23 bits (RFC 1112)."""
+    return MULTICAST_MAC_PREFIX + (group & 0x7FFFFF).to_bytes(3, "big")
 
 
 def interface_mac(device: str, interface: str) -> bytes:
@@ -122,6 +131,9 @@ class Node(Protocol):
 
     def count(self, interface: str, direction: str, frame: bytes) -> None: ...
 
+    def count_floods(self, interface: str, frames: int, octets: int, bits: float,
+                     packets: float, last: float) -> None: ...  # broadcasts a segment kept
+
 
 class PacketFilter(Protocol):
     """The interface access lists (``ip access-group``) of a device, as its stack asks."""
@@ -147,7 +159,10 @@ class ArpEntry:
 
 
 Hook = Callable[[str, bytes], bytes | None]
-ProtocolHandler = Callable[[str | None, Ipv4Packet, float], None]  # (arrival interface, ...)
+#: (the interface it arrived on, None for what we sent ourselves; the datagram decoded; its bytes)
+ProtocolHandler = Callable[[str | None, Ipv4Packet, bytes], None]
+#: (the interface, the next hop, the datagram) -> whether the interface took it
+VirtualOutput = Callable[[str, int, bytes], bool]
 IcmpListener = Callable[[int, IcmpMessage, float], None]  # (source, message, now)
 UdpHandler = Callable[[int, int, int, int, bytes, float], None]
 # (src, dst, sport, dport, payload, now)
@@ -166,19 +181,19 @@ class IpStack:
     input_hooks: list[Hook] = field(default_factory=list)
     icmp_listeners: list[IcmpListener] = field(default_factory=list)
     udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
+    protocol_handlers: dict[int, ProtocolHandler] = field(default_factory=dict)
+    virtual_output: VirtualOutput | None = None  # the tunnels' way out of their interfaces
+    interface_mtu: Callable[[str], int] | None = None  # ``ip mtu`` of an Ethernet, if set
     taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
     packet_filter: PacketFilter | None = None  # the interface ACLs (routers only)
     filtered: int = 0  # datagrams an interface ACL denied
     discarded: int = 0  # datagrams routed to Null0
     reassembler: Reassembler = field(default_factory=Reassembler)
-    # IP protocol number -> who takes the datagrams of that protocol addressed to us
-    protocol_handlers: dict[int, ProtocolHandler] = field(default_factory=dict)
-    # the IPv4 multicast groups joined, per interface (a routing protocol joins them)
-    multicast_groups: dict[str, set[int]] = field(default_factory=dict)
-    # how a link-local datagram leaves an interface that is not an Ethernet (a tunnel sets
-    # it); without it such an interface sends nothing of the kind
-    point_to_point_output: Callable[[str, bytes], None] | None = None
+    _own: dict[int, str] = field(default_factory=dict)  # our addresses -> their interface
+    # the interfaces on shared segments, whose ARP broadcasts their ledger keeps
+    ports: dict[str, Port] = field(default_factory=dict)
+    _aged: dict[int, int] = field(default_factory=dict)  # address -> ledger index it aged at
     _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
     # the interface the datagram being forwarded arrived on (None while we originate):
@@ -191,11 +206,9 @@ class IpStack:
         return interface_mac(self.node.name, interface)
 
     def owns(self, address: int) -> str | None:
-        """The interface that has ``address``, if it is one of ours and up."""
-        for entry in self.arp.values():
-            if entry.learnt is None and entry.address == address:
-                return entry.interface
-        return None
+        """The interface that has ``address``, if it is one of ours and up (a dict probe:
+        every received datagram asks)."""
+        return self._own.get(address)
 
     def refresh_own_entries(self, interfaces: list[str]) -> None:
         """Keep the ARP entries of our own addresses (age ``-``) in step with the config.
@@ -204,28 +217,82 @@ class IpStack:
         as IOS does when an interface comes up, so that neighbours learn it before any
         traffic (a loopback has no neighbours to tell).
         """
-        before = {(a, e.interface) for a, e in self.arp.items() if e.learnt is None}
-        for addr in [a for a, e in self.arp.items() if e.learnt is None]:
-            del self.arp[addr]
+        before = self._own
+        self._update_ports(before)
+        self._own = {}
+        for addr in before:
+            entry = self.arp.get(addr)
+            if entry is not None and entry.learnt is None:
+                del self.arp[addr]
         for name in interfaces:
             if not self.node.interface_is_up(name):
                 continue
             for addr, _ in self.node.interface_addresses(name):
+                self._own[addr] = name
                 self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
-                if (addr, name) not in before and self.node.speaks_arp(name):
+                if before.get(addr) != name and self.node.speaks_arp(name):
                     garp = ArpPacket(ArpOperation.REQUEST, self.mac(name), addr, bytes(6), addr)
                     self._send_frame(name, BROADCAST_MAC, EtherType.ARP, push_arp(garp))
+
+    def _update_ports(self, before: dict[int, str]) -> None:
+        """Tell each segment port the addresses it answers for; settle its counters when
+        it changes state, and start its learning again when it comes up."""
+        for name, port in self.ports.items():
+            up = self.node.interface_is_up(name)
+            after = {a for a, _ in self.node.interface_addresses(name)} if up else set()
+            port.ledger.own(port.end, {a for a, i in before.items() if i == name}, after)
+            if up != port.up:
+                port.settle(self.clock.now, self.node.count_floods)
+                port.up = up
+                if up:
+                    port.came_up()
+
+    def settle_floods(self) -> None:
+        """Bring the interface counters up to date with the segments' broadcasts."""
+        for port in self.ports.values():
+            port.settle(self.clock.now, self.node.count_floods)
+
+    def watch(self, tap: Callable[[str, str, bytes], None]) -> None:
+        """See every frame crossing the interfaces (a capture): segments hand this device
+        their broadcasts at once from now on."""
+        self.taps.append(tap)
+        for port in self.ports.values():
+            port.ledger.watchers[port.end] = None
+
+    def unwatch(self, tap: Callable[[str, str, bytes], None]) -> None:
+        """Stop ``tap``."""
+        if tap in self.taps:
+            self.taps.remove(tap)
+        if not self.taps:
+            for port in self.ports.values():
+                port.ledger.watchers.pop(port.end, None)
+
+    def neighbour(self, interface: str, address: int) -> ArpEntry | None:
+        """The ARP entry for ``address`` as seen from ``interface``, what its segment's
+        broadcasts taught it included (written into the cache when found there)."""
+        entry = self.arp.get(address)
+        port = self.ports.get(interface)
+        if port is None or (entry is not None and entry.learnt is None):
+            return entry
+        learnt = entry.learnt if entry is not None and entry.interface == interface else None
+        heard = port.neighbour(address, self.node.interface_addresses(interface), learnt,
+                               self._aged.get(address, 0))
+        if heard is not None and (entry is None or entry.learnt is None
+                                  or heard.at >= entry.learnt):
+            entry = self.arp[address] = ArpEntry(address, heard.mac, interface, heard.at)
+        return entry
+
+    def arp_entries(self) -> list[ArpEntry]:
+        """Every ARP entry (``show arp``), those the segments taught included."""
+        for name, port in self.ports.items():
+            for address in list(port.ledger.heard):
+                self.neighbour(name, address)
+        return list(self.arp.values())
 
     def source_for(self, interface: str) -> int | None:
         """The primary address of ``interface``, used as the source of what we originate."""
         addrs = self.node.interface_addresses(interface)
         return addrs[0][0] if addrs else None
-
-    def ip_mtu(self, interface: str) -> int:
-        """The largest datagram ``interface`` sends whole (``ip mtu``; a device that has no
-        such setting: Ethernet's 1500)."""
-        of = getattr(self.node, "ip_mtu", None)
-        return int(of(interface)) if of is not None else ETHERNET_MTU
 
     def next_ident(self) -> int:
         self._ident = (self._ident + 1) & 0xFFFF
@@ -246,17 +313,12 @@ class IpStack:
             self.dropped += 1
             return
         if eth.dst not in (self.mac(interface), BROADCAST_MAC) and not (
-                eth.dst[:3] == _MULTICAST_MAC_PREFIX and self._joined_mac(interface, eth.dst)):
+                eth.dst[:3] == MULTICAST_MAC_PREFIX and eth.ethertype == EtherType.IPV4):
             return
         if eth.ethertype == EtherType.ARP:
             self._receive_arp(interface, eth.payload)
         elif eth.ethertype == EtherType.IPV4:
             self._receive_ipv4(interface, eth.payload)
-
-    def _joined_mac(self, interface: str, mac: bytes) -> bool:
-        """Whether ``mac`` is the Ethernet address of a group joined on ``interface``."""
-        return any(multicast_mac(group) == mac
-                   for group in self.multicast_groups.get(interface, ()))
 
     def _receive_arp(self, interface: str, data: bytes) -> None:
         try:
@@ -266,11 +328,12 @@ class IpStack:
             return
         addresses = self.node.interface_addresses(interface)
         mine = any(a == arp.tpa for a, _ in addresses)
-        known = arp.spa in self.arp and self.arp[arp.spa].learnt is not None
+        entry = self.neighbour(interface, arp.spa)
+        known = entry is not None and entry.learnt is not None
         # a gratuitous ARP from a neighbour on a connected subnet is learnt (IOS's default)
         gratuitous = arp.spa == arp.tpa and not mine and any(
             (arp.spa ^ a) >> (32 - length) == 0 for a, length in addresses if length)
-        if mine or known or gratuitous:
+        if (mine or known or gratuitous) and arp.spa not in self._own:
             self.arp[arp.spa] = ArpEntry(arp.spa, arp.sha, interface, self.clock.now)
         if mine and arp.op == ArpOperation.REQUEST:
             reply = ArpPacket(ArpOperation.REPLY, self.mac(interface), arp.tpa, arp.sha, arp.spa)
@@ -304,25 +367,39 @@ class IpStack:
         except PacketError:
             self.dropped += 1
             return
-        if self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF:
+        if (self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF
+                or packet.dst >> 8 == LINK_LOCAL_MULTICAST):
             if packet.mf or packet.fragment_offset:
                 whole = self.reassembler.add(packet, self.clock.now)
                 if whole is None:
                     return
                 packet, data = whole, push_ipv4(whole)
             self._deliver(packet, data, interface)
-        elif packet.dst >> 28 == 0xE:  # multicast: for a group joined here, never routed
-            if packet.dst in self.multicast_groups.get(interface, ()):
-                self._deliver(packet, data, interface)
-            else:
-                self.dropped += 1
+        elif is_multicast(packet.dst):
+            self.dropped += 1  # no multicast routing: other groups are not forwarded
         elif self.forwarding:
             self._forward(packet, data, interface)
         else:
             self.dropped += 1
 
-    def _deliver(self, packet: Ipv4Packet, datagram: bytes,
-                 interface: str | None = None) -> None:
+    def receive_ip(self, interface: str, datagram: bytes) -> None:
+        """A datagram arrived on ``interface`` without an Ethernet frame around it (a tunnel
+        decapsulated it): routed, delivered and filtered as any that arrived there."""
+        if self.node.interface_is_up(interface):
+            self._receive_ipv4(interface, datagram)
+
+    def forward(self, interface: str, datagram: bytes) -> None:
+        """Forward a datagram that arrived on ``interface`` (whatever that interface's state:
+        a GRE keepalive goes back to its sender this way)."""
+        try:
+            packet = pull_ipv4(datagram)
+        except PacketError:
+            self.dropped += 1
+            return
+        self._forward(packet, datagram, interface)
+
+    def _deliver(self, packet: Ipv4Packet, datagram: bytes, interface: str | None = None
+                 ) -> None:
         now = self.clock.now
         if packet.protocol == IpProtocol.ICMP:
             try:
@@ -349,10 +426,12 @@ class IpStack:
             else:
                 self.icmp_error(datagram, packet.src,
                                 IcmpDestinationUnreachable(3, quote_datagram(datagram)))
-        elif packet.protocol in self.protocol_handlers:
-            self.protocol_handlers[packet.protocol](interface, packet, now)
         else:
-            self.dropped += 1
+            protocol_handler = self.protocol_handlers.get(packet.protocol)
+            if protocol_handler is not None:
+                protocol_handler(interface, packet, datagram)
+            else:
+                self.dropped += 1
 
     def _forward(self, packet: Ipv4Packet, datagram: bytes, interface: str) -> None:
         if packet.ttl <= 1:
@@ -401,16 +480,26 @@ class IpStack:
     # ------------------------------------------------------------ send
 
     def send(self, dst: int, protocol: int, payload: bytes, *, src: int | None = None,
-             ttl: int = 255, df: bool = False, interface: str | None = None) -> bool:
-        """Originate a datagram; False if there is no route (nothing was sent)."""
+             ttl: int = 255, df: bool = False, interface: str | None = None, tos: int = 0
+             ) -> bool:
+        """Originate a datagram; False if there is no route (nothing was sent). ``tos``: the
+        IP precedence a routing protocol sends with (OSPF's 6, internetwork control)."""
         outer, self._transit = self._transit, None  # ours: no outbound ACL
         try:
-            return self._send(dst, protocol, payload, src, ttl, df, interface)
+            return self._send(dst, protocol, payload, src, ttl, df, interface, tos)
         finally:
             self._transit = outer
 
     def _send(self, dst: int, protocol: int, payload: bytes, src: int | None, ttl: int,
-              df: bool, interface: str | None) -> bool:
+              df: bool, interface: str | None, tos: int = 0) -> bool:
+        if interface is not None and is_multicast(dst):  # a group on that link: no route
+            src = src if src is not None else self.source_for(interface)
+            if src is None or not self.node.interface_is_up(interface):
+                return False
+            datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), df=df,
+                                            ttl=ttl, protocol=protocol, src=src, dst=dst,
+                                            payload=payload))
+            return self._out(interface, dst, datagram)
         if src is None:
             res = self.node.routing_table().resolve(dst)
             if res is None:
@@ -418,8 +507,9 @@ class IpStack:
             src = self.source_for(interface or res.interface)
             if src is None:
                 return False
-        datagram = push_ipv4(Ipv4Packet(identification=self.next_ident(), df=df, ttl=ttl,
-                                        protocol=protocol, src=src, dst=dst, payload=payload))
+        datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), df=df,
+                                        ttl=ttl, protocol=protocol, src=src, dst=dst,
+                                        payload=payload))
         if self.owns(dst) is not None:  # to ourselves
             self._receive_ipv4_local(datagram)
             return True
@@ -436,30 +526,6 @@ class IpStack:
         return self.send(dst, IpProtocol.UDP, push_udp(UdpDatagram(sport, dport, payload), src,
                                                        dst), src=src)
 
-    def send_link_local(self, interface: str, dst: int, protocol: int, payload: bytes, *,
-                        tos: int = 0) -> bool:
-        """Send a routing protocol's datagram out of ``interface`` only, with TTL 1, from the
-        interface's primary address: to a multicast group (its Ethernet group address) or
-        to a neighbour on the interface's subnet. It is not routed, and neither NAT nor
-        crypto maps see it. False if the interface is down or has no address."""
-        if not self.node.interface_is_up(interface):
-            return False
-        src = self.source_for(interface)
-        if src is None:
-            return False
-        datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), ttl=1,
-                                        protocol=protocol, src=src, dst=dst, payload=payload))
-        if not self.node.speaks_arp(interface):
-            if self.point_to_point_output is None:
-                return False
-            self.point_to_point_output(interface, datagram)
-            return True
-        if dst >> 28 == 0xE:
-            self._send_frame(interface, multicast_mac(dst), EtherType.IPV4, datagram)
-        else:
-            self._send_ip(interface, dst, datagram)
-        return True
-
     def _receive_ipv4_local(self, datagram: bytes) -> None:
         self._deliver(pull_ipv4(datagram), datagram)
 
@@ -473,23 +539,37 @@ class IpStack:
             if self._transit is not None:
                 self._unreachable(self._transit, datagram, UNREACHABLE_HOST)
             return True
+        return self._out(res.interface, res.next_hop, datagram)
+
+    def _out(self, interface: str, next_hop: int, datagram: bytes) -> bool:
+        """Out of ``interface``: the output hooks, the outbound ACL, the link."""
         for hook in self.output_hooks:
-            result = hook(res.interface, datagram)
+            result = hook(interface, datagram)
             if result is None:
                 return True
             datagram = result
         if self._transit is not None and self.packet_filter is not None and (
-                not self.packet_filter.permits(res.interface, "out", datagram)):
+                not self.packet_filter.permits(interface, "out", datagram)):
             self._denied(self._transit, datagram)
             return True
-        self._send_ip(res.interface, res.next_hop, datagram)
+        self._send_ip(interface, next_hop, datagram)
         return True
 
     def _send_ip(self, interface: str, next_hop: int, datagram: bytes) -> None:
-        entry = self.arp.get(next_hop)
+        if self.virtual_output is not None and not self.node.speaks_arp(interface) and (
+                self.virtual_output(interface, next_hop, datagram)):
+            return
+        mtu = self.interface_mtu(interface) if self.interface_mtu is not None else ETHERNET_MTU
+        if is_multicast(next_hop):  # RFC 1112 6.4: the group's Ethernet address, no ARP
+            self._send_sized(interface, multicast_mac(next_hop), datagram, mtu)
+            return
+        entry = self.neighbour(interface, next_hop)
         now = self.clock.now
         if entry is not None and entry.learnt is not None and now > entry.learnt + ARP_TIMEOUT:
             del self.arp[next_hop]
+            port = self.ports.get(interface)
+            if port is not None:  # what the segment said before now is as old
+                self._aged[next_hop] = port.ledger.floods
             entry = None
         if entry is None:
             src = self.source_for(interface)
@@ -498,9 +578,12 @@ class IpStack:
                                     bytes(6), next_hop)
                 self._send_frame(interface, BROADCAST_MAC, EtherType.ARP, push_arp(request))
             return  # the packet that needed the ARP entry is dropped, as on IOS
-        mtu = self.ip_mtu(interface)
+        self._send_sized(interface, entry.mac, datagram, mtu)
+
+    def _send_sized(self, interface: str, mac: bytes, datagram: bytes, mtu: int) -> None:
+        """Onto the Ethernet, fragmented to the interface's MTU (or refused with ICMP 3/4)."""
         if len(datagram) <= mtu:
-            self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
+            self._send_frame(interface, mac, EtherType.IPV4, datagram)
             return
         packet = pull_ipv4(datagram)
         if packet.df:  # too big and may not be fragmented: tell the source (ping prints "M")
@@ -508,7 +591,7 @@ class IpStack:
                 FRAGMENTATION_NEEDED, quote_datagram(datagram), mtu))
             return
         for piece in fragment(packet, mtu):
-            self._send_frame(interface, entry.mac, EtherType.IPV4, piece)
+            self._send_frame(interface, mac, EtherType.IPV4, piece)
 
     def _send_frame(self, interface: str, dst_mac: bytes, ethertype: int, payload: bytes) -> None:
         if not self.node.interface_is_up(interface):
@@ -524,3 +607,6 @@ class IpStack:
         """``clear arp-cache``: forget every learnt entry."""
         for addr in [a for a, e in self.arp.items() if e.learnt is not None]:
             del self.arp[addr]
+        self._aged.clear()
+        for port in self.ports.values():
+            port.came_up()  # what segments said before now is forgotten too

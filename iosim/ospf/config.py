@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from iosim.cli.interfaces import interface_type, short_name
-from iosim.config.apply_interface_link import bandwidth_of, ip_mtu_of
 from iosim.config.model import InterfaceConfig, RunningConfig
 from iosim.config.passwords import type7_decode
+from iosim.config.tunnel_model import bandwidth_of
 from iosim.ospf.interface import AuthSettings, InterfaceSettings, NetworkType
 from iosim.ospf.packets import AuType
 
@@ -197,8 +197,9 @@ def attachment(intf: InterfaceConfig, processes: dict[int, OspfProcess]
 
 
 def interface_plan(intf: InterfaceConfig, process: OspfProcess, area: int, text: str,
-                   by_interface: bool) -> InterfaceSettings:
-    """The engine's settings for an interface that runs OSPF."""
+                   by_interface: bool, mtu: int) -> InterfaceSettings:
+    """The engine's settings for an interface that runs OSPF (``mtu``: its IP MTU, which
+    its Database Description packets carry)."""
     o = interface_ospf(intf)
     assert intf.address is not None and intf.mask is not None
     kind = network_type(intf)
@@ -210,5 +211,5 @@ def interface_plan(intf: InterfaceConfig, process: OspfProcess, area: int, text:
         area=area, area_text=text, network_type=kind, cost=cost_of(intf, process),
         hello_interval=hello, dead_interval=dead,
         priority=o.priority if o.priority is not None else 1,
-        passive=process.is_passive(intf.name), mtu=ip_mtu_of(intf), mtu_ignore=o.mtu_ignore,
+        passive=process.is_passive(intf.name), mtu=mtu, mtu_ignore=o.mtu_ignore,
         auth=_auth(intf, process, area), by_interface=by_interface)

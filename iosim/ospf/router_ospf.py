@@ -9,14 +9,17 @@ router's ``config``, ``interface``, ``link`` and ``routes`` events), :meth:`Rout
 works out from the running-config which interfaces each process runs on
 (:func:`iosim.ospf.config.attachment`, :func:`~iosim.ospf.config.interface_plan`) and
 hands the engine that plan: interfaces that came up, went down or changed. OSPF packets are
-IP protocol 89 (the stack's ``protocol_handlers``); what an engine sends goes out with
-``send_link_local`` (TTL 1, IP precedence 6) to 224.0.0.5, 224.0.0.6 or a neighbour, and the
-groups each interface listens to follow the engine's interface states (AllDRouters only on
-the DR and the Backup). One timer on the lab's clock, at the earliest deadline of the
-engines, drives them. After each call the engine's events are turned into syslog messages,
-debug lines (``debug ip ospf adj|hello|events``) and, when its routing table changed, the
-router's ``ospf N`` routes (``router.set_protocol_routes``), with the time each route last
-changed.
+IP protocol 89 (the stack's ``protocol_handlers``); what an engine sends leaves the
+interface it names (``IpStack.send(..., interface=...)``, TTL 1, IP precedence 6) to
+224.0.0.5, 224.0.0.6 or a neighbour; the stack delivers all link-local multicast, and the
+engine takes AllDRouters only on the DR and the Backup. Any interface that has an address,
+a line protocol and the stack's multicast runs OSPF: Ethernets, shared segments and tunnels
+alike. One timer on the lab's clock, at the earliest deadline of the engines, drives them.
+After each call the engine's events are turned into syslog messages, debug lines (``debug
+ip ospf adj|hello|events``) and, when its routing table changed, the difference between the
+routes it had in the router's table and the new ones goes in one route at a time
+(``router.inject_route`` / ``withdraw_route``, the mechanism reverse route injection uses),
+each with the time it last changed.
 
 The router ID is chosen when a process starts, as IOS chooses it: ``router-id``, else the
 highest address of a loopback that is up, else of any interface that is up; a new
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from iosim.config.tunnel_model import ip_mtu_setting, is_tunnel
+from iosim.net.fragments import ETHERNET_MTU
 from iosim.net.routing import OSPF_TYPES, Route, RouteType
 from iosim.ospf.config import attachment, interface_plan, ospf_config
 from iosim.ospf.engine import (
@@ -55,6 +60,12 @@ DEBUG_CATEGORIES = {"ospf-adj": ("adj",), "ospf-hello": ("hello",),
                     "ospf-events": ("adj", "hello")}
 
 
+def _shown(route: Route) -> tuple[object, ...]:
+    """A route with what ``show ip route`` prints of it that makes no other route (when it
+    was learnt and from whom): a change of those replaces it in the table too."""
+    return (route, route.learned_at, route.origin)
+
+
 class RouterOspf:
     """Every OSPF process of one router (see the module docstring)."""
 
@@ -66,6 +77,8 @@ class RouterOspf:
         self._handle: TimerHandle | None = None
         self._no_router_id: set[int] = set()  # processes that said they could not start
         self._syncing = False
+        # what each process put in the routing table, by the key it was injected under
+        self._installed: dict[int, dict[tuple[object, ...], Route]] = {}
         router.stack.protocol_handlers[IP_PROTOCOL_OSPF] = self._receive
         router.listeners.append(self._router_event)
         router.ospf_plane = self
@@ -75,10 +88,10 @@ class RouterOspf:
 
     def _router_event(self, event: str, detail: str) -> None:
         if event == "reboot":
+            for pid in list(self._installed):
+                self._withdraw_all(pid)
             self.engines.clear()
             self._no_router_id.clear()
-            if self.router.stack is not None:
-                self.router.stack.multicast_groups.clear()
             if self._handle is not None:
                 self._handle.cancel()
                 self._handle = None
@@ -109,8 +122,8 @@ class RouterOspf:
             process, area, text, by_interface = found
             if intf.address is None or intf.mask is None:
                 continue
-            plans[process.process_id][intf.name] = interface_plan(intf, process, area, text,
-                                                                  by_interface)
+            plans[process.process_id][intf.name] = interface_plan(
+                intf, process, area, text, by_interface, self._ip_mtu(intf.name))
         default_route = self._has_default_route()
         for pid, process in sorted(processes.items()):
             engine = self.engines.get(pid)
@@ -180,11 +193,17 @@ class RouterOspf:
         engine = self.engines.pop(pid)
         engine.shutdown(self.clock.now)
         self._pump(engine)
-        self.router.set_protocol_routes(f"ospf {pid}", ())
-        stack = self.router.stack
-        if stack is not None:
-            for name in engine.interfaces:
-                stack.multicast_groups.pop(name, None)
+        self._withdraw_all(pid)
+
+    def _ip_mtu(self, name: str) -> int:
+        """The IP MTU of ``name``: a tunnel's as its plane computes it, else ``ip mtu`` or
+        Ethernet's 1500."""
+        plane = self.router.tunnel_plane
+        if plane is not None and is_tunnel(name):
+            return int(plane.ip_mtu(name))  # type: ignore[attr-defined]
+        intf = self.router.config.interfaces.get(name)
+        configured = ip_mtu_setting(intf) if intf is not None else None
+        return configured if configured is not None else ETHERNET_MTU
 
     def _has_default_route(self) -> bool:
         """Whether the routing table has a default route that OSPF did not put there (what
@@ -200,9 +219,10 @@ class RouterOspf:
 
     # ---------------------------------------------------------------- packets and time
 
-    def _receive(self, interface: str | None, packet: Ipv4Packet, now: float) -> None:
+    def _receive(self, interface: str | None, packet: Ipv4Packet, datagram: bytes) -> None:
         if interface is None:
             return
+        now = self.clock.now
         for engine in self.engines.values():
             if interface in engine.interfaces:
                 engine.debugging = self._debugging()
@@ -241,14 +261,8 @@ class RouterOspf:
         out, events = engine.drain()
         if stack is not None:
             for t in out:
-                stack.send_link_local(t.interface, t.destination, IP_PROTOCOL_OSPF, t.payload,
-                                      tos=OSPF_TOS)
-            for name in engine.interfaces:
-                groups = engine.groups(name)
-                if groups:
-                    stack.multicast_groups[name] = groups
-                else:
-                    stack.multicast_groups.pop(name, None)
+                stack.send(t.destination, IP_PROTOCOL_OSPF, t.payload, ttl=1, tos=OSPF_TOS,
+                           interface=t.interface)
         for event in events:
             if isinstance(event, OspfLog):
                 router.log(event.message)
@@ -258,8 +272,11 @@ class RouterOspf:
                 self._install_routes(engine)
 
     def _install_routes(self, engine: OspfEngine) -> None:
-        source = f"ospf {engine.process_id}"
-        routes: list[Route] = []
+        """Put the process's new routes in the table and take out those it lost: only the
+        difference, so that a change far away costs what changed, not the whole table."""
+        pid = engine.process_id
+        source = f"ospf {pid}"
+        routes: dict[tuple[object, ...], Route] = {}
         for (network, mask), path in sorted(engine.table.items()):
             if path.attached:
                 continue
@@ -268,10 +285,28 @@ class RouterOspf:
             since = engine.route_times[(network, mask)].since
             length = bin(mask).count("1")
             for name, hop in path.next_hops:
-                routes.append(Route(kind, network, length, next_hop=hop, interface=name,
-                                    metric=metric, learned_at=since, origin=path.origin,
-                                    source=source))
-        self.router.set_protocol_routes(source, tuple(routes))
+                routes[("ospf", pid, network, length, hop, name)] = Route(
+                    kind, network, length, next_hop=hop, interface=name, metric=metric,
+                    learned_at=since, origin=path.origin, source=source)
+        before = self._installed.get(pid, {})
+        router = self.router
+        for key, old in before.items():
+            new = routes.get(key)
+            if new is None or _shown(new) != _shown(old):
+                router.withdraw_route(key)
+        for key, route in routes.items():
+            had = before.get(key)
+            if had is None or _shown(route) != _shown(had):
+                router.inject_route(key, route)
+        if routes:
+            self._installed[pid] = routes
+        else:
+            self._installed.pop(pid, None)
+
+    def _withdraw_all(self, pid: int) -> None:
+        """The process stopped: its routes leave the table."""
+        for key in self._installed.pop(pid, {}):
+            self.router.withdraw_route(key)
 
     # ---------------------------------------------------------------- for show commands
 

@@ -354,7 +354,7 @@ def show_sa_lifetime(cfg: RunningConfig) -> str:
     return sa_lifetime_text(crypto.sa_lifetime_kilobytes, crypto.sa_lifetime_seconds) + "\n\n"
 
 
-def _set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
+def set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
     """Lifetime, PFS and transform-set lines shared by crypto maps and IPsec profiles."""
     out = [
         "\t" + sa_lifetime_text(s.lifetime_kilobytes or crypto.sa_lifetime_kilobytes,
@@ -386,7 +386,7 @@ def show_ipsec_profile(cfg: RunningConfig, name: str | None = None) -> str:
         lines = [f"IPSEC profile {prof.name}"]
         if prof.isakmp_profile is not None:
             lines.append(f"\tISAKMP Profile: {prof.isakmp_profile}")
-        lines += _set_lines(crypto, prof)
+        lines += set_lines(crypto, prof)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks) + ("\n" if blocks else "")
 
@@ -433,7 +433,7 @@ def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry
         out += _acl_lines(cfg, entry)
         if current_peer is not None:
             out.append(f"\tCurrent peer: {current_peer}")
-        out += _set_lines(crypto, entry)
+        out += set_lines(crypto, entry)
         if entry.reverse_route:
             out.append("\tReverse Route Injection Enabled")
     if not entry.is_dynamic_map:

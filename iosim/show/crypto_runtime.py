@@ -201,7 +201,7 @@ def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
         f"     local crypto endpt.: {format_ip(f.local)}, "
         f"remote crypto endpt.: {format_ip(f.peer)}",
         f"     plaintext mtu {mtu}, path mtu {ETHERNET_MTU}, ip mtu {ETHERNET_MTU}, "
-        f"ip mtu idb {f.interface}",
+        f"ip mtu idb {f.mtu_idb or f.interface}",
         f"     current outbound spi: 0x{spi:X}({spi})",
         f"     PFS (Y/N): {pfs}",
         "",
