@@ -26,6 +26,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_logging",
     "iosim.cli.ios_words",
     "iosim.config.apply_ospf",
+    "iosim.cli.exec_ospf",
 )
 
 

@@ -34,8 +34,12 @@ def _undebug(session: Session, m: Match) -> str:
 
 @exec_handler("show_debugging")
 def _show_debugging(session: Session, m: Match) -> str:
+    from iosim.cli.exec_ospf import debugging_lines  # OSPF's flags, a feature of its own
+
     flags = [f for f in _FLAGS if f in session.router.debug_flags]
-    if not flags:
+    ospf = debugging_lines(session.router.debug_flags)
+    if not flags and not ospf:
         return _output(session, m, "")
-    text = "Cryptographic Subsystem:\n" + "".join(f"  {_FLAGS[f]} on\n" for f in flags)
-    return _output(session, m, text + "\n")
+    text = ("Cryptographic Subsystem:\n" + "".join(f"  {_FLAGS[f]} on\n" for f in flags)
+            if flags else "")
+    return _output(session, m, text + ospf + "\n")

@@ -126,7 +126,6 @@ class OspfInterface:
     bdr_id: int = 0
     neighbors: dict[int, Neighbor] = field(default_factory=dict)  # by interface address
     wait_until: float | None = None
-    hello_at: float | None = None  # when the next hello goes
     flood_queue: list[object] = field(default_factory=list)  # LSAs to send at the batch's end
     ack_queue: list[object] = field(default_factory=list)  # LSA headers to acknowledge
     up_since: float = 0.0
