@@ -315,6 +315,13 @@ class TunnelProtection:
                 self._retries[tunnel] = self.clock.call_soon(self._attempt, tunnel)
 
     def _router_event(self, event: str, detail: str) -> None:
+        """A changed crypto configuration (a profile, a transform set, a key) is tried at
+        once by the tunnels still waiting for an SA; a reload forgets the attempts."""
+        plane = self.plane
+        if event == "config" and detail == "crypto" and plane is not None:
+            for tunnel, rt in plane.runtime.items():
+                if rt.ready and not self.sa_up(tunnel):
+                    self.tunnel_ready(tunnel, True)
         if event == "reboot":
             for handle in self._retries.values():
                 handle.cancel()

@@ -178,3 +178,17 @@ def test_ip_tcp_adjust_mss_rewrites_syns_into_the_tunnel(tmp_path: Path) -> None
     pseudo = (tcp[0].src.to_bytes(4, "big") + tcp[0].dst.to_bytes(4, "big") + b"\x00\x06"
               + len(tcp[0].payload).to_bytes(2, "big"))
     assert internet_checksum(pseudo + tcp[0].payload) == 0
+
+
+def test_fixing_the_refused_transform_set_brings_the_vti_up_without_waiting(tmp_path: Path
+                                                                           ) -> None:
+    c = tunnel_lab(tmp_path, mode="ipsec", protect=True, crypto=(
+        crypto_lines(SIDES[0]), crypto_lines(SIDES[1], transforms="esp-3des esp-md5-hmac")))
+    run(c, "@wait 22\n")  # both routers retried just before (every 10 s)
+    assert c.lab.routers["R2"].interface_up("Tunnel0") == ("up", "down")
+    # the changed crypto configuration is tried at once, not at the next 10-second retry
+    out = run(c, "@R2\nconf t\ncrypto ipsec transform-set TS esp-aes 256 esp-sha256-hmac\n"
+                 "end\n@wait 2\n")
+    assert "Interface Tunnel0, changed state to up" in out
+    assert c.lab.routers["R1"].interface_up("Tunnel0") == ("up", "up")
+    assert marks(run(c, "@R1\n" + PING)) == ["!!!!!"]
