@@ -24,7 +24,7 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 | counters    | a probe makes a flow's #pkts encaps/decaps move                               |
 | nat         | a NAT translation matching the given addresses exists (or does not)           |
 | route       | a router's routing table has a route to a network (of a kind: static,         |
-|             | connected, reverse-route injected)                                            |
+|             | connected, reverse-route injected, learnt by OSPF)                            |
 
 The parameters of each check are read and validated by :mod:`iosim.lab.check_params`.
 """
@@ -51,6 +51,7 @@ from iosim.net.packets import (
     format_ip,
     pull_ipv4,
 )
+from iosim.net.routing import OSPF_TYPES
 
 if TYPE_CHECKING:
     from iosim.ike.engine import IpsecSaPair, IsakmpSaState
@@ -363,12 +364,12 @@ def check_cleartext(lab: Lab, p: Params) -> Outcome:
     alone (the crypto ACL names the LANs, not "any"). No answer is needed."""
     seen = _observe(lab, p)
     what = f"ping from {p['from']} to {format_ip(int(p['to']))}"
-    if seen.kinds:  # during the probe nothing else runs: any ESP/AH carried the probe
+    if seen.clear:  # (a routing protocol's hellos may cross protected meanwhile)
+        return Outcome(True, f"{what} crossed in clear, as it should: {seen.clear[0]}")
+    if seen.kinds:  # the probe never crossed in clear: the ESP/AH seen carried it
         kinds = sorted({k for per_link in seen.kinds.values() for k in per_link})
         return Outcome(False, f"{what} was carried by {', '.join(kinds).upper()}: the VPN "
                               "protects traffic it should leave alone")
-    if seen.clear:
-        return Outcome(True, f"{what} crossed in clear, as it should: {seen.clear[0]}")
     return Outcome(False, f"{what}: nothing crossed the watched links ({seen.marks})")
 
 
@@ -548,19 +549,21 @@ def check_nat(lab: Lab, p: Params) -> Outcome:
     return Outcome(True, f"{p['device']} has no NAT translation for {asked}")
 
 
-_ROUTE_KINDS = ("any", "static", "connected", "reverse-route")
+_ROUTE_KINDS = ("any", "static", "connected", "reverse-route", "ospf")
 
 
 def check_route(lab: Lab, p: Params) -> Outcome:
     """The router routes ``network``/``prefix`` (exactly that prefix), of the given kind;
-    ``reverse-route``: put there by reverse route injection, not typed."""
+    ``reverse-route``: put there by reverse route injection, not typed; ``ospf``: learnt by
+    OSPF (O, O IA, O E1 or O E2), and in the table (not beaten by another source)."""
     router = _router(lab, p["device"])
     network, prefix = int(p["network"]), int(p.get("prefix", 24))
     mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
     shown = f"{format_ip(network & mask)}/{prefix}"
     kind = str(p.get("kind", "any"))
     injected = [r for r in router.injected_routes.values()
-                if (r.network, r.prefix_len) == (network & mask, prefix)]
+                if (r.network, r.prefix_len) == (network & mask, prefix)
+                and r.type not in OSPF_TYPES]
     routes = [r for r in router.routing_table().candidates()
               if (r.network, r.prefix_len) == (network & mask, prefix)]
     if kind == "reverse-route":
@@ -571,6 +574,16 @@ def check_route(lab: Lab, p: Params) -> Outcome:
             return Outcome(False, f"{p['device']} has a typed route to {shown}, not one "
                                   "reverse route injection put there")
         return Outcome(False, f"{p['device']} has no route at all to {shown}")
+    if kind == "ospf":
+        entry = next((e for e in router.routing_table().entries()
+                      if (e.network, e.prefix_len) == (network & mask, prefix)), None)
+        if entry is not None and entry.best.type in OSPF_TYPES:
+            return Outcome(True, f"{p['device']} routes {shown} by OSPF ({entry.best.code}) "
+                                 f"via {format_ip(entry.best.next_hop or 0)}")
+        if entry is not None:
+            return Outcome(False, f"{p['device']} routes {shown}, but not by OSPF "
+                                  f"({entry.best.code})")
+        return Outcome(False, f"{p['device']} has no route to {shown}")
     wanted = [r for r in routes if kind == "any" or r.type.name.lower() == kind]
     if not wanted:
         return Outcome(False, f"{p['device']} has no {'' if kind == 'any' else kind + ' '}"

@@ -88,7 +88,10 @@ def show_ip_ospf_neighbor(router: Router, pid: int | None = None,
                 if nbr.state is NeighborState.DOWN:
                     continue
                 state = f"{nbr.state.ios}/{_role(iface, nbr)}"
-                out.append(f"{format_ip(nbr.router_id):<15} {nbr.priority:>3}   {state:<15} "
+                # a point-to-point neighbour takes no part in an election: IOS shows 0
+                priority = (0 if iface.settings.network_type is NetworkType.POINT_TO_POINT
+                            else nbr.priority)
+                out.append(f"{format_ip(nbr.router_id):<15} {priority:>3}   {state:<15} "
                            f"{hms(nbr.dead_at - now):<11} {format_ip(nbr.address):<15} {name}")
     return "\n".join(out) + "\n"
 

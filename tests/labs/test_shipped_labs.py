@@ -29,7 +29,10 @@ def test_the_labs_ship_in_order() -> None:
     assert [d.info.kind for d in numbered[:16]] == ["build"] * 8 + ["ticket"] * 8
     names = [d.info.name for d in numbered]
     assert names[16:20] == ["gre-over-ipsec", "vti", "gre-hub-spokes", "branch-vti"]
-    assert [d.info.kind for d in numbered[16:]] == ["build"] * 3 + ["ticket"]
+    assert [d.info.kind for d in numbered[16:20]] == ["build"] * 3 + ["ticket"]
+    # then OSPF across the tunnel: a build and its ticket
+    assert names[20:22] == ["ospf-over-gre", "ospf-hello-mismatch"]
+    assert [d.info.kind for d in numbered[20:22]] == ["build", "ticket"]
     assert len(SEEDED) >= 3
     for d in numbered:
         assert d.info.name == d.directory.name and d.info.minutes > 0
