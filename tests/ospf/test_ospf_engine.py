@@ -3,10 +3,9 @@ virtual clock with IOS's timers."""
 
 from __future__ import annotations
 
-from ospfkit import Net
-
 from iosim.net.packets import ip_to_int
 from iosim.ospf.interface import InterfaceState, NetworkType
+from iosim.ospf.memnet import Net
 from iosim.ospf.spf import PathType
 
 

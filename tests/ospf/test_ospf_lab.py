@@ -243,3 +243,43 @@ def test_tshark_dissects_the_ospf_packets_of_a_lab_capture(tmp_path: Path) -> No
     assert all(row.split("\t")[1] == "1" and row.split("\t")[2] == "48" for row in rows)
     assert all(row.split("\t")[4] == "2" for row in rows)  # cryptographic
     assert any(row.startswith("224.0.0.5\t") for row in rows)
+
+
+def _r1_and_isp(tmp_path: Path, *, r1: str = "", isp: str = "", r1_process: str = "",
+                isp_process: str = "", isp_area: int = 0) -> LabConsole:
+    """OSPF 1 on the link between R1 and the ISP, with those interface and process lines;
+    a minute later, the console on R1."""
+    c = console(tmp_path)
+    for device, lines, process, area in (("ISP", isp, isp_process, isp_area),
+                                         ("R1", r1, r1_process, 0)):
+        run(c, f"@{device}\nenable\nconf t\ninterface GigabitEthernet0/0\n{lines}\nexit\n"
+               f"router ospf 1\nnetwork 198.51.100.0 0.0.0.3 area {area}\n{process}\nend\n")
+    run(c, "@R1\n@wait 60\n")
+    return c
+
+
+def test_an_mtu_mismatch_leaves_the_adjacency_in_exstart(tmp_path: Path) -> None:
+    c = _r1_and_isp(tmp_path, r1="ip mtu 1400")
+    assert re.search(r"EXSTART/DR +00:00:\d\d +198\.51\.100\.2", run(
+        c, "show ip ospf neighbor\n"))
+    assert not logged(c, "R1", "to FULL")
+    run(c, "conf t\ninterface GigabitEthernet0/0\nip ospf mtu-ignore\nend\n@wait 30\n")
+    assert "FULL/DR" in run(c, "show ip ospf neighbor\n")
+
+
+def test_a_duplicate_router_id_an_area_mismatch_and_passive_ends_form_nothing(
+        tmp_path: Path) -> None:
+    c = _r1_and_isp(tmp_path / "dup", r1_process="router-id 9.9.9.9",
+                    isp_process="router-id 9.9.9.9")
+    assert logged(c, "R1", "%OSPF-4-DUP_RTRID_NBR: OSPF detected duplicate router-id 9.9.9.9 "
+                           "from 198.51.100.2 on interface GigabitEthernet0/0")
+    assert "198.51.100.2" not in run(c, "show ip ospf neighbor\n")
+    c = _r1_and_isp(tmp_path / "area", isp_area=1)
+    assert logged(c, "R1", "%OSPF-4-ERRRCV: Received invalid packet: mismatched area ID")
+    assert "198.51.100.2" not in run(c, "show ip ospf neighbor\n")
+    c = _r1_and_isp(tmp_path / "passive", r1_process="passive-interface default")
+    assert "198.51.100.2" not in run(c, "show ip ospf neighbor\n")
+    assert "No Hellos (Passive interface)" in run(
+        c, "show ip ospf interface GigabitEthernet0/0\n")
+    run(c, "conf t\nrouter ospf 1\nno passive-interface GigabitEthernet0/0\nend\n@wait 50\n")
+    assert "FULL/" in run(c, "show ip ospf neighbor\n")
