@@ -68,7 +68,8 @@ def build(n: int) -> Net:
                  network_type=NetworkType.LOOPBACK)
     link = 0
     for i in range(n):
-        for j in (i + 1 if (i + 1) % cols else None, i + cols if i + cols < n else None):
+        for j in (i + 1 if (i + 1) % cols and i + 1 < n else None,
+                  i + cols if i + cols < n else None):
             if j is None:
                 continue
             for router, offset in ((i, 1), (j, 2)):

@@ -32,7 +32,7 @@ The parameters of each check are read and validated by :mod:`iosim.lab.check_par
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from iosim.ipsec.router_crypto import RouterCrypto
@@ -287,6 +287,8 @@ class _Observed:
     kinds: dict[str, dict[str, int]]  # link name -> kind -> packets
     blind: dict[str, str]  # link name -> the non-confidential ESP it carried
     clear: list[str]  # clear-text packets to or from the target, "A -> B on LINK"
+    # ... of those, the ones on a link of the router the probe leaves its source by
+    clear_at_source: list[str] = field(default_factory=list)
 
 
 def _observe(lab: Lab, p: Params) -> _Observed:
@@ -294,6 +296,7 @@ def _observe(lab: Lab, p: Params) -> _Observed:
     source_dev, target = str(p["from"]), int(p["to"])
     watched = {id(link) for link in _watched(lab, p, source_dev, target)}
     seen = _Observed("", len(watched), {}, {}, [])
+    first_hop = _first_hops(lab, source_dev)
 
     def tap(link: Link, frame: bytes) -> None:
         if id(link) not in watched or frame[12:14] != EtherType.IPV4.to_bytes(2, "big"):
@@ -303,8 +306,10 @@ def _observe(lab: Lab, p: Params) -> _Observed:
             return
         if found.kind == "clear":
             if target in (found.src, found.dst):
-                seen.clear.append(f"{format_ip(found.src)} -> {format_ip(found.dst)} "
-                                  f"on {link.name}")
+                text = f"{format_ip(found.src)} -> {format_ip(found.dst)} on {link.name}"
+                seen.clear.append(text)
+                if any(d in first_hop for d, _ in link.ends):
+                    seen.clear_at_source.append(text)
             return
         per_link = seen.kinds.setdefault(link.name, {})
         per_link[found.kind] = per_link.get(found.kind, 0) + 1
@@ -359,14 +364,27 @@ def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Ou
                          "no clear text")
 
 
+def _first_hops(lab: Lab, source: str) -> set[str]:
+    """The routers a probe from ``source`` leaves by: ``source`` itself if it is a router,
+    else the routers on its links (its gateway)."""
+    if source in lab.routers:
+        return {source}
+    return {d for link in lab.fabric.links if any(d == source for d, _ in link.ends)
+            for d, _ in link.ends if d in lab.routers}
+
+
 def check_cleartext(lab: Lab, p: Params) -> Outcome:
     """The probe's packets cross the watched links in clear: traffic the VPN must leave
-    alone (the crypto ACL names the LANs, not "any"). No answer is needed."""
+    alone (the crypto ACL names the LANs, not "any"). No answer is needed. Seen in clear on
+    a link of the router it leaves its source by, the probe was not encrypted there, even if
+    a routing protocol's packets crossed protected meanwhile; seen in clear only further on,
+    it was decrypted on the way (a crypto ACL to "any")."""
     seen = _observe(lab, p)
     what = f"ping from {p['from']} to {format_ip(int(p['to']))}"
-    if seen.clear:  # (a routing protocol's hellos may cross protected meanwhile)
-        return Outcome(True, f"{what} crossed in clear, as it should: {seen.clear[0]}")
-    if seen.kinds:  # the probe never crossed in clear: the ESP/AH seen carried it
+    if seen.clear_at_source or seen.clear and not seen.kinds:
+        shown = (seen.clear_at_source or seen.clear)[0]
+        return Outcome(True, f"{what} crossed in clear, as it should: {shown}")
+    if seen.kinds:  # the probe did not leave in clear: the ESP/AH seen carried it
         kinds = sorted({k for per_link in seen.kinds.values() for k in per_link})
         return Outcome(False, f"{what} was carried by {', '.join(kinds).upper()}: the VPN "
                               "protects traffic it should leave alone")
