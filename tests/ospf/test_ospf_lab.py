@@ -25,10 +25,10 @@ OSPF = {"R1": "router ospf 1\nrouter-id 1.1.1.1\nnetwork 192.168.1.0 0.0.0.255 a
 
 
 def ospf_tunnel_lab(tmp_path: Path, *, r1: str = "", r2: str = "", protect: bool = False,
-                    capture: bool = False) -> LabConsole:
+                    capture: bool = False, mode: str = "gre") -> LabConsole:
     """A GRE tunnel between R1 and R2 with no route to the far LAN, and OSPF across it;
     ``r1``/``r2`` are more lines for the routers' Tunnel0."""
-    c = tunnel_lab(tmp_path, protect=protect, capture=capture)
+    c = tunnel_lab(tmp_path, protect=protect, capture=capture, mode=mode)
     # tunnel_lab routes each LAN into the tunnel: OSPF is to learn them instead
     for side, extra in zip(SIDES, (r1, r2), strict=True):
         run(c, f"@{side.device}\nconf t\nno ip route {side.far_lan} 255.255.255.0 "
@@ -86,6 +86,19 @@ def test_over_gre_the_far_lan_is_learnt_within_a_hello_interval(tmp_path: Path) 
     database = run(c, "show ip ospf database\n")
     assert "Router Link States (Area 0)" in database
     assert re.search(r"2\.2\.2\.2 +2\.2\.2\.2 +\d+ +0x8000000\d 0x00[0-9A-F]{4} 3", database)
+
+
+@pytest.mark.parametrize("mode", ["gre", "ipsec"])
+def test_protected_tunnels_carry_ospf_too(tmp_path: Path, mode: str) -> None:
+    """GRE over IPsec and a VTI: the hellos cross inside ESP, the far LAN is learnt."""
+    c = ospf_tunnel_lab(tmp_path, protect=True, mode=mode)
+    run(c, "@wait 40\n")
+    assert "FULL/  -" in run(c, "show ip ospf neighbor\n")
+    assert "10.0.2.0 [110/1001] via 172.16.0.2" in run(c, "show ip route ospf\n")
+    assert marks(run(c, PING)) == ["!!!!!"]
+    sa = run(c, "show crypto ipsec sa interface Tunnel0\n")
+    encaps = re.search(r"#pkts encaps: (\d+)", sa)
+    assert encaps is not None and int(encaps.group(1)) > 5  # hellos and echoes
 
 
 def test_the_cost_follows_bandwidth_and_ip_ospf_cost(tmp_path: Path) -> None:
