@@ -249,11 +249,10 @@ def show_ip_ospf_database(router: Router, pid: int | None = None,
         out += ["", f"            OSPF Router with ID ({format_ip(engine.router_id)}) "
                 f"(Process ID {engine.process_id})"]
         types = [ls_type] if ls_type is not None else list(_SECTIONS)
-        for t in types:
-            if t is LsType.AS_EXTERNAL:
-                continue
-            for _, area in sorted(engine.areas.items()):
-                out += _db_section(area.lsdb, t, area.text, now)
+        for _, area in sorted(engine.areas.items()):  # area by area, as IOS lists them
+            for t in types:
+                if t is not LsType.AS_EXTERNAL:
+                    out += _db_section(area.lsdb, t, area.text, now)
         if LsType.AS_EXTERNAL in types:
             out += _db_section(engine.external, LsType.AS_EXTERNAL, None, now)
     return "\n".join(out) + "\n\n" if out else ""

@@ -193,7 +193,11 @@ def test_an_abr_and_a_default_route_give_o_ia_and_o_star_e2(tmp_path: Path) -> N
     assert "Tag 1, type extern 2, forward metric 1" in default
     assert "It is an area border router" in run(c, "@R1\nshow ip ospf\n")
     database = run(c, "show ip ospf database\n")
-    assert "Summary Net Link States (Area 0)" in database
+    # area by area: each area's router, network and summary LSAs, then the externals
+    assert (database.index("Router Link States (Area 0)")
+            < database.index("Summary Net Link States (Area 0)")
+            < database.index("Router Link States (Area 1)")
+            < database.index("Type-5 AS External Link States"))
     assert "Type-5 AS External Link States" in database
     assert "autonomous system boundary router" in run(c, "show ip protocols\n")
 
