@@ -4,9 +4,10 @@ Each figure is a ratio against a floor measured in the same run (medians of roun
 means the same on any machine: IKE tunnels against the cryptography they cannot avoid, ESP
 per packet (replay window included) against the raw cipher and HMAC calls, forwarding
 against the bare codec work of each hop, config replay against ciscoconfparse2, the first
-prompt against a bare ``python3 -c pass``, and the hub-and-spoke growth table (boot, memory
+prompt against a bare ``python3 -c pass``, the hub-and-spoke growth table (boot, memory
 per router and tunnels per second at 10, 100, 1,000 and, without ``--quick``, 10,000
-routers) as ratios to the figures at 100.
+routers) as ratios to the figures at 100, and OSPF's convergence of an area of 100 and
+1,000 routers (25 and 100 with ``--quick``), one flood's cost per router as the ratio.
 
 ``--quick`` (what CI runs) uses fewer rounds and hubs of up to 1,000 spokes, and compares each
 ratio with ``bench/baseline.json``: it fails only when a ratio is more than twice the
@@ -37,6 +38,7 @@ import config_replay  # noqa: E402
 import esp_throughput  # noqa: E402
 import forwarding  # noqa: E402
 import ike_tunnels  # noqa: E402
+import ospf_convergence  # noqa: E402
 
 from iosim.crypto import bignum  # noqa: E402
 from iosim.ipsec import esp  # noqa: E402
@@ -241,6 +243,20 @@ def main(argv: list[str]) -> int:
     print(f"  growth 100 -> {top}: boot per router {boot_growth:.2f}x, time per tunnel "
           f"{tunnel_growth:.2f}x (targets 1.2x)")
     ok = all(row["up"] for row in table.values())
+
+    small, large = (25, 100) if quick else (100, 1000)
+    print(f"\nOSPF: one area of {small} and {large} routers converging, then one LSA "
+          "flooded alone")
+    results = [ospf_convergence.measure(n) for n in (small, large)]
+    print("  " + ospf_convergence.table(results).replace("\n", "\n  "))
+    flood_growth = ((results[1].flood_wall / large) / (results[0].flood_wall / small))
+    copies_growth = ((results[1].flood_copies / large) / (results[0].flood_copies / small))
+    # the packets are counted, not timed: a flood that turned quadratic fails the quick run
+    # without the noise of a shared machine
+    ratios[f"ospf flood packets per router {large} / {small}"] = copies_growth
+    print(f"  growth {small} -> {large}: packets per router of one flood {copies_growth:.2f}x "
+          f"(linear flooding: 1x), its time per router {flood_growth:.2f}x (SPF is N log N "
+          "per router)")
 
     if args.record:
         BASELINE.write_text(json.dumps({k: round(v, 3) for k, v in ratios.items()}, indent=1)
