@@ -18,7 +18,7 @@ from iosim.ospf.engine import SPF_HOLD, SPF_MAX_WAIT, SPF_START, OspfEngine
 from iosim.ospf.interface import NetworkType, OspfInterface
 from iosim.ospf.lsdb import Lsdb, LsdbEntry
 from iosim.ospf.neighbor import Neighbor, NeighborState
-from iosim.ospf.packets import AsExternalLsa, AuType, LsType, RouterLsa
+from iosim.ospf.packets import AsExternalLsa, AuType, LsType, OspfError, RouterLsa
 from iosim.show.durations import hms
 
 if TYPE_CHECKING:
@@ -220,7 +220,10 @@ def _db_line(entry: LsdbEntry, now: float) -> str:
     h = entry.header
     line = (f"{format_ip(h.link_state_id):<15} {format_ip(h.advertising_router):<15} "
             f"{entry.age(now):<11} 0x{h.ls_sequence_number & 0xFFFFFFFF:08X} 0x{h.ls_checksum:06X}")
-    body = entry.body()
+    try:
+        body: object = entry.body()
+    except OspfError:  # a body that does not decode is listed by its header alone
+        body = None
     if isinstance(body, RouterLsa):
         line += f" {len(body.links)}"
     elif isinstance(body, AsExternalLsa):

@@ -6,16 +6,19 @@ sees when the two ends disagree."""
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from labkit import console, marks, run
+from labkit import console, inject, marks, run
 from tunnelkit import PING, SIDES, tunnel_lab
 
 from iosim.lab.console import LabConsole
+from iosim.net.packets import Ipv4Packet, ip_to_int, push_ipv4
+from iosim.ospf.packets import IP_PROTOCOL_OSPF
 
 #: Each router runs OSPF 1 on its LAN (passive) and, by interface command, on Tunnel0.
 OSPF = {"R1": "router ospf 1\nrouter-id 1.1.1.1\nnetwork 192.168.1.0 0.0.0.255 area 0\n"
@@ -300,3 +303,30 @@ def test_a_duplicate_router_id_an_area_mismatch_and_passive_ends_form_nothing(
         c, "show ip ospf interface GigabitEthernet0/0\n")
     run(c, "conf t\nrouter ospf 1\nno passive-interface GigabitEthernet0/0\nend\n@wait 50\n")
     assert "FULL/" in run(c, "show ip ospf neighbor\n")
+
+
+def test_garbage_in_protocol_89_is_counted_and_the_adjacency_forms_anyway(
+        tmp_path: Path) -> None:
+    """Truncated, corrupted and random OSPF datagrams from the wire are dropped and counted;
+    the router keeps running OSPF."""
+    c = console(tmp_path)
+    run(c, "@ISP\nenable\nconf t\nrouter ospf 1\nnetwork 198.51.100.0 0.0.0.3 area 0\nend\n"
+           "@R1\nenable\nconf t\nrouter ospf 1\nnetwork 198.51.100.0 0.0.0.3 area 0\nend\n"
+           "@wait 12\n")
+    rng = random.Random(15)
+    # a hello as IOS sends it, then mangled
+    hello = bytes.fromhex("0201002cc6336402000000000000000000000000"
+                          "00000000ffffffc0000a1201000000280000000000000000")
+    for n in range(200):
+        body = bytearray(hello if n % 2 else rng.randbytes(rng.randrange(0, 80)))
+        if body and n % 2:
+            body[rng.randrange(len(body))] ^= 1 << rng.randrange(8)
+            body = body[: rng.randrange(len(body) + 1)]
+        inject(c, "R1", push_ipv4(Ipv4Packet(ttl=1, protocol=IP_PROTOCOL_OSPF,
+                                             src=ip_to_int("198.51.100.2"),
+                                             dst=ip_to_int("224.0.0.5"), payload=bytes(body))))
+    engine = c.lab.routers["R1"].ospf_plane.engines[1]  # type: ignore[attr-defined]
+    assert engine.bad_packets > 50
+    run(c, "@wait 60\n")
+    assert "FULL/" in run(c, "show ip ospf neighbor\n")
+    assert "Router Link States (Area 0)" in run(c, "show ip ospf database\n")
