@@ -13,8 +13,8 @@ from iosim.show import ospf as show
 from iosim.show.routing import show_ip_route
 
 #: ``debug ip ospf KEYWORD`` -> (the router's debug flag, what IOS answers)
-DEBUG_FLAGS = {"DEBUG_OSPF_ADJ": ("ospf-adj", "OSPF adjacency events debugging is"),
-               "DEBUG_OSPF_HELLO": ("ospf-hello", "OSPF hello events debugging is"),
+DEBUG_FLAGS = {"DEBUG_OSPF_ADJ": ("ospf-adj", "OSPF adjacency debugging is"),
+               "DEBUG_OSPF_HELLO": ("ospf-hello", "OSPF hello debugging is"),
                "DEBUG_OSPF_EVENTS": ("ospf-events", "OSPF events debugging is")}
 
 #: ``show ip ospf database KEYWORD`` terminals -> the keyword

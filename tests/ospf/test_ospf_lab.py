@@ -330,3 +330,16 @@ def test_garbage_in_protocol_89_is_counted_and_the_adjacency_forms_anyway(
     run(c, "@wait 60\n")
     assert "FULL/" in run(c, "show ip ospf neighbor\n")
     assert "Router Link States (Area 0)" in run(c, "show ip ospf database\n")
+
+
+def test_debug_ip_ospf_turns_on_off_and_shows_in_show_debugging(tmp_path: Path) -> None:
+    c = console(tmp_path)
+    assert run(c, "@R1\nenable\ndebug ip ospf adj\n").endswith(
+        "OSPF adjacency debugging is on\n")
+    assert "OSPF hello debugging is on" in run(c, "debug ip ospf hello\n")
+    shown = run(c, "show debugging\n")
+    assert "OSPF:\n  OSPF adjacency debugging is on\n  OSPF hello debugging is on\n" in shown
+    assert "OSPF hello debugging is off" in run(c, "undebug ip ospf hello\n")
+    assert "hello" not in run(c, "show debugging\n")
+    run(c, "undebug all\n")
+    assert "OSPF" not in run(c, "show debugging\n")
