@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from labkit import captured_ipv4, inject, marks, run
 from tunnelkit import PING, R1_WAN, R2_WAN, SIDES, crypto_lines, tunnel_lab
 
@@ -192,3 +193,23 @@ def test_fixing_the_refused_transform_set_brings_the_vti_up_without_waiting(tmp_
     assert "Interface Tunnel0, changed state to up" in out
     assert c.lab.routers["R1"].interface_up("Tunnel0") == ("up", "up")
     assert marks(run(c, "@R1\n" + PING)) == ["!!!!!"]
+
+
+@pytest.mark.parametrize("mode", ["gre", "ipsec"])
+def test_link_local_multicast_crosses_a_protected_tunnel_encrypted(tmp_path: Path, mode: str
+                                                                   ) -> None:
+    """What a routing protocol sends to 224.0.0.5 out of a protected tunnel (GRE over IPsec
+    or a VTI) reaches the far router on its tunnel, and only as ESP on the ISP's links."""
+    c = tunnel_lab(tmp_path, mode=mode, protect=True, capture=True)
+    run(c, "@wait 5\n")
+    r1, r2 = c.lab.routers["R1"], c.lab.routers["R2"]
+    assert r1.stack is not None and r2.stack is not None
+    heard: list[tuple[str | None, int, bytes]] = []
+    r2.stack.protocol_handlers[89] = lambda interface, packet, data: heard.append(
+        (interface, packet.dst, packet.payload))
+    before = len(captured_ipv4(c, "R1"))
+    assert r1.stack.send(ip_to_int("224.0.0.5"), 89, b"hello", ttl=1, interface="Tunnel0")
+    c.lab.clock.advance(1)
+    assert heard == [("Tunnel0", ip_to_int("224.0.0.5"), b"hello")]
+    assert [p.protocol for _, p in captured_ipv4(c, "R1")[before:]] == [IpProtocol.ESP]
+    assert "#pkts encaps: 1, #pkts encrypt: 1" in run(c, "show crypto ipsec sa")

@@ -1,6 +1,6 @@
 """tshark reads the tunnels' packets from a lab capture: GRE (with its key and keepalives)
-dissected field by field, and GRE over IPsec decrypted with the keys ``@keys`` writes --
-none of it malformed."""
+dissected field by field, and GRE over IPsec and the VTI decrypted with the keys ``@keys``
+writes -- none of it malformed."""
 
 from __future__ import annotations
 
@@ -50,8 +50,11 @@ def test_tshark_dissects_gre_with_key_and_keepalives(tmp_path: Path) -> None:
     assert answered and all(r[0] == [R2_WAN] for r in answered)
 
 
-def test_tshark_decrypts_gre_over_ipsec_with_the_exported_keys(tmp_path: Path) -> None:
-    c = tunnel_lab(tmp_path, protect=True, capture=True)
+@pytest.mark.parametrize(("mode", "inside"), [("gre", "esp:gre:ip:icmp"),
+                                              ("ipsec", "esp:ip:icmp")])
+def test_tshark_decrypts_the_protected_tunnels_with_the_exported_keys(
+        tmp_path: Path, mode: str, inside: str) -> None:
+    c = tunnel_lab(tmp_path, mode=mode, protect=True, capture=True)
     run(c, "@wait 5\n")
     assert marks(run(c, PING)) == ["!!!!!"]
     config = tmp_path / "config"
@@ -66,4 +69,4 @@ def test_tshark_decrypts_gre_over_ipsec_with_the_exported_keys(tmp_path: Path) -
     layers = _tshark(pcap, *decode, "-Y", "esp && icmp", "-T", "fields", "-e",
                      "frame.protocols", env=env).splitlines()
     assert len(layers) == 10
-    assert all("esp:gre:ip:icmp" in line for line in layers), layers
+    assert all(inside in line for line in layers), layers
