@@ -713,6 +713,9 @@ class OspfEngine:
         self._send_hello(iface, now)
         self.timers.set(key, deadline_after(now, iface.settings.hello_interval))
 
+    def _timer_pace(self, key: tuple[object, ...], now: float) -> None:
+        """An interface's flood pacing interval ended: the batch's end sends its queues."""
+
     def _timer_wait(self, key: tuple[object, ...], now: float) -> None:
         iface = self.interfaces.get(str(key[1]))
         if iface is not None:

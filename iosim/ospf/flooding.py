@@ -9,9 +9,10 @@ summed again, and a duplicate costs an acknowledgment and nothing else. A newer 
 installed and flooded (13.3): it joins the retransmission list of every neighbour in state
 Exchange or higher on the interfaces of its flooding scope, except the one it came from,
 and goes into the interface's flood queue, which the engine sends as few Link State Updates
-as the MTU allows at the end of the batch. The work per LSA is therefore proportional to the
-router's own neighbours, never to the size of the area: a flood through N routers costs
-O(N) in all, not O(N^2).
+as the MTU allows at the end of the batch, at most once per flood pacing interval (33 ms):
+LSAs that arrive together from several neighbours leave together. The work per LSA is
+therefore proportional to the router's own neighbours, never to the size of the area: a
+flood through N routers costs O(N) in all, not O(N^2).
 
 Retransmissions go unicast every RxmtInterval to a neighbour whose list is not empty;
 acknowledgments (13.7) take LSAs off that list.
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 #: Room for the IP and OSPF headers, the LSA count and an MD5 digest in an update.
 _LSU_OVERHEAD = 20 + 24 + 4 + 16
+FLOOD_PACING = 0.033  # "Interface flood pacing timer 33 msecs": one flood per interface then
 
 
 class Flooding:
@@ -213,9 +215,17 @@ class Flooding:
             self.engine.send(iface, nbr.address, LinkStateUpdate(tuple(chunk)))
 
     def flush_queues(self, now: float) -> None:
-        """Send what the batch queued: flooded LSAs and acknowledgments, per interface."""
+        """Send what the batch queued: flooded LSAs and acknowledgments, per interface, at
+        most once per flood pacing interval (what is queued meanwhile leaves together when
+        it ends, as IOS paces its floods: far fewer packets when many LSAs change at once)."""
         e = self.engine
         for iface in e.interfaces.values():
+            if not iface.flood_queue and not iface.ack_queue:
+                continue
+            if now < iface.paced_until:  # what arrives meanwhile goes in the same packets
+                e.timers.set(("pace", iface.name), iface.paced_until)
+                continue
+            iface.paced_until = now + FLOOD_PACING
             if iface.flood_queue:
                 queued: list[LsdbEntry] = iface.flood_queue  # type: ignore[assignment]
                 iface.flood_queue = []

@@ -128,6 +128,7 @@ class OspfInterface:
     wait_until: float | None = None
     flood_queue: list[object] = field(default_factory=list)  # LSAs to send at the batch's end
     ack_queue: list[object] = field(default_factory=list)  # LSA headers to acknowledge
+    paced_until: float = -1.0  # no flood or acknowledgment leaves before then (pacing)
     up_since: float = 0.0
 
     @property
