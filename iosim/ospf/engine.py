@@ -19,8 +19,9 @@ of the network. Neighbour and interface events run the tables of :mod:`neighbor`
 :mod:`interface`; interface events raised while a packet is processed are queued and run
 after it, so one packet's consequences happen in the RFC's order without recursion.
 Database exchange, flooding and the router's own LSAs live in :mod:`exchange`,
-:mod:`flooding` and :mod:`origination`; the routing table comes from :mod:`spf`, run with
-IOS's SPF throttle (5 s after the first change, then at most every 10 s). Each call ends
+:mod:`flooding` and :mod:`origination`; the routing table comes from :mod:`spf`, run by
+:mod:`calculation` on IOS's SPF throttle (5 s after the first change, then at most every
+10 s). Each call ends
 with a batch: marked LSAs are originated and queued floods and acknowledgments are sent.
 """
 
@@ -30,6 +31,12 @@ from dataclasses import dataclass, field, replace
 
 from iosim.deadlines import DeadlineQueue, deadline_after
 from iosim.net.packets import format_ip
+from iosim.ospf.calculation import (
+    SPF_HOLD,
+    RouteCalculation,
+    RoutesChanged,
+    RouteTimes,
+)
 from iosim.ospf.exchange import DatabaseExchange
 from iosim.ospf.flooding import Flooding
 from iosim.ospf.interface import (
@@ -65,7 +72,6 @@ from iosim.ospf.packets import (
     OspfError,
     OspfHeader,
     OspfPacket,
-    SummaryLsa,
     md5_digest_ok,
     pull_packet,
     push_packet,
@@ -73,16 +79,9 @@ from iosim.ospf.packets import (
 from iosim.ospf.spf import (
     AreaTree,
     Path,
-    best_routes,
-    external,
-    inter_area,
-    intra_area,
 )
 
 HELLO_OPTIONS = OPTION_L | OPTION_E  # 0x12, as IOS sends its hellos
-SPF_START = 5.0  # timers throttle spf 5000 10000 10000 (IOS 15's defaults)
-SPF_HOLD = 10.0
-SPF_MAX_WAIT = 10.0
 RETRANSMIT_LIMIT = 24  # "Retransmission limit dc 24 non-dc 24"
 
 
@@ -111,11 +110,6 @@ class OspfDebug:
     text: str
 
 
-@dataclass(frozen=True)
-class RoutesChanged:
-    """The routing table changed (:attr:`OspfEngine.table`)."""
-
-
 OspfEvent = OspfLog | OspfDebug | RoutesChanged
 
 
@@ -139,14 +133,6 @@ class Area:
     spf_runs: int = 0
     spf_last: float | None = None
     authentication: int = AuType.NULL  # "area N authentication [message-digest]"
-
-
-@dataclass
-class RouteTimes:
-    """When each route last changed (``show ip route`` prints its age)."""
-
-    signature: tuple[object, ...]
-    since: float
 
 
 class OspfEngine:
@@ -179,6 +165,7 @@ class OspfEngine:
         self.exchange = DatabaseExchange(self)
         self.flooding = Flooding(self)
         self.origination = Origination(self)
+        self.calculation = RouteCalculation(self)
 
     # ================================================================ configuration
 
@@ -756,7 +743,7 @@ class OspfEngine:
         self.timers.set(key, now + iface.settings.retransmit_interval)
 
     def _timer_spf(self, key: tuple[object, ...], now: float) -> None:
-        self._run_spf(now)
+        self.calculation.run(now)
 
     def _lsa_of(self, key: tuple[object, ...]) -> tuple[int, LsaKey, Lsdb] | None:
         """(scope, LSA key, database) of a timer about one LSA, if its scope still exists."""
@@ -801,6 +788,10 @@ class OspfEngine:
 
     # ================================================================ the database
 
+    def schedule_spf(self, now: float) -> None:
+        """A routing table calculation, on IOS's SPF throttle (``iosim.ospf.calculation``)."""
+        self.calculation.schedule(now)
+
     def lsdb_changed(self, scope: int, entry: LsdbEntry, old: LsdbEntry | None,
                      now: float) -> None:
         """An instance was installed (13.2): a routing calculation if it says something
@@ -810,100 +801,6 @@ class OspfEngine:
         if (old is None or old.lsa.raw[20:] != entry.lsa.raw[20:]
                 or old.at_max_age(now) != entry.at_max_age(now)):
             self.schedule_spf(now)
-
-    def schedule_spf(self, now: float) -> None:
-        """IOS's SPF throttle: 5 s after a change, at least 10 s after the last run."""
-        if ("spf",) in self.timers:
-            return
-        if self.spf_last is None or now >= self.spf_last + 2 * SPF_MAX_WAIT:
-            self.spf_hold = SPF_HOLD
-            when = now + SPF_START
-        else:
-            when = max(now + SPF_START, self.spf_last + self.spf_hold)
-        self.timers.set(("spf",), when)
-
-    def _run_spf(self, now: float) -> None:
-        """The routing table calculation (16), then what an area border router summarises."""
-        if self.spf_last is not None and now < self.spf_last + 2 * SPF_MAX_WAIT:
-            self.spf_hold = min(self.spf_hold * 2, SPF_MAX_WAIT)
-        self.spf_last = now
-        by_address = {i.settings.address: i.name for i in self.interfaces.values()}
-        by_address.update({i.settings.network: i.name for i in self.interfaces.values()
-                           if i.settings.network not in by_address})
-        intra: dict[tuple[int, int], Path] = {}
-        for area_id, area in self.areas.items():
-            area.tree = intra_area(self.router_id, area_id, area.lsdb, now, by_address.get,
-                                   self._neighbor_address)
-            area.spf_runs += 1
-            area.spf_last = now
-            for prefix, path in area.tree.networks.items():
-                known = intra.get(prefix)
-                if known is None or path.cost < known.cost:
-                    intra[prefix] = path
-        border = self.is_abr()
-        inter, asbrs = inter_area(self.router_id, {a: (area.lsdb, area.tree)
-                                                   for a, area in self.areas.items()},
-                                  now, border)
-
-        def asbr_path(rid: int) -> Path | None:
-            found = [a.tree.routers[rid] for a in self.areas.values()
-                     if rid in a.tree.routers and a.tree.routers[rid].flags & 0x02]
-            if found:
-                return min(found, key=lambda p: p.cost)
-            return asbrs.get(rid)
-
-        outside = external(self.router_id, self.external, now, asbr_path)
-        self._set_table(best_routes(intra, inter, outside), now)
-        self._summaries(intra, inter, now)
-
-    def _neighbor_address(self, name: str, router_id: int) -> int | None:
-        iface = self.interfaces.get(name)
-        if iface is None:
-            return None
-        return next((n.address for n in iface.neighbors.values()
-                     if n.router_id == router_id and n.state is NeighborState.FULL), None)
-
-    def _set_table(self, table: dict[tuple[int, int], Path], now: float) -> None:
-        times: dict[tuple[int, int], RouteTimes] = {}
-        for prefix, path in table.items():
-            signature = (path.path_type, path.cost, path.type2_cost, path.next_hops)
-            known = self.route_times.get(prefix)
-            times[prefix] = known if known is not None and known.signature == signature else (
-                RouteTimes(signature, now))
-        changed = times.keys() != self.route_times.keys() or any(
-            times[p] is not self.route_times.get(p) for p in times)
-        self.table = table
-        self.route_times = times
-        if changed:
-            self.events.append(RoutesChanged())
-
-    def _summaries(self, intra: dict[tuple[int, int], Path],
-                   inter: dict[tuple[int, int], Path], now: float) -> None:
-        """An area border router's summary-LSAs (12.4.3): each area's routes into the
-        others, the backbone's inter-area routes into the other areas; ASBRs as type 4."""
-        border = self.is_abr()
-        rid = self.router_id
-        for area_id in self.areas:
-            wanted: dict[tuple[int, int, int], SummaryLsa] = {}
-            if border:
-                for (net, mask), path in intra.items():
-                    if path.area != area_id:
-                        wanted[(LsType.SUMMARY_NETWORK, net, rid)] = SummaryLsa(mask, path.cost)
-                if area_id != 0:
-                    for (net, mask), path in inter.items():
-                        wanted.setdefault((LsType.SUMMARY_NETWORK, net, rid),
-                                          SummaryLsa(mask, path.cost))
-                for other_id, other in self.areas.items():
-                    if other_id == area_id:
-                        continue
-                    for asbr, path in other.tree.routers.items():
-                        if path.flags & 0x02:
-                            wanted[(LsType.SUMMARY_ASBR, asbr, rid)] = SummaryLsa(0, path.cost)
-            for scope, key in [s for s in self.origination.wanted
-                               if s[0] == area_id and s[1][0] in (3, 4) and s[1] not in wanted]:
-                self.origination.want(scope, key, None, now)
-            for key, body in wanted.items():
-                self.origination.want(area_id, key, body, now)
 
     def _update_default(self, now: float) -> None:
         d = self.default_originate

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iosim.net.packets import format_ip
+from iosim.ospf.calculation import SPF_HOLD, SPF_MAX_WAIT, SPF_START
 from iosim.ospf.config import ospf_config
-from iosim.ospf.engine import SPF_HOLD, SPF_MAX_WAIT, SPF_START, OspfEngine
+from iosim.ospf.engine import OspfEngine
 from iosim.ospf.interface import NetworkType, OspfInterface
 from iosim.ospf.lsdb import Lsdb, LsdbEntry
 from iosim.ospf.neighbor import Neighbor, NeighborState
