@@ -343,3 +343,18 @@ def test_debug_ip_ospf_turns_on_off_and_shows_in_show_debugging(tmp_path: Path) 
     assert "hello" not in run(c, "show debugging\n")
     run(c, "undebug all\n")
     assert "OSPF" not in run(c, "show debugging\n")
+
+
+def test_a_network_type_mismatch_goes_full_but_learns_no_routes(tmp_path: Path) -> None:
+    """Point-to-point on R1, broadcast on the ISP: the hellos agree, so both ends go FULL,
+    but neither router's SPF can use the other's router-LSA (a point-to-point link against
+    a transit network): no routes, as on IOS."""
+    c = _r1_and_isp(tmp_path, r1="ip ospf network point-to-point",
+                    isp_process="network 203.0.113.0 0.0.0.3 area 0")
+    run(c, "conf t\nrouter ospf 1\nnetwork 192.168.1.0 0.0.0.255 area 0\nend\n@wait 60\n")
+    assert "FULL/  -" in run(c, "show ip ospf neighbor\n")
+    assert "203.0.113.0" not in run(c, "show ip route ospf\n")
+    assert "FULL/BDR" in run(c, "@ISP\nshow ip ospf neighbor\n")
+    assert "192.168.1.0" not in run(c, "show ip route ospf\n")
+    run(c, "@R1\nconf t\ninterface GigabitEthernet0/0\nno ip ospf network\nend\n@wait 90\n")
+    assert re.search(r"O +203\.0\.113\.0 \[110/2\]", run(c, "show ip route ospf\n"))
