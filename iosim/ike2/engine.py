@@ -1,0 +1,1153 @@
+"""The IKEv2 engine (RFC 7296, both roles, pre-shared keys), sans-IO.
+
+Theory of operation
+-------------------
+``Ikev2Engine`` is one router's IKEv2 endpoint on one local address. Like the IKEv1 engine
+it never touches a socket, a clock or the OS random source: datagrams come in through
+``receive_datagram(data, peer, now, port)`` and go out through ``datagrams_with_ports()``;
+time is ``now``; randomness (SPIs, nonces, DH privates, IVs) comes from ``rand``; what
+happened comes out of ``next_event()`` (:mod:`iosim.ike2.events`).
+
+A message is routed by the SPI we chose (the responder's for the original initiator's
+messages, the initiator's otherwise), then by exchange, role and state:
+
+===============  =====  ================  =============================================
+exchange         role   state             action
+===============  =====  ================  =============================================
+IKE_SA_INIT req  R      (no SA)           cookie wanted? -> N(COOKIE); no proposal ->
+                                          N(NO_PROPOSAL_CHOSEN); other group ->
+                                          N(INVALID_KE_PAYLOAD); else SA KE Nr (IN-NEG)
+IKE_SA_INIT rsp  I      IN-NEG, mid 0     N(COOKIE) / N(INVALID_KE_PAYLOAD) -> again;
+                                          else keys, NAT-D, IKE_AUTH request
+IKE_AUTH req     R      IN-NEG            profile by IDi, verify AUTH (remote key), child
+                                          by the SPD, IDr AUTH SA TSi TSr -> READY
+IKE_AUTH rsp     I      IN-NEG            verify AUTH, child -> READY
+CREATE_CHILD_SA  R      READY             IKE proposal: IKE SA rekey (2.18); else a
+                                          child, with KE if PFS (2.17)
+INFORMATIONAL    R      READY             D(IKE) -> gone; D(ESP) -> pairs gone, ours
+                                          answered; empty -> liveness (DPD)
+responses        I      READY             completes the request outstanding
+===============  =====  ================  =============================================
+
+Message IDs (2.3): a window of one: one request of ours outstanding (others wait in the SA's
+queue), one expected from the peer; a repeated request gets the kept response again, any
+other ID is dropped. Retransmission: 2 s after sending, then 4, 8, 16, 32; 64 s after the
+fifth the exchange is abandoned (an IKE SA being negotiated fails; an established one whose
+DPD probe went unanswered is dead).
+
+NAT traversal (2.23): both sides send NAT_DETECTION_*_IP; on a mismatch the initiator moves
+to UDP 4500 for IKE_AUTH, the responder follows when a message arrives there, and every
+CHILD_SA is UDP-encapsulated. Cookies (2.6): when more half-open SAs than
+``cookie_threshold()`` exist, an IKE_SA_INIT without a valid N(COOKIE) is answered with one.
+Fragmentation (RFC 7383): when both sides announce it and ``fragmentation_mtu`` is set, an
+encrypted message larger than the MTU leaves as SKF fragments; fragments received are
+reassembled before anything is decrypted further.
+
+Against a hostile network: nothing changes before a message parsed, decrypted and (for
+IKE_AUTH) authenticated; bad input is counted in ``dropped``. At most ``MAX_HALF_OPEN``
+half-open SAs exist; the responder answers a repeated IKE_SA_INIT from its half-open table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable
+
+from iosim.crypto.dh import DhError, group
+from iosim.deadlines import deadline_after
+from iosim.ike.phase2_policy import Phase2Refused
+from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
+from iosim.ike2 import child
+from iosim.ike2.constants import (
+    AuthMethod,
+    ExchangeType,
+    Flag,
+    NotifyType,
+    PayloadType,
+    ProtocolId,
+)
+from iosim.ike2.events import (
+    ChildDeleted,
+    ChildFailed,
+    ChildUp,
+    InitialContact,
+    NegotiationFailed,
+    PacketReceived,
+    PacketSent,
+    PeerDead,
+    SaDown,
+    SaUp,
+    Step,
+)
+from iosim.ike2.keys import (
+    ike_keys,
+    nat_detection_hash,
+    psk_auth,
+    rekey_skeyseed,
+    signed_octets,
+    skeyseed,
+)
+from iosim.ike2.payloads import (
+    AuthPayload,
+    DeletePayload,
+    IdPayload,
+    IkeHeader,
+    IkeMessage,
+    KePayload,
+    MalformedMessage,
+    NoncePayload,
+    NotifyPayload,
+    Payload,
+    SaPayload,
+    SkfPayload,
+    SkPayload,
+    TsPayload,
+    payload_names,
+    pull_header,
+    pull_message,
+    pull_payloads,
+    push_message,
+    push_payloads,
+)
+from iosim.ike2.protect import open_sealed, seal
+from iosim.ike2.sa import (
+    IkeProposal,
+    Ikev2Sa,
+    Ikev2Settings,
+    PendingChild,
+    Suite,
+    answered_suite,
+    choose,
+    proposal_payload,
+)
+
+__all__ = ["IKE_PORT", "NAT_T_PORT", "Ikev2Engine", "SelectChild"]
+
+IKE_PORT, NAT_T_PORT = 500, 4500
+NONCE_SIZE = 32
+RETRANSMIT_FIRST = 2.0
+RETRANSMIT_TRIES = 5
+MAX_HALF_OPEN = 1000
+HALF_OPEN_LIFE = 30.0
+REKEY_AT = 0.9
+DPD_TRIES = 5
+
+#: The SPD's judgement of a child: (peer, proposed proxies, offers, in IKE_AUTH) -> the
+#: offer and (possibly narrowed) proxies, or why not. IKE_AUTH's child has no PFS of its
+#: own (RFC 7296 1.2): a ``set pfs`` there must not refuse it.
+SelectChild = Callable[[int, ProxyIdentity, list[Phase2Offer], bool],
+                       "tuple[Phase2Offer, ProxyIdentity] | Phase2Refused"]
+_EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
+
+
+class _Drop(Exception):
+    """A message we ignore (counted in ``dropped``)."""
+
+
+class Ikev2Engine:
+    """IKEv2 endpoint for one local address (see the module docstring)."""
+
+    def __init__(self, local: int, *, rand: Callable[[int], bytes],
+                 proposals: Callable[[], list[IkeProposal]],
+                 settings_for: Callable[[int, tuple[int, bytes] | None],
+                                        Ikev2Settings | None],
+                 select_child: SelectChild,
+                 nat_traversal: bool = True,
+                 cookie_threshold: Callable[[], int | None] = lambda: None,
+                 fragmentation_mtu: Callable[[], int | None] = lambda: None) -> None:
+        self.local = local
+        self._rand = rand
+        self._proposals = proposals
+        self._settings_for = settings_for
+        self._select = select_child
+        self._nat_traversal = nat_traversal
+        self._cookie_threshold = cookie_threshold
+        self._fragmentation_mtu = fragmentation_mtu  # crypto ikev2 fragmentation [mtu N]
+        self._cookie_secret = rand(16)
+        self.sas: dict[bytes, Ikev2Sa] = {}  # by our SPI
+        self._half_open: dict[tuple[int, bytes], Ikev2Sa] = {}  # responder, by (peer, SPIi)
+        self._outbox: list[tuple[int, bytes, int]] = []
+        self._events: deque[object] = deque()
+        self._traffic: dict[int, list[float]] = {}
+        self._next_sa_id = 1
+        self._conn_ids = 0
+        self.dropped = 0
+        self.stats = {"in_requests": 0, "in_accepted": 0, "in_rejected": 0,
+                      "out_requests": 0, "out_accepted": 0, "out_rejected": 0,
+                      "cookie_challenged": 0, "cookie_accepted": 0, "cookie_rejected": 0}
+
+    # ================================================================== public API
+
+    def initiate(self, peer: int, proxies: ProxyIdentity, offer: Phase2Offer, now: float,
+                 settings: Ikev2Settings) -> None:
+        """Bring up a CHILD_SA for ``proxies`` with ``peer``: over its READY IKE SA
+        (CREATE_CHILD_SA, with N(REKEY_SA) when a pair for those proxies exists), after the
+        one being negotiated, or with a new IKE SA (IKE_SA_INIT)."""
+        want = PendingChild(proxies, offer)
+        sa = self.sa_for(peer)
+        if sa is not None and sa.established:
+            old = [spi for spi, p in sa.children.items() if p.proxies == proxies]
+            want.rekey_spi = old[-1] if old else None
+            if any(isinstance(q, PendingChild) and q.proxies == proxies for q in sa.queue) \
+                    or sa.request_context.get("proxies") == proxies:
+                return
+            sa.queue.append(want)
+            self._kick(sa, now)
+            return
+        if sa is not None:
+            if all(p.proxies != proxies for p in sa.pending):
+                sa.pending.append(want)
+            return
+        self._start(peer, [want], settings, now)
+
+    def sa_for(self, peer: int) -> Ikev2Sa | None:
+        """The newest live IKE SA with ``peer`` (READY preferred)."""
+        live = [s for s in self.sas.values() if s.peer == peer and s.state != "DELETE"]
+        ready = [s for s in live if s.established]
+        pool = ready or live
+        return max(pool, key=lambda s: s.created_at) if pool else None
+
+    def delete_child(self, peer: int, spi_in: int, now: float) -> None:
+        """Tell the peer the pair with our inbound SPI ``spi_in`` is gone (D(ESP))."""
+        for sa in self.sas.values():
+            if sa.peer == peer and spi_in in sa.children and sa.established:
+                del sa.children[spi_in]
+                sa.queue.append(("delete_child", spi_in))
+                self._kick(sa, now)
+                return
+
+    def forget_child(self, spi_in: int) -> None:
+        """The pair is gone without telling anyone."""
+        for sa in self.sas.values():
+            sa.children.pop(spi_in, None)
+
+    def delete_sa(self, peer: int | None, now: float, sa_id: int | None = None) -> None:
+        """``clear crypto ikev2 sa [remote A] [fvrf]``: delete IKE SAs (D(IKE) to the peer)
+        and their pairs."""
+        for sa in list(self.sas.values()):
+            if (peer is not None and sa.peer != peer) or (sa_id is not None
+                                                          and sa.sa_id != sa_id):
+                continue
+            if sa.established:
+                self._send_request(sa, ExchangeType.INFORMATIONAL,
+                                   [DeletePayload(ProtocolId.IKE)], "delete_ike", now,
+                                   force=True)
+            self._gone(sa, "Delete", now)
+
+    def note_traffic(self, peer: int, now: float, inbound: bool) -> None:
+        """ESP with ``peer``: what on-demand DPD watches."""
+        seen = self._traffic.setdefault(peer, [0.0, 0.0])
+        seen[1 if inbound else 0] = now
+
+    def receive_datagram(self, data: bytes, peer: int, now: float,
+                         port: int = IKE_PORT) -> None:
+        """Process one IKEv2 message from ``peer`` (non-ESP marker already removed)."""
+        try:
+            self._receive(data, peer, now, port)
+        except (MalformedMessage, _Drop, DhError, ValueError):
+            self.dropped += 1
+
+    def datagrams_with_ports(self) -> list[tuple[int, bytes, int]]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    def next_event(self) -> object | None:
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> float | None:
+        when = [t for sa in self.sas.values() for t in self._deadlines(sa) if t is not None]
+        when += [sa.created_at + HALF_OPEN_LIFE for sa in self._half_open.values()]
+        return min(when) if when else None
+
+    def handle_timer(self, now: float) -> None:
+        for key, sa in list(self._half_open.items()):
+            if now >= sa.created_at + HALF_OPEN_LIFE:
+                del self._half_open[key]
+                if sa.state == "IN-NEG":
+                    self.sas.pop(sa.local_spi, None)
+        for sa in list(self.sas.values()):
+            self._sa_timer(sa, now)
+
+    def next_conn_ids(self) -> tuple[int, int]:
+        self._conn_ids += 2
+        return self._conn_ids - 1, self._conn_ids
+
+    # ================================================================== timers
+
+    @staticmethod
+    def _deadlines(sa: Ikev2Sa) -> list[float | None]:
+        return [sa.resend_at, sa.expires_at, sa.rekey_at, sa.dpd_at]
+
+    def _sa_timer(self, sa: Ikev2Sa, now: float) -> None:
+        if sa.resend_at is not None and now >= sa.resend_at:
+            self._retransmit(sa, now)
+        if sa.state == "DELETE" or sa.local_spi not in self.sas:
+            return
+        if sa.expires_at is not None and now >= sa.expires_at:
+            self._send_request(sa, ExchangeType.INFORMATIONAL,
+                               [DeletePayload(ProtocolId.IKE)], "delete_ike", now, force=True)
+            self._gone(sa, "Lifetime Expired", now)
+            return
+        if sa.rekey_at is not None and now >= sa.rekey_at:
+            sa.rekey_at = None
+            if sa.children:  # an idle SA just expires, as on IOS
+                sa.queue.append(("rekey_ike",))
+                self._kick(sa, now)
+        if sa.dpd_at is not None and now >= sa.dpd_at:
+            self._dpd_due(sa, now)
+
+    def _retransmit(self, sa: Ikev2Sa, now: float) -> None:
+        if sa.outstanding is None:
+            sa.resend_at = None
+            return
+        if sa.retries >= RETRANSMIT_TRIES:
+            sa.resend_at = None
+            what = sa.outstanding[2]
+            if sa.state == "IN-NEG":
+                self._fail(sa, "Negotiation aborted due to ERROR: Maximum number of "
+                               "retransmissions reached", "", now)
+            elif what == "dpd":
+                self._events.append(PeerDead(sa.peer, sa.sa_id))
+                self._gone(sa, "Peer not responding (DPD)", now)
+            else:
+                self._gone(sa, "Maximum number of retransmissions reached", now)
+            return
+        sa.retries += 1
+        for data in sa.sent_fragments or (sa.outstanding[1],):
+            self._transmit(sa, data)
+        mid = sa.outstanding[0]
+        self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry {sa.retries}), "
+                                           f"message id {mid}"))
+        sa.resend_at = deadline_after(now, self._resend_interval(sa, sa.outstanding[2]))
+
+    def _resend_interval(self, sa: Ikev2Sa, what: str) -> float:
+        """2 s doubling per retry; a DPD probe is retried every ``dpd ... R`` seconds."""
+        settings = sa.settings
+        if what == "dpd" and settings is not None and settings.dpd is not None:
+            return float(settings.dpd[1])
+        return RETRANSMIT_FIRST * 2 ** sa.retries
+
+    def _dpd_due(self, sa: Ikev2Sa, now: float) -> None:
+        sa.dpd_at = None
+        settings = sa.settings
+        if settings is None or settings.dpd is None or not sa.established:
+            return
+        interval, _, periodic = settings.dpd
+        seen = self._traffic.get(sa.peer, [0.0, 0.0])
+        idle_in = max(seen[1], sa.last_in)
+        if periodic or (seen[0] > idle_in and now - idle_in >= interval):
+            if sa.outstanding is None:
+                self._send_request(sa, ExchangeType.INFORMATIONAL, [], "dpd", now)
+        sa.dpd_at = deadline_after(now, interval)
+
+    # ================================================================== sending
+
+    def _header(self, sa: Ikev2Sa, exchange: int, mid: int, response: bool) -> IkeHeader:
+        flags = (Flag.INITIATOR if sa.initiator else 0) | (Flag.RESPONSE if response else 0)
+        return IkeHeader(sa.spi_i, sa.spi_r, 0, exchange, int(flags), mid)
+
+    def _transmit(self, sa: Ikev2Sa, data: bytes) -> None:
+        self._outbox.append((sa.peer, data, sa.port))
+
+    def _protected(self, sa: Ikev2Sa, exchange: int, mid: int, response: bool,
+                   payloads: list[Payload]) -> tuple[bytes, ...]:
+        """The datagram(s) of an encrypted message: one SK, or SKF fragments (RFC 7383)."""
+        out_keys, _ = sa.directions()
+        header = self._header(sa, exchange, mid, response)
+        inner = push_payloads(payloads)
+        first = payloads[0].payload_type if payloads else PayloadType.NONE
+        iv_size = out_keys.cipher.iv_size
+        whole = seal(header, b"", PayloadType.SK, first, inner, out_keys, self._rand(iv_size))
+        mtu = self._fragmentation_mtu()
+        if not (sa.fragmentation and mtu and len(whole) + 28 > mtu
+                and exchange != ExchangeType.IKE_SA_INIT):
+            return (whole,)
+        room = max(64, mtu - 28 - 28 - 8 - out_keys.overhead())
+        pieces = [inner[i:i + room] for i in range(0, len(inner), room)] or [b""]
+        return tuple(seal(header, b"", PayloadType.SKF, first if n == 0 else 0, piece,
+                          out_keys, self._rand(iv_size), (n + 1, len(pieces)))
+                     for n, piece in enumerate(pieces))
+
+    def _send_request(self, sa: Ikev2Sa, exchange: int, payloads: list[Payload], what: str,
+                      now: float, *, force: bool = False) -> None:
+        """Send a protected request (window of one: it waits if one is outstanding)."""
+        if sa.outstanding is not None and not force:
+            sa.queue.append(("raw", exchange, payloads, what))
+            return
+        mid = sa.next_mid
+        sa.next_mid += 1
+        datagrams = self._protected(sa, exchange, mid, False, payloads)
+        sa.outstanding = (mid, datagrams[0], what)
+        sa.sent_fragments = datagrams if len(datagrams) > 1 else ()
+        sa.retries = 0
+        sa.resend_at = deadline_after(now, self._resend_interval(sa, what))
+        self._sent(sa, exchange, False, mid, payloads)
+        for data in datagrams:
+            self._transmit(sa, data)
+
+    def _respond(self, sa: Ikev2Sa, exchange: int, mid: int, payloads: list[Payload]) -> None:
+        datagrams = self._protected(sa, exchange, mid, True, payloads)
+        sa.last_response = (mid, datagrams)
+        self._sent(sa, exchange, True, mid, payloads)
+        for data in datagrams:
+            self._transmit(sa, data)
+
+    def _sent(self, sa: Ikev2Sa, exchange: int, response: bool, mid: int,
+              payloads: list[Payload]) -> None:
+        self._events.append(PacketSent(sa.peer, sa.sa_id, self.local, sa.port,
+                                       _EXCHANGE[exchange], response, mid, sa.spi_i, sa.spi_r,
+                                       payload_names(payloads)))
+
+    def _kick(self, sa: Ikev2Sa, now: float) -> None:
+        """Send the next queued request if none is outstanding."""
+        while sa.outstanding is None and sa.queue and sa.established:
+            item = sa.queue.popleft()
+            if isinstance(item, PendingChild):
+                self._request_child(sa, item, now)
+            elif item[0] == "raw":  # type: ignore[index]
+                raw: tuple[str, int, list[Payload], str] = item  # type: ignore[assignment]
+                self._send_request(sa, raw[1], raw[2], raw[3], now)
+            elif item[0] == "delete_child":  # type: ignore[index]
+                spi = item[1]  # type: ignore[index]
+                self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(
+                    ProtocolId.ESP, (spi.to_bytes(4, "big"),))], "delete_child", now)
+            elif item[0] == "rekey_ike":  # type: ignore[index]
+                self._request_ike_rekey(sa, now)
+
+    # ================================================================== IKE_SA_INIT
+
+    def _new_sa(self, peer: int, initiator: bool, spi_i: bytes, now: float) -> Ikev2Sa:
+        spi = self._rand(8)
+        sa = Ikev2Sa(peer, initiator, spi_i if not initiator else spi,
+                     bytes(8) if initiator else spi, self._next_sa_id, now)
+        self._next_sa_id += 1
+        self.sas[sa.local_spi] = sa
+        return sa
+
+    def _start(self, peer: int, wants: list[PendingChild], settings: Ikev2Settings,
+               now: float) -> None:
+        proposals = self._proposals()
+        if not proposals:
+            self._events.append(NegotiationFailed(peer, 0, "no IKEv2 proposal", "", True))
+            return
+        sa = self._new_sa(peer, True, b"", now)
+        sa.settings = settings
+        sa.pending = list(wants)
+        sa.ni = self._rand(NONCE_SIZE)
+        sa.group = proposals[0].groups[0]
+        self.stats["out_requests"] += 1
+        self._events.append(Step(sa.sa_id, f"Searching Policy with fvrf 0, local address "
+                                           f"{_ip(self.local)}"))
+        self._events.append(Step(sa.sa_id, f"Computing DH public key, DH Group {sa.group}"))
+        self._send_init(sa, now)
+
+    def _send_init(self, sa: Ikev2Sa, now: float) -> None:
+        sa.dh = group(sa.group).generate(self._rand)
+        sa.offered = proposal_payload(self._proposals())
+        payloads: list[Payload] = []
+        if sa.cookie:
+            payloads.append(NotifyPayload(NotifyType.COOKIE, sa.cookie))
+        payloads += [sa.offered, KePayload(sa.group, sa.dh.public_bytes()), NoncePayload(sa.ni),
+                     *self._nat_notifies(sa, sa.peer, IKE_PORT)]
+        if self._fragmentation_mtu():
+            payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
+        data = push_message(self._header(sa, ExchangeType.IKE_SA_INIT, 0, False), payloads)
+        sa.init_request = data
+        sa.outstanding = (0, data, "init")
+        sa.retries = 0
+        sa.resend_at = deadline_after(now, RETRANSMIT_FIRST)
+        self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
+        self._sent(sa, ExchangeType.IKE_SA_INIT, False, 0, payloads)
+        self._transmit(sa, data)
+
+    def _nat_notifies(self, sa: Ikev2Sa, peer: int, port: int) -> list[NotifyPayload]:
+        return [NotifyPayload(NotifyType.NAT_DETECTION_SOURCE_IP,
+                              nat_detection_hash(sa.spi_i, sa.spi_r, self.local, port)),
+                NotifyPayload(NotifyType.NAT_DETECTION_DESTINATION_IP,
+                              nat_detection_hash(sa.spi_i, sa.spi_r, peer, port))]
+
+    def _check_nat(self, sa: Ikev2Sa, msg: IkeMessage, port: int) -> None:
+        """NAT detection (2.23): the peer's hash of our address, and of its own."""
+        found = {n.notify_type: n.data for n in msg.notifies()}
+        src = found.get(NotifyType.NAT_DETECTION_SOURCE_IP)
+        dst = found.get(NotifyType.NAT_DETECTION_DESTINATION_IP)
+        if src is None or dst is None:
+            return
+        spi_r = msg.header.spi_r
+        them = nat_detection_hash(sa.spi_i, spi_r, sa.peer, port)
+        us = nat_detection_hash(sa.spi_i, spi_r, self.local, port)
+        sa.nat_local = dst != us
+        sa.nat_detected = src != them or dst != us
+        text = "NAT detected" if sa.nat_detected else "NAT not found"
+        self._events.append(Step(sa.sa_id, f"Processing nat detect {text}"))
+
+    def _cookie(self, peer: int, ni: bytes, spi_i: bytes) -> bytes:
+        """RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)."""
+        return b"\x00" + hashlib.sha256(ni + peer.to_bytes(4, "big") + spi_i
+                                        + self._cookie_secret).digest()
+
+    def _answer_unprotected(self, peer: int, h: IkeHeader, notify: NotifyPayload,
+                            port: int) -> None:
+        header = IkeHeader(h.spi_i, bytes(8), 0, ExchangeType.IKE_SA_INIT, int(Flag.RESPONSE),
+                           0)
+        self._outbox.append((peer, push_message(header, [notify]), port))
+        self._events.append(PacketSent(peer, 0, self.local, port, "IKE_SA_INIT", True, 0,
+                                       h.spi_i, bytes(8), payload_names([notify])))
+
+    def _init_request(self, msg: IkeMessage, data: bytes, peer: int, now: float,
+                      port: int) -> None:
+        h = msg.header
+        if h.message_id != 0 or h.is_response or not h.from_initiator:
+            raise _Drop("not an IKE_SA_INIT request")
+        known = self._half_open.get((peer, h.spi_i))
+        if known is not None:
+            if known.init_request == data and known.last_response is not None:
+                for d in known.last_response[1]:
+                    self._outbox.append((peer, d, port))
+            return
+        offered, ke, ni = msg.first(SaPayload), msg.first(KePayload), msg.first(NoncePayload)
+        if offered is None or ke is None or ni is None:
+            raise _Drop("IKE_SA_INIT without SA, KE or Ni")
+        self.stats["in_requests"] += 1
+        threshold = self._cookie_threshold()
+        if threshold is not None and len(self._half_open) >= threshold:
+            cookie = self._cookie(peer, ni.data, h.spi_i)
+            got = next((n.data for n in msg.notifies() if n.notify_type == NotifyType.COOKIE),
+                       None)
+            if got != cookie:
+                self.stats["cookie_challenged"] += 1
+                if got is not None:
+                    self.stats["cookie_rejected"] += 1
+                self._answer_unprotected(peer, h, NotifyPayload(NotifyType.COOKIE, cookie), port)
+                return
+            self.stats["cookie_accepted"] += 1
+        if len(self._half_open) >= MAX_HALF_OPEN:
+            self.stats["in_rejected"] += 1
+            raise _Drop("too many half-open SAs")
+        chosen = choose(self._proposals(), offered)
+        if chosen is None:
+            self.stats["in_rejected"] += 1
+            self._events.append(NegotiationFailed(peer, 0, "Failed to find a matching policy",
+                                                  "NO_PROPOSAL_CHOSEN", False))
+            self._answer_unprotected(peer, h, NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN), port)
+            return
+        suite, number = chosen
+        if ke.group != suite.group:
+            self._events.append(Step(0, f"Sending invalid ke notification, peer sent group "
+                                        f"{ke.group}, local policy requires group "
+                                        f"{suite.group}"))
+            self._answer_unprotected(peer, h, NotifyPayload(
+                NotifyType.INVALID_KE_PAYLOAD, suite.group.to_bytes(2, "big")), port)
+            return
+        dh = group(suite.group).generate(self._rand)
+        shared = dh.shared_secret(ke.data)  # a bad public value: dropped, nothing kept
+        sa = self._new_sa(peer, False, h.spi_i, now)
+        sa.port = port
+        sa.suite, sa.group, sa.dh, sa.ni, sa.nr = suite, suite.group, dh, ni.data, \
+            self._rand(NONCE_SIZE)
+        sa.init_request = data
+        sa.peer_mid = 1
+        self._half_open[(peer, h.spi_i)] = sa
+        self._events.append(Step(sa.sa_id, f"Received Policies: {_suite_words(suite)}"))
+        self._check_nat(sa, msg, port)
+        sa.fragmentation = bool(self._fragmentation_mtu()) and any(
+            n.notify_type == NotifyType.IKEV2_FRAGMENTATION_SUPPORTED for n in msg.notifies())
+        self._keys(sa, skeyseed(suite.prf, sa.ni, sa.nr, shared))
+        payloads: list[Payload] = [suite.reply(number), KePayload(suite.group, dh.public_bytes()),
+                                   NoncePayload(sa.nr), *self._nat_notifies(sa, peer, port)]
+        if sa.fragmentation:
+            payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
+        header = self._header(sa, ExchangeType.IKE_SA_INIT, 0, True)
+        sa.init_response = push_message(header, payloads)
+        sa.last_response = (0, (sa.init_response,))
+        self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
+        self._sent(sa, ExchangeType.IKE_SA_INIT, True, 0, payloads)
+        self._transmit(sa, sa.init_response)
+
+    def _keys(self, sa: Ikev2Sa, seed: bytes) -> None:
+        s = sa.suite
+        assert s is not None
+        sa.keys = ike_keys(s.prf, seed, sa.ni, sa.nr, sa.spi_i, sa.spi_r, s.cipher, s.integ)
+
+    def _init_response(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes, now: float) -> None:
+        if sa.initiator is False or sa.state != "IN-NEG" or sa.outstanding is None \
+                or sa.outstanding[2] != "init":
+            raise _Drop("unexpected IKE_SA_INIT response")
+        notes = {n.notify_type: n.data for n in msg.notifies()}
+        if NotifyType.COOKIE in notes:
+            sa.cookie = notes[NotifyType.COOKIE]
+            self._events.append(Step(sa.sa_id, "Received COOKIE, resending IKE_SA_INIT"))
+            self._send_init(sa, now)
+            return
+        if NotifyType.INVALID_KE_PAYLOAD in notes:
+            wanted = int.from_bytes(notes[NotifyType.INVALID_KE_PAYLOAD][:2], "big")
+            ours = [g for p in self._proposals() for g in p.groups]
+            if wanted not in ours or wanted == sa.group:
+                self._fail(sa, "INVALID_KE_PAYLOAD for a group we do not offer",
+                           "INVALID_KE_PAYLOAD", now)
+                return
+            self._events.append(Step(sa.sa_id, f"Processing IKE_SA_INIT message: "
+                                               f"INVALID_KE_PAYLOAD, retrying with DH group "
+                                               f"{wanted}"))
+            sa.group = wanted
+            self._send_init(sa, now)
+            return
+        if NotifyType.NO_PROPOSAL_CHOSEN in notes:
+            self._fail(sa, "Received notify: NO_PROPOSAL_CHOSEN", "NO_PROPOSAL_CHOSEN", now)
+            return
+        answer, ke, nr = msg.first(SaPayload), msg.first(KePayload), msg.first(NoncePayload)
+        if answer is None or ke is None or nr is None or sa.offered is None or sa.dh is None:
+            raise _Drop("IKE_SA_INIT response without SA, KE or Nr")
+        suite = answered_suite(sa.offered, answer)
+        if suite is None or suite.group != ke.group or ke.group != sa.group:
+            raise _Drop("responder chose what we did not offer")
+        shared = sa.dh.shared_secret(ke.data)
+        sa.spi_r = msg.header.spi_r
+        sa.suite, sa.nr, sa.init_response = suite, nr.data, data
+        sa.outstanding, sa.resend_at = None, None
+        sa.fragmentation = NotifyType.IKEV2_FRAGMENTATION_SUPPORTED in notes
+        self._keys(sa, skeyseed(suite.prf, sa.ni, sa.nr, shared))
+        self._check_nat(sa, msg, sa.port)
+        if sa.nat_detected and self._nat_traversal:
+            sa.port = NAT_T_PORT
+        sa.next_mid = 1
+        self._send_auth(sa, now)
+
+    # ================================================================== IKE_AUTH
+
+    def _auth_value(self, sa: Ikev2Sa, psk: bytes, sender_initiator: bool,
+                    id_payload: IdPayload) -> bytes:
+        s, k = sa.suite, sa.keys
+        assert s is not None and k is not None
+        if sender_initiator:
+            octets = signed_octets(sa.init_request, sa.nr, s.prf, k.sk_pi, id_payload.body())
+        else:
+            octets = signed_octets(sa.init_response, sa.ni, s.prf, k.sk_pr, id_payload.body())
+        return psk_auth(s.prf, psk, octets)
+
+    def _send_auth(self, sa: Ikev2Sa, now: float) -> None:
+        settings = sa.settings
+        assert settings is not None
+        if settings.local_psk is None:
+            self._fail(sa, "Failed to get the local pre-shared key", "", now)
+            return
+        idi = IdPayload(settings.local_id[0], settings.local_id[1])
+        payloads: list[Payload] = [idi]
+        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
+                   for o in self.sas.values()):
+            payloads.append(NotifyPayload(NotifyType.INITIAL_CONTACT))
+        payloads.append(AuthPayload(AuthMethod.SHARED_KEY_MIC,
+                                    self._auth_value(sa, settings.local_psk, True, idi)))
+        want = sa.pending.pop(0) if sa.pending else None
+        if want is not None:
+            payloads += self._child_offer(sa, want, pfs=False, now=now)
+        self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
+        self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
+
+    def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
+                     now: float) -> list[Payload]:
+        """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) for a child we ask for; the context
+        is kept for the response."""
+        spi_in = self._spi()
+        offered = child.esp_sa_payload(want.offer, spi_in.to_bytes(4, "big"), pfs)
+        if offered is None:
+            return []
+        tsi, tsr = child.ts_payloads(want.proxies, True)
+        sa.request_context = {"proxies": want.proxies, "offer": want.offer, "spi": spi_in,
+                              "sa": offered, "rekey": want.rekey_spi}
+        out: list[Payload] = [offered, tsi, tsr]
+        if want.offer.mode == "transport":
+            out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
+        return out
+
+    def _spi(self) -> int:
+        while True:
+            spi = int.from_bytes(self._rand(4), "big")
+            if spi >= 256:
+                return spi
+
+    def _auth_request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
+                      now: float) -> None:
+        idi = next((p for p in inner if isinstance(p, IdPayload) and not p.responder), None)
+        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
+        if idi is None or auth is None or sa.state != "IN-NEG" or sa.initiator:
+            raise _Drop("IKE_AUTH without IDi or AUTH")
+        mid = msg.header.message_id
+        settings = self._settings_for(sa.peer, (idi.id_type, idi.data))
+        self._half_open.pop((sa.peer, sa.spi_i), None)
+        if settings is None or settings.remote_psk is None:
+            self._events.append(Step(sa.sa_id, "Failed to locate an item in the database"))
+            self._auth_failed(sa, mid, "Failed to find a matching profile", now)
+            return
+        sa.settings = settings
+        sa.remote_id = (idi.id_type, idi.data)
+        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                           "PASSED" if self._auth_ok(sa, settings, idi, auth)
+                                 else "Verification of peer's authentication data FAILED"))
+        if not self._auth_ok(sa, settings, idi, auth) or settings.local_psk is None:
+            self._auth_failed(sa, mid, "Auth exchange failed", now)
+            return
+        idr = IdPayload(settings.local_id[0], settings.local_id[1], responder=True)
+        payloads: list[Payload] = [idr, AuthPayload(
+            AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, False, idr))]
+        self._established(sa, now)
+        if any(isinstance(p, NotifyPayload) and p.notify_type == NotifyType.INITIAL_CONTACT
+               for p in inner):
+            self._initial_contact(sa)
+        payloads += self._child_answer(sa, inner, pfs=False, ke=None)
+        self._respond(sa, ExchangeType.IKE_AUTH, mid, payloads)
+        self.stats["in_accepted"] += 1
+
+    def _auth_ok(self, sa: Ikev2Sa, settings: Ikev2Settings, idi: IdPayload,
+                 auth: AuthPayload) -> bool:
+        if settings.remote_psk is None or auth.method != AuthMethod.SHARED_KEY_MIC:
+            return False
+        import hmac
+
+        expected = self._auth_value(sa, settings.remote_psk, not sa.initiator, idi)
+        return hmac.compare_digest(expected, auth.data)
+
+    def _auth_failed(self, sa: Ikev2Sa, mid: int, reason: str, now: float) -> None:
+        self.stats["in_rejected"] += 1
+        self._respond(sa, ExchangeType.IKE_AUTH, mid,
+                      [NotifyPayload(NotifyType.AUTHENTICATION_FAILED)])
+        self._fail(sa, reason, "AUTHENTICATION_FAILED", now)
+
+    def _auth_response(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
+        notes = {p.notify_type for p in inner if isinstance(p, NotifyPayload)}
+        if NotifyType.AUTHENTICATION_FAILED in notes:
+            self._fail(sa, "Received notify: AUTHENTICATION_FAILED", "AUTHENTICATION_FAILED",
+                       now)
+            return
+        idr = next((p for p in inner if isinstance(p, IdPayload) and p.responder), None)
+        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
+        settings = sa.settings
+        if idr is None or auth is None or settings is None:
+            raise _Drop("IKE_AUTH response without IDr or AUTH")
+        if not self._auth_ok(sa, settings, idr, auth):
+            self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                               "FAILED"))
+            self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
+                               "delete_ike", now, force=True)
+            self._fail(sa, "Auth exchange failed", "AUTHENTICATION_FAILED", now)
+            return
+        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                           "PASSED"))
+        sa.remote_id = (idr.id_type, idr.data)
+        self.stats["out_accepted"] += 1
+        self._established(sa, now)
+        self._child_done(sa, inner, None)
+        for want in sa.pending:
+            sa.queue.append(want)
+        sa.pending = []
+
+    def _established(self, sa: Ikev2Sa, now: float) -> None:
+        sa.state = "READY"
+        sa.established_at = sa.last_in = now
+        settings = sa.settings
+        sa.lifetime = settings.lifetime if settings else 86400
+        sa.expires_at = deadline_after(now, sa.lifetime)
+        if sa.initiator:
+            sa.rekey_at = deadline_after(now, sa.lifetime * REKEY_AT)
+        if settings is not None and settings.dpd is not None:
+            sa.dpd_at = deadline_after(now, settings.dpd[0])
+        self._events.append(SaUp(sa.peer, sa.sa_id, self.local, sa.port, sa.initiator))
+
+    def _initial_contact(self, sa: Ikev2Sa) -> None:
+        """INITIAL_CONTACT (2.4): every other SA with the peer is a leftover."""
+        gone: list[int] = []
+        for other in list(self.sas.values()):
+            if other is not sa and other.peer == sa.peer:
+                gone += list(other.children)
+                del self.sas[other.local_spi]
+        self._events.append(InitialContact(sa.peer, tuple(gone)))
+
+    # ================================================================== CHILD_SAs
+
+    def _child_answer(self, sa: Ikev2Sa, inner: tuple[Payload, ...], *, pfs: bool,
+                      ke: KePayload | None) -> list[Payload]:
+        """Responder: judge the child a request asks for; the payloads of the answer."""
+        offered = next((p for p in inner if isinstance(p, SaPayload)), None)
+        tsi = next((p for p in inner if isinstance(p, TsPayload) and not p.responder), None)
+        tsr = next((p for p in inner if isinstance(p, TsPayload) and p.responder), None)
+        if offered is None or tsi is None or tsr is None:
+            return []
+        transport = any(isinstance(p, NotifyPayload)
+                        and p.notify_type == NotifyType.USE_TRANSPORT_MODE for p in inner)
+        proxies = child.proxies_from_ts(tsi, tsr, False)
+        if proxies is None:
+            self._events.append(ChildFailed(sa.peer, sa.sa_id, None, "TS_UNACCEPTABLE", True))
+            return [NotifyPayload(NotifyType.TS_UNACCEPTABLE)]
+        offers = child.offers_from_sa(offered, transport, pfs)
+        answer = self._select(sa.peer, proxies, [o for o, _ in offers], not pfs)
+        if isinstance(answer, Phase2Refused):
+            notify = "TS_UNACCEPTABLE" if answer.cause == "proxies" else "NO_PROPOSAL_CHOSEN"
+            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, notify, True))
+            return [NotifyPayload(NotifyType[notify])]
+        chosen_offer, narrowed = answer
+        choice = next(c for o, c in offers if o.transform_sets == chosen_offer.transform_sets
+                      and (not pfs or o.pfs_group == chosen_offer.pfs_group))
+        shared: bytes | None = None
+        out: list[Payload] = []
+        if choice.group is not None:
+            if ke is None or ke.group != choice.group:
+                self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies,
+                                                "INVALID_KE_PAYLOAD", True))
+                return [NotifyPayload(NotifyType.INVALID_KE_PAYLOAD,
+                                      choice.group.to_bytes(2, "big"))]
+            dh = group(choice.group).generate(self._rand)
+            shared = dh.shared_secret(ke.data)
+        spi_in = self._spi()
+        nonces = sa.request_context.get("child_nonces")
+        ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
+        if shared is not None:
+            out_ke: list[Payload] = [KePayload(choice.group or 0, dh.public_bytes())]
+        else:
+            out_ke = []
+        spi_out = int.from_bytes(choice.proposal.spi, "big")
+        self._install(sa, choice, ni, nr, shared, initiator=False, proxies=narrowed,
+                      mode=chosen_offer.mode, spi_in=spi_in, spi_out=spi_out,
+                      seconds=chosen_offer.lifetime_seconds,
+                      kilobytes=chosen_offer.lifetime_kilobytes,
+                      replaces=self._rekeyed(sa, inner))
+        tsi2, tsr2 = child.ts_payloads(narrowed, False)
+        out += [child.reply_sa_payload(choice, spi_in.to_bytes(4, "big"))]
+        if nonces is not None:
+            out.append(NoncePayload(nr))
+        out += out_ke + [tsi2, tsr2]
+        if chosen_offer.mode == "transport":
+            out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
+        return out
+
+    @staticmethod
+    def _rekeyed(sa: Ikev2Sa, inner: tuple[Payload, ...]) -> int | None:
+        """The inbound SPI of our pair a REKEY_SA notify names (it carries the peer's
+        inbound SPI, our outbound one)."""
+        note = next((p for p in inner if isinstance(p, NotifyPayload)
+                     and p.notify_type == NotifyType.REKEY_SA and len(p.spi) == 4), None)
+        if note is None:
+            return None
+        theirs = int.from_bytes(note.spi, "big")
+        return next((spi for spi, p in sa.children.items() if p.spi_out == theirs), None)
+
+    def _install(self, sa: Ikev2Sa, choice: child.ChildChoice, ni: bytes, nr: bytes,
+                 shared: bytes | None, *, initiator: bool, proxies: ProxyIdentity, mode: str,
+                 spi_in: int, spi_out: int, seconds: int, kilobytes: int,
+                 replaces: int | None) -> None:
+        s, k = sa.suite, sa.keys
+        assert s is not None and k is not None
+        pair = child.pair(s.prf, k.sk_d, ni, nr, shared, choice, initiator, peer=sa.peer,
+                          proxies=proxies, mode=mode, spi_in=spi_in, spi_out=spi_out,
+                          seconds=seconds, kilobytes=kilobytes,
+                          udp_encap=sa.nat_detected and self._nat_traversal,
+                          conn_ids=self.next_conn_ids())
+        sa.children[spi_in] = pair
+        self._events.append(ChildUp(pair, sa.sa_id, replaces))
+
+    def _child_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
+                    ke: KePayload | None) -> None:
+        """Initiator: the response to a child we asked for (IKE_AUTH or CREATE_CHILD_SA)."""
+        ctx, sa.request_context = sa.request_context, {}
+        proxies = ctx.get("proxies")
+        if not isinstance(proxies, ProxyIdentity):
+            return
+        notes = [p for p in inner if isinstance(p, NotifyPayload) and p.notify_type < 16384]
+        answer = next((p for p in inner if isinstance(p, SaPayload)), None)
+        tsi = next((p for p in inner if isinstance(p, TsPayload) and not p.responder), None)
+        tsr = next((p for p in inner if isinstance(p, TsPayload) and p.responder), None)
+        offered, offer = ctx.get("sa"), ctx.get("offer")
+        if notes or answer is None or tsi is None or tsr is None:
+            notify = NotifyType.name_of(notes[0].notify_type) if notes else "INVALID_SYNTAX"
+            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, notify, False))
+            return
+        assert isinstance(offered, SaPayload) and isinstance(offer, Phase2Offer)
+        pfs = ke is not None
+        choice = child.answered(offered, answer, pfs)
+        narrowed = child.proxies_from_ts(tsi, tsr, True)
+        if choice is None or narrowed is None:
+            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, "NO_PROPOSAL_CHOSEN",
+                                            False))
+            return
+        shared = None
+        if pfs:
+            dh = ctx.get("dh")
+            assert dh is not None and ke is not None
+            shared = dh.shared_secret(ke.data)  # type: ignore[attr-defined]
+        nonces = ctx.get("nonces")
+        ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
+        transport = any(isinstance(p, NotifyPayload)
+                        and p.notify_type == NotifyType.USE_TRANSPORT_MODE for p in inner)
+        rekey = ctx.get("rekey")
+        self._install(sa, choice, ni, nr, shared, initiator=True, proxies=narrowed,
+                      mode="transport" if transport else "tunnel", spi_in=int(ctx["spi"]),  # type: ignore[call-overload]
+                      spi_out=int.from_bytes(answer.proposals[0].spi, "big"),
+                      seconds=offer.lifetime_seconds, kilobytes=offer.lifetime_kilobytes,
+                      replaces=rekey if isinstance(rekey, int) else None)
+
+    def _request_child(self, sa: Ikev2Sa, want: PendingChild, now: float) -> None:
+        """CREATE_CHILD_SA for a new or rekeyed child (2.17), with KE for PFS."""
+        payloads: list[Payload] = []
+        if want.rekey_spi is not None and want.rekey_spi in sa.children:
+            payloads.append(NotifyPayload(NotifyType.REKEY_SA, protocol_id=ProtocolId.ESP,
+                                          spi=want.rekey_spi.to_bytes(4, "big")))
+        offer_payloads = self._child_offer(sa, want, pfs=True, now=now)
+        if not offer_payloads:
+            return
+        ni = self._rand(NONCE_SIZE)
+        sa_payload, *ts = offer_payloads
+        payloads += [sa_payload, NoncePayload(ni)]
+        if want.offer.pfs_group is not None:
+            dh = group(want.offer.pfs_group).generate(self._rand)
+            sa.request_context["dh"] = dh
+            payloads.append(KePayload(want.offer.pfs_group, dh.public_bytes()))
+        payloads += ts
+        sa.request_context["nonces"] = (ni, b"")
+        self._send_request(sa, ExchangeType.CREATE_CHILD_SA, payloads, "child", now)
+
+    def _request_ike_rekey(self, sa: Ikev2Sa, now: float) -> None:
+        """CREATE_CHILD_SA for the IKE SA itself (2.18): new SPI, Ni, KE."""
+        assert sa.suite is not None
+        spi = self._rand(8)
+        ni = self._rand(NONCE_SIZE)
+        dh = group(sa.suite.group).generate(self._rand)
+        offered = sa.suite.reply(1, spi)
+        sa.request_context = {"ike_rekey": (spi, ni, dh, offered)}
+        self._send_request(sa, ExchangeType.CREATE_CHILD_SA,
+                           [offered, NoncePayload(ni), KePayload(sa.suite.group,
+                                                                 dh.public_bytes())],
+                           "rekey_ike", now)
+
+    def _create_child_request(self, sa: Ikev2Sa, mid: int, inner: tuple[Payload, ...],
+                              now: float) -> None:
+        offered = next((p for p in inner if isinstance(p, SaPayload)), None)
+        ni = next((p for p in inner if isinstance(p, NoncePayload)), None)
+        ke = next((p for p in inner if isinstance(p, KePayload)), None)
+        if offered is None or ni is None:
+            raise _Drop("CREATE_CHILD_SA without SA or Ni")
+        if offered.proposals[0].protocol_id == ProtocolId.IKE:
+            self._ike_rekey_request(sa, mid, offered, ni.data, ke, now)
+            return
+        nr = self._rand(NONCE_SIZE)
+        sa.request_context = {"child_nonces": (ni.data, nr)}
+        try:
+            payloads = self._child_answer(sa, inner, pfs=True, ke=ke)
+        finally:
+            sa.request_context = {}
+        if not payloads:
+            payloads = [NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN)]
+        self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid, payloads)
+
+    def _ike_rekey_request(self, sa: Ikev2Sa, mid: int, offered: SaPayload, ni: bytes,
+                           ke: KePayload | None, now: float) -> None:
+        assert sa.suite is not None and sa.keys is not None
+        chosen = choose(self._proposals(), offered)
+        if chosen is None or ke is None or chosen[0].group != ke.group \
+                or len(offered.proposals[0].spi) != 8:
+            self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
+                          [NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN)])
+            return
+        suite, number = chosen
+        spi_i = next(p.spi for p in offered.proposals if p.number == number)
+        dh = group(suite.group).generate(self._rand)
+        shared = dh.shared_secret(ke.data)
+        nr = self._rand(NONCE_SIZE)
+        new = self._successor(sa, False, spi_i, self._rand(8), suite, ni, nr, shared, now)
+        self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
+                      [suite.reply(number, new.spi_r), NoncePayload(nr),
+                       KePayload(suite.group, dh.public_bytes())])
+
+    def _successor(self, old: Ikev2Sa, initiator: bool, spi_i: bytes, spi_r: bytes,
+                   suite: Suite | None, ni: bytes, nr: bytes, shared: bytes, now: float) -> Ikev2Sa:
+        """The IKE SA a rekey made: new SPIs and keys, the old SA's children and settings."""
+        assert old.keys is not None and old.suite is not None
+        new = Ikev2Sa(old.peer, initiator, spi_i, spi_r, self._next_sa_id, now,
+                      port=old.port, nat_detected=old.nat_detected, nat_local=old.nat_local)
+        self._next_sa_id += 1
+        new.suite, new.ni, new.nr, new.group = old.suite, ni, nr, old.suite.group
+        new.settings, new.remote_id, new.fragmentation = old.settings, old.remote_id, \
+            old.fragmentation
+        new.keys = ike_keys(old.suite.prf, rekey_skeyseed(old.suite.prf, old.keys.sk_d, shared,
+                                                          ni, nr),
+                            ni, nr, spi_i, spi_r, old.suite.cipher, old.suite.integ)
+        new.children, old.children = old.children, {}
+        self.sas[new.local_spi] = new
+        self._established(new, now)
+        old.rekeyed_by = new
+        old.expires_at = old.rekey_at = old.dpd_at = None
+        return new
+
+    # ================================================================== receiving
+
+    def _receive(self, data: bytes, peer: int, now: float, port: int) -> None:
+        h = pull_header(data)
+        if h.exchange_type == ExchangeType.IKE_SA_INIT and not h.is_response:
+            msg = pull_message(data)
+            self._init_request(msg, data, peer, now, port)
+            return
+        mine = h.spi_r if h.from_initiator else h.spi_i
+        sa = self.sas.get(mine)
+        if sa is None or sa.peer != peer or sa.state == "DELETE":
+            raise _Drop("no IKE SA for these SPIs")
+        msg = pull_message(data)
+        if h.exchange_type == ExchangeType.IKE_SA_INIT:
+            self._init_response(sa, msg, data, now)
+            return
+        if sa.keys is None or sa.suite is None:
+            raise _Drop("encrypted message before keys")
+        inner = self._decrypt(sa, msg, data)
+        if inner is None:
+            return  # a fragment: waiting for the rest
+        if port == NAT_T_PORT and sa.port != NAT_T_PORT and self._nat_traversal:
+            sa.port = NAT_T_PORT  # the peer floated (2.23)
+        sa.last_in = now
+        self._events.append(PacketReceived(peer, sa.sa_id, self.local, port,
+                                           _EXCHANGE.get(h.exchange_type, "?"), h.is_response,
+                                           h.message_id, h.spi_i, h.spi_r,
+                                           payload_names(inner)))
+        if h.is_response:
+            self._response(sa, msg, inner, now)
+        else:
+            self._request(sa, msg, inner, now)
+
+    def _decrypt(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes) -> tuple[Payload, ...] | None:
+        _, in_keys = sa.directions()
+        last = msg.payloads[-1] if msg.payloads else None
+        if isinstance(last, SkPayload):
+            return pull_payloads(last.first, open_sealed(data, last.data, in_keys))
+        if not isinstance(last, SkfPayload) or last.total > 64:
+            raise _Drop("no encrypted payload")
+        piece = open_sealed(data, last.data, in_keys)
+        mid = msg.header.message_id
+        got = sa.fragments.setdefault(mid, {})
+        got[last.number] = piece
+        if last.number == 1:
+            got[0] = bytes((last.first,))
+        if len(got) < last.total + 1:
+            return None
+        del sa.fragments[mid]
+        return pull_payloads(got[0][0], b"".join(got[n] for n in range(1, last.total + 1)))
+
+    def _request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
+                 now: float) -> None:
+        mid = msg.header.message_id
+        if sa.last_response is not None and mid == sa.last_response[0]:
+            for d in sa.last_response[1]:
+                self._transmit(sa, d)
+            return
+        if mid != sa.peer_mid:
+            raise _Drop(f"message id {mid}, expected {sa.peer_mid}")
+        sa.peer_mid += 1
+        sa.received += 1
+        kind = msg.header.exchange_type
+        if kind == ExchangeType.IKE_AUTH:
+            self._auth_request(sa, msg, inner, now)
+        elif not sa.established and sa.rekeyed_by is None:
+            raise _Drop("request before the IKE SA is ready")
+        elif kind == ExchangeType.CREATE_CHILD_SA:
+            self._create_child_request(sa, mid, inner, now)
+        elif kind == ExchangeType.INFORMATIONAL:
+            self._informational(sa, mid, inner, now)
+
+    def _informational(self, sa: Ikev2Sa, mid: int, inner: tuple[Payload, ...],
+                       now: float) -> None:
+        answer: list[Payload] = []
+        ike_gone = False
+        for p in inner:
+            if isinstance(p, DeletePayload) and p.protocol_id == ProtocolId.IKE:
+                ike_gone = True
+            elif isinstance(p, DeletePayload) and p.protocol_id == ProtocolId.ESP:
+                mine = []
+                for raw in p.spis:
+                    spi = int.from_bytes(raw, "big")
+                    for spi_in, pair in list(sa.children.items()):
+                        if pair.spi_out == spi:
+                            del sa.children[spi_in]
+                            mine.append(spi_in.to_bytes(4, "big"))
+                            self._events.append(ChildDeleted(sa.peer, spi_in))
+                if mine:
+                    answer.append(DeletePayload(ProtocolId.ESP, tuple(mine)))
+        if not inner:
+            self._events.append(Step(sa.sa_id, "Received DPD/liveness query"))
+        self._respond(sa, ExchangeType.INFORMATIONAL, mid, answer)
+        if ike_gone:
+            self._gone(sa, "Received DELETE", now)
+
+    def _response(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
+                  now: float) -> None:
+        out = sa.outstanding
+        if out is None or msg.header.message_id != out[0]:
+            raise _Drop("response to nothing outstanding")
+        sa.outstanding, sa.resend_at, sa.sent_fragments = None, None, ()
+        what = out[2]
+        if what == "auth":
+            self._auth_response(sa, inner, now)
+        elif what == "child":
+            ke = next((p for p in inner if isinstance(p, KePayload)), None)
+            nr = next((p for p in inner if isinstance(p, NoncePayload)), None)
+            nonces = sa.request_context.get("nonces")
+            if isinstance(nonces, tuple) and nr is not None:
+                sa.request_context["nonces"] = (nonces[0], nr.data)
+            self._child_done(sa, inner, ke)
+        elif what == "rekey_ike":
+            self._ike_rekey_done(sa, inner, now)
+        elif what == "dpd":
+            sa.dpd_retries = 0
+        elif what == "delete_ike":
+            self._gone(sa, "Delete", now)
+        if sa.local_spi in self.sas and sa.state != "DELETE":
+            self._kick(sa, now)
+
+    def _ike_rekey_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
+        ctx, sa.request_context = sa.request_context.get("ike_rekey"), {}
+        answer = next((p for p in inner if isinstance(p, SaPayload)), None)
+        nr = next((p for p in inner if isinstance(p, NoncePayload)), None)
+        ke = next((p for p in inner if isinstance(p, KePayload)), None)
+        if not isinstance(ctx, tuple) or answer is None or nr is None or ke is None:
+            return
+        spi, ni, dh, offered = ctx
+        if answered_suite(offered, answer) is None or len(answer.proposals[0].spi) != 8:
+            return
+        new = self._successor(sa, True, spi, answer.proposals[0].spi, sa.suite, ni, nr.data,
+                              dh.shared_secret(ke.data), now)
+        new.queue, sa.queue = sa.queue, deque()
+        self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
+                           "delete_ike", now)
+        self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, "Rekeyed"))
+
+    # ================================================================== endings
+
+    def _fail(self, sa: Ikev2Sa, reason: str, notify: str, now: float) -> None:
+        if sa.initiator:
+            self.stats["out_rejected"] += 1
+        self._events.append(NegotiationFailed(sa.peer, sa.sa_id, reason, notify, sa.initiator))
+        self._drop_sa(sa)
+
+    def _gone(self, sa: Ikev2Sa, reason: str, now: float) -> None:
+        """The SA ends: its pairs go too (unless a rekey took them over)."""
+        if sa.local_spi not in self.sas:
+            return
+        was_ready = sa.established
+        for spi in list(sa.children):
+            self._events.append(ChildDeleted(sa.peer, spi))
+        sa.children.clear()
+        if was_ready and sa.rekeyed_by is None:
+            self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, reason))
+        self._drop_sa(sa)
+
+    def _drop_sa(self, sa: Ikev2Sa) -> None:
+        sa.state = "DELETE"
+        sa.resend_at = sa.expires_at = sa.rekey_at = sa.dpd_at = None
+        self.sas.pop(sa.local_spi, None)
+        self._half_open.pop((sa.peer, sa.spi_i), None)
+
+
+def _ip(value: int) -> str:
+    return ".".join(str(value >> s & 255) for s in (24, 16, 8, 0))
+
+
+def _suite_words(s: Suite) -> str:
+    integ = s.integ.show if s.integ else "None"
+    return (f"Proposal 1: {s.cipher.show} {integ} {s.prf.show} "
+            f"DH_GROUP_{s.group}")
+
