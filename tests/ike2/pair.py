@@ -9,7 +9,7 @@ from iosim.ike.phase2_policy import LocalTransformSet, Phase2Policy, Phase2Refus
 from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
 from iosim.ike2.constants import IdType
 from iosim.ike2.engine import Ikev2Engine
-from iosim.ike2.sa import Ikev2Settings, IkeProposal
+from iosim.ike2.sa import IkeProposal, Ikev2Settings
 
 A, B = 0xC6336401, 0xCB007102  # 198.51.100.1, 203.0.113.2
 PROXIES = ProxyIdentity(0xC0A80100, 0xFFFFFF00, 0x0A000200, 0xFFFFFF00)
@@ -82,7 +82,7 @@ class Link:
         for _ in range(200):
             moved = False
             for me, other, name in ((self.a, self.b, "a"), (self.b, self.a, "b")):
-                for peer, data, port in me.engine.datagrams_with_ports():
+                for _peer, data, port in me.engine.datagrams_with_ports():
                     moved = True
                     self.wire.append((name, data, port))
                     if self.lost:

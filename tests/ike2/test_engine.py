@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pair import (
-    A,
-    B,
     DEFAULT,
     OFFER,
     PFS_OFFER,
     PROXIES,
     TS,
+    A,
+    B,
     Link,
     pair_of,
     settings,
@@ -210,7 +210,7 @@ def test_a_lost_response_is_answered_again_from_the_window() -> None:
     link.a.engine.delete_child(B, link.a.of(ChildUp)[0].sa.spi_in, 0.0)  # type: ignore[attr-defined]
     link.b.events.clear()
     # lose B's response to the delete: A retransmits, B answers from its window once more
-    for peer, data, port in link.a.engine.datagrams_with_ports():
+    for _peer, data, port in link.a.engine.datagrams_with_ports():
         link.b.engine.receive_datagram(data, A, 0.0, port)
     link.b.engine.datagrams_with_ports()
     link.run(3)
