@@ -167,6 +167,8 @@ def _settings_lines(s: SaSettings, peers: list[str]) -> list[str]:
         out.append(f" set pfs {s.pfs}")
     if s.isakmp_profile is not None:
         out.append(f" set isakmp-profile {s.isakmp_profile}")
+    if s.ikev2_profile is not None:
+        out.append(f" set ikev2-profile {s.ikev2_profile}")
     return out
 
 
