@@ -983,6 +983,7 @@ class Ikev2Engine:
         h = pull_header(data)
         if h.exchange_type == ExchangeType.IKE_SA_INIT and not h.is_response:
             msg = pull_message(data)
+            self._received(0, msg, peer, port)
             self._init_request(msg, data, peer, now, port)
             return
         mine = h.spi_r if h.from_initiator else h.spi_i
@@ -991,6 +992,7 @@ class Ikev2Engine:
             raise _Drop("no IKE SA for these SPIs")
         msg = pull_message(data)
         if h.exchange_type == ExchangeType.IKE_SA_INIT:
+            self._received(sa.sa_id, msg, peer, port)
             self._init_response(sa, msg, data, now)
             return
         if sa.keys is None or sa.suite is None:
@@ -1009,6 +1011,12 @@ class Ikev2Engine:
             self._response(sa, msg, inner, now)
         else:
             self._request(sa, msg, inner, now)
+
+    def _received(self, sa_id: int, msg: IkeMessage, peer: int, port: int) -> None:
+        h = msg.header
+        self._events.append(PacketReceived(peer, sa_id, self.local, port, "IKE_SA_INIT",
+                                           h.is_response, h.message_id, h.spi_i, h.spi_r,
+                                           payload_names(msg.payloads)))
 
     def _decrypt(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes) -> tuple[Payload, ...] | None:
         _, in_keys = sa.directions()

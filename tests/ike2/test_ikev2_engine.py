@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pair import (
+from ikev2_pair import (
     DEFAULT,
     OFFER,
     PFS_OFFER,
@@ -221,7 +221,7 @@ def test_a_lost_response_is_answered_again_from_the_window() -> None:
 def test_initial_contact_forgets_a_rebooted_peers_sas() -> None:
     link = pair_of()
     a, b = _up(link)
-    from pair import side
+    from ikev2_pair import side
 
     link.a = side(A, "a-again", [DEFAULT], settings(A), PROXIES)  # A reboots
     _up(link)
