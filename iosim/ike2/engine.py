@@ -269,6 +269,19 @@ class Ikev2Engine:
         for sa in list(self.sas.values()):
             self._sa_timer(sa, now)
 
+    def decryption_keys(self) -> list[tuple[bytes, bytes, bytes, bytes, str, bytes, bytes, str]]:
+        """(SPIi, SPIr, SK_ei, SK_er, cipher, SK_ai, SK_ar, integrity) of each keyed IKE SA,
+        the algorithms named as Wireshark's ``ikev2_decryption_table`` names them."""
+        out = []
+        for sa in self.sas.values():
+            if sa.keys is None or sa.suite is None or sa.spi_r == bytes(8):
+                continue
+            k, s = sa.keys, sa.suite
+            integ = s.integ.wireshark if s.integ is not None else "NONE [RFC4306]"
+            out.append((sa.spi_i, sa.spi_r, k.sk_ei, k.sk_er, s.cipher.wireshark, k.sk_ai,
+                        k.sk_ar, integ))
+        return out
+
     def next_conn_ids(self) -> tuple[int, int]:
         self._conn_ids += 2
         return self._conn_ids - 1, self._conn_ids
