@@ -37,7 +37,15 @@ from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
 from iosim.ike2 import ios_debug
 from iosim.ike2.constants import IdType
 from iosim.ike2.engine import NAT_T_PORT, Ikev2Engine
-from iosim.ike2.events import ChildDeleted, ChildUp, InitialContact, SaDown, SaUp
+from iosim.ike2.events import (
+    ChildDeleted,
+    ChildFailed,
+    ChildUp,
+    InitialContact,
+    NegotiationFailed,
+    SaDown,
+    SaUp,
+)
 from iosim.ike2.sa import Ikev2Settings
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
@@ -94,6 +102,8 @@ class Ikev2Glue:
         self.engines: dict[int, Ikev2Engine] = {}
         self._timers: dict[int, TimerHandle] = {}
         self.spis: set[int] = set()  # inbound SPIs of the pairs IKEv2 made
+        #: peer -> the last failure with it, as a sentence (what a lab's diagnosis quotes)
+        self.failures: dict[int, str] = {}
 
     @property
     def config(self) -> Ikev2Config:
@@ -106,6 +116,7 @@ class Ikev2Glue:
         self._timers.clear()
         self.engines.clear()
         self.spis.clear()
+        self.failures.clear()
 
     def engine(self, local: int) -> Ikev2Engine:
         engine = self.engines.get(local)
@@ -296,6 +307,15 @@ class Ikev2Glue:
             if isinstance(event, ChildUp):
                 self.spis.add(event.sa.spi_in)
                 self.sa.install(local, event.sa)
+                self.failures.pop(event.sa.peer, None)
+            elif isinstance(event, NegotiationFailed):
+                self.failures[event.peer] = event.reason + (
+                    f" ({event.notify})" if event.notify and event.notify not in event.reason
+                    else "")
+            elif isinstance(event, ChildFailed):
+                self.failures[event.peer] = (
+                    f"{'refused' if event.sent else 'the peer refused'} the IPsec SA pair "
+                    f"({event.notify})")
             elif isinstance(event, ChildDeleted):
                 self.sa.remove_spi(event.peer, event.spi_in)
             elif isinstance(event, InitialContact):
@@ -330,7 +350,9 @@ class Ikev2Glue:
                     sa.next_mid, sa.peer_mid,
                     (settings.dpd[0], settings.dpd[1]) if settings and settings.dpd else None,
                     sa.fragmentation, sa.nat_detected, sa.initiator,
-                    tuple(sa.children.values())))
+                    tuple(sa.children.values()),
+                    (suite.cipher.name, suite.prf.name,
+                     suite.integ.name if suite.integ else "") if suite else ("", "", "")))
         return out
 
     def session_states(self) -> list[IsakmpSaState]:

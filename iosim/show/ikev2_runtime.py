@@ -40,6 +40,7 @@ class Ikev2SaView:
     nat: bool
     initiator: bool
     children: tuple[IpsecSaPair, ...]
+    keywords: tuple[str, str, str] = ("", "", "")  # IOS's encryption, prf, integrity words
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ GRADED = sorted(name for name, d in DEFINITIONS.items() if d.graded)
 SEEDED = sorted(name for name in GRADED if DEFINITIONS[name].variables)
 
 
-def test_the_issue_s_sixteen_labs_ship_in_order() -> None:
+def test_the_shipped_labs_ship_in_order() -> None:
+    """Sixteen IKEv1 labs (eight builds, eight tickets), then IKEv2's build and ticket."""
     definitions, errors = lab_list_rows()
     assert errors == []
     numbered = [d for d in definitions if d.info.kind != "demo"]
-    assert [d.info.number for d in numbered] == list(range(1, 17))
-    assert [d.info.kind for d in numbered] == ["build"] * 8 + ["ticket"] * 8
+    assert [d.info.number for d in numbered] == list(range(1, 19))
+    assert [d.info.kind for d in numbered] == ["build"] * 8 + ["ticket"] * 8 + ["build", "ticket"]
     assert len(SEEDED) >= 3
     for d in numbered:
         assert d.info.name == d.directory.name and d.info.minutes > 0
