@@ -223,6 +223,32 @@ class InterfaceState:
 LogSink = Callable[[str], None]
 
 
+class InterfaceStates(dict[str, InterfaceState]):
+    """A router's interface states by name. Reading them brings the counters up to date
+    with what the router's segments kept for it (``iosim.net.segment``) first."""
+
+    def __init__(self, settle: Callable[[], None], states: dict[str, InterfaceState]) -> None:
+        super().__init__(states)
+        self._settle = settle
+
+    def __getitem__(self, name: str) -> InterfaceState:
+        self._settle()
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: InterfaceState | None = None  # type: ignore[override]
+            ) -> InterfaceState | None:
+        self._settle()
+        return super().get(name, default)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self._settle()
+        return super().items()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self._settle()
+        return super().values()
+
+
 class Router:
     """An emulated IOS router."""
 
@@ -243,7 +269,7 @@ class Router:
         self.clock_base = 0.0  # lab time at which its software clock read *Mar 1 00:00:00
         self.reload_reason = "Unknown reason"  # show version's "Last reload reason"
         self.config = RunningConfig()
-        self.state: dict[str, InterfaceState] = {}
+        self.state: dict[str, InterfaceState] = InterfaceStates(self._settle_floods, {})
         self.saved_since_change = True
         # the running-config's history, as its "! Last configuration change" lines tell it:
         # when it last changed since boot (None: not since) and when it was last saved
@@ -287,8 +313,8 @@ class Router:
         """A (re)boot: fresh interface state; everything learnt at run time is forgotten. The
         software clock starts again at *Mar 1 00:00:00, as on a router without a calendar."""
         self.clock_base = self.clock.now
-        self.state = {name: InterfaceState(cabled=name in self.cabled)
-                      for name in self.config.interfaces}
+        self.state = InterfaceStates(self._settle_floods, {
+            name: InterfaceState(cabled=name in self.cabled) for name in self.config.interfaces})
         if self.stack is not None:
             self.stack.clear_arp()
         for listener in list(self.listeners):
@@ -345,7 +371,7 @@ class Router:
         t = interface_type(name)
         if t is not None and t.name == "Loopback":
             return ("up", "up")
-        st = self.state.get(name)
+        st = dict.get(self.state, name)
         if st is not None and st.cabled and (self.peer_enabled is None
                                              or self.peer_enabled(name)):
             return ("up", "up")
@@ -459,9 +485,49 @@ class Router:
             self._rib = build_rib(self)
         return self._rib
 
+    def inject_route(self, key: object, route: Route) -> None:
+        """A protocol's route (reverse route injection) into the table, without rebuilding
+        it: O(1) per route however many a hub holds (``iosim.net.routing``)."""
+        self.injected_routes[key] = route
+        if self._rib is not None:
+            self._rib.add(route)
+
+    def withdraw_route(self, key: object) -> None:
+        """Take the protocol route under ``key`` out of the table again."""
+        route = self.injected_routes.pop(key, None)
+        if route is None or self._rib is None:
+            return
+        if route in self.injected_routes.values() or any(
+                Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface, s.distance)
+                == route for s in self.config.static_routes.values()):
+            self._rib = None  # the same route from another source stays: rebuild
+            return
+        self._rib.remove(route)
+
+    def _settle_floods(self) -> None:
+        if self.stack is not None and self.stack.ports:
+            self.stack.settle_floods()
+
+    def count_floods(self, interface: str, frames: int, octets: int, bits: float,
+                     packets: float, last: float) -> None:
+        """Broadcasts a segment kept for ``interface`` (``iosim.net.segment``): counted as
+        received, as if each had been handed over on its arrival."""
+        st = dict.get(self.state, interface)
+        if st is None:
+            return
+        c = st.counters
+        c.input_packets += frames
+        c.input_bytes += octets
+        c.broadcasts += frames
+        c.input_rate._decay(self.clock.now)
+        c.input_rate.bits += bits
+        c.input_rate.packets += packets
+        if st.last_input is None or last > st.last_input:
+            st.last_input = last
+
     def count(self, interface: str, direction: str, frame: bytes) -> None:
         """A frame crossed ``interface`` (``direction`` "in" or "out")."""
-        st = self.state.get(interface)
+        st = dict.get(self.state, interface)
         if st is None:
             return
         now = self.clock.now

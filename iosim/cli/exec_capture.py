@@ -158,13 +158,13 @@ def attach_capture(router: Router, cap: Capture) -> None:
             cap.store(clock.now, frame)
 
     cap.tap = tap
-    stack.taps.append(tap)
+    stack.watch(tap)
 
 
 def detach_capture(router: Router, cap: Capture) -> None:
     """Stop feeding ``cap``."""
-    if cap.tap is not None and router.stack is not None and cap.tap in router.stack.taps:
-        router.stack.taps.remove(cap.tap)
+    if cap.tap is not None and router.stack is not None:
+        router.stack.unwatch(cap.tap)
     cap.tap = None
 
 

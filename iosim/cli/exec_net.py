@@ -115,7 +115,7 @@ def _ping(session: Session, m: Match) -> str:
 @exec_handler("show_arp", "show_ip_arp")
 def _show_arp(session: Session, m: Match) -> str:
     stack, clock = _stack(session)
-    return _output(session, m, show_arp(stack.arp.values(), clock.now))
+    return _output(session, m, show_arp(stack.arp_entries(), clock.now))
 
 
 @exec_handler("exec_clear_arp")

@@ -9,7 +9,8 @@ reproducible) and returns a ``DhPrivate``; ``public_bytes()`` is the KE payload 
 ``shared_secret(peer)`` is g^xy, both as fixed-length byte strings:
 
 - MODP: g^x mod p, left-padded with zeros to the length of p (RFC 2409 section 5 / 6.1); the
-  shared secret is likewise padded to the length of p.
+  shared secret is likewise padded to the length of p. The exponentiations run on GMP where
+  ``gmpy2`` is installed, else on Python's ``pow()`` (``iosim.crypto.bignum``).
 - ECP (RFC 5903 section 7): the public value is x || y, each coordinate the field size, without
   the 0x04 point-format octet; the shared secret is the x coordinate of the shared point only.
 
@@ -27,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from iosim.crypto import bignum
 
 __all__ = [
     "GROUPS",
@@ -240,7 +243,8 @@ class ModpGroup(DhGroup):
         y = _int_from(peer_public)
         if not 1 < y < self.prime - 1:
             raise InvalidPublicValue(f"group {self.number}: public value not in 1 < y < p-1")
-        if self.subgroup_order is not None and pow(y, self.subgroup_order, self.prime) != 1:
+        if self.subgroup_order is not None and bignum.powmod(y, self.subgroup_order,
+                                                             self.prime) != 1:
             raise InvalidPublicValue(f"group {self.number}: public value not in the subgroup")
         return y
 
@@ -254,12 +258,12 @@ class ModpPrivate(DhPrivate):
 
     def public_bytes(self) -> bytes:
         g = self.group
-        return pow(g.generator, self.exponent, g.prime).to_bytes(g.public_length, "big")
+        return bignum.powmod(g.generator, self.exponent, g.prime).to_bytes(g.public_length, "big")
 
     def shared_secret(self, peer_public: bytes) -> bytes:
         g = self.group
         y = g._peer_value(peer_public)
-        secret = pow(y, self.exponent, g.prime)
+        secret = bignum.powmod(y, self.exponent, g.prime)
         if secret in (0, 1, g.prime - 1):
             raise InvalidPublicValue(f"group {g.number}: degenerate shared secret")
         return secret.to_bytes(g.secret_length, "big")

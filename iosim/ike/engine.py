@@ -162,7 +162,7 @@ from iosim.ike.quick_mode_exchange import (
     Phase2Failed,
     QuickModeMixin,
 )
-from iosim.ike.sa_table import QmTable, SaTable
+from iosim.ike.sa_table import PairTable, QmTable, SaTable
 
 __all__ = [
     "AdmissionDenied",
@@ -244,7 +244,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         self._deadlines: DeadlineQueue[int] = DeadlineQueue()
         self._dirty: set[int] = set()
         self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
-        self._pairs: dict[int, IpsecSaPair] = {}  # by inbound SPI
+        self._pairs: PairTable[IpsecSaPair] = PairTable()  # by inbound SPI and by peer
         # INVALID-SPI notifies waiting for the phase 1 started to carry them
         self._notify_later: dict[tuple[int, bytes], list[NotificationPayload]] = {}
         self._outbox: list[tuple[int, bytes, int]] = []  # (peer, datagram, port)
@@ -455,7 +455,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         """90 % of the lifetime of an SA we initiated: renew it in the background if IPsec SAs
         with the peer still exist (an idle SA simply expires, as on IOS). The old SA serves
         until its expiry; quick modes move to the new one as soon as it is QM_IDLE."""
-        if not sa.established or not any(p.peer == sa.peer for p in self._pairs.values()):
+        if not sa.established or not self._pairs.has_peer(sa.peer):
             return
         if any(o.initiator and not o.deleted and not o.established
                for o in self._sas.of_peer(sa.peer)):
@@ -479,7 +479,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         alone = not any(o is not sa and not o.deleted for o in self._sas.of_peer(sa.peer))
         gone: list[int] = []
         if forgot or alone:
-            gone = [s for s, pair in self._pairs.items() if pair.peer == sa.peer]
+            gone = self._pairs.of_peer(sa.peer)
             for spi_in in gone:
                 del self._pairs[spi_in]
         self._events.append(InitialContact(sa.peer, sa.conn_id, tuple(gone)))
@@ -489,7 +489,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         self._events.append(PeerDead(sa.peer, sa.conn_id))
         self._mark_deleted(sa, now)
         self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
-        for spi_in in [s for s, pair in self._pairs.items() if pair.peer == sa.peer]:
+        for spi_in in self._pairs.of_peer(sa.peer):
             del self._pairs[spi_in]
         self._traffic.pop(sa.peer, None)
 
@@ -724,9 +724,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         ``protocol``): that pair is dead. Reserved SPIs (below 256) name nothing."""
         if spi < 256:
             return
-        for spi_in, pair in list(self._pairs.items()):
-            if pair.peer != sa.peer:
-                continue
+        for spi_in in self._pairs.of_peer(sa.peer):
+            pair = self._pairs[spi_in]
             esp_out = pair.spi_out if pair.protocol != "ah" else None
             ah_out = pair.ah_spi_out if pair.ah_integrity else None
             mine = esp_out if protocol == _ESP else ah_out if protocol == _AH else None
@@ -741,7 +740,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                 sa.state = "MM_NO_STATE"
                 self._events.append(IsakmpSaDeleted(sa.peer, sa.conn_id))
         elif d.protocol_id in (_ESP, ProtocolId.PROTO_IPSEC_AH):
-            for spi_in, pair in list(self._pairs.items()):
-                if pair.peer == sa.peer and pair_deleted_by(pair, d):
+            for spi_in in self._pairs.of_peer(sa.peer):
+                if pair_deleted_by(self._pairs[spi_in], d):
                     del self._pairs[spi_in]
                     self._events.append(Phase2Deleted(sa.peer, spi_in))

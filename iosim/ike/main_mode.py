@@ -136,7 +136,7 @@ from iosim.ike.phase1_policy import (
     with_lifetime,
 )
 from iosim.ike.quick_mode import FULL_MASK, id_payload
-from iosim.ike.sa_table import SaTable
+from iosim.ike.sa_table import PairTable, SaTable
 from iosim.ike.vendor_ids import MM1_VIDS, MM3_VIDS, MM4_VIDS, NAT_T_VIDS, RFC3947_VID
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ class MainModeMixin:
     _psk_for: Callable[[int], str | None]
     _sas: SaTable[IsakmpSa]
     admission: CallAdmission
-    _pairs: dict[int, IpsecSaPair]  # IPsec pairs by inbound SPI
+    _pairs: PairTable[IpsecSaPair]  # IPsec pairs by inbound SPI and by peer
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
     _events: deque[object]
@@ -361,8 +361,8 @@ class MainModeMixin:
         """Whether another established ISAKMP SA, or an IPsec pair, with the peer exists:
         then the peer did not reboot as far as we know, and gets no INITIAL-CONTACT (it
         would delete pairs that still carry traffic)."""
-        return any(o is not sa and o.established for o in self._sas.of_peer(sa.peer)) or any(
-            pair.peer == sa.peer for pair in self._pairs.values())
+        return any(o is not sa and o.established
+                   for o in self._sas.of_peer(sa.peer)) or self._pairs.has_peer(sa.peer)
 
     def _initial_contact(self, sa: IsakmpSa) -> list[Payload]:
         """RFC 2407 4.6.3.3: INITIAL-CONTACT in the initiator's authenticated message (after

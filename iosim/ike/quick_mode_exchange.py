@@ -84,7 +84,7 @@ from iosim.ike.quick_mode import (
     proxy_from_ids,
     reply_sa_payload,
 )
-from iosim.ike.sa_table import QmTable
+from iosim.ike.sa_table import PairTable, QmTable
 
 __all__ = ["Phase2Checked", "Phase2Established", "Phase2Failed", "QuickModeMixin",
            "QuickModeStarted"]
@@ -152,7 +152,7 @@ class QuickModeMixin(MainModeMixin):
     _select: Callable[[int, ProxyIdentity, list[Phase2Offer]],
                       Phase2Offer | Phase2Refused | None]
     _qm: QmTable[QuickModeExchange]
-    _pairs: dict[int, IpsecSaPair]
+    _pairs: PairTable[IpsecSaPair]
     _events: deque[object]
     _next_ipsec_conn_id: int
 

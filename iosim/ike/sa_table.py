@@ -14,6 +14,9 @@ datagram or one timer is therefore by key or by peer, never over every SA:
   :meth:`SaTable.mark_deleted`, :meth:`SaTable.remove`.
 * :class:`QmTable` holds the quick modes by ``(peer, CKY-I, message ID)``, grouped by their
   ISAKMP SA, each with a serial of its own.
+* :class:`PairTable` holds the IPsec SA pairs by inbound SPI and by peer, so what the engine
+  does for one peer (INITIAL-CONTACT, DPD, a Delete, a rekey's check) looks at that peer's
+  pairs only, however many tunnels a hub holds.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["QmKey", "QmTable", "SaKey", "SaTable"]
+__all__ = ["PairTable", "QmKey", "QmTable", "SaKey", "SaTable"]
 
 SaKey = tuple[int, bytes]  # (peer, initiator cookie)
 QmKey = tuple[int, bytes, int]  # (peer, initiator cookie, message ID)
@@ -41,8 +44,16 @@ class _Sa(Protocol):
     def established(self) -> bool: ...
 
 
+class _Pair(Protocol):
+    """What the pair table needs of an IPsec SA pair (``iosim.ike.quick_mode.IpsecSaPair``)."""
+
+    @property
+    def peer(self) -> int: ...
+
+
 S = TypeVar("S", bound=_Sa)
 X = TypeVar("X")
+P = TypeVar("P", bound=_Pair)
 
 
 class SaTable(Generic[S]):
@@ -199,3 +210,46 @@ class QmTable(Generic[X]):
 
     def values(self) -> list[X]:
         return [x for mine in self._by_sa.values() for x in mine.values()]
+
+
+class PairTable(dict[int, P]):
+    """IPsec SA pairs by inbound SPI (a dict), also indexed by peer (module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_peer: dict[int, dict[int, None]] = {}  # peer -> inbound SPIs, in order
+
+    def __setitem__(self, spi_in: int, pair: P) -> None:
+        old = self.get(spi_in)
+        if old is not None:
+            self._unindex(spi_in, old)
+        super().__setitem__(spi_in, pair)
+        self._by_peer.setdefault(pair.peer, {})[spi_in] = None
+
+    def __delitem__(self, spi_in: int) -> None:
+        self._unindex(spi_in, self[spi_in])
+        super().__delitem__(spi_in)
+
+    def pop(self, spi_in: int, *default: P | None) -> P | None:  # type: ignore[override]
+        if spi_in in self:
+            pair = self[spi_in]
+            del self[spi_in]
+            return pair
+        if default:
+            return default[0]
+        raise KeyError(spi_in)
+
+    def of_peer(self, peer: int) -> list[int]:
+        """The inbound SPIs of the pairs with ``peer``, oldest first."""
+        return list(self._by_peer.get(peer, ()))
+
+    def has_peer(self, peer: int) -> bool:
+        """Whether a pair with ``peer`` exists."""
+        return peer in self._by_peer
+
+    def _unindex(self, spi_in: int, pair: P) -> None:
+        mine = self._by_peer.get(pair.peer)
+        if mine is not None:
+            mine.pop(spi_in, None)
+            if not mine:
+                del self._by_peer[pair.peer]

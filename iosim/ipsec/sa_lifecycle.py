@@ -151,7 +151,7 @@ class SaLifecycle:
         self._prepared[key] = bundle
         while len(self._prepared) > MAX_PREPARED:  # quick modes that never finished
             del self._prepared[next(iter(self._prepared))]
-        self.debug.created(bundle, any(b.peer == pair.peer for b in self.sad.bundles))
+        self.debug.created(bundle, bool(self.sad.of_peer(pair.peer)))
         return bundle
 
     def install(self, local: int, pair: IpsecSaPair) -> None:
@@ -182,7 +182,7 @@ class SaLifecycle:
         seconds sends a NAT-keepalive (RFC 3948 2.3: one 0xFF octet, UDP 4500 to 4500) so
         that the NAT keeps its translation."""
         interval = self.spd.crypto.nat_keepalive
-        if bundle not in self.sad.bundles or not interval:
+        if not self.sad.holds(bundle) or not interval:
             return
         now = self.clock.now
         send, due = nat_keepalive_step(now, bundle.last_out, interval)
@@ -197,7 +197,7 @@ class SaLifecycle:
     def rekey(self, bundle: SaBundle) -> None:
         """Renew a pair before it runs out: only one that carried traffic (an idle pair just
         expires) and only while the crypto map still asks for it (peer, ACL, entry)."""
-        if bundle not in self.sad.bundles or bundle.rekeyed:
+        if not self.sad.holds(bundle) or bundle.rekeyed:
             return
         if not bundle.inbound.octets and not bundle.outbound.octets:
             return
@@ -209,7 +209,7 @@ class SaLifecycle:
 
     def expire(self, bundle: SaBundle) -> None:
         """The end of a pair's life: tell the peer (Delete) and drop it."""
-        if bundle not in self.sad.bundles:
+        if not self.sad.holds(bundle):
             return
         self.ike.tell_deleted(bundle)
         self.remove(bundle)
@@ -217,15 +217,13 @@ class SaLifecycle:
     def remove(self, bundle: SaBundle) -> None:
         """Delete a pair from the SAD (and IKE's memory of it), and its reverse route once
         no pair needs it."""
-        if bundle not in self.sad.bundles:
+        if not self.sad.holds(bundle):
             return
         self.sad.remove(bundle)
         self.ike.forget(bundle)
         key = (bundle.peer, bundle.proxies)
-        if key in self.router.injected_routes and not any(
-                (b.peer, b.proxies) == key for b in self.sad.bundles):
-            del self.router.injected_routes[key]
-            self.router.network_changed()
+        if key in self.router.injected_routes and not self.sad.protects(*key):
+            self.router.withdraw_route(key)
 
     def remove_spi(self, peer: int, spi_in: int) -> None:
         """Remove the pair whose inbound SPI is ``spi_in``, if it is one with ``peer``."""
@@ -235,7 +233,7 @@ class SaLifecycle:
 
     def drop_peer(self, peer: int) -> None:
         """Delete, without telling anyone, every SA pair with ``peer``."""
-        for bundle in [b for b in self.sad.bundles if b.peer == peer]:
+        for bundle in self.sad.of_peer(peer):
             self.remove(bundle)
 
     def _inject_route(self, bundle: SaBundle) -> None:
@@ -245,9 +243,8 @@ class SaLifecycle:
         key = (bundle.peer, p)
         if key in self.router.injected_routes:
             return
-        self.router.injected_routes[key] = Route.static(
-            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer)
-        self.router.network_changed()
+        self.router.inject_route(key, Route.static(
+            p.remote_net, bin(p.remote_mask).count("1"), bundle.peer))
 
     def count_octets(self, bundle: SaBundle, sa: OneWaySa, size: int) -> None:
         """Kilobyte lifetimes count real bytes: renegotiate at 90 %, delete at 100 %."""

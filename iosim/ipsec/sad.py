@@ -180,15 +180,38 @@ def covers(proxies: ProxyIdentity, local: int, remote: int, protocol: int = 0,
 
 @dataclass
 class Sad:
-    """Every SA pair of a router, findable by inbound SPI and by traffic."""
+    """Every SA pair of a router, findable by inbound SPI, by peer and by traffic; whether
+    a pair is still installed is one dict probe, so timers of many pairs cost no scans."""
 
-    bundles: list[SaBundle] = field(default_factory=list)  # oldest first
     by_spi: dict[int, SaBundle] = field(default_factory=dict)
+    _bundles: dict[int, SaBundle] = field(default_factory=dict)  # id -> pair, oldest first
+    _by_peer: dict[int, dict[int, SaBundle]] = field(default_factory=dict)
+    _flows: dict[tuple[int, ProxyIdentity], int] = field(default_factory=dict)  # pair counts
     _by_remote: dict[tuple[int, int], list[SaBundle]] = field(default_factory=dict)
     _masks: dict[int, int] = field(default_factory=dict)  # remote mask -> bundles using it
 
+    @property
+    def bundles(self) -> list[SaBundle]:
+        """Every pair, oldest first (a copy)."""
+        return list(self._bundles.values())
+
+    def holds(self, bundle: SaBundle) -> bool:
+        """Whether ``bundle`` is installed (not yet removed)."""
+        return self._bundles.get(id(bundle)) is bundle
+
+    def of_peer(self, peer: int) -> list[SaBundle]:
+        """The pairs with ``peer``, oldest first."""
+        return list(self._by_peer.get(peer, {}).values())
+
+    def protects(self, peer: int, proxies: ProxyIdentity) -> bool:
+        """Whether a pair with ``peer`` for ``proxies`` is installed."""
+        return (peer, proxies) in self._flows
+
     def add(self, bundle: SaBundle) -> None:
-        self.bundles.append(bundle)
+        self._bundles[id(bundle)] = bundle
+        self._by_peer.setdefault(bundle.peer, {})[id(bundle)] = bundle
+        flow = (bundle.peer, bundle.proxies)
+        self._flows[flow] = self._flows.get(flow, 0) + 1
         for spi in bundle.inbound.spis:
             self.by_spi[spi] = bundle
         p = bundle.proxies
@@ -196,15 +219,23 @@ class Sad:
         self._masks[p.remote_mask] = self._masks.get(p.remote_mask, 0) + 1
 
     def remove(self, bundle: SaBundle) -> None:
-        if bundle not in self.bundles:
+        if not self.holds(bundle):
             return
-        self.bundles.remove(bundle)
+        del self._bundles[id(bundle)]
+        mine = self._by_peer[bundle.peer]
+        del mine[id(bundle)]
+        if not mine:
+            del self._by_peer[bundle.peer]
+        flow = (bundle.peer, bundle.proxies)
+        self._flows[flow] -= 1
+        if not self._flows[flow]:
+            del self._flows[flow]
         for spi in bundle.inbound.spis:
             self.by_spi.pop(spi, None)
         p = bundle.proxies
         key = (p.remote_net, p.remote_mask)
         same = self._by_remote[key]
-        same.remove(bundle)
+        same[:] = [b for b in same if b is not bundle]
         if not same:
             del self._by_remote[key]
         self._masks[p.remote_mask] -= 1

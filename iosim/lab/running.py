@@ -31,6 +31,7 @@ from iosim.net.acl_filter import InterfaceAcls
 from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
+from iosim.net.segment import Port
 from iosim.net.stack import IpStack
 from iosim.router import Nvram, Router
 
@@ -129,6 +130,7 @@ class Lab:
             stack = IpStack(router, self.clock, fabric.transmitter(name),
                             packet_filter=InterfaceAcls(router))
             router.stack = stack
+            stack.ports = self._ports(name, router.physical)
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
             router.crypto_plane = RouterCrypto(
                 router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
@@ -139,6 +141,7 @@ class Lab:
         for name, host in self.hosts.items():
             hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
             host.stack = hstack
+            hstack.ports = self._ports(name, [HOST_INTERFACE])
             self.sessions[name] = HostShell(host, self.clock)
             fabric.attach(name, hstack.receive, host.interface_is_up)
         for router in self.routers.values():
@@ -153,6 +156,11 @@ class Lab:
         self.clock.advance_to(0.0)
         for router in self.routers.values():
             router.boot_time = router.clock_base = 0.0
+
+    def _ports(self, device: str, interfaces: list[str]) -> dict[str, Port]:
+        """The segment ports of a device's interfaces (cables have none)."""
+        found = {name: self.fabric.port_of(device, name) for name in interfaces}
+        return {name: port for name, port in found.items() if port is not None}
 
     def reset_device(self, name: str) -> list[str]:
         """Back to the lab's initial state: forget the saved config, reboot from the lab's.

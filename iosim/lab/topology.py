@@ -287,7 +287,8 @@ def topology_from(data: dict[str, Any], path: Path, name: str, description: str,
     used: set[tuple[str, str]] = set()
     for kind, link in wires:
         link.unknown(_LINK_KEYS if kind == "links" else _SEGMENT_KEYS)
-        ends = link.text_list("endpoints", required=True)
+        # a segment may join every device of the lab (a hub and its spokes)
+        ends = link.text_list("endpoints", required=True, max_items=MAX_DEVICES)
         if kind == "links" and len(ends) != 2:
             raise LabError(f"{link.where}: a link has two endpoints")
         if kind == "segments" and (len(ends) < 2 or "name" not in link):

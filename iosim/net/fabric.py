@@ -5,7 +5,10 @@ event on the lab's clock). A shared segment is a learning switch: it learns whic
 source MAC address sits behind, sends a unicast frame to a known address out of that port
 only, and floods broadcasts and frames to unknown addresses to every other port (each
 receiver then keeps only what is addressed to it). Every frame that crosses a wire can
-be recorded with its virtual timestamp, for pcap export.
+be recorded with its virtual timestamp, for pcap export. A segment's ARP broadcasts go
+through its :class:`~iosim.net.segment.ArpLedger`: handed at once to the ports that must
+answer or capture them, and to the others as the ledger's record, which their stacks read
+when they look (N routers on a segment cost O(N) at boot, not O(N^2)).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from iosim.clock import VirtualClock
 from iosim.net.pcap import LINKTYPE_ETHERNET, PcapWriter
+from iosim.net.segment import ArpLedger, Port, arp_fields
 
 Endpoint = tuple[str, str]  # (device, interface)
 Receiver = Callable[[str, bytes], None]  # (interface, frame)
@@ -32,6 +36,7 @@ class Link:
     captured: list[tuple[float, bytes]] = field(default_factory=list)
     capturing: bool = False
     macs: dict[bytes, Endpoint] = field(default_factory=dict)  # a segment's learnt addresses
+    ledger: ArpLedger = field(default_factory=ArpLedger)  # a segment's ARP broadcasts
 
     @property
     def shared(self) -> bool:
@@ -45,13 +50,18 @@ class Link:
         port its unicast destination was learnt on, else every other port."""
         if not self.shared:
             return self.others(end)
-        source, dest = frame[6:12], frame[:6]
-        if len(source) == 6 and not source[0] & 1:
-            self.macs[source] = end
+        self.learn(end, frame)
+        dest = frame[:6]
         known = self.macs.get(dest) if len(dest) == 6 and not dest[0] & 1 else None
         if known is not None:
             return [] if known == end else [known]
         return self.others(end)
+
+    def learn(self, end: Endpoint, frame: bytes) -> None:
+        """A segment learns which port a unicast source address sits behind."""
+        source = frame[6:12]
+        if len(source) == 6 and not source[0] & 1:
+            self.macs[source] = end
 
     def peer(self, end: Endpoint) -> Endpoint:
         """The other end of a point-to-point link."""
@@ -91,6 +101,13 @@ class Fabric:
     def link_of(self, device: str, interface: str) -> Link | None:
         return self._by_end.get((device, interface))
 
+    def port_of(self, device: str, interface: str) -> Port | None:
+        """The segment port of ``device interface`` (None on a cable or unwired)."""
+        link = self.link_of(device, interface)
+        if link is None or not link.shared:
+            return None
+        return link.ledger.port((device, interface))
+
     def peer_admin_up(self, device: str, interface: str) -> bool:
         """Whether the far end of ``device interface`` is enabled (for line protocol)."""
         link = self.link_of(device, interface)
@@ -113,6 +130,11 @@ class Fabric:
                 link.captured.append((self.clock.now, frame))
             for tap in self.taps:
                 tap(link, frame)
+            if link.shared and (fields := arp_fields(frame)) is not None:
+                link.learn((device, interface), frame)
+                self.clock.call_later(link.delay, self._arp_broadcast, link,
+                                      (device, interface), frame, fields)
+                return
             ends = link.destinations((device, interface), frame)
             if len(ends) == 1:
                 receive = self.receivers.get(ends[0][0])
@@ -122,6 +144,15 @@ class Fabric:
                 self.clock.call_later(link.delay, self._flood, ends, frame)
 
         return transmit
+
+    def _arp_broadcast(self, link: Link, sender: Endpoint, frame: bytes,
+                       fields: tuple[bytes, int, int]) -> None:
+        """An ARP broadcast reaches the segment's ports: recorded in its ledger, handed at
+        once to those that must act on it."""
+        for peer_dev, peer_if in link.ledger.record(sender, frame, fields, self.clock.now):
+            receive = self.receivers.get(peer_dev)
+            if receive is not None:
+                receive(peer_if, frame)
 
     def _flood(self, ends: list[Endpoint], frame: bytes) -> None:
         for peer_dev, peer_if in ends:

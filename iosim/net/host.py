@@ -44,3 +44,8 @@ class Host:
 
     def count(self, interface: str, direction: str, frame: bytes) -> None:
         self.counters[direction] += 1
+
+    def count_floods(self, interface: str, frames: int, octets: int, bits: float,
+                     packets: float, last: float) -> None:
+        """Broadcasts a segment kept for the host's interface, counted as received."""
+        self.counters["in"] += frames

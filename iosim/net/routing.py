@@ -18,7 +18,10 @@ the way IOS does:
 
 The installed routes are indexed as one dict per prefix length, searched from /32 down to /0,
 so a longest-prefix match costs at most one mask and one dict probe per prefix length present.
-Changes rebuild the index (tables are small and change rarely; lookups are the hot path).
+Changes rebuild the index, except a route that can only add a prefix of its own (a reverse
+route injected per tunnel): when no candidate waits for its next hop, the prefix is new and
+no next hop of a recursive route lies inside it, the route is put straight into the index,
+and taken out the same way, so a hub's thousands of injected routes cost O(1) each.
 
 Addresses are ``int`` as in :mod:`iosim.net.packets`; the factory methods also accept dotted
 strings and :class:`ipaddress.IPv4Address`. The grouping used by ``show ip route`` ("is
@@ -27,6 +30,7 @@ variably subnetted, 2 subnets, 2 masks") is computed here as plain data by :meth
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
@@ -259,31 +263,51 @@ class RoutingTable:
     def __init__(self) -> None:
         self._candidates: list[Route] = []
         self._index = _Index()
+        self._present: set[Route] = set()
+        self._per_prefix: dict[tuple[int, int], int] = {}  # candidates per (network, length)
+        self._waiting = 0  # candidates not installed at the last rebuild
+        self._next_hops: list[int] = []  # of the recursive candidates, sorted
+
+    def _set_candidates(self, routes: list[Route]) -> None:
+        self._candidates = routes
+        self._present = set(routes)
+        self._per_prefix = {}
+        for r in routes:
+            key = (r.network, r.prefix_len)
+            self._per_prefix[key] = self._per_prefix.get(key, 0) + 1
+        self._next_hops = sorted(r.next_hop for r in routes
+                                 if r.interface is None and r.next_hop is not None)
 
     # -- changes -----------------------------------------------------------------------------
 
     def add(self, route: Route) -> bool:
         """Add a candidate route; False (and no change) if an identical one is present."""
-        if route in self._candidates:
+        if route in self._present:
             return False
-        self._candidates.append(route)
+        if self._insert_alone(route):
+            return True
+        self._set_candidates([*self._candidates, route])
         self._rebuild()
         return True
 
     def add_many(self, routes: list[Route]) -> None:
         """Add candidate routes at once (one rebuild; duplicates are ignored)."""
-        have = set(self._candidates)
+        have = set(self._present)
+        added = list(self._candidates)
         for route in routes:
             if route not in have:
                 have.add(route)
-                self._candidates.append(route)
+                added.append(route)
+        self._set_candidates(added)
         self._rebuild()
 
     def remove(self, route: Route) -> bool:
         """Remove a candidate route; False if it was not present."""
-        if route not in self._candidates:
+        if route not in self._present:
             return False
-        self._candidates.remove(route)
+        if self._delete_alone(route):
+            return True
+        self._set_candidates([r for r in self._candidates if r != route])
         self._rebuild()
         return True
 
@@ -293,9 +317,8 @@ class RoutingTable:
         """Add the ``C`` and ``L`` routes of an interface address that came up."""
         connected = Route.connected(address, prefix_len, interface)
         local = Route.local(address, interface)
-        for route in (connected, local):
-            if route not in self._candidates:
-                self._candidates.append(route)
+        self._set_candidates(self._candidates + [r for r in dict.fromkeys((connected, local))
+                                                 if r not in self._present])
         self._rebuild()
         return connected, local
 
@@ -303,16 +326,16 @@ class RoutingTable:
         """Drop every route naming ``interface`` (it went down); return the removed routes."""
         removed = [r for r in self._candidates if r.interface == interface]
         if removed:
-            self._candidates = [r for r in self._candidates if r.interface != interface]
+            self._set_candidates([r for r in self._candidates if r.interface != interface])
             self._rebuild()
         return removed
 
     def clear(self, route_type: RouteType | None = None) -> None:
         """Remove all routes, or all routes of one type."""
         if route_type is None:
-            self._candidates = []
+            self._set_candidates([])
         else:
-            self._candidates = [r for r in self._candidates if r.type is not route_type]
+            self._set_candidates([r for r in self._candidates if r.type is not route_type])
         self._rebuild()
 
     # -- queries -----------------------------------------------------------------------------
@@ -388,6 +411,71 @@ class RoutingTable:
 
     # -- selection ---------------------------------------------------------------------------
 
+    def _inside(self, route: Route) -> bool:
+        """Whether a recursive candidate's next hop lies inside ``route``'s prefix (its
+        resolution could change when the prefix comes or goes)."""
+        hops = self._next_hops
+        i = bisect.bisect_left(hops, route.network)
+        return i < len(hops) and hops[i] <= route.network | (~route.mask & 0xFFFFFFFF)
+
+    def _level(self, prefix_len: int) -> dict[int, tuple[Route, ...]] | None:
+        for plen, _, table in self._index.levels:
+            if plen == prefix_len:
+                return table
+        return None
+
+    def _insert_alone(self, route: Route) -> bool:
+        """Install ``route`` without a rebuild if it changes nothing but its own new prefix
+        (module docstring); False if a rebuild is needed."""
+        if self._waiting or self._inside(route) or (
+                route.next_hop is not None and route.next_hop & route.mask == route.network):
+            return False  # something (maybe the route itself) could resolve through it
+        table = self._level(route.prefix_len)
+        if table is not None and route.network in table:
+            return False  # the prefix exists: preferences decide, rebuild
+        if route.interface is None and (route.next_hop is None
+                                        or not _reaches(self._index, route)):
+            return False
+        if table is None:
+            table = {}
+            levels = self._index.levels
+            levels.append((route.prefix_len, prefix_mask(route.prefix_len), table))
+            levels.sort(key=lambda level: -level[0])
+        table[route.network] = (route,)
+        self._candidates.append(route)
+        self._present.add(route)
+        self._per_prefix[(route.network, route.prefix_len)] = 1
+        if route.interface is None and route.next_hop is not None:
+            bisect.insort(self._next_hops, route.next_hop)
+        return True
+
+    def _delete_alone(self, route: Route) -> bool:
+        """Withdraw ``route`` without a rebuild if it was the only candidate of its prefix
+        and no other next hop lies inside it; False if a rebuild is needed."""
+        table = self._level(route.prefix_len)
+        key = (route.network, route.prefix_len)
+        if (self._waiting or table is None or table.get(route.network) != (route,)
+                or self._per_prefix.get(key) != 1):
+            return False
+        hop = route.next_hop if route.interface is None else None
+        hops = self._next_hops
+        if hop is not None:
+            del hops[bisect.bisect_left(hops, hop)]
+        inside = self._inside(route)
+        if hop is not None:
+            bisect.insort(hops, hop)
+        if inside:
+            return False
+        if hop is not None:
+            del hops[bisect.bisect_left(hops, hop)]
+        del table[route.network]
+        if not table:
+            self._index.levels = [lv for lv in self._index.levels if lv[2]]
+        self._candidates.remove(route)
+        self._present.discard(route)
+        del self._per_prefix[key]
+        return True
+
     def _rebuild(self) -> None:
         usable = [r for r in self._candidates if r.interface is not None]
         waiting = [r for r in self._candidates if r.interface is None]
@@ -414,6 +502,7 @@ class RoutingTable:
             usable = [r for r in usable if r not in broken]
             index = _build_index(usable)
         self._index = index
+        self._waiting = len(self._candidates) - len(usable)
 
 
 def _reaches(index: _Index, route: Route) -> bool:

@@ -75,6 +75,7 @@ from iosim.net.packets import (
     quote_datagram,
 )
 from iosim.net.routing import NULL_INTERFACE, RoutingTable
+from iosim.net.segment import Port
 
 ARP_TIMEOUT = 4 * 3600.0  # IOS's default ARP entry lifetime
 ICMP_ERROR_INTERVAL = 0.5  # ip icmp rate-limit unreachable 500 (the IOS default)
@@ -108,6 +109,9 @@ class Node(Protocol):
     def routing_table(self) -> RoutingTable: ...
 
     def count(self, interface: str, direction: str, frame: bytes) -> None: ...
+
+    def count_floods(self, interface: str, frames: int, octets: int, bits: float,
+                     packets: float, last: float) -> None: ...  # broadcasts a segment kept
 
 
 class PacketFilter(Protocol):
@@ -158,6 +162,10 @@ class IpStack:
     filtered: int = 0  # datagrams an interface ACL denied
     discarded: int = 0  # datagrams routed to Null0
     reassembler: Reassembler = field(default_factory=Reassembler)
+    _own: dict[int, str] = field(default_factory=dict)  # our addresses -> their interface
+    # the interfaces on shared segments, whose ARP broadcasts their ledger keeps
+    ports: dict[str, Port] = field(default_factory=dict)
+    _aged: dict[int, int] = field(default_factory=dict)  # address -> ledger index it aged at
     _icmp_quiet_until: float = -1e9  # no ICMP unreachable before then (rate limit)
     _ident: int = 0
     # the interface the datagram being forwarded arrived on (None while we originate):
@@ -170,11 +178,9 @@ class IpStack:
         return interface_mac(self.node.name, interface)
 
     def owns(self, address: int) -> str | None:
-        """The interface that has ``address``, if it is one of ours and up."""
-        for entry in self.arp.values():
-            if entry.learnt is None and entry.address == address:
-                return entry.interface
-        return None
+        """The interface that has ``address``, if it is one of ours and up (a dict probe:
+        every received datagram asks)."""
+        return self._own.get(address)
 
     def refresh_own_entries(self, interfaces: list[str]) -> None:
         """Keep the ARP entries of our own addresses (age ``-``) in step with the config.
@@ -183,17 +189,77 @@ class IpStack:
         as IOS does when an interface comes up, so that neighbours learn it before any
         traffic (a loopback has no neighbours to tell).
         """
-        before = {(a, e.interface) for a, e in self.arp.items() if e.learnt is None}
-        for addr in [a for a, e in self.arp.items() if e.learnt is None]:
-            del self.arp[addr]
+        before = self._own
+        self._update_ports(before)
+        self._own = {}
+        for addr in before:
+            entry = self.arp.get(addr)
+            if entry is not None and entry.learnt is None:
+                del self.arp[addr]
         for name in interfaces:
             if not self.node.interface_is_up(name):
                 continue
             for addr, _ in self.node.interface_addresses(name):
+                self._own[addr] = name
                 self.arp[addr] = ArpEntry(addr, self.mac(name), name, None)
-                if (addr, name) not in before and self.node.speaks_arp(name):
+                if before.get(addr) != name and self.node.speaks_arp(name):
                     garp = ArpPacket(ArpOperation.REQUEST, self.mac(name), addr, bytes(6), addr)
                     self._send_frame(name, BROADCAST_MAC, EtherType.ARP, push_arp(garp))
+
+    def _update_ports(self, before: dict[int, str]) -> None:
+        """Tell each segment port the addresses it answers for; settle its counters when
+        it changes state, and start its learning again when it comes up."""
+        for name, port in self.ports.items():
+            up = self.node.interface_is_up(name)
+            after = {a for a, _ in self.node.interface_addresses(name)} if up else set()
+            port.ledger.own(port.end, {a for a, i in before.items() if i == name}, after)
+            if up != port.up:
+                port.settle(self.clock.now, self.node.count_floods)
+                port.up = up
+                if up:
+                    port.came_up()
+
+    def settle_floods(self) -> None:
+        """Bring the interface counters up to date with the segments' broadcasts."""
+        for port in self.ports.values():
+            port.settle(self.clock.now, self.node.count_floods)
+
+    def watch(self, tap: Callable[[str, str, bytes], None]) -> None:
+        """See every frame crossing the interfaces (a capture): segments hand this device
+        their broadcasts at once from now on."""
+        self.taps.append(tap)
+        for port in self.ports.values():
+            port.ledger.watchers[port.end] = None
+
+    def unwatch(self, tap: Callable[[str, str, bytes], None]) -> None:
+        """Stop ``tap``."""
+        if tap in self.taps:
+            self.taps.remove(tap)
+        if not self.taps:
+            for port in self.ports.values():
+                port.ledger.watchers.pop(port.end, None)
+
+    def neighbour(self, interface: str, address: int) -> ArpEntry | None:
+        """The ARP entry for ``address`` as seen from ``interface``, what its segment's
+        broadcasts taught it included (written into the cache when found there)."""
+        entry = self.arp.get(address)
+        port = self.ports.get(interface)
+        if port is None or (entry is not None and entry.learnt is None):
+            return entry
+        learnt = entry.learnt if entry is not None and entry.interface == interface else None
+        heard = port.neighbour(address, self.node.interface_addresses(interface), learnt,
+                               self._aged.get(address, 0))
+        if heard is not None and (entry is None or entry.learnt is None
+                                  or heard.at >= entry.learnt):
+            entry = self.arp[address] = ArpEntry(address, heard.mac, interface, heard.at)
+        return entry
+
+    def arp_entries(self) -> list[ArpEntry]:
+        """Every ARP entry (``show arp``), those the segments taught included."""
+        for name, port in self.ports.items():
+            for address in list(port.ledger.heard):
+                self.neighbour(name, address)
+        return list(self.arp.values())
 
     def source_for(self, interface: str) -> int | None:
         """The primary address of ``interface``, used as the source of what we originate."""
@@ -233,11 +299,12 @@ class IpStack:
             return
         addresses = self.node.interface_addresses(interface)
         mine = any(a == arp.tpa for a, _ in addresses)
-        known = arp.spa in self.arp and self.arp[arp.spa].learnt is not None
+        entry = self.neighbour(interface, arp.spa)
+        known = entry is not None and entry.learnt is not None
         # a gratuitous ARP from a neighbour on a connected subnet is learnt (IOS's default)
         gratuitous = arp.spa == arp.tpa and not mine and any(
             (arp.spa ^ a) >> (32 - length) == 0 for a, length in addresses if length)
-        if mine or known or gratuitous:
+        if (mine or known or gratuitous) and arp.spa not in self._own:
             self.arp[arp.spa] = ArpEntry(arp.spa, arp.sha, interface, self.clock.now)
         if mine and arp.op == ArpOperation.REQUEST:
             reply = ArpPacket(ArpOperation.REPLY, self.mac(interface), arp.tpa, arp.sha, arp.spa)
@@ -421,10 +488,13 @@ class IpStack:
         return True
 
     def _send_ip(self, interface: str, next_hop: int, datagram: bytes) -> None:
-        entry = self.arp.get(next_hop)
+        entry = self.neighbour(interface, next_hop)
         now = self.clock.now
         if entry is not None and entry.learnt is not None and now > entry.learnt + ARP_TIMEOUT:
             del self.arp[next_hop]
+            port = self.ports.get(interface)
+            if port is not None:  # what the segment said before now is as old
+                self._aged[next_hop] = port.ledger.floods
             entry = None
         if entry is None:
             src = self.source_for(interface)
@@ -458,3 +528,6 @@ class IpStack:
         """``clear arp-cache``: forget every learnt entry."""
         for addr in [a for a, e in self.arp.items() if e.learnt is not None]:
             del self.arp[addr]
+        self._aged.clear()
+        for port in self.ports.values():
+            port.came_up()  # what segments said before now is forgotten too

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iosim.crypto import bignum
 from iosim.crypto.dh import (
     GROUPS,
     DhGroup,
@@ -253,3 +254,53 @@ def test_agreement_property(seed_a: int, seed_b: int, number: int) -> None:
     g: DhGroup = group(number)
     a, b = g.generate(seeded(seed_a)), g.generate(seeded(seed_b))
     assert a.shared_secret(b.public_bytes()) == b.shared_secret(a.public_bytes())
+
+
+# --- the bignum backends ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=sorted(bignum.BACKENDS))
+def backend(request: pytest.FixtureRequest) -> object:
+    """Run a test once on each modular-exponentiation backend importable here."""
+    before = bignum.backend_name()
+    bignum.use_backend(request.param)
+    yield request.param
+    bignum.use_backend(before)
+
+
+def test_gmp_backend_is_present_and_preferred() -> None:
+    # gmpy2 is a dependency: without it the groups fall back to pow(), about 8x slower.
+    assert "gmp" in bignum.BACKENDS and "python" in bignum.BACKENDS
+    assert list(bignum.BACKENDS)[0] == "gmp"
+
+
+@pytest.mark.parametrize("number", [1, 2, 5, 14, 15, 16, 24])
+def test_backends_agree_byte_for_byte(number: int, backend: str) -> None:
+    """Public values and shared secrets are the same bytes on every backend as on pow()."""
+    g = group(number)
+    assert isinstance(g, ModpGroup)
+    for seed in range(3):
+        a, b = g.generate(seeded(seed)), g.generate(seeded(seed + 100))
+        assert isinstance(a, ModpPrivate) and isinstance(b, ModpPrivate)
+        a_pub = a.public_bytes()
+        assert a_pub == pow(g.generator, a.exponent, g.prime).to_bytes(g.public_length, "big")
+        secret = b.shared_secret(a_pub)
+        expected = pow(int.from_bytes(a_pub, "big"), b.exponent, g.prime)
+        assert secret == expected.to_bytes(g.secret_length, "big")
+        assert a.shared_secret(b.public_bytes()) == secret
+
+
+def test_backends_return_ints_and_pad(backend: str) -> None:
+    # A result with leading zero bytes keeps the length of p; the value is a plain int.
+    p = group(14).prime  # type: ignore[attr-defined]
+    value = bignum.powmod(2, 5, p)
+    assert type(value) is int and value == 32
+    assert bignum.powmod(p - 1, 2, p) == 1 and bignum.powmod(3, 0, p) == 1
+
+
+def test_group24_subgroup_check_on_each_backend(backend: str) -> None:
+    g = group(24)
+    with pytest.raises(InvalidPublicValue):
+        g.validate_public((2).to_bytes(g.public_length, "big"))
+    g.validate_public(g.generate(seeded(4)).public_bytes())
+
