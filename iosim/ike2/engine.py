@@ -897,6 +897,12 @@ class Ikev2Engine:
                       spi_out=int.from_bytes(answer.proposals[0].spi, "big"),
                       seconds=offer.lifetime_seconds, kilobytes=offer.lifetime_kilobytes,
                       replaces=rekey if isinstance(rekey, int) else None)
+        if isinstance(rekey, int) and rekey in sa.children:
+            # RFC 7296 2.8: the initiator of the rekey deletes the replaced CHILD_SA (a
+            # responder such as strongSwan keeps sending on it until that Delete arrives)
+            del sa.children[rekey]
+            sa.queue.append(("delete_child", rekey))
+            self._events.append(ChildDeleted(sa.peer, rekey))
 
     def _request_child(self, sa: Ikev2Sa, want: PendingChild, now: float) -> None:
         """CREATE_CHILD_SA for a new or rekeyed child (2.17), with KE for PFS."""
@@ -1135,6 +1141,7 @@ class Ikev2Engine:
         self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
                            "delete_ike", now)
         self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, "Rekeyed"))
+        self._kick(new, now)  # what was queued on the old SA (a Delete, a child) goes now
 
     # ================================================================== endings
 

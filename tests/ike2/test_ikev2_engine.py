@@ -133,9 +133,13 @@ def test_child_rekey_with_pfs_then_delete() -> None:
     assert a2.keys_out != a1.keys_out
     rekey = link.b.of(ChildUp)[-1]
     assert rekey.replaces == b1.spi_in  # type: ignore[attr-defined]
-    link.a.engine.delete_child(B, a1.spi_in, link.now)
-    link.pump()
+    link.pump()  # RFC 7296 2.8: the rekey's initiator deletes the pair it replaced
+    assert [e.spi_in for e in link.a.of(ChildDeleted)] == [a1.spi_in]  # type: ignore[attr-defined]
     assert [e.spi_in for e in link.b.of(ChildDeleted)] == [b1.spi_in]  # type: ignore[attr-defined]
+    link.a.engine.delete_child(B, a2.spi_in, link.now)
+    link.pump()
+    assert [e.spi_in for e in link.b.of(ChildDeleted)] == [  # type: ignore[attr-defined]
+        b1.spi_in, b2.spi_in]
 
 
 def test_pfs_required_by_the_responder_refuses_a_child_without() -> None:

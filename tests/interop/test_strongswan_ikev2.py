@@ -8,8 +8,9 @@ brings the tunnel up one way (iosim or strongSwan initiating), pings both ways t
 ESP-in-UDP (kernel-libipsec: charon fakes a NAT, both sides float to 4500, which is also
 iosim's NAT detection at work), and compares strongSwan's CHILD_SA counters with iosim's
 ``show crypto ipsec sa``. strongSwan's own rekeys (``swanctl --rekey --child|--ike``) make
-iosim answer CREATE_CHILD_SA as responder; a profile with ``dpd 10 2 periodic`` makes it
-send liveness checks that charon answers.
+iosim answer CREATE_CHILD_SA as responder; short lifetimes (120 s on the IKEv2 profile and
+the crypto map) make iosim itself rekey the CHILD_SA (with PFS) and the IKE SA at 90 %; a
+profile with ``dpd 10 2 periodic`` makes it send liveness checks that charon answers.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ secrets {{
 """
 
 
-def router_config(*, proposal: list[str], pfs: str | None, dpd: bool = False) -> list[str]:
+def router_config(*, proposal: list[str], pfs: str | None, dpd: bool = False,
+                  lifetime: int | None = None) -> list[str]:
     """R1: an IKEv2 profile and a crypto map toward strongSwan."""
     return [
         "hostname R1",
@@ -88,12 +90,14 @@ def router_config(*, proposal: list[str], pfs: str | None, dpd: bool = False) ->
         f" match identity remote address {SWAN_ADDR} 255.255.255.255",
         " authentication remote pre-share", " authentication local pre-share",
         " keyring local KR", *([" dpd 10 2 periodic"] if dpd else []),
+        *([f" lifetime {lifetime}"] if lifetime else []),
         "crypto ipsec transform-set TS esp-aes 256 esp-sha256-hmac", " mode tunnel",
         "crypto ipsec transform-set GCM esp-gcm 256", " mode tunnel",
         "access-list 101 permit ip 192.168.1.0 0.0.0.255 192.168.2.0 0.0.0.255",
         "crypto map CMAP 10 ipsec-isakmp", f" set peer {SWAN_ADDR}",
         " set transform-set TS GCM", " set ikev2-profile PROF",
         *([f" set pfs {pfs}"] if pfs else []), " match address 101",
+        *([f" set security-association lifetime seconds {lifetime}"] if lifetime else []),
         "interface GigabitEthernet0/0", f" ip address {IOSIM_ADDR} 255.255.255.0",
         " crypto map CMAP", " no shutdown",
         "interface GigabitEthernet0/1", f" ip address {IOSIM_INSIDE} 255.255.255.0",
@@ -117,7 +121,7 @@ def v2_lab(tmp_path: Path) -> Iterator[tuple[Lab, Charon, RouterPeer]]:
 
 
 def _start(lab: Lab, charon: Charon, peer: RouterPeer, suite: tuple[list[str], str, str], *,
-           esp: str, pfs: str | None, dpd: bool = False) -> None:
+           esp: str, pfs: str | None, dpd: bool = False, lifetime: int | None = None) -> None:
     if lab.kernel_esp:
         pytest.skip("this host has kernel ESP: charon would not use kernel-libipsec")
     charon.start(ike=suite[1], esp=esp, psk=PSK)
@@ -126,7 +130,8 @@ def _start(lab: Lab, charon: Charon, peer: RouterPeer, suite: tuple[list[str], s
     out = charon.swanctl("--load-all", "--file", str(charon.dir / "swanctl.conf"))
     assert "successfully loaded 1 connections" in out, out
     lab.ip(lab.ns_swan, "route", "add", "192.168.1.0/24", "dev", "ipsec0", "src", SWAN_INSIDE)
-    peer.start_router(router_config(proposal=suite[0], pfs=pfs, dpd=dpd))
+    peer.start_router(router_config(proposal=suite[0], pfs=pfs, dpd=dpd, lifetime=lifetime),
+                      duration=300 if lifetime else 120)
 
 
 def _established(charon: Charon, ike_text: str) -> str:
@@ -214,3 +219,32 @@ def test_dpd_liveness_checks_answered(v2_lab: tuple[Lab, Charon, RouterPeer]) ->
     assert "parsed INFORMATIONAL request" in charon.log, charon.log[-4000:]
     assert "READY" in peer.console("show crypto ikev2 sa")
     assert swan_ping(lab, IOSIM_INSIDE, count=2) == "!!"
+
+
+def test_short_lifetimes_make_iosim_rekey_the_child_with_pfs_and_the_ike_sa(
+        v2_lab: tuple[Lab, Charon, RouterPeer]) -> None:
+    lab, charon, peer = v2_lab
+    _start(lab, charon, peer, CBC, esp="aes256-sha256-modp2048", pfs="group14", lifetime=120)
+    out = peer.console(f"ping {SWAN_INSIDE} source {IOSIM_INSIDE} repeat 5")
+    assert _marks(out) == ".!!!!", (out, charon.log[-4000:])
+    first = re.search(r"iosim: #(\d+), ESTABLISHED, IKEv2", _established(charon, CBC[2]))
+    assert first is not None and _agree(peer, charon) == 4
+    time.sleep(95)  # traffic shortly before 90 % of 120 s: IOS renews only SAs in use
+    out = peer.console(f"ping {SWAN_INSIDE} source {IOSIM_INSIDE} repeat 2")
+    assert _marks(out) == "!!", (out, charon.log[-4000:])
+    base = iosim_counters(peer)
+    assert base == (6, 6), base
+    time.sleep(20)  # past 108 s: iosim's CREATE_CHILD_SA exchanges have run
+    log = charon.log
+    # the CHILD_SA rekey carries a KE payload (PFS), the IKE SA rekey an SA with no TS
+    assert re.search(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]",
+                     log), log[-6000:]
+    assert re.search(r"parsed CREATE_CHILD_SA request \d+ \[ SA No KE \]", log), log[-6000:]
+    sas = _established(charon, CBC[2])
+    second = re.search(r"iosim: #(\d+), ESTABLISHED, IKEv2", sas)
+    assert second is not None and second.group(1) != first.group(1), sas  # a new IKE SA
+    assert swan_ping(lab, IOSIM_INSIDE, count=3) == "!!!"
+    out = peer.console(f"ping {SWAN_INSIDE} source {IOSIM_INSIDE} repeat 2")
+    assert _marks(out) == "!!", out
+    assert _agree(peer, charon, base) == 5  # the new CHILD_SA carried them, both ways
+    assert peer.console("show crypto ikev2 sa").count("READY") == 1

@@ -198,3 +198,22 @@ def test_smart_defaults_and_incomplete_configuration(tmp_path: Path) -> None:
     assert "set ikev2-profile NOPE" not in c.feed("do show running-config")
     out = c.feed("crypto ikev2 proposal X\nencryption aes-cbc-999")
     assert "Invalid input" in out
+
+
+def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
+        tmp_path: Path) -> None:
+    short = {"extra_map": "set pfs group14\nset security-association lifetime seconds 120",
+             "profile_extra": "lifetime 120"}
+    c = lab(tmp_path, short, {"extra_map": "set pfs group14", "profile_extra": "lifetime 120"})
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    spis = set(re.findall(r"^ +spi: (0x[0-9A-F]+)", c.feed("show crypto ipsec sa"), re.M))
+    c.feed("@wait 115")  # past 90 %: CREATE_CHILD_SA for the pair (PFS) and for the IKE SA
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 5")) == ["!!!!!"]
+    assert "Tunnel-id Local" in (sa := c.feed("show crypto ikev2 sa"))
+    assert re.search(r"^2\s+198\.51\.100\.1/500\s+203\.0\.113\.2/500.*READY", sa, re.M), sa
+    for router in ("R1", "R2"):  # RFC 7296 2.8: the replaced pair is deleted on both sides
+        c.feed(f"@{router}")
+        ipsec = c.feed("show crypto ipsec sa")
+        now = re.findall(r"^ +spi: (0x[0-9A-F]+)", ipsec, re.M)
+        assert len(now) == 2 and not spis & set(now), ipsec
+        assert "PFS (Y/N): Y, DH group: group14" in ipsec
