@@ -179,6 +179,12 @@ def test_clear_crypto_ikev2_sa_and_running_config(tmp_path: Path) -> None:
     text = c.feed("show running-config | section crypto ikev2")
     assert "crypto ikev2 profile PROF" in text and " keyring local KR" in text
     assert " match identity remote address 203.0.113.2 255.255.255.255 " in text
+    cmap = c.feed("show crypto map")
+    assert "\tPeer = 203.0.113.2\n\tIKEv2 Profile: PROF\n\tExtended IP access list" in cmap
+    run(c, "conf t\ncrypto ipsec profile VTI\nset transform-set MYSET\nset ikev2-profile PROF\n"
+           "end\n")
+    assert "IPSEC profile VTI\n\tIKEv2 Profile: PROF\n\tSecurity association" in c.feed(
+        "show crypto ipsec profile")
 
 
 def test_smart_defaults_and_incomplete_configuration(tmp_path: Path) -> None:
