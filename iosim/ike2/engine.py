@@ -103,7 +103,6 @@ from iosim.ike2.payloads import (
     SkfPayload,
     SkPayload,
     TsPayload,
-    payload_names,
     pull_header,
     pull_message,
     pull_payloads,
@@ -410,7 +409,7 @@ class Ikev2Engine:
               payloads: list[Payload]) -> None:
         self._events.append(PacketSent(sa.peer, sa.sa_id, self.local, sa.port,
                                        _EXCHANGE[exchange], response, mid, sa.spi_i, sa.spi_r,
-                                       payload_names(payloads)))
+                                       tuple(payloads)))
 
     def _kick(self, sa: Ikev2Sa, now: float) -> None:
         """Send the next queued request if none is outstanding."""
@@ -506,7 +505,7 @@ class Ikev2Engine:
                            0)
         self._outbox.append((peer, push_message(header, [notify]), port))
         self._events.append(PacketSent(peer, 0, self.local, port, "IKE_SA_INIT", True, 0,
-                                       h.spi_i, bytes(8), payload_names([notify])))
+                                       h.spi_i, bytes(8), (notify,)))
 
     def _init_request(self, msg: IkeMessage, data: bytes, peer: int, now: float,
                       port: int) -> None:
@@ -1025,7 +1024,7 @@ class Ikev2Engine:
         self._events.append(PacketReceived(peer, sa.sa_id, self.local, port,
                                            _EXCHANGE.get(h.exchange_type, "?"), h.is_response,
                                            h.message_id, h.spi_i, h.spi_r,
-                                           payload_names(inner)))
+                                           tuple(inner)))
         if h.is_response:
             self._response(sa, msg, inner, now)
         else:
@@ -1035,7 +1034,7 @@ class Ikev2Engine:
         h = msg.header
         self._events.append(PacketReceived(peer, sa_id, self.local, port, "IKE_SA_INIT",
                                            h.is_response, h.message_id, h.spi_i, h.spi_r,
-                                           payload_names(msg.payloads)))
+                                           tuple(msg.payloads)))
 
     def _decrypt(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes) -> tuple[Payload, ...] | None:
         _, in_keys = sa.directions()

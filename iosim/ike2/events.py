@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iosim.ike.quick_mode import IpsecSaPair, ProxyIdentity
+from iosim.ike2.payloads import Payload
 
 __all__ = ["ChildDeleted", "ChildFailed", "ChildUp", "InitialContact", "NegotiationFailed",
            "PacketReceived", "PacketSent", "PeerDead", "SaDown", "SaUp", "Step"]
@@ -108,7 +109,7 @@ class PacketSent:
     message_id: int
     spi_i: bytes
     spi_r: bytes
-    payloads: str
+    payloads: tuple[Payload, ...]  # what it held (debug words them only when on)
     retransmission: bool = False
 
 
@@ -125,7 +126,7 @@ class PacketReceived:
     message_id: int
     spi_i: bytes
     spi_r: bytes
-    payloads: str
+    payloads: tuple[Payload, ...]  # what it held (debug words them only when on)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from iosim.ike2.events import (
     SaUp,
     Step,
 )
+from iosim.ike2.payloads import payload_names
 
 __all__ = ["initiate_tunnel", "render", "syslog"]
 
@@ -41,7 +42,7 @@ def _packet(e: PacketSent | PacketReceived) -> str:
             f"Initiator SPI : {e.spi_i.hex().upper()} - Responder SPI : "
             f"{e.spi_r.hex().upper()} Message id: {e.message_id}\n"
             f"IKEv2 {e.exchange} Exchange {kind} \n"
-            f"Payload contents: \n {e.payloads} ")
+            f"Payload contents: \n {payload_names(e.payloads)} ")
 
 
 def render(event: object) -> list[str]:

@@ -100,6 +100,19 @@ def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> Non
     assert link is not None
     ike = [f for _, f in link.captured if b"\x01\xf4\x01\xf4" in f[34:38]]  # UDP 500 -> 500
     assert len(ike) == 4
+    c.feed("clear crypto ikev2 sa")
+    c.feed("@wait 1")
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    contents = re.findall(r"IKEv2 (\w+) Exchange (REQUEST|RESPONSE) \nPayload contents: \n (.*) ",
+                          out)
+    assert contents == [
+        ("IKE_SA_INIT", "REQUEST", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+                                   "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
+        ("IKE_SA_INIT", "RESPONSE", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+                                    "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
+        ("IKE_AUTH", "REQUEST", "IDi NOTIFY(INITIAL_CONTACT) AUTH SA TSi TSr"),
+        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr")], out
 
 
 def test_asymmetric_keys_and_a_wrong_remote_key(tmp_path: Path) -> None:
