@@ -70,7 +70,7 @@ class IkePrf:
     show: str  # "SHA256"
 
     def __call__(self, key: bytes, data: bytes) -> bytes:
-        return hmac.new(key, data, self.hashlib_name).digest()
+        return hmac.digest(key, data, self.hashlib_name)  # one-shot: OpenSSL's HMAC at once
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class IkeIntegrity:
     wireshark: str
 
     def mac(self, key: bytes, data: bytes) -> bytes:
-        return hmac.new(key, data, self.hashlib_name).digest()[:self.icv_size]
+        return hmac.digest(key, data, self.hashlib_name)[:self.icv_size]
 
 
 def _ciphers() -> dict[str, IkeCipher]:
