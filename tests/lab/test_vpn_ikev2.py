@@ -236,3 +236,20 @@ def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
         now = re.findall(r"^ +spi: (0x[0-9A-F]+)", ipsec, re.M)
         assert len(now) == 2 and not spis & set(now), ipsec
         assert "PFS (Y/N): Y, DH group: group14" in ipsec
+
+
+def test_ike_fragmentation_when_configured_splits_ike_auth(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    for router in ("R1", "R2"):
+        run(c, f"@{router}\nconf t\ncrypto ikev2 fragmentation mtu 200\nend\n")
+    c.lab.fabric.capture()
+    c.feed("@R1")
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    link = c.lab.fabric.link_of("R1", "GigabitEthernet0/0")
+    assert link is not None
+    ike = [f[42:] for _, f in link.captured if f[34:38] == b"\x01\xf4\x01\xf4"]
+    skf = [m for m in ike if m[16] == 53]  # the first payload is SKF (RFC 7383)
+    assert len(ike) > 4 and len(skf) == len(ike) - 2, [len(m) for m in ike]
+    assert all(len(m) + 28 <= 200 for m in skf), [len(m) for m in skf]  # IP + UDP + IKE
+    assert "Fragmentation configured." in c.feed("show crypto ikev2 sa detail")
+    assert "crypto ikev2 fragmentation mtu 200" in c.feed("show running-config")
