@@ -46,6 +46,10 @@ reassembled before anything is decrypted further.
 Against a hostile network: nothing changes before a message parsed, decrypted and (for
 IKE_AUTH) authenticated; bad input is counted in ``dropped``. At most ``MAX_HALF_OPEN``
 half-open SAs exist; the responder answers a repeated IKE_SA_INIT from its half-open table.
+
+This module holds the API, timers, sending, IKE_SA_INIT, receiving and INFORMATIONAL; the
+IKE_AUTH handlers are :mod:`iosim.ike2.auth_exchange`, the CHILD_SA and IKE SA rekey
+handlers :mod:`iosim.ike2.create_child` (mixins, as IKEv1's engine has them).
 """
 
 from __future__ import annotations
@@ -56,42 +60,32 @@ from collections.abc import Callable
 
 from iosim.crypto.dh import DhError, group
 from iosim.deadlines import deadline_after
-from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
-from iosim.ike2 import child
+from iosim.ike2.auth_exchange import AuthExchangeMixin
 from iosim.ike2.constants import (
-    AuthMethod,
     ExchangeType,
     Flag,
     NotifyType,
     PayloadType,
     ProtocolId,
 )
+from iosim.ike2.create_child import NONCE_SIZE, Drop, SelectChild
 from iosim.ike2.events import (
     ChildDeleted,
-    ChildFailed,
-    ChildUp,
-    InitialContact,
     NegotiationFailed,
     PacketReceived,
     PacketSent,
     PeerDead,
     SaDown,
-    SaUp,
     Step,
 )
 from iosim.ike2.keys import (
     ike_keys,
     nat_detection_hash,
-    psk_auth,
-    rekey_skeyseed,
-    signed_octets,
     skeyseed,
 )
 from iosim.ike2.payloads import (
-    AuthPayload,
     DeletePayload,
-    IdPayload,
     IkeHeader,
     IkeMessage,
     KePayload,
@@ -102,7 +96,6 @@ from iosim.ike2.payloads import (
     SaPayload,
     SkfPayload,
     SkPayload,
-    TsPayload,
     pull_header,
     pull_message,
     pull_payloads,
@@ -124,27 +117,16 @@ from iosim.ike2.sa import (
 __all__ = ["IKE_PORT", "NAT_T_PORT", "Ikev2Engine", "SelectChild"]
 
 IKE_PORT, NAT_T_PORT = 500, 4500
-NONCE_SIZE = 32
 RETRANSMIT_FIRST = 2.0
 RETRANSMIT_TRIES = 5
 MAX_HALF_OPEN = 1000
 HALF_OPEN_LIFE = 30.0
-REKEY_AT = 0.9
 DPD_TRIES = 5
 
-#: The SPD's judgement of a child: (peer, proposed proxies, offers, in IKE_AUTH) -> the
-#: offer and (possibly narrowed) proxies, or why not. IKE_AUTH's child has no PFS of its
-#: own (RFC 7296 1.2): a ``set pfs`` there must not refuse it.
-SelectChild = Callable[[int, ProxyIdentity, list[Phase2Offer], bool],
-                       "tuple[Phase2Offer, ProxyIdentity] | Phase2Refused"]
 _EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
 
 
-class _Drop(Exception):
-    """A message we ignore (counted in ``dropped``)."""
-
-
-class Ikev2Engine:
+class Ikev2Engine(AuthExchangeMixin):
     """IKEv2 endpoint for one local address (see the module docstring)."""
 
     def __init__(self, local: int, *, rand: Callable[[int], bytes],
@@ -244,7 +226,7 @@ class Ikev2Engine:
         """Process one IKEv2 message from ``peer`` (non-ESP marker already removed)."""
         try:
             self._receive(data, peer, now, port)
-        except (MalformedMessage, _Drop, DhError, ValueError):
+        except (MalformedMessage, Drop, DhError, ValueError):
             self.dropped += 1
 
     def datagrams_with_ports(self) -> list[tuple[int, bytes, int]]:
@@ -511,7 +493,7 @@ class Ikev2Engine:
                       port: int) -> None:
         h = msg.header
         if h.message_id != 0 or h.is_response or not h.from_initiator:
-            raise _Drop("not an IKE_SA_INIT request")
+            raise Drop("not an IKE_SA_INIT request")
         known = self._half_open.get((peer, h.spi_i))
         if known is not None:
             if known.init_request == data and known.last_response is not None:
@@ -520,7 +502,7 @@ class Ikev2Engine:
             return
         offered, ke, ni = msg.first(SaPayload), msg.first(KePayload), msg.first(NoncePayload)
         if offered is None or ke is None or ni is None:
-            raise _Drop("IKE_SA_INIT without SA, KE or Ni")
+            raise Drop("IKE_SA_INIT without SA, KE or Ni")
         self.stats["in_requests"] += 1
         threshold = self._cookie_threshold()
         if threshold is not None and len(self._half_open) >= threshold:
@@ -536,7 +518,7 @@ class Ikev2Engine:
             self.stats["cookie_accepted"] += 1
         if len(self._half_open) >= MAX_HALF_OPEN:
             self.stats["in_rejected"] += 1
-            raise _Drop("too many half-open SAs")
+            raise Drop("too many half-open SAs")
         chosen = choose(self._proposals(), offered)
         if chosen is None:
             self.stats["in_rejected"] += 1
@@ -585,7 +567,7 @@ class Ikev2Engine:
     def _init_response(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes, now: float) -> None:
         if sa.initiator is False or sa.state != "IN-NEG" or sa.outstanding is None \
                 or sa.outstanding[2] != "init":
-            raise _Drop("unexpected IKE_SA_INIT response")
+            raise Drop("unexpected IKE_SA_INIT response")
         notes = {n.notify_type: n.data for n in msg.notifies()}
         if NotifyType.COOKIE in notes:
             sa.cookie = notes[NotifyType.COOKIE]
@@ -610,10 +592,10 @@ class Ikev2Engine:
             return
         answer, ke, nr = msg.first(SaPayload), msg.first(KePayload), msg.first(NoncePayload)
         if answer is None or ke is None or nr is None or sa.offered is None or sa.dh is None:
-            raise _Drop("IKE_SA_INIT response without SA, KE or Nr")
+            raise Drop("IKE_SA_INIT response without SA, KE or Nr")
         suite = answered_suite(sa.offered, answer)
         if suite is None or suite.group != ke.group or ke.group != sa.group:
-            raise _Drop("responder chose what we did not offer")
+            raise Drop("responder chose what we did not offer")
         shared = sa.dh.shared_secret(ke.data)
         sa.spi_r = msg.header.spi_r
         sa.suite, sa.nr, sa.init_response = suite, nr.data, data
@@ -625,375 +607,6 @@ class Ikev2Engine:
             sa.port = NAT_T_PORT
         sa.next_mid = 1
         self._send_auth(sa, now)
-
-    # ================================================================== IKE_AUTH
-
-    def _auth_value(self, sa: Ikev2Sa, psk: bytes, sender_initiator: bool,
-                    id_payload: IdPayload) -> bytes:
-        s, k = sa.suite, sa.keys
-        assert s is not None and k is not None
-        if sender_initiator:
-            octets = signed_octets(sa.init_request, sa.nr, s.prf, k.sk_pi, id_payload.body())
-        else:
-            octets = signed_octets(sa.init_response, sa.ni, s.prf, k.sk_pr, id_payload.body())
-        return psk_auth(s.prf, psk, octets)
-
-    def _send_auth(self, sa: Ikev2Sa, now: float) -> None:
-        settings = sa.settings
-        assert settings is not None
-        if settings.local_psk is None:
-            self._fail(sa, "Failed to get the local pre-shared key", "", now)
-            return
-        idi = IdPayload(settings.local_id[0], settings.local_id[1])
-        payloads: list[Payload] = [idi]
-        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
-                   for o in self.sas.values()):
-            payloads.append(NotifyPayload(NotifyType.INITIAL_CONTACT))
-        payloads.append(AuthPayload(AuthMethod.SHARED_KEY_MIC,
-                                    self._auth_value(sa, settings.local_psk, True, idi)))
-        want = sa.pending.pop(0) if sa.pending else None
-        if want is not None:
-            payloads += self._child_offer(sa, want, pfs=False, now=now)
-        self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
-        self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
-
-    def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
-                     now: float) -> list[Payload]:
-        """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) for a child we ask for; the context
-        is kept for the response."""
-        spi_in = self._spi()
-        offered = child.esp_sa_payload(want.offer, spi_in.to_bytes(4, "big"), pfs)
-        if offered is None:
-            return []
-        tsi, tsr = child.ts_payloads(want.proxies, True)
-        sa.request_context = {"proxies": want.proxies, "offer": want.offer, "spi": spi_in,
-                              "sa": offered, "rekey": want.rekey_spi}
-        out: list[Payload] = [offered, tsi, tsr]
-        if want.offer.mode == "transport":
-            out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
-        return out
-
-    def _spi(self) -> int:
-        while True:
-            spi = int.from_bytes(self._rand(4), "big")
-            if spi >= 256:
-                return spi
-
-    def _auth_request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
-                      now: float) -> None:
-        idi = next((p for p in inner if isinstance(p, IdPayload) and not p.responder), None)
-        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
-        if idi is None or auth is None or sa.state != "IN-NEG" or sa.initiator:
-            raise _Drop("IKE_AUTH without IDi or AUTH")
-        mid = msg.header.message_id
-        settings = self._settings_for(sa.peer, (idi.id_type, idi.data))
-        self._half_open.pop((sa.peer, sa.spi_i), None)
-        if settings is None or settings.remote_psk is None:
-            self._events.append(Step(sa.sa_id, "Failed to locate an item in the database"))
-            self._auth_failed(sa, mid, "Failed to find a matching profile", now)
-            return
-        sa.settings = settings
-        sa.remote_id = (idi.id_type, idi.data)
-        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                           "PASSED" if self._auth_ok(sa, settings, idi, auth)
-                                 else "Verification of peer's authentication data FAILED"))
-        if not self._auth_ok(sa, settings, idi, auth) or settings.local_psk is None:
-            self._auth_failed(sa, mid, "Auth exchange failed", now)
-            return
-        idr = IdPayload(settings.local_id[0], settings.local_id[1], responder=True)
-        payloads: list[Payload] = [idr, AuthPayload(
-            AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, False, idr))]
-        self._established(sa, now)
-        if any(isinstance(p, NotifyPayload) and p.notify_type == NotifyType.INITIAL_CONTACT
-               for p in inner):
-            self._initial_contact(sa)
-        payloads += self._child_answer(sa, inner, pfs=False, ke=None)
-        self._respond(sa, ExchangeType.IKE_AUTH, mid, payloads)
-        self.stats["in_accepted"] += 1
-
-    def _auth_ok(self, sa: Ikev2Sa, settings: Ikev2Settings, idi: IdPayload,
-                 auth: AuthPayload) -> bool:
-        if settings.remote_psk is None or auth.method != AuthMethod.SHARED_KEY_MIC:
-            return False
-        import hmac
-
-        expected = self._auth_value(sa, settings.remote_psk, not sa.initiator, idi)
-        return hmac.compare_digest(expected, auth.data)
-
-    def _auth_failed(self, sa: Ikev2Sa, mid: int, reason: str, now: float) -> None:
-        self.stats["in_rejected"] += 1
-        self._respond(sa, ExchangeType.IKE_AUTH, mid,
-                      [NotifyPayload(NotifyType.AUTHENTICATION_FAILED)])
-        self._fail(sa, reason, "AUTHENTICATION_FAILED", now)
-
-    def _auth_response(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
-        notes = {p.notify_type for p in inner if isinstance(p, NotifyPayload)}
-        if NotifyType.AUTHENTICATION_FAILED in notes:
-            self._fail(sa, "Received notify: AUTHENTICATION_FAILED", "AUTHENTICATION_FAILED",
-                       now)
-            return
-        idr = next((p for p in inner if isinstance(p, IdPayload) and p.responder), None)
-        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
-        settings = sa.settings
-        if idr is None or auth is None or settings is None:
-            raise _Drop("IKE_AUTH response without IDr or AUTH")
-        if not self._auth_ok(sa, settings, idr, auth):
-            self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                               "FAILED"))
-            self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
-                               "delete_ike", now, force=True)
-            self._fail(sa, "Auth exchange failed", "AUTHENTICATION_FAILED", now)
-            return
-        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                           "PASSED"))
-        sa.remote_id = (idr.id_type, idr.data)
-        self.stats["out_accepted"] += 1
-        self._established(sa, now)
-        self._child_done(sa, inner, None)
-        for want in sa.pending:
-            sa.queue.append(want)
-        sa.pending = []
-
-    def _established(self, sa: Ikev2Sa, now: float) -> None:
-        sa.state = "READY"
-        sa.established_at = sa.last_in = now
-        settings = sa.settings
-        sa.lifetime = settings.lifetime if settings else 86400
-        sa.expires_at = deadline_after(now, sa.lifetime)
-        if sa.initiator:
-            sa.rekey_at = deadline_after(now, sa.lifetime * REKEY_AT)
-        if settings is not None and settings.dpd is not None:
-            sa.dpd_at = deadline_after(now, settings.dpd[0])
-        self._events.append(SaUp(sa.peer, sa.sa_id, self.local, sa.port, sa.initiator))
-
-    def _initial_contact(self, sa: Ikev2Sa) -> None:
-        """INITIAL_CONTACT (2.4): every other SA with the peer is a leftover."""
-        gone: list[int] = []
-        for other in list(self.sas.values()):
-            if other is not sa and other.peer == sa.peer:
-                gone += list(other.children)
-                del self.sas[other.local_spi]
-        self._events.append(InitialContact(sa.peer, tuple(gone)))
-
-    # ================================================================== CHILD_SAs
-
-    def _child_answer(self, sa: Ikev2Sa, inner: tuple[Payload, ...], *, pfs: bool,
-                      ke: KePayload | None) -> list[Payload]:
-        """Responder: judge the child a request asks for; the payloads of the answer."""
-        offered = next((p for p in inner if isinstance(p, SaPayload)), None)
-        tsi = next((p for p in inner if isinstance(p, TsPayload) and not p.responder), None)
-        tsr = next((p for p in inner if isinstance(p, TsPayload) and p.responder), None)
-        if offered is None or tsi is None or tsr is None:
-            return []
-        transport = any(isinstance(p, NotifyPayload)
-                        and p.notify_type == NotifyType.USE_TRANSPORT_MODE for p in inner)
-        proxies = child.proxies_from_ts(tsi, tsr, False)
-        if proxies is None:
-            self._events.append(ChildFailed(sa.peer, sa.sa_id, None, "TS_UNACCEPTABLE", True))
-            return [NotifyPayload(NotifyType.TS_UNACCEPTABLE)]
-        offers = child.offers_from_sa(offered, transport, pfs)
-        answer = self._select(sa.peer, proxies, [o for o, _ in offers], not pfs)
-        if isinstance(answer, Phase2Refused):
-            notify = "TS_UNACCEPTABLE" if answer.cause == "proxies" else "NO_PROPOSAL_CHOSEN"
-            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, notify, True))
-            return [NotifyPayload(NotifyType[notify])]
-        chosen_offer, narrowed = answer
-        choice = next(c for o, c in offers if o.transform_sets == chosen_offer.transform_sets
-                      and (not pfs or o.pfs_group == chosen_offer.pfs_group))
-        shared: bytes | None = None
-        out: list[Payload] = []
-        if choice.group is not None:
-            if ke is None or ke.group != choice.group:
-                self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies,
-                                                "INVALID_KE_PAYLOAD", True))
-                return [NotifyPayload(NotifyType.INVALID_KE_PAYLOAD,
-                                      choice.group.to_bytes(2, "big"))]
-            dh = group(choice.group).generate(self._rand)
-            shared = dh.shared_secret(ke.data)
-        spi_in = self._spi()
-        nonces = sa.request_context.get("child_nonces")
-        ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
-        if shared is not None:
-            out_ke: list[Payload] = [KePayload(choice.group or 0, dh.public_bytes())]
-        else:
-            out_ke = []
-        spi_out = int.from_bytes(choice.proposal.spi, "big")
-        self._install(sa, choice, ni, nr, shared, initiator=False, proxies=narrowed,
-                      mode=chosen_offer.mode, spi_in=spi_in, spi_out=spi_out,
-                      seconds=chosen_offer.lifetime_seconds,
-                      kilobytes=chosen_offer.lifetime_kilobytes,
-                      replaces=self._rekeyed(sa, inner))
-        tsi2, tsr2 = child.ts_payloads(narrowed, False)
-        out += [child.reply_sa_payload(choice, spi_in.to_bytes(4, "big"))]
-        if nonces is not None:
-            out.append(NoncePayload(nr))
-        out += out_ke + [tsi2, tsr2]
-        if chosen_offer.mode == "transport":
-            out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
-        return out
-
-    @staticmethod
-    def _rekeyed(sa: Ikev2Sa, inner: tuple[Payload, ...]) -> int | None:
-        """The inbound SPI of our pair a REKEY_SA notify names (it carries the peer's
-        inbound SPI, our outbound one)."""
-        note = next((p for p in inner if isinstance(p, NotifyPayload)
-                     and p.notify_type == NotifyType.REKEY_SA and len(p.spi) == 4), None)
-        if note is None:
-            return None
-        theirs = int.from_bytes(note.spi, "big")
-        return next((spi for spi, p in sa.children.items() if p.spi_out == theirs), None)
-
-    def _install(self, sa: Ikev2Sa, choice: child.ChildChoice, ni: bytes, nr: bytes,
-                 shared: bytes | None, *, initiator: bool, proxies: ProxyIdentity, mode: str,
-                 spi_in: int, spi_out: int, seconds: int, kilobytes: int,
-                 replaces: int | None) -> None:
-        s, k = sa.suite, sa.keys
-        assert s is not None and k is not None
-        pair = child.pair(s.prf, k.sk_d, ni, nr, shared, choice, initiator, peer=sa.peer,
-                          proxies=proxies, mode=mode, spi_in=spi_in, spi_out=spi_out,
-                          seconds=seconds, kilobytes=kilobytes,
-                          udp_encap=sa.nat_detected and self._nat_traversal,
-                          conn_ids=self.next_conn_ids())
-        sa.children[spi_in] = pair
-        self._events.append(ChildUp(pair, sa.sa_id, replaces))
-
-    def _child_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
-                    ke: KePayload | None) -> None:
-        """Initiator: the response to a child we asked for (IKE_AUTH or CREATE_CHILD_SA)."""
-        ctx, sa.request_context = sa.request_context, {}
-        proxies = ctx.get("proxies")
-        if not isinstance(proxies, ProxyIdentity):
-            return
-        notes = [p for p in inner if isinstance(p, NotifyPayload) and p.notify_type < 16384]
-        answer = next((p for p in inner if isinstance(p, SaPayload)), None)
-        tsi = next((p for p in inner if isinstance(p, TsPayload) and not p.responder), None)
-        tsr = next((p for p in inner if isinstance(p, TsPayload) and p.responder), None)
-        offered, offer = ctx.get("sa"), ctx.get("offer")
-        if notes or answer is None or tsi is None or tsr is None:
-            notify = NotifyType.name_of(notes[0].notify_type) if notes else "INVALID_SYNTAX"
-            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, notify, False))
-            return
-        assert isinstance(offered, SaPayload) and isinstance(offer, Phase2Offer)
-        pfs = ke is not None
-        choice = child.answered(offered, answer, pfs)
-        narrowed = child.proxies_from_ts(tsi, tsr, True)
-        if choice is None or narrowed is None:
-            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, "NO_PROPOSAL_CHOSEN",
-                                            False))
-            return
-        shared = None
-        if pfs:
-            dh = ctx.get("dh")
-            assert dh is not None and ke is not None
-            shared = dh.shared_secret(ke.data)  # type: ignore[attr-defined]
-        nonces = ctx.get("nonces")
-        ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
-        transport = any(isinstance(p, NotifyPayload)
-                        and p.notify_type == NotifyType.USE_TRANSPORT_MODE for p in inner)
-        rekey = ctx.get("rekey")
-        self._install(sa, choice, ni, nr, shared, initiator=True, proxies=narrowed,
-                      mode="transport" if transport else "tunnel", spi_in=int(ctx["spi"]),  # type: ignore[call-overload]
-                      spi_out=int.from_bytes(answer.proposals[0].spi, "big"),
-                      seconds=offer.lifetime_seconds, kilobytes=offer.lifetime_kilobytes,
-                      replaces=rekey if isinstance(rekey, int) else None)
-        if isinstance(rekey, int) and rekey in sa.children:
-            # RFC 7296 2.8: the initiator of the rekey deletes the replaced CHILD_SA (a
-            # responder such as strongSwan keeps sending on it until that Delete arrives)
-            del sa.children[rekey]
-            sa.queue.append(("delete_child", rekey))
-            self._events.append(ChildDeleted(sa.peer, rekey))
-
-    def _request_child(self, sa: Ikev2Sa, want: PendingChild, now: float) -> None:
-        """CREATE_CHILD_SA for a new or rekeyed child (2.17), with KE for PFS."""
-        payloads: list[Payload] = []
-        if want.rekey_spi is not None and want.rekey_spi in sa.children:
-            payloads.append(NotifyPayload(NotifyType.REKEY_SA, protocol_id=ProtocolId.ESP,
-                                          spi=want.rekey_spi.to_bytes(4, "big")))
-        offer_payloads = self._child_offer(sa, want, pfs=True, now=now)
-        if not offer_payloads:
-            return
-        ni = self._rand(NONCE_SIZE)
-        sa_payload, *ts = offer_payloads
-        payloads += [sa_payload, NoncePayload(ni)]
-        if want.offer.pfs_group is not None:
-            dh = group(want.offer.pfs_group).generate(self._rand)
-            sa.request_context["dh"] = dh
-            payloads.append(KePayload(want.offer.pfs_group, dh.public_bytes()))
-        payloads += ts
-        sa.request_context["nonces"] = (ni, b"")
-        self._send_request(sa, ExchangeType.CREATE_CHILD_SA, payloads, "child", now)
-
-    def _request_ike_rekey(self, sa: Ikev2Sa, now: float) -> None:
-        """CREATE_CHILD_SA for the IKE SA itself (2.18): new SPI, Ni, KE."""
-        assert sa.suite is not None
-        spi = self._rand(8)
-        ni = self._rand(NONCE_SIZE)
-        dh = group(sa.suite.group).generate(self._rand)
-        offered = sa.suite.reply(1, spi)
-        sa.request_context = {"ike_rekey": (spi, ni, dh, offered)}
-        self._send_request(sa, ExchangeType.CREATE_CHILD_SA,
-                           [offered, NoncePayload(ni), KePayload(sa.suite.group,
-                                                                 dh.public_bytes())],
-                           "rekey_ike", now)
-
-    def _create_child_request(self, sa: Ikev2Sa, mid: int, inner: tuple[Payload, ...],
-                              now: float) -> None:
-        offered = next((p for p in inner if isinstance(p, SaPayload)), None)
-        ni = next((p for p in inner if isinstance(p, NoncePayload)), None)
-        ke = next((p for p in inner if isinstance(p, KePayload)), None)
-        if offered is None or ni is None:
-            raise _Drop("CREATE_CHILD_SA without SA or Ni")
-        if offered.proposals[0].protocol_id == ProtocolId.IKE:
-            self._ike_rekey_request(sa, mid, offered, ni.data, ke, now)
-            return
-        nr = self._rand(NONCE_SIZE)
-        sa.request_context = {"child_nonces": (ni.data, nr)}
-        try:
-            payloads = self._child_answer(sa, inner, pfs=True, ke=ke)
-        finally:
-            sa.request_context = {}
-        if not payloads:
-            payloads = [NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN)]
-        self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid, payloads)
-
-    def _ike_rekey_request(self, sa: Ikev2Sa, mid: int, offered: SaPayload, ni: bytes,
-                           ke: KePayload | None, now: float) -> None:
-        assert sa.suite is not None and sa.keys is not None
-        chosen = choose(self._proposals(), offered)
-        if chosen is None or ke is None or chosen[0].group != ke.group \
-                or len(offered.proposals[0].spi) != 8:
-            self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
-                          [NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN)])
-            return
-        suite, number = chosen
-        spi_i = next(p.spi for p in offered.proposals if p.number == number)
-        dh = group(suite.group).generate(self._rand)
-        shared = dh.shared_secret(ke.data)
-        nr = self._rand(NONCE_SIZE)
-        new = self._successor(sa, False, spi_i, self._rand(8), suite, ni, nr, shared, now)
-        self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
-                      [suite.reply(number, new.spi_r), NoncePayload(nr),
-                       KePayload(suite.group, dh.public_bytes())])
-
-    def _successor(self, old: Ikev2Sa, initiator: bool, spi_i: bytes, spi_r: bytes,
-                   suite: Suite | None, ni: bytes, nr: bytes, shared: bytes, now: float) -> Ikev2Sa:
-        """The IKE SA a rekey made: new SPIs and keys, the old SA's children and settings."""
-        assert old.keys is not None and old.suite is not None
-        new = Ikev2Sa(old.peer, initiator, spi_i, spi_r, self._next_sa_id, now,
-                      port=old.port, nat_detected=old.nat_detected, nat_local=old.nat_local)
-        self._next_sa_id += 1
-        new.suite, new.ni, new.nr, new.group = old.suite, ni, nr, old.suite.group
-        new.settings, new.remote_id, new.fragmentation = old.settings, old.remote_id, \
-            old.fragmentation
-        new.keys = ike_keys(old.suite.prf, rekey_skeyseed(old.suite.prf, old.keys.sk_d, shared,
-                                                          ni, nr),
-                            ni, nr, spi_i, spi_r, old.suite.cipher, old.suite.integ)
-        new.children, old.children = old.children, {}
-        self.sas[new.local_spi] = new
-        self._established(new, now)
-        old.rekeyed_by = new
-        old.expires_at = old.rekey_at = old.dpd_at = None
-        return new
 
     # ================================================================== receiving
 
@@ -1007,14 +620,14 @@ class Ikev2Engine:
         mine = h.spi_r if h.from_initiator else h.spi_i
         sa = self.sas.get(mine)
         if sa is None or sa.peer != peer or sa.state == "DELETE":
-            raise _Drop("no IKE SA for these SPIs")
+            raise Drop("no IKE SA for these SPIs")
         msg = pull_message(data)
         if h.exchange_type == ExchangeType.IKE_SA_INIT:
             self._received(sa.sa_id, msg, peer, port)
             self._init_response(sa, msg, data, now)
             return
         if sa.keys is None or sa.suite is None:
-            raise _Drop("encrypted message before keys")
+            raise Drop("encrypted message before keys")
         inner = self._decrypt(sa, msg, data)
         if inner is None:
             return  # a fragment: waiting for the rest
@@ -1042,7 +655,7 @@ class Ikev2Engine:
         if isinstance(last, SkPayload):
             return pull_payloads(last.first, open_sealed(data, last.data, in_keys))
         if not isinstance(last, SkfPayload) or last.total > 64:
-            raise _Drop("no encrypted payload")
+            raise Drop("no encrypted payload")
         piece = open_sealed(data, last.data, in_keys)
         mid = msg.header.message_id
         got = sa.fragments.setdefault(mid, {})
@@ -1062,14 +675,14 @@ class Ikev2Engine:
                 self._transmit(sa, d)
             return
         if mid != sa.peer_mid:
-            raise _Drop(f"message id {mid}, expected {sa.peer_mid}")
+            raise Drop(f"message id {mid}, expected {sa.peer_mid}")
         sa.peer_mid += 1
         sa.received += 1
         kind = msg.header.exchange_type
         if kind == ExchangeType.IKE_AUTH:
             self._auth_request(sa, msg, inner, now)
         elif not sa.established and sa.rekeyed_by is None:
-            raise _Drop("request before the IKE SA is ready")
+            raise Drop("request before the IKE SA is ready")
         elif kind == ExchangeType.CREATE_CHILD_SA:
             self._create_child_request(sa, mid, inner, now)
         elif kind == ExchangeType.INFORMATIONAL:
@@ -1103,7 +716,7 @@ class Ikev2Engine:
                   now: float) -> None:
         out = sa.outstanding
         if out is None or msg.header.message_id != out[0]:
-            raise _Drop("response to nothing outstanding")
+            raise Drop("response to nothing outstanding")
         sa.outstanding, sa.resend_at, sa.sent_fragments = None, None, ()
         what = out[2]
         if what == "auth":
@@ -1123,24 +736,6 @@ class Ikev2Engine:
             self._gone(sa, "Delete", now)
         if sa.local_spi in self.sas and sa.state != "DELETE":
             self._kick(sa, now)
-
-    def _ike_rekey_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
-        ctx, sa.request_context = sa.request_context.get("ike_rekey"), {}
-        answer = next((p for p in inner if isinstance(p, SaPayload)), None)
-        nr = next((p for p in inner if isinstance(p, NoncePayload)), None)
-        ke = next((p for p in inner if isinstance(p, KePayload)), None)
-        if not isinstance(ctx, tuple) or answer is None or nr is None or ke is None:
-            return
-        spi, ni, dh, offered = ctx
-        if answered_suite(offered, answer) is None or len(answer.proposals[0].spi) != 8:
-            return
-        new = self._successor(sa, True, spi, answer.proposals[0].spi, sa.suite, ni, nr.data,
-                              dh.shared_secret(ke.data), now)
-        new.queue, sa.queue = sa.queue, deque()
-        self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
-                           "delete_ike", now)
-        self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, "Rekeyed"))
-        self._kick(new, now)  # what was queued on the old SA (a Delete, a child) goes now
 
     # ================================================================== endings
 
