@@ -1,8 +1,9 @@
 """Every benchmark ratio in one run: ``python -m bench [--quick] [--record]``.
 
 Each figure is a ratio against a floor measured in the same run (medians of rounds), so it
-means the same on any machine: IKE tunnels against the cryptography they cannot avoid, ESP
-per packet (replay window included) against the raw cipher and HMAC calls, forwarding
+means the same on any machine: IKE tunnels (IKEv1 and IKEv2, and the virtual time each
+takes to set one up) against the cryptography they cannot avoid, ESP per packet (replay
+window included) against the raw cipher and HMAC calls, forwarding
 against the bare codec work of each hop, config replay against ciscoconfparse2, the first
 prompt against a bare ``python3 -c pass``, the hub-and-spoke growth table (boot, memory
 per router and tunnels per second at 10, 100, 1,000 and, without ``--quick``, 10,000
@@ -38,6 +39,7 @@ import config_replay  # noqa: E402
 import esp_throughput  # noqa: E402
 import forwarding  # noqa: E402
 import ike_tunnels  # noqa: E402
+import ikev2_tunnels  # noqa: E402
 import ospf_convergence  # noqa: E402
 
 from iosim.crypto import bignum  # noqa: E402
@@ -192,6 +194,14 @@ def main(argv: list[str]) -> int:
         ratios[f"ike {name}"] = ours / base
         print(f"  {name:17} {ours * 1e3:7.2f} ms  floor {base * 1e3:6.2f} ms  "
               f"{ours / base:5.2f}x")
+
+    print("\nIKEv2 IKE_SA_INIT + IKE_AUTH, per tunnel, against the floor (target 1.5x)")
+    for name, (ours, base) in ikev2_tunnels.ratios(rounds, 20 if quick else 40).items():
+        ratios[f"ikev2 {name}"] = ours / base
+        print(f"  {name:29} {ours * 1e3:7.2f} ms  floor {base * 1e3:6.2f} ms  "
+              f"{ours / base:5.2f}x  {1 / ours:5.0f} tunnels/s")
+    print("  setup in virtual time, 10 ms one way: " + ", ".join(
+        f"{name} {ms:.0f} ms" for name, ms in ikev2_tunnels.setup_virtual_ms().items()))
 
     print("\nESP per packet, replay window included, floor/iosim (targets 1.8x 100 B, 1.3x "
           "1400 B)")

@@ -15,6 +15,7 @@ HANDLER_MODULES = (
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.config.apply_crypto_cac",
+    "iosim.config.apply_ikev2",
     "iosim.cli.exec_net",
     "iosim.config.apply_nat",
     "iosim.config.apply_tunnel",

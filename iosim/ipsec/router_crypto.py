@@ -10,6 +10,8 @@ Theory of operation
   removal, NAT keepalives, reverse route injection, octet counting;
 * :mod:`iosim.ipsec.ike_glue` -- one ``IkeEngine`` per local address, PSK/keyring/profile
   lookup, pumping datagrams and timers, engine events into SAD changes;
+* :mod:`iosim.ipsec.ikev2_glue` -- the same for IKEv2 (``Ikev2Engine``), for the crypto map
+  entries with ``set ikev2-profile``;
 * :mod:`iosim.ipsec.crypto_datapath` -- the stack's output and input hooks (ESP/AH);
 * :mod:`iosim.ipsec.crypto_debug` -- ``debug crypto isakmp|ipsec``;
 * :mod:`iosim.ipsec.tunnel_protection` -- ``tunnel protection ipsec profile``: the
@@ -33,6 +35,7 @@ from iosim.ike.main_mode import IKE_PORT, NAT_T_PORT
 from iosim.ipsec.crypto_datapath import CryptoDataPath
 from iosim.ipsec.crypto_debug import CryptoDebug
 from iosim.ipsec.ike_glue import IkeGlue
+from iosim.ipsec.ikev2_glue import Ikev2Glue
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import PATH_MTU, FlowView, SaBundle, SaCounters, Sad, transform_set_mtu
 from iosim.ipsec.spd import MapEntry, Spd, ike_policy, proxies_of
@@ -59,6 +62,8 @@ class RouterCrypto:
         self.lifecycle = SaLifecycle(router, clock, self.spd, self.debug)
         self.ike = IkeGlue(router, clock, self.rand, self.spd, self.lifecycle, self.debug,
                            self.engines)
+        self.ikev2 = Ikev2Glue(router, clock, self.rand, self.spd, self.lifecycle)
+        self.ike.v2 = self.ikev2  # IKEv2 entries, pairs and datagrams go there
         self.lifecycle.bind(self.ike)
         self.datapath = CryptoDataPath(router, clock, self.rand, self.spd, self.lifecycle,
                                        self.ike, self.debug)
@@ -81,6 +86,7 @@ class RouterCrypto:
         if event != "reboot":
             return
         self.ike.reset()
+        self.ikev2.reset()
         self.lifecycle.reset()
         self.spd.intents.clear()
         self.datapath.reset()
@@ -154,6 +160,10 @@ class RouterCrypto:
         for bundle in list(self.sad.bundles):
             if peer is not None and bundle.peer != peer:
                 continue
+            if self.ikev2.owns(bundle):
+                self.ikev2.tell_deleted(bundle)
+                self.lifecycle.remove(bundle)
+                continue
             engine = self.engines.get(bundle.local)
             if engine is not None:
                 engine.delete_ipsec(bundle.peer, [bundle.pair.spi_in], self.clock.now)
@@ -183,3 +193,4 @@ class RouterCrypto:
         for local, engine in self.engines.items():
             engine.delete_isakmp(peer, now)
             self.ike.pump(local)
+        self.ikev2.clear(peer)

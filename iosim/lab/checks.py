@@ -20,6 +20,7 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 |             | leave alone)                                                                  |
 | tunnel      | a router has an ISAKMP SA in QM_IDLE and an IPsec SA pair with a peer         |
 | isakmp_sa   | an ISAKMP SA with the given state and negotiated attributes (or none)         |
+| ikev2_sa    | an IKEv2 SA in READY (or another status) with the given algorithms (or none)  |
 | ipsec_sa    | an IPsec SA pair with the given transforms, mode, PFS, lifetimes, counters    |
 | counters    | a probe makes a flow's #pkts encaps/decaps move                               |
 | nat         | a NAT translation matching the given addresses exists (or does not)           |
@@ -35,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from iosim.ike2.keys import CIPHERS, INTEGRITIES, PRFS
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.ipsec.transforms import (
     AH_TRANSFORMS,
@@ -256,7 +258,8 @@ _STATE_MEANS = {
 
 
 def _diagnosis(lab: Lab, p: Params) -> str:
-    """What the routers' ISAKMP SAs say, for a probe that failed: where to look next."""
+    """What the routers' ISAKMP SAs and IKEv2 negotiations say, for a probe that failed:
+    where to look next."""
     notes = []
     for name, router in lab.routers.items():
         for s in _isakmp_states(router):
@@ -265,6 +268,12 @@ def _diagnosis(lab: Lab, p: Params) -> str:
             meaning = _STATE_MEANS.get(s.state, "")
             notes.append(f"{name}: ISAKMP SA with {format_ip(_peer_of(s))} in {s.state}"
                          + (f" ({meaning})" if meaning else ""))
+        glue = _plane(router).ikev2
+        for v in glue.views():
+            if v.status != "READY":
+                notes.append(f"{name}: IKEv2 SA with {format_ip(v.remote)} in {v.status}")
+        notes.extend(f"{name}: IKEv2 with {format_ip(peer)} failed: {why}"
+                     for peer, why in glue.failures.items())
     if not notes:
         return " (no router started IKE: did the traffic match a crypto map entry?)"
     return " (" + "; ".join(notes[:3]) + ")"
@@ -470,6 +479,34 @@ def check_isakmp_sa(lab: Lab, p: Params) -> Outcome:
     return Outcome(False, f"the ISAKMP SA of {p['device']}{peer}: " + "; ".join(misses))
 
 
+def check_ikev2_sa(lab: Lab, p: Params) -> Outcome:
+    """An IKEv2 SA with the peer in ``status`` (READY) with the algorithms asked for."""
+    router = _router(lab, p["device"])
+    wanted = str(p.get("status", "READY"))
+    views = [v for v in _plane(router).ikev2.views()
+             if "peer" not in p or v.remote == int(p["peer"])]
+    peer = f" with {format_ip(int(p['peer']))}" if "peer" in p else ""
+    live = [v for v in views if v.status == wanted]
+    if not p.get("present", True):
+        return Outcome(not live, f"{p['device']} has {'an' if live else 'no'} IKEv2 SA{peer} "
+                                 f"in {wanted}")
+    if not live:
+        seen = ", ".join(f"{format_ip(v.remote)} {v.status}" for v in views) or "none"
+        return Outcome(False, f"{p['device']} has no IKEv2 SA{peer} in {wanted} "
+                              f"(IKEv2 SAs: {seen})")
+    misses: list[str] = []
+    for v in live:
+        have = {"encryption": v.keywords[0], "prf": v.keywords[1],
+                "integrity": v.keywords[2] or "none", "group": v.group}
+        misses = [f"{k} is {have[k]}, the lab asks for {p[k]}" for k in have
+                  if k in p and have[k] != p[k]]
+        if not misses:
+            return Outcome(True, f"{p['device']} has an IKEv2 SA with {format_ip(v.remote)} "
+                                 f"in {v.status}" + (", algorithms as asked"
+                                                     if any(k in p for k in have) else ""))
+    return Outcome(False, f"the IKEv2 SA of {p['device']}{peer}: " + "; ".join(misses))
+
+
 #: ipsec_sa parameters read off the newest pair of a flow
 _PAIR_ATTRS: dict[str, Callable[[IpsecSaPair], object]] = {
     "protocol": lambda pair: pair.protocol,
@@ -646,6 +683,13 @@ CHECKS: dict[str, CheckKind] = {
                             "group": Param("int", low=1, high=32),
                             "nat_t": Param("bool"), "aggressive": Param("bool"),
                             "lifetime": Param("int", low=60, high=86400)}, check_isakmp_sa),
+    "ikev2_sa": CheckKind({"device": Param("router", required=True),
+                           "peer": Param("address"), "present": Param("bool"),
+                           "status": Param("text", choices=("READY", "IN-NEG", "DELETE")),
+                           "encryption": Param("text", choices=tuple(CIPHERS)),
+                           "prf": Param("text", choices=tuple(PRFS)),
+                           "integrity": Param("text", choices=(*INTEGRITIES, "none")),
+                           "group": Param("int", low=1, high=32)}, check_ikev2_sa),
     "ipsec_sa": CheckKind({"device": Param("router", required=True),
                            "peer": Param("address"), "present": Param("bool"),
                            "protocol": Param("text", choices=("esp", "ah", "ah+esp")),

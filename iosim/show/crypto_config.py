@@ -167,6 +167,8 @@ def _settings_lines(s: SaSettings, peers: list[str]) -> list[str]:
         out.append(f" set pfs {s.pfs}")
     if s.isakmp_profile is not None:
         out.append(f" set isakmp-profile {s.isakmp_profile}")
+    if s.ikev2_profile is not None:
+        out.append(f" set ikev2-profile {s.ikev2_profile}")
     return out
 
 
@@ -386,6 +388,8 @@ def show_ipsec_profile(cfg: RunningConfig, name: str | None = None) -> str:
         lines = [f"IPSEC profile {prof.name}"]
         if prof.isakmp_profile is not None:
             lines.append(f"\tISAKMP Profile: {prof.isakmp_profile}")
+        if prof.ikev2_profile is not None:
+            lines.append(f"\tIKEv2 Profile: {prof.ikev2_profile}")
         lines += set_lines(crypto, prof)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks) + ("\n" if blocks else "")
@@ -430,6 +434,8 @@ def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry
         out.extend(f"\tPeer = {p}" for p in entry.peers)
         if entry.isakmp_profile is not None:
             out.append(f"\tISAKMP Profile: {entry.isakmp_profile}")
+        if entry.ikev2_profile is not None:
+            out.append(f"\tIKEv2 Profile: {entry.ikev2_profile}")
         out += _acl_lines(cfg, entry)
         if current_peer is not None:
             out.append(f"\tCurrent peer: {current_peer}")

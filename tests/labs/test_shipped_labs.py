@@ -33,6 +33,9 @@ def test_the_labs_ship_in_order() -> None:
     # then OSPF across the tunnel: a build and its ticket
     assert names[20:22] == ["ospf-over-gre", "ospf-hello-mismatch"]
     assert [d.info.kind for d in numbered[20:22]] == ["build", "ticket"]
+    # then IKEv2: the site-to-site VPN again, and its ticket
+    assert names[22:24] == ["ikev2-site-to-site", "ikev2-wrong-remote-key"]
+    assert [d.info.kind for d in numbered[22:24]] == ["build", "ticket"]
     assert len(SEEDED) >= 3
     for d in numbered:
         assert d.info.name == d.directory.name and d.info.minutes > 0
