@@ -76,3 +76,18 @@ def test_a_lab_key_repeats_and_a_saved_key_survives_a_reload(tmp_path: Path) -> 
     shown.feed("enable")
     text = shown.feed("show crypto key mypubkey rsa")
     assert "Key name: R1.lab.local" in text and "30819F30 0D06092A" in text
+
+
+def test_every_built_in_lab_ships_its_routers_ready_for_automation() -> None:
+    from iosim.lab.topology import builtin_labs
+
+    for lab_toml in builtin_labs():
+        lab = Lab.load(str(lab_toml.parent), memory=True)
+        for name, router in lab.routers.items():
+            cfg = router.config
+            where = f"{lab_toml.parent.name}/{name}"
+            vty = next((line for line in cfg.lines if line.kind == "vty"), None)
+            assert vty is not None and login_plan(cfg, vty).methods == ("local",), where
+            assert authenticate(cfg, vty, "admin", "admin").privilege == 15, where
+            assert ssh_of(cfg).host_key() is not None, where
+            assert cfg.domain_name == "lab.local", where
