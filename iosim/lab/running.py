@@ -103,6 +103,7 @@ class Lab:
         nv_base = None if memory or startup is not None else (
             nvram_dir or nvram_directory(resolved))
         topo = resolved.topology
+        cabling = topo.cabling()
         for name, spec in topo.routers.items():
             nvram = Nvram(None if nv_base is None else nv_base / f"{name}.startup-config")
             if startup is not None and name in startup:
@@ -112,7 +113,7 @@ class Lab:
             source = (str(topo.directory / spec.config_file) if spec.config_file
                       else "startup-config")
             router = Router(name, list(spec.interfaces), lab.clock, nvram, spec.config,
-                            topo.cabled(name), initial_source=source)
+                            cabling.get(name, set()), initial_source=source)
             lab.boot_errors.extend(boot(router))
             lab.routers[name] = router
             lab.sessions[name] = Session(router)
