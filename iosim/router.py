@@ -149,8 +149,12 @@ class RateMeter:
     at: float = 0.0
 
     def add(self, now: float, size: int) -> None:
-        """A frame of ``size`` bytes crossed at ``now``."""
-        self._decay(now)
+        """A frame of ``size`` bytes crossed at ``now`` (every frame: the decay inline)."""
+        if now > self.at:
+            factor = exp((self.at - now) / LOAD_INTERVAL)
+            self.bits *= factor
+            self.packets *= factor
+            self.at = now
         self.bits += size * 8 / LOAD_INTERVAL
         self.packets += 1 / LOAD_INTERVAL
 

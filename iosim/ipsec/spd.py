@@ -136,8 +136,10 @@ class Spd:
         that have a transform set (IOS ignores an incomplete one)."""
         intf = self.router.config.interfaces.get(interface)
         name = intf.features.get("crypto_map") if intf is not None else None
+        if not isinstance(name, str):  # no crypto map here: every packet asks, so first
+            return []
         crypto = self.crypto
-        cmap = crypto.maps.get(name) if isinstance(name, str) else None
+        cmap = crypto.maps.get(name)
         if cmap is None:
             return []
         acls = self.router.config.acls
