@@ -138,7 +138,7 @@ _ETHERTYPE_IPV4 = b"\x08\x00"
 _SPOKEN_ETHERTYPES = frozenset((_ETHERTYPE_IPV4, b"\x08\x06"))  # IPv4 and ARP
 
 
-@dataclass
+@dataclass(slots=True)
 class RateMeter:
     """A rate averaged as IOS averages ``5 minute input rate``: every frame adds to an
     exponentially decaying sum with a time constant of ``LOAD_INTERVAL``, so a steady
@@ -169,7 +169,7 @@ class RateMeter:
             self.at = now
 
 
-@dataclass
+@dataclass(slots=True)
 class InterfaceCounters:
     """The counters of one interface (``show interfaces``), all of frames that really
     crossed it; ``clear counters`` starts them again."""
@@ -211,7 +211,7 @@ class InterfaceCounters:
         self.output_rate.add(now, len(frame))
 
 
-@dataclass
+@dataclass(slots=True)
 class InterfaceState:
     """Runtime state of one interface: cabling, counters, when it last saw traffic."""
 

@@ -84,7 +84,7 @@ def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
             and outer.remote_port in (0, inner.remote_port))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MapEntry:
     """A crypto map entry as the data plane walks it. ``dynamic`` entries come from the
     ``crypto dynamic-map`` an ``ipsec-isakmp dynamic`` entry names: they carry the parent's
@@ -98,7 +98,7 @@ class MapEntry:
     dynamic: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Intent:
     """Where a negotiation for a peer and proxies will land: interface and map entry."""
 

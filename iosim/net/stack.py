@@ -127,7 +127,7 @@ class PacketFilter(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class ArpEntry:
     """One ARP cache entry: ``show arp`` prints it."""
 
