@@ -10,6 +10,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable
@@ -99,6 +100,20 @@ class Lab:
         ``startup``: the startup-configs to boot from (a hand-in), in memory too.
         """
         resolved = find_definition(name_or_path).resolve(seed)
+        # Booting makes long-lived objects by the hundred thousand and no garbage cycles:
+        # the cyclic collector would traverse the growing lab again and again (most of a
+        # 10,000-router boot), so it waits until the lab is up.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._boot(resolved, reset, nvram_dir, seed, memory, startup)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _boot(cls, resolved: ResolvedLab, reset: bool, nvram_dir: Path | None, seed: str,
+              memory: bool, startup: dict[str, str] | None) -> Lab:
         lab = cls(resolved, VirtualClock(start=-BOOT_SECONDS), seed=seed)
         nv_base = None if memory or startup is not None else (
             nvram_dir or nvram_directory(resolved))
