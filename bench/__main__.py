@@ -1,12 +1,14 @@
 """Every benchmark ratio in one run: ``python -m bench [--quick] [--record]``.
 
 Each figure is a ratio against a floor measured in the same run (medians of rounds), so it
-means the same on any machine: IKE tunnels against the cryptography they cannot avoid, ESP
-per packet (replay window included) against the raw cipher and HMAC calls, forwarding
+means the same on any machine: IKE tunnels (IKEv1 and IKEv2, and the virtual time each
+takes to set one up) against the cryptography they cannot avoid, ESP per packet (replay
+window included) against the raw cipher and HMAC calls, forwarding
 against the bare codec work of each hop, config replay against ciscoconfparse2, the first
-prompt against a bare ``python3 -c pass``, and the hub-and-spoke growth table (boot, memory
+prompt against a bare ``python3 -c pass``, the hub-and-spoke growth table (boot, memory
 per router and tunnels per second at 10, 100, 1,000 and, without ``--quick``, 10,000
-routers) as ratios to the figures at 100.
+routers) as ratios to the figures at 100, and OSPF's convergence of an area of 100 and
+1,000 routers (25 and 100 with ``--quick``), one flood's cost per router as the ratio.
 
 ``--quick`` (what CI runs) uses fewer rounds and hubs of up to 1,000 spokes, and compares each
 ratio with ``bench/baseline.json``: it fails only when a ratio is more than twice the
@@ -34,6 +36,8 @@ import config_replay  # noqa: E402
 import esp_throughput  # noqa: E402
 import forwarding  # noqa: E402
 import ike_tunnels  # noqa: E402
+import ikev2_tunnels  # noqa: E402
+import ospf_convergence  # noqa: E402
 
 from iosim.crypto import bignum  # noqa: E402
 from iosim.ipsec import esp  # noqa: E402
@@ -172,6 +176,14 @@ def main(argv: list[str]) -> int:
         print(f"  {name:17} {ours * 1e3:7.2f} ms  floor {base * 1e3:6.2f} ms  "
               f"{ours / base:5.2f}x")
 
+    print("\nIKEv2 IKE_SA_INIT + IKE_AUTH, per tunnel, against the floor (target 1.5x)")
+    for name, (ours, base) in ikev2_tunnels.ratios(rounds, 20 if quick else 40).items():
+        ratios[f"ikev2 {name}"] = ours / base
+        print(f"  {name:29} {ours * 1e3:7.2f} ms  floor {base * 1e3:6.2f} ms  "
+              f"{ours / base:5.2f}x  {1 / ours:5.0f} tunnels/s")
+    print("  setup in virtual time, 10 ms one way: " + ", ".join(
+        f"{name} {ms:.0f} ms" for name, ms in ikev2_tunnels.setup_virtual_ms().items()))
+
     print("\nESP per packet, replay window included, floor/iosim (targets 1.8x 100 B, 1.3x "
           "1400 B)")
     for name, value in esp_ratios(rounds).items():
@@ -259,6 +271,20 @@ def main(argv: list[str]) -> int:
         print(f"  growth 100 -> 1000: boot per router "
               f"{ratios['chain boot per router 1000 / 100']:.2f}x, memory per router "
               f"{ratios['chain memory per router 1000 / 100']:.2f}x")
+
+    small, large = (25, 100) if quick else (100, 1000)
+    print(f"\nOSPF: one area of {small} and {large} routers converging, then one LSA "
+          "flooded alone")
+    results = [ospf_convergence.measure(n) for n in (small, large)]
+    print("  " + ospf_convergence.table(results).replace("\n", "\n  "))
+    flood_growth = ((results[1].flood_wall / large) / (results[0].flood_wall / small))
+    copies_growth = ((results[1].flood_copies / large) / (results[0].flood_copies / small))
+    # the packets are counted, not timed: a flood that turned quadratic fails the quick run
+    # without the noise of a shared machine
+    ratios[f"ospf flood packets per router {large} / {small}"] = copies_growth
+    print(f"  growth {small} -> {large}: packets per router of one flood {copies_growth:.2f}x "
+          f"(linear flooding: 1x), its time per router {flood_growth:.2f}x (SPF is N log N "
+          "per router)")
 
     if args.record:
         BASELINE.write_text(json.dumps({k: round(v, 3) for k, v in ratios.items()}, indent=1)

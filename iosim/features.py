@@ -15,8 +15,10 @@ HANDLER_MODULES = (
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.config.apply_crypto_cac",
+    "iosim.config.apply_ikev2",
     "iosim.cli.exec_net",
     "iosim.config.apply_nat",
+    "iosim.config.apply_tunnel",
     "iosim.cli.exec_trace",
     "iosim.cli.exec_capture",
     "iosim.cli.exec_crypto",
@@ -24,6 +26,8 @@ HANDLER_MODULES = (
     "iosim.config.apply_logging",
     "iosim.cli.exec_logging",
     "iosim.cli.ios_words",
+    "iosim.config.apply_ospf",
+    "iosim.cli.exec_ospf",
 )
 
 

@@ -210,6 +210,15 @@ class InterfaceCounters:
         self.output_bytes += len(frame)
         self.output_rate.add(now, len(frame))
 
+    def received_datagram(self, datagram: bytes, now: float) -> None:
+        """Count an IP datagram that arrived on an interface without Ethernet (a tunnel)."""
+        self.input_packets += 1
+        self.input_bytes += len(datagram)
+        self.input_rate.add(now, len(datagram))
+        if len(datagram) >= 20 and datagram[16] >> 4 == 0xE:  # to a multicast group
+            self.broadcasts += 1
+            self.ip_multicasts += 1
+
 
 @dataclass(slots=True)
 class InterfaceState:
@@ -285,9 +294,16 @@ class Router:
         self.peer_enabled: Callable[[str], bool] | None = None
         self.stack: IpStack | None = None  # set when the router joins a lab's network
         self.crypto_plane: object | None = None  # its RouterCrypto, likewise
+        self.ospf_plane: object | None = None  # its RouterOspf, likewise
         self._rib: RoutingTable | None = None
         # routes that protocols put in the table (reverse route injection), by their owner's key
         self.injected_routes: dict[object, Route] = {}
+        self.tunnel_plane: object | None = None  # its TunnelPlane, once on a lab's network
+        # the line protocol of the virtual interfaces an engine runs (tunnels): True/False,
+        # None for an interface it does not run
+        self.virtual_lines: Callable[[str], bool | None] | None = None
+        # called after every change of addresses, routes or interface state
+        self.network_watchers: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ boot
 
@@ -375,12 +391,13 @@ class Router:
         t = interface_type(name)
         if t is not None and t.name == "Loopback":
             return ("up", "up")
+        if t is not None and t.name == "Tunnel":
+            line = self.virtual_lines(name) if self.virtual_lines is not None else None
+            return ("up", "up" if line else "down")
         st = dict.get(self.state, name)
         if st is not None and st.cabled and (self.peer_enabled is None
                                              or self.peer_enabled(name)):
             return ("up", "up")
-        if t is not None and t.name == "Tunnel":
-            return ("up", "down")
         return ("down", "down")
 
     def interface_created(self, name: str) -> None:
@@ -456,12 +473,27 @@ class Router:
         intf = self.config.interfaces.get(interface)
         return intf is not None and not intf.shutdown
 
-    def far_end_changed(self, interface: str) -> None:
-        """The device at the other end of ``interface``'s cable changed state."""
+    def line_state_changed(self, interface: str) -> None:
+        """The line protocol of ``interface`` changed at run time (a tunnel's route to its
+        destination, its keepalives, its IPsec SA): IOS's messages, and whatever depends on
+        the interface looks again; the running-config is unchanged."""
         st = self.state.get(interface)
         if st is not None:
             self._log_link_change(interface, st)
+        self._emit("interface", interface)
+
+    def far_end_changed(self, interface: str) -> None:
+        """The device at the other end of ``interface``'s cable changed state: the line
+        protocol may have changed, which those who run on the interface hear as a ``link``
+        event (the far end is not told again: it is the one that changed)."""
+        st = self.state.get(interface)
+        before = st.last_status if st is not None else None
+        if st is not None:
+            self._log_link_change(interface, st)
         self.network_changed()
+        if st is not None and st.last_status != before:
+            for listener in list(self.listeners):
+                listener("link", interface)
 
     # ------------------------------------------------------------ the stack's view (Node)
 
@@ -495,18 +527,22 @@ class Router:
         self.injected_routes[key] = route
         if self._rib is not None:
             self._rib.add(route)
+        self._notify_watchers()
 
     def withdraw_route(self, key: object) -> None:
         """Take the protocol route under ``key`` out of the table again."""
         route = self.injected_routes.pop(key, None)
-        if route is None or self._rib is None:
+        if route is None:
             return
-        if route in self.injected_routes.values() or any(
+        if self._rib is None:
+            pass
+        elif route in self.injected_routes.values() or any(
                 Route.static(s.prefix, s.network.prefixlen, s.next_hop, s.interface, s.distance)
                 == route for s in self.config.static_routes.values()):
             self._rib = None  # the same route from another source stays: rebuild
-            return
-        self._rib.remove(route)
+        else:
+            self._rib.remove(route)
+        self._notify_watchers()
 
     def _settle_floods(self) -> None:
         if self.stack is not None and self.stack.ports:
@@ -542,6 +578,19 @@ class Router:
             st.counters.sent(frame, now)
             st.last_output = now
 
+    def count_datagram(self, interface: str, direction: str, datagram: bytes) -> None:
+        """An IP datagram crossed ``interface``, a tunnel (``direction`` "in" or "out")."""
+        st = self.state.get(interface)
+        if st is None:
+            return
+        now = self.clock.now
+        if direction == "in":
+            st.counters.received_datagram(datagram, now)
+            st.last_input = now
+        else:
+            st.counters.sent(datagram, now)
+            st.last_output = now
+
     def clear_counters(self, interface: str | None = None) -> None:
         """``clear counters [INTERFACE]``: the interface counters start again from zero."""
         now = self.clock.now
@@ -555,6 +604,12 @@ class Router:
         self._rib = None
         if self.stack is not None:
             self.stack.refresh_own_entries(list(self.config.interfaces))
+        self._notify_watchers()
+
+    def _notify_watchers(self) -> None:
+        """What follows the routing table (a tunnel's line protocol) looks again."""
+        for watcher in list(self.network_watchers):
+            watcher()
 
     def _emit(self, event: str, detail: str, network: bool = True) -> None:
         if network:

@@ -103,7 +103,7 @@ def _uptimes(plane: RouterCrypto, states: list[IsakmpSaState]) -> dict[int, floa
 @exec_handler("show_crypto_session")
 def _show_session(session: Session, m: Match) -> str:
     plane = _plane(session)
-    states = _isakmp_states(plane)
+    states = _isakmp_states(plane) + plane.ikev2.session_states()
     address = m.get("SCRY_SESSION_REMOTE_ADDR")
     peer = ip_to_int(address) if address else None
     if m.has("SCRY_SESSION_DETAIL"):

@@ -1,4 +1,4 @@
-"""debug crypto isakmp|ipsec, undebug, show debugging."""
+"""debug crypto isakmp|ipsec|ikev2, undebug, show debugging."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 
 #: debug flag -> what IOS says when it is turned on or off, and in show debugging
-_FLAGS = {"isakmp": "Crypto ISAKMP debugging is", "ipsec": "Crypto IPSEC debugging is"}
+_FLAGS = {"isakmp": "Crypto ISAKMP debugging is", "ipsec": "Crypto IPSEC debugging is",
+          "ikev2": "IKEv2 default debugging is"}
+_TERMINALS = {"DEBUG_ISAKMP": "isakmp", "DEBUG_IPSEC": "ipsec", "DEBUG_IKEV2": "ikev2"}
 
 
 def _flag(m: Match) -> str | None:
-    return "isakmp" if m.has("DEBUG_ISAKMP") else "ipsec" if m.has("DEBUG_IPSEC") else None
+    return next((flag for terminal, flag in _TERMINALS.items() if m.has(terminal)), None)
 
 
 @exec_handler("exec_debug")
@@ -34,8 +36,12 @@ def _undebug(session: Session, m: Match) -> str:
 
 @exec_handler("show_debugging")
 def _show_debugging(session: Session, m: Match) -> str:
+    from iosim.cli.exec_ospf import debugging_lines  # OSPF's flags, a feature of its own
+
     flags = [f for f in _FLAGS if f in session.router.debug_flags]
-    if not flags:
+    ospf = debugging_lines(session.router.debug_flags)
+    if not flags and not ospf:
         return _output(session, m, "")
-    text = "Cryptographic Subsystem:\n" + "".join(f"  {_FLAGS[f]} on\n" for f in flags)
-    return _output(session, m, text + "\n")
+    text = ("Cryptographic Subsystem:\n" + "".join(f"  {_FLAGS[f]} on\n" for f in flags)
+            if flags else "")
+    return _output(session, m, text + ospf + "\n")

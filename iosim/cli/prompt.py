@@ -340,12 +340,20 @@ class InteractiveConsole:
             self.watch.close()
 
 
+#: Keys the line editor binds itself (Ctrl-U, the arrows ...): the pager binds them too, so
+#: that they end --More-- like any other key instead of editing an empty line and leaving
+#: the pager to take the key after them. Terminal reports (cursor position, mouse, paste)
+#: are not keys a person typed and stay with prompt_toolkit.
+_PAGER_KEYS: tuple[str, ...] = tuple(
+    key.value for key in Keys
+    if key.value.startswith(("c-", "s-", "f")) and key not in (Keys.ControlM, Keys.ControlJ)
+) + ("up", "down", "left", "right", "home", "end", "pageup", "pagedown", "delete",
+     "insert", "escape", "c-m", "c-j")
+
+
 def _more_bindings() -> KeyBindings:
     kb = KeyBindings()
 
-    @kb.add("<any>")
-    @kb.add("c-c")
-    @kb.add(Keys.SIGINT)
     def _any(event: KeyPressEvent) -> None:
         key = event.key_sequence[0].key
         if key == " ":
@@ -353,6 +361,8 @@ def _more_bindings() -> KeyBindings:
         else:
             event.app.exit(result="" if key in (Keys.ControlM, Keys.ControlJ) else "q")
 
+    for key in ("<any>", Keys.SIGINT, *_PAGER_KEYS):
+        kb.add(key)(_any)
     return kb
 
 

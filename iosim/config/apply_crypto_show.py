@@ -9,10 +9,13 @@ from __future__ import annotations
 from iosim.cli.exec_commands import _output
 from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
+from iosim.config.crypto_model import crypto_of
 from iosim.config.handlers import invalid_at
 from iosim.config.render import INTERFACE_TAIL_LINES, SECTIONS
+from iosim.ipsec.tunnel_protection import head_maps
 from iosim.net.packets import format_ip
 from iosim.show import crypto_config as show
+from iosim.show.crypto_tunnels import show_tunnel_maps
 
 if show.running_config_section not in SECTIONS["before-interfaces"]:
     SECTIONS["before-interfaces"].append(show.running_config_section)
@@ -61,8 +64,12 @@ def _show_crypto_map(session: Session, m: Match) -> str:
     plane = session.router.crypto_plane
     bundles = getattr(getattr(plane, "sad", None), "bundles", [])
     peers = {(b.map_name, b.map_seq): format_ip(b.peer) for b in bundles}
-    return _output(session, m, show.show_crypto_map(cfg, interface, m.get("SCRY_MAP_NAME"),
-                                                    peers))
+    tag = m.get("SCRY_MAP_NAME")
+    text = show.show_crypto_map(cfg, interface, tag, peers)
+    heads = head_maps(session.router)
+    if heads:  # the maps protected tunnels make, after the configured ones
+        text += show_tunnel_maps(crypto_of(cfg), heads, interface, tag, peers)
+    return _output(session, m, text)
 
 
 @exec_handler("show_crypto_dynamic_map")

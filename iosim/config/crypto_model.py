@@ -234,6 +234,7 @@ class SaSettings:
     lifetime_seconds: int | None = None
     lifetime_kilobytes: int | None = None
     isakmp_profile: str | None = None
+    ikev2_profile: str | None = None  # ``set ikev2-profile``: negotiate with IKEv2
 
 
 @dataclass

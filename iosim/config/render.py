@@ -22,9 +22,12 @@ SectionRenderer = Callable[[RunningConfig], list[str]]
 #: "after-routes" (``logging host``, after the named access lists and just before
 #: ``ipv6 ioam timestamp``).
 SECTIONS: dict[str, list[SectionRenderer]] = {
-    "after-boot": [], "before-interfaces": [], "before-routes": [], "after-routes": []}
+    "after-boot": [], "before-interfaces": [], "after-interfaces": [], "before-routes": [],
+    "after-routes": []}
 InterfaceRenderer = Callable[[RunningConfig, InterfaceConfig], list[str]]
-#: Lines inside an interface block right after its addresses (``ip nat inside``) ...
+#: Lines inside an interface block before its addresses (``bandwidth``) ...
+INTERFACE_HEAD_LINES: list[InterfaceRenderer] = []
+#: ... right after its addresses (``ip nat inside``) ...
 INTERFACE_LINES: list[InterfaceRenderer] = []
 #: ... and at its end, after duplex and speed (``crypto map``).
 INTERFACE_TAIL_LINES: list[InterfaceRenderer] = []
@@ -43,6 +46,8 @@ def render_interface(cfg: RunningConfig, intf: InterfaceConfig) -> list[str]:
     out = [f"interface {intf.name}"]
     if intf.description is not None:
         out.append(f" description {intf.description}")
+    for extra in INTERFACE_HEAD_LINES:
+        out.extend(extra(cfg, intf))
     if intf.address is None:
         out.append(" no ip address")
     else:
@@ -185,6 +190,7 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out += ["redundancy", "!", "!", "!", *_closed(_sections("before-interfaces", cfg))]
     for intf in cfg.sorted_interfaces():
         out += [*render_interface(cfg, intf), "!"]
+    out += _sections("after-interfaces", cfg)
     out += ["ip forward-protocol nd", "!", "!"]
     out.append("ip http server" if cfg.http_server else "no ip http server")
     if cfg.http_secure_server:

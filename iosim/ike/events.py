@@ -124,6 +124,7 @@ class IsakmpSaState:
     dpd: bool = False  # both sides sent the DPD vendor ID: R-U-THERE usable (RFC 3706)
     established_at: float | None = None  # when it reached QM_IDLE (None before, or deleted)
     lifetime: int = 0  # the negotiated lifetime in seconds (0 before phase 1 agreed on one)
+    version: int = 1  # 2: an IKEv2 SA (show crypto session lists both)
 
 
 # --- step by step, for debug crypto isakmp ------------------------------------------------------

@@ -19,6 +19,9 @@ Theory of operation
 * What the crypto itself sends (ESP/AH it made, IKE, NAT keepalives) is never looked up in
   the map again (``Spd.send_own``), so an ACL that permits all IP between the peers
   themselves (transport mode) protects their other traffic and leaves IKE and ESP alone.
+* A pair of a protected tunnel is the tunnel's: what it decrypts goes to ``claim`` (the
+  tunnel protection), not back into the stack on the physical interface; the tunnel
+  protection encrypts with :meth:`CryptoDataPath.protect`.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class CryptoDataPath:
         self.ike = ike
         self.debug = debug
         self.invalid_spi = InvalidSpiResponder(router, clock, ike)
+        # takes what a tunnel's pair decrypted (True), or leaves it to the stack (False)
+        self.claim: Callable[[SaBundle, bytes], bool] | None = None
 
     def reset(self) -> None:
         """A reload forgets which INVALID-SPI notifies went out."""
@@ -134,6 +139,15 @@ class CryptoDataPath:
             self._protect(bundle, packet, datagram)
             return None
         return datagram
+
+    def protect(self, bundle: SaBundle, datagram: bytes) -> None:
+        """Encrypt ``datagram`` into ``bundle`` and send it (a protected tunnel's traffic)."""
+        try:
+            packet = pull_ipv4(datagram)
+        except PacketError:
+            bundle.counters.send_errors += 1
+            return
+        self._protect(bundle, packet, datagram)
 
     def _protect(self, bundle: SaBundle, packet: Ipv4Packet, datagram: bytes) -> None:
         try:
@@ -251,6 +265,8 @@ class CryptoDataPath:
             bundle.counters.verify += 1
         self.ike.note_traffic(bundle, True)
         self.sa.count_octets(bundle, inb, len(inner))
+        if self.claim is not None and self.claim(bundle, inner):
+            return None
         return inner
 
     def _nat_interface(self, interface: str) -> bool:

@@ -22,7 +22,9 @@ The engines are sans-IO; ``IkeGlue`` is their I/O on the router's IP stack:
   its own lines, so the events the engine emitted before it asked are handled first.
 
 It is the SA lifecycle's :class:`~iosim.ipsec.sa_lifecycle.Negotiator`: rekeys start here
-and expiries are told to the peer from here. It also holds the router's call admission
+and expiries are told to the peer from here. IKEv2 (:mod:`iosim.ipsec.ikev2_glue`) sits
+beside it: an entry with ``set ikev2-profile``, the pairs IKEv2 made and every datagram whose
+header says version 2 are handed to ``v2``. It also holds the router's call admission
 control (:class:`~iosim.ike.admission.CallAdmission`, ``crypto call admission limit``),
 which all its engines consult before they create an ISAKMP SA; a reload starts it afresh.
 """
@@ -50,6 +52,7 @@ from iosim.ike.events import Phase2Keyed
 from iosim.ike.main_mode import NAT_T_PORT
 from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ipsec.crypto_debug import CryptoDebug
+from iosim.ipsec.ikev2_glue import Ikev2Glue, is_ikev2
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
 from iosim.ipsec.spd import Intent, MapEntry, Spd, ike_policy
@@ -82,6 +85,7 @@ class IkeGlue:
         self._timers: dict[int, TimerHandle] = {}
         self.admission = CallAdmission(self._admission_limits)  # shared by the engines
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
+        self.v2: Ikev2Glue | None = None  # IKEv2 beside us (RouterCrypto sets it)
         self._by_event: dict[type, Callable[[int, object], None]] = {
             Phase2Keyed: self._phase2_keyed,
             Phase2Established: self._phase2_established,
@@ -210,6 +214,9 @@ class IkeGlue:
     def note_traffic(self, bundle: SaBundle, inbound: bool) -> None:
         """ESP/AH to or from a peer: what on-demand DPD watches. An outbound packet arms one
         check of that engine's timers ``interval`` seconds on (when a probe may be due)."""
+        if self.v2 is not None and self.v2.owns(bundle):
+            self.v2.note_traffic(bundle, inbound)
+            return
         engine = self.engines.get(bundle.local)
         if engine is None:
             return
@@ -237,6 +244,9 @@ class IkeGlue:
         """IKE on UDP 500 (the stack's handler)."""
         if not self.spd.any_applied():
             return  # ISAKMP is off: no crypto map applied anywhere
+        if self.v2 is not None and is_ikev2(payload):
+            self.v2.receive(src, dst, payload, dport)
+            return
         self.debug.packet(dst, src, sport, dport)
         self.engine(dst).receive_datagram(payload, src, now)
         self.pump(dst)
@@ -244,6 +254,9 @@ class IkeGlue:
     def udp_nat_t(self, src: int, dst: int, sport: int, dport: int, payload: bytes,
                   now: float) -> None:
         """IKE on UDP 4500 after a NAT-T float: behind the 4-byte non-ESP marker."""
+        if self.v2 is not None and payload[:4] == NON_ESP_MARKER and is_ikev2(payload[4:]):
+            self.v2.receive(src, dst, payload[4:], NAT_T_PORT)
+            return
         if payload[:4] != NON_ESP_MARKER or dst not in self.engines:
             return  # a NAT keepalive, or nothing we negotiated
         self.debug.packet(dst, src, sport, dport)
@@ -254,6 +267,9 @@ class IkeGlue:
 
     def start(self, where: MapEntry, local: int, peer: int, proxies: ProxyIdentity) -> None:
         """Negotiate a pair for ``proxies`` with ``peer`` under the map entry ``where``."""
+        if where.entry.ikev2_profile is not None and self.v2 is not None:
+            self.v2.start(where, local, peer, proxies)
+            return
         offer = self.spd.offer(where.entry, local, peer, proxies)
         if offer is None:
             return
@@ -272,12 +288,18 @@ class IkeGlue:
 
     def tell_deleted(self, bundle: SaBundle) -> None:
         """The pair dies: a Delete to the peer over its ISAKMP SA, sent at once."""
+        if self.v2 is not None and self.v2.owns(bundle):
+            self.v2.tell_deleted(bundle)
+            return
         engine = self.engines.get(bundle.local)
         if engine is not None:
             engine.delete_ipsec(bundle.peer, [bundle.pair.spi_in], self.clock.now)
             self.pump(bundle.local)
 
     def forget(self, bundle: SaBundle) -> None:
+        if self.v2 is not None and self.v2.owns(bundle):
+            self.v2.forget(bundle)
+            return
         engine = self.engines.get(bundle.local)
         if engine is not None:
             engine.forget_ipsec(bundle.pair.spi_in)

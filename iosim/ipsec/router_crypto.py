@@ -10,8 +10,12 @@ Theory of operation
   removal, NAT keepalives, reverse route injection, octet counting;
 * :mod:`iosim.ipsec.ike_glue` -- one ``IkeEngine`` per local address, PSK/keyring/profile
   lookup, pumping datagrams and timers, engine events into SAD changes;
+* :mod:`iosim.ipsec.ikev2_glue` -- the same for IKEv2 (``Ikev2Engine``), for the crypto map
+  entries with ``set ikev2-profile``;
 * :mod:`iosim.ipsec.crypto_datapath` -- the stack's output and input hooks (ESP/AH);
-* :mod:`iosim.ipsec.crypto_debug` -- ``debug crypto isakmp|ipsec``.
+* :mod:`iosim.ipsec.crypto_debug` -- ``debug crypto isakmp|ipsec``;
+* :mod:`iosim.ipsec.tunnel_protection` -- ``tunnel protection ipsec profile``: the
+  ``Tunnel0-head-0`` entries, IKE when a tunnel comes up, the tunnels' SAs.
 
 The router, the show commands and the tests talk to this facade only: ``sad``, ``engines``,
 ``rand`` and ``clock`` for reading, :meth:`RouterCrypto.isakmp_states` and
@@ -31,9 +35,11 @@ from iosim.ike.main_mode import IKE_PORT, NAT_T_PORT
 from iosim.ipsec.crypto_datapath import CryptoDataPath
 from iosim.ipsec.crypto_debug import CryptoDebug
 from iosim.ipsec.ike_glue import IkeGlue
+from iosim.ipsec.ikev2_glue import Ikev2Glue
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import PATH_MTU, FlowView, SaBundle, SaCounters, Sad, transform_set_mtu
 from iosim.ipsec.spd import MapEntry, Spd, ike_policy, proxies_of
+from iosim.ipsec.tunnel_protection import TunnelProtection
 
 if TYPE_CHECKING:
     from iosim.clock import VirtualClock
@@ -56,6 +62,8 @@ class RouterCrypto:
         self.lifecycle = SaLifecycle(router, clock, self.spd, self.debug)
         self.ike = IkeGlue(router, clock, self.rand, self.spd, self.lifecycle, self.debug,
                            self.engines)
+        self.ikev2 = Ikev2Glue(router, clock, self.rand, self.spd, self.lifecycle)
+        self.ike.v2 = self.ikev2  # IKEv2 entries, pairs and datagrams go there
         self.lifecycle.bind(self.ike)
         self.datapath = CryptoDataPath(router, clock, self.rand, self.spd, self.lifecycle,
                                        self.ike, self.debug)
@@ -65,6 +73,8 @@ class RouterCrypto:
         stack.udp_handlers[IKE_PORT] = self.ike.udp
         stack.udp_handlers[NAT_T_PORT] = self.ike.udp_nat_t
         router.listeners.append(self._router_event)
+        self.tunnels = TunnelProtection(router, clock, self.spd, self.lifecycle, self.ike,
+                                        self.datapath)
 
     @property
     def sad(self) -> Sad:
@@ -76,6 +86,7 @@ class RouterCrypto:
         if event != "reboot":
             return
         self.ike.reset()
+        self.ikev2.reset()
         self.lifecycle.reset()
         self.spd.intents.clear()
         self.datapath.reset()
@@ -140,7 +151,7 @@ class RouterCrypto:
                                           key[3], counters.get(key, SaCounters()), bundles,
                                           dynamic=where.dynamic,
                                           mtu=bundles[-1].plaintext_mtu))
-        return views
+        return views + self.tunnels.flows()
 
     # ------------------------------------------------------------ clear commands
 
@@ -148,6 +159,10 @@ class RouterCrypto:
         """``clear crypto sa [peer A]``: delete the SA pairs (and tell the peers)."""
         for bundle in list(self.sad.bundles):
             if peer is not None and bundle.peer != peer:
+                continue
+            if self.ikev2.owns(bundle):
+                self.ikev2.tell_deleted(bundle)
+                self.lifecycle.remove(bundle)
                 continue
             engine = self.engines.get(bundle.local)
             if engine is not None:
@@ -178,3 +193,4 @@ class RouterCrypto:
         for local, engine in self.engines.items():
             engine.delete_isakmp(peer, now)
             self.ike.pump(local)
+        self.ikev2.clear(peer)

@@ -23,6 +23,7 @@ itself as the :class:`Negotiator` (``bind``), so this module needs nothing of IK
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from iosim.deadlines import deadline_after
@@ -93,6 +94,8 @@ class SaLifecycle:
         self._prepared: dict[tuple[int, int], SaBundle] = {}
         self._conn_ids = 0
         self._ike: Negotiator | None = None
+        # told after a pair was installed or removed (a VTI's line protocol follows them)
+        self.watchers: list[Callable[[], None]] = []
 
     def bind(self, ike: Negotiator) -> None:
         """Register the IKE side (done once, by the crypto plane that owns both)."""
@@ -109,6 +112,11 @@ class SaLifecycle:
         self.router.injected_routes.clear()
         self.flow_counters.clear()
         self._prepared.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        for watcher in list(self.watchers):
+            watcher()
 
     def prepare(self, local: int, pair: IpsecSaPair) -> SaBundle | None:
         """Quick mode keyed a pair: its IPsec SAs are created (numbered, ready), as IOS
@@ -176,6 +184,7 @@ class SaLifecycle:
         self.clock.call_later(pair.lifetime_seconds, self.expire, bundle)
         if pair.udp_encap and crypto.nat_keepalive:
             self.clock.call_later(crypto.nat_keepalive, self._nat_keepalive, bundle)
+        self._changed()
 
     def _nat_keepalive(self, bundle: SaBundle) -> None:
         """``crypto isakmp nat keepalive N``: an ESP-in-UDP pair that sent nothing for N
@@ -224,6 +233,7 @@ class SaLifecycle:
         key = (bundle.peer, bundle.proxies)
         if key in self.router.injected_routes and not self.sad.protects(*key):
             self.router.withdraw_route(key)
+        self._changed()
 
     def remove_spi(self, peer: int, spi_in: int) -> None:
         """Remove the pair whose inbound SPI is ``spi_in``, if it is one with ``peer``."""

@@ -165,6 +165,7 @@ class FlowView:
     bundles: tuple[SaBundle, ...]  # newest last; empty until IKE has made one
     dynamic: bool = False  # of a dynamic crypto map entry
     mtu: int = PATH_MTU  # plaintext MTU: the current pair's, else its transform set's
+    mtu_idb: str | None = None  # the interface whose MTU is the path's, if not ``interface``
 
 
 def covers(proxies: ProxyIdentity, local: int, remote: int, protocol: int = 0,

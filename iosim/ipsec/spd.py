@@ -20,6 +20,12 @@ change applies at once:
   ``debug crypto ipsec|isakmp`` say why one is refused;
 * ``intents`` -- for each (peer, proxies) being negotiated, the entry the pair will belong to
   and whether we initiated it (the initiator renews it before it expires).
+
+Tunnel protection (``tunnel protection ipsec profile``) adds entries of its own
+(``tunnel_entries``, from :mod:`iosim.ipsec.tunnel_protection`): one per protected tunnel,
+with a fixed local address (the tunnel's source) and fixed proxies (the GRE endpoints, or
+any to any for a VTI) instead of an ACL. The responder tries them after the crypto maps, and
+accepts only exactly those proxies.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from iosim.config.crypto_model import CryptoConfig, CryptoMapEntry, IsakmpPolicy, crypto_of
+from iosim.config.crypto_model import (
+    DEFAULT_TRANSFORM_SET,
+    CryptoConfig,
+    CryptoMapEntry,
+    IsakmpPolicy,
+    crypto_of,
+)
 from iosim.config.model import AclEntry, PortMatch
 from iosim.ike.engine import IkePolicy, Phase2Offer, Phase2Refused, ProxyIdentity
 from iosim.ike.phase2_policy import (
@@ -96,6 +108,11 @@ class MapEntry:
     seq: int
     entry: CryptoMapEntry  # the static entry, or the dynamic-map entry
     dynamic: bool = False
+    # tunnel protection: the entry of a tunnel (its interface), with the local address and
+    # the proxies it negotiates instead of an ACL
+    tunnel: bool = False
+    local: int | None = None
+    proxies: ProxyIdentity | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +130,8 @@ class Spd:
         self.router = router
         self.debug = debug
         self.intents: dict[tuple[int, ProxyIdentity], Intent] = {}
+        # the entries of the protected tunnels (set by the tunnel protection)
+        self.tunnel_entries: Callable[[], list[MapEntry]] = list
         # True while the crypto sends what it made itself (ESP/AH, IKE, NAT keepalives):
         # that is never looked up in the crypto map again, so an ACL that permits all IP
         # between the peers themselves leaves IKE and ESP alone, as on IOS
@@ -156,8 +175,10 @@ class Spd:
         return out
 
     def any_applied(self) -> bool:
-        """Whether a crypto map is applied anywhere (else ISAKMP is off)."""
-        return any(self.entries(i) for i in self.router.config.interfaces)
+        """Whether a crypto map or a tunnel protection is applied anywhere (else ISAKMP is
+        off)."""
+        return (any(self.entries(i) for i in self.router.config.interfaces)
+                or bool(self.tunnel_entries()))
 
     def local_address(self, interface: str) -> int | None:
         stack = self.router.stack
@@ -166,8 +187,9 @@ class Spd:
     def policy(self, entry: CryptoMapEntry) -> Phase2Policy | None:
         """What ``entry`` allows in quick mode (None without a known transform set)."""
         crypto = self.crypto
-        sets = [crypto.transform_sets[n] for n in entry.transform_sets
-                if n in crypto.transform_sets]
+        sets = [crypto.transform_sets[n] if n in crypto.transform_sets else DEFAULT_TRANSFORM_SET
+                for n in entry.transform_sets
+                if n in crypto.transform_sets or n == DEFAULT_TRANSFORM_SET.name]
         if not sets:
             return None
         return Phase2Policy(
@@ -206,7 +228,8 @@ class Spd:
         """Whether the crypto map still asks for a pair with ``peer`` for ``proxies`` at
         ``where`` (entry, peer and an ACL line covering them all still there)."""
         entry = where.entry
-        return (where in self.entries(where.interface)
+        listed = self.tunnel_entries() if where.tunnel else self.entries(where.interface)
+        return (where in listed
                 and (where.dynamic or any(int(p) == peer for p in entry.peers))
                 and self.acl_allows(entry, proxies))
 
@@ -225,26 +248,28 @@ class Spd:
                            local, peer, proxies, offer, 0)
         endpoints = between_peers(proxies, local, peer)
         refused: Phase2Refused | None = None
-        for interface in self.router.config.interfaces:
-            if self.local_address(interface) != local:
+        candidates = [where for interface in self.router.config.interfaces
+                      if self.local_address(interface) == local
+                      for where in self.entries(interface)]
+        candidates += [where for where in self.tunnel_entries()
+                       if where.local == local and where.proxies == proxies]
+        for where in candidates:
+            entry = where.entry
+            if entry.peers or not where.dynamic:
+                if not any(int(p) == peer for p in entry.peers):
+                    continue
+            if not self.acl_allows(entry, proxies):
                 continue
-            for where in self.entries(interface):
-                entry = where.entry
-                if entry.peers or not where.dynamic:
-                    if not any(int(p) == peer for p in entry.peers):
-                        continue
-                if not self.acl_allows(entry, proxies):
-                    continue
-                policy = self.policy(entry)
-                answer = choose(policy, offers, endpoints) if policy is not None else (
-                    Phase2Refused("transform"))
-                if isinstance(answer, Phase2Refused):
-                    refused = refused or answer
-                    continue
-                self.intents[(peer, proxies)] = Intent(where, False)
-                debug.say("ipsec", f"(ipsec_process_proposal)Map Accepted: "
-                                   f"{where.map_name}, {where.seq}")
-                return answer
+            policy = self.policy(entry)
+            answer = choose(policy, offers, endpoints) if policy is not None else (
+                Phase2Refused("transform"))
+            if isinstance(answer, Phase2Refused):
+                refused = refused or answer
+                continue
+            self.intents[(peer, proxies)] = Intent(where, False)
+            debug.say("ipsec", f"(ipsec_process_proposal)Map Accepted: "
+                               f"{where.map_name}, {where.seq}")
+            return answer
         self._refusal_lines(local, peer, offers, refused)
         return refused or Phase2Refused("proxies")
 

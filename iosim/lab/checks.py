@@ -20,11 +20,12 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 |             | leave alone)                                                                  |
 | tunnel      | a router has an ISAKMP SA in QM_IDLE and an IPsec SA pair with a peer         |
 | isakmp_sa   | an ISAKMP SA with the given state and negotiated attributes (or none)         |
+| ikev2_sa    | an IKEv2 SA in READY (or another status) with the given algorithms (or none)  |
 | ipsec_sa    | an IPsec SA pair with the given transforms, mode, PFS, lifetimes, counters    |
 | counters    | a probe makes a flow's #pkts encaps/decaps move                               |
 | nat         | a NAT translation matching the given addresses exists (or does not)           |
 | route       | a router's routing table has a route to a network (of a kind: static,         |
-|             | connected, reverse-route injected)                                            |
+|             | connected, reverse-route injected, learnt by OSPF)                            |
 
 The parameters of each check are read and validated by :mod:`iosim.lab.check_params`.
 """
@@ -32,9 +33,10 @@ The parameters of each check are read and validated by :mod:`iosim.lab.check_par
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from iosim.ike2.keys import CIPHERS, INTEGRITIES, PRFS
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.ipsec.transforms import (
     AH_TRANSFORMS,
@@ -51,6 +53,7 @@ from iosim.net.packets import (
     format_ip,
     pull_ipv4,
 )
+from iosim.net.routing import OSPF_TYPES
 
 if TYPE_CHECKING:
     from iosim.ike.engine import IpsecSaPair, IsakmpSaState
@@ -255,7 +258,8 @@ _STATE_MEANS = {
 
 
 def _diagnosis(lab: Lab, p: Params) -> str:
-    """What the routers' ISAKMP SAs say, for a probe that failed: where to look next."""
+    """What the routers' ISAKMP SAs and IKEv2 negotiations say, for a probe that failed:
+    where to look next."""
     notes = []
     for name, router in lab.routers.items():
         for s in _isakmp_states(router):
@@ -264,6 +268,12 @@ def _diagnosis(lab: Lab, p: Params) -> str:
             meaning = _STATE_MEANS.get(s.state, "")
             notes.append(f"{name}: ISAKMP SA with {format_ip(_peer_of(s))} in {s.state}"
                          + (f" ({meaning})" if meaning else ""))
+        glue = _plane(router).ikev2
+        for v in glue.views():
+            if v.status != "READY":
+                notes.append(f"{name}: IKEv2 SA with {format_ip(v.remote)} in {v.status}")
+        notes.extend(f"{name}: IKEv2 with {format_ip(peer)} failed: {why}"
+                     for peer, why in glue.failures.items())
     if not notes:
         return " (no router started IKE: did the traffic match a crypto map entry?)"
     return " (" + "; ".join(notes[:3]) + ")"
@@ -286,6 +296,8 @@ class _Observed:
     kinds: dict[str, dict[str, int]]  # link name -> kind -> packets
     blind: dict[str, str]  # link name -> the non-confidential ESP it carried
     clear: list[str]  # clear-text packets to or from the target, "A -> B on LINK"
+    # ... of those, the ones on a link of the router the probe leaves its source by
+    clear_at_source: list[str] = field(default_factory=list)
 
 
 def _observe(lab: Lab, p: Params) -> _Observed:
@@ -293,6 +305,7 @@ def _observe(lab: Lab, p: Params) -> _Observed:
     source_dev, target = str(p["from"]), int(p["to"])
     watched = {id(link) for link in _watched(lab, p, source_dev, target)}
     seen = _Observed("", len(watched), {}, {}, [])
+    first_hop = _first_hops(lab, source_dev)
 
     def tap(link: Link, frame: bytes) -> None:
         if id(link) not in watched or frame[12:14] != EtherType.IPV4.to_bytes(2, "big"):
@@ -302,8 +315,10 @@ def _observe(lab: Lab, p: Params) -> _Observed:
             return
         if found.kind == "clear":
             if target in (found.src, found.dst):
-                seen.clear.append(f"{format_ip(found.src)} -> {format_ip(found.dst)} "
-                                  f"on {link.name}")
+                text = f"{format_ip(found.src)} -> {format_ip(found.dst)} on {link.name}"
+                seen.clear.append(text)
+                if any(d in first_hop for d, _ in link.ends):
+                    seen.clear_at_source.append(text)
             return
         per_link = seen.kinds.setdefault(link.name, {})
         per_link[found.kind] = per_link.get(found.kind, 0) + 1
@@ -358,17 +373,30 @@ def check_protected(lab: Lab, p: Params, *, need_encryption: bool = False) -> Ou
                          "no clear text")
 
 
+def _first_hops(lab: Lab, source: str) -> set[str]:
+    """The routers a probe from ``source`` leaves by: ``source`` itself if it is a router,
+    else the routers on its links (its gateway)."""
+    if source in lab.routers:
+        return {source}
+    return {d for link in lab.fabric.links if any(d == source for d, _ in link.ends)
+            for d, _ in link.ends if d in lab.routers}
+
+
 def check_cleartext(lab: Lab, p: Params) -> Outcome:
     """The probe's packets cross the watched links in clear: traffic the VPN must leave
-    alone (the crypto ACL names the LANs, not "any"). No answer is needed."""
+    alone (the crypto ACL names the LANs, not "any"). No answer is needed. Seen in clear on
+    a link of the router it leaves its source by, the probe was not encrypted there, even if
+    a routing protocol's packets crossed protected meanwhile; seen in clear only further on,
+    it was decrypted on the way (a crypto ACL to "any")."""
     seen = _observe(lab, p)
     what = f"ping from {p['from']} to {format_ip(int(p['to']))}"
-    if seen.kinds:  # during the probe nothing else runs: any ESP/AH carried the probe
+    if seen.clear_at_source or seen.clear and not seen.kinds:
+        shown = (seen.clear_at_source or seen.clear)[0]
+        return Outcome(True, f"{what} crossed in clear, as it should: {shown}")
+    if seen.kinds:  # the probe did not leave in clear: the ESP/AH seen carried it
         kinds = sorted({k for per_link in seen.kinds.values() for k in per_link})
         return Outcome(False, f"{what} was carried by {', '.join(kinds).upper()}: the VPN "
                               "protects traffic it should leave alone")
-    if seen.clear:
-        return Outcome(True, f"{what} crossed in clear, as it should: {seen.clear[0]}")
     return Outcome(False, f"{what}: nothing crossed the watched links ({seen.marks})")
 
 
@@ -449,6 +477,34 @@ def check_isakmp_sa(lab: Lab, p: Params) -> Outcome:
                                  + (", attributes as asked"
                                     if any(k in p for k in _ISAKMP_ATTRS) else ""))
     return Outcome(False, f"the ISAKMP SA of {p['device']}{peer}: " + "; ".join(misses))
+
+
+def check_ikev2_sa(lab: Lab, p: Params) -> Outcome:
+    """An IKEv2 SA with the peer in ``status`` (READY) with the algorithms asked for."""
+    router = _router(lab, p["device"])
+    wanted = str(p.get("status", "READY"))
+    views = [v for v in _plane(router).ikev2.views()
+             if "peer" not in p or v.remote == int(p["peer"])]
+    peer = f" with {format_ip(int(p['peer']))}" if "peer" in p else ""
+    live = [v for v in views if v.status == wanted]
+    if not p.get("present", True):
+        return Outcome(not live, f"{p['device']} has {'an' if live else 'no'} IKEv2 SA{peer} "
+                                 f"in {wanted}")
+    if not live:
+        seen = ", ".join(f"{format_ip(v.remote)} {v.status}" for v in views) or "none"
+        return Outcome(False, f"{p['device']} has no IKEv2 SA{peer} in {wanted} "
+                              f"(IKEv2 SAs: {seen})")
+    misses: list[str] = []
+    for v in live:
+        have = {"encryption": v.keywords[0], "prf": v.keywords[1],
+                "integrity": v.keywords[2] or "none", "group": v.group}
+        misses = [f"{k} is {have[k]}, the lab asks for {p[k]}" for k in have
+                  if k in p and have[k] != p[k]]
+        if not misses:
+            return Outcome(True, f"{p['device']} has an IKEv2 SA with {format_ip(v.remote)} "
+                                 f"in {v.status}" + (", algorithms as asked"
+                                                     if any(k in p for k in have) else ""))
+    return Outcome(False, f"the IKEv2 SA of {p['device']}{peer}: " + "; ".join(misses))
 
 
 #: ipsec_sa parameters read off the newest pair of a flow
@@ -548,19 +604,21 @@ def check_nat(lab: Lab, p: Params) -> Outcome:
     return Outcome(True, f"{p['device']} has no NAT translation for {asked}")
 
 
-_ROUTE_KINDS = ("any", "static", "connected", "reverse-route")
+_ROUTE_KINDS = ("any", "static", "connected", "reverse-route", "ospf")
 
 
 def check_route(lab: Lab, p: Params) -> Outcome:
     """The router routes ``network``/``prefix`` (exactly that prefix), of the given kind;
-    ``reverse-route``: put there by reverse route injection, not typed."""
+    ``reverse-route``: put there by reverse route injection, not typed; ``ospf``: learnt by
+    OSPF (O, O IA, O E1 or O E2), and in the table (not beaten by another source)."""
     router = _router(lab, p["device"])
     network, prefix = int(p["network"]), int(p.get("prefix", 24))
     mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
     shown = f"{format_ip(network & mask)}/{prefix}"
     kind = str(p.get("kind", "any"))
     injected = [r for r in router.injected_routes.values()
-                if (r.network, r.prefix_len) == (network & mask, prefix)]
+                if (r.network, r.prefix_len) == (network & mask, prefix)
+                and r.type not in OSPF_TYPES]
     routes = [r for r in router.routing_table().candidates()
               if (r.network, r.prefix_len) == (network & mask, prefix)]
     if kind == "reverse-route":
@@ -571,6 +629,16 @@ def check_route(lab: Lab, p: Params) -> Outcome:
             return Outcome(False, f"{p['device']} has a typed route to {shown}, not one "
                                   "reverse route injection put there")
         return Outcome(False, f"{p['device']} has no route at all to {shown}")
+    if kind == "ospf":
+        entry = next((e for e in router.routing_table().entries()
+                      if (e.network, e.prefix_len) == (network & mask, prefix)), None)
+        if entry is not None and entry.best.type in OSPF_TYPES:
+            return Outcome(True, f"{p['device']} routes {shown} by OSPF ({entry.best.code}) "
+                                 f"via {format_ip(entry.best.next_hop or 0)}")
+        if entry is not None:
+            return Outcome(False, f"{p['device']} routes {shown}, but not by OSPF "
+                                  f"({entry.best.code})")
+        return Outcome(False, f"{p['device']} has no route to {shown}")
     wanted = [r for r in routes if kind == "any" or r.type.name.lower() == kind]
     if not wanted:
         return Outcome(False, f"{p['device']} has no {'' if kind == 'any' else kind + ' '}"
@@ -615,6 +683,13 @@ CHECKS: dict[str, CheckKind] = {
                             "group": Param("int", low=1, high=32),
                             "nat_t": Param("bool"), "aggressive": Param("bool"),
                             "lifetime": Param("int", low=60, high=86400)}, check_isakmp_sa),
+    "ikev2_sa": CheckKind({"device": Param("router", required=True),
+                           "peer": Param("address"), "present": Param("bool"),
+                           "status": Param("text", choices=("READY", "IN-NEG", "DELETE")),
+                           "encryption": Param("text", choices=tuple(CIPHERS)),
+                           "prf": Param("text", choices=tuple(PRFS)),
+                           "integrity": Param("text", choices=(*INTEGRITIES, "none")),
+                           "group": Param("int", low=1, high=32)}, check_ikev2_sa),
     "ipsec_sa": CheckKind({"device": Param("router", required=True),
                            "peer": Param("address"), "present": Param("bool"),
                            "protocol": Param("text", choices=("esp", "ah", "ah+esp")),

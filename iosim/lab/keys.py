@@ -1,16 +1,17 @@
-"""Keys for Wireshark: every ESP SA and IKEv1 SA of a lab, in Wireshark's own formats.
+"""Keys for Wireshark: every ESP SA, IKEv1 SA and IKEv2 SA of a lab, in Wireshark's formats.
 
 No real router hands these out; a lab does, so that a capture of it opens in Wireshark or
-tshark fully decrypted. ``esp_sa`` and ``ikev1_decryption_table`` are the two UAT ("user
-accessible table") files of a Wireshark profile; ``tshark_options`` gives the same as ``-o``
-options.
+tshark fully decrypted. ``esp_sa``, ``ikev1_decryption_table`` and
+``ikev2_decryption_table`` are UAT ("user accessible table") files of a Wireshark profile;
+``tshark_options`` gives the same as ``-o`` options.
 
 A UAT file holds one record a line, its fields separated by commas. A text field is written
 in double quotes (``esp_sa``: protocol, addresses, ``0x`` SPI, algorithm names and ``0x``
 keys); a byte field is written as bare hex digits, two a byte, without quotes
 (``ikev1_decryption_table``: the 8-byte initiator cookie, 16 digits, then the encryption
-key). A quoted byte field is read as the text's own characters: the cookie's 16 digits
-would be 16 octets, which Wireshark refuses.
+key; ``ikev2_decryption_table``: both SPIs, SK_ei, SK_er, the quoted cipher name, SK_ai,
+SK_ar, the quoted integrity name). A quoted byte field is read as the text's own
+characters: the cookie's 16 digits would be 16 octets, which Wireshark refuses.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def ikev1_rows(lab: Lab) -> list[str]:
     return list(dict.fromkeys(rows))
 
 
+def ikev2_rows(lab: Lab) -> list[str]:
+    """One ``ikev2_decryption_table`` row per keyed IKEv2 SA."""
+    rows = [f'{spi_i.hex()},{spi_r.hex()},{ei.hex()},{er.hex()},"{enc}",{ai.hex()},'
+            f'{ar.hex()},"{integ}"'
+            for plane in _planes(lab) for engine in plane.ikev2.engines.values()
+            for spi_i, spi_r, ei, er, enc, ai, ar, integ in engine.decryption_keys()]
+    return list(dict.fromkeys(rows))
+
+
 def tshark_options(lab: Lab) -> list[str]:
     """``-o`` arguments that make tshark decrypt the lab's ESP and IKE."""
     args = ["-o", "esp.enable_encryption_decode:TRUE",
@@ -68,6 +78,8 @@ def tshark_options(lab: Lab) -> list[str]:
         args += ["-o", f"uat:esp_sa:{row}"]
     for row in ikev1_rows(lab):
         args += ["-o", f"uat:ikev1_decryption_table:{row}"]
+    for row in ikev2_rows(lab):
+        args += ["-o", f"uat:ikev2_decryption_table:{row}"]
     return args
 
 
@@ -77,13 +89,16 @@ def _write(path: Path, lines: list[str]) -> None:
 
 
 def write_wireshark_keys(lab: Lab, directory: Path) -> list[Path]:
-    """Write ``esp_sa`` and ``ikev1_decryption_table`` into ``directory`` (a Wireshark
+    """Write ``esp_sa``, ``ikev1_decryption_table`` and ``ikev2_decryption_table`` into
+    ``directory`` (a Wireshark
     profile), which must exist: no directory is made. Raises OSError (``ENOENT``,
     ``ENOTDIR``, ``EACCES`` ...) when a file cannot be written."""
     if not directory.is_dir():
         code = errno.ENOTDIR if directory.exists() else errno.ENOENT
         raise OSError(code, os.strerror(code), str(directory))
-    paths = [directory / "esp_sa", directory / "ikev1_decryption_table"]
+    paths = [directory / "esp_sa", directory / "ikev1_decryption_table",
+             directory / "ikev2_decryption_table"]
     _write(paths[0], esp_sa_rows(lab))
     _write(paths[1], ikev1_rows(lab))
+    _write(paths[2], ikev2_rows(lab))
     return paths

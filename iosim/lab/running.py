@@ -34,6 +34,9 @@ from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.segment import Port
 from iosim.net.stack import IpStack
+from iosim.net.tcp_mss import install_mss_clamp
+from iosim.net.tunnel import install_tunnels
+from iosim.ospf.router_ospf import RouterOspf
 from iosim.router import Nvram, Router
 
 if TYPE_CHECKING:
@@ -148,9 +151,12 @@ class Lab:
             router.stack = stack
             stack.ports = self._ports(name, router.physical)
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
+            install_mss_clamp(router)
+            install_tunnels(router, self.clock)  # before the crypto, which protects them
             router.crypto_plane = RouterCrypto(
                 router, self.clock, f"{self.topology.name}/{name}" + (f"/{self.seed}"
                                                                       if self.seed else ""))
+            RouterOspf(router, self.clock)  # becomes router.ospf_plane
             fabric.attach(name, stack.receive, router.interface_enabled)
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))

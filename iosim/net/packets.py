@@ -89,6 +89,7 @@ class IpProtocol(IntEnum):
     IPIP = 4  # IPv4 in IPv4 (ESP tunnel mode's next header)
     TCP = 6
     UDP = 17
+    GRE = 47  # Generic Routing Encapsulation (RFC 2784)
     ESP = 50
     AH = 51
 

@@ -2,8 +2,9 @@
 
 Connected and local routes come from interfaces that are up/up; static routes from the
 config (one naming an interface only while that interface is up, unless ``permanent``; the
-discard interface Null0 is always up) and from reverse route injection
-(``router.injected_routes``).
+discard interface Null0 is always up) and from the protocols that put routes in one at a
+time (``router.injected_routes``: reverse route injection, and each route an OSPF process
+computed).
 Selection, recursive next-hop resolution and grouping are ``iosim.net.routing``'s.
 """
 

@@ -40,6 +40,7 @@ from iosim.net.packets import ip_to_int
 __all__ = [
     "DEFAULT_DISTANCE",
     "NULL_INTERFACE",
+    "OSPF_TYPES",
     "Resolution",
     "RibEntry",
     "Route",
@@ -66,12 +67,24 @@ class RouteType(Enum):
     CONNECTED = "C"
     LOCAL = "L"
     STATIC = "S"
+    OSPF = "O"  # intra-area
+    OSPF_INTER_AREA = "O IA"
+    OSPF_EXTERNAL_1 = "O E1"
+    OSPF_EXTERNAL_2 = "O E2"
 
+
+#: The route types a routing protocol puts in the table (they carry the time they were learnt).
+OSPF_TYPES = frozenset({RouteType.OSPF, RouteType.OSPF_INTER_AREA, RouteType.OSPF_EXTERNAL_1,
+                        RouteType.OSPF_EXTERNAL_2})
 
 DEFAULT_DISTANCE: dict[RouteType, int] = {
     RouteType.CONNECTED: 0,
     RouteType.LOCAL: 0,
     RouteType.STATIC: 1,
+    RouteType.OSPF: 110,
+    RouteType.OSPF_INTER_AREA: 110,
+    RouteType.OSPF_EXTERNAL_1: 110,
+    RouteType.OSPF_EXTERNAL_2: 110,
 }
 """Administrative distance used when a route does not give one (IOS defaults)."""
 
@@ -100,7 +113,10 @@ class Route:
     """One route. ``network`` has no host bits set; ``distance`` None means the type default.
 
     Connected and local routes name their ``interface``; a static route names a ``next_hop``,
-    an ``interface``, or both (``ip route 0.0.0.0 0.0.0.0 Gi0/0 192.0.2.1``).
+    an ``interface``, or both (``ip route 0.0.0.0 0.0.0.0 Gi0/0 192.0.2.1``); a route a
+    protocol learnt names both, and says when it was learnt, from which router (its router
+    ID) and by which process (``ospf 1``), which ``show ip route`` prints but which does not
+    make it another route.
     """
 
     type: RouteType
@@ -110,6 +126,9 @@ class Route:
     interface: str | None = None
     distance: int | None = None
     metric: int = 0
+    learned_at: float | None = field(default=None, compare=False)
+    origin: int | None = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         mask = prefix_mask(self.prefix_len)
@@ -161,13 +180,17 @@ class Route:
 
     @property
     def code(self) -> str:
-        """The ``show ip route`` code: ``C``, ``L``, ``S``, or ``S*`` for a candidate default."""
-        return self.type.value + ("*" if self.candidate_default else "")
+        """The ``show ip route`` code: ``C``, ``L``, ``S``, ``O IA`` ..., with IOS's ``*`` of a
+        candidate default after the first letter (``S*``, ``O*E2``)."""
+        if not self.candidate_default:
+            return self.type.value
+        head, _, rest = self.type.value.partition(" ")
+        return head + "*" + rest
 
     @property
     def candidate_default(self) -> bool:
-        """True for a static default route (marked ``*`` by IOS)."""
-        return self.type is RouteType.STATIC and self.prefix_len == 0
+        """True for a default route that is not connected (marked ``*`` by IOS)."""
+        return self.prefix_len == 0 and self.type not in (RouteType.CONNECTED, RouteType.LOCAL)
 
     @property
     def preference(self) -> tuple[int, int]:

@@ -20,6 +20,13 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
 * A route to the discard interface (``Null0``) drops the datagram; a forwarded one is
   answered with ICMP Unreachable, as IOS's Null0 does by default.
+* Interfaces without Ethernet (tunnels) are someone else's link layer: what is routed out of
+  one goes to ``virtual_output`` (the tunnels encapsulate it), and what they decapsulate comes
+  back through :meth:`IpStack.receive_ip` as if it had arrived on that interface.
+* Other IP protocols for us go to ``protocol_handlers`` (GRE to the tunnels, a routing
+  protocol to its engine), with the interface they arrived on. Link-local multicast
+  (224.0.0.0/24) is delivered, never forwarded, and is sent out of the interface named
+  (``send(..., interface=...)``) without a route, to the group's Ethernet address.
 
 Interface access lists (``ip access-group``, the ``packet_filter``) are checked where IOS 15
 checks them, which fixes their place around the hooks (Cisco's "NAT order of operation",
@@ -84,6 +91,20 @@ TTL_EXCEEDED_IN_TRANSIT = 0
 FRAGMENTATION_NEEDED = 4
 
 
+LINK_LOCAL_MULTICAST = 0xE00000  # 224.0.0.0/24 (>> 8): never forwarded (RFC 5771)
+MULTICAST_MAC_PREFIX = b"\x01\x00\x5e"
+
+
+def is_multicast(address: int) -> bool:
+    """Whether ``address`` is a class D (multicast) address, 224.0.0.0/4."""
+    return address >> 28 == 0xE
+
+
+def multicast_mac(group: int) -> bytes:
+    """The Ethernet address of an IPv4 group: 01:00:5e and its low 23 bits (RFC 1112)."""
+    return MULTICAST_MAC_PREFIX + (group & 0x7FFFFF).to_bytes(3, "big")
+
+
 def interface_mac(device: str, interface: str) -> bytes:
     """A stable, locally administered-looking MAC for a device's interface."""
     digest = hashlib.sha256(f"{device}/{interface}".encode()).digest()
@@ -138,6 +159,10 @@ class ArpEntry:
 
 
 Hook = Callable[[str, bytes], bytes | None]
+#: (the interface it arrived on, None for what we sent ourselves; the datagram decoded; its bytes)
+ProtocolHandler = Callable[[str | None, Ipv4Packet, bytes], None]
+#: (the interface, the next hop, the datagram) -> whether the interface took it
+VirtualOutput = Callable[[str, int, bytes], bool]
 IcmpListener = Callable[[int, IcmpMessage, float], None]  # (source, message, now)
 UdpHandler = Callable[[int, int, int, int, bytes, float], None]
 # (src, dst, sport, dport, payload, now)
@@ -156,6 +181,9 @@ class IpStack:
     input_hooks: list[Hook] = field(default_factory=list)
     icmp_listeners: list[IcmpListener] = field(default_factory=list)
     udp_handlers: dict[int, UdpHandler] = field(default_factory=dict)
+    protocol_handlers: dict[int, ProtocolHandler] = field(default_factory=dict)
+    virtual_output: VirtualOutput | None = None  # the tunnels' way out of their interfaces
+    interface_mtu: Callable[[str], int] | None = None  # ``ip mtu`` of an Ethernet, if set
     taps: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
     dropped: int = 0  # malformed or undeliverable frames
     packet_filter: PacketFilter | None = None  # the interface ACLs (routers only)
@@ -289,7 +317,8 @@ class IpStack:
         except PacketError:
             self.dropped += 1
             return
-        if eth.dst not in (self.mac(interface), BROADCAST_MAC):
+        if eth.dst not in (self.mac(interface), BROADCAST_MAC) and not (
+                eth.dst[:3] == MULTICAST_MAC_PREFIX and eth.ethertype == EtherType.IPV4):
             return
         if eth.ethertype == EtherType.ARP:
             self._receive_arp(interface, eth.payload)
@@ -343,19 +372,39 @@ class IpStack:
         except PacketError:
             self.dropped += 1
             return
-        if self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF:
+        if (self.owns(packet.dst) is not None or packet.dst == 0xFFFFFFFF
+                or packet.dst >> 8 == LINK_LOCAL_MULTICAST):
             if packet.mf or packet.fragment_offset:
                 whole = self.reassembler.add(packet, self.clock.now)
                 if whole is None:
                     return
                 packet, data = whole, push_ipv4(whole)
-            self._deliver(packet, data)
+            self._deliver(packet, data, interface)
+        elif is_multicast(packet.dst):
+            self.dropped += 1  # no multicast routing: other groups are not forwarded
         elif self.forwarding:
             self._forward(packet, data, interface)
         else:
             self.dropped += 1
 
-    def _deliver(self, packet: Ipv4Packet, datagram: bytes) -> None:
+    def receive_ip(self, interface: str, datagram: bytes) -> None:
+        """A datagram arrived on ``interface`` without an Ethernet frame around it (a tunnel
+        decapsulated it): routed, delivered and filtered as any that arrived there."""
+        if self.node.interface_is_up(interface):
+            self._receive_ipv4(interface, datagram)
+
+    def forward(self, interface: str, datagram: bytes) -> None:
+        """Forward a datagram that arrived on ``interface`` (whatever that interface's state:
+        a GRE keepalive goes back to its sender this way)."""
+        try:
+            packet = pull_ipv4(datagram)
+        except PacketError:
+            self.dropped += 1
+            return
+        self._forward(packet, datagram, interface)
+
+    def _deliver(self, packet: Ipv4Packet, datagram: bytes, interface: str | None = None
+                 ) -> None:
         now = self.clock.now
         if packet.protocol == IpProtocol.ICMP:
             try:
@@ -383,7 +432,11 @@ class IpStack:
                 self.icmp_error(datagram, packet.src,
                                 IcmpDestinationUnreachable(3, quote_datagram(datagram)))
         else:
-            self.dropped += 1
+            protocol_handler = self.protocol_handlers.get(packet.protocol)
+            if protocol_handler is not None:
+                protocol_handler(interface, packet, datagram)
+            else:
+                self.dropped += 1
 
     def _forward(self, packet: Ipv4Packet, datagram: bytes, interface: str) -> None:
         if packet.ttl <= 1:
@@ -432,16 +485,26 @@ class IpStack:
     # ------------------------------------------------------------ send
 
     def send(self, dst: int, protocol: int, payload: bytes, *, src: int | None = None,
-             ttl: int = 255, df: bool = False, interface: str | None = None) -> bool:
-        """Originate a datagram; False if there is no route (nothing was sent)."""
+             ttl: int = 255, df: bool = False, interface: str | None = None, tos: int = 0
+             ) -> bool:
+        """Originate a datagram; False if there is no route (nothing was sent). ``tos``: the
+        IP precedence a routing protocol sends with (OSPF's 6, internetwork control)."""
         outer, self._transit = self._transit, None  # ours: no outbound ACL
         try:
-            return self._send(dst, protocol, payload, src, ttl, df, interface)
+            return self._send(dst, protocol, payload, src, ttl, df, interface, tos)
         finally:
             self._transit = outer
 
     def _send(self, dst: int, protocol: int, payload: bytes, src: int | None, ttl: int,
-              df: bool, interface: str | None) -> bool:
+              df: bool, interface: str | None, tos: int = 0) -> bool:
+        if interface is not None and is_multicast(dst):  # a group on that link: no route
+            src = src if src is not None else self.source_for(interface)
+            if src is None or not self.node.interface_is_up(interface):
+                return False
+            datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), df=df,
+                                            ttl=ttl, protocol=protocol, src=src, dst=dst,
+                                            payload=payload))
+            return self._out(interface, dst, datagram)
         if src is None:
             res = self.node.routing_table().resolve(dst)
             if res is None:
@@ -449,8 +512,9 @@ class IpStack:
             src = self.source_for(interface or res.interface)
             if src is None:
                 return False
-        datagram = push_ipv4(Ipv4Packet(identification=self.next_ident(), df=df, ttl=ttl,
-                                        protocol=protocol, src=src, dst=dst, payload=payload))
+        datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), df=df,
+                                        ttl=ttl, protocol=protocol, src=src, dst=dst,
+                                        payload=payload))
         if self.owns(dst) is not None:  # to ourselves
             self._receive_ipv4_local(datagram)
             return True
@@ -480,19 +544,30 @@ class IpStack:
             if self._transit is not None:
                 self._unreachable(self._transit, datagram, UNREACHABLE_HOST)
             return True
+        return self._out(res.interface, res.next_hop, datagram)
+
+    def _out(self, interface: str, next_hop: int, datagram: bytes) -> bool:
+        """Out of ``interface``: the output hooks, the outbound ACL, the link."""
         for hook in self.output_hooks:
-            result = hook(res.interface, datagram)
+            result = hook(interface, datagram)
             if result is None:
                 return True
             datagram = result
         if self._transit is not None and self.packet_filter is not None and (
-                not self.packet_filter.permits(res.interface, "out", datagram)):
+                not self.packet_filter.permits(interface, "out", datagram)):
             self._denied(self._transit, datagram)
             return True
-        self._send_ip(res.interface, res.next_hop, datagram)
+        self._send_ip(interface, next_hop, datagram)
         return True
 
     def _send_ip(self, interface: str, next_hop: int, datagram: bytes) -> None:
+        if self.virtual_output is not None and not self.node.speaks_arp(interface) and (
+                self.virtual_output(interface, next_hop, datagram)):
+            return
+        mtu = self.interface_mtu(interface) if self.interface_mtu is not None else ETHERNET_MTU
+        if is_multicast(next_hop):  # RFC 1112 6.4: the group's Ethernet address, no ARP
+            self._send_sized(interface, multicast_mac(next_hop), datagram, mtu)
+            return
         entry = self.neighbour(interface, next_hop)
         now = self.clock.now
         if entry is not None and entry.learnt is not None and now > entry.learnt + ARP_TIMEOUT:
@@ -508,16 +583,20 @@ class IpStack:
                                     bytes(6), next_hop)
                 self._send_frame(interface, BROADCAST_MAC, EtherType.ARP, push_arp(request))
             return  # the packet that needed the ARP entry is dropped, as on IOS
-        if len(datagram) <= ETHERNET_MTU:
-            self._send_frame(interface, entry.mac, EtherType.IPV4, datagram)
+        self._send_sized(interface, entry.mac, datagram, mtu)
+
+    def _send_sized(self, interface: str, mac: bytes, datagram: bytes, mtu: int) -> None:
+        """Onto the Ethernet, fragmented to the interface's MTU (or refused with ICMP 3/4)."""
+        if len(datagram) <= mtu:
+            self._send_frame(interface, mac, EtherType.IPV4, datagram)
             return
         packet = pull_ipv4(datagram)
         if packet.df:  # too big and may not be fragmented: tell the source (ping prints "M")
             self.icmp_error(datagram, packet.src, IcmpDestinationUnreachable(
-                FRAGMENTATION_NEEDED, quote_datagram(datagram), ETHERNET_MTU))
+                FRAGMENTATION_NEEDED, quote_datagram(datagram), mtu))
             return
-        for piece in fragment(packet, ETHERNET_MTU):
-            self._send_frame(interface, entry.mac, EtherType.IPV4, piece)
+        for piece in fragment(packet, mtu):
+            self._send_frame(interface, mac, EtherType.IPV4, piece)
 
     def _send_frame(self, interface: str, dst_mac: bytes, ethertype: int, payload: bytes) -> None:
         if not self.node.interface_is_up(interface):

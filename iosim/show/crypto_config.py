@@ -167,6 +167,8 @@ def _settings_lines(s: SaSettings, peers: list[str]) -> list[str]:
         out.append(f" set pfs {s.pfs}")
     if s.isakmp_profile is not None:
         out.append(f" set isakmp-profile {s.isakmp_profile}")
+    if s.ikev2_profile is not None:
+        out.append(f" set ikev2-profile {s.ikev2_profile}")
     return out
 
 
@@ -354,7 +356,7 @@ def show_sa_lifetime(cfg: RunningConfig) -> str:
     return sa_lifetime_text(crypto.sa_lifetime_kilobytes, crypto.sa_lifetime_seconds) + "\n\n"
 
 
-def _set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
+def set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
     """Lifetime, PFS and transform-set lines shared by crypto maps and IPsec profiles."""
     out = [
         "\t" + sa_lifetime_text(s.lifetime_kilobytes or crypto.sa_lifetime_kilobytes,
@@ -386,7 +388,9 @@ def show_ipsec_profile(cfg: RunningConfig, name: str | None = None) -> str:
         lines = [f"IPSEC profile {prof.name}"]
         if prof.isakmp_profile is not None:
             lines.append(f"\tISAKMP Profile: {prof.isakmp_profile}")
-        lines += _set_lines(crypto, prof)
+        if prof.ikev2_profile is not None:
+            lines.append(f"\tIKEv2 Profile: {prof.ikev2_profile}")
+        lines += set_lines(crypto, prof)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks) + ("\n" if blocks else "")
 
@@ -430,10 +434,12 @@ def _entry_block(cfg: RunningConfig, crypto: CryptoConfig, entry: CryptoMapEntry
         out.extend(f"\tPeer = {p}" for p in entry.peers)
         if entry.isakmp_profile is not None:
             out.append(f"\tISAKMP Profile: {entry.isakmp_profile}")
+        if entry.ikev2_profile is not None:
+            out.append(f"\tIKEv2 Profile: {entry.ikev2_profile}")
         out += _acl_lines(cfg, entry)
         if current_peer is not None:
             out.append(f"\tCurrent peer: {current_peer}")
-        out += _set_lines(crypto, entry)
+        out += set_lines(crypto, entry)
         if entry.reverse_route:
             out.append("\tReverse Route Injection Enabled")
     if not entry.is_dynamic_map:

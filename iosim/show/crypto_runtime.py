@@ -201,7 +201,7 @@ def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
         f"     local crypto endpt.: {format_ip(f.local)}, "
         f"remote crypto endpt.: {format_ip(f.peer)}",
         f"     plaintext mtu {mtu}, path mtu {ETHERNET_MTU}, ip mtu {ETHERNET_MTU}, "
-        f"ip mtu idb {f.interface}",
+        f"ip mtu idb {f.mtu_idb or f.interface}",
         f"     current outbound spi: 0x{spi:X}({spi})",
         f"     PFS (Y/N): {pfs}",
         "",
@@ -322,17 +322,21 @@ def _sessions(flows: list[FlowView], states: list[IsakmpSaState], peer: int | No
         sessions.append(_Session(
             interface, remote,
             [f for f in flows if (f.interface, f.peer) == (interface, remote)],
-            [s for s in mine if s.state == "QM_IDLE"],
-            [s for s in mine if s.state != "QM_IDLE"]))
+            [s for s in mine if s.state in _UP],
+            [s for s in mine if s.state not in _UP]))
     return sessions
 
 
+_UP = ("QM_IDLE", "READY")  # phase 1 done (IKEv1), IKE SA ready (IKEv2)
+
+
 def _ike_sa_lines(s: IsakmpSaState, port: int, active: bool) -> list[str]:
-    """``Session ID`` and the ``IKEv1 SA`` line of an ISAKMP SA, ``Active`` once phase 1 is
-    done, ``Inactive`` while it is negotiated."""
+    """``Session ID`` and the ``IKEv1 SA`` (or ``IKEv2 SA``) line of an IKE SA, ``Active``
+    once phase 1 is done, ``Inactive`` while it is negotiated."""
     local, remote = _local_remote(s)
-    return ["  Session ID: 0  ",
-            f"  IKEv1 SA: local {format_ip(local)}/{port} remote {format_ip(remote)}/{port} "
+    return [f"  Session ID: {s.conn_id if s.version == 2 else 0}  ",
+            f"  IKEv{s.version} SA: local {format_ip(local)}/{port} remote "
+            f"{format_ip(remote)}/{port} "
             f"{'Active' if active else 'Inactive'} "]
 
 

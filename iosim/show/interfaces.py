@@ -20,6 +20,7 @@ from iosim.net.packets import format_ip, mac_to_str
 from iosim.net.stack import ArpEntry, interface_mac
 from iosim.router import InterfaceCounters, InterfaceState
 from iosim.show.durations import since
+from iosim.show.tunnels import bandwidth_kbit, interface_mtu, ip_mtu, keepalive_line, tunnel_lines
 
 if TYPE_CHECKING:
     from iosim.router import Router
@@ -27,29 +28,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Hardware:
-    """What ``show interfaces`` says about an interface type."""
+    """What ``show interfaces`` says about an interface type (its bandwidth and keepalives,
+    and a tunnel's MTUs, as :mod:`iosim.show.tunnels` reads them from the configuration)."""
 
     hardware: str  # "Hardware is ..." (with the MAC address for Ethernet)
     mtu: int
-    bandwidth: int  # Kbit/sec
     delay: int  # usec
     encapsulation: str
-    keepalive: str
     output_queue: int  # the max of "Output queue: 0/N (size/max)"
     ethernet: bool  # media, flow control, ARP type and the Ethernet error counters
     ip_mtu: int  # "MTU is N bytes" of show ip interface
 
 
-_ETHERNET = Hardware("iGbE", 1500, 1000000, 10, "ARPA", "Keepalive set (10 sec)", 40, True,
-                     1500)
+_ETHERNET = Hardware("iGbE", 1500, 10, "ARPA", 40, True, 1500)
 HARDWARE: dict[str, Hardware] = {
     "GigabitEthernet": _ETHERNET,
-    "FastEthernet": Hardware("Fast Ethernet", 1500, 100000, 100, "ARPA",
-                             "Keepalive set (10 sec)", 40, True, 1500),
-    "Loopback": Hardware("Loopback", 1514, 8000000, 5000, "LOOPBACK", "Keepalive set (10 sec)",
-                         0, False, 1514),
-    "Tunnel": Hardware("Tunnel", 17916, 100, 50000, "TUNNEL", "Keepalive not set", 0, False,
-                       1476),
+    "FastEthernet": Hardware("Fast Ethernet", 1500, 100, "ARPA", 40, True, 1500),
+    "Loopback": Hardware("Loopback", 1514, 5000, "LOOPBACK", 0, False, 1514),
+    "Tunnel": Hardware("Tunnel", 17916, 50000, "TUNNEL", 0, False, 1476),
 }
 
 #: ``duplex`` and ``speed`` as the media line of ``show interfaces`` words them.
@@ -128,13 +124,15 @@ def _interface_block(router: Router, intf: InterfaceConfig, st: InterfaceState,
     prefix = _prefix(intf)
     if prefix is not None:
         out.append(f"  Internet address is {prefix}")
-    out += [f"  MTU {hw.mtu} bytes, BW {hw.bandwidth} Kbit/sec, DLY {hw.delay} usec, ",
+    out += [f"  MTU {interface_mtu(intf, hw.mtu)} bytes, BW {bandwidth_kbit(intf)} Kbit/sec, "
+            f"DLY {hw.delay} usec, ",
             "     reliability 255/255, txload 1/255, rxload 1/255",
-            f"  Encapsulation {hw.encapsulation}, loopback not set", f"  {hw.keepalive}"]
+            f"  Encapsulation {hw.encapsulation}, loopback not set", f"  {keepalive_line(intf)}"]
     if hw.ethernet:
         out += [_media_line(intf),
                 "  output flow-control is unsupported, input flow-control is unsupported",
                 "  ARP type: ARPA, ARP Timeout 04:00:00"]
+    out += tunnel_lines(router, intf)
     c = st.counters
     out += [f"  Last input {since(now, st.last_input)}, output {since(now, st.last_output)}, "
             "output hang never",
@@ -253,7 +251,8 @@ def _ip_interface_block(router: Router, intf: InterfaceConfig) -> list[str]:
     for addr, mask in intf.secondaries:
         out.append(f"  Secondary address {addr}/{bin(int(mask)).count('1')}")
     state = "UP" if (status, protocol) == ("up", "up") else "DOWN"
-    out += [f"  MTU is {hardware_of(intf.name).ip_mtu} bytes", "  Helper address is not set",
+    out += [f"  MTU is {ip_mtu(router, intf, hardware_of(intf.name).ip_mtu)} bytes",
+            "  Helper address is not set",
             "  Directed broadcast forwarding is disabled", *_acl_lines(intf),
             "  Proxy ARP is enabled", "  Local Proxy ARP is disabled",
             "  Security level is default", "  Split horizon is enabled",

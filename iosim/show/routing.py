@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from iosim.net.packets import format_ip
-from iosim.net.routing import RibEntry, Route, RouteType, classful_length, prefix_mask
+from iosim.net.routing import (
+    OSPF_TYPES,
+    RibEntry,
+    Route,
+    RouteType,
+    classful_length,
+    prefix_mask,
+)
+from iosim.show.durations import elapsed
 
 if TYPE_CHECKING:
     from iosim.router import Router
@@ -27,21 +35,24 @@ Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
 """
 
 
-def _path_text(r: Route) -> str:
-    """``[1/0] via 198.51.100.2`` or ``is directly connected, Gi0/0``."""
+def _path_text(r: Route, now: float) -> str:
+    """``[1/0] via 198.51.100.2``, ``[110/2] via 10.0.12.2, 00:01:05, Gi0/0`` (a learnt
+    route's age) or ``is directly connected, Gi0/0``."""
     if r.next_hop is None:
         return f"is directly connected, {r.interface}"
-    via = f"via {format_ip(r.next_hop)}" + (f", {r.interface}" if r.interface else "")
+    age = f", {elapsed(now - r.learned_at)}" if r.learned_at is not None else ""
+    via = f"via {format_ip(r.next_hop)}{age}" + (f", {r.interface}" if r.interface else "")
     return f"[{r.distance}/{r.metric}] {via}"
 
 
-def _entry_lines(entry: RibEntry, width: int, with_length: bool = True) -> list[str]:
+def _entry_lines(entry: RibEntry, width: int, now: float, with_length: bool = True
+                 ) -> list[str]:
     """An installed prefix; under "is subnetted" (one mask) IOS leaves the length out."""
     best = entry.best
     prefix = format_ip(entry.network) + (f"/{entry.prefix_len}" if with_length else "")
-    lines = [f"{best.code:<{width}}{prefix} {_path_text(best)}"]
+    lines = [f"{best.code:<{width}}{prefix} {_path_text(best, now)}"]
     pad = " " * (width + len(prefix) + 1)
-    lines += [f"{pad}{_path_text(p)}" for p in entry.paths[1:]]
+    lines += [f"{pad}{_path_text(p, now)}" for p in entry.paths[1:]]
     return lines
 
 
@@ -49,6 +60,7 @@ def show_ip_route(router: Router, codes: frozenset[str] | None = None) -> str:
     """``show ip route``; with ``codes`` (``show ip route static``) only routes of those codes,
     under the same subnetting headers (which count every subnet of the network, as IOS does)."""
     table = router.routing_table()
+    now = router.clock.now
     gateway = table.gateway_of_last_resort()
     out = [_LEGEND, "\n"]
     if gateway is None:
@@ -60,7 +72,7 @@ def show_ip_route(router: Router, codes: frozenset[str] | None = None) -> str:
         if not shown:
             continue
         if not group.header:
-            out.extend(ln + "\n" for ln in _entry_lines(group.entries[0], 6))
+            out.extend(ln + "\n" for ln in _entry_lines(group.entries[0], 6, now))
             continue
         head = f"      {format_ip(group.network)}/{group.header_len} is "
         if group.variably_subnetted:
@@ -69,7 +81,7 @@ def show_ip_route(router: Router, codes: frozenset[str] | None = None) -> str:
             head += f"subnetted, {group.subnets} subnets"
         out.append(head + "\n")
         for entry in shown:
-            out.extend(ln + "\n" for ln in _entry_lines(entry, 9, group.variably_subnetted))
+            out.extend(ln + "\n" for ln in _entry_lines(entry, 9, now, group.variably_subnetted))
     return "".join(out)
 
 
@@ -80,21 +92,43 @@ _KNOWN_VIA = {RouteType.CONNECTED: ("connected", " (connected, via interface)"),
               RouteType.STATIC: ("static", " (connected)")}
 
 
-def _descriptor(r: Route) -> str:
-    """A line of ``Routing Descriptor Blocks``: the next hop, or the interface."""
+#: The ``type`` an OSPF route's ``Known via`` line ends with.
+_OSPF_TYPE_TEXT = {RouteType.OSPF: "type intra area", RouteType.OSPF_INTER_AREA:
+                   "type inter area", RouteType.OSPF_EXTERNAL_1: "type extern 1",
+                   RouteType.OSPF_EXTERNAL_2: "type extern 2"}
+
+
+def _descriptor(r: Route, now: float) -> str:
+    """A line of ``Routing Descriptor Blocks``: the next hop (a learnt route's: from whom
+    and how long ago), or the interface."""
     if r.next_hop is None:
         return f"directly connected, via {r.interface}"
-    return format_ip(r.next_hop) + (f", via {r.interface}" if r.interface else "")
+    learnt = ""
+    if r.learned_at is not None and r.origin is not None:
+        learnt = f", from {format_ip(r.origin)}, {elapsed(now - r.learned_at)} ago"
+    return format_ip(r.next_hop) + learnt + (f", via {r.interface}" if r.interface else "")
 
 
-def _known_via(r: Route) -> str:
+def _known_via(r: Route, now: float) -> list[str]:
+    if r.type in OSPF_TYPES:
+        text = f'  Known via "{r.source}", distance {r.distance}, metric {r.metric}'
+        if r.candidate_default:
+            text += ", candidate default path"
+        if r.type in (RouteType.OSPF_EXTERNAL_1, RouteType.OSPF_EXTERNAL_2):
+            lines = [text, f"  Tag 1, {_OSPF_TYPE_TEXT[r.type]}, forward metric 1"]
+        else:
+            lines = [text + ", " + _OSPF_TYPE_TEXT[r.type]]
+        if r.next_hop is not None and r.learned_at is not None:
+            lines.append(f"  Last update from {format_ip(r.next_hop)} on {r.interface}, "
+                         f"{elapsed(now - r.learned_at)} ago")
+        return lines
     name, connected = _KNOWN_VIA[r.type]
     text = f'  Known via "{name}", distance {r.distance}, metric {r.metric}'
     if r.candidate_default:
         text += ", candidate default path"
     if r.next_hop is None:
         text += connected
-    return text
+    return [text]
 
 
 def show_ip_route_address(router: Router, address: int) -> str:
@@ -114,8 +148,9 @@ def show_ip_route_address(router: Router, address: int) -> str:
     head = f"Routing entry for {format_ip(best.network)}/{best.prefix_len}"
     if best.prefix_len < classful_length(best.network):
         head += ", supernet"
-    out = [head, _known_via(best), "  Routing Descriptor Blocks:"]
+    now = router.clock.now
+    out = [head, *_known_via(best, now), "  Routing Descriptor Blocks:"]
     for i, r in enumerate(paths):
-        out += [f"  {'*' if i == 0 else ' '} {_descriptor(r)}",
+        out += [f"  {'*' if i == 0 else ' '} {_descriptor(r, now)}",
                 f"      Route metric is {r.metric}, traffic share count is 1"]
     return "\n".join(out) + "\n\n"

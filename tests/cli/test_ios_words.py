@@ -52,9 +52,6 @@ _MODE_OF = {"user_line": "user", "exec_line": "exec", "config_line": "config"}
 def test_every_not_emulated_word_says_so_and_changes_nothing(start: str, word: str) -> None:
     session = _session(_MODE_OF[start])
     before = running_config_text(session.router.config)
-    if word == "router":  # router needs its protocol, as on IOS
-        assert session.feed("router") == "% Incomplete command.\n\n"
-        word = "router ospf"
     out = session.feed(f"{word} 1 2 3")
     assert out == f'% iosim: "{word}" is not emulated\n'
     assert session.mode == _MODE_OF[start]
@@ -65,7 +62,7 @@ def test_the_words_named_are_the_command_words_not_its_arguments() -> None:
     def words(*args: tuple[str, str]) -> str | None:
         return not_emulated_words([Arg(t, v, i) for i, (t, v) in enumerate(args)])
 
-    assert words(("NE_C_ROUTER", "router"), ("NE_R_EIGRP", "eigrp"),
+    assert words(("ROUTER", "router"), ("NE_R_EIGRP", "eigrp"),
                  ("NE_REST", "100")) == "router eigrp"
     assert words(("SHOW", "show"), ("NE_S_CDP", "cdp"), ("PIPE", "|"),
                  ("PIPE_INCLUDE", "include"), ("PIPE_REGEX", "x")) == "show cdp"
@@ -118,7 +115,7 @@ def test_a_sub_mode_typo_keeps_its_caret_and_a_sub_mode_stays_put() -> None:
 def test_help_after_a_not_emulated_command_says_so_and_lists_what_leads_to_one() -> None:
     session = _session("config")
     assert session.feed("cdp ?") == '% iosim: "cdp" is not emulated\n'
-    assert session.feed("router ospf 1 ar?") == '% iosim: "router ospf" is not emulated\n'
+    assert session.feed("router eigrp 1 ar?") == '% iosim: "router eigrp" is not emulated\n'
     listing = session.feed("router ?")
     assert "  eigrp     Enhanced Interior Gateway Routing Protocol (EIGRP)\n" in listing
     assert "<cr>" not in listing  # "router" alone is incomplete
@@ -203,10 +200,10 @@ def test_configure_memory_merges_the_startup_config(tmp_path: Path) -> None:
 
 def test_a_replayed_config_reports_a_not_emulated_line_and_applies_the_others() -> None:
     router = Router("R1", ["GigabitEthernet0/0"], VirtualClock())
-    errors = replay_config(router, "cdp run\nhostname R9\nrouter ospf 1\n", "startup-config")
+    errors = replay_config(router, "cdp run\nhostname R9\nrouter eigrp 1\n", "startup-config")
     assert router.config.hostname == "R9"
     assert [e.splitlines()[-1] for e in errors] == ['% iosim: "cdp" is not emulated',
-                                                    '% iosim: "router ospf" is not emulated']
+                                                    '% iosim: "router eigrp" is not emulated']
 
 
 def test_user_exec_has_disable_and_traceroute_as_ios_does() -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -191,6 +192,17 @@ def test_ctrl_c_at_more_stops_the_output(tmp_path: Path) -> None:
                             "\x03", "show clock\r"], tmp_path)
     assert "Building configuration..." in text and "line vty 0 4" not in text
     assert console.session.pending is None
+    assert console.session.history[-1] == "show clock"
+
+
+@pytest.mark.parametrize("key", ["\x15", "\x17", "\x0b", "\x01", "\x05", "\x1b[A"])
+def test_an_editing_key_at_more_stops_the_output_like_any_other(tmp_path: Path,
+                                                                  key: str) -> None:
+    """IOS ends --More-- on any key but space and Return; an editing key (Ctrl-U, Ctrl-W,
+    an arrow) must not be eaten by the line editor and take the next key with it."""
+    text, console = _drive(["enable\r", "terminal length 5\r", "show running-config\r",
+                            key, "show clock\r"], tmp_path, pause=0.2)
+    assert "Building configuration..." in text and "line vty 0 4" not in text
     assert console.session.history[-1] == "show clock"
 
 

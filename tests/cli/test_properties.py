@@ -74,7 +74,8 @@ def test_config_modes_never_crash_and_rejections_change_nothing(
     assert "internal error" not in out  # the guard would hide a crash: a crash fails here
     if session.last_error is not None:
         assert config_lines(session.router.config) == before
-        assert session.mode == mode
+        # Ctrl-Z ends configuration mode even after a line IOS rejected
+        assert session.mode == mode or "\x1a" in line
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

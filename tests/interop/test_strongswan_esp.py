@@ -80,9 +80,9 @@ def router_config(*, pfs: bool) -> list[str]:
 class RouterPeer(IosimPeer):
     """``iosim_peer.py`` in router mode: console lines in on stdin, JSON output lines out."""
 
-    def start_router(self, config: list[str]) -> None:
+    def start_router(self, config: list[str], duration: float = 120) -> None:
         cfg = {"mode": "router", "local": IOSIM_ADDR, "peer": SWAN_ADDR, "config": config,
-               "duration": 120}
+               "duration": duration}
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.lab.ns_iosim, sys.executable, str(PEER_SCRIPT),
              json.dumps(cfg)],

@@ -27,7 +27,9 @@ def test_the_ikev1_table_holds_the_cookie_and_key_as_bare_hex(tmp_path: Path) ->
     keys = tmp_path / "profile"
     keys.mkdir()
     assert console.feed(f"@keys {keys}") == (f"Wrote {keys / 'esp_sa'}\n"
-                                             f"Wrote {keys / 'ikev1_decryption_table'}\n")
+                                             f"Wrote {keys / 'ikev1_decryption_table'}\n"
+                                             f"Wrote {keys / 'ikev2_decryption_table'}\n")
+    assert (keys / "ikev2_decryption_table").read_text().splitlines()[1:] == []  # IKEv1 only
     lines = (keys / "ikev1_decryption_table").read_text().splitlines()
     assert lines[0].startswith("#") and len(lines) == 2
     # a byte field: hex digits without quotes, the initiator cookie 8 octets
@@ -74,3 +76,33 @@ def test_tshark_loads_both_tables_from_a_profile_and_decrypts(tmp_path: Path) ->
     assert "Payload: Hash (8)" in quick and "Payload: Nonce (10)" in quick  # IKE decrypted
     assert "Internet Control Message Protocol" in run.stdout.split(
         "Encapsulating Security Payload")[1]  # the echo inside ESP
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not on PATH")
+@pytest.mark.parametrize("proposal", ["encryption aes-cbc-256\nintegrity sha256\ngroup 14",
+                                      "encryption aes-gcm-128\nprf sha256\ngroup 19"])
+def test_tshark_decrypts_the_ikev2_auth_exchange(tmp_path: Path, proposal: str) -> None:
+    """The IKEv2 SA's keys in ``ikev2_decryption_table``: tshark opens IKE_AUTH (CBC+HMAC
+    and AES-GCM alike) and finds IDi, AUTH and the traffic selectors inside."""
+    from test_vpn_ikev2 import lab
+
+    console = lab(tmp_path / "nv", {"proposal": proposal}, {"proposal": proposal})
+    console.lab.fabric.capture()
+    console.feed(PING)
+    profile = tmp_path / "config" / "wireshark"
+    profile.mkdir(parents=True)
+    console.feed(f"@keys {profile}")
+    row = (profile / "ikev2_decryption_table").read_text().splitlines()[1]
+    assert re.fullmatch(r'[0-9a-f]{16},[0-9a-f]{16},[0-9a-f]+,[0-9a-f]+,"[^"]+",[0-9a-f]*,'
+                        r'[0-9a-f]*,"[^"]+"', row), row
+    pcap = next(p for p in console.lab.fabric.write_pcaps(tmp_path / "pcap")
+                if p.name.startswith("R1_GigabitEthernet0-0"))
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
+    run = subprocess.run(["tshark", "-r", str(pcap), "-Y", "isakmp", "-V"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert "Error loading table" not in run.stderr, run.stderr
+    auth = run.stdout.split("Exchange type: IKE_AUTH (35)")[1]
+    assert "Decrypted Data" in auth
+    assert "Payload: Identification - Initiator (35)" in auth
+    assert "Payload: Authentication (39)" in auth
+    assert "Payload: Traffic Selector - Initiator (44)" in auth

@@ -5,8 +5,11 @@ addresses."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from iosim.lab.concepts import section
 from iosim.lab.labfile import load_definition
 from iosim.lab.runner import run_lab
 from iosim.lab.topology import builtin_labs
@@ -17,12 +20,22 @@ GRADED = sorted(name for name, d in DEFINITIONS.items() if d.graded)
 SEEDED = sorted(name for name in GRADED if DEFINITIONS[name].variables)
 
 
-def test_the_issue_s_sixteen_labs_ship_in_order() -> None:
+def test_the_labs_ship_in_order() -> None:
     definitions, errors = lab_list_rows()
     assert errors == []
     numbered = [d for d in definitions if d.info.kind != "demo"]
-    assert [d.info.number for d in numbered] == list(range(1, 17))
-    assert [d.info.kind for d in numbered] == ["build"] * 8 + ["ticket"] * 8
+    assert [d.info.number for d in numbered] == list(range(1, len(numbered) + 1))
+    # the crypto-map labs first, eight builds and eight tickets, then the route-based ones
+    assert [d.info.kind for d in numbered[:16]] == ["build"] * 8 + ["ticket"] * 8
+    names = [d.info.name for d in numbered]
+    assert names[16:20] == ["gre-over-ipsec", "vti", "gre-hub-spokes", "branch-vti"]
+    assert [d.info.kind for d in numbered[16:20]] == ["build"] * 3 + ["ticket"]
+    # then OSPF across the tunnel: a build and its ticket
+    assert names[20:22] == ["ospf-over-gre", "ospf-hello-mismatch"]
+    assert [d.info.kind for d in numbered[20:22]] == ["build", "ticket"]
+    # then IKEv2: the site-to-site VPN again, and its ticket
+    assert names[22:24] == ["ikev2-site-to-site", "ikev2-wrong-remote-key"]
+    assert [d.info.kind for d in numbered[22:24]] == ["build", "ticket"]
     assert len(SEEDED) >= 3
     for d in numbered:
         assert d.info.name == d.directory.name and d.info.minutes > 0
@@ -31,6 +44,11 @@ def test_the_issue_s_sixteen_labs_ship_in_order() -> None:
         assert all(o.hint for o in resolved.objectives), d.info.name
         assert resolved.solutions and resolved.drawing and resolved.task
         assert max(len(line) for line in task_text(resolved).splitlines()) <= 92
+        cited = [resolved.task] + [o.hint for o in resolved.objectives]
+        for ref in re.findall(r"Concepts (\d+(?:\.\d+)?(?:(?:, | and )\d+(?:\.\d+)?)*)",
+                              "\n".join(cited)):
+            for number in re.findall(r"\d+(?:\.\d+)?", ref):
+                assert section(number) is not None, (d.info.name, number)
 
 
 @pytest.mark.parametrize("name", GRADED)

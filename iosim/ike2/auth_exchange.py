@@ -1,0 +1,188 @@
+"""IKE_AUTH of :class:`~iosim.ike2.engine.Ikev2Engine` (RFC 7296 1.2, 2.15): the AUTH
+payloads made and checked with the local and remote pre-shared keys of the matching
+profile, AUTHENTICATION_FAILED either way, the first CHILD_SA offered and answered, the IKE
+SA made READY (lifetime, rekey and DPD deadlines) and INITIAL_CONTACT honoured (2.4)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from iosim.deadlines import deadline_after
+from iosim.ike2 import child
+from iosim.ike2.constants import AuthMethod, ExchangeType, NotifyType, ProtocolId
+from iosim.ike2.create_child import CreateChildMixin, Drop
+from iosim.ike2.events import InitialContact, SaUp, Step
+from iosim.ike2.keys import psk_auth, signed_octets
+from iosim.ike2.payloads import (
+    AuthPayload,
+    DeletePayload,
+    IdPayload,
+    IkeMessage,
+    NotifyPayload,
+    Payload,
+)
+from iosim.ike2.sa import Ikev2Sa, Ikev2Settings, PendingChild
+
+__all__ = ["REKEY_AT", "AuthExchangeMixin"]
+
+REKEY_AT = 0.9  # the initiator renews its IKE SA at 90 % of the lifetime, as IOS does
+
+
+class AuthExchangeMixin(CreateChildMixin):
+    """The IKE_AUTH handlers of ``Ikev2Engine``."""
+
+    _settings_for: Callable[[int, tuple[int, bytes] | None], Ikev2Settings | None]
+    _half_open: dict[tuple[int, bytes], Ikev2Sa]
+    stats: dict[str, int]
+
+    if TYPE_CHECKING:  # provided by Ikev2Engine
+
+        def _fail(self, sa: Ikev2Sa, reason: str, notify: str, now: float) -> None: ...
+
+
+    def _auth_value(self, sa: Ikev2Sa, psk: bytes, sender_initiator: bool,
+                    id_payload: IdPayload) -> bytes:
+        s, k = sa.suite, sa.keys
+        assert s is not None and k is not None
+        if sender_initiator:
+            octets = signed_octets(sa.init_request, sa.nr, s.prf, k.sk_pi, id_payload.body())
+        else:
+            octets = signed_octets(sa.init_response, sa.ni, s.prf, k.sk_pr, id_payload.body())
+        return psk_auth(s.prf, psk, octets)
+
+    def _send_auth(self, sa: Ikev2Sa, now: float) -> None:
+        settings = sa.settings
+        assert settings is not None
+        if settings.local_psk is None:
+            self._fail(sa, "Failed to get the local pre-shared key", "", now)
+            return
+        idi = IdPayload(settings.local_id[0], settings.local_id[1])
+        payloads: list[Payload] = [idi]
+        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
+                   for o in self.sas.values()):
+            payloads.append(NotifyPayload(NotifyType.INITIAL_CONTACT))
+        payloads.append(AuthPayload(AuthMethod.SHARED_KEY_MIC,
+                                    self._auth_value(sa, settings.local_psk, True, idi)))
+        want = sa.pending.pop(0) if sa.pending else None
+        if want is not None:
+            payloads += self._child_offer(sa, want, pfs=False, now=now)
+        self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
+        self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
+
+    def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
+                     now: float) -> list[Payload]:
+        """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) for a child we ask for; the context
+        is kept for the response."""
+        spi_in = self._spi()
+        offered = child.esp_sa_payload(want.offer, spi_in.to_bytes(4, "big"), pfs)
+        if offered is None:
+            return []
+        tsi, tsr = child.ts_payloads(want.proxies, True)
+        sa.request_context = {"proxies": want.proxies, "offer": want.offer, "spi": spi_in,
+                              "sa": offered, "rekey": want.rekey_spi}
+        out: list[Payload] = [offered, tsi, tsr]
+        if want.offer.mode == "transport":
+            out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
+        return out
+
+    def _spi(self) -> int:
+        while True:
+            spi = int.from_bytes(self._rand(4), "big")
+            if spi >= 256:
+                return spi
+
+    def _auth_request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
+                      now: float) -> None:
+        idi = next((p for p in inner if isinstance(p, IdPayload) and not p.responder), None)
+        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
+        if idi is None or auth is None or sa.state != "IN-NEG" or sa.initiator:
+            raise Drop("IKE_AUTH without IDi or AUTH")
+        mid = msg.header.message_id
+        settings = self._settings_for(sa.peer, (idi.id_type, idi.data))
+        self._half_open.pop((sa.peer, sa.spi_i), None)
+        if settings is None or settings.remote_psk is None:
+            self._events.append(Step(sa.sa_id, "Failed to locate an item in the database"))
+            self._auth_failed(sa, mid, "Failed to find a matching profile", now)
+            return
+        sa.settings = settings
+        sa.remote_id = (idi.id_type, idi.data)
+        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                           "PASSED" if self._auth_ok(sa, settings, idi, auth)
+                                 else "Verification of peer's authentication data FAILED"))
+        if not self._auth_ok(sa, settings, idi, auth) or settings.local_psk is None:
+            self._auth_failed(sa, mid, "Auth exchange failed", now)
+            return
+        idr = IdPayload(settings.local_id[0], settings.local_id[1], responder=True)
+        payloads: list[Payload] = [idr, AuthPayload(
+            AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, False, idr))]
+        self._established(sa, now)
+        if any(isinstance(p, NotifyPayload) and p.notify_type == NotifyType.INITIAL_CONTACT
+               for p in inner):
+            self._initial_contact(sa)
+        payloads += self._child_answer(sa, inner, pfs=False, ke=None)
+        self._respond(sa, ExchangeType.IKE_AUTH, mid, payloads)
+        self.stats["in_accepted"] += 1
+
+    def _auth_ok(self, sa: Ikev2Sa, settings: Ikev2Settings, idi: IdPayload,
+                 auth: AuthPayload) -> bool:
+        if settings.remote_psk is None or auth.method != AuthMethod.SHARED_KEY_MIC:
+            return False
+        expected = self._auth_value(sa, settings.remote_psk, not sa.initiator, idi)
+        return hmac.compare_digest(expected, auth.data)
+
+    def _auth_failed(self, sa: Ikev2Sa, mid: int, reason: str, now: float) -> None:
+        self.stats["in_rejected"] += 1
+        self._respond(sa, ExchangeType.IKE_AUTH, mid,
+                      [NotifyPayload(NotifyType.AUTHENTICATION_FAILED)])
+        self._fail(sa, reason, "AUTHENTICATION_FAILED", now)
+
+    def _auth_response(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
+        notes = {p.notify_type for p in inner if isinstance(p, NotifyPayload)}
+        if NotifyType.AUTHENTICATION_FAILED in notes:
+            self._fail(sa, "Received notify: AUTHENTICATION_FAILED", "AUTHENTICATION_FAILED",
+                       now)
+            return
+        idr = next((p for p in inner if isinstance(p, IdPayload) and p.responder), None)
+        auth = next((p for p in inner if isinstance(p, AuthPayload)), None)
+        settings = sa.settings
+        if idr is None or auth is None or settings is None:
+            raise Drop("IKE_AUTH response without IDr or AUTH")
+        if not self._auth_ok(sa, settings, idr, auth):
+            self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                               "FAILED"))
+            self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
+                               "delete_ike", now, force=True)
+            self._fail(sa, "Auth exchange failed", "AUTHENTICATION_FAILED", now)
+            return
+        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
+                                           "PASSED"))
+        sa.remote_id = (idr.id_type, idr.data)
+        self.stats["out_accepted"] += 1
+        self._established(sa, now)
+        self._child_done(sa, inner, None)
+        for want in sa.pending:
+            sa.queue.append(want)
+        sa.pending = []
+
+    def _established(self, sa: Ikev2Sa, now: float) -> None:
+        sa.state = "READY"
+        sa.established_at = sa.last_in = now
+        settings = sa.settings
+        sa.lifetime = settings.lifetime if settings else 86400
+        sa.expires_at = deadline_after(now, sa.lifetime)
+        if sa.initiator:
+            sa.rekey_at = deadline_after(now, sa.lifetime * REKEY_AT)
+        if settings is not None and settings.dpd is not None:
+            sa.dpd_at = deadline_after(now, settings.dpd[0])
+        self._events.append(SaUp(sa.peer, sa.sa_id, self.local, sa.port, sa.initiator))
+
+    def _initial_contact(self, sa: Ikev2Sa) -> None:
+        """INITIAL_CONTACT (2.4): every other SA with the peer is a leftover."""
+        gone: list[int] = []
+        for other in list(self.sas.values()):
+            if other is not sa and other.peer == sa.peer:
+                gone += list(other.children)
+                del self.sas[other.local_spi]
+        self._events.append(InitialContact(sa.peer, tuple(gone)))

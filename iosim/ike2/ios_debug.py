@@ -1,0 +1,90 @@
+"""``debug crypto ikev2`` and IKEv2 syslog in IOS 15's words, from engine events (pure).
+
+``render(event)`` gives the debug lines of one event (none for an event IOS says nothing
+about); ``syslog(event, ...)`` the ``%IKEV2-5-...`` message, if any. A debug message is
+prefixed with ``IKEv2:(SESSION ID = n,SA ID = n):`` as IOS does once the SA exists.
+"""
+
+from __future__ import annotations
+
+from iosim.ike.quick_mode import ProxyIdentity
+from iosim.ike2.events import (
+    ChildFailed,
+    NegotiationFailed,
+    PacketReceived,
+    PacketSent,
+    SaDown,
+    SaUp,
+    Step,
+)
+from iosim.ike2.payloads import payload_names
+
+__all__ = ["initiate_tunnel", "render", "syslog"]
+
+
+def _ip(value: int) -> str:
+    return ".".join(str(value >> s & 255) for s in (24, 16, 8, 0))
+
+
+def _prefix(sa_id: int) -> str:
+    return f"IKEv2:(SESSION ID = {sa_id},SA ID = {sa_id}):" if sa_id else "IKEv2:"
+
+
+def _packet(e: PacketSent | PacketReceived) -> str:
+    here = f"{_ip(e.local)}:{e.port}"
+    there = f"{_ip(e.peer)}:{e.port}"
+    if isinstance(e, PacketSent):
+        head = f"Sending Packet [To {there}/From {here}/VRF i0:f0] "
+    else:
+        head = f"Received Packet [From {there}/To {here}/VRF i0:f0] "
+    kind = "RESPONSE" if e.response else "REQUEST"
+    return (f"{_prefix(e.sa_id)}{head}\n"
+            f"Initiator SPI : {e.spi_i.hex().upper()} - Responder SPI : "
+            f"{e.spi_r.hex().upper()} Message id: {e.message_id}\n"
+            f"IKEv2 {e.exchange} Exchange {kind} \n"
+            f"Payload contents: \n {payload_names(e.payloads)} ")
+
+
+def render(event: object) -> list[str]:
+    """The debug lines IOS prints for one engine event."""
+    if isinstance(event, (PacketSent, PacketReceived)):
+        return [_packet(event)]
+    if isinstance(event, Step):
+        return [f"{_prefix(event.sa_id)}{event.text}"]
+    if isinstance(event, NegotiationFailed):
+        note = f"Received notify: {event.notify}" if event.notify and not event.initiator \
+            else event.reason
+        return [f"{_prefix(event.sa_id)}{note}",
+                f"{_prefix(event.sa_id)}Negotiation aborted due to ERROR: {event.reason}"]
+    if isinstance(event, ChildFailed):
+        how = "Sending" if event.sent else "Received"
+        return [f"{_prefix(event.sa_id)}{how} notify: {event.notify}",
+                f"{_prefix(event.sa_id)}Create child exchange failed"]
+    if isinstance(event, SaUp):
+        return [f"{_prefix(event.sa_id)}Session with IKE ID PAIR ({_ip(event.local)}, "
+                f"{_ip(event.peer)}) is UP"]
+    return []
+
+
+def syslog(event: object, local: int, port: int) -> str | None:
+    """``%IKEV2-5-SA_UP`` / ``SA_DOWN`` as IOS 15 logs them."""
+    if isinstance(event, SaUp):
+        return "%IKEV2-5-SA_UP: SA UP"
+    if isinstance(event, SaDown):
+        return "%IKEV2-5-SA_DOWN: SA DOWN"
+    return None
+
+
+def _range(net: int, mask: int, protocol: int, port: int) -> str:
+    high = net | (~mask & 0xFFFFFFFF)
+    ports = f"{port}-{port}" if port else "0-65535"
+    return (f"Address Range: {_ip(net)}-{_ip(high)} Protocol: {protocol or 256} "
+            f"Port Range: {ports}")
+
+
+def initiate_tunnel(p: ProxyIdentity) -> str:
+    """``%IKEV2-5-OSAL_INITIATE_TUNNEL``: traffic asked for a tunnel."""
+    local = _range(p.local_net, p.local_mask, p.protocol, p.local_port)
+    remote = _range(p.remote_net, p.remote_mask, p.protocol, p.remote_port)
+    return ("%IKEV2-5-OSAL_INITIATE_TUNNEL: Received request to establish an IPsec tunnel; "
+            f"local traffic selector = {local} ; remote traffic selector = {remote}")

@@ -1,0 +1,255 @@
+"""The seed's site-to-site VPN with IKEv2 (FlexVPN-style profiles), end to end in the lab."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from labkit import WARM_ARP, console, marks, run
+
+from iosim.lab.console import LabConsole
+
+R1 = ("192.168.1.0", "203.0.113.2", "10.0.2.0")
+R2 = ("10.0.2.0", "198.51.100.1", "192.168.1.0")
+
+
+def ikev2_config(me_lan: str, peer: str, peer_lan: str, *, keys: str = "pre-shared-key K3Y",
+                 proposal: str = "encryption aes-cbc-256\nintegrity sha256\ngroup 14",
+                 extra_map: str = "", profile_extra: str = "",
+                 acl: str | None = None) -> str:
+    """A router's IKEv2 site-to-site configuration (privileged EXEC to privileged EXEC)."""
+    return f"""conf t
+crypto ikev2 proposal PROP
+{proposal}
+exit
+crypto ikev2 policy POL
+proposal PROP
+exit
+crypto ikev2 keyring KR
+peer PEER
+address {peer}
+{keys}
+exit
+exit
+crypto ikev2 profile PROF
+match identity remote address {peer} 255.255.255.255
+authentication remote pre-share
+authentication local pre-share
+keyring local KR
+{profile_extra}
+exit
+crypto ipsec transform-set MYSET esp-aes 256 esp-sha256-hmac
+mode tunnel
+exit
+ip access-list extended VPN_TRAFFIC
+{acl or f"permit ip {me_lan} 0.0.0.255 {peer_lan} 0.0.0.255"}
+exit
+crypto map MYMAP 10 ipsec-isakmp
+set peer {peer}
+set transform-set MYSET
+set ikev2-profile PROF
+{extra_map}
+match address VPN_TRAFFIC
+exit
+interface GigabitEthernet0/0
+crypto map MYMAP
+end
+"""
+
+
+def lab(tmp_path: Path, r1: dict[str, str] | None = None, r2: dict[str, str] | None = None
+        ) -> LabConsole:
+    c = console(tmp_path)
+    out = run(c, "@R1\nenable\n" + ikev2_config(*R1, **(r1 or {})))
+    out += run(c, "@R2\nenable\n" + ikev2_config(*R2, **(r2 or {})))
+    assert "Invalid" not in out and "not emulated" not in out, out
+    run(c, WARM_ARP)
+    return c
+
+
+def test_ikev2_site_to_site(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+    sa = c.feed("show crypto ikev2 sa").splitlines()
+    assert sa[3].split() == ["1", "198.51.100.1/500", "203.0.113.2/500", "none/none", "READY"]
+    assert sa[4] == ("      Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, "
+                     "Auth sign: PSK, Auth verify: PSK")
+    ipsec = c.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 9, #pkts encrypt: 9, #pkts digest: 9" in ipsec
+    session = c.feed("show crypto session")
+    assert "  IKEv2 SA: local 198.51.100.1/500 remote 203.0.113.2/500 Active " in session
+    assert "Session status: UP-ACTIVE" in session
+    log = c.feed("show logging")
+    assert "%IKEV2-5-SA_UP: SA UP" in log and "%IKEV2-5-OSAL_INITIATE_TUNNEL" in log
+    c.feed("@R2")
+    r2 = c.feed("show crypto ipsec sa")
+    assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in r2
+    out_spi = ipsec.split("current outbound spi: ")[1].split()[0]
+    assert f"      spi: {out_spi}" in r2.split("inbound esp sas:")[1]
+    assert "Initiator of SA : No" in c.feed("show crypto ikev2 sa detail")
+    assert "CHILD count:1" in c.feed("show crypto ikev2 session")
+    assert "Incoming IKEv2 Requests: 1 " in c.feed("show crypto ikev2 stats")
+
+
+def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    c.lab.fabric.capture()
+    c.feed("ping 10.0.2.10 source 192.168.1.1")
+    link = c.lab.fabric.link_of("R1", "GigabitEthernet0/0")
+    assert link is not None
+    ike = [f for _, f in link.captured if b"\x01\xf4\x01\xf4" in f[34:38]]  # UDP 500 -> 500
+    assert len(ike) == 4
+    c.feed("clear crypto ikev2 sa")
+    c.feed("@wait 1")
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    contents = re.findall(r"IKEv2 (\w+) Exchange (REQUEST|RESPONSE) \nPayload contents: \n (.*) ",
+                          out)
+    assert contents == [
+        ("IKE_SA_INIT", "REQUEST", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+                                   "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
+        ("IKE_SA_INIT", "RESPONSE", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+                                    "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
+        ("IKE_AUTH", "REQUEST", "IDi NOTIFY(INITIAL_CONTACT) AUTH SA TSi TSr"),
+        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr")], out
+
+
+def test_asymmetric_keys_and_a_wrong_remote_key(tmp_path: Path) -> None:
+    c = lab(tmp_path, {"keys": "pre-shared-key local LEFT\npre-shared-key remote RIGHT"},
+            {"keys": "pre-shared-key local RIGHT\npre-shared-key remote LEFT"})
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    bad = lab(tmp_path / "bad", {"keys": "pre-shared-key local LEFT\npre-shared-key remote X"},
+              {"keys": "pre-shared-key local RIGHT\npre-shared-key remote LEFT"})
+    bad.feed("debug crypto ikev2")
+    out = bad.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "".join(marks(out)) == "....."
+    assert "Verification of peer's authentication data FAILED" in out
+    assert "READY" not in bad.feed("show crypto ikev2 sa")
+    bad.feed("@R2")
+    bad.feed("debug crypto ikev2")
+    out = bad.feed("@R1")
+    out = bad.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "READY" not in bad.feed("show crypto ikev2 sa")
+
+
+def test_wrong_key_on_the_responder_is_authentication_failed(tmp_path: Path) -> None:
+    c = lab(tmp_path, None, {"keys": "pre-shared-key WRONG"})
+    c.feed("@R2")
+    c.feed("debug crypto ikev2")
+    c.feed("@R1")
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "".join(marks(out)) == "....."
+    assert "Received notify: AUTHENTICATION_FAILED" in out or \
+        "NOTIFY(AUTHENTICATION_FAILED)" in out, out
+
+
+def test_proposal_mismatch_is_no_proposal_chosen(tmp_path: Path) -> None:
+    c = lab(tmp_path, None, {"proposal": "encryption 3des\nintegrity md5\ngroup 2"})
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "".join(marks(out)) == "....."
+    assert "NOTIFY(NO_PROPOSAL_CHOSEN)" in out, out
+
+
+def test_ts_unacceptable_for_acls_that_do_not_match(tmp_path: Path) -> None:
+    c = lab(tmp_path, None, {"acl": "permit ip 10.0.3.0 0.0.0.255 192.168.1.0 0.0.0.255"})
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert "Received notify: TS_UNACCEPTABLE" in out, out
+    assert "READY" in c.feed("show crypto ikev2 sa")  # the IKE SA is up, no child
+    assert "CHILD count:0" in c.feed("show crypto ikev2 session")
+
+
+def test_gcm_proposal_and_pfs_rekey_under_a_short_lifetime(tmp_path: Path) -> None:
+    gcm = "encryption aes-gcm-256\nprf sha384\ngroup 20"
+    c = lab(tmp_path, {"proposal": gcm, "extra_map": "set pfs group20\n"
+                       "set security-association lifetime seconds 300"},
+            {"proposal": gcm, "extra_map": "set pfs group20"})
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    sa = c.feed("show crypto ikev2 sa")
+    assert "Encr: AES-GCM, keysize: 256, PRF: SHA384, Hash: None, DH Grp:20" in sa
+    assert "PFS (Y/N): N" in c.feed("show crypto ipsec sa")  # IKE_AUTH's child: no PFS
+    c.feed("@wait 280")
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 20")) == ["!" * 20]
+    ipsec = c.feed("show crypto ipsec sa")
+    assert "PFS (Y/N): Y, DH group: group20" in ipsec  # the rekey: CREATE_CHILD_SA with KE
+    assert re.search(r"#pkts encaps: 24,", ipsec), ipsec
+
+
+def test_clear_crypto_ikev2_sa_and_running_config(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    c.feed("ping 10.0.2.10 source 192.168.1.1")
+    c.feed("clear crypto ikev2 sa")
+    assert "READY" not in c.feed("show crypto ikev2 sa")
+    assert "%IKEV2-5-SA_DOWN: SA DOWN" in c.feed("show logging")
+    c.feed("@wait 1")
+    c.feed("@R2")
+    assert "READY" not in c.feed("show crypto ikev2 sa")  # told with a Delete
+    c.feed("@R1")
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    text = c.feed("show running-config | section crypto ikev2")
+    assert "crypto ikev2 profile PROF" in text and " keyring local KR" in text
+    assert " match identity remote address 203.0.113.2 255.255.255.255 " in text
+    cmap = c.feed("show crypto map")
+    assert "\tPeer = 203.0.113.2\n\tIKEv2 Profile: PROF\n\tExtended IP access list" in cmap
+    run(c, "conf t\ncrypto ipsec profile VTI\nset transform-set MYSET\nset ikev2-profile PROF\n"
+           "end\n")
+    assert "IPSEC profile VTI\n\tIKEv2 Profile: PROF\n\tSecurity association" in c.feed(
+        "show crypto ipsec profile")
+
+
+def test_smart_defaults_and_incomplete_configuration(tmp_path: Path) -> None:
+    c = console(tmp_path)
+    out = c.feed("show crypto ikev2 proposal default")
+    assert out.splitlines()[1] == "     Encryption : AES-CBC-256 AES-CBC-192 AES-CBC-128"
+    assert "Proposal    : default" in c.feed("show crypto ikev2 policy")
+    run(c, "conf t\nno crypto ikev2 proposal default\nend\n")
+    assert c.feed("show crypto ikev2 proposal") == ""
+    assert "no crypto ikev2 proposal default" in c.feed("show running-config")
+    out = run(c, "conf t\ncrypto ikev2 proposal HALF\nencryption aes-cbc-128\nexit\n")
+    assert "IKEv2 proposal MUST either have a set of an encryption algorithm" in out
+    out = run(c, "crypto ikev2 profile P\nexit\n")
+    assert "local authentication method not configured" in out
+    out = run(c, "crypto map M 10 ipsec-isakmp\nset ikev2-profile NOPE\n")
+    assert "% IKEv2 profile NOPE does not exist" in out
+    assert "set ikev2-profile NOPE" not in c.feed("do show running-config")
+    out = c.feed("crypto ikev2 proposal X\nencryption aes-cbc-999")
+    assert "Invalid input" in out
+
+
+def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
+        tmp_path: Path) -> None:
+    short = {"extra_map": "set pfs group14\nset security-association lifetime seconds 120",
+             "profile_extra": "lifetime 120"}
+    c = lab(tmp_path, short, {"extra_map": "set pfs group14", "profile_extra": "lifetime 120"})
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    spis = set(re.findall(r"^ +spi: (0x[0-9A-F]+)", c.feed("show crypto ipsec sa"), re.M))
+    c.feed("@wait 115")  # past 90 %: CREATE_CHILD_SA for the pair (PFS) and for the IKE SA
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 5")) == ["!!!!!"]
+    assert "Tunnel-id Local" in (sa := c.feed("show crypto ikev2 sa"))
+    assert re.search(r"^2\s+198\.51\.100\.1/500\s+203\.0\.113\.2/500.*READY", sa, re.M), sa
+    for router in ("R1", "R2"):  # RFC 7296 2.8: the replaced pair is deleted on both sides
+        c.feed(f"@{router}")
+        ipsec = c.feed("show crypto ipsec sa")
+        now = re.findall(r"^ +spi: (0x[0-9A-F]+)", ipsec, re.M)
+        assert len(now) == 2 and not spis & set(now), ipsec
+        assert "PFS (Y/N): Y, DH group: group14" in ipsec
+
+
+def test_ike_fragmentation_when_configured_splits_ike_auth(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    for router in ("R1", "R2"):
+        run(c, f"@{router}\nconf t\ncrypto ikev2 fragmentation mtu 200\nend\n")
+    c.lab.fabric.capture()
+    c.feed("@R1")
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    link = c.lab.fabric.link_of("R1", "GigabitEthernet0/0")
+    assert link is not None
+    ike = [f[42:] for _, f in link.captured if f[34:38] == b"\x01\xf4\x01\xf4"]
+    skf = [m for m in ike if m[16] == 53]  # the first payload is SKF (RFC 7383)
+    assert len(ike) > 4 and len(skf) == len(ike) - 2, [len(m) for m in ike]
+    assert all(len(m) + 28 <= 200 for m in skf), [len(m) for m in skf]  # IP + UDP + IKE
+    assert "Fragmentation configured." in c.feed("show crypto ikev2 sa detail")
+    assert "crypto ikev2 fragmentation mtu 200" in c.feed("show running-config")
