@@ -10,8 +10,11 @@
 from __future__ import annotations
 
 import gc
+import json
+import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -35,6 +38,11 @@ ISP_ROUTES = ["@ISP", "enable", "conf t", "ip route 192.168.1.0 255.255.255.0 19
 
 
 def three_router_path(echoes: int) -> tuple[float, int]:
+    """(seconds the routers spent, frames they forwarded) for ``echoes`` echo requests from
+    PC1 to PC2 and their replies. Only the routers' work is timed: each router's receive
+    function (which forwards and transmits) is wrapped in a timer, so the PCs' own work
+    (building, sending and answering the echoes) and the clock between events are not in
+    the figure."""
     with TemporaryDirectory() as tmp:
         lab = Lab.load(nvram_dir=Path(tmp))
         console = LabConsole(lab, paging=False)
@@ -46,14 +54,29 @@ def three_router_path(echoes: int) -> tuple[float, int]:
         run_ping(pc1, lab.clock, dst, repeat=5, identifier=7)  # ARP at every hop
         frames_before = sum(r.state[i].counters.output_packets
                             for r in lab.routers.values() for i in r.state)
+        spent = [0.0]
+        receivers = lab.fabric.receivers
+        for name in lab.routers:
+            receivers[name] = _timed(receivers[name], spent)
         gc.collect()
-        t0 = time.perf_counter()
         out = run_ping(pc1, lab.clock, dst, repeat=echoes, timeout=2.0, identifier=8)
-        elapsed = time.perf_counter() - t0
         assert out.marks == "!" * echoes, out.marks
         forwarded = sum(r.state[i].counters.output_packets
                         for r in lab.routers.values() for i in r.state) - frames_before
-        return elapsed, forwarded
+        return spent[0], forwarded
+
+
+def _timed(receive: Callable[[str, bytes], None],
+           spent: list[float]) -> Callable[[str, bytes], None]:
+    """``receive``, adding the time each call takes to ``spent[0]``."""
+    clock = time.perf_counter
+
+    def timed(interface: str, frame: bytes) -> None:
+        t0 = clock()
+        receive(interface, frame)
+        spent[0] += clock() - t0
+
+    return timed
 
 
 def codec_floor(n: int) -> float:
@@ -107,6 +130,39 @@ def _plus(net: str, host: int) -> str:
     return ".".join(parts[:3] + [str(int(parts[3]) + host)])
 
 
+def chain(n: int, memory: bool = False) -> dict[str, float]:
+    """Load and boot a chain of ``n`` routers, then ping across it (up to 254 hops, IPv4's
+    TTL bound) until every hop has ARP; boot time per router, and with ``memory`` the bytes
+    the lab holds per router afterwards (traced by ``tracemalloc``, which slows the run)."""
+    with TemporaryDirectory() as tmp:
+        for sub in ("warm", "lab"):
+            (Path(tmp) / sub).mkdir()
+        # what a process does once (imports, the grammar's parser) is not the routers' cost;
+        # the warm-up lab stays alive so that its freed memory does not hide the chain's
+        warm = Lab.load(str(chain_lab(3, Path(tmp) / "warm")), nvram_dir=Path(tmp) / "nvw")
+        d = chain_lab(n, Path(tmp) / "lab")
+        gc.collect()
+        if memory:
+            tracemalloc.start()
+        t0 = time.perf_counter()
+        lab = Lab.load(str(d), nvram_dir=Path(tmp) / "nv")
+        boot = time.perf_counter() - t0
+        first = lab.routers["R0"].stack
+        assert first is not None
+        reach = min(n - 1, 254)
+        far = ip_to_int(_plus(_link_net(reach - 1), 2))
+        t0 = time.perf_counter()
+        run_ping(first, lab.clock, far, repeat=reach + 5, identifier=1)
+        out = run_ping(first, lab.clock, far, repeat=5, identifier=2)
+        pinged = time.perf_counter() - t0
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] / 1024 if memory else 0.0
+        tracemalloc.stop()
+        del lab, warm
+    return {"routers": n, "boot_per_router": boot / n, "ping_s": pinged,
+            "kib_per_router": held / n, "reached": float(out.marks == "!!!!!")}
+
+
 def main() -> None:
     echoes = 2000
     elapsed, forwarded = three_router_path(echoes)
@@ -147,4 +203,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["chain"]:  # python bench/forwarding.py chain N: JSON, one size
+        size = int(sys.argv[2])
+        figures = chain(size)
+        figures["kib_per_router"] = chain(size, memory=True)["kib_per_router"]
+        print(json.dumps(figures))
+    else:
+        main()

@@ -180,7 +180,7 @@ _ETHERTYPE_IPV4 = b"\x08\x00"
 _SPOKEN_ETHERTYPES = frozenset((_ETHERTYPE_IPV4, b"\x08\x06"))  # IPv4 and ARP
 
 
-@dataclass
+@dataclass(slots=True)
 class RateMeter:
     """A rate averaged as IOS averages ``5 minute input rate``: every frame adds to an
     exponentially decaying sum with a time constant of ``LOAD_INTERVAL``, so a steady
@@ -191,8 +191,12 @@ class RateMeter:
     at: float = 0.0
 
     def add(self, now: float, size: int) -> None:
-        """A frame of ``size`` bytes crossed at ``now``."""
-        self._decay(now)
+        """A frame of ``size`` bytes crossed at ``now`` (every frame: the decay inline)."""
+        if now > self.at:
+            factor = exp((self.at - now) / LOAD_INTERVAL)
+            self.bits *= factor
+            self.packets *= factor
+            self.at = now
         self.bits += size * 8 / LOAD_INTERVAL
         self.packets += 1 / LOAD_INTERVAL
 
@@ -207,7 +211,7 @@ class RateMeter:
             self.at = now
 
 
-@dataclass
+@dataclass(slots=True)
 class InterfaceCounters:
     """The counters of one interface (``show interfaces``), all of frames that really
     crossed it; ``clear counters`` starts them again."""
@@ -258,7 +262,7 @@ class InterfaceCounters:
             self.ip_multicasts += 1
 
 
-@dataclass
+@dataclass(slots=True)
 class InterfaceState:
     """Runtime state of one interface: cabling, counters, when it last saw traffic."""
 

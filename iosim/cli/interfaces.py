@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,9 @@ _NUMBER = re.compile(r"^(\d+)(/\d+)*(\.\d+)?$", re.ASCII)
 _SPLIT = re.compile(r"^([A-Za-z-]+)\s*(.*)$")
 
 
+@lru_cache(maxsize=4096)
 def interface_type(name: str) -> InterfaceType | None:
-    """The type of a canonical interface name."""
+    """The type of a canonical interface name (cached: every frame's interface asks)."""
     for t in INTERFACE_TYPES:
         if name.startswith(t.name) and name[len(t.name):len(t.name) + 1] in "0123456789":
             return t

@@ -326,7 +326,7 @@ class UserAccount:
     password_type7: str | None = None  # typed already encrypted
 
 
-@dataclass
+@dataclass(slots=True)
 class LineConfig:
     """``line con 0``, ``line aux 0`` or ``line vty 0 4``."""
 

@@ -122,7 +122,7 @@ class HashAlgorithm:
 
     def prf(self, key: bytes, data: bytes) -> bytes:
         """prf(key, data) = HMAC-hash(key, data) (RFC 2409 section 5, RFC 2104)."""
-        return hmac.new(key, data, self.hashlib_name).digest()
+        return hmac.digest(key, data, self.hashlib_name)  # OpenSSL's one-shot HMAC
 
 
 #: RFC 2409 Appendix A: MD5 1, SHA 2; SHA2-256 4, SHA2-384 5, SHA2-512 6 (RFC 4868 / IANA).

@@ -67,7 +67,7 @@ class DpdSettings:
     periodic: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class DpdState:
     """The DPD bookkeeping of one ISAKMP SA."""
 

@@ -43,7 +43,7 @@ def decrypt_body(cipher: EncryptionAlgorithm, key: bytes, iv: bytes, ciphertext:
     return cipher.cbc_decrypt(key, iv, ciphertext)
 
 
-@dataclass
+@dataclass(slots=True)
 class IsakmpSa:
     """One ISAKMP SA and, until QM_IDLE, its main-mode negotiation."""
 

@@ -209,7 +209,7 @@ def nat_d_hash(
 # --- all of phase 1 at once ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase1Keys:
     """The keying state an IKEv1 SA keeps after main mode message 3/4."""
 

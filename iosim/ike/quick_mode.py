@@ -97,7 +97,7 @@ _AH = ProtocolId.PROTO_IPSEC_AH
 _ESP = ProtocolId.PROTO_IPSEC_ESP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProxyIdentity:
     """Quick-mode identities (IDci/IDcr), as seen by one router: local is its own side."""
 
@@ -126,7 +126,7 @@ class Phase2Offer:
     lifetime_kilobytes: int = 4608000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpsecSaPair:
     """The result of one quick mode, from this router's point of view.
 

@@ -3,10 +3,11 @@ sharing the SPD, the SAD and the data plane.
 
 Theory of operation
 -------------------
-A crypto map entry with ``set ikev2-profile`` negotiates with IKEv2: the IKEv1 glue hands
-such an entry's ``start`` (and the deletes and forgets of the pairs IKEv2 made) to
-:class:`Ikev2Glue`, and every datagram on UDP 500/4500 whose header says version 2. The
-engines read the configuration through callables, at each use:
+A crypto map entry with ``set ikev2-profile`` (or a protected tunnel's instance of an IPsec
+profile with it) negotiates with IKEv2: the IKEv1 glue hands such an entry's ``start``
+(and the deletes and forgets of the pairs IKEv2 made) to :class:`Ikev2Glue`, and every
+datagram on UDP 500/4500 whose header says version 2. The engines read the configuration
+through callables, at each use:
 
 * the proposals of the IKEv2 policies that match the local address
   (:meth:`~iosim.config.ikev2_model.Ikev2Config.proposals_for`, the smart defaults
@@ -16,7 +17,9 @@ engines read the configuration through callables, at each use:
   pre-shared keys from the profile's keyring (``pre-shared-key local|remote`` may differ);
 * the SPD's judgement of a child's traffic selectors and transforms (``_select``): a
   proposal within an ACL line is accepted as proposed, a wider one narrowed to the first
-  ACL line inside it (RFC 7296 2.9), anything else refused with TS_UNACCEPTABLE.
+  ACL line inside it (RFC 7296 2.9), anything else refused with TS_UNACCEPTABLE; a
+  tunnel's instance accepts exactly its proxies. IKE_AUTH's child has no PFS: a ``set pfs``
+  of a map entry or an IPsec profile judges its rekeys only.
 
 Engine events become SAD changes (``ChildUp`` installs through the SA lifecycle, which then
 rekeys and expires the pair as for IKEv1), syslog (``%IKEV2-5-SA_UP``/``SA_DOWN``) and the
@@ -29,7 +32,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
-from iosim.config.crypto_model import crypto_of
+from iosim.config.crypto_model import SaSettings, crypto_of
 from iosim.config.ikev2_model import Ikev2Config, Ikev2Profile, ikev2_of
 from iosim.ike.events import IsakmpSaState
 from iosim.ike.phase2_policy import Phase2Refused
@@ -193,8 +196,11 @@ class Ikev2Glue:
         answer = self.spd.select(local, peer, proxies, offers)
         if isinstance(answer, Phase2Refused) and answer.cause == "pfs" and in_auth:
             # IKE_AUTH's child has no PFS of its own: a "set pfs" judges its rekeys only
-            groups = sorted({int(e.pfs[5:]) for m in crypto_of(self.router.config).maps.values()
-                             for e in m.entries.values() if e.pfs})
+            crypto = crypto_of(self.router.config)
+            settings: list[SaSettings] = [e for m in crypto.maps.values()
+                                          for e in m.entries.values()]
+            settings += crypto.ipsec_profiles.values()
+            groups = sorted({int(s.pfs[5:]) for s in settings if s.pfs})
             for g in groups:
                 answer = self.spd.select(local, peer, proxies,
                                          [replace(o, pfs_group=g) for o in offers])
@@ -241,6 +247,12 @@ class Ikev2Glue:
             self.router.log(ios_debug.initiate_tunnel(proxies))
         engine.initiate(peer, proxies, offer, self.clock.now, settings)
         self.pump(local)
+
+    def negotiating(self, local: int, peer: int) -> bool:
+        """Whether an IKE SA with ``peer`` is being negotiated (by either side)."""
+        engine = self.engines.get(local)
+        sa = engine.sa_for(peer) if engine is not None else None
+        return sa is not None and not sa.established
 
     def owns(self, bundle: SaBundle) -> bool:
         return bundle.pair.spi_in in self.spis

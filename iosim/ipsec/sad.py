@@ -21,7 +21,7 @@ from iosim.ipsec.replay import ReplayWindow
 from iosim.ipsec.transforms import encryption_transform, integrity_transform
 
 
-@dataclass
+@dataclass(slots=True)
 class SaCounters:
     """The ``#pkts`` lines of ``show crypto ipsec sa``."""
 
@@ -45,7 +45,7 @@ class SaCounters:
                 setattr(self, f.name, f.default)
 
 
-@dataclass
+@dataclass(slots=True)
 class OneWaySa:
     """One direction: its ESP and/or AH SA, its conn id, lifetime accounting, sequence or
     replay state. AH and ESP of one bundle advance their sequence numbers together; inbound,

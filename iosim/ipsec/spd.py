@@ -96,7 +96,7 @@ def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
             and outer.remote_port in (0, inner.remote_port))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MapEntry:
     """A crypto map entry as the data plane walks it. ``dynamic`` entries come from the
     ``crypto dynamic-map`` an ``ipsec-isakmp dynamic`` entry names: they carry the parent's
@@ -115,7 +115,7 @@ class MapEntry:
     proxies: ProxyIdentity | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Intent:
     """Where a negotiation for a peer and proxies will land: interface and map entry."""
 
@@ -155,8 +155,10 @@ class Spd:
         that have a transform set (IOS ignores an incomplete one)."""
         intf = self.router.config.interfaces.get(interface)
         name = intf.features.get("crypto_map") if intf is not None else None
+        if not isinstance(name, str):  # no crypto map here: every packet asks, so first
+            return []
         crypto = self.crypto
-        cmap = crypto.maps.get(name) if isinstance(name, str) else None
+        cmap = crypto.maps.get(name)
         if cmap is None:
             return []
         acls = self.router.config.acls

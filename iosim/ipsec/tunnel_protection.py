@@ -22,6 +22,10 @@ tunnel, the time the router takes to open the tunnel's crypto socket), and none 
 a phase 1 with the peer is under way: two routers whose tunnels come up together then
 negotiate one ISAKMP SA and one pair, not one each.
 
+An IPsec profile with ``set ikev2-profile`` makes the instance an IKEv2 entry: its
+negotiations go to IKEv2 (:mod:`iosim.ipsec.ikev2_glue`, as for a crypto map entry with that
+``set``), with the same proxies, and "a phase 1 under way" is an IKE SA not yet READY.
+
 On the wire (the crypto data path does the ESP): GRE leaving the router between a protected
 tunnel's endpoints -- the tunnel's own packets and keepalives, and a keepalive being sent
 back -- is encrypted by this module's output hook; a VTI's datagrams come from the tunnel
@@ -168,7 +172,8 @@ class TunnelProtection:
             transform_sets=list(profile.transform_sets) or [DEFAULT_TRANSFORM_SET.name],
             pfs=profile.pfs, lifetime_seconds=profile.lifetime_seconds,
             lifetime_kilobytes=profile.lifetime_kilobytes,
-            isakmp_profile=profile.isakmp_profile, peers=[t.destination])
+            isakmp_profile=profile.isakmp_profile, ikev2_profile=profile.ikev2_profile,
+            peers=[t.destination])
         return MapEntry(tunnel, settings.map_name, INSTANCE_SEQ, settings, tunnel=True,
                         local=local, proxies=tunnel_proxies(t, local))
 
@@ -224,7 +229,10 @@ class TunnelProtection:
             self._retries[tunnel] = self.clock.call_later(VTI_RETRY, self._attempt, tunnel)
 
     def _phase1_under_way(self, where: MapEntry) -> bool:
-        """Whether a phase 1 with the entry's peer is being negotiated (by either side)."""
+        """Whether a phase 1 (an IKE SA, for an IKEv2 profile) with the entry's peer is
+        being negotiated (by either side)."""
+        if where.entry.ikev2_profile is not None and self.ike.v2 is not None:
+            return self.ike.v2.negotiating(where.local or 0, int(where.entry.peers[0]))
         engine = self.ike.engines.get(where.local or 0)
         if engine is None:
             return False

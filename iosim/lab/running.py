@@ -10,6 +10,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable
@@ -105,11 +106,27 @@ class Lab:
         wall clock); a new :class:`VirtualClock` by default.
         """
         resolved = find_definition(name_or_path).resolve(seed)
+        # Booting makes long-lived objects by the hundred thousand and no garbage cycles:
+        # the cyclic collector would traverse the growing lab again and again (most of a
+        # 10,000-router boot), so it waits until the lab is up.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._boot(resolved, reset, nvram_dir, seed, memory, startup, clock)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _boot(cls, resolved: ResolvedLab, reset: bool, nvram_dir: Path | None, seed: str,
+              memory: bool, startup: dict[str, str] | None,
+              clock: VirtualClock | None = None) -> Lab:
         lab = cls(resolved, clock if clock is not None else VirtualClock(start=-BOOT_SECONDS),
                   seed=seed)
         nv_base = None if memory or startup is not None else (
             nvram_dir or nvram_directory(resolved))
         topo = resolved.topology
+        cabling = topo.cabling()
         for name, spec in topo.routers.items():
             nvram = Nvram(None if nv_base is None else nv_base / f"{name}.startup-config")
             if startup is not None and name in startup:
@@ -119,7 +136,7 @@ class Lab:
             source = (str(topo.directory / spec.config_file) if spec.config_file
                       else "startup-config")
             router = Router(name, list(spec.interfaces), lab.clock, nvram, spec.config,
-                            topo.cabled(name), initial_source=source)
+                            cabling.get(name, set()), initial_source=source)
             lab.boot_errors.extend(boot(router))
             lab.routers[name] = router
             lab.sessions[name] = Session(router)

@@ -99,11 +99,15 @@ class Topology:
 
     def cabled(self, device: str) -> set[str]:
         """The interfaces of ``device`` that a link connects."""
-        out = set()
+        return self.cabling().get(device, set())
+
+    def cabling(self) -> dict[str, set[str]]:
+        """Every device's cabled interfaces, in one pass over the links (a segment has an
+        end per device: asking each device of a hub to scan them all would be quadratic)."""
+        out: dict[str, set[str]] = {}
         for link in self.links:
             for dev, intf in link.ends:
-                if dev == device:
-                    out.add(intf)
+                out.setdefault(dev, set()).add(intf)
         return out
 
     @property

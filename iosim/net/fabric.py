@@ -37,12 +37,15 @@ class Link:
     capturing: bool = False
     macs: dict[bytes, Endpoint] = field(default_factory=dict)  # a segment's learnt addresses
     ledger: ArpLedger = field(default_factory=ArpLedger)  # a segment's ARP broadcasts
+    shared: bool = field(init=False)  # a segment (not a cable): every frame asks
 
-    @property
-    def shared(self) -> bool:
-        return len(self.ends) > 2 or self.label is not None
+    def __post_init__(self) -> None:
+        self.shared = len(self.ends) > 2 or self.label is not None
 
     def others(self, end: Endpoint) -> list[Endpoint]:
+        if len(self.ends) == 2:  # a cable: every frame asks, so no list walk
+            a, b = self.ends
+            return [b] if end == a else [a] if end == b else [a, b]
         return [e for e in self.ends if e != end]
 
     def destinations(self, end: Endpoint, frame: bytes) -> list[Endpoint]:
@@ -65,7 +68,8 @@ class Link:
 
     def peer(self, end: Endpoint) -> Endpoint:
         """The other end of a point-to-point link."""
-        return self.others(end)[0]
+        a, b = self.ends[0], self.ends[1]
+        return b if end == a else a
 
     @property
     def name(self) -> str:

@@ -53,7 +53,7 @@ def arp_fields(frame: bytes) -> tuple[bytes, int, int] | None:
             int.from_bytes(frame[38:42], "big"))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     """Frames counted: how many, their octets, and decaying sums as IOS's rates keep them."""
 

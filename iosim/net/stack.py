@@ -148,7 +148,7 @@ class PacketFilter(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class ArpEntry:
     """One ARP cache entry: ``show arp`` prints it."""
 
@@ -199,11 +199,16 @@ class IpStack:
     # the interface the datagram being forwarded arrived on (None while we originate):
     # outbound ACLs filter forwarded traffic only
     _transit: str | None = None
+    _macs: dict[str, bytes] = field(default_factory=dict)  # interface -> its MAC, once
 
     # ------------------------------------------------------------ addresses
 
     def mac(self, interface: str) -> bytes:
-        return interface_mac(self.node.name, interface)
+        """The MAC of ``interface`` (derived once: every frame in or out asks)."""
+        mac = self._macs.get(interface)
+        if mac is None:
+            mac = self._macs[interface] = interface_mac(self.node.name, interface)
+        return mac
 
     def owns(self, address: int) -> str | None:
         """The interface that has ``address``, if it is one of ours and up (a dict probe:

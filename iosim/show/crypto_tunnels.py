@@ -2,7 +2,8 @@
 them after the configured maps: ``Crypto Map: "Tunnel0-head-0" idb: ...``, the profile's
 entry 65536, and the profile instance 65537 with its generated access list (``permit gre
 host SOURCE host DESTINATION`` for GRE, ``permit ip any any`` for a VTI), the peer, and the
-tunnel as the interface using it. Lines are TAB-indented, as the other crypto map blocks.
+tunnel as the interface using it; the IPsec profile's ISAKMP or IKEv2 profile in both
+entries. Lines are TAB-indented, as the other crypto map blocks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ def _access_list(head: HeadMap) -> str:
             f"host {format_ip(head.peer)}")
 
 
+def _ike_profile_lines(head: HeadMap) -> list[str]:
+    """The ISAKMP or IKEv2 profile the IPsec profile names, as a crypto map entry's."""
+    profile = head.profile
+    out = []
+    if profile.isakmp_profile is not None:
+        out.append(f"\tISAKMP Profile: {profile.isakmp_profile}")
+    if profile.ikev2_profile is not None:
+        out.append(f"\tIKEv2 Profile: {profile.ikev2_profile}")
+    return out
+
+
 def _blocks(crypto: CryptoConfig, head: HeadMap, current_peer: str | None) -> list[str]:
     profile = head.profile
     local = format_ip(head.local) if head.local is not None else "0.0.0.0"
@@ -29,15 +41,13 @@ def _blocks(crypto: CryptoConfig, head: HeadMap, current_peer: str | None) -> li
     blocks = [f'Crypto Map: "{head.name}" idb: {idb} local address: {local}\n']
     template = [f'Crypto Map IPv4 "{head.name}" {HEAD_SEQ} ipsec-isakmp',
                 f"\tProfile name: {profile.name}"]
-    if profile.isakmp_profile is not None:
-        template.append(f"\tISAKMP Profile: {profile.isakmp_profile}")
+    template += _ike_profile_lines(head)
     blocks.append("\n".join(template + set_lines(crypto, profile)) + "\n")
     if head.peer is None:
         return blocks
     instance = [f'Crypto Map IPv4 "{head.name}" {INSTANCE_SEQ} ipsec-isakmp',
                 "\tMap is a PROFILE INSTANCE.", f"\tPeer = {format_ip(head.peer)}"]
-    if profile.isakmp_profile is not None:
-        instance.append(f"\tISAKMP Profile: {profile.isakmp_profile}")
+    instance += _ike_profile_lines(head)
     instance += ["\tExtended IP access list ", _access_list(head)]
     if current_peer is not None:
         instance.append(f"\tCurrent peer: {current_peer}")
