@@ -52,6 +52,7 @@ from iosim.ike.events import Phase2Keyed
 from iosim.ike.main_mode import NAT_T_PORT
 from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ipsec.crypto_debug import CryptoDebug
+from iosim.ipsec.engine_driver import NON_ESP_MARKER, EngineDriver
 from iosim.ipsec.ikev2_glue import Ikev2Glue, is_ikev2
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
@@ -64,10 +65,8 @@ if TYPE_CHECKING:
 
 __all__ = ["NON_ESP_MARKER", "IkeGlue"]
 
-NON_ESP_MARKER = bytes(4)  # RFC 3948: IKE on 4500 starts with four zero octets
 
-
-class IkeGlue:
+class IkeGlue(EngineDriver[IkeEngine]):
     """The IKE engines of one router and their I/O (see the module docstring)."""
 
     def __init__(self, router: Router, clock: VirtualClock, rand: Callable[[int], bytes],
@@ -97,9 +96,7 @@ class IkeGlue:
 
     def reset(self) -> None:
         """A reload: every negotiation and ISAKMP SA is forgotten."""
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
+        self.cancel_timers()
         self.engines.clear()
         self._dpd_checks.clear()
         self.admission = CallAdmission(self._admission_limits)
@@ -306,28 +303,6 @@ class IkeGlue:
 
     # ------------------------------------------------------------ pumping
 
-    def pump(self, local: int) -> None:
-        """Handle the engine's events (IOS prints a state change before the packet it
-        sends), send its datagrams, re-arm its timer."""
-        engine = self.engines[local]
-        self._events(local)
-        for peer, data, port in engine.datagrams_with_ports():
-            if port == NAT_T_PORT:
-                data = NON_ESP_MARKER + data
-            self.spd.send_own(self.stack.send_udp, peer, port, port, data, src=local)
-        self._events(local)
-        when = engine.get_timer()
-        old = self._timers.pop(local, None)
-        if old is not None:
-            old.cancel()
-        if when is not None:
-            self._timers[local] = self.clock.call_at(max(when, self.clock.now), self._timer,
-                                                     local)
-
-    def pump_all(self) -> None:
-        for local in list(self.engines):
-            self.pump(local)
-
     def _events(self, local: int) -> None:
         engine = self.engines[local]
         while (event := engine.next_event()) is not None:
@@ -335,11 +310,6 @@ class IkeGlue:
             handler = self._by_event.get(type(event))
             if handler is not None:
                 handler(local, event)
-
-    def _timer(self, local: int) -> None:
-        self._timers.pop(local, None)
-        self.engines[local].handle_timer(self.clock.now)
-        self.pump(local)
 
     # ------------------------------------------------------------ events -> SAD
 

@@ -50,6 +50,7 @@ from iosim.ike2.events import (
     SaUp,
 )
 from iosim.ike2.sa import Ikev2Settings
+from iosim.ipsec.engine_driver import EngineDriver
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
 from iosim.ipsec.spd import Intent, MapEntry, Spd, proxies_of
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Ikev2Glue", "is_ikev2"]
 
-NON_ESP_MARKER = bytes(4)
 _ID_KIND = {IdType.ID_IPV4_ADDR: "address", IdType.ID_FQDN: "fqdn",
             IdType.ID_RFC822_ADDR: "email"}
 _KIND_ID = {"address": IdType.ID_IPV4_ADDR, "fqdn": IdType.ID_FQDN,
@@ -90,7 +90,7 @@ def _within(inner: ProxyIdentity, outer: ProxyIdentity) -> bool:
             and outer.protocol in (0, inner.protocol))
 
 
-class Ikev2Glue:
+class Ikev2Glue(EngineDriver[Ikev2Engine]):
     """The IKEv2 engines of one router and their I/O (see the module docstring)."""
 
     def __init__(self, router: Router, clock: VirtualClock, rand: Callable[[int], bytes],
@@ -114,9 +114,7 @@ class Ikev2Glue:
 
     def reset(self) -> None:
         """A reload: every IKEv2 SA and negotiation is forgotten."""
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
+        self.cancel_timers()
         self.engines.clear()
         self.spis.clear()
         self.failures.clear()
@@ -280,32 +278,6 @@ class Ikev2Glue:
         """An IKEv2 message for ``dst`` (non-ESP marker already removed)."""
         self.engine(dst).receive_datagram(payload, src, self.clock.now, port)
         self.pump(dst)
-
-    def pump(self, local: int) -> None:
-        engine = self.engines[local]
-        self._events(local)
-        for peer, data, port in engine.datagrams_with_ports():
-            if port == NAT_T_PORT:
-                data = NON_ESP_MARKER + data
-            self.spd.send_own(self.stack.send_udp, peer, port, port, data, src=local)
-        self._events(local)
-        when = engine.get_timer()
-        old = self._timers.pop(local, None)
-        if old is not None:
-            old.cancel()
-        if when is not None:
-            self._timers[local] = self.clock.call_at(max(when, self.clock.now), self._timer,
-                                                     local)
-
-    def pump_all(self) -> None:
-        for local in list(self.engines):
-            self.pump(local)
-
-    def _timer(self, local: int) -> None:
-        self._timers.pop(local, None)
-        if local in self.engines:
-            self.engines[local].handle_timer(self.clock.now)
-            self.pump(local)
 
     def _say(self, text: str) -> None:
         if "ikev2" in self.router.debug_flags:
