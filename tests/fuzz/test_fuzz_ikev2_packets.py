@@ -14,6 +14,7 @@ from __future__ import annotations
 from budget import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
+from mutation import apply_edits, edits
 
 from iosim.lab.console import Lab, LabConsole
 
@@ -60,20 +61,9 @@ _IKE_AT = {b"\x01\xf4": 42, b"\x11\x94": 46}
 
 @st.composite
 def mutated_frame(draw: st.DrawFn) -> bytes:
-    frame = bytearray(draw(st.sampled_from(FRAMES)))
-    keep = _IKE_AT.get(bytes(frame[36:38]), 0) + 28 if draw(st.booleans()) else 0
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.integers(0, 3))
-        i = draw(st.integers(min(keep, len(frame) - 1), max(0, len(frame) - 1)))
-        if op == 0 and frame:
-            frame[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == 1:
-            del frame[i:]
-        elif op == 2:
-            frame[i:i] = draw(st.binary(max_size=64))
-        elif frame:
-            frame[i] = draw(st.integers(0, 255))
-    return bytes(frame)
+    frame = draw(st.sampled_from(FRAMES))
+    keep = _IKE_AT.get(frame[36:38], 0) + 28 if draw(st.booleans()) else 0
+    return apply_edits(frame, draw(edits()), keep)
 
 
 @FUZZ

@@ -12,6 +12,7 @@ from budget import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 from labkit import configure_seed
+from mutation import apply_edits, edits
 
 from iosim.lab.console import Lab, LabConsole
 
@@ -35,19 +36,7 @@ CONSOLE, FRAMES = _live_lab()
 
 @st.composite
 def mutated_frame(draw: st.DrawFn) -> bytes:
-    frame = bytearray(draw(st.sampled_from(FRAMES)))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.integers(0, 3))
-        i = draw(st.integers(0, max(0, len(frame) - 1)))
-        if op == 0 and frame:
-            frame[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == 1:
-            del frame[i:]
-        elif op == 2:
-            frame[i:i] = draw(st.binary(max_size=64))
-        elif frame:
-            frame[i] = draw(st.integers(0, 255))
-    return bytes(frame)
+    return apply_edits(draw(st.sampled_from(FRAMES)), draw(edits()))
 
 
 @FUZZ

@@ -16,6 +16,7 @@ from budget import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 from labkit import marks, run
+from mutation import Edit, apply_edits, edits
 from tunnelkit import PING, tunnel_lab
 
 from iosim.lab.console import LabConsole
@@ -41,27 +42,14 @@ def labs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[LabConsole
 
 
 @st.composite
-def mutation(draw: st.DrawFn) -> tuple[int, list[tuple[int, int, int, bytes]]]:
+def mutation(draw: st.DrawFn) -> tuple[int, list[Edit]]:
     """Which captured frame (an index into the list) and the edits to make to it."""
-    edits = [(draw(st.integers(0, 3)), draw(st.integers(0, 200)), draw(st.integers(0, 255)),
-              draw(st.binary(max_size=32))) for _ in range(draw(st.integers(1, 6)))]
-    return draw(st.integers(0, 10_000)), edits
+    return draw(st.integers(0, 10_000)), draw(edits())
 
 
-def _mutate(frames: list[bytes], m: tuple[int, list[tuple[int, int, int, bytes]]]) -> bytes:
-    index, edits = m
-    frame = bytearray(frames[index % len(frames)])
-    for op, at, value, blob in edits:
-        i = at % max(1, len(frame))
-        if op == 0 and frame:
-            frame[i] ^= 1 << (value % 8)
-        elif op == 1:
-            del frame[i:]
-        elif op == 2:
-            frame[i:i] = blob
-        elif frame:
-            frame[i] = value
-    return bytes(frame)
+def _mutate(frames: list[bytes], m: tuple[int, list[Edit]]) -> bytes:
+    index, changes = m
+    return apply_edits(frames[index % len(frames)], changes)
 
 
 def _receive(c: LabConsole, frames: list[bytes]) -> None:
