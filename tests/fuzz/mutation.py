@@ -4,7 +4,12 @@ intact so that the damage reaches a deeper layer's parser."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from iosim.lab.console import LabConsole
 
 #: (operation 0-3, position, byte value, bytes to insert)
 Edit = tuple[int, int, int, bytes]
@@ -32,3 +37,13 @@ def apply_edits(frame: bytes, changes: list[Edit], keep: int = 0) -> bytes:
         elif out:
             out[min(i, len(out) - 1)] = value
     return bytes(out)
+
+
+def deliver(console: LabConsole, frames: list[bytes], seconds: float = 0.5,
+            router: str = "R2", interface: str = "GigabitEthernet0/0") -> None:
+    """``frames`` arrive at ``router``'s ``interface``, then ``seconds`` of the lab pass."""
+    stack = console.lab.routers[router].stack
+    assert stack is not None
+    for frame in frames:
+        stack.receive(interface, frame)
+    console.lab.clock.advance(seconds)

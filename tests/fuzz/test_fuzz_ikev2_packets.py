@@ -14,7 +14,7 @@ from __future__ import annotations
 from budget import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
-from mutation import apply_edits, edits
+from mutation import apply_edits, deliver, edits
 
 from iosim.lab.console import Lab, LabConsole
 
@@ -69,19 +69,11 @@ def mutated_frame(draw: st.DrawFn) -> bytes:
 @FUZZ
 @given(frames=st.lists(mutated_frame(), min_size=1, max_size=20))
 def test_mutated_ikev2_frames_into_a_live_router_never_raise(frames: list[bytes]) -> None:
-    r2 = CONSOLE.lab.routers["R2"]
-    assert r2.stack is not None
-    for frame in frames:
-        r2.stack.receive("GigabitEthernet0/0", frame)
-    CONSOLE.lab.clock.advance(0.5)
+    deliver(CONSOLE, frames)
 
 
 def test_after_the_fuzzing_the_ikev2_tunnel_still_carries_traffic() -> None:
-    r2 = CONSOLE.lab.routers["R2"]
-    assert r2.stack is not None
-    for frame in FRAMES:  # replays too: every one must be dropped and counted, not crash
-        r2.stack.receive("GigabitEthernet0/0", frame)
-    CONSOLE.lab.clock.advance(5)
+    deliver(CONSOLE, FRAMES, 5)  # replays too: each dropped and counted, not a crash
     CONSOLE.feed("@R1")
     out = CONSOLE.feed("ping 10.0.2.10 source 192.168.1.1")
     assert "Success rate is 100 percent" in out or "!!!!" in out, out

@@ -16,7 +16,7 @@ from budget import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 from labkit import marks, run
-from mutation import Edit, apply_edits, edits
+from mutation import Edit, apply_edits, deliver, edits
 from tunnelkit import PING, tunnel_lab
 
 from iosim.lab.console import LabConsole
@@ -52,14 +52,6 @@ def _mutate(frames: list[bytes], m: tuple[int, list[Edit]]) -> bytes:
     return apply_edits(frames[index % len(frames)], changes)
 
 
-def _receive(c: LabConsole, frames: list[bytes]) -> None:
-    r2 = c.lab.routers["R2"]
-    assert r2.stack is not None
-    for frame in frames:
-        r2.stack.receive("GigabitEthernet0/0", frame)
-    c.lab.clock.advance(0.5)
-
-
 @FUZZ
 @given(which=st.sampled_from(["gre", "protected"]),
        mutations=st.lists(mutation(), min_size=1, max_size=20))
@@ -67,13 +59,13 @@ def test_mutated_tunnel_frames_never_raise(
         labs: dict[str, tuple[LabConsole, list[bytes]]], which: str,
         mutations: list[tuple[int, list[tuple[int, int, int, bytes]]]]) -> None:
     c, frames = labs[which]
-    _receive(c, [_mutate(frames, m) for m in mutations])
+    deliver(c, [_mutate(frames, m) for m in mutations])
 
 
 def test_after_the_fuzzing_the_tunnels_still_carry_traffic(
         labs: dict[str, tuple[LabConsole, list[bytes]]]) -> None:
     for c, frames in labs.values():
-        _receive(c, frames)  # replays too: dropped and counted, never a crash
+        deliver(c, frames)  # replays too: dropped and counted, never a crash
         c.lab.clock.advance(5)
         assert c.lab.routers["R2"].interface_up("Tunnel0") == ("up", "up")
         assert marks(run(c, "@R1\n" + PING)) == ["!!!!!"]
