@@ -33,7 +33,7 @@ from iosim.net.fabric import Fabric
 from iosim.net.host import HOST_INTERFACE, Host
 from iosim.net.nat import install_nat
 from iosim.net.segment import Port
-from iosim.net.stack import IpStack
+from iosim.net.stack import BurnedInAddresses, IpStack
 from iosim.net.tcp_mss import install_mss_clamp
 from iosim.net.tunnel import install_tunnels
 from iosim.ospf.router_ospf import RouterOspf
@@ -86,6 +86,7 @@ class Lab:
 
     def __post_init__(self) -> None:
         self.fabric = Fabric(self.clock)
+        self.macs = BurnedInAddresses()
 
     @property
     def topology(self) -> Topology:
@@ -152,9 +153,11 @@ class Lab:
             fabric.connect(link.ends, link.delay, link.name)
         for name, router in self.routers.items():
             stack = IpStack(router, self.clock, fabric.transmitter(name),
-                            packet_filter=InterfaceAcls(router))
+                            packet_filter=InterfaceAcls(router), mac_source=self.macs)
             router.stack = stack
             stack.ports = self._ports(name, router.physical)
+            for interface in router.physical:  # in topology order: see BurnedInAddresses
+                stack.mac(interface)
             install_nat(router)  # NAT's hooks first: IOS translates before it encrypts
             install_mss_clamp(router)
             install_tunnels(router, self.clock)  # before the crypto, which protects them
@@ -166,8 +169,10 @@ class Lab:
             router.peer_enabled = partial(fabric.peer_admin_up, name)
             router.listeners.append(partial(self._tell_far_end, name))
         for name, host in self.hosts.items():
-            hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False)
+            hstack = IpStack(host, self.clock, fabric.transmitter(name), forwarding=False,
+                             mac_source=self.macs)
             host.stack = hstack
+            hstack.mac(HOST_INTERFACE)
             hstack.ports = self._ports(name, [HOST_INTERFACE])
             self.sessions[name] = HostShell(host, self.clock)
             fabric.attach(name, hstack.receive, host.interface_is_up)

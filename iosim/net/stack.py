@@ -111,6 +111,26 @@ def interface_mac(device: str, interface: str) -> bytes:
     return bytes([0x52, 0x54, 0x00]) + digest[:3]
 
 
+@dataclass
+class BurnedInAddresses:
+    """The MACs of one lab's interfaces, unique in the lab as real burned-in addresses are.
+
+    Each is :func:`interface_mac` of its device and interface; the 24 bits it varies clash
+    somewhere among a few thousand interfaces (the birthday bound), so a MAC already given to
+    another interface is derived again (``interface#1``, ``#2`` ...) until it is free. The
+    first to ask keeps the plain one: the lab asks in topology order at boot."""
+
+    _owner: dict[bytes, tuple[str, str]] = field(default_factory=dict)
+
+    def __call__(self, device: str, interface: str) -> bytes:
+        key = (device, interface)
+        mac, again = interface_mac(device, interface), 0
+        while self._owner.setdefault(mac, key) != key:
+            again += 1
+            mac = interface_mac(device, f"{interface}#{again}")
+        return mac
+
+
 class Clock(Protocol):
     @property
     def now(self) -> float: ...
@@ -200,6 +220,9 @@ class IpStack:
     # outbound ACLs filter forwarded traffic only
     _transit: str | None = None
     _macs: dict[str, bytes] = field(default_factory=dict)  # interface -> its MAC, once
+    #: (device, interface) -> its MAC: the lab's :class:`BurnedInAddresses`, or
+    #: :func:`interface_mac` for a stack on its own
+    mac_source: Callable[[str, str], bytes] = interface_mac
 
     # ------------------------------------------------------------ addresses
 
@@ -207,7 +230,7 @@ class IpStack:
         """The MAC of ``interface`` (derived once: every frame in or out asks)."""
         mac = self._macs.get(interface)
         if mac is None:
-            mac = self._macs[interface] = interface_mac(self.node.name, interface)
+            mac = self._macs[interface] = self.mac_source(self.node.name, interface)
         return mac
 
     def owns(self, address: int) -> str | None:

@@ -236,8 +236,9 @@ class UdpBridge:
 
     def inject(self, sport: int, dport: int, payload: bytes) -> bool:
         """One datagram from the peer as a real IPv4/UDP packet into the router's interface."""
-        dst = self.router.stack.source_for(self.interface) if self.router.stack else None
-        if dst is None:
+        stack = self.router.stack
+        dst = stack.source_for(self.interface) if stack is not None else None
+        if stack is None or dst is None:
             self.dropped += 1
             return False
         src = _address(self.peer_address)
@@ -247,7 +248,7 @@ class UdpBridge:
                             payload=push_udp(UdpDatagram(sport, dport, payload), src, dst))
         pieces = [push_ipv4(packet)] if packet.total_length <= ETHERNET_MTU \
             else fragment(packet, ETHERNET_MTU)
-        router_mac = interface_mac(self.router.name, self.interface)
+        router_mac = stack.mac(self.interface)
         for piece in pieces:
             frame = EthernetFrame(router_mac, self.mac, EtherType.IPV4, piece)
             self.send_frame(BRIDGE_INTERFACE, push_ethernet(frame, pad=True))

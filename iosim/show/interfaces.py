@@ -61,7 +61,8 @@ def hardware_of(name: str) -> Hardware:
 
 
 def _mac(router: Router, name: str) -> str:
-    return mac_to_str(interface_mac(router.name, name))
+    stack = router.stack  # the lab's (unique) address; a router not on a fabric derives it
+    return mac_to_str(stack.mac(name) if stack is not None else interface_mac(router.name, name))
 
 
 def _prefix(intf: InterfaceConfig) -> str | None:

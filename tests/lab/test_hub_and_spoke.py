@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from labkit import marks
 
 from iosim.lab.console import Lab, LabConsole
 from iosim.lab.hub_and_spoke import HUB_LAN, main, spoke_address, spoke_lan, write_lab
+from iosim.net.packets import mac_to_str
+from iosim.net.stack import interface_mac
 
 SPOKES = 20
+GI0 = "GigabitEthernet0/0"
 
 
 def _hub_host() -> str:
@@ -48,3 +52,39 @@ def test_the_shipped_lab_is_the_generator_s_output(tmp_path: Path) -> None:
     for path in sorted(shipped.iterdir()):
         assert path.read_text() == (tmp_path / path.name).read_text(), path.name
     assert main(["hub_and_spoke"]) == 2
+
+
+def test_spokes_whose_derived_macs_clash_get_distinct_ones(tmp_path: Path) -> None:
+    """Every interface's MAC is derived from its device and interface name in 24 bits, so
+    some clash in a large lab (S208 and S4191 of a 10,000-spoke hub do). Real interfaces
+    never share a burned-in address: the second is derived again, and both spokes reach and
+    are reached by the hub (with one MAC, the segment delivered S208's frames to S4191)."""
+    clashing = {"S1": "S208", "S2": "S4191"}
+    assert interface_mac("S208", GI0) == interface_mac("S4191", GI0)
+    directory = tmp_path / "lab"
+    write_lab(directory, 2)
+    for path in directory.iterdir():
+        text = re.sub(r"\bS([12])\b", lambda m: clashing[m.group(0)], path.read_text())
+        path.write_text(text)
+        if path.stem in clashing:
+            path.rename(directory / f"{clashing[path.stem]}.cfg")
+    lab = Lab.load(str(directory), nvram_dir=tmp_path / "nv")
+    first, second = (lab.routers[name].stack for name in ("S208", "S4191"))
+    assert first is not None and second is not None
+    assert first.mac(GI0) == interface_mac("S208", GI0)  # the first keeps the plain one
+    assert second.mac(GI0) != first.mac(GI0)
+    console = LabConsole(lab, "HUB", paging=False)
+    console.feed("@S4191")
+    console.feed("enable")
+    shown = console.feed(f"show interfaces {GI0}")
+    assert f"address is {mac_to_str(second.mac(GI0))}" in shown
+    for n in (1, 2):
+        console.feed(f"@{clashing[f'S{n}']}")
+        console.feed("enable")
+        out = console.feed(f"ping {_hub_host()} source {spoke_lan(n)[:-1]}1 repeat 3")
+        assert marks(out) == [".!!"], (n, out)
+    console.feed("@HUB")
+    console.feed("enable")
+    for n in (1, 2):
+        out = console.feed(f"ping {spoke_lan(n)[:-1]}1 source {_hub_host()}")
+        assert marks(out) == ["!!!!!"], (n, out)
