@@ -223,9 +223,12 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         aggressive_for: Callable[[int], bool] = lambda peer: False,
         dpd_for: Callable[[int], DpdSettings | None] = lambda peer: None,
         admission: CallAdmission | None = None,
+        spi_in_use: Callable[[int], bool] = lambda spi: False,
     ) -> None:
         self.local = local_address
         self._rand = rand
+        # an inbound SPI the device already receives on, in any SA (its other engines' too)
+        self._spi_in_use = spi_in_use
         self._policies = policies
         self._psk_for = psk_for
         self._select = select_phase2 or _first_select

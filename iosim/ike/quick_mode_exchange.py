@@ -153,6 +153,7 @@ class QuickModeMixin(MainModeMixin):
                       Phase2Offer | Phase2Refused | None]
     _qm: QmTable[QuickModeExchange]
     _pairs: PairTable[IpsecSaPair]
+    _spi_in_use: Callable[[int], bool]
     _events: deque[object]
     _next_ipsec_conn_id: int
 
@@ -170,9 +171,12 @@ class QuickModeMixin(MainModeMixin):
                 return mid
 
     def _new_spi(self, *taken: int) -> int:
+        """A fresh inbound SPI: 256 and up (RFC 4303 2.1 reserves the rest), and none that a
+        pair of ours or any other SA of the device already receives on (the receiver tells
+        its SAs apart by SPI alone)."""
         while True:
             spi = self._random_int(4, 256)
-            if spi not in taken:
+            if spi not in taken and spi not in self._pairs and not self._spi_in_use(spi):
                 return spi
 
     def _state(self, sa: IsakmpSa, old: str, new: str, mid: int) -> None:

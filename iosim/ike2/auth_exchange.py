@@ -35,6 +35,7 @@ class AuthExchangeMixin(CreateChildMixin):
 
     _settings_for: Callable[[int, tuple[int, bytes] | None], Ikev2Settings | None]
     _half_open: dict[tuple[int, bytes], Ikev2Sa]
+    _spi_in_use: Callable[[int], bool]
     stats: dict[str, int]
 
     if TYPE_CHECKING:  # provided by Ikev2Engine
@@ -88,9 +89,11 @@ class AuthExchangeMixin(CreateChildMixin):
         return out
 
     def _spi(self) -> int:
+        """A fresh inbound SPI for a CHILD_SA: 256 and up (RFC 4303 2.1), and none that an
+        SA of the device (a child of ours once installed) already receives on."""
         while True:
             spi = int.from_bytes(self._rand(4), "big")
-            if spi >= 256:
+            if spi >= 256 and not self._spi_in_use(spi):
                 return spi
 
     def _auth_request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],

@@ -136,9 +136,12 @@ class Ikev2Engine(AuthExchangeMixin):
                  select_child: SelectChild,
                  nat_traversal: bool = True,
                  cookie_threshold: Callable[[], int | None] = lambda: None,
-                 fragmentation_mtu: Callable[[], int | None] = lambda: None) -> None:
+                 fragmentation_mtu: Callable[[], int | None] = lambda: None,
+                 spi_in_use: Callable[[int], bool] = lambda spi: False) -> None:
         self.local = local
         self._rand = rand
+        # an inbound SPI the device already receives on, in any SA (its other engines' too)
+        self._spi_in_use = spi_in_use
         self._proposals = proposals
         self._settings_for = settings_for
         self._select = select_child

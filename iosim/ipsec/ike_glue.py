@@ -124,7 +124,7 @@ class IkeGlue(EngineDriver[IkeEngine]):
                                                                          proxies, offers),
                 aggressive_mode_disabled=lambda: self.crypto.aggressive_mode_disabled,
                 aggressive_for=self.aggressive_for, dpd_for=self.dpd_for,
-                admission=self.admission)
+                admission=self.admission, spi_in_use=self.sa.spi_in_use)
             self.engines[local] = engine
         return engine
 

@@ -130,7 +130,8 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     local, peer, proxies, offers, in_auth),
                 cookie_threshold=lambda: self.config.cookie_challenge,
                 fragmentation_mtu=lambda: (self.config.fragmentation_mtu or 576)
-                if self.config.fragmentation else None)
+                if self.config.fragmentation else None,
+                spi_in_use=self.sa.spi_in_use)
             self.engines[local] = engine
         return engine
 

@@ -235,6 +235,10 @@ class SaLifecycle:
             self.router.withdraw_route(key)
         self._changed()
 
+    def spi_in_use(self, spi: int) -> bool:
+        """Whether an installed SA already receives on ``spi`` (IKE draws new SPIs apart)."""
+        return spi in self.sad.by_spi
+
     def remove_spi(self, peer: int, spi_in: int) -> None:
         """Remove the pair whose inbound SPI is ``spi_in``, if it is one with ``peer``."""
         bundle = self.sad.by_spi.get(spi_in)

@@ -254,3 +254,19 @@ def test_garbage_is_dropped_and_counted() -> None:
     tampered[-1] ^= 1
     link.b.engine.receive_datagram(bytes(tampered), A, 1.0)
     assert link.b.engine.dropped >= 5 and link.b.engine.sa_for(A) is not None
+
+
+def test_a_child_spi_the_device_receives_on_is_drawn_again() -> None:
+    """The same draws each time; the second time A's device already receives on the SPI A
+    chose the first time, so A draws another (the receiver tells SAs apart by SPI alone)."""
+    first, _ = _up(pair_of())
+    asked: list[int] = []
+
+    def in_use(spi: int) -> bool:
+        asked.append(spi)
+        return spi == first.spi_in
+
+    a, b = _up(pair_of(a_kw={"spi_in_use": in_use}))
+    assert asked[0] == first.spi_in
+    assert a.spi_in != first.spi_in and a.spi_in >= 256
+    _mirror(a, b)

@@ -258,3 +258,14 @@ def test_an_isakmp_peer_with_an_aggressive_mode_password_initiates_aggressive_mo
                  "crypto isakmp key SECRETKEY123 address 203.0.113.2\nend\nclear crypto session\n")
     out = console.feed(PING)
     assert "beginning Main Mode exchange" in out and "".join(marks(out)) == ".!!!!"
+
+
+def test_quick_mode_draws_no_inbound_spi_the_router_already_uses(tmp_path: Path) -> None:
+    """The router's IKE engines ask its SAD: an SPI an installed SA receives on is taken."""
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    crypto = console.lab.routers["R1"].crypto_plane
+    (bundle,) = crypto.lifecycle.sad.bundles
+    (engine,) = crypto.ike.engines.values()
+    assert engine._spi_in_use(bundle.inbound.spi)
+    assert not engine._spi_in_use(bundle.outbound.spi)  # the peer receives on that one
