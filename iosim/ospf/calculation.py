@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iosim.ospf.neighbor import NeighborState
-from iosim.ospf.packets import LsType, SummaryLsa
-from iosim.ospf.spf import Path, best_routes, external, inter_area, intra_area
+from iosim.ospf.packets import ROUTER_E, LsType, SummaryLsa
+from iosim.ospf.spf import Path, PathType, best_routes, external, inter_area, intra_area
 
 if TYPE_CHECKING:
     from iosim.ospf.engine import OspfEngine
@@ -80,17 +80,24 @@ class RouteCalculation:
         inter, asbrs = inter_area(e.router_id, {a: (area.lsdb, area.tree)
                                                 for a, area in e.areas.items()},
                                   now, border)
-
-        def asbr_path(rid: int) -> Path | None:
-            found = [a.tree.routers[rid] for a in e.areas.values()
-                     if rid in a.tree.routers and a.tree.routers[rid].flags & 0x02]
-            if found:
-                return min(found, key=lambda p: p.cost)
-            return asbrs.get(rid)
-
-        outside = external(e.router_id, e.external, now, asbr_path)
+        e.asbr_paths = self._asbr_paths(asbrs)
+        outside = external(e.router_id, e.external, now, e.asbr_paths.get)
         self._set_table(best_routes(intra, inter, outside), now)
         self._summaries(intra, inter, now)
+
+    def _asbr_paths(self, inter: dict[int, Path]) -> dict[int, Path]:
+        """The best path to each AS boundary router (16.4 (3)): intra-area through any
+        area (the cheapest), else through the summaries (``inter``)."""
+        out = dict(inter)
+        for area in self.engine.areas.values():
+            for rid, path in area.tree.routers.items():
+                if not path.flags & ROUTER_E:
+                    continue
+                known = out.get(rid)
+                if known is None or known.path_type is not PathType.INTRA_AREA or (
+                        path.cost < known.cost):
+                    out[rid] = path
+        return out
 
     def _neighbor_address(self, name: str, router_id: int) -> int | None:
         """The address of the full neighbour with ``router_id`` on interface ``name``."""

@@ -153,6 +153,8 @@ class OspfEngine:
         self.events: list[OspfEvent] = []
         self.table: dict[tuple[int, int], Path] = {}
         self.route_times: dict[tuple[int, int], RouteTimes] = {}
+        #: the best path to each AS boundary router, by router ID (the last calculation's)
+        self.asbr_paths: dict[int, Path] = {}
         self.default_originate: DefaultOriginate | None = None
         self.default_route = False  # the routing table has a default route of another source
         self.spf_last: float | None = None

@@ -228,6 +228,28 @@ def _offer(table: dict[tuple[int, int], Path], prefix: tuple[int, int], path: Pa
         known.next_hops = _merge(known.next_hops, path.next_hops)
 
 
+def reads_summaries(area_id: int, border: bool) -> bool:
+    """Whether the calculation reads an area's summary-LSAs (16.2): an area border router
+    reads the backbone's only."""
+    return not border or area_id == 0
+
+
+def summary_path(root: int, area_id: int, tree: AreaTree, entry: LsdbEntry,
+                 now: float) -> Path | None:
+    """The inter-area path a summary-LSA (type 3 or 4) of an area offers (16.2), or None
+    when it offers none: the root's own, unreachable, at LSInfinity or MaxAge."""
+    h = entry.header
+    body = _body(entry)
+    if (h.advertising_router == root or not isinstance(body, SummaryLsa)
+            or body.metric >= LS_INFINITY or entry.at_max_age(now)):
+        return None
+    abr = tree.routers.get(h.advertising_router)
+    if abr is None or not abr.flags & ROUTER_B:
+        return None
+    return Path(abr.cost + body.metric, abr.next_hops, h.advertising_router, area_id,
+                PathType.INTER_AREA)
+
+
 def inter_area(root: int, areas: dict[int, tuple[Lsdb, AreaTree]], now: float,
                border: bool) -> tuple[dict[tuple[int, int], Path], dict[int, Path]]:
     """The summary-LSAs (16.2): (networks, AS boundary routers) reached through an area
@@ -235,60 +257,76 @@ def inter_area(root: int, areas: dict[int, tuple[Lsdb, AreaTree]], now: float,
     nets: dict[tuple[int, int], Path] = {}
     asbrs: dict[int, Path] = {}
     for area_id, (lsdb, tree) in areas.items():
-        if border and area_id != 0:
+        if not reads_summaries(area_id, border):
             continue
         for ls_type in (LsType.SUMMARY_NETWORK, LsType.SUMMARY_ASBR):
             for e in lsdb.of_type(ls_type):
+                path = summary_path(root, area_id, tree, e, now)
+                if path is None:
+                    continue
                 h = e.header
-                body = _body(e)
-                if (h.advertising_router == root or not isinstance(body, SummaryLsa)
-                        or body.metric >= LS_INFINITY or e.at_max_age(now)):
-                    continue
-                abr = tree.routers.get(h.advertising_router)
-                if abr is None or not abr.flags & ROUTER_B:
-                    continue
-                path = Path(abr.cost + body.metric, abr.next_hops, h.advertising_router,
-                            area_id, PathType.INTER_AREA)
                 if ls_type == LsType.SUMMARY_ASBR:
                     known = asbrs.get(h.link_state_id)
                     if known is None or path.cost < known.cost:
                         asbrs[h.link_state_id] = path
                     continue
-                _offer(nets, (h.link_state_id & body.network_mask, body.network_mask), path)
+                body = e.body()  # parsed: summary_path found it a SummaryLsa
+                if isinstance(body, SummaryLsa):
+                    mask = body.network_mask
+                    _offer(nets, (h.link_state_id & mask, mask), path)
     return nets, asbrs
+
+
+def external_path(root: int, entry: LsdbEntry, now: float,
+                  asbr_path: Callable[[int], Path | None]) -> Path | None:
+    """The path an AS-external-LSA offers (16.4), or None when it offers none: the root's
+    own, its ASBR unreachable, at LSInfinity or MaxAge. A type 1 route costs the path to
+    the ASBR plus its metric; a type 2 route its metric, ties broken by the path to the
+    ASBR."""
+    h = entry.header
+    body = _body(entry)
+    if (h.advertising_router == root or not isinstance(body, AsExternalLsa)
+            or body.metric >= LS_INFINITY or entry.at_max_age(now)):
+        return None
+    to_asbr = asbr_path(h.advertising_router)
+    if to_asbr is None:
+        return None
+    if body.type2:
+        return Path(to_asbr.cost, to_asbr.next_hops, h.advertising_router,
+                    path_type=PathType.EXTERNAL_2, type2_cost=body.metric)
+    return Path(to_asbr.cost + body.metric, to_asbr.next_hops, h.advertising_router,
+                path_type=PathType.EXTERNAL_1)
+
+
+_TYPE_RANK = {t: i for i, t in enumerate(PathType)}
+
+
+def external_rank(path: Path) -> tuple[int, int, int]:
+    """How external paths compare (16.4): type 1 before type 2, then the type 2 metric,
+    then the cost."""
+    return (_TYPE_RANK[path.path_type], path.type2_cost, path.cost)
 
 
 def external(root: int, lsdb: Lsdb, now: float,
              asbr_path: Callable[[int], Path | None]) -> dict[tuple[int, int], Path]:
-    """The AS-external-LSAs (16.4): type 1 routes cost the path to the ASBR plus their
-    metric; type 2 routes their metric, ties broken by the path to the ASBR."""
+    """The AS-external-LSAs (16.4): per prefix, the best of the paths they offer
+    (:func:`external_path`); equal ones share their next hops."""
     out: dict[tuple[int, int], Path] = {}
     for e in lsdb.of_type(LsType.AS_EXTERNAL):
-        h = e.header
-        body = _body(e)
-        if (h.advertising_router == root or not isinstance(body, AsExternalLsa)
-                or body.metric >= LS_INFINITY or e.at_max_age(now)):
+        path = external_path(root, e, now, asbr_path)
+        if path is None:
             continue
-        to_asbr = asbr_path(h.advertising_router)
-        if to_asbr is None:
+        body = e.body()  # parsed: external_path found it an AsExternalLsa
+        if not isinstance(body, AsExternalLsa):
             continue
-        prefix = (h.link_state_id & body.network_mask, body.network_mask)
-        if body.type2:
-            path = Path(to_asbr.cost, to_asbr.next_hops, h.advertising_router,
-                        path_type=PathType.EXTERNAL_2, type2_cost=body.metric)
-        else:
-            path = Path(to_asbr.cost + body.metric, to_asbr.next_hops, h.advertising_router,
-                        path_type=PathType.EXTERNAL_1)
+        prefix = (e.header.link_state_id & body.network_mask, body.network_mask)
         known = out.get(prefix)
-        rank = (_TYPE_RANK[path.path_type], path.type2_cost, path.cost)
-        if known is None or rank < (_TYPE_RANK[known.path_type], known.type2_cost, known.cost):
+        rank = external_rank(path)
+        if known is None or rank < external_rank(known):
             out[prefix] = path
-        elif rank == (_TYPE_RANK[known.path_type], known.type2_cost, known.cost):
+        elif rank == external_rank(known):
             known.next_hops = _merge(known.next_hops, path.next_hops)
     return out
-
-
-_TYPE_RANK = {t: i for i, t in enumerate(PathType)}
 
 
 def best_routes(*tables: dict[tuple[int, int], Path]) -> dict[tuple[int, int], Path]:
