@@ -1,4 +1,4 @@
-"""OSPF's EXEC commands: ``show ip ospf [N] [neighbor|interface|database]``, ``show ip
+"""OSPF's EXEC commands: ``show ip ospf [N] [neighbor|interface|database [TYPE ...]]``, ``show ip
 protocols``, ``show ip route ospf``, ``debug ip ospf adj|hello|events`` (and ``undebug``),
 ``clear ip ospf [N] process`` with IOS's question."""
 
@@ -8,6 +8,7 @@ from iosim.cli.exec_commands import _known_interface, _output
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.session import Pending, Session, exec_handler
+from iosim.net.packets import ip_to_int
 from iosim.ospf.router_ospf import RouterOspf
 from iosim.show import ospf as show
 from iosim.show.routing import show_ip_route
@@ -28,6 +29,11 @@ _OSPF_CODES = frozenset({"O", "O IA", "O E1", "O E2"})
 def _pid(m: Match, terminal: str) -> int | None:
     value = m.get(terminal)
     return int(value) if value is not None else None
+
+
+def _address(m: Match, terminal: str) -> int | None:
+    value = m.get(terminal)
+    return ip_to_int(value) if value is not None else None
 
 
 @exec_handler("show_ip_ospf")
@@ -55,8 +61,10 @@ def _show_interface(session: Session, m: Match) -> str:
 def _show_database(session: Session, m: Match) -> str:
     keyword = next((k for t, k in _DATABASE.items() if m.has(t)), None)
     ls_type = show.DATABASE_KEYWORDS[keyword] if keyword is not None else None
+    lsa_filter = show.LsaFilter(_address(m, "SHOW_DB_LSID"), _address(m, "SHOW_DB_ADV_ADDRESS"),
+                                m.has("SHOW_DB_SELF_ORIGINATE"))
     return _output(session, m, show.show_ip_ospf_database(
-        session.router, _pid(m, "SHOW_OSPF_PID"), ls_type))
+        session.router, _pid(m, "SHOW_OSPF_PID"), ls_type, lsa_filter))
 
 
 @exec_handler("show_ip_protocols")

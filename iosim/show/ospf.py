@@ -1,6 +1,7 @@
 """Pure renderers of OSPF's state, as IOS 15 prints it: ``show ip ospf``, ``show ip ospf
-neighbor``, ``show ip ospf interface [brief|IF]``, ``show ip ospf database [TYPE]`` and
-``show ip protocols``.
+neighbor``, ``show ip ospf interface [brief|IF]``, ``show ip ospf database`` (the summary
+of the LSDB) and ``show ip ospf database TYPE [LSID] [adv-router A.B.C.D|self-originate]``
+(each LSA of a type in detail), and ``show ip protocols``.
 
 Each takes the router and reads its :class:`~iosim.ospf.router_ospf.RouterOspf`
 (``router.ospf_plane``): the engines' interfaces, neighbours, link-state databases and SPF
@@ -10,6 +11,7 @@ passive interfaces). Times are the lab's virtual clock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iosim.net.packets import format_ip
@@ -17,16 +19,36 @@ from iosim.ospf.calculation import SPF_HOLD, SPF_MAX_WAIT, SPF_START
 from iosim.ospf.config import ospf_config
 from iosim.ospf.engine import OspfEngine
 from iosim.ospf.interface import NetworkType, OspfInterface
-from iosim.ospf.lsdb import Lsdb, LsdbEntry
+from iosim.ospf.lsdb import MAX_AGE, Lsdb, LsdbEntry
 from iosim.ospf.neighbor import Neighbor, NeighborState
-from iosim.ospf.packets import AsExternalLsa, AuType, LsType, OspfError, RouterLsa
+from iosim.ospf.packets import (
+    OPTION_DC,
+    ROUTER_B,
+    ROUTER_E,
+    ROUTER_V,
+    AsExternalLsa,
+    AuType,
+    LinkType,
+    LsType,
+    NetworkLsa,
+    OspfError,
+    RouterLsa,
+    SummaryLsa,
+)
+from iosim.ospf.spf import (
+    PathType,
+    external_path,
+    external_rank,
+    reads_summaries,
+    summary_path,
+)
 from iosim.show.durations import hms
 
 if TYPE_CHECKING:
     from iosim.ospf.router_ospf import RouterOspf
     from iosim.router import Router
 
-__all__ = ["show_ip_ospf", "show_ip_ospf_database", "show_ip_ospf_interface",
+__all__ = ["LsaFilter", "show_ip_ospf", "show_ip_ospf_database", "show_ip_ospf_interface",
            "show_ip_ospf_interface_brief", "show_ip_ospf_neighbor", "show_ip_protocols"]
 
 
@@ -243,23 +265,203 @@ def _db_section(lsdb: Lsdb, ls_type: LsType, area: str | None, now: float) -> li
             + extra, *(_db_line(e, now) for e in entries)]
 
 
+@dataclass(frozen=True)
+class LsaFilter:
+    """Which LSAs ``show ip ospf database TYPE [LSID] [adv-router A.B.C.D|self-originate]``
+    lists."""
+
+    link_state_id: int | None = None
+    advertising_router: int | None = None
+    self_originate: bool = False
+
+    def keeps(self, engine: OspfEngine, entry: LsdbEntry) -> bool:
+        h = entry.header
+        return ((self.link_state_id is None or h.link_state_id == self.link_state_id)
+                and (self.advertising_router is None
+                     or h.advertising_router == self.advertising_router)
+                and (not self.self_originate or h.advertising_router == engine.router_id))
+
+
+#: LS type -> (``LS Type:`` text, what follows the Link State ID)
+_DETAIL_TYPES = {LsType.ROUTER: ("Router Links", ""),
+                 LsType.NETWORK: ("Network Links", " (address of Designated Router)"),
+                 LsType.SUMMARY_NETWORK: ("Summary Links(Network)", " (summary Network Number)"),
+                 LsType.SUMMARY_ASBR: ("Summary Links(AS Boundary Router)",
+                                       " (AS Boundary Router address)"),
+                 LsType.AS_EXTERNAL: ("AS External Link", " (External Network Number )")}
+#: router-LSA link type -> (what it connects to, what its Link ID is, what its Link Data is)
+_LINK_TEXT: dict[int, tuple[str, str, str]] = {
+    LinkType.POINT_TO_POINT: ("another Router (point-to-point)", "Neighboring Router ID",
+                              "Router Interface address"),
+    LinkType.TRANSIT: ("a Transit Network", "Designated Router address",
+                       "Router Interface address"),
+    LinkType.STUB: ("a Stub Network", "Network/subnet number", "Network Mask"),
+    LinkType.VIRTUAL: ("a Virtual Link", "Neighboring Router ID", "Router Interface address")}
+#: The DN bit of summary- and AS-external-LSAs' options (RFC 4576): IOS prints it as
+#: "Downward", its absence as "Upward".
+_OPTION_DN = 0x80
+_OPTION_T = 0x01
+_ROUTING_BIT = "  Routing Bit Set on this LSA in topology Base with MTID 0"
+
+
+def _mask_bits(mask: int) -> int:
+    return bin(mask).count("1")
+
+
+def _options(ls_type: int, options: int) -> str:
+    words = ["TOS-capability" if options & _OPTION_T else "No TOS-capability",
+             "DC" if options & OPTION_DC else "No DC"]
+    if ls_type in (LsType.SUMMARY_NETWORK, LsType.SUMMARY_ASBR, LsType.AS_EXTERNAL):
+        words.append("Downward" if options & _OPTION_DN else "Upward")
+    return f"({', '.join(words)})"
+
+
+def _routing_bit(engine: OspfEngine, area_id: int | None, entry: LsdbEntry,
+                 body: object, now: float) -> bool:
+    """Whether the last calculation used the LSA for a route (IOS's "routing bit"): the
+    router-LSA of a border router it reached, the network-LSA of a network it installed,
+    a summary- or AS-external-LSA whose path is (one of) the best to its destination."""
+    h = entry.header
+    area = engine.areas.get(area_id) if area_id is not None else None
+    if isinstance(body, RouterLsa):
+        return area is not None and h.advertising_router in area.tree.routers
+    if isinstance(body, NetworkLsa):
+        route = engine.table.get((h.link_state_id & body.network_mask, body.network_mask))
+        return (route is not None and route.path_type is PathType.INTRA_AREA
+                and route.area == area_id and route.origin == h.advertising_router)
+    if isinstance(body, SummaryLsa) and area is not None and area_id is not None:
+        if not reads_summaries(area_id, engine.is_abr()):
+            return False
+        path = summary_path(engine.router_id, area_id, area.tree, entry, now)
+        if h.ls_type == LsType.SUMMARY_ASBR:
+            best = engine.asbr_paths.get(h.link_state_id)
+        else:
+            best = engine.table.get((h.link_state_id & body.network_mask, body.network_mask))
+        return (path is not None and best is not None
+                and best.path_type is PathType.INTER_AREA and best.area == area_id
+                and best.cost == path.cost)
+    if isinstance(body, AsExternalLsa):
+        path = external_path(engine.router_id, entry, now, engine.asbr_paths.get)
+        route = engine.table.get((h.link_state_id & body.network_mask, body.network_mask))
+        return (path is not None and route is not None
+                and route.path_type in (PathType.EXTERNAL_1, PathType.EXTERNAL_2)
+                and external_rank(route) == external_rank(path))
+    return False
+
+
+def _router_body(body: RouterLsa) -> list[str]:
+    out = []
+    if body.flags & ROUTER_B:
+        out.append("  Area Border Router")
+    if body.flags & ROUTER_E:
+        out.append("  AS Boundary Router")
+    if body.flags & ROUTER_V:
+        out.append("  Virtual Link Endpoint")
+    out += [f"  Number of Links: {len(body.links)}", ""]
+    for link in body.links:
+        what, link_id, link_data = _LINK_TEXT.get(link.link_type, _LINK_TEXT[LinkType.STUB])
+        out += [f"    Link connected to: {what}",
+                f"     (Link ID) {link_id}: {format_ip(link.link_id)}",
+                f"     (Link Data) {link_data}: {format_ip(link.link_data)}",
+                "      Number of MTID metrics: 0",
+                f"       TOS 0 Metrics: {link.metric}", ""]
+    return out + [""]
+
+
+def _body_lines(body: object) -> list[str]:
+    """The lines of an LSA's body, and the blank line(s) that close it."""
+    if isinstance(body, RouterLsa):
+        return _router_body(body)
+    if isinstance(body, NetworkLsa):
+        return ([f"  Network Mask: /{_mask_bits(body.network_mask)}"]
+                + [f"        Attached Router: {format_ip(r)}" for r in body.attached_routers]
+                + [""])
+    if isinstance(body, SummaryLsa):
+        return [f"  Network Mask: /{_mask_bits(body.network_mask)}",
+                f"        MTID: 0         Metric: {body.metric} ", ""]
+    if isinstance(body, AsExternalLsa):
+        kind = ("2 (Larger than any link state path)" if body.type2
+                else "1 (Comparable directly to link state metric)")
+        return [f"  Network Mask: /{_mask_bits(body.network_mask)}",
+                f"        Metric Type: {kind}",
+                "        MTID: 0 ",
+                f"        Metric: {body.metric} ",
+                f"        Forward Address: {format_ip(body.forwarding_address)}",
+                f"        External Route Tag: {body.external_route_tag}", ""]
+    return [""]
+
+
+def _lsa_detail(engine: OspfEngine, area_id: int | None, entry: LsdbEntry,
+                now: float) -> list[str]:
+    """One LSA as ``show ip ospf database TYPE`` prints it: its header field by field,
+    then its body."""
+    h = entry.header
+    try:
+        body: object = entry.body()
+    except OspfError:  # a body that does not decode is shown by its header alone
+        body = None
+    age = entry.age(now)
+    type_text, id_text = _DETAIL_TYPES[LsType(h.ls_type)]
+    out = [_ROUTING_BIT] if _routing_bit(engine, area_id, entry, body, now) else []
+    out += [f"  LS age: {f'MAXAGE({age})' if age >= MAX_AGE else age}",
+            f"  Options: {_options(h.ls_type, h.options)}",
+            f"  LS Type: {type_text}",
+            f"  Link State ID: {format_ip(h.link_state_id)}{id_text}",
+            f"  Advertising Router: {format_ip(h.advertising_router)}",
+            f"  LS Seq Number: {h.ls_sequence_number & 0xFFFFFFFF:08X}",
+            f"  Checksum: 0x{h.ls_checksum:X}",
+            f"  Length: {h.length}"]
+    return out + _body_lines(body)
+
+
+def _detail_section(engine: OspfEngine, lsdb: Lsdb, ls_type: LsType, area_id: int | None,
+                    area: str | None, now: float, lsa_filter: LsaFilter) -> list[str]:
+    entries = sorted((e for e in lsdb.of_type(ls_type) if lsa_filter.keeps(engine, e)),
+                     key=lambda e: (e.header.link_state_id, e.header.advertising_router))
+    if not entries:
+        return []
+    title = _SECTIONS[ls_type][0]
+    out = ["", f"\t\t{title}" + (f" (Area {area})" if area is not None else ""), ""]
+    for entry in entries:
+        out += _lsa_detail(engine, area_id, entry, now)
+    return out
+
+
 def show_ip_ospf_database(router: Router, pid: int | None = None,
-                          ls_type: LsType | None = None) -> str:
-    """``show ip ospf database [router|network|summary|asbr-summary|external]``: the
-    headers of each area's LSAs by type, then the AS's external LSAs."""
+                          ls_type: LsType | None = None,
+                          lsa_filter: LsaFilter | None = None) -> str:
+    """``show ip ospf database``: the headers of each area's LSAs by type, then the AS's
+    external LSAs. With a type (``router|network|summary|asbr-summary|external``), each
+    LSA of that type in detail, those ``lsa_filter`` keeps (a Link State ID, an
+    advertising router, the router's own)."""
     now = _now(router)
     out: list[str] = []
     for engine in _engines(router, pid):
         out += ["", f"            OSPF Router with ID ({format_ip(engine.router_id)}) "
                 f"(Process ID {engine.process_id})"]
-        types = [ls_type] if ls_type is not None else list(_SECTIONS)
+        if ls_type is not None:
+            out += _detail_lines(engine, ls_type, lsa_filter or LsaFilter(), now)
+            continue
         for _, area in sorted(engine.areas.items()):  # area by area, as IOS lists them
-            for t in types:
+            for t in _SECTIONS:
                 if t is not LsType.AS_EXTERNAL:
                     out += _db_section(area.lsdb, t, area.text, now)
-        if LsType.AS_EXTERNAL in types:
-            out += _db_section(engine.external, LsType.AS_EXTERNAL, None, now)
-    return "\n".join(out) + "\n\n" if out else ""
+        out += _db_section(engine.external, LsType.AS_EXTERNAL, None, now)
+    if not out:
+        return ""
+    # the summary's last line is a table row; a detailed LSA ends in its blank line(s)
+    return "\n".join(out) + ("\n" if ls_type is not None else "\n\n")
+
+
+def _detail_lines(engine: OspfEngine, ls_type: LsType, lsa_filter: LsaFilter,
+                  now: float) -> list[str]:
+    if ls_type is LsType.AS_EXTERNAL:
+        return _detail_section(engine, engine.external, ls_type, None, None, now, lsa_filter)
+    out: list[str] = []
+    for area_id, area in sorted(engine.areas.items()):
+        out += _detail_section(engine, area.lsdb, ls_type, area_id, area.text, now,
+                               lsa_filter)
+    return out
 
 
 # ---------------------------------------------------------------- the process
