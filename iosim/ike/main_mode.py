@@ -69,6 +69,7 @@ from iosim.ike.constants import (
     ExchangeType,
     IsakmpFlag,
     NotifyType,
+    PayloadType,
     ProtocolId,
 )
 from iosim.ike.dpd import DPD_VID
@@ -116,6 +117,7 @@ from iosim.ike.payloads import (
     VendorIdPayload,
     pull_payloads,
     push_message,
+    push_payload,
     push_payload_body,
     push_payloads,
 )
@@ -412,9 +414,21 @@ class MainModeMixin:
     def _seal(self, sa: IsakmpSa, exchange: ExchangeType, mid: int, payloads: list[Payload],
               iv: bytes) -> tuple[bytes, bytes]:
         """Encrypt a payload chain: (datagram, last ciphertext block = next IV)."""
-        _, plain = push_payloads(payloads)
+        first, plain = push_payloads(payloads)
+        return self._seal_encoded(sa, exchange, mid, first, plain, iv)
+
+    def _seal_hashed(self, sa: IsakmpSa, exchange: ExchangeType, mid: int, digest: bytes,
+                     rest: tuple[PayloadType, bytes], iv: bytes) -> tuple[bytes, bytes]:
+        """``_seal`` of HASH(``digest``) followed by a chain already encoded (``rest``, as
+        ``push_payloads`` returns it, the bytes the hash covers): encoded once, not twice."""
+        first, chain = rest
+        plain = push_payload(HashPayload(digest), first) + chain
+        return self._seal_encoded(sa, exchange, mid, PayloadType.HASH, plain, iv)
+
+    def _seal_encoded(self, sa: IsakmpSa, exchange: ExchangeType, mid: int,
+                      first: PayloadType, plain: bytes, iv: bytes) -> tuple[bytes, bytes]:
         body = sa.encrypt(iv, plain)
-        header = self._header(sa, exchange, mid, payloads[0])
+        header = IsakmpHeader(sa.cky_i, sa.cky_r, exchange, IsakmpFlag.E, mid, first)
         return push_message(IsakmpMessage(header, (), body)), body[-sa.block():]
 
     def _open(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes

@@ -199,8 +199,9 @@ class QuickModeMixin(MainModeMixin):
                             proxies.local_port),
                  id_payload(proxies.remote_net, proxies.remote_mask, proxies.protocol,
                             proxies.remote_port)]
-        h1 = quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, push_payloads(body)[1])
-        data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
+        encoded = push_payloads(body)
+        h1 = quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, encoded[1])
+        data, iv = self._seal_hashed(sa, _QM, mid, h1, encoded, sa.phase2_iv(mid))
         x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
                               sa_payload=sa_payload, iv=iv, last_sent=data,
                               resend_at=deadline_after(now, RETRANSMIT_BASE),
@@ -347,13 +348,14 @@ class QuickModeMixin(MainModeMixin):
                                     seconds, kilobytes)
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
-        h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
+        encoded = push_payloads(body)
+        h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, encoded[1])
         self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, mid,
                                                       pfs=ke is not None, ids=len(ids)))
         self._note(sa, NoteKind.QM_RESPONDER_SPI)
         self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE", mid)
         self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT", mid)
-        reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
+        reply, x.iv = self._seal_hashed(sa, _QM, mid, h2, encoded, iv)
         x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = deadline_after(now, RETRANSMIT_BASE)
