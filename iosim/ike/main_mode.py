@@ -115,7 +115,7 @@ from iosim.ike.payloads import (
     SaPayload,
     TransformPayload,
     VendorIdPayload,
-    pull_payloads,
+    pull_payload_chain,
     push_message,
     push_payload,
     push_payload_body,
@@ -434,12 +434,19 @@ class MainModeMixin:
     def _open(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes
               ) -> tuple[tuple[Payload, ...], bytes]:
         """Decrypt and parse: (payloads, last ciphertext block = next IV)."""
+        payloads, _, next_iv = self._open_chain(sa, msg, iv)
+        return payloads, next_iv
+
+    def _open_chain(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes
+                    ) -> tuple[tuple[Payload, ...], bytes, bytes]:
+        """Decrypt and parse: (payloads, their bytes as received without the padding, last
+        ciphertext block = next IV)."""
         if msg.encrypted_body is None:
             raise RemoteProtocolError("expected an encrypted message")
         plain = sa.decrypt(iv, msg.encrypted_body)
-        payloads = pull_payloads(msg.header.next_payload, plain,
-                                 exchange_type=msg.header.exchange_type)
-        return payloads, msg.encrypted_body[-sa.block():]
+        payloads, length = pull_payload_chain(msg.header.next_payload, plain,
+                                              exchange_type=msg.header.exchange_type)
+        return payloads, plain[:length], msg.encrypted_body[-sa.block():]
 
     def _start_main_mode(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
                          now: float, *, rekey: bool = False) -> None:

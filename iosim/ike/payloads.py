@@ -62,6 +62,7 @@ __all__ = [
     "TransformPayload",
     "VendorIdPayload",
     "pull_message",
+    "pull_payload_chain",
     "pull_payloads",
     "push_message",
     "push_payload",
@@ -246,7 +247,10 @@ class TransformPayload:
 
     def attribute(self, attribute_type: int) -> DataAttribute | None:
         """The first attribute of the given type, if present."""
-        return next((a for a in self.attributes if a.attribute_type == attribute_type), None)
+        for a in self.attributes:  # a plain loop: cheaper than next() over a generator
+            if a.attribute_type == attribute_type:
+                return a
+        return None
 
 
 @dataclass(frozen=True)
@@ -963,6 +967,19 @@ def pull_payloads(
     RFC 2409 section 5.3 padding; with ``padded=False`` any trailing byte is an error. With
     ``exchange_type`` every payload is checked against ``ALLOWED_PAYLOADS``.
     """
+    return pull_payload_chain(first_payload_type, data, exchange_type=exchange_type,
+                              padded=padded)[0]
+
+
+def pull_payload_chain(
+    first_payload_type: int,
+    data: bytes,
+    *,
+    exchange_type: ExchangeType | None = None,
+    padded: bool = True,
+) -> tuple[tuple[Payload, ...], int]:
+    """``pull_payloads``, and the length of the chain in ``data`` (where any padding begins):
+    ``data[:length]`` are the payloads exactly as the peer sent them."""
     reader = _Reader(data, "payloads")
     payloads: list[Payload] = []
     next_type = first_payload_type
@@ -975,7 +992,7 @@ def pull_payloads(
         raise MalformedPacket(
             f"{trailing} bytes after the last payload", NotifyType.UNEQUAL_PAYLOAD_LENGTHS
         )
-    return tuple(payloads)
+    return tuple(payloads), reader.pos
 
 
 def pull_message(data: bytes) -> IsakmpMessage:

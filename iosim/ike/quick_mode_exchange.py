@@ -55,6 +55,7 @@ from iosim.ike.main_mode import (
     ip_text,
 )
 from iosim.ike.payloads import (
+    GENERIC_HEADER_LENGTH,
     DeletePayload,
     HashPayload,
     IdPayload,
@@ -213,14 +214,17 @@ class QuickModeMixin(MainModeMixin):
         self._transmit(sa, data)
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
 
-    def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
-                     ) -> tuple[Payload, ...]:
+    def _open_hashed(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes,
+                     want: Callable[[bytes], bytes]) -> tuple[tuple[Payload, ...], bytes]:
+        """Decrypt and parse a message that starts with a HASH and check it: ``want`` of the
+        payloads after the HASH, as received (the strict codec re-encodes them to the same
+        bytes), must be its data. Returns (the payloads after the HASH, next IV)."""
+        payloads, chain, next_iv = self._open_chain(sa, msg, iv)
         if not payloads or not isinstance(payloads[0], HashPayload):
             raise RemoteProtocolError("HASH must be the first payload")
-        rest = payloads[1:]
-        if payloads[0].data != want(push_payloads(rest)[1]):
+        if payloads[0].data != want(chain[GENERIC_HEADER_LENGTH + len(payloads[0].data):]):
             raise RemoteProtocolError("HASH does not verify")
-        return rest
+        return payloads[1:], next_iv
 
     def _quick_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         mid = msg.header.message_id
@@ -289,9 +293,9 @@ class QuickModeMixin(MainModeMixin):
     def _qm1(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         suite, keys = sa.require_keys()
         mid = msg.header.message_id
-        payloads, iv = self._open(sa, msg, sa.phase2_iv(mid))
-        rest = self._verify_hash(
-            payloads, lambda b: quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, b))
+        rest, iv = self._open_hashed(
+            sa, msg, sa.phase2_iv(mid),
+            lambda b: quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, b))
         sa_payload, ni_b, ke, ids = self._qm_parts(rest)
         if ids:
             proxies = proxy_from_ids(ids[1], ids[0])
@@ -368,10 +372,9 @@ class QuickModeMixin(MainModeMixin):
              now: float) -> None:
         suite, keys = sa.require_keys()
         assert x.offer is not None and x.sa_payload is not None
-        payloads, iv = self._open(sa, msg, x.iv)
-        rest = self._verify_hash(
-            payloads, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a, x.message_id,
-                                                  x.ni_b, b))
+        rest, iv = self._open_hashed(
+            sa, msg, x.iv, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a,
+                                                       x.message_id, x.ni_b, b))
         sa_payload, nr_b, ke, ids = self._qm_parts(rest)
         choice = answered_choice(x.sa_payload, sa_payload)
         if choice is None:
