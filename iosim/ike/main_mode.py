@@ -128,6 +128,7 @@ from iosim.ike.phase1_policy import (
     choose_policy,
     describe_transform,
     isakmp_sa_payload,
+    offer_sa_payload,
     offered_lifetime,
     policy_checks,
     policy_transform,
@@ -180,6 +181,12 @@ GIVE_UP_AFTER = sum(RETRANSMIT_BASE * 2**n for n in range(RETRANSMIT_LIMIT + 1))
 ZERO_COOKIE = bytes(8)
 _MM = ExchangeType.IDENTITY_PROTECTION
 _INFO = ExchangeType.INFORMATIONAL
+# The vendor ID payloads of each message (payloads are immutable: built once, sent by all).
+_MM1_VID_PAYLOADS = tuple(map(VendorIdPayload, MM1_VIDS))
+_MM2_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID),)
+_MM3_VID_PAYLOADS = tuple(map(VendorIdPayload, MM3_VIDS))
+_MM4_VID_PAYLOADS = tuple(map(VendorIdPayload, MM4_VIDS))
+_AM_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
 
 
 class LocalProtocolError(Exception):
@@ -190,7 +197,7 @@ class RemoteProtocolError(Exception):
     """The peer sent something we cannot accept (the datagram is dropped)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase1Established:
     """Main mode completed: the ISAKMP SA with ``peer`` is QM_IDLE."""
 
@@ -198,7 +205,7 @@ class Phase1Established:
     conn_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase1Failed:
     """Main mode with ``peer`` failed (IOS-like reason)."""
 
@@ -208,7 +215,7 @@ class Phase1Failed:
     initiator: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """An IOS-internal state transition, for ``debug crypto isakmp``'s ``Old State = X  New
     State = Y`` lines (``IKE_READY``, ``IKE_I_MM1`` ... ``IKE_P1_COMPLETE``, ``IKE_QM_READY``,
@@ -456,15 +463,13 @@ class MainModeMixin:
         psk, usable = offer
         if not self._admitted(peer, initiator=True):
             return
-        sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
-                                             for i, p in enumerate(usable)))
+        sa_payload, sai_b = offer_sa_payload(tuple(usable))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
-        sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
+        sa.sai_b, sa.rekey, sa.created_at = sai_b, rekey, now
         sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)
         self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
-        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *map(VendorIdPayload,
-                                                                      MM1_VIDS)))
+        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *_MM1_VID_PAYLOADS))
         self._note(sa, NoteKind.MAIN_MODE_INSTEAD)
         self._note(sa, NoteKind.PSK_FOUND)
         self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
@@ -475,7 +480,7 @@ class MainModeMixin:
     @staticmethod
     def _my_vendor_ids() -> tuple[VendorIdPayload, ...]:
         """RFC 3947 NAT-T and RFC 3706 DPD: aggressive mode's first two messages."""
-        return (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
+        return _AM_VID_PAYLOADS
 
     def _responder_choice(self, msg: IsakmpMessage, peer: int, arrival: str
                           ) -> tuple[IsakmpSa, ProposalPayload, TransformPayload] | None:
@@ -542,7 +547,7 @@ class MainModeMixin:
         self._sas.add(sa)
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         # the NAT-T version we speak, if the peer offered it (IOS answers with the best one)
-        nat_t = (VendorIdPayload(RFC3947_VID),) if sa.peer_nat_t else ()
+        nat_t = _MM2_VID_PAYLOADS if sa.peer_nat_t else ()
         mm2 = IsakmpMessage(self._header(sa, _MM), (SaPayload((chosen,)), *nat_t))
         self._enter(sa, "IKE_R_MM1")
         if nat_t:
@@ -625,7 +630,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b),
-                                   *map(VendorIdPayload, MM3_VIDS), *self._nat_d(sa)]
+                                   *_MM3_VID_PAYLOADS, *self._nat_d(sa)]
         self._enter(sa, "IKE_I_MM2")
         self._sa_checked(sa, msg, checks, lifetime)
         self._enter(sa, "IKE_I_MM2")
@@ -645,7 +650,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
         payloads: list[Payload] = [KePayload(sa.g_xr), NoncePayload(sa.nr_b),
-                                   *map(VendorIdPayload, MM4_VIDS), *self._nat_d(sa)]
+                                   *_MM4_VID_PAYLOADS, *self._nat_d(sa)]
         self._enter(sa, "IKE_R_MM3")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=False)

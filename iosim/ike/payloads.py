@@ -173,7 +173,7 @@ _LIMITS = {bits: 1 << bits for bits in (8, 15, 16, 32)}  # no shift per check
 # +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataAttribute:
     """One SA attribute. ``value`` is an int for the basic (TV, AF=1) format and bytes for the
     variable (TLV, AF=0) format, so the wire form round-trips exactly."""
@@ -229,7 +229,7 @@ def _push_attribute(attribute: DataAttribute) -> bytes:
 # --- payload dataclasses -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TransformPayload:
     """RFC 2408 section 3.6.
 
@@ -253,7 +253,7 @@ class TransformPayload:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposalPayload:
     """RFC 2408 section 3.5.
 
@@ -272,7 +272,7 @@ class ProposalPayload:
     transforms: tuple[TransformPayload, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaPayload:
     """RFC 2408 section 3.4 with the IPsec DOI situation (RFC 2407 section 4.6.1).
 
@@ -290,7 +290,7 @@ class SaPayload:
     situation: int = Situation.SIT_IDENTITY_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KePayload:
     """RFC 2408 section 3.7: ``! generic header ! Key Exchange Data ~``."""
 
@@ -298,7 +298,7 @@ class KePayload:
     key_exchange_data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdPayload:
     """IPsec DOI Identification payload (RFC 2407 section 4.6.2, RFC 2408 section 3.8).
 
@@ -375,7 +375,7 @@ def _prefix_length(mask: bytes) -> int | None:
     return prefix if value == ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CertPayload:
     """RFC 2408 section 3.9: ``! generic header ! Cert Encoding ! Certificate Data ~``."""
 
@@ -384,7 +384,7 @@ class CertPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CrPayload:
     """RFC 2408 section 3.10: ``! generic header ! Cert. Type ! Certificate Authority ~``."""
 
@@ -393,7 +393,7 @@ class CrPayload:
     authority: bytes = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HashPayload:
     """RFC 2408 section 3.11: ``! generic header ! Hash Data ~``."""
 
@@ -401,7 +401,7 @@ class HashPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigPayload:
     """RFC 2408 section 3.12: ``! generic header ! Signature Data ~``."""
 
@@ -409,7 +409,7 @@ class SigPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoncePayload:
     """RFC 2408 section 3.13: ``! generic header ! Nonce Data ~`` (8..256 bytes, RFC 2409 5)."""
 
@@ -417,7 +417,7 @@ class NoncePayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotificationPayload:
     """RFC 2408 section 3.14.
 
@@ -438,7 +438,7 @@ class NotificationPayload:
     doi: int = DOI.IPSEC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeletePayload:
     """RFC 2408 section 3.15.
 
@@ -457,7 +457,7 @@ class DeletePayload:
     doi: int = DOI.IPSEC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorIdPayload:
     """RFC 2408 section 3.16: ``! generic header ! Vendor ID (VID) ~``."""
 
@@ -465,7 +465,7 @@ class VendorIdPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatDPayload:
     """NAT-D, RFC 3947 section 3.2 (type 20; 130 in the drafts).
 
@@ -476,7 +476,7 @@ class NatDPayload:
     payload_type: PayloadType = PayloadType.NAT_D
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatOaPayload:
     """NAT-OA, RFC 3947 section 5.2 (type 21; 131 in the drafts).
 
@@ -530,7 +530,7 @@ P = TypeVar("P", bound=Payload)
 # +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpHeader:
     """The ISAKMP header. Version is always 1.0 and Length is derived when encoding.
 
@@ -546,7 +546,7 @@ class IsakmpHeader:
     next_payload: PayloadType = PayloadType.NONE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpMessage:
     """A header plus either the parsed payloads or, with the E flag, the raw ciphertext."""
 

@@ -14,6 +14,7 @@ transform with that lower lifetime (``with_lifetime``) so the initiator learns i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +35,13 @@ from iosim.ike.constants import (
     LifeType,
     ProtocolId,
 )
-from iosim.ike.payloads import DataAttribute, ProposalPayload, SaPayload, TransformPayload
+from iosim.ike.payloads import (
+    DataAttribute,
+    ProposalPayload,
+    SaPayload,
+    TransformPayload,
+    push_payload_body,
+)
 
 __all__ = [
     "IkePolicy",
@@ -43,6 +50,7 @@ __all__ = [
     "choose_policy",
     "describe_transform",
     "isakmp_sa_payload",
+    "offer_sa_payload",
     "offered_lifetime",
     "policy_checks",
     "policy_transform",
@@ -103,6 +111,15 @@ def policy_transform(number: int, policy: IkePolicy) -> TransformPayload:
 def isakmp_sa_payload(transforms: tuple[TransformPayload, ...]) -> SaPayload:
     """One ISAKMP proposal (no SPI) carrying the given transforms."""
     return SaPayload((ProposalPayload(1, ProtocolId.PROTO_ISAKMP, b"", transforms),))
+
+
+@functools.lru_cache(maxsize=64)  # keyed by the (frozen) policies: a few per router config
+def offer_sa_payload(policies: tuple[IkePolicy, ...]) -> tuple[SaPayload, bytes]:
+    """The initiator's SA payload offering ``policies`` as transforms 1, 2, ... and its body
+    (SAi_b): the same for every SA that offers them, so built and encoded once."""
+    sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
+                                         for i, p in enumerate(policies)))
+    return sa_payload, push_payload_body(sa_payload)
 
 
 def _value(t: TransformPayload, kind: IkeAttributeType) -> int | None:

@@ -95,14 +95,14 @@ _AH = ProtocolId.PROTO_IPSEC_AH
 _QM = ExchangeType.QUICK_MODE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Established:
     """Quick mode completed: install ``sa``."""
 
     sa: IpsecSaPair
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuickModeStarted:
     """We began quick mode over ISAKMP SA ``conn_id`` with message ID ``message_id``."""
 
@@ -111,7 +111,7 @@ class QuickModeStarted:
     message_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Failed:
     """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``). When we refused the
     peer's proposal, ``cause`` says why (``"proxies"``, ``"transform"``, ``"mode"``,
@@ -128,7 +128,7 @@ informational's when the peer refused ours."""
     message_id: int | None = None  # the exchange that carried the refusal (see above)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Checked:
     """Responder: the peer's quick-mode proposal was judged against our crypto map.
     ``offers`` are its proposals as we read them, ``chosen`` the answer (None if refused,
