@@ -435,6 +435,9 @@ def _read_attributes(t: TransformPayload) -> tuple[dict[int, int], int, int] | N
     return values, seconds, kilobytes
 
 
+# A quick mode reads each transform several times (the trace, the offers, the answer):
+# transforms are frozen, so each distinct one is parsed once.
+@functools.lru_cache(maxsize=256)
 def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
     """Read an ESP transform; None if we do not know its algorithms or attributes."""
     read = _read_attributes(t)
@@ -461,6 +464,7 @@ def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
                    seconds, kilobytes, mode[1])
 
 
+@functools.lru_cache(maxsize=256)  # see parse_esp_transform
 def parse_ah_transform(t: TransformPayload) -> _Parsed | None:
     """Read an AH transform: the transform ID and the Authentication Algorithm attribute must
     name the same HMAC (RFC 2407 4.4.3 / 4.5); no key length; plain modes only."""
