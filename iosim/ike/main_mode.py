@@ -56,6 +56,7 @@ them; ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -116,6 +117,7 @@ from iosim.ike.payloads import (
     TransformPayload,
     VendorIdPayload,
     pull_payload_chain,
+    push_encoded,
     push_message,
     push_payload,
     push_payload_body,
@@ -187,6 +189,15 @@ _MM2_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID),)
 _MM3_VID_PAYLOADS = tuple(map(VendorIdPayload, MM3_VIDS))
 _MM4_VID_PAYLOADS = tuple(map(VendorIdPayload, MM4_VIDS))
 _AM_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
+
+
+@functools.lru_cache(maxsize=64)  # keyed by the (frozen) policies, as offer_sa_payload
+def _mm1_payloads(policies: tuple[IkePolicy, ...]) -> tuple[bytes, PayloadType, bytes]:
+    """MM1's payloads offering ``policies``: (SAi_b, the type of the first payload, the
+    encoded chain of the SA and the NAT-T vendor IDs), the same for every SA offering them."""
+    sa_payload, sai_b = offer_sa_payload(policies)
+    first, chain = push_payloads((sa_payload, *_MM1_VID_PAYLOADS))
+    return sai_b, first, chain
 
 
 class LocalProtocolError(Exception):
@@ -436,7 +447,7 @@ class MainModeMixin:
                       first: PayloadType, plain: bytes, iv: bytes) -> tuple[bytes, bytes]:
         body = sa.encrypt(iv, plain)
         header = IsakmpHeader(sa.cky_i, sa.cky_r, exchange, IsakmpFlag.E, mid, first)
-        return push_message(IsakmpMessage(header, (), body)), body[-sa.block():]
+        return push_encoded(header, first, body), body[-sa.block():]
 
     def _open(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes
               ) -> tuple[tuple[Payload, ...], bytes]:
@@ -463,19 +474,19 @@ class MainModeMixin:
         psk, usable = offer
         if not self._admitted(peer, initiator=True):
             return
-        sa_payload, sai_b = offer_sa_payload(tuple(usable))
+        sai_b, mm1_first, mm1_chain = _mm1_payloads(tuple(usable))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
         sa.sai_b, sa.rekey, sa.created_at = sai_b, rekey, now
         sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)
         self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
-        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *_MM1_VID_PAYLOADS))
         self._note(sa, NoteKind.MAIN_MODE_INSTEAD)
         self._note(sa, NoteKind.PSK_FOUND)
         self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
         self._enter(sa, "IKE_I_MM1")
         self._note(sa, NoteKind.BEGIN_MAIN)
-        self._send(sa, push_message(mm1), now, wait=True)
+        self._send(sa, push_encoded(self._header(sa, _MM), mm1_first, mm1_chain), now,
+                   wait=True)
 
     @staticmethod
     def _my_vendor_ids() -> tuple[VendorIdPayload, ...]:

@@ -64,6 +64,7 @@ __all__ = [
     "pull_message",
     "pull_payload_chain",
     "pull_payloads",
+    "push_encoded",
     "push_message",
     "push_payload",
     "push_payload_body",
@@ -218,10 +219,13 @@ def _pull_attributes(reader: _Reader) -> tuple[DataAttribute, ...]:
 
 def _push_attribute(attribute: DataAttribute) -> bytes:
     kind, value = attribute.attribute_type, attribute.value
-    _check_range("attribute type", kind, 15)
+    # one comparison chain for the usual in-range case; the checks then name the bad field
     if isinstance(value, int):
-        _check_range("basic attribute value", value, 16)
+        if not (0 <= kind < 0x8000 and 0 <= value < 0x10000):
+            _check_range("attribute type", kind, 15)
+            _check_range("basic attribute value", value, 16)
         return _ATTRIBUTE.pack(0x8000 | kind, value)
+    _check_range("attribute type", kind, 15)
     _check_range("attribute length", len(value), 16)
     return _ATTRIBUTE.pack(kind, len(value)) + value
 
@@ -805,7 +809,8 @@ def _pull_nat_oa(body: bytes, payload_type: PayloadType) -> NatOaPayload:
 
 def _push_generic(next_payload: int, body: bytes) -> bytes:
     length = GENERIC_HEADER_LENGTH + len(body)
-    _check_range("payload length", length, 16)
+    if length >= 0x10000:  # never negative: only the upper bound can fail
+        _check_range("payload length", length, 16)
     return _GENERIC.pack(next_payload, 0, length) + body
 
 
@@ -813,8 +818,7 @@ def _push_transform(t: TransformPayload) -> bytes:
     _check_range("transform number", t.number, 8)
     _check_range("transform id", t.transform_id, 8)
     return _TRANSFORM.pack(t.number, t.transform_id, 0) + b"".join(
-        _push_attribute(a) for a in t.attributes
-    )
+        [_push_attribute(a) for a in t.attributes])
 
 
 def _push_proposal(p: ProposalPayload) -> bytes:
@@ -929,6 +933,15 @@ _NONE, _T, _P = PayloadType.NONE, PayloadType.T, PayloadType.P
 _NAT_OA_TYPES = frozenset({PayloadType.NAT_OA, PayloadType.NAT_OA_DRAFT})
 
 
+#: Per exchange (None: no exchange given), the payload types that pass every check of
+#: ``_known_payload_type``: one set lookup for the usual case.
+_ALWAYS_ALLOWED: Mapping[ExchangeType | None, frozenset[PayloadType]] = {
+    None: frozenset(_PULL),
+    **{exchange: frozenset(_PULL) & allowed for exchange, allowed in ALLOWED_PAYLOADS.items()},
+}
+_NOTHING: frozenset[PayloadType] = frozenset()
+
+
 # --- payload chains and messages ---------------------------------------------------------------
 
 
@@ -945,6 +958,8 @@ _FLAGS: Mapping[int, IsakmpFlag] = {
 
 def _known_payload_type(value: int, exchange_type: ExchangeType | None) -> PayloadType:
     payload_type = _PAYLOAD_TYPES.get(value)
+    if payload_type is not None and payload_type in _ALWAYS_ALLOWED.get(exchange_type, _NOTHING):
+        return payload_type
     if payload_type is None:
         raise MalformedPacket(f"unknown payload type {value}", NotifyType.INVALID_PAYLOAD_TYPE)
     if payload_type not in _PULL:
@@ -1095,6 +1110,20 @@ def push_message(message: IsakmpMessage) -> bytes:
         if flags & _E:
             raise ValueError("the E flag needs an encrypted body")
         first, body = push_payloads(message.payloads)
+    return _pack_message(h, first, flags, body)
+
+
+def push_encoded(header: IsakmpHeader, first: int, body: bytes) -> bytes:
+    """A message from its header and a body encoded already: a payload chain whose first
+    payload is of type ``first`` (``push_payloads``), or with the E flag the ciphertext of
+    one. Next Payload is ``first``, Length is derived; no message object is built."""
+    if len(header.initiator_cookie) != 8 or len(header.responder_cookie) != 8:
+        raise ValueError("cookies are 8 bytes")
+    _check_range("message id", header.message_id, 32)
+    return _pack_message(header, first, int(header.flags), body)
+
+
+def _pack_message(h: IsakmpHeader, first: int, flags: int, body: bytes) -> bytes:
     length = HEADER_LENGTH + len(body)
     _check_range("message length", length, 32)
     fixed = _HEADER_REST.pack(first, ISAKMP_VERSION, h.exchange_type, flags, h.message_id,
