@@ -65,7 +65,6 @@ from iosim.ike.payloads import (
     NotificationPayload,
     Payload,
     SaPayload,
-    push_payload_body,
     push_payloads,
 )
 from iosim.ike.phase2_policy import Phase2Refused
@@ -382,11 +381,10 @@ class QuickModeMixin(MainModeMixin):
         if (ke is None) != (x.dh is None):
             raise RemoteProtocolError("PFS KE payload mismatch")
         q = x.proxies
-        sent_ids = [push_payload_body(id_payload(q.local_net, q.local_mask, q.protocol,
-                                                 q.local_port)),
-                    push_payload_body(id_payload(q.remote_net, q.remote_mask, q.protocol,
-                                                 q.remote_port))]
-        if ids and [push_payload_body(i) for i in ids] != sent_ids:
+        # the same fields encode to the same bytes: compared as payloads, not re-encoded
+        sent_ids = [id_payload(q.local_net, q.local_mask, q.protocol, q.local_port),
+                    id_payload(q.remote_net, q.remote_mask, q.protocol, q.remote_port)]
+        if ids and ids != sent_ids:
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b
