@@ -198,15 +198,32 @@ class DataAttribute:
         return int.from_bytes(self.value, "big")
 
 
+#: Basic attributes by their 4 bytes on the wire. A peer sends the same few (cipher, hash,
+#: group, life type...) in every offer and attributes are immutable, so each is built once;
+#: the table stops growing at ``_BASIC_CACHE_SIZE`` (odd values are built every time).
+_BASIC_ATTRIBUTES: dict[int, DataAttribute] = {}
+_BASIC_CACHE_SIZE = 1024
+
+
+def _basic_attribute(both: int) -> DataAttribute:
+    """The basic (TV) attribute whose AF bit, type and value are the 32-bit ``both``."""
+    attribute = _BASIC_ATTRIBUTES.get(both)
+    if attribute is None:
+        attribute = DataAttribute((both >> 16) & 0x7FFF, both & 0xFFFF)
+        if len(_BASIC_ATTRIBUTES) < _BASIC_CACHE_SIZE:
+            _BASIC_ATTRIBUTES[both] = attribute
+    return attribute
+
+
 def _pull_attributes(reader: _Reader) -> tuple[DataAttribute, ...]:
     attributes = []
     data, end = reader.data, len(reader.data)
     while reader.pos + 4 <= end:  # the common case: a whole type/value word pair is there
-        word, value = _ATTRIBUTE.unpack_from(data, reader.pos)
-        if not word & 0x8000:
+        (both,) = _U32.unpack_from(data, reader.pos)
+        if not both & 0x80000000:
             break  # a variable-length value: read it the careful way below
         reader.pos += 4
-        attributes.append(DataAttribute(word & 0x7FFF, value))
+        attributes.append(_basic_attribute(both))
     while reader.remaining():
         word = reader.uint16()
         attribute_type = word & 0x7FFF

@@ -269,6 +269,7 @@ def _mode_value(mode: str, udp_encap: bool = False) -> int:
     return EncapsulationMode.TRANSPORT if mode == "transport" else EncapsulationMode.TUNNEL
 
 
+@functools.lru_cache(maxsize=256)  # immutable, and the same for every SA of a crypto map
 def _attributes(mode: str, udp_encap: bool, seconds: int, kilobytes: int,
                 integ: IntegrityTransform | None, key_bits: int | None,
                 pfs_group: int | None) -> tuple[DataAttribute, ...]:
