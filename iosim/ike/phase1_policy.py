@@ -145,6 +145,10 @@ def _offered_lifetime(t: TransformPayload) -> int | None:
     return offered[0] if offered is not None else None
 
 
+# Both sides judge the same offered transform against the same policies several times
+# (the walk IOS prints, the choice, the mismatch reasons); both are frozen, so each verdict
+# is worked out once.
+@functools.lru_cache(maxsize=256)
 def transform_matches(t: TransformPayload, policy: IkePolicy) -> bool:
     """Whether an offered transform has the policy's encryption, hash, auth and group."""
     if t.transform_id != IsakmpTransformId.KEY_IKE or policy.authentication != "pre-share":
@@ -212,6 +216,7 @@ def describe_transform(t: TransformPayload) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@functools.lru_cache(maxsize=256)  # see transform_matches
 def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
     """Why an offered transform does not match a policy, in IOS's words (checked in IOS's
     order: encryption, key length, hash, authentication, group); None when it matches."""
