@@ -386,6 +386,23 @@ def _u8(body: bytes, at: int) -> int:
     return body[at]
 
 
+#: Received transforms by (type, ID, key length). Peers offer the same few in every
+#: SA payload and transforms are immutable, so each is built once; the table stops growing
+#: at ``_TRANSFORM_CACHE_SIZE`` (odd ones are built every time).
+_TRANSFORMS: dict[tuple[int, int, int | None], Transform] = {}
+_TRANSFORM_CACHE_SIZE = 1024
+
+
+def _transform(transform_type: int, transform_id: int, key_length: int | None) -> Transform:
+    key = (transform_type, transform_id, key_length)
+    transform = _TRANSFORMS.get(key)
+    if transform is None:
+        transform = Transform(transform_type, transform_id, key_length)
+        if len(_TRANSFORMS) < _TRANSFORM_CACHE_SIZE:
+            _TRANSFORMS[key] = transform
+    return transform
+
+
 def _transforms(data: bytes, count: int) -> tuple[Transform, ...]:
     out: list[Transform] = []
     at = 0
@@ -409,7 +426,7 @@ def _transforms(data: bytes, count: int) -> tuple[Transform, ...]:
                 if len(attrs) < 4 + value:
                     raise MalformedMessage("truncated transform attribute")
                 attrs = attrs[4 + value:]
-        out.append(Transform(ttype, tid, key_length))
+        out.append(_transform(ttype, tid, key_length))
         at += length
     if at != len(data):
         raise MalformedMessage("bytes after the last transform")
