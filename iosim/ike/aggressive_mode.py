@@ -49,8 +49,6 @@ from iosim.ike.main_mode import (
     Phase1Failed,
     RemoteProtocolError,
     ip_text,
-    isakmp_sa_payload,
-    policy_transform,
 )
 from iosim.ike.payloads import (
     HashPayload,
@@ -64,6 +62,7 @@ from iosim.ike.payloads import (
     push_message,
     push_payload_body,
 )
+from iosim.ike.phase1_policy import offer_sa_payload
 from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
 
 __all__ = ["AG_INIT_EXCH", "AggressiveModeMixin"]
@@ -86,11 +85,10 @@ class AggressiveModeMixin(MainModeMixin):
         psk, usable = offer
         if not self._admitted(peer, initiator=True):
             return
-        sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
-                                             for i, p in enumerate(usable)))
+        sa_payload, sai_b = offer_sa_payload(tuple(usable))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode(),
                       state=AG_INIT_EXCH, aggressive=True, rekey=rekey, created_at=now)
-        sa.sai_b = push_payload_body(sa_payload)
+        sa.sai_b = sai_b
         sa.dh = dh_group(usable[0].group).generate(self._rand)
         sa.g_xi, sa.ni_b = sa.dh.public_bytes(), self._rand(NONCE_SIZE)
         sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)

@@ -681,9 +681,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             raise RemoteProtocolError("informational before phase 1 completed")
         suite, keys = sa.require_keys()
         mid = msg.header.message_id
-        payloads, _ = self._open(sa, msg, sa.phase2_iv(mid))
-        rest = self._verify_hash(
-            payloads, lambda b: informational_hash(suite.hash, keys.skeyid_a, mid, b))
+        rest, _ = self._open_hashed(
+            sa, msg, sa.phase2_iv(mid),
+            lambda b: informational_hash(suite.hash, keys.skeyid_a, mid, b))
         self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
         self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "HASH", mid))
         for p in rest:

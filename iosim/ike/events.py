@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retransmitted:
     """Our last message of phase ``phase`` (1 or 2) went out again, ``attempt`` of 5."""
 
@@ -68,7 +68,7 @@ class Retransmitted:
     attempt: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DuplicateReceived:
     """A phase-1 message identical to the last one arrived: the peer retransmitted."""
 
@@ -77,7 +77,7 @@ class DuplicateReceived:
     state: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpSaDeleted:
     """The ISAKMP SA with ``peer`` is gone (deleted by either side or expired)."""
 
@@ -85,7 +85,7 @@ class IsakmpSaDeleted:
     conn_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InitialContact:
     """``peer`` sent INITIAL-CONTACT (RFC 2407 4.6.3.3) with the new ISAKMP SA ``conn_id``: it
     rebooted. Its older ISAKMP SAs are gone (no Delete sent); delete the IPsec SAs with it
@@ -96,7 +96,7 @@ class InitialContact:
     spis: tuple[int, ...] = ()  # inbound SPIs of the IPsec pairs forgotten with it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Deleted:
     """The peer deleted the IPsec SA pair whose inbound SPI is ``spi_in``."""
 
@@ -104,7 +104,7 @@ class Phase2Deleted:
     spi_in: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpSaState:
     """One row of ``show crypto isakmp sa [detail]``; dst is the responder, src the initiator."""
 
@@ -144,7 +144,7 @@ class NoteKind(StrEnum):
     QM_RESPONDER_SPI = "qm responder spi"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     """A fact about the negotiation with ``peer`` (see ``NoteKind``)."""
 
@@ -153,7 +153,7 @@ class Note:
     kind: NoteKind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PeerLocked:
     """A new ISAKMP SA with ``peer`` locks the peer's struct: the first SA with the peer
     creates it (``refcount`` 1), later ones find it. ``handle`` numbers the struct (IOS prints
@@ -166,7 +166,7 @@ class PeerLocked:
     initiator: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaInserted:
     """The new ISAKMP SA numbered ``handle`` is in the SA database (the initiator's also
     opens its phase-1 node 0)."""
@@ -176,7 +176,7 @@ class SaInserted:
     initiator: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PeerInserted:
     """Authenticated: the peer's struct ``handle`` is filed under local/peer/port."""
 
@@ -187,7 +187,7 @@ class PeerInserted:
     handle: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PayloadProcessed:
     """A payload of a received message was processed (``payload``: IOS's name, ``SA``,
     ``KE``, ``NONCE``, ``ID``, ``HASH``, ``DELETE``)."""
@@ -198,7 +198,7 @@ class PayloadProcessed:
     message_id: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorIdProcessed:
     """A received vendor ID payload."""
 
@@ -207,7 +207,7 @@ class VendorIdProcessed:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorIdsMade:
     """NAT-T vendor IDs put into a message we send (``names``: ``rfc3947``, ``07``, ...)."""
 
@@ -216,7 +216,7 @@ class VendorIdsMade:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatDChecked:
     """The NAT-D payloads of a message (RFC 3947 3.2), in order, each compared with the
     hashes of our address (``"mine"``), the peer's (``"his"``) or neither (``"none"``)."""
@@ -226,7 +226,7 @@ class NatDChecked:
     matches: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LifetimeAccepted:
     """The phase-1 lifetime settled while accepting a transform: the peer's ``offered``
     seconds (``basic``: in the short attribute form), ours, and the one used."""
@@ -239,7 +239,7 @@ class LifetimeAccepted:
     basic: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdentityPayload:
     """A phase-1 ID payload (RFC 2407 4.6.2) we send (``sent``) or received: type, the
     address (ID_IPV4_ADDR), protocol, port, payload length and the next payload's type."""
@@ -255,7 +255,7 @@ class IdentityPayload:
     next_payload: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotifyProcessed:
     """A received NOTIFY payload (``notify`` type, ``protocol`` id) was processed."""
 
@@ -265,7 +265,7 @@ class NotifyProcessed:
     protocol: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotifySent:
     """A NOTIFY payload goes out in an informational exchange."""
 
@@ -275,7 +275,7 @@ class NotifySent:
     protocol: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PortFloated:
     """The peer's messages moved to ``port`` (RFC 3947 4): the SA answers there from now."""
 
@@ -284,7 +284,7 @@ class PortFloated:
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PacketSent:
     """A message went to ``peer`` (UDP ``port``), sent by the SA in ``state`` (IOS's
     phase-1 state name); ``initiator`` is its role, None without an SA (a refusal)."""
@@ -296,7 +296,7 @@ class PacketSent:
     state: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeCreated:
     """A quick-mode or informational exchange (IOS: a node) ``message_id`` opened."""
 
@@ -305,7 +305,7 @@ class NodeCreated:
     message_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeDeleted:
     """The node ``message_id`` is done (``error``: it failed), for ``reason``."""
 
@@ -316,7 +316,7 @@ class NodeDeleted:
     error: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodePurged:
     """The node of an informational exchange we sent is forgotten at once."""
 
@@ -325,7 +325,7 @@ class NodePurged:
     message_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuickModeRequested:
     """IPsec asked for SAs while the ISAKMP SA with ``peer`` sits in QM_IDLE: quick mode
     starts at once (``local``/``port``: our end and the IKE port)."""
@@ -336,7 +336,7 @@ class QuickModeRequested:
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IpsecProposalChecked:
     """A received quick-mode proposal (``number``, protocol ``protocol_id``): each of its
     transforms and whether its attributes are acceptable (understood and consistent)."""
@@ -348,7 +348,7 @@ class IpsecProposalChecked:
     transforms: tuple[tuple[TransformPayload, bool], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Keyed:
     """Quick mode derived the keys of ``sa``: its IPsec SAs can be created (IOS's
     IKE_QM_IPSEC_INSTALL_AWAIT). It is installed with ``Phase2Established``."""

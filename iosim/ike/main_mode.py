@@ -56,6 +56,7 @@ them; ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ from iosim.ike.constants import (
     ExchangeType,
     IsakmpFlag,
     NotifyType,
+    PayloadType,
     ProtocolId,
 )
 from iosim.ike.dpd import DPD_VID
@@ -114,8 +116,10 @@ from iosim.ike.payloads import (
     SaPayload,
     TransformPayload,
     VendorIdPayload,
-    pull_payloads,
+    pull_payload_chain,
+    push_encoded,
     push_message,
+    push_payload,
     push_payload_body,
     push_payloads,
 )
@@ -126,6 +130,7 @@ from iosim.ike.phase1_policy import (
     choose_policy,
     describe_transform,
     isakmp_sa_payload,
+    offer_sa_payload,
     offered_lifetime,
     policy_checks,
     policy_transform,
@@ -178,6 +183,21 @@ GIVE_UP_AFTER = sum(RETRANSMIT_BASE * 2**n for n in range(RETRANSMIT_LIMIT + 1))
 ZERO_COOKIE = bytes(8)
 _MM = ExchangeType.IDENTITY_PROTECTION
 _INFO = ExchangeType.INFORMATIONAL
+# The vendor ID payloads of each message (payloads are immutable: built once, sent by all).
+_MM1_VID_PAYLOADS = tuple(map(VendorIdPayload, MM1_VIDS))
+_MM2_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID),)
+_MM3_VID_PAYLOADS = tuple(map(VendorIdPayload, MM3_VIDS))
+_MM4_VID_PAYLOADS = tuple(map(VendorIdPayload, MM4_VIDS))
+_AM_VID_PAYLOADS = (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
+
+
+@functools.lru_cache(maxsize=64)  # keyed by the (frozen) policies, as offer_sa_payload
+def _mm1_payloads(policies: tuple[IkePolicy, ...]) -> tuple[bytes, PayloadType, bytes]:
+    """MM1's payloads offering ``policies``: (SAi_b, the type of the first payload, the
+    encoded chain of the SA and the NAT-T vendor IDs), the same for every SA offering them."""
+    sa_payload, sai_b = offer_sa_payload(policies)
+    first, chain = push_payloads((sa_payload, *_MM1_VID_PAYLOADS))
+    return sai_b, first, chain
 
 
 class LocalProtocolError(Exception):
@@ -188,7 +208,7 @@ class RemoteProtocolError(Exception):
     """The peer sent something we cannot accept (the datagram is dropped)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase1Established:
     """Main mode completed: the ISAKMP SA with ``peer`` is QM_IDLE."""
 
@@ -196,7 +216,7 @@ class Phase1Established:
     conn_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase1Failed:
     """Main mode with ``peer`` failed (IOS-like reason)."""
 
@@ -206,7 +226,7 @@ class Phase1Failed:
     initiator: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """An IOS-internal state transition, for ``debug crypto isakmp``'s ``Old State = X  New
     State = Y`` lines (``IKE_READY``, ``IKE_I_MM1`` ... ``IKE_P1_COMPLETE``, ``IKE_QM_READY``,
@@ -412,20 +432,39 @@ class MainModeMixin:
     def _seal(self, sa: IsakmpSa, exchange: ExchangeType, mid: int, payloads: list[Payload],
               iv: bytes) -> tuple[bytes, bytes]:
         """Encrypt a payload chain: (datagram, last ciphertext block = next IV)."""
-        _, plain = push_payloads(payloads)
+        first, plain = push_payloads(payloads)
+        return self._seal_encoded(sa, exchange, mid, first, plain, iv)
+
+    def _seal_hashed(self, sa: IsakmpSa, exchange: ExchangeType, mid: int, digest: bytes,
+                     rest: tuple[PayloadType, bytes], iv: bytes) -> tuple[bytes, bytes]:
+        """``_seal`` of HASH(``digest``) followed by a chain already encoded (``rest``, as
+        ``push_payloads`` returns it, the bytes the hash covers): encoded once, not twice."""
+        first, chain = rest
+        plain = push_payload(HashPayload(digest), first) + chain
+        return self._seal_encoded(sa, exchange, mid, PayloadType.HASH, plain, iv)
+
+    def _seal_encoded(self, sa: IsakmpSa, exchange: ExchangeType, mid: int,
+                      first: PayloadType, plain: bytes, iv: bytes) -> tuple[bytes, bytes]:
         body = sa.encrypt(iv, plain)
-        header = self._header(sa, exchange, mid, payloads[0])
-        return push_message(IsakmpMessage(header, (), body)), body[-sa.block():]
+        header = IsakmpHeader(sa.cky_i, sa.cky_r, exchange, IsakmpFlag.E, mid, first)
+        return push_encoded(header, first, body), body[-sa.block():]
 
     def _open(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes
               ) -> tuple[tuple[Payload, ...], bytes]:
         """Decrypt and parse: (payloads, last ciphertext block = next IV)."""
+        payloads, _, next_iv = self._open_chain(sa, msg, iv)
+        return payloads, next_iv
+
+    def _open_chain(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes
+                    ) -> tuple[tuple[Payload, ...], bytes, bytes]:
+        """Decrypt and parse: (payloads, their bytes as received without the padding, last
+        ciphertext block = next IV)."""
         if msg.encrypted_body is None:
             raise RemoteProtocolError("expected an encrypted message")
         plain = sa.decrypt(iv, msg.encrypted_body)
-        payloads = pull_payloads(msg.header.next_payload, plain,
-                                 exchange_type=msg.header.exchange_type)
-        return payloads, msg.encrypted_body[-sa.block():]
+        payloads, length = pull_payload_chain(msg.header.next_payload, plain,
+                                              exchange_type=msg.header.exchange_type)
+        return payloads, plain[:length], msg.encrypted_body[-sa.block():]
 
     def _start_main_mode(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
                          now: float, *, rekey: bool = False) -> None:
@@ -435,26 +474,24 @@ class MainModeMixin:
         psk, usable = offer
         if not self._admitted(peer, initiator=True):
             return
-        sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
-                                             for i, p in enumerate(usable)))
+        sai_b, mm1_first, mm1_chain = _mm1_payloads(tuple(usable))
         sa = IsakmpSa(peer, self.local, True, self._rand(8), ZERO_COOKIE, psk.encode())
-        sa.sai_b, sa.rekey, sa.created_at = push_payload_body(sa_payload), rekey, now
+        sa.sai_b, sa.rekey, sa.created_at = sai_b, rekey, now
         sa.handle, sa.peer_struct = self._lock_peer(peer, initiator=True)
         self._sas.add(sa)
         self._pending[(peer, sa.cky_i)] = list(pending)
-        mm1 = IsakmpMessage(self._header(sa, _MM), (sa_payload, *map(VendorIdPayload,
-                                                                      MM1_VIDS)))
         self._note(sa, NoteKind.MAIN_MODE_INSTEAD)
         self._note(sa, NoteKind.PSK_FOUND)
         self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
         self._enter(sa, "IKE_I_MM1")
         self._note(sa, NoteKind.BEGIN_MAIN)
-        self._send(sa, push_message(mm1), now, wait=True)
+        self._send(sa, push_encoded(self._header(sa, _MM), mm1_first, mm1_chain), now,
+                   wait=True)
 
     @staticmethod
     def _my_vendor_ids() -> tuple[VendorIdPayload, ...]:
         """RFC 3947 NAT-T and RFC 3706 DPD: aggressive mode's first two messages."""
-        return (VendorIdPayload(RFC3947_VID), VendorIdPayload(DPD_VID))
+        return _AM_VID_PAYLOADS
 
     def _responder_choice(self, msg: IsakmpMessage, peer: int, arrival: str
                           ) -> tuple[IsakmpSa, ProposalPayload, TransformPayload] | None:
@@ -521,7 +558,7 @@ class MainModeMixin:
         self._sas.add(sa)
         chosen = ProposalPayload(proposal.number, proposal.protocol_id, b"", (transform,))
         # the NAT-T version we speak, if the peer offered it (IOS answers with the best one)
-        nat_t = (VendorIdPayload(RFC3947_VID),) if sa.peer_nat_t else ()
+        nat_t = _MM2_VID_PAYLOADS if sa.peer_nat_t else ()
         mm2 = IsakmpMessage(self._header(sa, _MM), (SaPayload((chosen,)), *nat_t))
         self._enter(sa, "IKE_R_MM1")
         if nat_t:
@@ -604,7 +641,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_SA_SETUP", data
         payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b),
-                                   *map(VendorIdPayload, MM3_VIDS), *self._nat_d(sa)]
+                                   *_MM3_VID_PAYLOADS, *self._nat_d(sa)]
         self._enter(sa, "IKE_I_MM2")
         self._sa_checked(sa, msg, checks, lifetime)
         self._enter(sa, "IKE_I_MM2")
@@ -624,7 +661,7 @@ class MainModeMixin:
         self._note_vendor_ids(sa, msg.payloads)
         sa.state, sa.last_received = "MM_KEY_EXCH", data
         payloads: list[Payload] = [KePayload(sa.g_xr), NoncePayload(sa.nr_b),
-                                   *map(VendorIdPayload, MM4_VIDS), *self._nat_d(sa)]
+                                   *_MM4_VID_PAYLOADS, *self._nat_d(sa)]
         self._enter(sa, "IKE_R_MM3")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=False)

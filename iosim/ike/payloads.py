@@ -62,7 +62,9 @@ __all__ = [
     "TransformPayload",
     "VendorIdPayload",
     "pull_message",
+    "pull_payload_chain",
     "pull_payloads",
+    "push_encoded",
     "push_message",
     "push_payload",
     "push_payload_body",
@@ -93,6 +95,14 @@ class MalformedPacket(ValueError):
 
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
+# Precompiled layouts of the fixed parts the codec packs and unpacks on every message.
+_GENERIC = struct.Struct("!BBH")  # Next Payload, RESERVED, Payload Length
+_ATTRIBUTE = struct.Struct("!HH")  # AF + Attribute Type, Length or Value
+_TRANSFORM = struct.Struct("!BBH")  # Transform #, Transform-Id, RESERVED2
+_PROPOSAL = struct.Struct("!BBBB")  # Proposal #, Protocol-Id, SPI Size, # of Transforms
+_DOI_SITUATION = struct.Struct("!II")
+_ID = struct.Struct("!BBH")  # ID Type, Protocol ID, Port
+_HEADER_REST = struct.Struct("!BBBBII")  # Next Payload .. Length, after the cookies
 
 
 class _Reader:
@@ -144,8 +154,11 @@ class _Reader:
 
 
 def _check_range(name: str, value: int, bits: int) -> None:
-    if not 0 <= value < (1 << bits):
+    if not 0 <= value < _LIMITS[bits]:
         raise ValueError(f"{name} {value} does not fit in {bits} bits")
+
+
+_LIMITS = {bits: 1 << bits for bits in (8, 15, 16, 32)}  # no shift per check
 
 
 # --- data attributes (RFC 2408 section 3.3) ----------------------------------------------------
@@ -161,7 +174,7 @@ def _check_range(name: str, value: int, bits: int) -> None:
 # +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataAttribute:
     """One SA attribute. ``value`` is an int for the basic (TV, AF=1) format and bytes for the
     variable (TLV, AF=0) format, so the wire form round-trips exactly."""
@@ -185,8 +198,32 @@ class DataAttribute:
         return int.from_bytes(self.value, "big")
 
 
+#: Basic attributes by their 4 bytes on the wire. A peer sends the same few (cipher, hash,
+#: group, life type...) in every offer and attributes are immutable, so each is built once;
+#: the table stops growing at ``_BASIC_CACHE_SIZE`` (odd values are built every time).
+_BASIC_ATTRIBUTES: dict[int, DataAttribute] = {}
+_BASIC_CACHE_SIZE = 1024
+
+
+def _basic_attribute(both: int) -> DataAttribute:
+    """The basic (TV) attribute whose AF bit, type and value are the 32-bit ``both``."""
+    attribute = _BASIC_ATTRIBUTES.get(both)
+    if attribute is None:
+        attribute = DataAttribute((both >> 16) & 0x7FFF, both & 0xFFFF)
+        if len(_BASIC_ATTRIBUTES) < _BASIC_CACHE_SIZE:
+            _BASIC_ATTRIBUTES[both] = attribute
+    return attribute
+
+
 def _pull_attributes(reader: _Reader) -> tuple[DataAttribute, ...]:
     attributes = []
+    data, end = reader.data, len(reader.data)
+    while reader.pos + 4 <= end:  # the common case: a whole type/value word pair is there
+        (both,) = _U32.unpack_from(data, reader.pos)
+        if not both & 0x80000000:
+            break  # a variable-length value: read it the careful way below
+        reader.pos += 4
+        attributes.append(_basic_attribute(both))
     while reader.remaining():
         word = reader.uint16()
         attribute_type = word & 0x7FFF
@@ -198,18 +235,22 @@ def _pull_attributes(reader: _Reader) -> tuple[DataAttribute, ...]:
 
 
 def _push_attribute(attribute: DataAttribute) -> bytes:
-    _check_range("attribute type", attribute.attribute_type, 15)
-    if isinstance(attribute.value, int):
-        _check_range("basic attribute value", attribute.value, 16)
-        return struct.pack("!HH", 0x8000 | attribute.attribute_type, attribute.value)
-    _check_range("attribute length", len(attribute.value), 16)
-    return struct.pack("!HH", attribute.attribute_type, len(attribute.value)) + attribute.value
+    kind, value = attribute.attribute_type, attribute.value
+    # one comparison chain for the usual in-range case; the checks then name the bad field
+    if isinstance(value, int):
+        if not (0 <= kind < 0x8000 and 0 <= value < 0x10000):
+            _check_range("attribute type", kind, 15)
+            _check_range("basic attribute value", value, 16)
+        return _ATTRIBUTE.pack(0x8000 | kind, value)
+    _check_range("attribute type", kind, 15)
+    _check_range("attribute length", len(value), 16)
+    return _ATTRIBUTE.pack(kind, len(value)) + value
 
 
 # --- payload dataclasses -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TransformPayload:
     """RFC 2408 section 3.6.
 
@@ -227,10 +268,13 @@ class TransformPayload:
 
     def attribute(self, attribute_type: int) -> DataAttribute | None:
         """The first attribute of the given type, if present."""
-        return next((a for a in self.attributes if a.attribute_type == attribute_type), None)
+        for a in self.attributes:  # a plain loop: cheaper than next() over a generator
+            if a.attribute_type == attribute_type:
+                return a
+        return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposalPayload:
     """RFC 2408 section 3.5.
 
@@ -249,7 +293,7 @@ class ProposalPayload:
     transforms: tuple[TransformPayload, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaPayload:
     """RFC 2408 section 3.4 with the IPsec DOI situation (RFC 2407 section 4.6.1).
 
@@ -267,7 +311,7 @@ class SaPayload:
     situation: int = Situation.SIT_IDENTITY_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KePayload:
     """RFC 2408 section 3.7: ``! generic header ! Key Exchange Data ~``."""
 
@@ -275,7 +319,7 @@ class KePayload:
     key_exchange_data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdPayload:
     """IPsec DOI Identification payload (RFC 2407 section 4.6.2, RFC 2408 section 3.8).
 
@@ -352,7 +396,7 @@ def _prefix_length(mask: bytes) -> int | None:
     return prefix if value == ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CertPayload:
     """RFC 2408 section 3.9: ``! generic header ! Cert Encoding ! Certificate Data ~``."""
 
@@ -361,7 +405,7 @@ class CertPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CrPayload:
     """RFC 2408 section 3.10: ``! generic header ! Cert. Type ! Certificate Authority ~``."""
 
@@ -370,7 +414,7 @@ class CrPayload:
     authority: bytes = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HashPayload:
     """RFC 2408 section 3.11: ``! generic header ! Hash Data ~``."""
 
@@ -378,7 +422,7 @@ class HashPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigPayload:
     """RFC 2408 section 3.12: ``! generic header ! Signature Data ~``."""
 
@@ -386,7 +430,7 @@ class SigPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoncePayload:
     """RFC 2408 section 3.13: ``! generic header ! Nonce Data ~`` (8..256 bytes, RFC 2409 5)."""
 
@@ -394,7 +438,7 @@ class NoncePayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotificationPayload:
     """RFC 2408 section 3.14.
 
@@ -415,7 +459,7 @@ class NotificationPayload:
     doi: int = DOI.IPSEC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeletePayload:
     """RFC 2408 section 3.15.
 
@@ -434,7 +478,7 @@ class DeletePayload:
     doi: int = DOI.IPSEC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorIdPayload:
     """RFC 2408 section 3.16: ``! generic header ! Vendor ID (VID) ~``."""
 
@@ -442,7 +486,7 @@ class VendorIdPayload:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatDPayload:
     """NAT-D, RFC 3947 section 3.2 (type 20; 130 in the drafts).
 
@@ -453,7 +497,7 @@ class NatDPayload:
     payload_type: PayloadType = PayloadType.NAT_D
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NatOaPayload:
     """NAT-OA, RFC 3947 section 5.2 (type 21; 131 in the drafts).
 
@@ -507,7 +551,7 @@ P = TypeVar("P", bound=Payload)
 # +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpHeader:
     """The ISAKMP header. Version is always 1.0 and Length is derived when encoding.
 
@@ -523,7 +567,7 @@ class IsakmpHeader:
     next_payload: PayloadType = PayloadType.NONE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IsakmpMessage:
     """A header plus either the parsed payloads or, with the E flag, the raw ciphertext."""
 
@@ -537,7 +581,10 @@ class IsakmpMessage:
 
     def get(self, kind: type[P]) -> P | None:
         """The first payload of one class, if any."""
-        return next((p for p in self.payloads if isinstance(p, kind)), None)
+        for p in self.payloads:  # a plain loop: cheaper than next() over a generator
+            if isinstance(p, kind):
+                return p
+        return None
 
 
 #: Which payloads each exchange may carry (RFC 2409 sections 5, 5.5, 5.6, 5.7; RFC 3947).
@@ -566,6 +613,14 @@ ALLOWED_PAYLOADS: Mapping[ExchangeType, frozenset[PayloadType]] = {
 
 def _pull_generic_header(reader: _Reader, what: str) -> tuple[int, bytes]:
     """Read one generic payload header and its body: (next payload, body)."""
+    pos = reader.pos
+    if pos + GENERIC_HEADER_LENGTH <= len(reader.data):  # one unpack for the usual case
+        next_payload, reserved, length = _GENERIC.unpack_from(reader.data, pos)
+        end = pos + length
+        if not reserved and GENERIC_HEADER_LENGTH <= length and end <= len(reader.data):
+            reader.pos = end
+            return next_payload, reader.data[pos + GENERIC_HEADER_LENGTH:end]
+    # short or wrong: field by field, so the error names the first bad one
     next_payload = reader.uint8()
     if reader.uint8() != 0:
         raise MalformedPacket(f"{what}: RESERVED is not zero")
@@ -582,15 +637,21 @@ def _pull_generic_header(reader: _Reader, what: str) -> tuple[int, bytes]:
 
 def _pull_transform(body: bytes) -> TransformPayload:
     r = _Reader(body, "transform")
-    number, transform_id = r.uint8(), r.uint8()
-    if r.uint16() != 0:
+    if len(body) < _TRANSFORM.size:
+        number, transform_id, reserved = r.uint8(), r.uint8(), r.uint16()  # raises: too short
+    number, transform_id, reserved = _TRANSFORM.unpack_from(body)
+    r.pos = _TRANSFORM.size
+    if reserved != 0:
         raise MalformedPacket("transform: RESERVED2 is not zero")
     return TransformPayload(number, transform_id, _pull_attributes(r))
 
 
 def _pull_proposal(body: bytes) -> ProposalPayload:
     r = _Reader(body, "proposal")
-    number, protocol_id, spi_size, count = r.uint8(), r.uint8(), r.uint8(), r.uint8()
+    if len(body) < _PROPOSAL.size:
+        r.uint8(), r.uint8(), r.uint8(), r.uint8()  # raises: too short
+    number, protocol_id, spi_size, count = _PROPOSAL.unpack_from(body)
+    r.pos = _PROPOSAL.size
     spi = r.take(spi_size)
     transforms = []
     expected = PayloadType.T
@@ -611,13 +672,16 @@ def _pull_proposal(body: bytes) -> ProposalPayload:
     return ProposalPayload(number, protocol_id, spi, tuple(transforms))
 
 
+_LABELED = int(Situation.SIT_SECRECY | Situation.SIT_INTEGRITY)  # an int: no Flag arithmetic
+
+
 def _pull_sa(body: bytes, _: PayloadType) -> SaPayload:
     r = _Reader(body, "SA")
     doi = r.uint32()
     if doi != DOI.IPSEC:
         raise MalformedPacket(f"SA: DOI {doi} is not the IPsec DOI", NotifyType.DOI_NOT_SUPPORTED)
     situation = r.uint32()
-    if situation & (Situation.SIT_SECRECY | Situation.SIT_INTEGRITY):
+    if situation & _LABELED:
         raise MalformedPacket(
             f"SA: situation {situation:#x} (labeled)", NotifyType.SITUATION_NOT_SUPPORTED
         )
@@ -762,16 +826,16 @@ def _pull_nat_oa(body: bytes, payload_type: PayloadType) -> NatOaPayload:
 
 def _push_generic(next_payload: int, body: bytes) -> bytes:
     length = GENERIC_HEADER_LENGTH + len(body)
-    _check_range("payload length", length, 16)
-    return struct.pack("!BBH", next_payload, 0, length) + body
+    if length >= 0x10000:  # never negative: only the upper bound can fail
+        _check_range("payload length", length, 16)
+    return _GENERIC.pack(next_payload, 0, length) + body
 
 
 def _push_transform(t: TransformPayload) -> bytes:
     _check_range("transform number", t.number, 8)
     _check_range("transform id", t.transform_id, 8)
-    return struct.pack("!BBH", t.number, t.transform_id, 0) + b"".join(
-        _push_attribute(a) for a in t.attributes
-    )
+    return _TRANSFORM.pack(t.number, t.transform_id, 0) + b"".join(
+        [_push_attribute(a) for a in t.attributes])
 
 
 def _push_proposal(p: ProposalPayload) -> bytes:
@@ -781,21 +845,20 @@ def _push_proposal(p: ProposalPayload) -> bytes:
     _check_range("protocol id", p.protocol_id, 8)
     _check_range("SPI size", len(p.spi), 8)
     _check_range("transform count", len(p.transforms), 8)
-    out = [struct.pack("!BBBB", p.number, p.protocol_id, len(p.spi), len(p.transforms)), p.spi]
+    out = [_PROPOSAL.pack(p.number, p.protocol_id, len(p.spi), len(p.transforms)), p.spi]
+    last = len(p.transforms) - 1
     for i, t in enumerate(p.transforms):
-        last = i == len(p.transforms) - 1
-        out.append(_push_generic(PayloadType.NONE if last else PayloadType.T, _push_transform(t)))
+        out.append(_push_generic(_NONE if i == last else _T, _push_transform(t)))
     return b"".join(out)
 
 
 def _push_sa(p: SaPayload) -> bytes:
     if not p.proposals:
         raise ValueError("an SA needs at least one proposal")
-    out = [struct.pack("!II", p.doi, p.situation)]
+    out = [_DOI_SITUATION.pack(p.doi, p.situation)]
+    last = len(p.proposals) - 1
     for i, proposal in enumerate(p.proposals):
-        last = i == len(p.proposals) - 1
-        next_payload = PayloadType.NONE if last else PayloadType.P
-        out.append(_push_generic(next_payload, _push_proposal(proposal)))
+        out.append(_push_generic(_NONE if i == last else _P, _push_proposal(proposal)))
     return b"".join(out)
 
 
@@ -807,7 +870,7 @@ def _push_id(p: IdPayload) -> bytes:
     _check_range("ID type", p.id_type, 8)
     _check_range("ID protocol", p.protocol_id, 8)
     _check_range("ID port", p.port, 16)
-    return struct.pack("!BBH", p.id_type, p.protocol_id, p.port) + p.data
+    return _ID.pack(p.id_type, p.protocol_id, p.port) + p.data
 
 
 def _push_cert(p: CertPayload) -> bytes:
@@ -883,19 +946,39 @@ _PUSH: Mapping[type[Any], Callable[[Any], bytes]] = {
 }
 
 _NAT_D_TYPES = frozenset({PayloadType.NAT_D, PayloadType.NAT_D_DRAFT})
+_NONE, _T, _P = PayloadType.NONE, PayloadType.T, PayloadType.P
 _NAT_OA_TYPES = frozenset({PayloadType.NAT_OA, PayloadType.NAT_OA_DRAFT})
+
+
+#: Per exchange (None: no exchange given), the payload types that pass every check of
+#: ``_known_payload_type``: one set lookup for the usual case.
+_ALWAYS_ALLOWED: Mapping[ExchangeType | None, frozenset[PayloadType]] = {
+    None: frozenset(_PULL),
+    **{exchange: frozenset(_PULL) & allowed for exchange, allowed in ALLOWED_PAYLOADS.items()},
+}
+_NOTHING: frozenset[PayloadType] = frozenset()
 
 
 # --- payload chains and messages ---------------------------------------------------------------
 
 
+# Wire values to enum members by dictionary: the enum's own constructor costs far more.
+_PAYLOAD_TYPES: Mapping[int, PayloadType] = {int(t): t for t in PayloadType}
+_EXCHANGE_TYPES: Mapping[int, ExchangeType] = {int(t): t for t in ExchangeType}
+_PAYLOAD_NAMES: Mapping[PayloadType, str] = {t: t.name for t in PayloadType}  # for errors
+_E = int(IsakmpFlag.E)
+#: Every valid header Flags value (E, C and A combined) and its enum member.
+_FLAGS: Mapping[int, IsakmpFlag] = {
+    value: IsakmpFlag(value) for value in range(int(IsakmpFlag.E | IsakmpFlag.C | IsakmpFlag.A)
+                                                + 1)}
+
+
 def _known_payload_type(value: int, exchange_type: ExchangeType | None) -> PayloadType:
-    try:
-        payload_type = PayloadType(value)
-    except ValueError:
-        raise MalformedPacket(
-            f"unknown payload type {value}", NotifyType.INVALID_PAYLOAD_TYPE
-        ) from None
+    payload_type = _PAYLOAD_TYPES.get(value)
+    if payload_type is not None and payload_type in _ALWAYS_ALLOWED.get(exchange_type, _NOTHING):
+        return payload_type
+    if payload_type is None:
+        raise MalformedPacket(f"unknown payload type {value}", NotifyType.INVALID_PAYLOAD_TYPE)
     if payload_type not in _PULL:
         raise MalformedPacket(
             f"payload type {payload_type.name} cannot appear at top level",
@@ -923,19 +1006,32 @@ def pull_payloads(
     RFC 2409 section 5.3 padding; with ``padded=False`` any trailing byte is an error. With
     ``exchange_type`` every payload is checked against ``ALLOWED_PAYLOADS``.
     """
+    return pull_payload_chain(first_payload_type, data, exchange_type=exchange_type,
+                              padded=padded)[0]
+
+
+def pull_payload_chain(
+    first_payload_type: int,
+    data: bytes,
+    *,
+    exchange_type: ExchangeType | None = None,
+    padded: bool = True,
+) -> tuple[tuple[Payload, ...], int]:
+    """``pull_payloads``, and the length of the chain in ``data`` (where any padding begins):
+    ``data[:length]`` are the payloads exactly as the peer sent them."""
     reader = _Reader(data, "payloads")
     payloads: list[Payload] = []
     next_type = first_payload_type
     while next_type != PayloadType.NONE:
         payload_type = _known_payload_type(next_type, exchange_type)
-        next_type, body = _pull_generic_header(reader, payload_type.name)
+        next_type, body = _pull_generic_header(reader, _PAYLOAD_NAMES[payload_type])
         payloads.append(_PULL[payload_type](body, payload_type))
     trailing = reader.remaining()
     if trailing and not (padded and trailing <= MAX_PADDING):
         raise MalformedPacket(
             f"{trailing} bytes after the last payload", NotifyType.UNEQUAL_PAYLOAD_LENGTHS
         )
-    return tuple(payloads)
+    return tuple(payloads), reader.pos
 
 
 def pull_message(data: bytes) -> IsakmpMessage:
@@ -946,8 +1042,11 @@ def pull_message(data: bytes) -> IsakmpMessage:
     """
     r = _Reader(data, "ISAKMP header")
     initiator_cookie, responder_cookie = r.take(8), r.take(8)
-    next_payload, version, exchange, flags = r.uint8(), r.uint8(), r.uint8(), r.uint8()
-    message_id, length = r.uint32(), r.uint32()
+    if len(data) < HEADER_LENGTH:
+        r.uint8(), r.uint8(), r.uint8(), r.uint8(), r.uint32(), r.uint32()  # raises: short
+    next_payload, version, exchange, flags, message_id, length = _HEADER_REST.unpack_from(
+        data, 16)
+    r.pos = HEADER_LENGTH
     if version >> 4 != ISAKMP_VERSION >> 4:
         raise MalformedPacket(f"major version {version >> 4}", NotifyType.INVALID_MAJOR_VERSION)
     if version & 0x0F != ISAKMP_VERSION & 0x0F:
@@ -957,29 +1056,26 @@ def pull_message(data: bytes) -> IsakmpMessage:
             f"header length {length}, datagram {len(data)} bytes",
             NotifyType.UNEQUAL_PAYLOAD_LENGTHS,
         )
-    try:
-        exchange_type = ExchangeType(exchange)
-    except ValueError:
-        raise MalformedPacket(
-            f"exchange type {exchange}", NotifyType.INVALID_EXCHANGE_TYPE
-        ) from None
+    exchange_type = _EXCHANGE_TYPES.get(exchange)
+    if exchange_type is None:
+        raise MalformedPacket(f"exchange type {exchange}", NotifyType.INVALID_EXCHANGE_TYPE)
     if exchange_type not in ALLOWED_PAYLOADS:
         raise MalformedPacket(
             f"exchange {exchange_type.name} is not supported", NotifyType.UNSUPPORTED_EXCHANGE_TYPE
         )
-    if flags & ~int(IsakmpFlag.E | IsakmpFlag.C | IsakmpFlag.A):
+    if flags not in _FLAGS:
         raise MalformedPacket(f"flags {flags:#04x}", NotifyType.INVALID_FLAGS)
     first = _known_payload_type(next_payload, exchange_type) if next_payload else PayloadType.NONE
     header = IsakmpHeader(
         initiator_cookie,
         responder_cookie,
         exchange_type,
-        IsakmpFlag(flags),
+        _FLAGS[flags],
         message_id,
         first,
     )
     body = r.rest()
-    if flags & IsakmpFlag.E:
+    if flags & _E:
         if not body or first == PayloadType.NONE:
             raise MalformedPacket("encrypted message without a body")
         return IsakmpMessage(header, (), body)
@@ -989,11 +1085,12 @@ def pull_message(data: bytes) -> IsakmpMessage:
 
 def push_payload_body(payload: Payload) -> bytes:
     """A payload's body without the generic header (e.g. SAi_b, IDii_b of RFC 2409 5)."""
-    if isinstance(payload, NatDPayload) and payload.payload_type not in _NAT_D_TYPES:
+    kind = type(payload)
+    if kind is NatDPayload and payload.payload_type not in _NAT_D_TYPES:
         raise ValueError(f"NAT-D payload with type {payload.payload_type}")
-    if isinstance(payload, NatOaPayload) and payload.payload_type not in _NAT_OA_TYPES:
+    if kind is NatOaPayload and payload.payload_type not in _NAT_OA_TYPES:
         raise ValueError(f"NAT-OA payload with type {payload.payload_type}")
-    return _PUSH[type(payload)](payload)
+    return _PUSH[kind](payload)
 
 
 def push_payload(payload: Payload, next_payload: int = PayloadType.NONE) -> bytes:
@@ -1004,12 +1101,12 @@ def push_payload(payload: Payload, next_payload: int = PayloadType.NONE) -> byte
 def push_payloads(payloads: Iterable[Payload]) -> tuple[PayloadType, bytes]:
     """Encode a chain: (type of the first payload, bytes). Next Payload fields are derived."""
     items = list(payloads)
-    out = []
-    for i, payload in enumerate(items):
-        following = items[i + 1].payload_type if i + 1 < len(items) else PayloadType.NONE
-        out.append(push_payload(payload, following))
-    first = items[0].payload_type if items else PayloadType.NONE
-    return first, b"".join(out)
+    if not items:
+        return PayloadType.NONE, b""
+    following = [p.payload_type for p in items[1:]] + [PayloadType.NONE]
+    out = [_push_generic(after, push_payload_body(payload))
+           for payload, after in zip(items, following, strict=True)]
+    return items[0].payload_type, b"".join(out)
 
 
 def push_message(message: IsakmpMessage) -> bytes:
@@ -1019,19 +1116,33 @@ def push_message(message: IsakmpMessage) -> bytes:
     if len(h.initiator_cookie) != 8 or len(h.responder_cookie) != 8:
         raise ValueError("cookies are 8 bytes")
     _check_range("message id", h.message_id, 32)
+    flags = int(h.flags)
     if message.encrypted_body is not None:
-        if not h.flags & IsakmpFlag.E:
+        if not flags & _E:
             raise ValueError("an encrypted body needs the E flag")
         if message.payloads:
             raise ValueError("a message has either payloads or an encrypted body")
         first, body = h.next_payload, message.encrypted_body
     else:
-        if h.flags & IsakmpFlag.E:
+        if flags & _E:
             raise ValueError("the E flag needs an encrypted body")
         first, body = push_payloads(message.payloads)
+    return _pack_message(h, first, flags, body)
+
+
+def push_encoded(header: IsakmpHeader, first: int, body: bytes) -> bytes:
+    """A message from its header and a body encoded already: a payload chain whose first
+    payload is of type ``first`` (``push_payloads``), or with the E flag the ciphertext of
+    one. Next Payload is ``first``, Length is derived; no message object is built."""
+    if len(header.initiator_cookie) != 8 or len(header.responder_cookie) != 8:
+        raise ValueError("cookies are 8 bytes")
+    _check_range("message id", header.message_id, 32)
+    return _pack_message(header, first, int(header.flags), body)
+
+
+def _pack_message(h: IsakmpHeader, first: int, flags: int, body: bytes) -> bytes:
     length = HEADER_LENGTH + len(body)
     _check_range("message length", length, 32)
-    fixed = struct.pack(
-        "!BBBBII", first, ISAKMP_VERSION, h.exchange_type, h.flags, h.message_id, length
-    )
+    fixed = _HEADER_REST.pack(first, ISAKMP_VERSION, h.exchange_type, flags, h.message_id,
+                              length)
     return h.initiator_cookie + h.responder_cookie + fixed + body

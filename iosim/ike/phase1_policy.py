@@ -14,6 +14,7 @@ transform with that lower lifetime (``with_lifetime``) so the initiator learns i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +35,13 @@ from iosim.ike.constants import (
     LifeType,
     ProtocolId,
 )
-from iosim.ike.payloads import DataAttribute, ProposalPayload, SaPayload, TransformPayload
+from iosim.ike.payloads import (
+    DataAttribute,
+    ProposalPayload,
+    SaPayload,
+    TransformPayload,
+    push_payload_body,
+)
 
 __all__ = [
     "IkePolicy",
@@ -43,6 +50,7 @@ __all__ = [
     "choose_policy",
     "describe_transform",
     "isakmp_sa_payload",
+    "offer_sa_payload",
     "offered_lifetime",
     "policy_checks",
     "policy_transform",
@@ -105,6 +113,15 @@ def isakmp_sa_payload(transforms: tuple[TransformPayload, ...]) -> SaPayload:
     return SaPayload((ProposalPayload(1, ProtocolId.PROTO_ISAKMP, b"", transforms),))
 
 
+@functools.lru_cache(maxsize=64)  # keyed by the (frozen) policies: a few per router config
+def offer_sa_payload(policies: tuple[IkePolicy, ...]) -> tuple[SaPayload, bytes]:
+    """The initiator's SA payload offering ``policies`` as transforms 1, 2, ... and its body
+    (SAi_b): the same for every SA that offers them, so built and encoded once."""
+    sa_payload = isakmp_sa_payload(tuple(policy_transform(i + 1, p)
+                                         for i, p in enumerate(policies)))
+    return sa_payload, push_payload_body(sa_payload)
+
+
 def _value(t: TransformPayload, kind: IkeAttributeType) -> int | None:
     attr = t.attribute(kind)
     return None if attr is None else attr.as_int()
@@ -128,6 +145,10 @@ def _offered_lifetime(t: TransformPayload) -> int | None:
     return offered[0] if offered is not None else None
 
 
+# Both sides judge the same offered transform against the same policies several times
+# (the walk IOS prints, the choice, the mismatch reasons); both are frozen, so each verdict
+# is worked out once.
+@functools.lru_cache(maxsize=256)
 def transform_matches(t: TransformPayload, policy: IkePolicy) -> bool:
     """Whether an offered transform has the policy's encryption, hash, auth and group."""
     if t.transform_id != IsakmpTransformId.KEY_IKE or policy.authentication != "pre-share":
@@ -195,6 +216,7 @@ def describe_transform(t: TransformPayload) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@functools.lru_cache(maxsize=256)  # see transform_matches
 def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
     """Why an offered transform does not match a policy, in IOS's words (checked in IOS's
     order: encryption, key length, hash, authentication, group); None when it matches."""

@@ -39,9 +39,11 @@ UDP-Encapsulated-Tunnel/-Transport modes (3/4) after a float.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from iosim.crypto.dh import DhPrivate
 from iosim.ike.constants import (
@@ -93,6 +95,7 @@ __all__ = [
 ]
 
 FULL_MASK = 0xFFFFFFFF
+_Row = TypeVar("_Row")
 _AH = ProtocolId.PROTO_IPSEC_AH
 _ESP = ProtocolId.PROTO_IPSEC_ESP
 
@@ -195,6 +198,11 @@ class TransformSetSuite:
 def transform_set_suite(transform_set: tuple[str, ...]) -> TransformSetSuite | None:
     """Classify a transform set's words; None if a word is unknown, repeated in its role, or
     the set protects nothing (no AH and no usable ESP)."""
+    return _suite_of_words(tuple(transform_set))
+
+
+@functools.lru_cache(maxsize=256)  # a router's sets and the table's names: a handful
+def _suite_of_words(transform_set: tuple[str, ...]) -> TransformSetSuite | None:
     rows: list[object | None] = [None, None, None]
     for name in transform_set:
         try:
@@ -261,6 +269,7 @@ def _mode_value(mode: str, udp_encap: bool = False) -> int:
     return EncapsulationMode.TRANSPORT if mode == "transport" else EncapsulationMode.TUNNEL
 
 
+@functools.lru_cache(maxsize=256)  # immutable, and the same for every SA of a crypto map
 def _attributes(mode: str, udp_encap: bool, seconds: int, kilobytes: int,
                 integ: IntegrityTransform | None, key_bits: int | None,
                 pfs_group: int | None) -> tuple[DataAttribute, ...]:
@@ -388,6 +397,24 @@ _MODES: dict[int, tuple[str, bool]] = {
 }  # the pre-RFC draft values (61443/61444) are not spoken
 
 
+def _first_by(rows: Iterable[_Row], key: Callable[[_Row], Hashable]) -> dict[Hashable, _Row]:
+    """Index table rows by ``key``; the first row wins, as a scan of the table would find."""
+    out: dict[Hashable, _Row] = {}
+    for row in rows:
+        out.setdefault(key(row), row)
+    return out
+
+
+#: The ESP cipher of a (Transform ID, Key Length attribute) pair, the ESP HMAC of an
+#: Authentication Algorithm value and the AH HMAC of a Transform ID (RFC 2407 4.4.3-4.5).
+_ESP_CIPHER_BY_ID: dict[Hashable, EncryptionTransform] = _first_by(
+    ENCRYPTION_TRANSFORMS.values(), lambda row: (row.doi_transform_id, row.key_length_attribute))
+_ESP_HMAC_BY_AUTH: dict[Hashable, IntegrityTransform] = _first_by(
+    ESP_INTEGRITY_TRANSFORMS.values(), lambda row: row.auth_algorithm)
+_AH_BY_ID: dict[Hashable, IntegrityTransform] = _first_by(
+    AH_TRANSFORMS.values(), lambda row: row.ah_transform_id)
+
+
 def _read_attributes(t: TransformPayload) -> tuple[dict[int, int], int, int] | None:
     """(other attributes, seconds, kilobytes); None for a lifetime we cannot read."""
     values: dict[int, int] = {}
@@ -409,6 +436,9 @@ def _read_attributes(t: TransformPayload) -> tuple[dict[int, int], int, int] | N
     return values, seconds, kilobytes
 
 
+# A quick mode reads each transform several times (the trace, the offers, the answer):
+# transforms are frozen, so each distinct one is parsed once.
+@functools.lru_cache(maxsize=256)
 def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
     """Read an ESP transform; None if we do not know its algorithms or attributes."""
     read = _read_attributes(t)
@@ -416,16 +446,13 @@ def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
         return None
     values, seconds, kilobytes = read
     key_bits = values.get(IpsecAttributeType.KEY_LENGTH)
-    enc = next((row for row in ENCRYPTION_TRANSFORMS.values()
-                if row.doi_transform_id == t.transform_id
-                and row.key_length_attribute == key_bits), None)
+    enc = _ESP_CIPHER_BY_ID.get((t.transform_id, key_bits))
     if enc is None:
         return None
     auth = values.get(IpsecAttributeType.AUTHENTICATION_ALGORITHM)
     integ = None
     if auth is not None:
-        integ = next((row for row in ESP_INTEGRITY_TRANSFORMS.values()
-                      if row.auth_algorithm == auth), None)
+        integ = _ESP_HMAC_BY_AUTH.get(auth)
         if integ is None:
             return None
     if esp_suite((enc.name,) + ((integ.name,) if integ else ())) is None:
@@ -438,6 +465,7 @@ def parse_esp_transform(t: TransformPayload) -> _Parsed | None:
                    seconds, kilobytes, mode[1])
 
 
+@functools.lru_cache(maxsize=256)  # see parse_esp_transform
 def parse_ah_transform(t: TransformPayload) -> _Parsed | None:
     """Read an AH transform: the transform ID and the Authentication Algorithm attribute must
     name the same HMAC (RFC 2407 4.4.3 / 4.5); no key length; plain modes only."""
@@ -445,8 +473,7 @@ def parse_ah_transform(t: TransformPayload) -> _Parsed | None:
     if read is None:
         return None
     values, seconds, kilobytes = read
-    integ = next((row for row in AH_TRANSFORMS.values() if row.ah_transform_id == t.transform_id),
-                 None)
+    integ = _AH_BY_ID.get(t.transform_id)
     if (integ is None or IpsecAttributeType.KEY_LENGTH in values
             or values.get(IpsecAttributeType.AUTHENTICATION_ALGORITHM) != integ.auth_algorithm):
         return None

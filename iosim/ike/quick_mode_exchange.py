@@ -55,6 +55,7 @@ from iosim.ike.main_mode import (
     ip_text,
 )
 from iosim.ike.payloads import (
+    GENERIC_HEADER_LENGTH,
     DeletePayload,
     HashPayload,
     IdPayload,
@@ -64,7 +65,6 @@ from iosim.ike.payloads import (
     NotificationPayload,
     Payload,
     SaPayload,
-    push_payload_body,
     push_payloads,
 )
 from iosim.ike.phase2_policy import Phase2Refused
@@ -94,14 +94,14 @@ _AH = ProtocolId.PROTO_IPSEC_AH
 _QM = ExchangeType.QUICK_MODE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Established:
     """Quick mode completed: install ``sa``."""
 
     sa: IpsecSaPair
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuickModeStarted:
     """We began quick mode over ISAKMP SA ``conn_id`` with message ID ``message_id``."""
 
@@ -110,7 +110,7 @@ class QuickModeStarted:
     message_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Failed:
     """Quick mode with ``peer`` failed (e.g. ``NO_PROPOSAL_CHOSEN``). When we refused the
     peer's proposal, ``cause`` says why (``"proxies"``, ``"transform"``, ``"mode"``,
@@ -127,7 +127,7 @@ informational's when the peer refused ours."""
     message_id: int | None = None  # the exchange that carried the refusal (see above)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phase2Checked:
     """Responder: the peer's quick-mode proposal was judged against our crypto map.
     ``offers`` are its proposals as we read them, ``chosen`` the answer (None if refused,
@@ -203,8 +203,9 @@ class QuickModeMixin(MainModeMixin):
                             proxies.local_port),
                  id_payload(proxies.remote_net, proxies.remote_mask, proxies.protocol,
                             proxies.remote_port)]
-        h1 = quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, push_payloads(body)[1])
-        data, iv = self._seal(sa, _QM, mid, [HashPayload(h1), *body], sa.phase2_iv(mid))
+        encoded = push_payloads(body)
+        h1 = quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, encoded[1])
+        data, iv = self._seal_hashed(sa, _QM, mid, h1, encoded, sa.phase2_iv(mid))
         x = QuickModeExchange(mid, True, proxies, offer, spi_in, ni_b, dh=dh,
                               sa_payload=sa_payload, iv=iv, last_sent=data,
                               resend_at=deadline_after(now, RETRANSMIT_BASE),
@@ -216,14 +217,17 @@ class QuickModeMixin(MainModeMixin):
         self._transmit(sa, data)
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
 
-    def _verify_hash(self, payloads: tuple[Payload, ...], want: Callable[[bytes], bytes]
-                     ) -> tuple[Payload, ...]:
+    def _open_hashed(self, sa: IsakmpSa, msg: IsakmpMessage, iv: bytes,
+                     want: Callable[[bytes], bytes]) -> tuple[tuple[Payload, ...], bytes]:
+        """Decrypt and parse a message that starts with a HASH and check it: ``want`` of the
+        payloads after the HASH, as received (the strict codec re-encodes them to the same
+        bytes), must be its data. Returns (the payloads after the HASH, next IV)."""
+        payloads, chain, next_iv = self._open_chain(sa, msg, iv)
         if not payloads or not isinstance(payloads[0], HashPayload):
             raise RemoteProtocolError("HASH must be the first payload")
-        rest = payloads[1:]
-        if payloads[0].data != want(push_payloads(rest)[1]):
+        if payloads[0].data != want(chain[GENERIC_HEADER_LENGTH + len(payloads[0].data):]):
             raise RemoteProtocolError("HASH does not verify")
-        return rest
+        return payloads[1:], next_iv
 
     def _quick_mode(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         mid = msg.header.message_id
@@ -292,9 +296,9 @@ class QuickModeMixin(MainModeMixin):
     def _qm1(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         suite, keys = sa.require_keys()
         mid = msg.header.message_id
-        payloads, iv = self._open(sa, msg, sa.phase2_iv(mid))
-        rest = self._verify_hash(
-            payloads, lambda b: quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, b))
+        rest, iv = self._open_hashed(
+            sa, msg, sa.phase2_iv(mid),
+            lambda b: quick_mode_hash_1(suite.hash, keys.skeyid_a, mid, b))
         sa_payload, ni_b, ke, ids = self._qm_parts(rest)
         if ids:
             proxies = proxy_from_ids(ids[1], ids[0])
@@ -351,13 +355,14 @@ class QuickModeMixin(MainModeMixin):
                                     seconds, kilobytes)
         body: list[Payload] = [reply_sa, NoncePayload(x.nr_b), *([my_ke] if my_ke else []),
                                *ids]
-        h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, push_payloads(body)[1])
+        encoded = push_payloads(body)
+        h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, encoded[1])
         self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, mid,
                                                       pfs=ke is not None, ids=len(ids)))
         self._note(sa, NoteKind.QM_RESPONDER_SPI)
         self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE", mid)
         self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT", mid)
-        reply, x.iv = self._seal(sa, _QM, mid, [HashPayload(h2), *body], iv)
+        reply, x.iv = self._seal_hashed(sa, _QM, mid, h2, encoded, iv)
         x.result = self._pair(sa, x, match, seconds, kilobytes, g_qm)
         x.state, x.done_at, x.last_sent = "QM_R_QM2", None, reply
         x.resend_at = deadline_after(now, RETRANSMIT_BASE)
@@ -370,10 +375,9 @@ class QuickModeMixin(MainModeMixin):
              now: float) -> None:
         suite, keys = sa.require_keys()
         assert x.offer is not None and x.sa_payload is not None
-        payloads, iv = self._open(sa, msg, x.iv)
-        rest = self._verify_hash(
-            payloads, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a, x.message_id,
-                                                  x.ni_b, b))
+        rest, iv = self._open_hashed(
+            sa, msg, x.iv, lambda b: quick_mode_hash_2(suite.hash, keys.skeyid_a,
+                                                       x.message_id, x.ni_b, b))
         sa_payload, nr_b, ke, ids = self._qm_parts(rest)
         choice = answered_choice(x.sa_payload, sa_payload)
         if choice is None:
@@ -381,11 +385,10 @@ class QuickModeMixin(MainModeMixin):
         if (ke is None) != (x.dh is None):
             raise RemoteProtocolError("PFS KE payload mismatch")
         q = x.proxies
-        sent_ids = [push_payload_body(id_payload(q.local_net, q.local_mask, q.protocol,
-                                                 q.local_port)),
-                    push_payload_body(id_payload(q.remote_net, q.remote_mask, q.protocol,
-                                                 q.remote_port))]
-        if ids and [push_payload_body(i) for i in ids] != sent_ids:
+        # the same fields encode to the same bytes: compared as payloads, not re-encoded
+        sent_ids = [id_payload(q.local_net, q.local_mask, q.protocol, q.local_port),
+                    id_payload(q.remote_net, q.remote_mask, q.protocol, q.remote_port)]
+        if ids and ids != sent_ids:
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b

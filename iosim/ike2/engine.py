@@ -124,6 +124,7 @@ HALF_OPEN_LIFE = 30.0
 DPD_TRIES = 5
 
 _EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
+_I_FLAG, _R_FLAG = int(Flag.INITIATOR), int(Flag.RESPONSE)
 
 
 class Ikev2Engine(AuthExchangeMixin):
@@ -341,8 +342,8 @@ class Ikev2Engine(AuthExchangeMixin):
     # ================================================================== sending
 
     def _header(self, sa: Ikev2Sa, exchange: int, mid: int, response: bool) -> IkeHeader:
-        flags = (Flag.INITIATOR if sa.initiator else 0) | (Flag.RESPONSE if response else 0)
-        return IkeHeader(sa.spi_i, sa.spi_r, 0, exchange, int(flags), mid)
+        flags = (_I_FLAG if sa.initiator else 0) | (_R_FLAG if response else 0)  # ints: no
+        return IkeHeader(sa.spi_i, sa.spi_r, 0, exchange, flags, mid)  # enum.Flag arithmetic
 
     def _transmit(self, sa: Ikev2Sa, data: bytes) -> None:
         self._outbox.append((sa.peer, data, sa.port))
@@ -616,7 +617,7 @@ class Ikev2Engine(AuthExchangeMixin):
     def _receive(self, data: bytes, peer: int, now: float, port: int) -> None:
         h = pull_header(data)
         if h.exchange_type == ExchangeType.IKE_SA_INIT and not h.is_response:
-            msg = pull_message(data)
+            msg = pull_message(data, h)
             self._received(0, msg, peer, port)
             self._init_request(msg, data, peer, now, port)
             return
@@ -624,7 +625,7 @@ class Ikev2Engine(AuthExchangeMixin):
         sa = self.sas.get(mine)
         if sa is None or sa.peer != peer or sa.state == "DELETE":
             raise Drop("no IKE SA for these SPIs")
-        msg = pull_message(data)
+        msg = pull_message(data, h)
         if h.exchange_type == ExchangeType.IKE_SA_INIT:
             self._received(sa.sa_id, msg, peer, port)
             self._init_response(sa, msg, data, now)

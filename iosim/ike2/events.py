@@ -17,7 +17,7 @@ __all__ = ["ChildDeleted", "ChildFailed", "ChildUp", "InitialContact", "Negotiat
            "PacketReceived", "PacketSent", "PeerDead", "SaDown", "SaUp", "Step"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaUp:
     """An IKE SA reached READY (``%IKEV2-5-SA_UP``)."""
 
@@ -28,7 +28,7 @@ class SaUp:
     initiator: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaDown:
     """An IKE SA is gone (``%IKEV2-5-SA_DOWN``): deleted, expired, dead or rekeyed."""
 
@@ -39,7 +39,7 @@ class SaDown:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChildUp:
     """A CHILD_SA is ready: install its pair (``replaces``: the inbound SPI it rekeyed)."""
 
@@ -48,7 +48,7 @@ class ChildUp:
     replaces: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChildDeleted:
     """The peer deleted (or we forgot) the pair with inbound SPI ``spi_in``."""
 
@@ -56,7 +56,7 @@ class ChildDeleted:
     spi_in: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChildFailed:
     """A CHILD_SA could not be made: ``notify`` is the RFC 7296 reason (TS_UNACCEPTABLE,
     NO_PROPOSAL_CHOSEN, ...), ``sent`` whether we refused it (else the peer did)."""
@@ -68,7 +68,7 @@ class ChildFailed:
     sent: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NegotiationFailed:
     """IKE_SA_INIT or IKE_AUTH failed: ``reason`` in IOS's words, ``notify`` the RFC 7296
     notify involved (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN ...) or ""."""
@@ -80,7 +80,7 @@ class NegotiationFailed:
     initiator: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PeerDead:
     """DPD had no answer: the IKE SA and its pairs are gone."""
 
@@ -88,7 +88,7 @@ class PeerDead:
     sa_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InitialContact:
     """The peer says it has no other SA with us (rebooted): our older SAs with it went."""
 
@@ -96,7 +96,7 @@ class InitialContact:
     spis: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PacketSent:
     """A message left (``debug crypto ikev2``'s "Sending Packet")."""
 
@@ -113,7 +113,7 @@ class PacketSent:
     retransmission: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PacketReceived:
     """A message arrived and was authenticated (or needed none)."""
 
@@ -129,7 +129,7 @@ class PacketReceived:
     payloads: tuple[Payload, ...]  # what it held (debug words them only when on)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step IOS's debug reports (searching a policy, computing DH, verifying AUTH...)."""
 

@@ -88,7 +88,7 @@ class MalformedMessage(ValueError):
 # --------------------------------------------------------------------------- header
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IkeHeader:
     """RFC 7296 3.1::
 
@@ -139,7 +139,7 @@ def push_header(h: IkeHeader, body_length: int) -> bytes:
 # --------------------------------------------------------------------------- payloads
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Payload:
     """Base of every payload; ``TYPE`` is its RFC 7296 payload type."""
 
@@ -153,7 +153,7 @@ class Payload:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transform:
     """RFC 7296 3.3.2: type, ID and the Key Length attribute (3.3.5) of one transform."""
 
@@ -168,7 +168,7 @@ class Transform:
                            self.transform_type, 0, self.transform_id) + attrs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Proposal:
     """RFC 7296 3.3.1: a proposal number, protocol (IKE 1, AH 2, ESP 3), SPI, transforms."""
 
@@ -188,7 +188,7 @@ class Proposal:
         return [t for t in self.transforms if t.transform_type == transform_type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SaPayload(Payload):
     """RFC 7296 3.3: the proposals, most preferred first."""
 
@@ -200,7 +200,7 @@ class SaPayload(Payload):
                         for i, p in enumerate(self.proposals))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KePayload(Payload):
     """RFC 7296 3.4: Diffie-Hellman group number and public value."""
 
@@ -212,7 +212,7 @@ class KePayload(Payload):
         return struct.pack("!HH", self.group, 0) + self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdPayload(Payload):
     """RFC 7296 3.5: IDi (``responder`` False) or IDr."""
 
@@ -229,7 +229,7 @@ class IdPayload(Payload):
         return bytes((self.id_type, 0, 0, 0)) + self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuthPayload(Payload):
     """RFC 7296 3.8."""
 
@@ -241,7 +241,7 @@ class AuthPayload(Payload):
         return bytes((self.method, 0, 0, 0)) + self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoncePayload(Payload):
     """RFC 7296 3.9: 16 to 256 octets."""
 
@@ -252,7 +252,7 @@ class NoncePayload(Payload):
         return self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotifyPayload(Payload):
     """RFC 7296 3.10."""
 
@@ -267,7 +267,7 @@ class NotifyPayload(Payload):
                            self.notify_type) + self.spi + self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeletePayload(Payload):
     """RFC 7296 3.11: the IKE SA itself (protocol 1, no SPI) or child SAs by inbound SPI."""
 
@@ -280,7 +280,7 @@ class DeletePayload(Payload):
         return struct.pack("!BBH", self.protocol_id, size, len(self.spis)) + b"".join(self.spis)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VendorIdPayload(Payload):
     """RFC 7296 3.12."""
 
@@ -291,7 +291,7 @@ class VendorIdPayload(Payload):
         return self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrafficSelector:
     """RFC 7296 3.13.1, IPv4 address range: protocol (0 any), port range, address range."""
 
@@ -307,7 +307,7 @@ class TrafficSelector:
                            self.end_address)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TsPayload(Payload):
     """RFC 7296 3.13: TSi (``responder`` False) or TSr."""
 
@@ -323,7 +323,7 @@ class TsPayload(Payload):
                 + b"".join(s.encode() for s in self.selectors))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SkPayload(Payload):
     """RFC 7296 3.14: IV, ciphertext, ICV, opaque until decrypted; ``first`` is the type
     of the first payload inside (the generic header's Next Payload)."""
@@ -336,7 +336,7 @@ class SkPayload(Payload):
         return self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SkfPayload(Payload):
     """RFC 7383 2.5: one Encrypted Fragment; ``first`` is meaningful in fragment 1 only."""
 
@@ -350,7 +350,7 @@ class SkfPayload(Payload):
         return struct.pack("!HH", self.number, self.total) + self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnknownPayload(Payload):
     """A payload type this codec does not know, without the critical bit (ignored)."""
 
@@ -365,7 +365,7 @@ class UnknownPayload(Payload):
         return self.data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IkeMessage:
     """A parsed message: its header and its payloads in order."""
 
@@ -384,6 +384,23 @@ class IkeMessage:
 
 def _u8(body: bytes, at: int) -> int:
     return body[at]
+
+
+#: Received transforms by (type, ID, key length). Peers offer the same few in every
+#: SA payload and transforms are immutable, so each is built once; the table stops growing
+#: at ``_TRANSFORM_CACHE_SIZE`` (odd ones are built every time).
+_TRANSFORMS: dict[tuple[int, int, int | None], Transform] = {}
+_TRANSFORM_CACHE_SIZE = 1024
+
+
+def _transform(transform_type: int, transform_id: int, key_length: int | None) -> Transform:
+    key = (transform_type, transform_id, key_length)
+    transform = _TRANSFORMS.get(key)
+    if transform is None:
+        transform = Transform(transform_type, transform_id, key_length)
+        if len(_TRANSFORMS) < _TRANSFORM_CACHE_SIZE:
+            _TRANSFORMS[key] = transform
+    return transform
 
 
 def _transforms(data: bytes, count: int) -> tuple[Transform, ...]:
@@ -409,7 +426,7 @@ def _transforms(data: bytes, count: int) -> tuple[Transform, ...]:
                 if len(attrs) < 4 + value:
                     raise MalformedMessage("truncated transform attribute")
                 attrs = attrs[4 + value:]
-        out.append(Transform(ttype, tid, key_length))
+        out.append(_transform(ttype, tid, key_length))
         at += length
     if at != len(data):
         raise MalformedMessage("bytes after the last transform")
@@ -559,9 +576,11 @@ def pull_payloads(first: int, data: bytes) -> tuple[Payload, ...]:
     return tuple(out)
 
 
-def pull_message(data: bytes) -> IkeMessage:
-    """Parse one datagram (no non-ESP marker). Raises ``MalformedMessage``."""
-    header = pull_header(data)
+def pull_message(data: bytes, header: IkeHeader | None = None) -> IkeMessage:
+    """Parse one datagram (no non-ESP marker). Raises ``MalformedMessage``. ``header`` is
+    ``pull_header(data)`` when the caller already has it (not parsed twice)."""
+    if header is None:
+        header = pull_header(data)
     return IkeMessage(header, pull_payloads(header.next_payload, data[HEADER_LENGTH:]))
 
 
