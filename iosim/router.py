@@ -40,6 +40,13 @@ def _timestamp(now: float, msec: bool) -> str:
     return text
 
 
+@lru_cache(maxsize=4)
+def _wall_time(now: float) -> datetime:
+    """The software clock's reading ``now`` seconds after :data:`EPOCH` (a replayed config
+    marks its change at one instant line after line)."""
+    return EPOCH + timedelta(seconds=now)
+
+
 class Clock(Protocol):
     """The lab's virtual clock, as the router sees it."""
 
@@ -399,7 +406,7 @@ class Router:
     # ------------------------------------------------------------ time and log
 
     def wall_time(self) -> datetime:
-        return EPOCH + timedelta(seconds=self.clock.now - self.clock_base)
+        return _wall_time(self.clock.now - self.clock_base)
 
     def timestamp(self, msec: bool = True) -> str:
         """IOS log timestamp: ``*Mar  1 00:00:05.123`` (``*``: clock never set)."""
