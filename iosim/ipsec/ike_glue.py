@@ -85,14 +85,6 @@ class IkeGlue(EngineDriver[IkeEngine]):
         self.admission = CallAdmission(self._admission_limits)  # shared by the engines
         self._dpd_checks: set[int] = set()  # engines with an on-demand DPD check armed
         self.v2: Ikev2Glue | None = None  # IKEv2 beside us (RouterCrypto sets it)
-        self._by_event: dict[type, Callable[[int, object], None]] = {
-            Phase2Keyed: self._phase2_keyed,
-            Phase2Established: self._phase2_established,
-            Phase2Deleted: self._phase2_deleted,
-            Phase1Failed: self._phase1_failed,
-            InitialContact: self._initial_contact,
-            PeerDead: self._peer_dead,
-        }
 
     def reset(self) -> None:
         """A reload: every negotiation and ISAKMP SA is forgotten."""
@@ -307,9 +299,9 @@ class IkeGlue(EngineDriver[IkeEngine]):
         engine = self.engines[local]
         while (event := engine.next_event()) is not None:
             self.debug.event(local, event)
-            handler = self._by_event.get(type(event))
+            handler = _GLUE_BY_EVENT.get(type(event))
             if handler is not None:
-                handler(local, event)
+                handler(self, local, event)
 
     # ------------------------------------------------------------ events -> SAD
 
@@ -341,3 +333,14 @@ class IkeGlue(EngineDriver[IkeEngine]):
         assert isinstance(event, PeerDead)
         self.sa.drop_peer(event.peer)
 
+
+#: What the router does on an engine's event, by event type (one table for every router,
+#: not bound methods in each).
+_GLUE_BY_EVENT: dict[type, Callable[[IkeGlue, int, object], None]] = {
+    Phase2Keyed: IkeGlue._phase2_keyed,
+    Phase2Established: IkeGlue._phase2_established,
+    Phase2Deleted: IkeGlue._phase2_deleted,
+    Phase1Failed: IkeGlue._phase1_failed,
+    InitialContact: IkeGlue._initial_contact,
+    PeerDead: IkeGlue._peer_dead,
+}

@@ -27,7 +27,7 @@ decision compares ``now`` with a stored deadline, never a difference of times.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -102,7 +102,9 @@ class InvalidSpiResponder:
         self._log_quiet_until = -1e9
         self._told: _QuietTable[tuple[int, int]] = _QuietTable(table_size)  # (src, spi)
         self._recovered: _QuietTable[int] = _QuietTable(table_size)  # src
-        self._recoveries: deque[float] = deque()  # when each recent recovery may be forgotten
+        # when each recent recovery may be forgotten (at most RECOVERY_BURST: a list, not a
+        # deque, whose first block alone is ten times the size)
+        self._recoveries: list[float] = []
 
     def reset(self) -> None:
         """A reload forgets which notifies went out."""
@@ -153,7 +155,7 @@ class InvalidSpiResponder:
             return False
         recent = self._recoveries
         while recent and now >= recent[0]:
-            recent.popleft()
+            recent.pop(0)
         if len(recent) >= RECOVERY_BURST:
             self.counters.recoveries_refused += 1
             return False
