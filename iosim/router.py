@@ -314,6 +314,18 @@ class InterfaceStates(dict[str, InterfaceState]):
 class Router:
     """An emulated IOS router."""
 
+    # What __init__ sets, in slots: past 29 attributes an instance's dict stops sharing its
+    # keys with the other routers' and costs 1.6 KiB instead of 0.3 (a lab holds thousands).
+    # A __dict__ is still there for anything else (a test's stand-in for a method).
+    __slots__ = (
+        "name", "physical", "clock", "nvram", "initial_config", "initial_source", "cabled",
+        "log_sinks", "monitor_sinks", "terminals", "log_buffer", "boot_time", "clock_base",
+        "reload_reason", "config", "state", "saved_since_change", "last_change",
+        "nvram_updated", "debug_flags", "listeners", "peer_enabled", "stack", "crypto_plane",
+        "ospf_plane", "_rib", "injected_routes", "tunnel_plane", "virtual_lines",
+        "network_watchers", "__dict__", "__weakref__"
+    )
+
     def __init__(self, name: str, physical: list[str], clock: Clock,
                  nvram: Nvram | None = None, initial_config: str | None = None,
                  cabled: set[str] | None = None, initial_source: str = "startup-config"

@@ -396,7 +396,7 @@ def parse(start: str, line: str) -> Match:
                 raise IncompleteCommand()
             found = Match(node.command, tuple(args), node.rules)
         except CliError as e:
-            found = e
+            found = e.with_traceback(None)  # kept: not the frames it was raised through
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = found
