@@ -289,10 +289,10 @@ def roots() -> _Roots:
     return _roots
 
 
-def _match_word(node: Node, word: str, col: int, line: str) -> tuple[TerminalSpec, str]:
-    """Match a word (at column ``col``) that is not a keyword known at ``node`` (see
-    ``walk``)."""
-    text = ascii_lower(word)
+def _match_word(node: Node, word: str, text: str, col: int, line: str
+                ) -> tuple[TerminalSpec, str]:
+    """Match a word (at column ``col``; ``text`` is it in lower case) that is not a keyword
+    known at ``node`` (see ``walk``)."""
     kws = node.keyword_matches(text)
     if len(kws) == 1:
         node.keyword_memo[text] = kws[0]
@@ -336,7 +336,7 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
             continue
         if word.startswith("!") and not node.rest_of_line:
             break  # the rest of the line is a comment
-        spec, value = _match_word(node, word, col, line)
+        spec, value = _match_word(node, word, text, col, line)
         if spec.rest_of_line:
             args.append(_new_arg(Arg, (spec.name, value, col)))
             return node.child(spec.name), args
