@@ -50,6 +50,12 @@ def ios_split(text: str, maxsplit: int = -1) -> list[str]:
     return words
 
 
+def first_word(text: str) -> str:
+    """The first word of ``text`` (words end at spaces and tabs), or "" if it has none."""
+    m = _WORD.search(text)
+    return m[0] if m is not None else ""
+
+
 def ascii_lower(text: str) -> str:
     """``text`` with A-Z in lower case: IOS ignores the case of ASCII letters only."""
     return text.lower() if text.isascii() else text.translate(_UPPER)

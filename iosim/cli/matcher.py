@@ -72,10 +72,6 @@ class Match:
     command: str
     args: tuple[Arg, ...]
     rules: tuple[str, ...] = ()  # every grammar rule of the parse, outermost first
-    terminals: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "terminals", frozenset(a.terminal for a in self.args))
 
     def get(self, terminal: str, default: str | None = None) -> str | None:
         """The value of the first word that matched ``terminal``."""
@@ -97,7 +93,11 @@ class Match:
 
     def has(self, terminal: str) -> bool:
         """Whether a word matched ``terminal``."""
-        return terminal in self.terminals
+        # a line has a handful of words: a scan costs less than a set built per line
+        for a in self.args:
+            if a.terminal == terminal:
+                return True
+        return False
 
     def arg(self, terminal: str) -> Arg | None:
         """The first matched word of ``terminal`` with its column."""
@@ -289,9 +289,10 @@ def roots() -> _Roots:
     return _roots
 
 
-def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
-    """Match a word that is not a keyword known at ``node`` (see ``walk``)."""
-    text = ascii_lower(w.text)
+def _match_word(node: Node, word: str, text: str, col: int, line: str
+                ) -> tuple[TerminalSpec, str]:
+    """Match a word (at column ``col``; ``text`` is it in lower case) that is not a keyword
+    known at ``node`` (see ``walk``)."""
     kws = node.keyword_matches(text)
     if len(kws) == 1:
         node.keyword_memo[text] = kws[0]
@@ -300,11 +301,16 @@ def _match_word(node: Node, w: Word, line: str) -> tuple[TerminalSpec, str]:
         raise AmbiguousCommand(line)
     for spec in node.args:
         if spec.rest_of_line:
-            return spec, line[w.col:].rstrip(BLANKS)
-        value = _arg_value(spec, w.text)
+            return spec, line[col:].rstrip(BLANKS)
+        value = _arg_value(spec, word)
         if value is not None:
             return spec, value
-    raise InvalidInput(w.col + node.caret_offset(text))
+    raise InvalidInput(col + node.caret_offset(text))
+
+
+# Arg(...) goes through a Python-level __new__; the tuple's own is half the cost, and walk
+# builds one per word of every line replayed.
+_new_arg = tuple.__new__
 
 
 def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, list[Arg]]:
@@ -312,40 +318,42 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
 
     Raises ``InvalidInput`` / ``AmbiguousCommand`` at the first word that does not fit.
     """
-    if words is None:
-        words = split_words(line)
+    # (text, column) pairs: the Word tuples of ``words``, or plain ones built cheaper
+    pairs: list[tuple[str, int]] | list[Word] = (
+        [(m[0], m.start()) for m in _WORD_RE.finditer(line)] if words is None else words)
     node = roots().root(start)
     args: list[Arg] = []
     i = 0
-    n = len(words)
+    n = len(pairs)
     while i < n:
-        w = words[i]
-        text = w.text.lower() if w.text.isascii() else ascii_lower(w.text)
+        word, col = pairs[i]
+        text = word.lower() if word.isascii() else ascii_lower(word)
         spec = node.exact.get(text) or node.keyword_memo.get(text)
         if spec is not None:  # a keyword, typed in full or abbreviated before: the usual case
-            args.append(Arg(spec.name, spec.keyword or text, w.col))
+            args.append(_new_arg(Arg, (spec.name, spec.keyword or text, col)))
             node = node.children.get(spec.name) or node.child(spec.name)
             i += 1
             continue
-        if w.text.startswith("!") and not node.rest_of_line:
+        if word.startswith("!") and not node.rest_of_line:
             break  # the rest of the line is a comment
-        spec, value = _match_word(node, w, line)
+        spec, value = _match_word(node, word, text, col, line)
         if spec.rest_of_line:
-            args.append(Arg(spec.name, value, w.col))
+            args.append(_new_arg(Arg, (spec.name, value, col)))
             return node.child(spec.name), args
         if spec.interface:
             if value is None:
-                raise InvalidInput(w.col)
+                raise InvalidInput(col)
             if value.isalpha():
                 # "interface GigabitEthernet 0/0": the number as a second word
                 if i + 1 >= n:
                     raise IncompleteCommand()
-                joined = match_interface_name(w.text + words[i + 1].text)
+                second, second_col = pairs[i + 1]
+                joined = match_interface_name(word + second)
                 if joined is None:
-                    raise InvalidInput(words[i + 1].col)
+                    raise InvalidInput(second_col)
                 value = joined
                 i += 1
-        args.append(Arg(spec.name, value, w.col))
+        args.append(_new_arg(Arg, (spec.name, value, col)))
         node = node.child(spec.name)
         i += 1
     return node, args
@@ -388,7 +396,7 @@ def parse(start: str, line: str) -> Match:
                 raise IncompleteCommand()
             found = Match(node.command, tuple(args), node.rules)
         except CliError as e:
-            found = e
+            found = e.with_traceback(None)  # kept: not the frames it was raised through
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = found

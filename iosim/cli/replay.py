@@ -6,6 +6,7 @@ import gc
 from typing import TYPE_CHECKING
 
 from iosim.cli.lines import ios_split, ios_strip, split_lines
+from iosim.cli.modes import MODES
 
 if TYPE_CHECKING:
     from iosim.cli.session import Session
@@ -51,9 +52,11 @@ def _replay_lines(session: Session, text: str, source: str, errors: list[str]) -
                 i += 1
         if not stripped or stripped.startswith("!"):
             continue
-        prompt = session.prompt
+        # the prompt the line was typed at, put together only for a line that fails
+        pending, hostname, mode = session.pending, session.router.config.hostname, session.mode
         out = session.execute(line)
         if session.last_error is not None:
+            prompt = pending.prompt if pending is not None else hostname + MODES[mode].suffix
             errors.append(f"{source}, line {i}:\n{prompt}{line}\n{out}")
 
 

@@ -18,6 +18,7 @@ from iosim.cli.interfaces import INTERFACE_TYPES
 from iosim.cli.lines import (
     ascii_lower,
     bad_character,
+    first_word,
     ios_split,
     ios_strip,
     output_lines,
@@ -251,7 +252,7 @@ class Session:
         except CliError as e:
             if isinstance(e, InvalidInput):
                 e = InvalidInput(e.col + col_offset)
-            self.last_error = e
+            self.last_error = e.with_traceback(None)  # kept: no frames (see _configure)
             return e.render(len(self.prompt))
 
     # ------------------------------------------------------------ EXEC
@@ -301,15 +302,16 @@ class Session:
         switched = mode
         # A line the sub-mode rejects is tried in its parent modes, as IOS does; a mode whose
         # commands cannot start with the line's first word is skipped without a full parse.
-        words = ios_split(line, 1)
-        first_word = words[0] if words else ""
+        word = first_word(line)
         while True:
-            if first_word_fits(switched.start, first_word):
+            if first_word_fits(switched.start, word):
                 try:
                     m = parse(switched.start, line)
                 except CliError as e:
                     if switched is mode:
-                        first_error = e
+                        # kept past this block: without its traceback, whose frames (this
+                        # one among them) would hold it in a cycle only the collector frees
+                        first_error = e.with_traceback(None)
                 else:
                     if first_error is not None and _misread_by_parent(first_error, m, line):
                         raise first_error

@@ -37,7 +37,7 @@ class Question:
     answer: Callable[[str, ApplyContext], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class ApplyContext:
     """What a config handler may see and touch."""
 

@@ -419,18 +419,24 @@ class AddressIndex:
     """
 
     def __init__(self) -> None:
-        self._by_len: dict[int, dict[int, set[str]]] = {}
+        # the names on a network: a tuple (nearly always of one), a quarter of a set's size
+        self._by_len: dict[int, dict[int, tuple[str, ...]]] = {}
         self._of: dict[str, list[tuple[int, int]]] = {}
 
     def replace(self, name: str, networks: list[tuple[int, int]]) -> None:
         """Set the (network, prefix length) list of interface ``name``."""
         for net, length in self._of.pop(name, []):
-            names = self._by_len[length][net]
-            names.discard(name)
-            if not names:
-                del self._by_len[length][net]
+            nets = self._by_len[length]
+            names = tuple(n for n in nets[net] if n != name)
+            if names:
+                nets[net] = names
+            else:
+                del nets[net]
         for net, length in networks:
-            self._by_len.setdefault(length, {}).setdefault(net, set()).add(name)
+            nets = self._by_len.setdefault(length, {})
+            names = nets.get(net, ())
+            if name not in names:
+                nets[net] = (*names, name)
         if networks:
             self._of[name] = networks
 

@@ -29,7 +29,6 @@ in, puts ``dpd_due`` into ``get_timer`` and calls ``_dpd_timer`` from ``handle_t
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -109,7 +108,7 @@ class DpdMixin:
     """DPD half of ``IkeEngine`` (see the module docstring)."""
 
     _rand: Callable[[int], bytes]
-    _events: deque[object]
+    _events: list[object]
     _dpd_for: Callable[[int], DpdSettings | None]
     _traffic: dict[int, list[float]]  # peer -> [last outbound, last inbound]
     _dirty: set[int]  # peers whose timer deadline must be recomputed

@@ -25,7 +25,6 @@ recomputed: a change of them applies to a peer at its next event.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
 from iosim.deadlines import DeadlineQueue, deadline_after
@@ -48,7 +47,7 @@ class TimersMixin:
     _qm: QmTable[QuickModeExchange]
     _deadlines: DeadlineQueue[int]
     _dirty: set[int]
-    _events: deque[object]
+    _events: list[object]
     _now: float
 
     if TYPE_CHECKING:  # provided by IkeEngine and its other mixins

@@ -57,7 +57,6 @@ them; ``iosim.ike.engine.IkeEngine`` mixes it in and dispatches to it.
 from __future__ import annotations
 
 import functools
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -276,7 +275,7 @@ class MainModeMixin:
     _pairs: PairTable[IpsecSaPair]  # IPsec pairs by inbound SPI and by peer
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
-    _events: deque[object]
+    _events: list[object]
     _next_conn_id: int
     _next_sa_handle: int
     _nat_traversal: bool

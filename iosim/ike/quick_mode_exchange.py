@@ -34,7 +34,6 @@ before it sends QM2 or QM3 (IOS creates the IPsec SAs then), and reports what it
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -154,7 +153,7 @@ class QuickModeMixin(MainModeMixin):
     _qm: QmTable[QuickModeExchange]
     _pairs: PairTable[IpsecSaPair]
     _spi_in_use: Callable[[int], bool]
-    _events: deque[object]
+    _events: list[object]
     _next_ipsec_conn_id: int
 
     if TYPE_CHECKING:  # provided by IkeEngine

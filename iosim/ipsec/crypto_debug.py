@@ -88,17 +88,6 @@ class CryptoDebug:
         self.router = router
         self.clock = clock
         self.engines = engines  # the IKE glue's engines, by local address (read only)
-        self._by_event: dict[type, Callable[[int, object], None]] = {
-            Phase1Failed: self._phase1_failed,
-            PolicyChecked: self._policy_check,
-            QuickModeStarted: self._quick_mode_started,
-            Retransmitted: self._retransmitted,
-            DuplicateReceived: self._duplicate,
-            Phase2Failed: self._phase2_failed,
-            InitialContact: self._initial_contact,
-            PeerDead: self._peer_dead,
-            DpdReceived: self._dpd_received,
-        }
 
     def on(self, flag: str) -> bool:
         """Whether ``debug crypto <flag>`` is on."""
@@ -126,9 +115,9 @@ class CryptoDebug:
         """The lines IOS prints for one engine event (before the router acts on it)."""
         if "isakmp" not in self.router.debug_flags:
             return
-        handler = self._by_event.get(type(event))
+        handler = _DEBUG_BY_EVENT.get(type(event))
         if handler is not None:
-            handler(local, event)
+            handler(self, local, event)
             return
         listed = ((isinstance(event, Note) and event.kind == NoteKind.PSK_LOCAL)
                   or (isinstance(event, IdentityPayload) and not event.sent))
@@ -318,3 +307,18 @@ class CryptoDebug:
             f"{proto}/{p.local_port},\n"
             f"    remote_proxy= {format_ip(p.remote_net)}/{format_ip(p.remote_mask)}/"
             f"{proto}/{p.remote_port}")
+
+
+#: The lines of the events that print more than their own rendering, by event type (one
+#: table for every router, not bound methods in each).
+_DEBUG_BY_EVENT: dict[type, Callable[[CryptoDebug, int, object], None]] = {
+    Phase1Failed: CryptoDebug._phase1_failed,
+    PolicyChecked: CryptoDebug._policy_check,
+    QuickModeStarted: CryptoDebug._quick_mode_started,
+    Retransmitted: CryptoDebug._retransmitted,
+    DuplicateReceived: CryptoDebug._duplicate,
+    Phase2Failed: CryptoDebug._phase2_failed,
+    InitialContact: CryptoDebug._initial_contact,
+    PeerDead: CryptoDebug._peer_dead,
+    DpdReceived: CryptoDebug._dpd_received,
+}

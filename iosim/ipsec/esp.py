@@ -32,9 +32,11 @@ Inbound order follows strongSwan's libipsec: parse the header, consult the repla
 (:meth:`~iosim.ipsec.replay.ReplayWindow.check`), verify the ICV, decrypt and strip the padding,
 and only then advance the window (:meth:`~iosim.ipsec.replay.ReplayWindow.update`).
 
-Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has one codec factory; the SA
-picks it from a table when it is built and keeps the ``seal``/``open`` closures it returns, so
-the per-packet path has no algorithm branches and no attribute lookups.
+Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has a pair of codec
+factories, one for ``seal`` and one for ``open``; the SA picks them from a table and keeps the
+closure each returns, so the per-packet path has no algorithm branches and no attribute lookups.
+A direction is built on its first packet: an outbound SA never opens and an inbound one never
+seals, so each holds the keyed primitives of its own direction only (a hub holds thousands).
 
 CBC uses long-lived cipher contexts instead of one context per packet (building a context costs
 ten times the encryption of a 1400-byte packet).  Decryption feeds ``IV || ciphertext`` to a
@@ -59,7 +61,7 @@ import ipaddress
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from hmac import compare_digest
 from typing import Any
 
@@ -167,8 +169,10 @@ _TRAILERS: list[list[bytes]] = [
 ]
 
 
+@cache
 def _trailers(block: int) -> tuple[list[bytes], ...]:
     """Trailer rows by ``len(payload) & (block - 1)``: ``(payload + trailer) % block == 0``.
+    One table per block size, shared by every SA.
 
     Block sizes are powers of two (4, 8, 16), so the residue is a mask, not a modulo.
     """
@@ -239,33 +243,50 @@ Open = Callable[[bytes, "ReplayWindow | None"], tuple[int, int, bytes]]
 # proves the pad length fits: a pad longer than the plaintext cannot match.
 
 
-def _cbc_codec(sa: EspSa) -> tuple[Seal, Open]:
-    """Block cipher in CBC mode with an explicit IV, plus HMAC (RFC 2405, 2451, 3602, 2104)."""
+@cache
+def _zero_iv_cbc(block: int) -> modes.CBC:
+    """CBC mode under an IV of zeros: every running context starts from it (a mode is a
+    value; one per block size serves every SA's contexts)."""
+    return modes.CBC(bytes(block))
+
+
+def _cbc_cipher(sa: EspSa) -> tuple[Any, int, bytes]:
+    """The keyed block cipher of a CBC SA, its block size and a block of zeros."""
     enc = sa.encryption
     assert enc.algorithm is not None and enc.iv_size == enc.block_size
-    algorithm = enc.algorithm(sa.encryption_key)
-    bs = enc.block_size
-    zero = bytes(bs)
-    encrypt = Cipher(algorithm, modes.CBC(zero)).encryptor().update
-    decrypt = Cipher(algorithm, modes.CBC(zero)).decryptor().update
-    iv_decrypt = Cipher(algorithm, modes.CBC(zero)).decryptor().update
-    last = zero  # ends with the chaining value of the running encryptor
-    spi, strict, trailers, mask = sa.spi, sa.strict_padding, _trailers(bs), bs - 1
-    pack, unpack, pads = _HDR.pack, _HDR.unpack_from, _PADS
-    icv = sa.integrity.icv_size if sa.integrity is not None else 0
-    minimum = 8 + 2 * bs  # header, IV, one block holding at least the trailer
-    if sa.integrity is not None:
-        inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
-        inner_copy, outer_copy = inner.copy, outer.copy
+    return enc.algorithm(sa.encryption_key), enc.block_size, bytes(enc.block_size)
 
-    def explicit_first(iv: Any) -> bytes:
-        """D(IV) xor C_prev: fed first, the running encryptor emits IV, then CBC under it."""
-        if iv is None:
-            raise ValueError("CBC transforms need an explicit IV or a random source")
-        iv = bytes(iv)
-        if len(iv) != bs:
-            raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")
-        return iv_decrypt(last[-bs:] + iv)[bs:]  # type: ignore[no-any-return]
+
+def _explicit_first(iv: Any, bs: int, iv_decrypt: Callable[[bytes], bytes], last: bytes
+                    ) -> bytes:
+    """D(IV) xor C_prev, for an explicit ``iv``: fed first, the running encryptor whose last
+    output was ``last`` emits IV, then CBC under it."""
+    if iv is None:
+        raise ValueError("CBC transforms need an explicit IV or a random source")
+    iv = bytes(iv)
+    if len(iv) != bs:
+        raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")
+    return iv_decrypt(last[-bs:] + iv)[bs:]
+
+
+def _hmac_copiers(sa: EspSa) -> tuple[Any, Any]:
+    """``copy`` of the HMAC's inner and outer hash states, keyed (None, None without one)."""
+    if sa.integrity is None:
+        return None, None
+    inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
+    return inner.copy, outer.copy
+
+
+def _cbc_seal(sa: EspSa) -> Seal:
+    """Block cipher in CBC mode with an explicit IV, plus HMAC (RFC 2405, 2451, 3602, 2104):
+    the sending half."""
+    algorithm, bs, zero = _cbc_cipher(sa)
+    encrypt = Cipher(algorithm, _zero_iv_cbc(bs)).encryptor().update
+    iv_decrypt = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor().update
+    last = zero  # ends with the chaining value of the running encryptor
+    spi, trailers, mask, pack = sa.spi, _trailers(bs), bs - 1, _HDR.pack
+    icv = sa.integrity.icv_size if sa.integrity is not None else 0
+    inner_copy, outer_copy = _hmac_copiers(sa)
 
     def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         nonlocal last
@@ -276,7 +297,7 @@ def _cbc_codec(sa: EspSa) -> tuple[Seal, Open]:
         except TypeError:
             if callable(iv):
                 raise
-            first = explicit_first(iv)
+            first = _explicit_first(iv, bs, iv_decrypt, last)
         if len(first) != bs:
             raise ValueError(f"random source returned {len(first)} bytes, not {bs}")
         hdr = pack(spi, seq)
@@ -289,6 +310,19 @@ def _cbc_codec(sa: EspSa) -> tuple[Seal, Open]:
         o = outer_copy()
         o.update(h.digest())
         return b"".join((hdr, out, o.digest()[:icv]))
+
+    return seal
+
+
+def _cbc_open(sa: EspSa) -> Open:
+    """The receiving half of :func:`_cbc_seal`."""
+    algorithm, bs, _ = _cbc_cipher(sa)
+    decrypt = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor().update
+    spi, strict, mask = sa.spi, sa.strict_padding, bs - 1
+    unpack, pads = _HDR.unpack_from, _PADS
+    icv = sa.integrity.icv_size if sa.integrity is not None else 0
+    minimum = 8 + 2 * bs  # header, IV, one block holding at least the trailer
+    inner_copy, outer_copy = _hmac_copiers(sa)
 
     def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         end = len(data) - icv
@@ -315,17 +349,15 @@ def _cbc_codec(sa: EspSa) -> tuple[Seal, Open]:
             window.update(seq)
         return seq, out[-1], out[bs : -2 - pad]
 
-    return seal, open_
+    return open_
 
 
-def _null_codec(sa: EspSa) -> tuple[Seal, Open]:
+def _null_seal(sa: EspSa) -> Seal:
     """ESP_NULL (RFC 2410): payload in clear, 4-byte alignment, integrity from the HMAC."""
     assert sa.integrity is not None
-    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
-    pack, unpack, pads = _HDR.pack, _HDR.unpack_from, _PADS
+    spi, trailers, pack = sa.spi, _trailers(4), _HDR.pack
     icv = sa.integrity.icv_size
-    inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
-    inner_copy, outer_copy = inner.copy, outer.copy
+    inner_copy, outer_copy = _hmac_copiers(sa)
 
     def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         covered = b"".join((pack(spi, seq), payload, trailers[len(payload) & 3][nh]))
@@ -334,6 +366,16 @@ def _null_codec(sa: EspSa) -> tuple[Seal, Open]:
         o = outer_copy()
         o.update(h.digest())
         return covered + o.digest()[:icv]
+
+    return seal
+
+
+def _null_open(sa: EspSa) -> Open:
+    """The receiving half of :func:`_null_seal`."""
+    assert sa.integrity is not None
+    spi, strict, unpack, pads = sa.spi, sa.strict_padding, _HDR.unpack_from, _PADS
+    icv = sa.integrity.icv_size
+    inner_copy, outer_copy = _hmac_copiers(sa)
 
     def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         end = len(data) - icv
@@ -358,7 +400,7 @@ def _null_codec(sa: EspSa) -> tuple[Seal, Open]:
             window.update(seq)
         return seq, data[end - 1], data[8:stop]
 
-    return seal, open_
+    return open_
 
 
 def _aes_aead_keys(sa: EspSa) -> tuple[Any, bytes, int]:
@@ -369,7 +411,7 @@ def _aes_aead_keys(sa: EspSa) -> tuple[Any, bytes, int]:
     return enc.algorithm(sa.encryption_key[: enc.key_size]), salt, int.from_bytes(salt)
 
 
-def _gcm_codec(sa: EspSa) -> tuple[Seal, Open]:
+def _gcm_seal(sa: EspSa) -> Seal:
     """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number.
 
     Layout (RFC 4106 section 3)::
@@ -380,10 +422,8 @@ def _gcm_codec(sa: EspSa) -> tuple[Seal, Open]:
     numbers); the plaintext is padded to a 4-byte boundary (RFC 4106 section 3.2).
     """
     aead, salt, salt_n = _aes_aead_keys(sa)
-    encrypt, decrypt = aead.encrypt, aead.decrypt
-    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
-    pack, pack_iv, unpack_iv, nonce, pads = (
-        _HDR.pack, _HDR_IV.pack, _HDR_IV.unpack_from, _NONCE.pack, _PADS)
+    encrypt, spi, trailers = aead.encrypt, sa.spi, _trailers(4)
+    pack, pack_iv, nonce = _HDR.pack, _HDR_IV.pack, _NONCE.pack
 
     def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         plain = payload + trailers[len(payload) & 3][nh]
@@ -392,6 +432,15 @@ def _gcm_codec(sa: EspSa) -> tuple[Seal, Open]:
         iv = _iv(iv, 8)
         hdr = pack(spi, seq)
         return b"".join((hdr, iv, encrypt(salt + iv, plain, hdr)))
+
+    return seal
+
+
+def _gcm_open(sa: EspSa) -> Open:
+    """The receiving half of :func:`_gcm_seal`."""
+    aead, _, salt_n = _aes_aead_keys(sa)
+    decrypt, spi, strict = aead.decrypt, sa.spi, sa.strict_padding
+    unpack_iv, nonce, pads = _HDR_IV.unpack_from, _NONCE.pack, _PADS
 
     def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         if len(data) < 8 + 8 + 2 + 16:
@@ -412,10 +461,10 @@ def _gcm_codec(sa: EspSa) -> tuple[Seal, Open]:
             window.update(seq)
         return seq, out[-1], out[: -2 - pad]
 
-    return seal, open_
+    return open_
 
 
-def _gmac_codec(sa: EspSa) -> tuple[Seal, Open]:
+def _gmac_seal(sa: EspSa) -> Seal:
     """AES-GMAC for ESP (RFC 4543): clear payload, nothing encrypted.
 
     RFC 4543 section 3.2/3.3: the AAD is SPI || sequence number || IV || payload || padding ||
@@ -423,10 +472,8 @@ def _gmac_codec(sa: EspSa) -> tuple[Seal, Open]:
     the nonce is salt || IV as in RFC 4106.
     """
     aead, salt, salt_n = _aes_aead_keys(sa)
-    encrypt, decrypt = aead.encrypt, aead.decrypt
-    spi, strict, trailers = sa.spi, sa.strict_padding, _trailers(4)
-    pack, pack_iv, unpack_iv, nonce, pads = (
-        _HDR.pack, _HDR_IV.pack, _HDR_IV.unpack_from, _NONCE.pack, _PADS)
+    encrypt, spi, trailers = aead.encrypt, sa.spi, _trailers(4)
+    pack, pack_iv, nonce = _HDR.pack, _HDR_IV.pack, _NONCE.pack
 
     def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
         trailer = trailers[len(payload) & 3][nh]
@@ -436,6 +483,15 @@ def _gmac_codec(sa: EspSa) -> tuple[Seal, Open]:
         iv = _iv(iv, 8)
         covered = b"".join((pack(spi, seq), iv, payload, trailer))
         return covered + encrypt(salt + iv, b"", covered)
+
+    return seal
+
+
+def _gmac_open(sa: EspSa) -> Open:
+    """The receiving half of :func:`_gmac_seal`."""
+    aead, _, salt_n = _aes_aead_keys(sa)
+    decrypt, spi, strict = aead.decrypt, sa.spi, sa.strict_padding
+    unpack_iv, nonce, pads = _HDR_IV.unpack_from, _NONCE.pack, _PADS
 
     def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         end = len(data) - 16
@@ -458,14 +514,20 @@ def _gmac_codec(sa: EspSa) -> tuple[Seal, Open]:
             window.update(seq)
         return seq, data[end - 1], data[16:stop]
 
-    return seal, open_
+    return open_
 
 
-_CODECS: dict[CipherMode, Callable[[EspSa], tuple[Seal, Open]]] = {
-    CipherMode.CBC: _cbc_codec,
-    CipherMode.NULL: _null_codec,
-    CipherMode.AEAD: _gcm_codec,
-    CipherMode.GMAC: _gmac_codec,
+_SEALERS: dict[CipherMode, Callable[[EspSa], Seal]] = {
+    CipherMode.CBC: _cbc_seal,
+    CipherMode.NULL: _null_seal,
+    CipherMode.AEAD: _gcm_seal,
+    CipherMode.GMAC: _gmac_seal,
+}
+_OPENERS: dict[CipherMode, Callable[[EspSa], Open]] = {
+    CipherMode.CBC: _cbc_open,
+    CipherMode.NULL: _null_open,
+    CipherMode.AEAD: _gcm_open,
+    CipherMode.GMAC: _gmac_open,
 }
 
 
@@ -479,7 +541,8 @@ class EspSa:
     ``encryption_key`` is the encryption part of KEYMAT including any salt (RFC 4106 8.1: the
     last 4 bytes for GCM/GMAC); ``integrity_key`` is empty for combined-mode transforms.
     ``strict_padding`` makes :func:`decapsulate` insist on the RFC 4303 2.4 default padding.
-    Keyed primitives are built once here; see the module docstring on thread safety.
+    Keyed primitives are built once, for each direction on its first packet; see the module
+    docstring on thread safety.
     """
 
     spi: int
@@ -488,8 +551,8 @@ class EspSa:
     encryption_key: bytes
     integrity_key: bytes = b""
     strict_padding: bool = True
-    _seal: Seal = field(init=False, repr=False)
-    _open: Open = field(init=False, repr=False)
+    _seal: Seal | None = field(init=False, repr=False)  # built by sealer()
+    _open: Open | None = field(init=False, repr=False)  # built by opener()
 
     def __post_init__(self) -> None:
         enc, integ = self.encryption, self.integrity
@@ -511,9 +574,24 @@ class EspSa:
                     f"{integ.name}: key is {len(self.integrity_key)} bytes, "
                     f"expected {integ.key_size}"
                 )
-        seal, open_ = _CODECS[enc.mode](self)
-        object.__setattr__(self, "_seal", seal)
-        object.__setattr__(self, "_open", open_)
+        object.__setattr__(self, "_seal", None)
+        object.__setattr__(self, "_open", None)
+
+    def sealer(self) -> Seal:
+        """The function that seals this SA's packets (built on first use)."""
+        seal = self._seal
+        if seal is None:
+            seal = _SEALERS[self.encryption.mode](self)
+            object.__setattr__(self, "_seal", seal)
+        return seal
+
+    def opener(self) -> Open:
+        """The function that opens this SA's packets (built on first use)."""
+        open_ = self._open
+        if open_ is None:
+            open_ = _OPENERS[self.encryption.mode](self)
+            object.__setattr__(self, "_open", open_)
+        return open_
 
     @classmethod
     def from_keymat(
@@ -555,7 +633,7 @@ def encapsulate(
     """
     if not (0 < seq <= 0xFFFFFFFF and 0 <= next_header <= 255):
         raise ValueError(f"sequence number {seq} or next header {next_header} out of range")
-    return sa._seal(seq, iv_or_rand, payload, next_header)
+    return (sa._seal or sa.sealer())(seq, iv_or_rand, payload, next_header)
 
 
 def decapsulate(
@@ -570,7 +648,7 @@ def decapsulate(
     """
     if data.__class__ is not bytes:
         data = bytes(data)
-    return sa._open(data, replay)
+    return (sa._open or sa.opener())(data, replay)
 
 
 # --- IPv4 helpers --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ decision compares ``now`` with a stored deadline, never a difference of times.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -100,15 +100,30 @@ class InvalidSpiResponder:
         self.counters = InvalidSpiCounters()
         self._table_size = table_size
         self._log_quiet_until = -1e9
-        self._told: _QuietTable[tuple[int, int]] = _QuietTable(table_size)  # (src, spi)
-        self._recovered: _QuietTable[int] = _QuietTable(table_size)  # src
-        self._recoveries: deque[float] = deque()  # when each recent recovery may be forgotten
+        # who was told of which SPI (src, spi), and which sources a recovery went to: made
+        # on the first invalid SPI (most routers never see one)
+        self._told_table: _QuietTable[tuple[int, int]] | None = None
+        self._recovered_table: _QuietTable[int] | None = None
+        # when each recent recovery may be forgotten (at most RECOVERY_BURST: a list, not a
+        # deque, whose first block alone is ten times the size)
+        self._recoveries: list[float] = []
 
     def reset(self) -> None:
         """A reload forgets which notifies went out."""
-        self._told = _QuietTable(self._table_size)
-        self._recovered = _QuietTable(self._table_size)
+        self._told_table = self._recovered_table = None
         self._recoveries.clear()
+
+    @property
+    def _told(self) -> _QuietTable[tuple[int, int]]:
+        if self._told_table is None:
+            self._told_table = _QuietTable(self._table_size)
+        return self._told_table
+
+    @property
+    def _recovered(self) -> _QuietTable[int]:
+        if self._recovered_table is None:
+            self._recovered_table = _QuietTable(self._table_size)
+        return self._recovered_table
 
     def packet(self, spi: int, dst: int, src: int, interface: str, protocol: int) -> None:
         """An ESP (``protocol`` 50) or AH (51) packet from ``src`` to our ``dst`` carried
@@ -153,7 +168,7 @@ class InvalidSpiResponder:
             return False
         recent = self._recoveries
         while recent and now >= recent[0]:
-            recent.popleft()
+            recent.pop(0)
         if len(recent) >= RECOVERY_BURST:
             self.counters.recoveries_refused += 1
             return False

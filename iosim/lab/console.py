@@ -136,7 +136,9 @@ class LabConsole:
         self.exam = exam
         self.finished = False  # an exam was handed in, or @quit: the console ends
         self._quit_warned = False
-        self._logs: dict[str, _Pending] = {name: _Pending(deque()) for name in lab.sessions}
+        # the lines waiting, of the devices that have some (most have none: a lab of
+        # thousands would hold as many empty buffers)
+        self._logs: dict[str, _Pending] = {}
         # while a command streams its output (ping, traceroute, an interactive @wait), the
         # attached router's messages are written as they happen, as on a console; otherwise
         # they wait until the command's output is complete
@@ -167,11 +169,15 @@ class LabConsole:
         router = self.lab.routers.get(device)
         budget = max(_MIN_PENDING_BYTES,
                      router.config.logging.buffer_size if router is not None else 0)
-        self._logs[device].add(line, budget)
+        pending = self._logs.get(device)
+        if pending is None:
+            pending = self._logs[device] = _Pending(deque())
+        pending.add(line, budget)
 
     def pending_logs(self) -> str:
         """Log lines the attached router printed since last asked."""
-        return self._logs[self.device].take()
+        pending = self._logs.pop(self.device, None)
+        return pending.take() if pending is not None else ""
 
     def feed(self, line: str) -> str:
         """One input line; the output (logs that happened meanwhile included)."""
@@ -345,7 +351,7 @@ class LabConsole:
                         f"{e.strerror or e}\n")
         self._terminal_settings()
         for name in names:
-            self._logs[name].take()
+            self._logs.pop(name, None)
         which = "every device" if not args else names[0]
         return "".join(errors) + (f"Reset {which} to the lab's initial configuration (saved "
                                   "startup-configs erased).\n")

@@ -343,8 +343,21 @@ class NatEngine:
     def __init__(self, policy: NatPolicy, clock: Clock) -> None:
         self.policy = policy
         self.clock = clock
-        self.table = NatTable()
+        self._table: NatTable | None = None
         self._arrival: tuple[float, str, tuple[bytes, bytes]] | None = None
+
+    @property
+    def table(self) -> NatTable:
+        """The live translations and their statistics, made when first needed (most
+        routers of a lab never translate, and an empty table is most of a kilobyte)."""
+        table = self._table
+        if table is None:
+            table = self._table = NatTable()
+        return table
+
+    def restart(self) -> None:
+        """A reload: the table and its statistics start again (empty, made when needed)."""
+        self._table = None
 
     # ------------------------------------------------------------ hooks
 
@@ -642,7 +655,7 @@ def nat_engine(router: Router) -> NatEngine:
     if found is not None and found[1] == router.boot_time:
         return found[0]
     if found is not None:
-        found[0].table = NatTable()  # a reload starts the table and its statistics again
+        found[0].restart()  # a reload starts the table and its statistics again
         _ENGINES[router] = (found[0], router.boot_time)
         return found[0]
     engine = NatEngine(_RouterPolicy(router), router.clock)

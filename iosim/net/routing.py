@@ -286,14 +286,15 @@ class RoutingTable:
     def __init__(self) -> None:
         self._candidates: list[Route] = []
         self._index = _Index()
-        self._present: set[Route] = set()
+        # the candidates, for membership (a dict as a set: half a set's size past 5 routes)
+        self._present: dict[Route, None] = {}
         self._per_prefix: dict[tuple[int, int], int] = {}  # candidates per (network, length)
         self._waiting = 0  # candidates not installed at the last rebuild
         self._next_hops: list[int] = []  # of the recursive candidates, sorted
 
     def _set_candidates(self, routes: list[Route]) -> None:
         self._candidates = routes
-        self._present = set(routes)
+        self._present = dict.fromkeys(routes)
         self._per_prefix = {}
         for r in routes:
             key = (r.network, r.prefix_len)
@@ -466,7 +467,7 @@ class RoutingTable:
             levels.sort(key=lambda level: -level[0])
         table[route.network] = (route,)
         self._candidates.append(route)
-        self._present.add(route)
+        self._present[route] = None
         self._per_prefix[(route.network, route.prefix_len)] = 1
         if route.interface is None and route.next_hop is not None:
             bisect.insort(self._next_hops, route.next_hop)
@@ -495,7 +496,7 @@ class RoutingTable:
         if not table:
             self._index.levels = [lv for lv in self._index.levels if lv[2]]
         self._candidates.remove(route)
-        self._present.discard(route)
+        del self._present[route]
         del self._per_prefix[key]
         return True
 

@@ -159,7 +159,8 @@ class TunnelPlane:
         self._endpoints: dict[tuple[int, int, int | None], str] = {}
         self._evaluating = False
         self._again = False
-        self._sending: set[str] = set()
+        # tunnels sending now (a dict as a set: an empty set is 216 bytes, a dict 64)
+        self._sending: dict[str, None] = {}
         stack = self.stack
         stack.virtual_output = self.output
         stack.protocol_handlers[IpProtocol.GRE] = self.receive
@@ -504,12 +505,12 @@ class TunnelPlane:
             return False
         assert t.destination is not None
         gre = push_gre(GrePacket(PROTOCOL_IPV4, inner, key=t.key))
-        self._sending.add(name)
+        self._sending[name] = None
         try:
             return self.stack.send(int(t.destination), IpProtocol.GRE, gre, src=local,
                                    ttl=TUNNEL_TTL)
         finally:
-            self._sending.discard(name)
+            self._sending.pop(name, None)
 
     # ------------------------------------------------------------ data path in
 
