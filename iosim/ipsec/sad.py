@@ -190,6 +190,7 @@ class Sad:
     _flows: dict[tuple[int, ProxyIdentity], int] = field(default_factory=dict)  # pair counts
     _by_remote: dict[tuple[int, int], list[SaBundle]] = field(default_factory=dict)
     _masks: dict[int, int] = field(default_factory=dict)  # remote mask -> bundles using it
+    _by_interface: dict[str, dict[int, SaBundle]] = field(default_factory=dict)
 
     @property
     def bundles(self) -> list[SaBundle]:
@@ -199,6 +200,14 @@ class Sad:
     def holds(self, bundle: SaBundle) -> bool:
         """Whether ``bundle`` is installed (not yet removed)."""
         return self._bundles.get(id(bundle)) is bundle
+
+    def interfaces(self) -> list[str]:
+        """The interfaces that have pairs (their crypto map's or their tunnel's)."""
+        return list(self._by_interface)
+
+    def on_interface(self, interface: str) -> list[SaBundle]:
+        """The pairs of ``interface``, oldest first."""
+        return list(self._by_interface.get(interface, {}).values())
 
     def of_peer(self, peer: int) -> list[SaBundle]:
         """The pairs with ``peer``, oldest first."""
@@ -211,6 +220,7 @@ class Sad:
     def add(self, bundle: SaBundle) -> None:
         self._bundles[id(bundle)] = bundle
         self._by_peer.setdefault(bundle.peer, {})[id(bundle)] = bundle
+        self._by_interface.setdefault(bundle.interface, {})[id(bundle)] = bundle
         flow = (bundle.peer, bundle.proxies)
         self._flows[flow] = self._flows.get(flow, 0) + 1
         for spi in bundle.inbound.spis:
@@ -227,6 +237,10 @@ class Sad:
         del mine[id(bundle)]
         if not mine:
             del self._by_peer[bundle.peer]
+        on_interface = self._by_interface[bundle.interface]
+        del on_interface[id(bundle)]
+        if not on_interface:
+            del self._by_interface[bundle.interface]
         flow = (bundle.peer, bundle.proxies)
         self._flows[flow] -= 1
         if not self._flows[flow]:

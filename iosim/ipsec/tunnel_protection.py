@@ -305,11 +305,18 @@ class TunnelProtection:
     # ------------------------------------------------------------ SAs and show commands
 
     def _sad_changed(self) -> None:
+        """The SAD changed: which tunnel each of the tunnel interfaces' pairs protects (only
+        those: a crypto map's thousands of pairs are not looked at for each one installed)."""
         by_tunnel: dict[str, list[SaBundle]] = {}
-        for bundle in self.sa.sad.bundles:
-            tunnel = self.tunnel_of_bundle(bundle)
-            if tunnel is not None:
-                by_tunnel.setdefault(tunnel, []).append(bundle)
+        sad = self.sa.sad
+        for name in sad.interfaces():
+            t = interface_type(name)
+            if t is None or t.name != "Tunnel":
+                continue
+            for bundle in sad.on_interface(name):
+                tunnel = self.tunnel_of_bundle(bundle)
+                if tunnel is not None:
+                    by_tunnel.setdefault(tunnel, []).append(bundle)
         before = {t for t, b in self._by_tunnel.items() if b}
         self._by_tunnel = by_tunnel
         plane = self.plane

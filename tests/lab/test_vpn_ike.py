@@ -3,10 +3,12 @@ INITIAL-CONTACT after a reboot, and phase-1 rekey under traffic."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from labkit import configure_seed, marks, reload_r2_unsaved, run, seeded
 from labkit import console as lab_console
+from workcount import mean_work
 
 from iosim.lab.console import LabConsole
 
@@ -269,3 +271,23 @@ def test_quick_mode_draws_no_inbound_spi_the_router_already_uses(tmp_path: Path)
     (engine,) = crypto.ike.engines.values()
     assert engine._spi_in_use(bundle.inbound.spi)
     assert not engine._spi_in_use(bundle.outbound.spi)  # the peer receives on that one
+
+
+def test_a_crypto_map_pair_installed_costs_the_tunnel_protection_no_scan(tmp_path: Path
+                                                                          ) -> None:
+    """Tunnel protection looks again at the SAD after every change, but only at the pairs of
+    tunnel interfaces: a crypto map's pairs (a hub's thousands) are not rescanned for each
+    one installed (that made a 10,000-spoke hub's bring-up quadratic)."""
+    console = _seed(tmp_path)
+    assert marks(console.feed(PING)) == [".!!!!"]
+    crypto = console.lab.routers["R1"].crypto_plane
+    (bundle,) = crypto.lifecycle.sad.bundles
+
+    def work_with(pairs: int) -> float:
+        sad = crypto.lifecycle.sad
+        for _ in range(pairs):
+            sad.add(replace(bundle))  # more pairs of the crypto map's interface
+        return mean_work(crypto.tunnels._sad_changed, 3)
+
+    small, large = work_with(100), work_with(900)  # then 1,000 pairs in all
+    assert large <= small * 1.05, (small, large)
