@@ -98,7 +98,8 @@ class AggressiveModeMixin(MainModeMixin):
             sa_payload, KePayload(sa.g_xi), NoncePayload(sa.ni_b), self._my_id(),
             *self._my_vendor_ids()))
         self._note(sa, NoteKind.PSK_FOUND)
-        self._events.append(VendorIdsMade(peer, 0, ("rfc3947",)))
+        if self._trace():
+            self._events.append(VendorIdsMade(peer, 0, ("rfc3947",)))
         self._enter(sa, "IKE_I_AM1")
         self._note(sa, NoteKind.BEGIN_AGGRESSIVE)
         self._send(sa, push_message(am1), now, wait=True)
@@ -138,7 +139,8 @@ class AggressiveModeMixin(MainModeMixin):
         sa.last_received, sa.give_up_at = data, deadline_after(now, GIVE_UP_AFTER)
         self._sas.add(sa)
         self._enter(sa, "IKE_R_AM1")
-        self._events.append(VendorIdsMade(peer, sa.conn_id, ("rfc3947",)))
+        if self._trace():
+            self._events.append(VendorIdsMade(peer, sa.conn_id, ("rfc3947",)))
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _AM), tuple(payloads))),
                    now, wait=True)
         self._enter(sa, "IKE_R_AM2")
@@ -146,7 +148,7 @@ class AggressiveModeMixin(MainModeMixin):
     def _am2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
         """Initiator: AM2 -> verify HASH_R, send AM3 (encrypted); phase 1 is complete."""
         assert sa.dh is not None
-        policy, suite, checks, lifetime = self._initiator_choice(msg, sa.peer)
+        policy, suite, walk = self._initiator_choice(msg)
         if policy.group != sa.dh.group.number:
             raise RemoteProtocolError("AM2 chose a policy of another DH group")
         g_xr, nr_b = self._ke_nonce(msg)
@@ -162,7 +164,7 @@ class AggressiveModeMixin(MainModeMixin):
         sa.cky_r, sa.policy, sa.suite, sa.g_xr, sa.nr_b = cky_r, policy, suite, g_xr, nr_b
         sa.keys, sa.iv = keys, keys.iv
         self._enter(sa, "IKE_I_AM2")
-        self._sa_checked(sa, msg, checks, lifetime)
+        self._sa_checked(sa, msg, walk)
         sa.conn_id = self._next_conn_id
         self._next_conn_id += 1
         self._note_vendor_ids(sa, msg.payloads)

@@ -36,6 +36,17 @@ INFORMATIONAL       any (QM_IDLE)      DELETE / NO_PROPOSAL_CHOSEN / INITIAL-CON
                                        INVALID-SPI (-> the pair using that SPI dies)
 ==================  =================  ==========================================
 
+Two kinds of events come out. Outcomes and anomalies -- phase 1 and 2 established, keyed,
+failed or deleted, INITIAL-CONTACT, DPD, retransmissions, duplicates, call admission refusals
+-- are always reported: callers act on them. The step-by-step trace of a negotiation
+(``StateChanged``, ``PolicyChecked``, ``QuickModeStarted``, ``Phase2Checked`` and the events of
+:mod:`iosim.ike.events` that exist for ``debug crypto isakmp``: payloads processed, packets
+sent, nodes, notes) only describes what the engine does, and costs as much to build as the
+rest of a negotiation's Python work: it is built only while ``trace()`` says someone listens.
+The caller supplies that callable (the router: ``debug crypto isakmp`` is on), asked each
+time a trace event would be built, so switching it takes effect at once; by default it always
+says yes, and a bare engine reports everything.
+
 ``notify_invalid_spi()`` is the other side of INVALID-SPI: the caller got ESP/AH with an SPI
 it does not know; the peer is told over the ISAKMP SA, or, with ``recover`` (IOS
 ``crypto isakmp invalid-spi-recovery``), over a phase 1 started for the purpose.
@@ -205,6 +216,10 @@ def _first_select(_peer: int, _p: ProxyIdentity, offers: list[Phase2Offer]) -> P
     return offers[0] if offers else None
 
 
+def _always() -> bool:
+    return True
+
+
 class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
     """IKEv1 endpoint for one local address (see the module docstring)."""
 
@@ -223,8 +238,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         dpd_for: Callable[[int], DpdSettings | None] = lambda peer: None,
         admission: CallAdmission | None = None,
         spi_in_use: Callable[[int], bool] = lambda spi: False,
+        trace: Callable[[], bool] = _always,
     ) -> None:
         self.local = local_address
+        # whether anyone listens to the step-by-step trace events (see the module docstring)
+        self._trace = trace
         self._rand = rand
         # an inbound SPI the device already receives on, in any SA (its other engines' too)
         self._spi_in_use = spi_in_use
@@ -276,8 +294,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                     return
         sa = self._sa_for_peer(peer)
         if sa is not None and sa.established:
-            self._events.append(NodeCreated(peer, sa.conn_id, 0))
-            self._events.append(QuickModeRequested(peer, sa.conn_id, self.local, sa.port))
+            if self._trace():
+                self._events.append(NodeCreated(peer, sa.conn_id, 0))
+                self._events.append(QuickModeRequested(peer, sa.conn_id, self.local, sa.port))
             self._start_quick_mode(sa, proxies, offer, now)
             return
         if sa is not None:
@@ -640,8 +659,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         """Our phase 1 completed: run the quick modes and send the notifies it waited for."""
         for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
             self._start_quick_mode(sa, proxies, offer, now)
-        self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
-                                         "IKE_P1_COMPLETE"))
+        if self._trace():
+            self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
+                                             "IKE_P1_COMPLETE"))
         for notify in self._notify_later.pop((sa.peer, sa.cky_i), []):
             self._send_informational(sa, notify)
 
@@ -655,12 +675,15 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         mid = self._new_message_id(sa)
         h = informational_hash(suite.hash, keys.skeyid_a, mid, push_payload(payload))
         data, _ = self._seal(sa, _INFO, mid, [HashPayload(h), payload], sa.phase2_iv(mid))
-        self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
-        if isinstance(payload, NotificationPayload):
-            self._events.append(NotifySent(sa.peer, sa.conn_id, payload.notify_type,
-                                           payload.protocol_id))
+        trace = self._trace()
+        if trace:
+            self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
+            if isinstance(payload, NotificationPayload):
+                self._events.append(NotifySent(sa.peer, sa.conn_id, payload.notify_type,
+                                               payload.protocol_id))
         self._transmit(sa, data)
-        self._events.append(NodePurged(sa.peer, sa.conn_id, mid))
+        if trace:
+            self._events.append(NodePurged(sa.peer, sa.conn_id, mid))
         return data
 
     def _send_isakmp_delete(self, sa: IsakmpSa) -> None:
@@ -684,15 +707,16 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         rest, _ = self._open_hashed(
             sa, msg, sa.phase2_iv(mid),
             lambda b: informational_hash(suite.hash, keys.skeyid_a, mid, b))
-        self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
-        self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "HASH", mid))
+        trace = self._trace()
+        if trace:
+            self._events.append(NodeCreated(sa.peer, sa.conn_id, mid))
+            self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "HASH", mid))
         for p in rest:
-            if isinstance(p, DeletePayload):
-                self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "DELETE", mid))
-            elif isinstance(p, NotificationPayload):
-                self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
-                                                    p.protocol_id))
+            if trace:
+                self._trace_informational_payload(sa, p, mid)
             self._informational_payload(sa, p, now, mid)
+        if not trace:
+            return
         self._events.append(NodeDeleted(sa.peer, sa.conn_id, mid,
                                         "Informational (in) state 1"))
         if not sa.deleted:
@@ -701,6 +725,14 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
                      else "IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY")
             self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
                                              "IKE_P1_COMPLETE", input=words))
+
+    def _trace_informational_payload(self, sa: IsakmpSa, p: Payload, mid: int) -> None:
+        """The trace of one payload of an informational exchange, before it is acted on."""
+        if isinstance(p, DeletePayload):
+            self._events.append(PayloadProcessed(sa.peer, sa.conn_id, "DELETE", mid))
+        elif isinstance(p, NotificationPayload):
+            self._events.append(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
+                                                p.protocol_id))
 
     def _informational_payload(self, sa: IsakmpSa, p: Payload, now: float, mid: int) -> None:
         """Act on one payload of an authenticated informational exchange."""

@@ -25,6 +25,7 @@ recomputed: a change of them applies to a peer at its next event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from iosim.deadlines import DeadlineQueue, deadline_after
@@ -48,6 +49,7 @@ class TimersMixin:
     _deadlines: DeadlineQueue[int]
     _dirty: set[int]
     _events: list[object]
+    _trace: Callable[[], bool]  # whether the step-by-step trace events are wanted
     _now: float
 
     if TYPE_CHECKING:  # provided by IkeEngine and its other mixins
@@ -126,8 +128,10 @@ class TimersMixin:
             return
         if x.done_at is not None and now >= deadline_after(x.done_at, QM_LINGER):
             del self._qm[key3]
-            owner = self._sas.get((key3[0], key3[1]))
-            self._events.append(NodePurged(key3[0], owner.conn_id if owner else 0, key3[2]))
+            if self._trace():
+                owner = self._sas.get((key3[0], key3[1]))
+                self._events.append(NodePurged(key3[0], owner.conn_id if owner else 0,
+                                               key3[2]))
         elif x.resend_at is not None and now >= x.resend_at:
             if x.retransmits >= RETRANSMIT_LIMIT:
                 del self._qm[key3]

@@ -14,7 +14,9 @@ sends (``PacketSent``, ``NotifySent``), the quick-mode and informational nodes i
 closes (``NodeCreated``, ``NodeDeleted``, ``NodePurged``), the IPsec SAs a quick mode keyed
 (``Phase2Keyed``), and fixed facts (``Note``). Each is emitted where the thing happens, never
 for something that did not: a vendor ID line needs a received vendor ID payload, a NAT line
-a NAT-D comparison."""
+a NAT-D comparison. These step-by-step events, except ``Phase2Keyed`` (the router creates
+the pair's SAs on it), are built only while the engine's ``trace()`` says someone listens
+(:mod:`iosim.ike.engine`)."""
 
 from __future__ import annotations
 

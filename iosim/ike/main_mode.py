@@ -47,7 +47,9 @@ IOS's ``IKE_PROCESS_MAIN_MODE`` / ``IKE_PHASE1_COMPLETE`` inputs. Per message::
                 contact, our identity), the packet sent, then X -> next (IKE_PROCESS_COMPLETE)
 
 The initiator's ``IKE_P1_COMPLETE -> IKE_P1_COMPLETE`` comes once its waiting quick modes
-have started (``IkeEngine._phase1_done``), as IOS prints it.
+have started (``IkeEngine._phase1_done``), as IOS prints it. These trace events, and what only
+they need (the policy walk, the lifetime lines, the vendor IDs read), are built only while the
+engine's ``trace()`` says someone listens; the SA's states move the same either way.
 
 ``MainModeMixin`` holds the six main-mode handlers, the SA-level message helpers (seal / open
 an encrypted message) and what aggressive mode (:mod:`iosim.ike.aggressive_mode`) shares with
@@ -59,7 +61,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from iosim.crypto.dh import group as dh_group
 from iosim.deadlines import deadline_after
@@ -250,6 +252,18 @@ def ip_text(address: int) -> str:
     return ".".join(str(b) for b in address.to_bytes(4, "big"))
 
 
+class _PolicyWalk(NamedTuple):
+    """IOS's check of a received SA payload against our policies, as its trace tells it: the
+    ``offered`` transforms against ``policies`` (``policy_checks``), and the transform, policy
+    and lifetime ``accepted`` (None: none was). It keeps the inputs: the checks and the
+    lifetime lines are worked out only when someone listens."""
+
+    offered: tuple[TransformPayload, ...]
+    policies: list[IkePolicy]
+    accepted: tuple[TransformPayload, IkePolicy, int] | None
+    initiator: bool = False
+
+
 def _lifetime_accepted(peer: int, transform: TransformPayload, policy: IkePolicy,
                        lifetime: int) -> LifetimeAccepted:
     """The lifetime IOS settles on when it accepts ``transform`` for ``policy``: the
@@ -276,6 +290,7 @@ class MainModeMixin:
     _pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]]
     _outbox: list[tuple[int, bytes, int]]  # (peer, datagram, destination port)
     _events: list[object]
+    _trace: Callable[[], bool]  # whether the step-by-step trace events are wanted
     _next_conn_id: int
     _next_sa_handle: int
     _nat_traversal: bool
@@ -288,12 +303,15 @@ class MainModeMixin:
 
     def _enter(self, sa: IsakmpSa, new: str, conn_id: int | None = None) -> None:
         """IOS's internal state ``new`` (``StateChanged``, with ``conn_id`` if not the SA's)."""
-        conn = sa.conn_id if conn_id is None else conn_id
-        self._events.append(StateChanged(sa.peer, conn, sa.ike_state, new))
+        if self._trace():
+            conn = sa.conn_id if conn_id is None else conn_id
+            self._events.append(StateChanged(sa.peer, conn, sa.ike_state, new))
         sa.ike_state = new
 
     def _note(self, sa: IsakmpSa, kind: NoteKind, conn_id: int | None = None) -> None:
-        self._events.append(Note(sa.peer, sa.conn_id if conn_id is None else conn_id, kind))
+        if self._trace():
+            self._events.append(Note(sa.peer, sa.conn_id if conn_id is None else conn_id,
+                                     kind))
 
     def _lock_peer(self, peer: int, initiator: bool) -> tuple[int, int]:
         """A new ISAKMP SA with ``peer``: IOS creates the peer's struct (or finds the one its
@@ -303,32 +321,39 @@ class MainModeMixin:
         self._next_sa_handle += 1
         others = [sa for sa in self._sas.of_peer(peer) if not sa.deleted]  # deleted: unlocked
         struct = others[0].peer_struct if others else handle
-        self._events.append(PeerLocked(peer, IKE_PORT, struct, len(others) + 1, initiator))
-        self._events.append(SaInserted(peer, handle, initiator))
+        if self._trace():
+            self._events.append(PeerLocked(peer, IKE_PORT, struct, len(others) + 1,
+                                           initiator))
+            self._events.append(SaInserted(peer, handle, initiator))
         return handle, struct
 
     def _payloads_processed(self, sa: IsakmpSa, names: tuple[str, ...],
                             conn_id: int | None = None) -> None:
-        conn = sa.conn_id if conn_id is None else conn_id
-        self._events.extend(PayloadProcessed(sa.peer, conn, name) for name in names)
+        if self._trace():
+            conn = sa.conn_id if conn_id is None else conn_id
+            self._events.extend(PayloadProcessed(sa.peer, conn, name) for name in names)
 
     def _notifies_processed(self, sa: IsakmpSa, payloads: Iterable[Payload]) -> None:
         """``processing NOTIFY X protocol N`` for each notification of a message."""
-        self._events.extend(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type, p.protocol_id)
-                            for p in payloads if isinstance(p, NotificationPayload))
+        if self._trace():
+            self._events.extend(NotifyProcessed(sa.peer, sa.conn_id, p.notify_type,
+                                                p.protocol_id)
+                                for p in payloads if isinstance(p, NotificationPayload))
 
-    def _sa_checked(self, sa: IsakmpSa, msg: IsakmpMessage, checks: list[PolicyChecked],
-                    lifetime: LifetimeAccepted | None) -> None:
+    def _sa_checked(self, sa: IsakmpSa, msg: IsakmpMessage, walk: _PolicyWalk) -> None:
         """IOS on the SA payload of MM1/MM2 (conn-id 0): the vendor IDs, the pre-shared key,
         the policy walk, and once a transform is accepted its lifetime and the vendor IDs
         once more."""
+        if not self._trace():
+            return
         vids = trace.vendor_ids(sa.peer, 0, msg.payloads)
         self._events.append(PayloadProcessed(sa.peer, 0, "SA"))
         self._events.extend(vids)
         self._note(sa, NoteKind.PSK_LOCAL, 0)
-        self._events.extend(checks)
-        if lifetime is not None:  # accepted: IOS reads the vendor IDs again
-            self._events.append(lifetime)
+        self._events.extend(policy_checks(sa.peer, walk.offered, walk.policies,
+                                          initiator=walk.initiator))
+        if walk.accepted is not None:  # IOS reads the vendor IDs again
+            self._events.append(_lifetime_accepted(sa.peer, *walk.accepted))
             self._events.extend(vids)
 
     def _keys_made(self, sa: IsakmpSa, msg: IsakmpMessage, g_xy: bytes) -> None:
@@ -337,36 +362,41 @@ class MainModeMixin:
         self._payloads_processed(sa, ("KE", "NONCE"), 0)
         self._note(sa, NoteKind.PSK_FOUND, 0)
         self._derive(sa, g_xy)
-        self._events.extend(trace.vendor_ids(sa.peer, sa.conn_id, msg.payloads))
         matches = self._nat_d_matches(sa, msg.payloads)
-        if matches:
-            self._events.append(NatDChecked(sa.peer, sa.conn_id, matches))
+        if self._trace():
+            self._events.extend(trace.vendor_ids(sa.peer, sa.conn_id, msg.payloads))
+            if matches:
+                self._events.append(NatDChecked(sa.peer, sa.conn_id, matches))
         sa.nat_detected = bool(matches) and (matches[0] != "mine" or "his" not in matches[1:])
 
     def _peer_identified(self, sa: IsakmpSa, payloads: tuple[Payload, ...]) -> None:
         """MM5/MM6: the peer's ID payload, then its HASH (and INITIAL-CONTACT) processed."""
         self._payloads_processed(sa, ("ID",))
-        ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=False)
-        if ident is not None:
-            self._events.append(ident)
+        if self._trace():
+            ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=False)
+            if ident is not None:
+                self._events.append(ident)
         self._payloads_processed(sa, ("HASH",))
         self._notifies_processed(sa, payloads)
         self._note(sa, NoteKind.AUTHENTICATED)
 
     def _identity_sent(self, sa: IsakmpSa, payloads: list[Payload]) -> None:
-        ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=True)
-        if ident is not None:
-            self._events.append(ident)
+        if self._trace():
+            ident = trace.identity(sa.peer, sa.conn_id, payloads, sent=True)
+            if ident is not None:
+                self._events.append(ident)
 
     def _peer_inserted(self, sa: IsakmpSa) -> None:
-        self._events.append(PeerInserted(sa.peer, sa.conn_id, self.local, sa.port,
-                                         sa.peer_struct))
+        if self._trace():
+            self._events.append(PeerInserted(sa.peer, sa.conn_id, self.local, sa.port,
+                                             sa.peer_struct))
 
     def _transmit(self, sa: IsakmpSa, data: bytes, state: str | None = None) -> None:
         """Queue ``data`` for the SA's peer and report it, with the SA's (or ``state``)."""
         self._outbox.append((sa.peer, data, sa.port))
-        self._events.append(PacketSent(sa.peer, sa.conn_id, sa.port, sa.initiator,
-                                       state or sa.state))
+        if self._trace():
+            self._events.append(PacketSent(sa.peer, sa.conn_id, sa.port, sa.initiator,
+                                           state or sa.state))
 
     # ------------------------------------------------------------ vendor IDs, keys
 
@@ -481,7 +511,8 @@ class MainModeMixin:
         self._pending[(peer, sa.cky_i)] = list(pending)
         self._note(sa, NoteKind.MAIN_MODE_INSTEAD)
         self._note(sa, NoteKind.PSK_FOUND)
-        self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
+        if self._trace():
+            self._events.append(VendorIdsMade(peer, 0, tuple(NAT_T_VIDS)))
         self._enter(sa, "IKE_I_MM1")
         self._note(sa, NoteKind.BEGIN_MAIN)
         self._send(sa, push_encoded(self._header(sa, _MM), mm1_first, mm1_chain), now,
@@ -505,31 +536,35 @@ class MainModeMixin:
         if proposal.protocol_id != ProtocolId.PROTO_ISAKMP:
             raise RemoteProtocolError("the phase-1 proposal is not ISAKMP")
         handle, struct = self._lock_peer(peer, initiator=False)
-        self._events.append(StateChanged(peer, 0, "IKE_READY", arrival))
+        tracing = self._trace()
+        if tracing:
+            self._events.append(StateChanged(peer, 0, "IKE_READY", arrival))
         psk = self._psk_for(peer)
         if psk is None:
-            self._events.append(PayloadProcessed(peer, 0, "SA"))
-            self._events.extend(trace.vendor_ids(peer, 0, msg.payloads))
+            if tracing:
+                self._events.append(PayloadProcessed(peer, 0, "SA"))
+                self._events.extend(trace.vendor_ids(peer, 0, msg.payloads))
             self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
             raise RemoteProtocolError("no pre-shared key")
         policies = self._policies()
-        checks = policy_checks(peer, proposal.transforms, policies)
         choice = choose_policy(proposal.transforms, policies)
+        walk = _PolicyWalk(proposal.transforms, policies, choice)
         cky_r = self._rand(8)
         sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
         sa.handle, sa.peer_struct, sa.ike_state = handle, struct, arrival
         if choice is None:
-            self._sa_checked(sa, msg, checks, None)
+            self._sa_checked(sa, msg, walk)
             self._events.append(Phase1Failed(
                 peer, f"atts are not acceptable: phase 1 SA policy not acceptable! "
                       f"(local {ip_text(self.local)} remote {ip_text(peer)})"))
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
             self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))
-            self._events.append(PacketSent(peer, 0, IKE_PORT, None, "MM_NO_STATE"))
+            if tracing:
+                self._events.append(PacketSent(peer, 0, IKE_PORT, None, "MM_NO_STATE"))
             return None
         transform, policy, lifetime = choice
-        self._sa_checked(sa, msg, checks, _lifetime_accepted(peer, transform, policy, lifetime))
+        self._sa_checked(sa, msg, walk)
         sa.policy, sa.suite = policy, suite_of(policy, lifetime)
         sa.sai_b = push_payload_body(sa_payload)
         return sa, proposal, with_lifetime(transform, lifetime)
@@ -560,7 +595,7 @@ class MainModeMixin:
         nat_t = _MM2_VID_PAYLOADS if sa.peer_nat_t else ()
         mm2 = IsakmpMessage(self._header(sa, _MM), (SaPayload((chosen,)), *nat_t))
         self._enter(sa, "IKE_R_MM1")
-        if nat_t:
+        if nat_t and self._trace():
             self._events.append(VendorIdsMade(peer, 0, ("rfc3947",)))
         self._send(sa, push_message(mm2), now, wait=False)
         self._enter(sa, "IKE_R_MM2")
@@ -590,7 +625,7 @@ class MainModeMixin:
         """Whether a NAT rewrote an address (or port): our hash is not the first, or the
         peer's is not among the others. Reported as ``NatDChecked``."""
         matches = self._nat_d_matches(sa, payloads)
-        if matches:
+        if matches and self._trace():
             self._events.append(NatDChecked(sa.peer, sa.conn_id, matches))
         return bool(matches) and (matches[0] != "mine" or "his" not in matches[1:])
 
@@ -611,11 +646,10 @@ class MainModeMixin:
     def _my_id(self) -> IdPayload:
         return id_payload(self.local, FULL_MASK, 17, IKE_PORT)  # IOS: UDP/500 in the ID
 
-    def _initiator_choice(self, msg: IsakmpMessage, peer: int
-                          ) -> tuple[IkePolicy, Phase1Suite, list[PolicyChecked],
-                                     LifetimeAccepted]:
+    def _initiator_choice(self, msg: IsakmpMessage) -> tuple[IkePolicy, Phase1Suite,
+                                                               _PolicyWalk]:
         """The responder's chosen transform: our policy, the suite with the lower lifetime,
-        the checks IOS prints while finding it and the lifetime it settles on."""
+        and the walk IOS prints while finding it (with the lifetime it settles on)."""
         sa_payload = msg.get(SaPayload)
         if (sa_payload is None or len(sa_payload.proposals) != 1
                 or len(sa_payload.proposals[0].transforms) != 1):
@@ -627,12 +661,11 @@ class MainModeMixin:
         if policy is None:
             raise RemoteProtocolError("the peer chose a transform we did not offer")
         lifetime = min(policy.lifetime, returned_lifetime(transform) or policy.lifetime)
-        checks = policy_checks(peer, (transform,), offered, initiator=True)
-        return (policy, suite_of(policy, lifetime), checks,
-                _lifetime_accepted(peer, transform, policy, lifetime))
+        walk = _PolicyWalk((transform,), offered, (transform, policy, lifetime), initiator=True)
+        return policy, suite_of(policy, lifetime), walk
 
     def _mm2(self, sa: IsakmpSa, msg: IsakmpMessage, data: bytes, now: float) -> None:
-        policy, suite, checks, lifetime = self._initiator_choice(msg, sa.peer)
+        policy, suite, walk = self._initiator_choice(msg)
         dh = dh_group(suite.group).generate(self._rand)
         sa.cky_r = msg.header.responder_cookie
         sa.policy, sa.suite, sa.dh = policy, suite, dh
@@ -642,7 +675,7 @@ class MainModeMixin:
         payloads: list[Payload] = [KePayload(sa.g_xi), NoncePayload(sa.ni_b),
                                    *_MM3_VID_PAYLOADS, *self._nat_d(sa)]
         self._enter(sa, "IKE_I_MM2")
-        self._sa_checked(sa, msg, checks, lifetime)
+        self._sa_checked(sa, msg, walk)
         self._enter(sa, "IKE_I_MM2")
         self._send(sa, push_message(IsakmpMessage(self._header(sa, _MM), tuple(payloads))),
                    now, wait=True)
@@ -725,7 +758,7 @@ class MainModeMixin:
     def _authenticated(self, sa: IsakmpSa, payloads: tuple[Payload, ...], now: float) -> None:
         """The responder's peer proved itself (MM5, AM3): its port floated to 4500 if its
         message came there, INITIAL-CONTACT honoured, its peer struct filed."""
-        if sa.floated:
+        if sa.floated and self._trace():
             self._events.append(PortFloated(sa.peer, sa.conn_id, sa.port))
         if self._got_initial_contact(sa, payloads):
             self._peer_rebooted(sa, now)

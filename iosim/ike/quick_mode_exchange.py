@@ -29,7 +29,9 @@ responder  IKE_QM_READY -> IKE_QM_READY (after Phase2Failed)            QM1 refu
 
 Each side emits ``Phase2Keyed`` once the pair's keys exist, in IKE_QM_IPSEC_INSTALL_AWAIT
 before it sends QM2 or QM3 (IOS creates the IPsec SAs then), and reports what it processes
-(:mod:`iosim.ike.trace`) for ``debug crypto isakmp``.
+(:mod:`iosim.ike.trace`) for ``debug crypto isakmp``. That trace -- the processing, the
+``StateChanged`` and ``Phase2Checked`` events -- is built only while the engine's ``trace()``
+wants it; ``Phase2Keyed``, ``Phase2Established`` and ``Phase2Failed`` always are.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ class QuickModeMixin(MainModeMixin):
     _pairs: PairTable[IpsecSaPair]
     _spi_in_use: Callable[[int], bool]
     _events: list[object]
+    _trace: Callable[[], bool]  # whether the step-by-step trace events are wanted
     _next_ipsec_conn_id: int
 
     if TYPE_CHECKING:  # provided by IkeEngine
@@ -179,7 +182,8 @@ class QuickModeMixin(MainModeMixin):
                 return spi
 
     def _state(self, sa: IsakmpSa, old: str, new: str, mid: int) -> None:
-        self._events.append(StateChanged(sa.peer, sa.conn_id, old, new, mid))
+        if self._trace():
+            self._events.append(StateChanged(sa.peer, sa.conn_id, old, new, mid))
 
     def _start_quick_mode(self, sa: IsakmpSa, proxies: ProxyIdentity, offer: Phase2Offer,
                           now: float) -> None:
@@ -211,7 +215,8 @@ class QuickModeMixin(MainModeMixin):
                               ah_spi_in=ah_spi)
         self._qm[(sa.peer, sa.cky_i, mid)] = x
         self.admission.counters.ipsec_outgoing += 1
-        self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
+        if self._trace():
+            self._events.append(QuickModeStarted(sa.peer, sa.conn_id, mid))
         self._note(sa, NoteKind.QM_INITIATOR_SPI)
         self._transmit(sa, data)
         self._state(sa, "IKE_QM_READY", "IKE_QM_I_QM1", mid)
@@ -303,8 +308,10 @@ class QuickModeMixin(MainModeMixin):
             proxies = proxy_from_ids(ids[1], ids[0])
         else:
             proxies = ProxyIdentity(self.local, FULL_MASK, sa.peer, FULL_MASK)
-        self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, mid, sa_payload,
-                                                     new_node=True))
+        tracing = self._trace()
+        if tracing:
+            self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, mid, sa_payload,
+                                                         new_node=True))
         offers = offers_from_sa(sa_payload)
         answer = self._select(sa.peer, proxies, [o for o, _ in offers]) if offers else None
         chosen = answer if isinstance(answer, Phase2Offer) else None
@@ -319,9 +326,10 @@ class QuickModeMixin(MainModeMixin):
                           and (ke is not None) == (c.group is not None)), None)
         if match is None and not cause:
             cause = "proposal"  # nothing we could read, or an offer that contradicts itself
-        self._events.append(Phase2Checked(sa.peer, sa.conn_id, mid, proxies,
-                                          tuple(o for o, _ in offers),
-                                          chosen if match is not None else None, cause))
+        if tracing:
+            self._events.append(Phase2Checked(sa.peer, sa.conn_id, mid, proxies,
+                                              tuple(o for o, _ in offers),
+                                              chosen if match is not None else None, cause))
         x = QuickModeExchange(mid, False, proxies, None, self._new_spi(), ni_b,
                               last_received=data, state="QM_REJECTED", done_at=now)
         self.admission.counters.ipsec_incoming += 1
@@ -337,7 +345,8 @@ class QuickModeMixin(MainModeMixin):
                 NotifyType.NO_PROPOSAL_CHOSEN, first.protocol_id if first else _ESP,
                 first.spi if first else b""))
             self._qm[(sa.peer, sa.cky_i, mid)] = x
-            self._events.append(NodeDeleted(sa.peer, sa.conn_id, mid, "QM rejected", True))
+            if tracing:
+                self._events.append(NodeDeleted(sa.peer, sa.conn_id, mid, "QM rejected", True))
             self._state(sa, "IKE_QM_READY", "IKE_QM_READY", mid)
             return
         if match.part(_AH) is not None:
@@ -356,8 +365,9 @@ class QuickModeMixin(MainModeMixin):
                                *ids]
         encoded = push_payloads(body)
         h2 = quick_mode_hash_2(suite.hash, keys.skeyid_a, mid, ni_b, encoded[1])
-        self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, mid,
-                                                      pfs=ke is not None, ids=len(ids)))
+        if tracing:
+            self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, mid,
+                                                          pfs=ke is not None, ids=len(ids)))
         self._note(sa, NoteKind.QM_RESPONDER_SPI)
         self._state(sa, "IKE_QM_READY", "IKE_QM_SPI_STARVE", mid)
         self._state(sa, "IKE_QM_SPI_STARVE", "IKE_QM_IPSEC_INSTALL_AWAIT", mid)
@@ -391,10 +401,12 @@ class QuickModeMixin(MainModeMixin):
             raise RemoteProtocolError("QM2 IDs differ from ours")
         g_qm = x.dh.shared_secret(ke.key_exchange_data) if x.dh and ke else b""
         x.nr_b = nr_b
-        self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, x.message_id,
-                                                     sa_payload, new_node=False))
-        self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, x.message_id,
-                                                      pfs=ke is not None, ids=len(ids)))
+        tracing = self._trace()
+        if tracing:
+            self._events.extend(trace.quick_mode_arrival(sa.peer, sa.conn_id, x.message_id,
+                                                         sa_payload, new_node=False))
+            self._events.extend(trace.quick_mode_payloads(sa.peer, sa.conn_id, x.message_id,
+                                                          pfs=ke is not None, ids=len(ids)))
         self._state(sa, "IKE_QM_I_QM1", "IKE_QM_IPSEC_INSTALL_AWAIT", x.message_id)
         h3 = quick_mode_hash_3(suite.hash, keys.skeyid_a, x.message_id, x.ni_b, x.nr_b)
         qm3, x.iv = self._seal(sa, _QM, x.message_id, [HashPayload(h3)], iv)
@@ -405,7 +417,8 @@ class QuickModeMixin(MainModeMixin):
         self._pairs[pair.spi_in] = pair
         self._events.append(Phase2Keyed(pair))
         self._transmit(sa, qm3)
-        self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id, "No Error"))
+        if tracing:
+            self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id, "No Error"))
         self._events.append(Phase2Established(pair))
         self._state(sa, "IKE_QM_IPSEC_INSTALL_AWAIT", "IKE_QM_PHASE2_COMPLETE", x.message_id)
 
@@ -421,7 +434,9 @@ class QuickModeMixin(MainModeMixin):
         assert x.result is not None
         x.state, x.resend_at, x.done_at = "done", None, now
         x.last_received, x.last_sent = data, b""
-        self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id, "QM done (await)"))
+        if self._trace():
+            self._events.append(NodeDeleted(sa.peer, sa.conn_id, x.message_id,
+                                            "QM done (await)"))
         self._pairs[x.result.spi_in] = x.result
         self._state(sa, "IKE_QM_R_QM2", "IKE_QM_PHASE2_COMPLETE", x.message_id)
         self._events.append(Phase2Established(x.result))

@@ -18,8 +18,11 @@ The engines are sans-IO; ``IkeGlue`` is their I/O on the router's IP stack:
 * it turns events into SAD changes: a pair keyed is created (``Phase2Keyed``), one
   established is installed, one the peer deleted (or lost with a rebooted or dead peer)
   removed. Every event first goes to :class:`~iosim.ipsec.crypto_debug.CryptoDebug` for its
-  debug lines. The SPD's choice of a phase-2 offer (the engine's ``select_phase2``) prints
-  its own lines, so the events the engine emitted before it asked are handled first.
+  debug lines. The engine's step-by-step trace events feed nothing but ``debug crypto
+  isakmp``: the engine builds them only while it is on (its ``trace``, asked at each one, so
+  ``debug`` / ``undebug`` take effect at once). The SPD's choice of a phase-2 offer (the
+  engine's ``select_phase2``) prints its own lines, so the events the engine emitted before it
+  asked are handled first.
 
 It is the SA lifecycle's :class:`~iosim.ipsec.sa_lifecycle.Negotiator`: rekeys start here
 and expiries are told to the peer from here. IKEv2 (:mod:`iosim.ipsec.ikev2_glue`) sits
@@ -118,7 +121,8 @@ class IkeGlue(EngineDriver[IkeEngine]):
                 select_phase2=partial(self._select, local),
                 aggressive_mode_disabled=self._aggressive_mode_disabled,
                 aggressive_for=self.aggressive_for, dpd_for=self.dpd_for,
-                admission=self.admission, spi_in_use=self.sa.spi_in_use)
+                admission=self.admission, spi_in_use=self.sa.spi_in_use,
+                trace=partial(self.debug.on, "isakmp"))  # its only reader: debug crypto isakmp
             self.engines[local] = engine
         return engine
 

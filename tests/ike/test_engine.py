@@ -114,14 +114,15 @@ class Pair:
 
 def make_pair(a_policies: list[IkePolicy] | None = None, b_policies: list[IkePolicy] | None = None,
               a_psk: str = "cisco123", b_psk: str = "cisco123",
-              b_select: Phase2Offer | None = None, seed: str = "t") -> Pair:
+              b_select: Phase2Offer | None = None, seed: str = "t",
+              trace: Callable[[], bool] = lambda: True) -> Pair:
     ap = a_policies or [policy()]
     bp = b_policies or [policy()]
     a = IkeEngine(A_ADDR, rand=SeededRandom(seed + "a"), policies=lambda: ap,
-                  psk_for=lambda peer: a_psk if peer == B_ADDR else None)
+                  psk_for=lambda peer: a_psk if peer == B_ADDR else None, trace=trace)
     b = IkeEngine(B_ADDR, rand=SeededRandom(seed + "b"), policies=lambda: bp,
                   psk_for=lambda peer: b_psk if peer == A_ADDR else None,
-                  select_phase2=ios_select(b_select) if b_select else None)
+                  select_phase2=ios_select(b_select) if b_select else None, trace=trace)
     return Pair(a, b)
 
 

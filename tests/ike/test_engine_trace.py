@@ -1,29 +1,48 @@
 """What the IKEv1 engine reports step by step (iosim.ike.events) for debug crypto isakmp:
-the vendor IDs IOS puts in each message, only what really happened, in IOS's order."""
+the vendor IDs IOS puts in each message, only what really happened, in IOS's order; and none
+of it built while nobody listens (the engine's ``trace``), with nothing else changed."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from test_engine import A_ADDR, B_ADDR, OFFER, PROXIES, TICK, Pair, established, make_pair
 
 from iosim.ike.constants import NotifyType
 from iosim.ike.dpd import DPD_VID
-from iosim.ike.engine import InitialContact, Phase2Established, StateChanged
+from iosim.ike.engine import (
+    InitialContact,
+    Phase2Checked,
+    Phase2Established,
+    ProxyIdentity,
+    StateChanged,
+)
 from iosim.ike.events import (
+    IdentityPayload,
+    IpsecProposalChecked,
+    LifetimeAccepted,
     NatDChecked,
+    NodeCreated,
+    NodeDeleted,
     NodePurged,
     Note,
     NoteKind,
     NotifyProcessed,
+    NotifySent,
     PacketSent,
     PayloadProcessed,
     PeerInserted,
     PeerLocked,
     Phase2Keyed,
+    PortFloated,
+    QuickModeRequested,
+    SaInserted,
     VendorIdProcessed,
     VendorIdsMade,
 )
 from iosim.ike.main_mode import PolicyChecked
 from iosim.ike.payloads import IsakmpMessage, VendorIdPayload, pull_message, push_message
+from iosim.ike.quick_mode_exchange import QuickModeStarted
 from iosim.ike.vendor_ids import MM1_VIDS, MM3_VIDS, MM4_VIDS, RFC3947_VID
 
 
@@ -144,3 +163,78 @@ def test_a_finished_quick_mode_node_is_purged_when_it_stops_answering() -> None:
     p.advance(61 + TICK)
     purged = [e for e in p.events["a"][before:] if isinstance(e, NodePurged)]
     assert len(purged) == 1 and purged[0].conn_id == 1001
+
+
+# --- the trace only while someone listens ------------------------------------------------------
+
+#: The events that only tell what the engine does, step by step: built only while ``trace()``.
+TRACE = (StateChanged, PolicyChecked, QuickModeStarted, Phase2Checked, Note, PeerLocked,
+         SaInserted, PeerInserted, PayloadProcessed, VendorIdProcessed, VendorIdsMade,
+         NatDChecked, LifetimeAccepted, IdentityPayload, NotifyProcessed, NotifySent,
+         PortFloated, PacketSent, NodeCreated, NodeDeleted, NodePurged, QuickModeRequested,
+         IpsecProposalChecked)
+OTHER_PROXIES = ProxyIdentity(0xC0A80300, 0xFFFFFF00, 0xC0A80400, 0xFFFFFF00)
+
+
+def _a_tunnel_s_life(p: Pair, before_step: Callable[[int], None] = lambda step: None
+                     ) -> list[tuple[int, int]]:
+    """Main + quick mode, a second quick mode over the ISAKMP SA, the first pair deleted
+    (an informational exchange), the quick-mode nodes purged, the ISAKMP SA cleared; each
+    step after ``before_step(step)``. Returns how many events each engine had reported
+    before each step and at the end."""
+    def first_pair_deleted() -> None:
+        spi = p.of("a", Phase2Established)[0].sa.spi_in
+        p.a.delete_ipsec(B_ADDR, [spi], p.now)
+
+    steps: list[Callable[[], None]] = [
+        lambda: p.a.initiate(B_ADDR, PROXIES, OFFER, p.now),
+        lambda: p.a.initiate(B_ADDR, OTHER_PROXIES, OFFER, p.now),
+        first_pair_deleted,
+        lambda: p.advance(61 + TICK),
+        lambda: p.a.delete_isakmp(B_ADDR, p.now),
+    ]
+    marks = []
+    for step, run in enumerate(steps):
+        marks.append((len(p.events["a"]), len(p.events["b"])))
+        before_step(step)
+        run()
+        p.pump()
+    marks.append((len(p.events["a"]), len(p.events["b"])))
+    return marks
+
+
+def _outcomes(events: list[object]) -> list[object]:
+    return [e for e in events if not isinstance(e, TRACE)]
+
+
+def test_nobody_listening_no_trace_event_is_built_and_nothing_else_changes() -> None:
+    listened, unheard = make_pair(), make_pair(trace=lambda: False)
+    _a_tunnel_s_life(listened)
+    _a_tunnel_s_life(unheard)
+    for side in ("a", "b"):
+        built = sum(isinstance(e, TRACE) for e in listened.events[side])
+        assert built > 50  # what a tunnel's life costs in trace events, per side
+        assert not any(isinstance(e, TRACE) for e in unheard.events[side])
+        assert unheard.events[side] == _outcomes(listened.events[side])
+    assert [e for side in "ab" for e in unheard.of(side, Phase2Established)]  # it all ran
+    assert unheard.sent == listened.sent  # the same bytes on the wire
+    assert unheard.a.isakmp_sas(unheard.now) == listened.a.isakmp_sas(listened.now)
+    assert unheard.b.isakmp_sas(unheard.now) == listened.b.isakmp_sas(listened.now)
+
+
+def test_the_trace_starts_and_stops_with_its_listener_between_two_inputs() -> None:
+    """Listening from the second quick mode on, and no more from the nodes' purge on: the
+    steps listened to report exactly what an engine listened to all along reports."""
+    listening = [False]
+    switched, always = make_pair(trace=lambda: listening[0]), make_pair()
+
+    def switch(step: int) -> None:
+        listening[0] = step in (1, 2)
+
+    got, want = _a_tunnel_s_life(switched, switch), _a_tunnel_s_life(always)
+    for step in range(5):
+        for i, side in enumerate("ab"):
+            mine = switched.events[side][got[step][i]:got[step + 1][i]]
+            full = always.events[side][want[step][i]:want[step + 1][i]]
+            assert mine == (full if step in (1, 2) else _outcomes(full)), (step, side)
+    assert switched.sent == always.sent

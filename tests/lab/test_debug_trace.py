@@ -41,9 +41,18 @@ from debug_expectations import (
     RESPONDER_THROUGH_NAT,
 )
 from debugshapes import classic, records, shapes
-from labkit import ISP_NAT, WARM_ARP, configure_seed, marks, run
+from labkit import ISP_NAT, WARM_ARP, configure_seed, marks, run, seeded
 from labkit import console as lab_console
 
+from iosim.ike.engine import (
+    InitialContact,
+    IsakmpSaDeleted,
+    Phase1Established,
+    Phase2Deleted,
+    Phase2Established,
+)
+from iosim.ike.events import Phase2Keyed
+from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.console import LabConsole
 
 PING = "ping 10.0.2.10 source 192.168.1.1"
@@ -362,3 +371,73 @@ def test_each_expectation_is_its_capture_with_the_seed_s_edits(name: str) -> Non
     if again is None:
         pytest.skip("the reference captures are not at hand")
     assert again == getattr(debug_expectations, name)
+
+
+# --- the engines' trace only while debug crypto isakmp is on -------------------------------------
+
+AGAIN = "clear crypto isakmp\nclear crypto sa\n"  # the next ping negotiates from scratch
+#: What the IKE engines report whether or not anybody debugs: what the router acts on.
+OUTCOMES = (Phase1Established, Phase2Keyed, Phase2Established, InitialContact,
+            IsakmpSaDeleted, Phase2Deleted)
+
+
+def engine_events(console: LabConsole, device: str) -> list[object]:
+    """Every IKEv1 engine event ``device``'s crypto plane handles from now on."""
+    plane = console.lab.routers[device].crypto_plane
+    assert isinstance(plane, RouterCrypto)
+    seen: list[object] = []
+    worded = plane.debug.event
+
+    def event(local: int, e: object) -> None:
+        seen.append(e)
+        worded(local, e)
+
+    plane.debug.event = event  # type: ignore[method-assign]
+    return seen
+
+
+def test_with_the_debugs_off_the_engines_build_no_trace_events(tmp_path: Path) -> None:
+    on, *_ = _seed(tmp_path / "on")
+    off = seeded(tmp_path / "off")
+    traced = {device: engine_events(on, device) for device in ("R1", "R2")}
+    untraced = {device: engine_events(off, device) for device in ("R1", "R2")}
+    for console in (on, off):
+        assert "".join(marks(console.feed(PING))) == ".!!!!"
+    for device in ("R1", "R2"):
+        assert len(traced[device]) > 50  # debugging: the step-by-step trace
+        assert all(isinstance(e, OUTCOMES) for e in untraced[device])
+        assert untraced[device] == [e for e in traced[device] if isinstance(e, OUTCOMES)]
+    assert [type(e) for e in untraced["R1"]] == [Phase1Established, Phase2Keyed,
+                                                 Phase2Established]
+
+
+def test_debug_typed_mid_lab_prints_what_debugging_all_along_prints(tmp_path: Path) -> None:
+    """The same negotiation, on a router debugging since the start and on one whose debugs
+    were turned on just before: the same lines, to the byte."""
+    along, r1_along, r2_along = _seed(tmp_path / "along", r2="isakmp ipsec")
+    late = seeded(tmp_path / "late")
+    r1_late, r2_late = debug_messages(late, "R1"), debug_messages(late, "R2")
+    for console in (along, late):
+        assert "".join(marks(console.feed(PING))) == ".!!!!"
+        run(console, AGAIN)
+    since = len(r1_along), len(r2_along)
+    assert r1_late == [] and r2_late == []
+    run(late, "@R2\ndebug crypto isakmp\ndebug crypto ipsec\n@R1\ndebug crypto isakmp\n")
+    for console in (along, late):
+        assert "".join(marks(console.feed(PING))) == ".!!!!"
+    assert r1_late == r1_along[since[0]:] and r2_late == r2_along[since[1]:]
+    assert "ISAKMP:(0): beginning Main Mode exchange" in r1_late  # main and quick mode
+    assert any("IPSEC(create_sa)" in m for m in r2_late)
+
+
+def test_undebug_stops_the_trace_and_the_events_behind_it(tmp_path: Path) -> None:
+    console, r1, r2 = _seed(tmp_path, r2="isakmp ipsec")
+    assert "".join(marks(console.feed(PING))) == ".!!!!"
+    run(console, "@R2\nundebug all\n@R1\nno debug crypto isakmp\n" + AGAIN)
+    since = len(r1), len(r2)
+    events = {device: engine_events(console, device) for device in ("R1", "R2")}
+    assert "".join(marks(console.feed(PING))) == ".!!!!"
+    assert r1[since[0]:] == [] and r2[since[1]:] == []
+    for device in ("R1", "R2"):
+        assert Phase2Established in {type(e) for e in events[device]}
+        assert all(isinstance(e, OUTCOMES) for e in events[device]), events[device]
