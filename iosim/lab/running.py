@@ -153,7 +153,7 @@ class Lab:
             fabric.connect(link.ends, link.delay, link.name)
         for name, router in self.routers.items():
             stack = IpStack(router, self.clock, fabric.transmitter(name),
-                            packet_filter=InterfaceAcls(router), mac_source=self.macs)
+                            packet_filter=InterfaceAcls(router, self.clock), mac_source=self.macs)
             router.stack = stack
             stack.ports = self._ports(name, router.physical)
             for interface in router.physical:  # in topology order: see BurnedInAddresses

@@ -14,17 +14,20 @@ extended ones at protocol, addresses, ports and ICMP type) and that entry's matc
 goes up (``show access-lists``: ``(5 matches)``); no entry matching is the implicit
 ``deny any`` at the end of every list, which counts nothing. A list that is applied but not
 defined filters nothing, as on IOS. A datagram whose header cannot be read is left to the
-stack, which drops and counts it.
+stack, which drops and counts it. An entry configured with ``log`` also reports the
+datagrams it judges (:mod:`iosim.net.acl_log`; the log is made at its first message).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from iosim.net.acl_log import AclLog
 from iosim.net.flow import first_match, flow_of
 from iosim.net.packets import PacketError, pull_ipv4
 
 if TYPE_CHECKING:
+    from iosim.clock import VirtualClock
     from iosim.router import Router
 
 __all__ = ["InterfaceAcls"]
@@ -33,8 +36,12 @@ __all__ = ["InterfaceAcls"]
 class InterfaceAcls:
     """The interface ACLs of one router, as its stack asks them."""
 
-    def __init__(self, router: Router) -> None:
+    __slots__ = ("_log", "clock", "router")
+
+    def __init__(self, router: Router, clock: VirtualClock) -> None:
         self.router = router
+        self.clock = clock  # the interval timers of the access-list log
+        self._log: AclLog | None = None
 
     def _applied(self, interface: str, direction: str) -> str | None:
         intf = self.router.config.interfaces.get(interface)
@@ -51,11 +58,17 @@ class InterfaceAcls:
         if acl is None:
             return True  # applied, not defined: IOS filters nothing
         try:
-            flow = flow_of(pull_ipv4(datagram))
+            packet = pull_ipv4(datagram)
         except PacketError:
             return True
-        entry = first_match(acl, flow, fragments=True)
-        return entry is not None and entry.action == "permit"
+        entry = first_match(acl, flow_of(packet), fragments=True)
+        if entry is None:
+            return False
+        if entry.log:
+            if self._log is None:
+                self._log = AclLog(self.router, self.clock)
+            self._log.matched(name, entry, packet)
+        return entry.action == "permit"
 
     def unreachables(self, interface: str) -> bool:
         intf = self.router.config.interfaces.get(interface)

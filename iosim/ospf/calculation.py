@@ -63,9 +63,7 @@ class RouteCalculation:
         if e.spf_last is not None and now < e.spf_last + 2 * SPF_MAX_WAIT:
             e.spf_hold = min(e.spf_hold * 2, SPF_MAX_WAIT)
         e.spf_last = now
-        by_address = {i.settings.address: i.name for i in e.interfaces.values()}
-        by_address.update({i.settings.network: i.name for i in e.interfaces.values()
-                           if i.settings.network not in by_address})
+        by_address = self._by_address()
         intra: dict[tuple[int, int], Path] = {}
         for area_id, area in e.areas.items():
             area.tree = intra_area(e.router_id, area_id, area.lsdb, now, by_address.get,
@@ -98,6 +96,25 @@ class RouteCalculation:
                         path.cost < known.cost):
                     out[rid] = path
         return out
+
+    def reachable_routers(self, area_id: int, now: float) -> set[int]:
+        """The router IDs an SPF over the area's database reaches now (this router's
+        too): what ``show ip ospf database`` checks an advertising router against."""
+        e = self.engine
+        reached: set[int] = set()
+        area = e.areas.get(area_id)
+        if area is not None:
+            intra_area(e.router_id, area_id, area.lsdb, now, self._by_address().get,
+                       self._neighbor_address, reached)
+        return reached
+
+    def _by_address(self) -> dict[int, str]:
+        """This router's OSPF interfaces by address, then by network for the rest."""
+        e = self.engine
+        by_address = {i.settings.address: i.name for i in e.interfaces.values()}
+        by_address.update({i.settings.network: i.name for i in e.interfaces.values()
+                           if i.settings.network not in by_address})
+        return by_address
 
     def _neighbor_address(self, name: str, router_id: int) -> int | None:
         """The address of the full neighbour with ``router_id`` on interface ``name``."""

@@ -102,10 +102,13 @@ def _body(entry: LsdbEntry) -> object:
 
 def intra_area(root: int, area_id: int, lsdb: Lsdb, now: float,
                interface_of: Callable[[int], str | None],
-               neighbor_address: Callable[[str, int], int | None]) -> AreaTree:
+               neighbor_address: Callable[[str, int], int | None],
+               reached: set[int] | None = None) -> AreaTree:
     """Dijkstra over one area (16.1). ``interface_of(address)`` names the root's interface
     that has an address; ``neighbor_address(interface, router_id)`` is the address of the
-    neighbour with that router ID on a point-to-point interface."""
+    neighbour with that router ID on a point-to-point interface. The IDs of every router
+    the tree reaches (the root too) are added to ``reached`` when one is given; the tree
+    keeps only the border routers."""
     routers: dict[int, RouterLsa] = {}
     for e in lsdb.of_type(LsType.ROUTER):
         body = _body(e)
@@ -181,6 +184,8 @@ def intra_area(root: int, area_id: int, lsdb: Lsdb, now: float,
                     w_hops = v_hops
                 _relax((1, rid), d, w_hops, dist, hops, done, heap)
     tree.vertices = len(order)
+    if reached is not None:
+        reached.update(vid for (kind, vid), _ in order if kind == 1)
     for (kind, vid), d in order:
         if kind == 0:
             net_lsa, adv = networks[vid]

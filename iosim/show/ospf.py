@@ -254,8 +254,9 @@ def _db_line(entry: LsdbEntry, now: float) -> str:
     return line
 
 
-def _db_section(lsdb: Lsdb, ls_type: LsType, area: str | None, now: float) -> list[str]:
-    entries = sorted(lsdb.of_type(ls_type),
+def _db_section(engine: OspfEngine, lsdb: Lsdb, ls_type: LsType, area: str | None,
+                now: float, lsa_filter: LsaFilter) -> list[str]:
+    entries = sorted((e for e in lsdb.of_type(ls_type) if lsa_filter.keeps(engine, e)),
                      key=lambda e: (e.header.link_state_id, e.header.advertising_router))
     if not entries:
         return []
@@ -302,6 +303,7 @@ _LINK_TEXT: dict[int, tuple[str, str, str]] = {
 _OPTION_DN = 0x80
 _OPTION_T = 0x01
 _ROUTING_BIT = "  Routing Bit Set on this LSA in topology Base with MTID 0"
+_NOT_REACHABLE = "  Adv Router is not-reachable in topology Base with MTID 0"
 
 
 def _mask_bits(mask: int) -> int:
@@ -392,9 +394,9 @@ def _body_lines(body: object) -> list[str]:
 
 
 def _lsa_detail(engine: OspfEngine, area_id: int | None, entry: LsdbEntry,
-                now: float) -> list[str]:
+                now: float, reached: set[int]) -> list[str]:
     """One LSA as ``show ip ospf database TYPE`` prints it: its header field by field,
-    then its body."""
+    then its body. ``reached``: the routers this one reaches, where the LSA's scope is."""
     h = entry.header
     try:
         body: object = entry.body()
@@ -402,7 +404,10 @@ def _lsa_detail(engine: OspfEngine, area_id: int | None, entry: LsdbEntry,
         body = None
     age = entry.age(now)
     type_text, id_text = _DETAIL_TYPES[LsType(h.ls_type)]
-    out = [_ROUTING_BIT] if _routing_bit(engine, area_id, entry, body, now) else []
+    if h.advertising_router not in reached:
+        out = [_NOT_REACHABLE]
+    else:
+        out = [_ROUTING_BIT] if _routing_bit(engine, area_id, entry, body, now) else []
     out += [f"  LS age: {f'MAXAGE({age})' if age >= MAX_AGE else age}",
             f"  Options: {_options(h.ls_type, h.options)}",
             f"  LS Type: {type_text}",
@@ -422,9 +427,22 @@ def _detail_section(engine: OspfEngine, lsdb: Lsdb, ls_type: LsType, area_id: in
         return []
     title = _SECTIONS[ls_type][0]
     out = ["", f"\t\t{title}" + (f" (Area {area})" if area is not None else ""), ""]
+    reached = _reached(engine, area_id, now)
     for entry in entries:
-        out += _lsa_detail(engine, area_id, entry, now)
+        out += _lsa_detail(engine, area_id, entry, now, reached)
     return out
+
+
+def _reached(engine: OspfEngine, area_id: int | None, now: float) -> set[int]:
+    """The routers this one reaches: in the area, or (``None``, the AS's scope) in any
+    area, and the AS boundary routers it has a path to."""
+    calculation = engine.calculation
+    if area_id is not None:
+        return calculation.reachable_routers(area_id, now) | {engine.router_id}
+    reached = {engine.router_id, *engine.asbr_paths}
+    for other in engine.areas:
+        reached |= calculation.reachable_routers(other, now)
+    return reached
 
 
 def show_ip_ospf_database(router: Router, pid: int | None = None,
@@ -432,21 +450,22 @@ def show_ip_ospf_database(router: Router, pid: int | None = None,
                           lsa_filter: LsaFilter | None = None) -> str:
     """``show ip ospf database``: the headers of each area's LSAs by type, then the AS's
     external LSAs. With a type (``router|network|summary|asbr-summary|external``), each
-    LSA of that type in detail, those ``lsa_filter`` keeps (a Link State ID, an
-    advertising router, the router's own)."""
+    LSA of that type in detail. Either way only those ``lsa_filter`` keeps (a Link State
+    ID, an advertising router, the router's own)."""
     now = _now(router)
     out: list[str] = []
     for engine in _engines(router, pid):
         out += ["", f"            OSPF Router with ID ({format_ip(engine.router_id)}) "
                 f"(Process ID {engine.process_id})"]
+        keep = lsa_filter or LsaFilter()
         if ls_type is not None:
-            out += _detail_lines(engine, ls_type, lsa_filter or LsaFilter(), now)
+            out += _detail_lines(engine, ls_type, keep, now)
             continue
         for _, area in sorted(engine.areas.items()):  # area by area, as IOS lists them
             for t in _SECTIONS:
                 if t is not LsType.AS_EXTERNAL:
-                    out += _db_section(area.lsdb, t, area.text, now)
-        out += _db_section(engine.external, LsType.AS_EXTERNAL, None, now)
+                    out += _db_section(engine, area.lsdb, t, area.text, now, keep)
+        out += _db_section(engine, engine.external, LsType.AS_EXTERNAL, None, now, keep)
     if not out:
         return ""
     # the summary's last line is a table row; a detailed LSA ends in its blank line(s)

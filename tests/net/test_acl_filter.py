@@ -6,6 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from types import SimpleNamespace
 
+from iosim.clock import VirtualClock
 from iosim.config.apply_acl import PROTOCOLS
 from iosim.config.model import AccessList, AclEntry, AddressMatch, InterfaceConfig, PortMatch
 from iosim.net.acl_filter import InterfaceAcls
@@ -24,7 +25,7 @@ def _router(acls: list[AccessList], group_in: str | None = None,
     intf = InterfaceConfig("GigabitEthernet0/0", access_group_in=group_in,
                            access_group_out=group_out)
     config = SimpleNamespace(interfaces={intf.name: intf}, acls={a.name: a for a in acls})
-    return InterfaceAcls(SimpleNamespace(config=config))  # type: ignore[arg-type]
+    return InterfaceAcls(SimpleNamespace(config=config), VirtualClock())  # type: ignore[arg-type]
 
 
 def _udp(dport: int, *, offset: int = 0, source: str = SRC) -> bytes:

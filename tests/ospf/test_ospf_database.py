@@ -1,7 +1,8 @@
-"""``show ip ospf database TYPE [LSID] [adv-router A.B.C.D|self-originate]`` on converged
+"""``show ip ospf database [TYPE [LSID]] [adv-router A.B.C.D|self-originate]`` on converged
 labs: each LSA of the type in detail, as IOS 15 prints it, every field read from the LSA
 the engine holds (age, sequence number, checksum, length, links, metrics), the routing bit
-on the LSAs the routes came from, and the filters."""
+on the LSAs the routes came from, the mark on those of routers no longer reached, and the
+filters, on the detail and on the one-line summary."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from iosim.ospf.packets import (
 )
 
 ROUTING_BIT = "  Routing Bit Set on this LSA in topology Base with MTID 0"
+NOT_REACHABLE = "  Adv Router is not-reachable in topology Base with MTID 0"
 LINK_TEXT = {LinkType.POINT_TO_POINT: ("another Router (point-to-point)",
                                        "Neighboring Router ID", "Router Interface address"),
              LinkType.TRANSIT: ("a Transit Network", "Designated Router address",
@@ -62,9 +64,10 @@ def header_lines(entry: LsdbEntry, now: float) -> list[str]:
 
 
 def blocks(output: str) -> list[str]:
-    """The output's LSAs, one text each (its routing bit line, if any, with it)."""
-    starts = [m.start() for m in re.finditer(r"^(  Routing Bit Set.*\n)?  LS age: ", output,
-                                             re.M)]
+    """The output's LSAs, one text each (its routing bit or not-reachable line, if any, with
+    it)."""
+    starts = [m.start() for m in re.finditer(
+        r"^(  (Routing Bit Set|Adv Router is not-reachable).*\n)?  LS age: ", output, re.M)]
     out = []
     for a, b in zip(starts, [*starts[1:], len(output)], strict=True):
         text = output[a:b]
@@ -285,3 +288,53 @@ def test_a_point_to_point_link_over_gre(tmp_path: Path) -> None:
     assert_header(block_of(out, entry), entry, c.lab.clock.now)
     # a router that is neither ABR nor ASBR: no routing bit on its LSA
     assert ROUTING_BIT not in run(c, "show ip ospf database router\n")
+
+
+def _rows(out: str) -> list[tuple[str, str]]:
+    """(section heading, table row) of each LSA in the one-line-per-LSA summary."""
+    rows, section = [], ""
+    for line in out.split("\n"):
+        if line.startswith("\t\t"):
+            section = line
+        elif re.match(r"\d+\.\d+\.\d+\.\d+ ", line):
+            rows.append((section, line))
+    return rows
+
+
+def test_the_summary_filtered_by_advertising_router(abr_lab: LabConsole) -> None:
+    c = abr_lab
+    run(c, "@R1\n")
+    every = _rows(run(c, "show ip ospf database\n"))
+    for adv, command in (("1.1.1.1", "self-originate"), ("1.1.1.1", "adv-router 1.1.1.1"),
+                         ("203.0.113.1", "adv-router 203.0.113.1")):
+        out = run(c, f"show ip ospf database {command}\n")
+        assert "LS age" not in out and out.endswith("\n\n")
+        kept = [(s, row) for s, row in every if row.split()[1] == adv]
+        assert _rows(out) == kept and kept
+        # a section with none of its LSAs is left out, heading and all
+        assert out.count("\t\t") == len({s for s, _ in kept})
+    assert run(c, "show ip ospf database adv-router 192.0.2.99\n") == (
+        "\n            OSPF Router with ID (1.1.1.1) (Process ID 1)\n\n")
+
+
+def test_the_lsas_of_a_router_no_longer_reached(tmp_path: Path) -> None:
+    """R2 leaves the area (its link to the ISP shut): R1 keeps R2's LSAs until they age
+    out, and marks them, not the LSAs of the routers it still reaches."""
+    c = console(tmp_path)
+    run(c, "@R1\nenable\nconf t\nrouter ospf 1\nrouter-id 1.1.1.1\n"
+           "network 198.51.100.0 0.0.0.3 area 0\nend\n"
+           "@ISP\nenable\nconf t\nrouter ospf 1\nrouter-id 3.3.3.3\n"
+           "network 0.0.0.0 255.255.255.255 area 0\nend\n"
+           "@R2\nenable\nconf t\nrouter ospf 1\nrouter-id 2.2.2.2\n"
+           "network 203.0.113.0 0.0.0.3 area 0\ndefault-information originate always\n"
+           "end\n@wait 60\n")
+    reached = run(c, "@R1\n\nshow ip ospf database router adv-router 2.2.2.2\n")
+    assert "not-reachable" not in reached and "Advertising Router: 2.2.2.2" in reached
+    run(c, "@R2\nconf t\ninterface GigabitEthernet0/0\nshutdown\nend\n@wait 60\n@R1\n\n")
+    gone = run(c, "show ip ospf database router adv-router 2.2.2.2\n")
+    assert blocks(gone) and all(b.startswith(NOT_REACHABLE) for b in blocks(gone))
+    external = run(c, "show ip ospf database external\n")
+    assert blocks(external) and all(b.startswith(NOT_REACHABLE) for b in blocks(external))
+    for still in ("1.1.1.1", "3.3.3.3"):
+        out = run(c, f"show ip ospf database router adv-router {still}\n")
+        assert blocks(out) and "not-reachable" not in out
