@@ -286,9 +286,11 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
 
     def _events(self, local: int) -> None:
         engine = self.engines[local]
+        router = self.router
         while (event := engine.next_event()) is not None:
-            for line in ios_debug.render(event):
-                self._say(line)
+            if "ikev2" in router.debug_flags:  # the text is made only for a listener
+                for line in ios_debug.render(event):
+                    router.debug(line)
             if isinstance(event, ChildUp):
                 self.spis.add(event.sa.spi_in)
                 self.sa.install(local, event.sa)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from labkit import WARM_ARP, console, marks, run
 
+from iosim.ike2 import ios_debug
 from iosim.lab.console import LabConsole
 
 R1 = ("192.168.1.0", "203.0.113.2", "10.0.2.0")
@@ -253,3 +255,23 @@ def test_ike_fragmentation_when_configured_splits_ike_auth(tmp_path: Path) -> No
     assert all(len(m) + 28 <= 200 for m in skf), [len(m) for m in skf]  # IP + UDP + IKE
     assert "Fragmentation configured." in c.feed("show crypto ikev2 sa detail")
     assert "crypto ikev2 fragmentation mtu 200" in c.feed("show running-config")
+
+
+def test_debug_text_is_made_only_while_debug_crypto_ikev2_is_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[object] = []
+    real = ios_debug.render
+
+    def counting(event: object) -> list[str]:
+        rendered.append(event)
+        return real(event)
+
+    monkeypatch.setattr(ios_debug, "render", counting)
+    c = lab(tmp_path)
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    assert rendered == []  # the tunnel came up with nobody listening
+    c.feed("clear crypto ikev2 sa")
+    c.feed("@wait 1")
+    c.feed("debug crypto ikev2")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    assert rendered and "Session with IKE ID PAIR" in out
