@@ -4,13 +4,13 @@ isakmp/session/call admission."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from iosim.cli.errors import CommandRejected
 from iosim.cli.exec_commands import _output
 from iosim.cli.matcher import Match
 from iosim.cli.session import Session, exec_handler
 from iosim.config.handlers import invalid_at
-from iosim.ike.engine import IsakmpSaState
-from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.net.packets import ip_to_int
 from iosim.show.crypto_cac import CallAdmissionView, show_call_admission_statistics
 from iosim.show.crypto_runtime import (
@@ -26,8 +26,16 @@ from iosim.show.crypto_runtime import (
     show_isakmp_sa_detail,
 )
 
+if TYPE_CHECKING:
+    from iosim.ike.engine import IsakmpSaState
+    from iosim.ipsec.router_crypto import RouterCrypto
+
 
 def _plane(session: Session) -> RouterCrypto:
+    # imported here: the crypto data plane and the IKE engines behind it are not needed
+    # until a lab runs (a config replay, or a router alone, never loads them)
+    from iosim.ipsec.router_crypto import RouterCrypto
+
     plane = session.router.crypto_plane
     if not isinstance(plane, RouterCrypto):
         raise CommandRejected("% This router is not connected to a lab network")

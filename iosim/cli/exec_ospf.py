@@ -9,7 +9,6 @@ from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.session import Pending, Session, exec_handler
 from iosim.net.packets import ip_to_int
-from iosim.ospf.router_ospf import RouterOspf
 from iosim.show import ospf as show
 from iosim.show.routing import show_ip_route
 
@@ -105,6 +104,9 @@ def _clear(session: Session, m: Match) -> str:
     router = session.router
 
     def answer(text: str) -> str:
+        # imported here: the OSPF engine is not needed until a lab runs it
+        from iosim.ospf.router_ospf import RouterOspf
+
         if ios_strip(text).lower() in ("y", "yes"):
             plane = router.ospf_plane
             if isinstance(plane, RouterOspf):

@@ -359,21 +359,42 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
     return node, args
 
 
-_FITS: dict[tuple[str, str], bool] = {}
+_FIRST_WORD: dict[tuple[str, str], int | None] = {}
 
 
-def first_word_fits(start: str, word: str) -> bool:
-    """Whether some command of mode ``start`` may begin with ``word`` (a cheap pre-check)."""
+def first_word_caret(start: str, word: str) -> int | None:
+    """A cheap pre-check of a line's first word in mode ``start``, before any parse.
+
+    None if some command of the mode may begin with ``word`` (only a parse tells more).
+    Otherwise every line that begins with it fails there, and this is how far into the
+    word the caret of that error goes (``InvalidInput`` at the word's column plus this):
+    the first word matches no keyword of the mode and none of its first arguments.
+    """
     key = (start, word)
-    fits = _FITS.get(key)
-    if fits is None:
-        node = roots().root(start)
-        text = ascii_lower(word)
-        fits = bool(node.args or text in node.exact or node.keyword_matches(text))
-        if len(_FITS) >= _PARSED_MAX:
-            _FITS.clear()
-        _FITS[key] = fits
-    return fits
+    if key in _FIRST_WORD:
+        return _FIRST_WORD[key]
+    node = roots().root(start)
+    text = ascii_lower(word)
+    caret: int | None = None
+    if not _starts_a_command(node, word, text):
+        caret = node.caret_offset(text)
+    if len(_FIRST_WORD) >= _PARSED_MAX:
+        _FIRST_WORD.clear()
+    _FIRST_WORD[key] = caret
+    return caret
+
+
+def _starts_a_command(node: Node, word: str, text: str) -> bool:
+    """Whether ``walk`` would get past ``word`` (``text`` in lower case) at ``node``: a
+    keyword (or several: ambiguous), an argument, or a comment, all left to the parse."""
+    if text in node.exact or node.keyword_matches(text) or word.startswith("!"):
+        return True
+    return any(s.rest_of_line or _arg_value(s, word) is not None for s in node.args)
+
+
+def starts_with_argument(start: str) -> bool:
+    """Whether a command of mode ``start`` may begin with an argument (not a keyword)."""
+    return bool(roots().root(start).args)
 
 
 _PARSED: dict[tuple[str, str], Match | CliError] = {}

@@ -16,6 +16,7 @@ from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput, NotEmula
 from iosim.cli.incidents import internal_error
 from iosim.cli.interfaces import INTERFACE_TYPES
 from iosim.cli.lines import (
+    BLANKS,
     ascii_lower,
     bad_character,
     first_word,
@@ -28,11 +29,12 @@ from iosim.cli.matcher import (
     NOT_EMULATED_REST,
     Match,
     Node,
-    first_word_fits,
+    first_word_caret,
     not_emulated,
     not_emulated_words,
     parse,
     split_words,
+    starts_with_argument,
     walk,
 )
 from iosim.cli.modes import MODES, Mode
@@ -304,7 +306,8 @@ class Session:
         # commands cannot start with the line's first word is skipped without a full parse.
         word = first_word(line)
         while True:
-            if first_word_fits(switched.start, word):
+            caret = first_word_caret(switched.start, word)
+            if caret is None:
                 try:
                     m = parse(switched.start, line)
                 except CliError as e:
@@ -316,6 +319,11 @@ class Session:
                     if first_error is not None and _misread_by_parent(first_error, m, line):
                         raise first_error
                     break
+            elif switched is mode and starts_with_argument(mode.start):
+                # A mode whose commands may begin with an argument (an ACL's sequence
+                # number) used to parse every line in full, and its error is what
+                # _misread_by_parent weighs: kept, as that parse raised it.
+                first_error = InvalidInput(_first_word_col(line) + caret)
             if switched.parent is None:
                 if first_error is None:  # IOS reports the error of the mode you are in
                     parse(mode.start, line)
@@ -462,6 +470,11 @@ class Session:
             self._pager_rest = rest
             self.pending = Pending(" --More-- ", self._more, echo=False)
         return "".join(shown)
+
+
+def _first_word_col(line: str) -> int:
+    """The column of the first word of ``line`` (words are separated by spaces and tabs)."""
+    return len(line) - len(line.lstrip(BLANKS))
 
 
 def _misread_by_parent(error: CliError, m: Match, line: str) -> bool:

@@ -12,10 +12,8 @@ from iosim.cli.session import Session, exec_handler
 from iosim.config.crypto_model import crypto_of
 from iosim.config.handlers import invalid_at
 from iosim.config.render import INTERFACE_TAIL_LINES, SECTIONS
-from iosim.ipsec.tunnel_protection import head_maps
 from iosim.net.packets import format_ip
 from iosim.show import crypto_config as show
-from iosim.show.crypto_tunnels import show_tunnel_maps
 
 if show.running_config_section not in SECTIONS["before-interfaces"]:
     SECTIONS["before-interfaces"].append(show.running_config_section)
@@ -66,6 +64,11 @@ def _show_crypto_map(session: Session, m: Match) -> str:
     peers = {(b.map_name, b.map_seq): format_ip(b.peer) for b in bundles}
     tag = m.get("SCRY_MAP_NAME")
     text = show.show_crypto_map(cfg, interface, tag, peers)
+    # imported here: the tunnel data plane is not needed to apply or render a config, and
+    # importing it (and the IKE engines it drives) is a fifth of a cold config replay
+    from iosim.ipsec.tunnel_protection import head_maps
+    from iosim.show.crypto_tunnels import show_tunnel_maps
+
     heads = head_maps(session.router)
     if heads:  # the maps protected tunnels make, after the configured ones
         text += show_tunnel_maps(crypto_of(cfg), heads, interface, tag, peers)

@@ -20,10 +20,10 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from iosim.ike2.keys import CIPHERS
-from iosim.ike2.sa import IkeProposal
 
 if TYPE_CHECKING:
     from iosim.config.model import RunningConfig
+    from iosim.ike2.sa import IkeProposal
 
 __all__ = ["DEFAULT_PROPOSAL", "Ikev2Config", "Ikev2KeyringPeer", "Ikev2Keyring",
            "Ikev2Policy", "Ikev2Profile", "Ikev2Proposal", "ikev2_of"]
@@ -56,6 +56,9 @@ class Ikev2Proposal:
         return bool(self.prf) if aead else bool(self.integrity)
 
     def engine_view(self) -> IkeProposal:
+        # imported here: the IKEv2 engine is not needed to hold or render the config
+        from iosim.ike2.sa import IkeProposal
+
         return IkeProposal(self.name, tuple(self.encryption), tuple(self.integrity),
                            tuple(self.prf), tuple(self.groups))
 

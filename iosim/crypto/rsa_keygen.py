@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from math import gcd
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from iosim.crypto.rand import SeededRandom
+
+# ``cryptography`` is imported by the functions that use it: a router that never makes or
+# shows a key pair (a config replay) does not pay for loading it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 __all__ = ["MAX_MODULUS", "MIN_MODULUS", "PUBLIC_EXPONENT", "derived_key", "generate",
            "key_data_lines", "load_pem", "openssh_public_line", "private_pem"]
@@ -39,10 +42,6 @@ MIN_MODULUS = 360
 MAX_MODULUS = 4096
 PUBLIC_EXPONENT = 65537
 
-_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % q for q in range(2, int(p ** 0.5) + 1))]
-_SMALL_PRODUCT = 1
-for _p in _SMALL_PRIMES:
-    _SMALL_PRODUCT *= _p
 _MR_BASES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 
 
@@ -67,13 +66,24 @@ def _probably_prime(n: int) -> bool:
     return True
 
 
+@cache
+def _small_primes_product() -> int:
+    """The product of the odd primes below 2000 (a candidate sharing one is not prime);
+    computed at the first key pair, not at import."""
+    product = 1
+    for p in range(3, 2000):
+        if all(p % q for q in range(2, int(p ** 0.5) + 1)):
+            product *= p
+    return product
+
+
 def _prime(bits: int, rand: Callable[[int], bytes]) -> int:
     """A prime of exactly ``bits`` bits (top two set), with p - 1 coprime to e."""
     nbytes = (bits + 7) // 8
     while True:
         n = int.from_bytes(rand(nbytes), "big") >> (nbytes * 8 - bits)
         n |= (3 << (bits - 2)) | 1
-        if gcd(n, _SMALL_PRODUCT) != 1 or (n - 1) % PUBLIC_EXPONENT == 0:
+        if gcd(n, _small_primes_product()) != 1 or (n - 1) % PUBLIC_EXPONENT == 0:
             continue
         if _probably_prime(n):
             return n
@@ -83,6 +93,8 @@ def generate(bits: int, rand: Callable[[int], bytes]) -> rsa.RSAPrivateKey:
     """An RSA key pair with a modulus of ``bits`` bits, every prime drawn from ``rand``."""
     if not MIN_MODULUS <= bits <= MAX_MODULUS:
         raise ValueError(f"modulus of {bits} bits (IOS takes {MIN_MODULUS} to {MAX_MODULUS})")
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     half = bits // 2
     while True:
         p = _prime(bits - half, rand)
@@ -108,6 +120,8 @@ def derived_key(seed: str, bits: int) -> str:
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
     """PKCS#1 PEM text of a private key."""
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(serialization.Encoding.PEM,
                              serialization.PrivateFormat.TraditionalOpenSSL,
                              serialization.NoEncryption()).decode("ascii")
@@ -115,6 +129,9 @@ def private_pem(key: rsa.RSAPrivateKey) -> str:
 
 def load_pem(text: str) -> rsa.RSAPrivateKey:
     """The private key of PEM ``text``; ValueError if it is not an RSA key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
@@ -123,6 +140,8 @@ def load_pem(text: str) -> rsa.RSAPrivateKey:
 
 def openssh_public_line(key: rsa.RSAPrivateKey) -> str:
     """``ssh-rsa AAAA...``: the public key as OpenSSH writes it (no comment)."""
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                          serialization.PublicFormat.OpenSSH).decode("ascii")
 
@@ -135,6 +154,8 @@ def ssh_public_blob(key: rsa.RSAPrivateKey) -> bytes:
 def key_data_lines(key: rsa.RSAPrivateKey) -> list[str]:
     """The DER ``SubjectPublicKeyInfo`` as ``show crypto key mypubkey rsa`` dumps it:
     upper-case hex in words of 8 digits, 8 words to a line (the last word may be shorter)."""
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_key().public_bytes(serialization.Encoding.DER,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     digits = der.hex().upper()

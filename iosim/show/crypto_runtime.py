@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import transform_show_name
-from iosim.ike.engine import IsakmpSaState
-from iosim.ipsec.replay import ReplayWindow
-from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters
 from iosim.net.packets import format_ip
 from iosim.show.durations import elapsed, hms
+
+if TYPE_CHECKING:  # only named in annotations: the IKE engine need not load with the CLI
+    from iosim.ike.engine import IsakmpSaState
+    from iosim.ipsec.replay import ReplayWindow
+    from iosim.ipsec.sad import FlowView, OneWaySa, SaBundle, SaCounters
 
 ETHERNET_MTU = 1500
 

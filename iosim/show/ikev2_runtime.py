@@ -5,9 +5,12 @@ as the references show), from :class:`Ikev2SaView` rows the router's glue makes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from iosim.ike.quick_mode import IpsecSaPair
 from iosim.net.packets import format_ip
+
+if TYPE_CHECKING:  # only named in annotations: the IKE engine need not load with the CLI
+    from iosim.ike.quick_mode import IpsecSaPair
 
 __all__ = ["Ikev2SaView", "Ikev2Stats", "show_ikev2_sa", "show_ikev2_session",
            "show_ikev2_stats"]
