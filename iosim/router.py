@@ -289,6 +289,8 @@ class InterfaceStates(dict[str, InterfaceState]):
     """A router's interface states by name. Reading them brings the counters up to date
     with what the router's segments kept for it (``iosim.net.segment``) first."""
 
+    __slots__ = ("_settle",)  # no __dict__ of its own: a router has one of these
+
     def __init__(self, settle: Callable[[], None], states: dict[str, InterfaceState]) -> None:
         super().__init__(states)
         self._settle = settle

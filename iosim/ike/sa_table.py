@@ -210,6 +210,8 @@ class QmTable(Generic[X]):
 class PairTable(dict[int, P]):
     """IPsec SA pairs by inbound SPI (a dict), also indexed by peer (module docstring)."""
 
+    __slots__ = ("_by_peer",)  # no __dict__ of its own: an engine has one of these
+
     def __init__(self) -> None:
         super().__init__()
         self._by_peer: Grouped[int, int, None] = Grouped()  # peer -> inbound SPIs, in order
