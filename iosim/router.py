@@ -289,6 +289,8 @@ class InterfaceStates(dict[str, InterfaceState]):
     """A router's interface states by name. Reading them brings the counters up to date
     with what the router's segments kept for it (``iosim.net.segment``) first."""
 
+    __slots__ = ("_settle",)  # no __dict__ of its own: a router has one of these
+
     def __init__(self, settle: Callable[[], None], states: dict[str, InterfaceState]) -> None:
         super().__init__(states)
         self._settle = settle
@@ -353,7 +355,9 @@ class Router:
         # when it last changed since boot (None: not since) and when it was last saved
         self.last_change: datetime | None = None
         self.nvram_updated: datetime | None = None
-        self.debug_flags: set[str] = set()
+        # the debug flags on, as the keys of a dict: an empty set costs 216 bytes, an empty
+        # dict 64, and nearly every router of a lab has none on
+        self.debug_flags: dict[str, None] = {}
         self.listeners: list[Callable[[str, str], None]] = []  # (event, detail)
         # whether the far end of a cabled interface is enabled (set by the lab's fabric)
         self.peer_enabled: Callable[[str], bool] | None = None

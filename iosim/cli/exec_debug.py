@@ -20,7 +20,7 @@ def _flag(m: Match) -> str | None:
 def _debug(session: Session, m: Match) -> str:
     flag = _flag(m)
     assert flag is not None
-    session.router.debug_flags.add(flag)
+    session.router.debug_flags[flag] = None
     return f"{_FLAGS[flag]} on\n"
 
 
@@ -30,7 +30,7 @@ def _undebug(session: Session, m: Match) -> str:
     if flag is None:
         session.router.debug_flags.clear()
         return "All possible debugging has been turned off\n"
-    session.router.debug_flags.discard(flag)
+    session.router.debug_flags.pop(flag, None)
     return f"{_FLAGS[flag]} off\n"
 
 

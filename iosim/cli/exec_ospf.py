@@ -4,6 +4,8 @@ protocols``, ``show ip route ospf``, ``debug ip ospf adj|hello|events`` (and ``u
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from iosim.cli.exec_commands import _known_interface, _output
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
@@ -79,18 +81,18 @@ def _show_route_ospf(session: Session, m: Match) -> str:
 @exec_handler("exec_debug_ospf")
 def _debug(session: Session, m: Match) -> str:
     flag, text = next(v for t, v in DEBUG_FLAGS.items() if m.has(t))
-    session.router.debug_flags.add(flag)
+    session.router.debug_flags[flag] = None
     return f"{text} on\n"
 
 
 @exec_handler("exec_undebug_ospf")
 def _undebug(session: Session, m: Match) -> str:
     flag, text = next(v for t, v in DEBUG_FLAGS.items() if m.has(t))
-    session.router.debug_flags.discard(flag)
+    session.router.debug_flags.pop(flag, None)
     return f"{text} off\n"
 
 
-def debugging_lines(flags: set[str]) -> str:
+def debugging_lines(flags: Container[str]) -> str:
     """``show debugging``'s OSPF part."""
     on = [text for flag, text in DEBUG_FLAGS.values() if flag in flags]
     if not on:

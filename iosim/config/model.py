@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
+from itertools import islice
 from typing import Any
 
 from iosim.cli.interfaces import INTERFACE_TYPES, interface_type
@@ -353,6 +353,52 @@ def message_severity(message: str) -> int:
     return int(m.group(1)) if m else 5
 
 
+class LogLines:
+    """The logging buffer's lines, oldest first: a deque's ``append``/``popleft``/``[i]``.
+
+    A list and the index of its first live line rather than a deque: every router buffers
+    a few messages, and a deque costs 760 bytes however few it holds (a list of ten, 150).
+    Lines taken off the front are cut off the list once they are half of it, so a
+    ``popleft`` stays O(1) amortised. No ``__dict__``: a command's checkpoint
+    (``iosim.config.checkpoint``) leaves the buffer alone, as it left the deque.
+    """
+
+    __slots__ = ("_lines", "_first")
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._first = 0  # _lines[:_first] were taken off
+
+    def __len__(self) -> int:
+        return len(self._lines) - self._first
+
+    def __iter__(self) -> Iterator[str]:
+        return islice(self._lines, self._first, None)
+
+    def __getitem__(self, index: int) -> str:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._lines[self._first + index]
+
+    def append(self, line: str) -> None:
+        self._lines.append(line)
+
+    def popleft(self) -> str:
+        """Take the oldest line off."""
+        if not len(self):
+            raise IndexError("pop from an empty buffer")
+        line = self._lines[self._first]
+        self._first += 1
+        if self._first * 2 >= len(self._lines):
+            del self._lines[:self._first]
+            self._first = 0
+        return line
+
+    def clear(self) -> None:
+        self._lines.clear()
+        self._first = 0
+
+
 @dataclass
 class LoggingConfig:
     """``logging buffered|console|monitor|trap|host``, and what was logged since boot.
@@ -375,7 +421,7 @@ class LoggingConfig:
     buffer_count: int = field(default=0, compare=False)
     trap_count: int = field(default=0, compare=False)
     host_counts: dict[IPv4Address, int] = field(default_factory=dict, compare=False)
-    buffer: deque[str] = field(default_factory=deque, compare=False, repr=False)
+    buffer: LogLines = field(default_factory=LogLines, compare=False, repr=False)
     buffer_bytes: int = field(default=0, compare=False)
     buffer_wrapped: bool = field(default=False, compare=False)
 

@@ -110,6 +110,14 @@ class IsakmpSa:
         """The UDP port this SA's IKE messages go to: 4500 once floated, else 500."""
         return NAT_T_PORT if self.floated else IKE_PORT
 
+    def drop_negotiation(self) -> None:
+        """Main or aggressive mode completed: forget what only its exchanges needed (the DH
+        private value, both KE values, the nonces, the SA and ID payload bodies). The keys,
+        the IV and the last messages (retransmissions, duplicate detection) stay; a hub
+        holds thousands of established SAs, and these were over a kilobyte each."""
+        self.dh = None
+        self.g_xi = self.g_xr = self.ni_b = self.nr_b = self.sai_b = self.id_i_b = b""
+
     def require_keys(self) -> tuple[Phase1Suite, Phase1Keys]:
         if self.suite is None or self.keys is None:
             raise ValueError("no phase-1 keys yet")

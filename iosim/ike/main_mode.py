@@ -790,5 +790,5 @@ class MainModeMixin:
         sa.expires_at = deadline_after(now, sa.suite.lifetime)
         if sa.initiator:  # IOS renews an SA it initiated at 90 % of its lifetime
             sa.rekey_at = deadline_after(now, 0.9 * sa.suite.lifetime)
-        sa.dh = None
+        sa.drop_negotiation()
         self._events.append(Phase1Established(sa.peer, sa.conn_id))

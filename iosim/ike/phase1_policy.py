@@ -285,6 +285,9 @@ def choose_policy(
     return None
 
 
+# A suite is a value: the SAs of every router that negotiated the same one share it (a hub's
+# thousands of SAs would otherwise hold as many equal copies).
+@functools.lru_cache(maxsize=256)
 def suite_of(policy: IkePolicy, lifetime: int) -> Phase1Suite:
     """The algorithms of a policy with the negotiated lifetime."""
     return Phase1Suite(

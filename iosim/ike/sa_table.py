@@ -25,6 +25,8 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
+from iosim.grouped import Grouped
+
 __all__ = ["PairTable", "QmKey", "QmTable", "SaKey", "SaTable"]
 
 SaKey = tuple[int, bytes]  # (peer, initiator cookie)
@@ -64,7 +66,7 @@ class SaTable(Generic[S]):
 
     def __init__(self, on_change: Callable[[int, int], None] | None = None) -> None:
         self._by_key: dict[SaKey, S] = {}
-        self._by_peer: dict[int, dict[SaKey, S]] = {}
+        self._by_peer: Grouped[int, SaKey, S] = Grouped()
         self._phase: dict[SaKey, str] = {}
         self._serial: dict[SaKey, int] = {}
         self._serials = itertools.count()
@@ -94,10 +96,10 @@ class SaTable(Generic[S]):
 
     def of_peer(self, peer: int) -> list[S]:
         """The SAs with ``peer``, oldest first."""
-        return list(self._by_peer.get(peer, {}).values())
+        return self._by_peer.values(peer)
 
     def keys_of_peer(self, peer: int) -> list[SaKey]:
-        return list(self._by_peer.get(peer, {}))
+        return self._by_peer.keys(peer)
 
     def serial(self, key: SaKey) -> int:
         """Creation order: SAs created earlier have smaller serials."""
@@ -115,7 +117,7 @@ class SaTable(Generic[S]):
         if key in self._by_key:
             self.remove(key)
         self._by_key[key] = sa
-        self._by_peer.setdefault(sa.peer, {})[key] = sa
+        self._by_peer.add(sa.peer, key, sa)
         self._serial[key] = next(self._serials)
         phase = _DELETED if sa.deleted else _ACTIVE if sa.established else _NEGOTIATING
         self._set_phase(key, sa.peer, phase)
@@ -139,11 +141,7 @@ class SaTable(Generic[S]):
             return None
         self._set_phase(key, sa.peer, None)
         self._serial.pop(key, None)
-        mine = self._by_peer.get(sa.peer)
-        if mine is not None:
-            mine.pop(key, None)
-            if not mine:
-                del self._by_peer[sa.peer]
+        self._by_peer.discard(sa.peer, key)
         return sa
 
     def _set_phase(self, key: SaKey, peer: int, phase: str | None) -> None:
@@ -170,7 +168,7 @@ class QmTable(Generic[X]):
     """Quick modes by ``(peer, CKY-I, message ID)``, grouped by ISAKMP SA (module docstring)."""
 
     def __init__(self) -> None:
-        self._by_sa: dict[SaKey, dict[int, X]] = {}
+        self._by_sa: Grouped[SaKey, int, X] = Grouped()
         self._serial: dict[QmKey, int] = {}
         self._serials = itertools.count()
 
@@ -181,19 +179,16 @@ class QmTable(Generic[X]):
         return key in self._serial
 
     def get(self, key: QmKey) -> X | None:
-        return self._by_sa.get((key[0], key[1]), {}).get(key[2])
+        return self._by_sa.get((key[0], key[1]), key[2])
 
     def __setitem__(self, key: QmKey, x: X) -> None:
         if key not in self._serial:
             self._serial[key] = next(self._serials)
-        self._by_sa.setdefault((key[0], key[1]), {})[key[2]] = x
+        self._by_sa.add((key[0], key[1]), key[2], x)
 
     def __delitem__(self, key: QmKey) -> None:
-        mine = self._by_sa[(key[0], key[1])]
-        del mine[key[2]]
         del self._serial[key]
-        if not mine:
-            del self._by_sa[(key[0], key[1])]
+        self._by_sa.discard((key[0], key[1]), key[2])
 
     def serial(self, key: QmKey) -> int:
         return self._serial[key]
@@ -201,7 +196,7 @@ class QmTable(Generic[X]):
     def of_sa(self, sa_key: SaKey) -> list[tuple[QmKey, X]]:
         """The quick modes of one ISAKMP SA, oldest first."""
         peer, cky_i = sa_key
-        return [((peer, cky_i, mid), x) for mid, x in self._by_sa.get(sa_key, {}).items()]
+        return [((peer, cky_i, mid), x) for mid, x in self._by_sa.items(sa_key)]
 
     def remove_sa(self, sa_key: SaKey) -> None:
         """Forget every quick mode of one ISAKMP SA."""
@@ -209,22 +204,24 @@ class QmTable(Generic[X]):
             del self[key]
 
     def values(self) -> list[X]:
-        return [x for mine in self._by_sa.values() for x in mine.values()]
+        return [x for sa_key in self._by_sa.groups() for x in self._by_sa.values(sa_key)]
 
 
 class PairTable(dict[int, P]):
     """IPsec SA pairs by inbound SPI (a dict), also indexed by peer (module docstring)."""
 
+    __slots__ = ("_by_peer",)  # no __dict__ of its own: an engine has one of these
+
     def __init__(self) -> None:
         super().__init__()
-        self._by_peer: dict[int, dict[int, None]] = {}  # peer -> inbound SPIs, in order
+        self._by_peer: Grouped[int, int, None] = Grouped()  # peer -> inbound SPIs, in order
 
     def __setitem__(self, spi_in: int, pair: P) -> None:
         old = self.get(spi_in)
         if old is not None:
             self._unindex(spi_in, old)
         super().__setitem__(spi_in, pair)
-        self._by_peer.setdefault(pair.peer, {})[spi_in] = None
+        self._by_peer.add(pair.peer, spi_in, None)
 
     def __delitem__(self, spi_in: int) -> None:
         self._unindex(spi_in, self[spi_in])
@@ -241,15 +238,11 @@ class PairTable(dict[int, P]):
 
     def of_peer(self, peer: int) -> list[int]:
         """The inbound SPIs of the pairs with ``peer``, oldest first."""
-        return list(self._by_peer.get(peer, ()))
+        return self._by_peer.keys(peer)
 
     def has_peer(self, peer: int) -> bool:
         """Whether a pair with ``peer`` exists."""
         return peer in self._by_peer
 
     def _unindex(self, spi_in: int, pair: P) -> None:
-        mine = self._by_peer.get(pair.peer)
-        if mine is not None:
-            mine.pop(spi_in, None)
-            if not mine:
-                del self._by_peer[pair.peer]
+        self._by_peer.discard(pair.peer, spi_in)

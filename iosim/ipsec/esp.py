@@ -33,8 +33,8 @@ Inbound order follows strongSwan's libipsec: parse the header, consult the repla
 and only then advance the window (:meth:`~iosim.ipsec.replay.ReplayWindow.update`).
 
 Each encryption mode (:class:`~iosim.ipsec.transforms.CipherMode`) has a pair of codec
-factories, one for ``seal`` and one for ``open``; the SA picks them from a table and keeps the
-closure each returns, so the per-packet path has no algorithm branches and no attribute lookups.
+classes, one to ``seal`` and one to ``open``; the SA picks them from a table and keeps the codec
+it builds, so the per-packet path has no algorithm branches.
 A direction is built on its first packet: an outbound SA never opens and an inbound one never
 seals, so each holds the keyed primitives of its own direction only (a hub holds thousands).
 
@@ -228,19 +228,38 @@ def _bad_padding(spi: int, seq: int, pad: int) -> PaddingError:
     return PaddingError(f"ESP pad length {pad} invalid, SPI 0x{spi:08x} seq {seq}")
 
 
-Seal = Callable[[int, IvSource, bytes, int], bytes]
-"""``seal(seq, iv_or_rand, payload, next_header) -> packet`` (arguments already range-checked)."""
-Open = Callable[[bytes, "ReplayWindow | None"], tuple[int, int, bytes]]
-"""``open(packet, window) -> (seq, next_header, payload)``."""
+class Codec:
+    """One direction of an SA's packet transformation, keyed (a pair of codecs per
+    CipherMode, below)."""
+
+    __slots__ = ()
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        """``seal(seq, iv_or_rand, payload, next_header) -> packet`` (arguments already
+        range-checked)."""
+        raise NotImplementedError("an inbound codec does not seal")
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        """``open(packet, window) -> (seq, next_header, payload)``."""
+        raise NotImplementedError("an outbound codec does not open")
 
 
-# --- codecs, one per CipherMode ------------------------------------------------------------------
+# --- codecs, one pair per CipherMode -------------------------------------------------------------
 #
-# Each codec is a closure factory: the keyed primitives, the SPI and the tables are bound once
-# as closure cells, so a packet costs the cryptographic calls plus a few bytecodes.  Inbound,
-# every codec follows the same order: length, SPI, replay window (checked only), ICV, padding,
-# replay window (advanced).  In strict mode one ``endswith`` against the default padding also
-# proves the pad length fits: a pad longer than the plaintext cannot match.
+# Each codec is a small object whose slots hold the keyed primitives, the SPI and the tables,
+# bound once, so a packet costs the cryptographic calls plus a few bytecodes.  Slots rather
+# than closures: a closure keeps each value in a cell of its own (56 bytes each, a dozen per
+# codec) and a hub holds a codec for each of thousands of SAs.  Inbound, every codec follows
+# the same order: length, SPI, replay window (checked only), ICV, padding, replay window
+# (advanced).  In strict mode one ``endswith`` against the default padding also proves the pad
+# length fits: a pad longer than the plaintext cannot match.
+
+_pack_hdr = _HDR.pack
+_unpack_hdr = _HDR.unpack_from
+_pack_hdr_iv = _HDR_IV.pack
+_unpack_hdr_iv = _HDR_IV.unpack_from
+_pack_nonce = _NONCE.pack
+_TRAILERS_4 = _trailers(4)
 
 
 @cache
@@ -257,39 +276,43 @@ def _cbc_cipher(sa: EspSa) -> tuple[Any, int, bytes]:
     return enc.algorithm(sa.encryption_key), enc.block_size, bytes(enc.block_size)
 
 
-def _explicit_first(iv: Any, bs: int, iv_decrypt: Callable[[bytes], bytes], last: bytes
-                    ) -> bytes:
+def _explicit_first(iv: Any, bs: int, iv_decrypt: Any, last: bytes) -> bytes:
     """D(IV) xor C_prev, for an explicit ``iv``: fed first, the running encryptor whose last
-    output was ``last`` emits IV, then CBC under it."""
+    output was ``last`` emits IV, then CBC under it (``iv_decrypt``: a running decryptor)."""
     if iv is None:
         raise ValueError("CBC transforms need an explicit IV or a random source")
     iv = bytes(iv)
     if len(iv) != bs:
         raise ValueError(f"IV must be {bs} bytes, got {len(iv)}")
-    return iv_decrypt(last[-bs:] + iv)[bs:]
+    return iv_decrypt.update(last[-bs:] + iv)[bs:]
 
 
-def _hmac_copiers(sa: EspSa) -> tuple[Any, Any]:
-    """``copy`` of the HMAC's inner and outer hash states, keyed (None, None without one)."""
+def _hmac_states(sa: EspSa) -> tuple[Any, Any]:
+    """The HMAC's inner and outer hash states, keyed, to copy for each packet (None, None
+    without integrity)."""
     if sa.integrity is None:
         return None, None
-    inner, outer = _hmac_pads(sa.integrity, sa.integrity_key)
-    return inner.copy, outer.copy
+    return _hmac_pads(sa.integrity, sa.integrity_key)
 
 
-def _cbc_seal(sa: EspSa) -> Seal:
+class _CbcSeal(Codec):
     """Block cipher in CBC mode with an explicit IV, plus HMAC (RFC 2405, 2451, 3602, 2104):
     the sending half."""
-    algorithm, bs, zero = _cbc_cipher(sa)
-    encrypt = Cipher(algorithm, _zero_iv_cbc(bs)).encryptor().update
-    iv_decrypt = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor().update
-    last = zero  # ends with the chaining value of the running encryptor
-    spi, trailers, mask, pack = sa.spi, _trailers(bs), bs - 1, _HDR.pack
-    icv = sa.integrity.icv_size if sa.integrity is not None else 0
-    inner_copy, outer_copy = _hmac_copiers(sa)
 
-    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        nonlocal last
+    __slots__ = ("_encryptor", "_iv_decryptor", "_last", "_bs", "_mask", "_spi",
+                 "_trailers", "_icv", "_inner", "_outer")
+
+    def __init__(self, sa: EspSa) -> None:
+        algorithm, bs, zero = _cbc_cipher(sa)
+        self._encryptor = Cipher(algorithm, _zero_iv_cbc(bs)).encryptor()
+        self._iv_decryptor = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor()
+        self._last = zero  # ends with the chaining value of the running encryptor
+        self._bs, self._mask, self._spi, self._trailers = bs, bs - 1, sa.spi, _trailers(bs)
+        self._icv = sa.integrity.icv_size if sa.integrity is not None else 0
+        self._inner, self._outer = _hmac_states(sa)
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        bs = self._bs
         try:
             # R (random): the IV on the wire is E_K(R xor C_prev), a nonce encrypted under the
             # SA key as NIST SP 800-38A Appendix C recommends.
@@ -297,110 +320,118 @@ def _cbc_seal(sa: EspSa) -> Seal:
         except TypeError:
             if callable(iv):
                 raise
-            first = _explicit_first(iv, bs, iv_decrypt, last)
+            first = _explicit_first(iv, bs, self._iv_decryptor, self._last)
         if len(first) != bs:
             raise ValueError(f"random source returned {len(first)} bytes, not {bs}")
-        hdr = pack(spi, seq)
-        out = last = encrypt(b"".join((first, payload, trailers[len(payload) & mask][nh])))
+        hdr = _pack_hdr(self._spi, seq)
+        out = self._last = self._encryptor.update(
+            b"".join((first, payload, self._trailers[len(payload) & self._mask][nh])))
+        icv = self._icv
         if not icv:
             return hdr + out
-        h = inner_copy()
+        h = self._inner.copy()
         h.update(hdr)
         h.update(out)
-        o = outer_copy()
+        o = self._outer.copy()
         o.update(h.digest())
         return b"".join((hdr, out, o.digest()[:icv]))
 
-    return seal
 
+class _CbcOpen(Codec):
+    """The receiving half of :class:`_CbcSeal`."""
 
-def _cbc_open(sa: EspSa) -> Open:
-    """The receiving half of :func:`_cbc_seal`."""
-    algorithm, bs, _ = _cbc_cipher(sa)
-    decrypt = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor().update
-    spi, strict, mask = sa.spi, sa.strict_padding, bs - 1
-    unpack, pads = _HDR.unpack_from, _PADS
-    icv = sa.integrity.icv_size if sa.integrity is not None else 0
-    minimum = 8 + 2 * bs  # header, IV, one block holding at least the trailer
-    inner_copy, outer_copy = _hmac_copiers(sa)
+    __slots__ = ("_decryptor", "_bs", "_mask", "_minimum", "_spi", "_strict", "_icv",
+                 "_inner", "_outer")
 
-    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    def __init__(self, sa: EspSa) -> None:
+        algorithm, bs, _ = _cbc_cipher(sa)
+        self._decryptor = Cipher(algorithm, _zero_iv_cbc(bs)).decryptor()
+        self._bs, self._mask, self._spi, self._strict = bs, bs - 1, sa.spi, sa.strict_padding
+        self._minimum = 8 + 2 * bs  # header, IV, one block holding at least the trailer
+        self._icv = sa.integrity.icv_size if sa.integrity is not None else 0
+        self._inner, self._outer = _hmac_states(sa)
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        icv, spi = self._icv, self._spi
         end = len(data) - icv
-        if end < minimum or (end - 8) & mask:
+        if end < self._minimum or (end - 8) & self._mask:
             raise _malformed(data)
-        rspi, seq = unpack(data)
+        rspi, seq = _unpack_hdr(data)
         if rspi != spi:
             raise UnknownSpiError(rspi)
         if window is not None and seq <= window.top and window.enabled:
             _check_replay(window, seq)
         if icv:
-            h = inner_copy()
+            h = self._inner.copy()
             h.update(data[:end])
-            o = outer_copy()
+            o = self._outer.copy()
             o.update(h.digest())
             if not compare_digest(o.digest()[:icv], data[end:]):
                 raise _icv_mismatch(spi, seq)
         # IV || ciphertext through the running decryptor; block 0 of the output is discarded.
-        out = decrypt(data[8:end])
+        out = self._decryptor.update(data[8:end])
         pad = out[-2]
-        if not out.endswith(pads[pad], bs, -2) if strict else len(out) - 2 - pad < bs:
+        bs = self._bs
+        if not out.endswith(_PADS[pad], bs, -2) if self._strict else len(out) - 2 - pad < bs:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, out[-1], out[bs : -2 - pad]
 
-    return open_
 
-
-def _null_seal(sa: EspSa) -> Seal:
+class _NullSeal(Codec):
     """ESP_NULL (RFC 2410): payload in clear, 4-byte alignment, integrity from the HMAC."""
-    assert sa.integrity is not None
-    spi, trailers, pack = sa.spi, _trailers(4), _HDR.pack
-    icv = sa.integrity.icv_size
-    inner_copy, outer_copy = _hmac_copiers(sa)
 
-    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        covered = b"".join((pack(spi, seq), payload, trailers[len(payload) & 3][nh]))
-        h = inner_copy()
+    __slots__ = ("_spi", "_trailers", "_icv", "_inner", "_outer")
+
+    def __init__(self, sa: EspSa) -> None:
+        assert sa.integrity is not None
+        self._spi, self._trailers, self._icv = sa.spi, _trailers(4), sa.integrity.icv_size
+        self._inner, self._outer = _hmac_states(sa)
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        covered = b"".join((_pack_hdr(self._spi, seq), payload,
+                            self._trailers[len(payload) & 3][nh]))
+        h = self._inner.copy()
         h.update(covered)
-        o = outer_copy()
+        o = self._outer.copy()
         o.update(h.digest())
-        return covered + o.digest()[:icv]
-
-    return seal
+        return covered + o.digest()[:self._icv]
 
 
-def _null_open(sa: EspSa) -> Open:
-    """The receiving half of :func:`_null_seal`."""
-    assert sa.integrity is not None
-    spi, strict, unpack, pads = sa.spi, sa.strict_padding, _HDR.unpack_from, _PADS
-    icv = sa.integrity.icv_size
-    inner_copy, outer_copy = _hmac_copiers(sa)
+class _NullOpen(Codec):
+    """The receiving half of :class:`_NullSeal`."""
 
-    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    __slots__ = ("_spi", "_strict", "_icv", "_inner", "_outer")
+
+    def __init__(self, sa: EspSa) -> None:
+        assert sa.integrity is not None
+        self._spi, self._strict, self._icv = sa.spi, sa.strict_padding, sa.integrity.icv_size
+        self._inner, self._outer = _hmac_states(sa)
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+        icv, spi = self._icv, self._spi
         end = len(data) - icv
         if end < 8 + 2:
             raise _malformed(data)
-        rspi, seq = unpack(data)
+        rspi, seq = _unpack_hdr(data)
         if rspi != spi:
             raise UnknownSpiError(rspi)
         if window is not None and seq <= window.top and window.enabled:
             _check_replay(window, seq)
-        h = inner_copy()
+        h = self._inner.copy()
         h.update(data[:end])
-        o = outer_copy()
+        o = self._outer.copy()
         o.update(h.digest())
         if not compare_digest(o.digest()[:icv], data[end:]):
             raise _icv_mismatch(spi, seq)
         pad = data[end - 2]
         stop = end - 2 - pad
-        if not data.endswith(pads[pad], 8, end - 2) if strict else stop < 8:
+        if not data.endswith(_PADS[pad], 8, end - 2) if self._strict else stop < 8:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, data[end - 1], data[8:stop]
-
-    return open_
 
 
 def _aes_aead_keys(sa: EspSa) -> tuple[Any, bytes, int]:
@@ -411,7 +442,17 @@ def _aes_aead_keys(sa: EspSa) -> tuple[Any, bytes, int]:
     return enc.algorithm(sa.encryption_key[: enc.key_size]), salt, int.from_bytes(salt)
 
 
-def _gcm_seal(sa: EspSa) -> Seal:
+class _AeadCodec(Codec):
+    """What the AES-GCM and AES-GMAC codecs of both directions hold."""
+
+    __slots__ = ("_aead", "_salt", "_salt_n", "_spi", "_strict")
+
+    def __init__(self, sa: EspSa) -> None:
+        self._aead, self._salt, self._salt_n = _aes_aead_keys(sa)
+        self._spi, self._strict = sa.spi, sa.strict_padding
+
+
+class _GcmSeal(_AeadCodec):
     """AES-GCM for ESP (RFC 4106): nonce = salt || IV, AAD = SPI || sequence number.
 
     Layout (RFC 4106 section 3)::
@@ -421,113 +462,105 @@ def _gcm_seal(sa: EspSa) -> Seal:
     The 32-bit sequence number alone is the AAD (RFC 4106 section 5, no extended sequence
     numbers); the plaintext is padded to a 4-byte boundary (RFC 4106 section 3.2).
     """
-    aead, salt, salt_n = _aes_aead_keys(sa)
-    encrypt, spi, trailers = aead.encrypt, sa.spi, _trailers(4)
-    pack, pack_iv, nonce = _HDR.pack, _HDR_IV.pack, _NONCE.pack
 
-    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        plain = payload + trailers[len(payload) & 3][nh]
+    __slots__ = ()
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        spi = self._spi
+        plain = payload + _TRAILERS_4[len(payload) & 3][nh]
         if iv is None:  # counter IV = sequence number (RFC 4106 3.1: unique per key suffices)
-            return pack_iv(spi, seq, seq) + encrypt(nonce(salt_n, seq), plain, pack(spi, seq))
+            return _pack_hdr_iv(spi, seq, seq) + self._aead.encrypt(
+                _pack_nonce(self._salt_n, seq), plain, _pack_hdr(spi, seq))
         iv = _iv(iv, 8)
-        hdr = pack(spi, seq)
-        return b"".join((hdr, iv, encrypt(salt + iv, plain, hdr)))
-
-    return seal
+        hdr = _pack_hdr(spi, seq)
+        return b"".join((hdr, iv, self._aead.encrypt(self._salt + iv, plain, hdr)))
 
 
-def _gcm_open(sa: EspSa) -> Open:
-    """The receiving half of :func:`_gcm_seal`."""
-    aead, _, salt_n = _aes_aead_keys(sa)
-    decrypt, spi, strict = aead.decrypt, sa.spi, sa.strict_padding
-    unpack_iv, nonce, pads = _HDR_IV.unpack_from, _NONCE.pack, _PADS
+class _GcmOpen(_AeadCodec):
+    """The receiving half of :class:`_GcmSeal`."""
 
-    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    __slots__ = ()
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         if len(data) < 8 + 8 + 2 + 16:
             raise _malformed(data)
-        rspi, seq, iv = unpack_iv(data)
+        rspi, seq, iv = _unpack_hdr_iv(data)
+        spi = self._spi
         if rspi != spi:
             raise UnknownSpiError(rspi)
         if window is not None and seq <= window.top and window.enabled:
             _check_replay(window, seq)
         try:
-            out = decrypt(nonce(salt_n, iv), data[16:], data[:8])
+            out = self._aead.decrypt(_pack_nonce(self._salt_n, iv), data[16:], data[:8])
         except InvalidTag:
             raise _icv_mismatch(spi, seq) from None
         pad = out[-2]
-        if not out.endswith(pads[pad], 0, -2) if strict else len(out) - 2 - pad < 0:
+        if not out.endswith(_PADS[pad], 0, -2) if self._strict else len(out) - 2 - pad < 0:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, out[-1], out[: -2 - pad]
 
-    return open_
 
-
-def _gmac_seal(sa: EspSa) -> Seal:
+class _GmacSeal(_AeadCodec):
     """AES-GMAC for ESP (RFC 4543): clear payload, nothing encrypted.
 
     RFC 4543 section 3.2/3.3: the AAD is SPI || sequence number || IV || payload || padding ||
     pad length || next header, the GCM plaintext is empty and the 16-byte GCM tag is the ICV;
     the nonce is salt || IV as in RFC 4106.
     """
-    aead, salt, salt_n = _aes_aead_keys(sa)
-    encrypt, spi, trailers = aead.encrypt, sa.spi, _trailers(4)
-    pack, pack_iv, nonce = _HDR.pack, _HDR_IV.pack, _NONCE.pack
 
-    def seal(seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
-        trailer = trailers[len(payload) & 3][nh]
+    __slots__ = ()
+
+    def seal(self, seq: int, iv: IvSource, payload: bytes, nh: int) -> bytes:
+        trailer = _TRAILERS_4[len(payload) & 3][nh]
         if iv is None:
-            covered = b"".join((pack_iv(spi, seq, seq), payload, trailer))
-            return covered + encrypt(nonce(salt_n, seq), b"", covered)
+            covered = b"".join((_pack_hdr_iv(self._spi, seq, seq), payload, trailer))
+            return covered + self._aead.encrypt(_pack_nonce(self._salt_n, seq), b"", covered)
         iv = _iv(iv, 8)
-        covered = b"".join((pack(spi, seq), iv, payload, trailer))
-        return covered + encrypt(salt + iv, b"", covered)
-
-    return seal
+        covered = b"".join((_pack_hdr(self._spi, seq), iv, payload, trailer))
+        return covered + self._aead.encrypt(self._salt + iv, b"", covered)
 
 
-def _gmac_open(sa: EspSa) -> Open:
-    """The receiving half of :func:`_gmac_seal`."""
-    aead, _, salt_n = _aes_aead_keys(sa)
-    decrypt, spi, strict = aead.decrypt, sa.spi, sa.strict_padding
-    unpack_iv, nonce, pads = _HDR_IV.unpack_from, _NONCE.pack, _PADS
+class _GmacOpen(_AeadCodec):
+    """The receiving half of :class:`_GmacSeal`."""
 
-    def open_(data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
+    __slots__ = ()
+
+    def open(self, data: bytes, window: ReplayWindow | None) -> tuple[int, int, bytes]:
         end = len(data) - 16
         if end < 8 + 8 + 2:
             raise _malformed(data)
-        rspi, seq, iv = unpack_iv(data)
+        rspi, seq, iv = _unpack_hdr_iv(data)
+        spi = self._spi
         if rspi != spi:
             raise UnknownSpiError(rspi)
         if window is not None and seq <= window.top and window.enabled:
             _check_replay(window, seq)
         try:
-            decrypt(nonce(salt_n, iv), data[end:], data[:end])
+            self._aead.decrypt(_pack_nonce(self._salt_n, iv), data[end:], data[:end])
         except InvalidTag:
             raise _icv_mismatch(spi, seq) from None
         pad = data[end - 2]
         stop = end - 2 - pad
-        if not data.endswith(pads[pad], 16, end - 2) if strict else stop < 16:
+        if not data.endswith(_PADS[pad], 16, end - 2) if self._strict else stop < 16:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
         return seq, data[end - 1], data[16:stop]
 
-    return open_
 
-
-_SEALERS: dict[CipherMode, Callable[[EspSa], Seal]] = {
-    CipherMode.CBC: _cbc_seal,
-    CipherMode.NULL: _null_seal,
-    CipherMode.AEAD: _gcm_seal,
-    CipherMode.GMAC: _gmac_seal,
+_SEALERS: dict[CipherMode, Callable[[EspSa], Codec]] = {
+    CipherMode.CBC: _CbcSeal,
+    CipherMode.NULL: _NullSeal,
+    CipherMode.AEAD: _GcmSeal,
+    CipherMode.GMAC: _GmacSeal,
 }
-_OPENERS: dict[CipherMode, Callable[[EspSa], Open]] = {
-    CipherMode.CBC: _cbc_open,
-    CipherMode.NULL: _null_open,
-    CipherMode.AEAD: _gcm_open,
-    CipherMode.GMAC: _gmac_open,
+_OPENERS: dict[CipherMode, Callable[[EspSa], Codec]] = {
+    CipherMode.CBC: _CbcOpen,
+    CipherMode.NULL: _NullOpen,
+    CipherMode.AEAD: _GcmOpen,
+    CipherMode.GMAC: _GmacOpen,
 }
 
 
@@ -551,8 +584,8 @@ class EspSa:
     encryption_key: bytes
     integrity_key: bytes = b""
     strict_padding: bool = True
-    _seal: Seal | None = field(init=False, repr=False)  # built by sealer()
-    _open: Open | None = field(init=False, repr=False)  # built by opener()
+    _seal: Codec | None = field(init=False, repr=False)  # built by sealer()
+    _open: Codec | None = field(init=False, repr=False)  # built by opener()
 
     def __post_init__(self) -> None:
         enc, integ = self.encryption, self.integrity
@@ -577,16 +610,16 @@ class EspSa:
         object.__setattr__(self, "_seal", None)
         object.__setattr__(self, "_open", None)
 
-    def sealer(self) -> Seal:
-        """The function that seals this SA's packets (built on first use)."""
+    def sealer(self) -> Codec:
+        """The codec that seals this SA's packets (built on first use)."""
         seal = self._seal
         if seal is None:
             seal = _SEALERS[self.encryption.mode](self)
             object.__setattr__(self, "_seal", seal)
         return seal
 
-    def opener(self) -> Open:
-        """The function that opens this SA's packets (built on first use)."""
+    def opener(self) -> Codec:
+        """The codec that opens this SA's packets (built on first use)."""
         open_ = self._open
         if open_ is None:
             open_ = _OPENERS[self.encryption.mode](self)
@@ -633,7 +666,7 @@ def encapsulate(
     """
     if not (0 < seq <= 0xFFFFFFFF and 0 <= next_header <= 255):
         raise ValueError(f"sequence number {seq} or next header {next_header} out of range")
-    return (sa._seal or sa.sealer())(seq, iv_or_rand, payload, next_header)
+    return (sa._seal or sa.sealer()).seal(seq, iv_or_rand, payload, next_header)
 
 
 def decapsulate(
@@ -648,7 +681,7 @@ def decapsulate(
     """
     if data.__class__ is not bytes:
         data = bytes(data)
-    return (sa._open or sa.opener())(data, replay)
+    return (sa._open or sa.opener()).open(data, replay)
 
 
 # --- IPv4 helpers --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 
+from iosim.grouped import Grouped
 from iosim.ike.engine import IpsecSaPair, ProxyIdentity
 from iosim.ipsec.ah import AhSa
 from iosim.ipsec.esp import EspSa
@@ -186,11 +187,12 @@ class Sad:
 
     by_spi: dict[int, SaBundle] = field(default_factory=dict)
     _bundles: dict[int, SaBundle] = field(default_factory=dict)  # id -> pair, oldest first
-    _by_peer: dict[int, dict[int, SaBundle]] = field(default_factory=dict)
+    # these three by id(bundle): most groups hold one pair, which Grouped keeps compact
+    _by_peer: Grouped[int, int, SaBundle] = field(default_factory=Grouped)
     _flows: dict[tuple[int, ProxyIdentity], int] = field(default_factory=dict)  # pair counts
-    _by_remote: dict[tuple[int, int], list[SaBundle]] = field(default_factory=dict)
+    _by_remote: Grouped[tuple[int, int], int, SaBundle] = field(default_factory=Grouped)
     _masks: dict[int, int] = field(default_factory=dict)  # remote mask -> bundles using it
-    _by_interface: dict[str, dict[int, SaBundle]] = field(default_factory=dict)
+    _by_interface: Grouped[str, int, SaBundle] = field(default_factory=Grouped)
 
     @property
     def bundles(self) -> list[SaBundle]:
@@ -203,15 +205,15 @@ class Sad:
 
     def interfaces(self) -> list[str]:
         """The interfaces that have pairs (their crypto map's or their tunnel's)."""
-        return list(self._by_interface)
+        return self._by_interface.groups()
 
     def on_interface(self, interface: str) -> list[SaBundle]:
         """The pairs of ``interface``, oldest first."""
-        return list(self._by_interface.get(interface, {}).values())
+        return self._by_interface.values(interface)
 
     def of_peer(self, peer: int) -> list[SaBundle]:
         """The pairs with ``peer``, oldest first."""
-        return list(self._by_peer.get(peer, {}).values())
+        return self._by_peer.values(peer)
 
     def protects(self, peer: int, proxies: ProxyIdentity) -> bool:
         """Whether a pair with ``peer`` for ``proxies`` is installed."""
@@ -219,28 +221,22 @@ class Sad:
 
     def add(self, bundle: SaBundle) -> None:
         self._bundles[id(bundle)] = bundle
-        self._by_peer.setdefault(bundle.peer, {})[id(bundle)] = bundle
-        self._by_interface.setdefault(bundle.interface, {})[id(bundle)] = bundle
+        self._by_peer.add(bundle.peer, id(bundle), bundle)
+        self._by_interface.add(bundle.interface, id(bundle), bundle)
         flow = (bundle.peer, bundle.proxies)
         self._flows[flow] = self._flows.get(flow, 0) + 1
         for spi in bundle.inbound.spis:
             self.by_spi[spi] = bundle
         p = bundle.proxies
-        self._by_remote.setdefault((p.remote_net, p.remote_mask), []).append(bundle)
+        self._by_remote.add((p.remote_net, p.remote_mask), id(bundle), bundle)
         self._masks[p.remote_mask] = self._masks.get(p.remote_mask, 0) + 1
 
     def remove(self, bundle: SaBundle) -> None:
         if not self.holds(bundle):
             return
         del self._bundles[id(bundle)]
-        mine = self._by_peer[bundle.peer]
-        del mine[id(bundle)]
-        if not mine:
-            del self._by_peer[bundle.peer]
-        on_interface = self._by_interface[bundle.interface]
-        del on_interface[id(bundle)]
-        if not on_interface:
-            del self._by_interface[bundle.interface]
+        self._by_peer.discard(bundle.peer, id(bundle))
+        self._by_interface.discard(bundle.interface, id(bundle))
         flow = (bundle.peer, bundle.proxies)
         self._flows[flow] -= 1
         if not self._flows[flow]:
@@ -248,11 +244,7 @@ class Sad:
         for spi in bundle.inbound.spis:
             self.by_spi.pop(spi, None)
         p = bundle.proxies
-        key = (p.remote_net, p.remote_mask)
-        same = self._by_remote[key]
-        same[:] = [b for b in same if b is not bundle]
-        if not same:
-            del self._by_remote[key]
+        self._by_remote.discard((p.remote_net, p.remote_mask), id(bundle))
         self._masks[p.remote_mask] -= 1
         if not self._masks[p.remote_mask]:
             del self._masks[p.remote_mask]
@@ -264,7 +256,7 @@ class Sad:
         None) and, with ``where``, of that crypto map name and sequence number."""
         best: SaBundle | None = None
         for mask in self._masks:
-            for bundle in self._by_remote.get((remote & mask, mask), ()):
+            for bundle in self._by_remote.iter_values((remote & mask, mask)):
                 if ((peer is None or bundle.peer == peer)
                         and (where is None or (bundle.map_name, bundle.map_seq) == where)
                         and covers(bundle.proxies, local, remote, protocol, local_port,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from iosim.config.crypto_model import (
@@ -61,9 +62,17 @@ __all__ = ["Intent", "MapEntry", "Spd", "ike_policy", "proxies_of"]
 
 def ike_policy(p: IsakmpPolicy) -> IkePolicy:
     """A ``crypto isakmp policy`` as the engine takes it."""
-    words = p.encryption.split()
+    return _ike_policy(p.priority, p.encryption, p.hash, p.authentication, p.group, p.lifetime)
+
+
+# An IkePolicy is a value: the SAs of every router with the same policy share one (each SA
+# keeps the policy it negotiated, and a hub holds thousands of SAs).
+@lru_cache(maxsize=256)
+def _ike_policy(priority: int, encryption: str, hash_name: str, authentication: str,
+                group: int, lifetime: int) -> IkePolicy:
+    words = encryption.split()
     bits = int(words[1]) if len(words) > 1 else (128 if words[0] == "aes" else None)
-    return IkePolicy(p.priority, words[0], bits, p.hash, p.authentication, p.group, p.lifetime)
+    return IkePolicy(priority, words[0], bits, hash_name, authentication, group, lifetime)
 
 
 def _mask(wildcard: int) -> int:
