@@ -54,8 +54,16 @@ ESP_CASES = [("AES-CBC+SHA256", "esp-aes 256", "esp-sha256-hmac"),
              ("AES-GMAC", "esp-gmac 256", None)]
 
 
-def _median_rate(step: Callable[[int], object], rounds: int, seconds: float) -> float:
-    return statistics.median(esp_throughput.run_for(step, seconds) for _ in range(rounds))
+def _interleaved_ratio(base: Callable[[int], object], ours: Callable[[int], object],
+                       rounds: int) -> float:
+    """Median over rounds of base packets/s over ours; a round is five short slices of each,
+    interleaved, so that a burst of load elsewhere hits both."""
+    ratio = []
+    for _ in range(rounds):
+        slices = [(esp_throughput.run_for(base, 0.02), esp_throughput.run_for(ours, 0.02))
+                  for _ in range(5)]
+        ratio.append(sum(b for b, _ in slices) / sum(o for _, o in slices))
+    return statistics.median(ratio)
 
 
 def esp_ratios(rounds: int) -> dict[str, float]:
@@ -80,14 +88,8 @@ def esp_ratios(rounds: int) -> dict[str, float]:
                     w[0] = ReplayWindow()
                 return esp.decapsulate(i, esp.encapsulate(o, seq, r, p, 4), w[0])
 
-            base = _floor_step(enc, integ, packet)
-            ratio = []
-            for _ in range(rounds):  # a round: five short slices of each, interleaved,
-                slices = [(esp_throughput.run_for(base, 0.02),  # so that a burst of load
-                           esp_throughput.run_for(ours, 0.02))  # elsewhere hits both
-                          for _ in range(5)]
-                ratio.append(sum(b for b, _ in slices) / sum(o for _, o in slices))
-            out[f"esp {label} {size} B"] = statistics.median(ratio)
+            out[f"esp {label} {size} B"] = _interleaved_ratio(
+                _floor_step(enc, integ, packet), ours, rounds)
     return out
 
 
@@ -101,14 +103,9 @@ def esp_framing_bounds(rounds: int) -> dict[str, float]:
             continue
         for size in (100, 1400):
             packet = esp_throughput.inner_packet(size)
-            base = _floor_step(enc, None, packet)
-            lean = esp_throughput.framing_bound(enc, packet)
-            ratio = []
-            for _ in range(rounds):
-                slices = [(esp_throughput.run_for(base, 0.02), esp_throughput.run_for(lean, 0.02))
-                          for _ in range(5)]
-                ratio.append(sum(b for b, _ in slices) / sum(o for _, o in slices))
-            out[f"{label} {size} B"] = statistics.median(ratio)
+            out[f"{label} {size} B"] = _interleaved_ratio(
+                _floor_step(enc, None, packet), esp_throughput.framing_bound(enc, packet),
+                rounds)
     return out
 
 
