@@ -12,6 +12,7 @@ from functools import lru_cache
 HANDLER_MODULES = (
     "iosim.config.apply_base",
     "iosim.config.apply_acl",
+    "iosim.config.apply_null",
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.config.apply_crypto_cac",

@@ -21,7 +21,7 @@ from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import from_bytes, output_lines, to_bytes
 from iosim.cli.terminal_lines import TerminalLines
 from iosim.config.model import InterfaceConfig, RunningConfig, message_severity
-from iosim.net.routing import Route, RoutingTable
+from iosim.net.routing import NULL_INTERFACE, Route, RoutingTable
 
 if TYPE_CHECKING:
     from iosim.net.stack import IpStack
@@ -349,7 +349,8 @@ class Router:
         self.clock_base = 0.0  # lab time at which its software clock read *Mar 1 00:00:00
         self.reload_reason = "Unknown reason"  # show version's "Last reload reason"
         self.config = RunningConfig()
-        self.state: dict[str, InterfaceState] = InterfaceStates(self._settle_floods, {})
+        self.state: dict[str, InterfaceState] = InterfaceStates(
+            self._settle_floods, {NULL_INTERFACE: InterfaceState()})
         self.saved_since_change = True
         # the running-config's history, as its "! Last configuration change" lines tell it:
         # when it last changed since boot (None: not since) and when it was last saved
@@ -404,6 +405,7 @@ class Router:
         self.clock_base = self.clock.now
         self.state = InterfaceStates(self._settle_floods, {
             name: InterfaceState(cabled=name in self.cabled) for name in self.config.interfaces})
+        self.state[NULL_INTERFACE] = InterfaceState()  # always there: what routes discard
         if self.stack is not None:
             self.stack.clear_arp()
         for listener in list(self.listeners):
@@ -459,6 +461,8 @@ class Router:
 
     def interface_up(self, name: str) -> tuple[str, str]:
         """(Status, Protocol) as ``show ip interface brief`` prints them."""
+        if name == NULL_INTERFACE:
+            return ("up", "up")
         intf = self.config.interfaces.get(name)
         if intf is None:
             return ("deleted", "down")

@@ -12,7 +12,8 @@ from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
 from iosim.config import private_config
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
-from iosim.config.render import interface_config_text, running_config_text
+from iosim.config.render import interface_config_text, null_config_text, running_config_text
+from iosim.net.routing import NULL_INTERFACE
 from iosim.router import NvramError
 from iosim.show import interfaces, routing
 from iosim.show import system as show
@@ -306,7 +307,8 @@ def _known_interface(session: Session, m: Match, terminal: str) -> str | None:
     """The interface a command names (None if it names none); one the router does not
     have gets the caret under it."""
     name = _interface_arg(m, terminal)
-    if name is not None and name not in session.router.config.interfaces:
+    if name is not None and name not in session.router.config.interfaces and (
+            name != NULL_INTERFACE):
         raise invalid_at(m, terminal)
     return name
 
@@ -370,6 +372,8 @@ def _show_access_lists(session: Session, m: Match) -> str:
 @exec_handler("show_running")
 def _show_running(session: Session, m: Match) -> str:
     name = _interface_arg(m, "SHOW_RUN_IF_NAME")
+    if name == NULL_INTERFACE:
+        return _output(session, m, null_config_text(session.router.config))
     if name is not None:
         intf = session.router.config.interfaces.get(name)
         if intf is None:

@@ -17,7 +17,7 @@ class InterfaceType:
     slotted: bool  # "0/0" numbering rather than a plain unit number
     virtual: bool  # created by configuring it (Loopback, Tunnel)
     max_unit: int = 2147483647
-    listed: bool = True  # in ``?`` listings; Null0 is named only as a route's discard target
+    listed: bool = True  # in ``?`` listings
 
 
 INTERFACE_TYPES: tuple[InterfaceType, ...] = (
@@ -25,8 +25,8 @@ INTERFACE_TYPES: tuple[InterfaceType, ...] = (
     InterfaceType("GigabitEthernet", "GigabitEthernet IEEE 802.3z", "Gi", True, False),
     InterfaceType("Loopback", "Loopback interface", "Lo", False, True),
     InterfaceType("Tunnel", "Tunnel interface", "Tu", False, True),
-    # always there, never configured or cabled: what a discard route points at
-    InterfaceType("Null", "Null interface", "Nu", False, False, max_unit=0, listed=False),
+    # always there, never created, removed or cabled: what a discard route points at
+    InterfaceType("Null", "Null interface", "Nu", False, False, max_unit=0),
 )
 
 _NUMBER = re.compile(r"^(\d+)(/\d+)*(\.\d+)?$", re.ASCII)

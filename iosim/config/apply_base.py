@@ -9,6 +9,7 @@ from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
 from iosim.cli.modes import Mode, register
+from iosim.config.apply_null import enter_null
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import (
     InterfaceConfig,
@@ -225,7 +226,7 @@ def _check_interface(ctx: ApplyContext, m: Match, terminal: str) -> str:
     t = interface_type(name)
     if t is None:
         raise invalid_at(m, terminal)
-    if not t.virtual and name not in ctx.config.interfaces:
+    if not t.virtual and name not in ctx.config.interfaces and name != NULL_INTERFACE:
         raise invalid_at(m, terminal)
     return name
 
@@ -233,6 +234,8 @@ def _check_interface(ctx: ApplyContext, m: Match, terminal: str) -> str:
 @handles("cfg_interface")
 def _interface(ctx: ApplyContext, m: Match) -> Enter:
     name = _check_interface(ctx, m, "INTERFACE_NAME")
+    if name == NULL_INTERFACE:
+        return enter_null()
     if name not in ctx.config.interfaces:
         ctx.config.interfaces[name] = InterfaceConfig(name)
         ctx.router.interface_created(name)

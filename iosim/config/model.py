@@ -43,6 +43,15 @@ class InterfaceConfig:
         return IPv4Network(f"{self.address}/{self.mask}", strict=False)
 
 
+@dataclass
+class NullInterfaceConfig:
+    """``interface Null0``: always there, never created or removed; ``ip unreachables`` is
+    the only command it takes (IOS: "The only interface configuration command that you can
+    specify for the null interface is no ip unreachables")."""
+
+    unreachables: bool = True  # ``no ip unreachables``: what is routed to Null0 goes quietly
+
+
 def interface_sort_key(name: str) -> tuple[int, tuple[int, ...]]:
     """IOS lists interfaces by type (the platform's order), then by number."""
     t = interface_type(name)
@@ -520,6 +529,7 @@ class RunningConfig:
     http_secure_server: bool = False
     users: dict[str, UserAccount] = field(default_factory=dict)
     interfaces: dict[str, InterfaceConfig] = field(default_factory=dict)
+    null0: NullInterfaceConfig = field(default_factory=NullInterfaceConfig)
     static_routes: dict[tuple[object, ...], StaticRoute] = field(default_factory=dict)
     acls: dict[str, AccessList] = field(default_factory=dict)
     banner_motd: str | None = None

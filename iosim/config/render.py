@@ -12,8 +12,10 @@ from collections.abc import Callable
 from iosim.cli.interfaces import interface_type
 from iosim.config.apply_acl import interface_lines as acl_interface_lines
 from iosim.config.apply_acl import render_entry
+from iosim.config.apply_null import null_interface_lines
 from iosim.config.model import InterfaceConfig, LineConfig, RunningConfig, StaticRoute
 from iosim.config.passwords import type7_encode
+from iosim.net.routing import NULL_INTERFACE
 
 SectionRenderer = Callable[[RunningConfig], list[str]]
 #: Sections contributed by features, by where IOS puts them: "after-boot" (``logging
@@ -190,6 +192,7 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out += ["ip cef" if cfg.ip_cef else "no ip cef", "no ipv6 cef", "!"]
     out += ["multilink bundle-name authenticated", "!", "!", *_user_lines(cfg), "!"]
     out += ["redundancy", "!", "!", "!", *_closed(_sections("before-interfaces", cfg))]
+    out += _closed(null_interface_lines(cfg.null0))
     for intf in cfg.sorted_interfaces():
         out += [*render_interface(cfg, intf), "!"]
     out += _sections("after-interfaces", cfg)
@@ -224,5 +227,15 @@ def running_config_text(cfg: RunningConfig, history: list[str] | tuple[str, ...]
 
 def interface_config_text(cfg: RunningConfig, intf: InterfaceConfig) -> str:
     """``show running-config interface NAME``."""
-    body = "\n".join(["!", *render_interface(cfg, intf), "end"]) + "\n"
+    return _block_text(render_interface(cfg, intf))
+
+
+def null_config_text(cfg: RunningConfig) -> str:
+    """``show running-config interface Null0``: its block, the bare ``interface Null0`` line
+    when it holds only defaults."""
+    return _block_text(null_interface_lines(cfg.null0) or [f"interface {NULL_INTERFACE}"])
+
+
+def _block_text(block: list[str]) -> str:
+    body = "\n".join(["!", *block, "end"]) + "\n"
     return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from iosim.net.acl_log import AclLog
 from iosim.net.flow import first_match, flow_of
 from iosim.net.packets import PacketError, pull_ipv4
+from iosim.net.routing import NULL_INTERFACE
 
 if TYPE_CHECKING:
     from iosim.clock import VirtualClock
@@ -71,5 +72,7 @@ class InterfaceAcls:
         return entry.action == "permit"
 
     def unreachables(self, interface: str) -> bool:
+        if interface == NULL_INTERFACE:
+            return self.router.config.null0.unreachables
         intf = self.router.config.interfaces.get(interface)
         return intf is None or intf.unreachables

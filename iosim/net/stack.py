@@ -18,8 +18,9 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
 * ``output_hooks`` and ``input_hooks`` see every datagram after routing and before
   transmission, and on arrival before local delivery or forwarding: the place where crypto
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
-* A route to the discard interface (``Null0``) drops the datagram; a forwarded one is
-  answered with ICMP Unreachable, as IOS's Null0 does by default.
+* A route to the discard interface (``Null0``) drops the datagram (counted as Null0's
+  output); a forwarded one is answered with ICMP Unreachable, as IOS's Null0 does by
+  default, unless ``no ip unreachables`` is set on Null0.
 * Interfaces without Ethernet (tunnels) are someone else's link layer: what is routed out of
   one goes to ``virtual_output`` (the tunnels encapsulate it), and what they decapsulate comes
   back through :meth:`IpStack.receive_ip` as if it had arrived on that interface.
@@ -563,11 +564,22 @@ class IpStack:
         if res is None or res.is_local:
             return False
         if res.interface == NULL_INTERFACE:
-            self.discarded += 1
-            if self._transit is not None:
-                self._unreachable(self._transit, datagram, UNREACHABLE_HOST)
+            self._discard(datagram)
             return True
         return self._out(res.interface, res.next_hop, datagram)
+
+    def _discard(self, datagram: bytes) -> None:
+        """Routed to Null0: counted as its output and dropped; a forwarded datagram is
+        answered with ICMP Unreachable unless ``no ip unreachables`` is set on Null0 (or
+        on the interface it arrived on)."""
+        self.discarded += 1
+        self.node.count(NULL_INTERFACE, "out", datagram)
+        if self._transit is None:
+            return
+        if self.packet_filter is not None and not self.packet_filter.unreachables(
+                NULL_INTERFACE):
+            return
+        self._unreachable(self._transit, datagram, UNREACHABLE_HOST)
 
     def _out(self, interface: str, next_hop: int, datagram: bytes) -> bool:
         """Out of ``interface``: the output hooks, the outbound ACL, the link."""

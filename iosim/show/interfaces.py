@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from iosim.cli.interfaces import interface_type, short_name
 from iosim.config.model import InterfaceConfig
 from iosim.net.packets import format_ip, mac_to_str
+from iosim.net.routing import NULL_INTERFACE
 from iosim.net.stack import ArpEntry, interface_mac
 from iosim.router import InterfaceCounters, InterfaceState
 from iosim.show.durations import since
@@ -146,13 +147,41 @@ def _interface_block(router: Router, intf: InterfaceConfig, st: InterfaceState,
     return out
 
 
+#: Null0 as ``show interfaces Null0`` describes it: no hardware, a bandwidth of 10 Gbit/s,
+#: no delay, reliability and load 0/255, and no keepalive.
+_NULL = Hardware("Unknown", 1500, 0, "ARPA", 0, False, 1500)
+_NULL_BANDWIDTH = 10000000  # Kbit/sec
+
+
+def _null_block(st: InterfaceState, now: float) -> list[str]:
+    """``show interfaces Null0``: always up; its output counts what routes discarded."""
+    c = st.counters
+    return [f"{NULL_INTERFACE} is up, line protocol is up ",
+            f"  Hardware is {_NULL.hardware}",
+            f"  MTU {_NULL.mtu} bytes, BW {_NULL_BANDWIDTH} Kbit/sec, DLY {_NULL.delay} usec, ",
+            "     reliability 0/255, txload 0/255, rxload 0/255",
+            f"  Encapsulation {_NULL.encapsulation}, loopback not set",
+            f"  Last input {since(now, st.last_input)}, output {since(now, st.last_output)}, "
+            "output hang never",
+            f'  Last clearing of "show interface" counters {since(now, st.cleared_at)}',
+            "  Input queue: 0/75/0/0 (size/max/drops/flushes); "
+            f"Total output drops: {c.output_drops}",
+            "  Queueing strategy: fifo",
+            f"  Output queue: 0/{_NULL.output_queue} (size/max)",
+            *_rate_lines(c, now), *_counter_lines(c, _NULL)]
+
+
 def _selected(router: Router, only: str | None) -> Iterable[InterfaceConfig]:
     return (i for i in router.config.sorted_interfaces() if only is None or i.name == only)
 
 
 def show_interfaces(router: Router, only: str | None = None) -> str:
-    """``show interfaces [IF]``: the IOS 15 block of each interface."""
+    """``show interfaces [IF]``: the IOS 15 block of each interface. Null0 is shown when
+    named only, as IOS leaves it out of the full listing."""
     now = router.clock.now
+    if only == NULL_INTERFACE:
+        return "".join(line + "\n" for line in _null_block(
+            router.state.get(NULL_INTERFACE) or InterfaceState(), now))
     out: list[str] = []
     for intf in _selected(router, only):
         st = router.state.get(intf.name) or InterfaceState()
@@ -278,7 +307,11 @@ def _ip_interface_block(router: Router, intf: InterfaceConfig) -> list[str]:
 
 
 def show_ip_interface(router: Router, only: str | None = None) -> str:
-    """``show ip interface [IF]``: every line IOS 15 prints for each interface."""
+    """``show ip interface [IF]``: every line IOS 15 prints for each interface (Null0, when
+    named, has no address: IP processing is disabled on it)."""
+    if only == NULL_INTERFACE:
+        return (f"{NULL_INTERFACE} is up, line protocol is up\n"
+                "  Internet protocol processing disabled\n")
     out: list[str] = []
     for intf in _selected(router, only):
         out += _ip_interface_block(router, intf)
