@@ -89,7 +89,10 @@ def test_ikev2_site_to_site(tmp_path: Path) -> None:
     assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in r2
     out_spi = ipsec.split("current outbound spi: ")[1].split()[0]
     assert f"      spi: {out_spi}" in r2.split("inbound esp sas:")[1]
-    assert "Initiator of SA : No" in c.feed("show crypto ikev2 sa detail")
+    detailed = c.feed("show crypto ikev2 sa detailed")
+    assert "Initiator of SA : No" in detailed
+    assert c.feed("show crypto ikev2 sa detail") == detailed  # an abbreviation of "detailed"
+    assert "Initiator of SA : No" in c.feed("show crypto ikev2 session detailed")
     assert "CHILD count:1" in c.feed("show crypto ikev2 session")
     assert "Incoming IKEv2 Requests: 1 " in c.feed("show crypto ikev2 stats")
 
