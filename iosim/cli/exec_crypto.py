@@ -15,6 +15,7 @@ from iosim.net.packets import ip_to_int
 from iosim.show.crypto_cac import CallAdmissionView, show_call_admission_statistics
 from iosim.show.crypto_runtime import (
     show_crypto_session,
+    show_crypto_session_brief,
     show_crypto_session_detail,
     show_engine_connections,
     show_ipsec_sa,
@@ -114,7 +115,9 @@ def _show_session(session: Session, m: Match) -> str:
     states = _isakmp_states(plane) + plane.ikev2.session_states()
     address = m.get("SCRY_SESSION_REMOTE_ADDR")
     peer = ip_to_int(address) if address else None
-    if m.has("SCRY_SESSION_DETAIL"):
+    if m.has("SCRY_SESSION_BRIEF"):
+        text = show_crypto_session_brief(plane.flows(), states, _uptimes(plane, states))
+    elif m.has("SCRY_SESSION_DETAIL"):
         text = show_crypto_session_detail(plane.flows(), states, plane.clock.now,
                                           _uptimes(plane, states), peer)
     else:

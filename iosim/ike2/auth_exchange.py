@@ -172,6 +172,7 @@ class AuthExchangeMixin(CreateChildMixin):
     def _established(self, sa: Ikev2Sa, now: float) -> None:
         sa.state = "READY"
         sa.established_at = sa.last_in = now
+        sa.ready_mids = (sa.next_mid, sa.peer_mid)
         settings = sa.settings
         sa.lifetime = settings.lifetime if settings else 86400
         sa.expires_at = deadline_after(now, sa.lifetime)

@@ -38,7 +38,12 @@ from iosim.ike2.keys import (
 from iosim.ike2.payloads import Proposal, SaPayload, Transform
 from iosim.ike2.protect import Direction
 
-__all__ = ["Ikev2Sa", "Ikev2Settings", "IkeProposal", "Suite", "choose", "proposal_payload"]
+#: Requests one side may have outstanding (RFC 7296 2.3): iosim keeps to the default of one
+#: and announces no other (no SET_WINDOW_SIZE).
+WINDOW_SIZE = 1
+
+__all__ = ["WINDOW_SIZE", "Ikev2Sa", "Ikev2Settings", "IkeProposal", "Suite", "choose",
+           "proposal_payload"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,9 @@ class Ikev2Sa:
     # message IDs (RFC 7296 2.3): ours go up by one per request we send
     next_mid: int = 0
     peer_mid: int = 0  # the request we expect next
+    # (next_mid, peer_mid) when the SA became READY: show crypto ikev2 sa detailed counts the
+    # requests of each side from there (IKE_SA_INIT and IKE_AUTH are not counted)
+    ready_mids: tuple[int, int] = (0, 0)
     outstanding: tuple[int, bytes, str] | None = None  # (mid, datagram(s), what for)
     sent_fragments: tuple[bytes, ...] = ()
     last_response: tuple[int, tuple[bytes, ...]] | None = None

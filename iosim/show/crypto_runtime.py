@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from iosim.cli.interfaces import short_name
 from iosim.config.crypto_model import transform_show_name
 from iosim.net.packets import format_ip
 from iosim.show.durations import elapsed, hms
@@ -363,6 +364,29 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
                     f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}"]
         out.append("")
+    return "\n".join(out) + "\n"
+
+
+#: ``show crypto session brief``: a session's status as its initials (UP-ACTIVE -> UA).
+_BRIEF_STATUS = {"UP-ACTIVE": "UA", "UP-IDLE": "UI", "UP-NO-IKE": "UK",
+                 "DOWN-NEGOTIATING": "DN", "DOWN": "D"}
+
+
+def show_crypto_session_brief(flows: list[FlowView], states: list[IsakmpSaState],
+                              uptimes: dict[int, float]) -> str:
+    """``show crypto session brief``: one line per session, its peer, the interface's short
+    name, the peer's phase-1 identity and how long its IKE SA has been up (``uptimes``: as
+    for :func:`show_crypto_session_detail`)."""
+    out = ["Status: A- Active, U - Up, D - Down, I - Idle, S - Standby, N - Negotiating ",
+           "        K - No IKE",
+           "ivrf = (none)",
+           "Peer            I/F          Username        Group/Phase1_id          Uptime   Status"]
+    for s in _sessions(flows, states, None):
+        ups = [uptimes[ike.conn_id] for ike in s.ike if ike.conn_id in uptimes]
+        phase1 = format_ip(s.peer) if s.ike else ""
+        uptime = elapsed(max(ups)) if ups else ""
+        out.append(f"{format_ip(s.peer):<16}{short_name(s.interface):<13}{'':<16}{phase1:<25}"
+                   f"{uptime:<9}{_BRIEF_STATUS[s.status]}")
     return "\n".join(out) + "\n"
 
 

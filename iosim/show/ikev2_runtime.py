@@ -36,8 +36,9 @@ class Ikev2SaView:
     remote_spi: bytes
     local_id: str
     remote_id: str
-    next_mid: int
-    peer_mid: int
+    local_requests: int  # requests each side sent since the SA became READY
+    remote_requests: int
+    window: int  # requests outstanding at most, each way
     dpd: tuple[int, int] | None
     fragmentation: bool
     nat: bool
@@ -90,12 +91,13 @@ def _detail(s: Ikev2SaView) -> list[str]:
         f"Remote spi: {s.remote_spi.hex().upper()}",
         f"      Local id: {s.local_id}",
         f"      Remote id: {s.remote_id}",
-        f"      Local req msg id:  {s.next_mid - 1 if s.next_mid else 0:<15}"
-        f"Remote req msg id:  {max(s.peer_mid - 1, 0):<10}",
-        f"      Local next msg id: {s.next_mid:<15}Remote next msg id: {s.peer_mid:<10}",
-        f"      Local req queued:  {s.next_mid - 1 if s.next_mid else 0:<15}"
-        f"Remote req queued:  {max(s.peer_mid - 1, 0):<10}",
-        f"      Local window:      {1:<15}Remote window:      {1:<10}",
+        f"      Local req msg id:  {s.local_requests:<15}"
+        f"Remote req msg id:  {s.remote_requests:<10}",
+        f"      Local next msg id: {s.local_requests:<15}"
+        f"Remote next msg id: {s.remote_requests:<10}",
+        f"      Local req queued:  {s.local_requests:<15}"
+        f"Remote req queued:  {s.remote_requests:<10}",
+        f"      Local window:      {s.window:<15}Remote window:      {s.window:<10}",
         f"      {dpd}",
         "      Fragmentation " + ("configured." if s.fragmentation else "not  configured."),
         "      Extended Authentication not configured.",

@@ -262,6 +262,32 @@ def test_session_remote_shows_only_that_peer(tmp_path: Path) -> None:
     assert "Interface:" not in console.feed("show crypto session remote 203.0.113.9 detail")
 
 
+# ------------------------------------------------------------ show crypto session brief
+
+_BRIEF_HEAD = [
+    "Status: A- Active, U - Up, D - Down, I - Idle, S - Standby, N - Negotiating ",
+    "        K - No IKE",
+    "ivrf = (none)",
+    "Peer            I/F          Username        Group/Phase1_id          Uptime   Status"]
+
+
+def test_session_brief_follows_the_tunnel(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert console.feed("show crypto session brief").splitlines() == [
+        *_BRIEF_HEAD,
+        "203.0.113.2     Gi0/0                                                          D"]
+    console.feed(PING)
+    console.feed("@wait 100")
+    lines = console.feed("show crypto session brief").splitlines()
+    assert lines[:4] == _BRIEF_HEAD
+    row = re.fullmatch(r"203\.0\.113\.2     Gi0/0 {24}203\.0\.113\.2 {14}00:01:(\d\d) UA",
+                       lines[4])
+    assert row is not None and 40 <= int(row.group(1)) <= 50, lines[4]
+    assert len(lines) == 5
+    console.feed("clear crypto sa")  # phase 1 stays: up, no IPsec SA left
+    assert console.feed("show crypto session brief").splitlines()[4].endswith(" UI")
+
+
 # ------------------------------------------------------------ clear crypto isakmp CONN-ID
 
 

@@ -89,7 +89,10 @@ def test_ikev2_site_to_site(tmp_path: Path) -> None:
     assert "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9" in r2
     out_spi = ipsec.split("current outbound spi: ")[1].split()[0]
     assert f"      spi: {out_spi}" in r2.split("inbound esp sas:")[1]
-    assert "Initiator of SA : No" in c.feed("show crypto ikev2 sa detail")
+    detailed = c.feed("show crypto ikev2 sa detailed")
+    assert "Initiator of SA : No" in detailed
+    assert c.feed("show crypto ikev2 sa detail") == detailed  # an abbreviation of "detailed"
+    assert "Initiator of SA : No" in c.feed("show crypto ikev2 session detailed")
     assert "CHILD count:1" in c.feed("show crypto ikev2 session")
     assert "Incoming IKEv2 Requests: 1 " in c.feed("show crypto ikev2 stats")
 
@@ -275,3 +278,30 @@ def test_debug_text_is_made_only_while_debug_crypto_ikev2_is_on(
     c.feed("debug crypto ikev2")
     out = c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
     assert rendered and "Session with IKE ID PAIR" in out
+
+
+def _request_counts(detail: str) -> list[str]:
+    """The message-ID and window lines of ``show crypto ikev2 sa detailed``."""
+    return [line for line in detail.splitlines()
+            if line.lstrip().startswith(("Local req", "Local next", "Local window"))]
+
+
+def test_sa_detail_counts_each_sides_requests_after_ike_auth(tmp_path: Path) -> None:
+    # as IOS prints them: IKE_SA_INIT and IKE_AUTH are not counted, on either side
+    c = lab(tmp_path)
+    c.feed("ping 10.0.2.10 source 192.168.1.1")
+    fresh = ["      Local req msg id:  0              Remote req msg id:  0         ",
+             "      Local next msg id: 0              Remote next msg id: 0         ",
+             "      Local req queued:  0              Remote req queued:  0         ",
+             "      Local window:      1              Remote window:      1         "]
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
+    c.feed("@R2")
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
+    c.feed("@R1")
+    c.feed("clear crypto sa")  # R1 asks R2 to delete the CHILD_SA: one request of R1's
+    c.feed("@wait 1")
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed"))[0] == \
+        "      Local req msg id:  1              Remote req msg id:  0         "
+    c.feed("@R2")
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed"))[0] == \
+        "      Local req msg id:  0              Remote req msg id:  1         "
