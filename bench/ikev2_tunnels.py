@@ -3,7 +3,8 @@ the virtual time IKEv2 and IKEv1 take to bring a tunnel up, side by side.
 
 Each tunnel is IKE_SA_INIT + IKE_AUTH (four messages, the first CHILD_SA included) between two
 in-memory :class:`~iosim.ike2.engine.Ikev2Engine` (no network), for AES-CBC-256/SHA-256 with
-group 14 (MODP 2048) and AES-GCM-256 with group 19 (ECP 256). The floor is the cryptography
+group 14 (MODP 2048) and AES-GCM-256 with group 19 (ECP 256), as on routers with no ``debug
+crypto ikev2`` on (the engines build no trace events). The floor is the cryptography
 the exchange cannot avoid, timed in the same run: the Diffie-Hellman exchange on the fastest
 implementation here (``ike_tunnels._dh_exchange``: GMP or OpenSSL for MODP, OpenSSL for ECP),
 on each side SKEYSEED and the seven SK_* (RFC 7296 2.14), both AUTH payloads made and checked
@@ -86,7 +87,8 @@ def _engine(local: int, seed: str, proposal: IkeProposal) -> Ikev2Engine:
         return answer if isinstance(answer, Phase2Refused) else (answer, proxies)
 
     return Ikev2Engine(local, rand=SeededRandom(seed), proposals=lambda: [proposal],
-                       settings_for=lambda peer, ident: settings, select_child=select)
+                       settings_for=lambda peer, ident: settings, select_child=select,
+                       trace=ike_tunnels._debug_off)
 
 
 def _settings(local: int) -> Ikev2Settings:

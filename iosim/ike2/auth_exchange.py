@@ -30,6 +30,11 @@ __all__ = ["REKEY_AT", "AuthExchangeMixin"]
 REKEY_AT = 0.9  # the initiator renews its IKE SA at 90 % of the lifetime, as IOS does
 
 
+def _verification(passed: bool) -> str:
+    """The debug step that tells how the peer's AUTH payload fared."""
+    return f"Verification of peer's authentication data {'PASSED' if passed else 'FAILED'}"
+
+
 class AuthExchangeMixin(CreateChildMixin):
     """The IKE_AUTH handlers of ``Ikev2Engine``."""
 
@@ -69,7 +74,8 @@ class AuthExchangeMixin(CreateChildMixin):
         want = sa.pending.pop(0) if sa.pending else None
         if want is not None:
             payloads += self._child_offer(sa, want, pfs=False, now=now)
-        self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
         self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
 
     def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
@@ -106,15 +112,16 @@ class AuthExchangeMixin(CreateChildMixin):
         settings = self._settings_for(sa.peer, (idi.id_type, idi.data))
         self._half_open.pop((sa.peer, sa.spi_i), None)
         if settings is None or settings.remote_psk is None:
-            self._events.append(Step(sa.sa_id, "Failed to locate an item in the database"))
+            if self._trace():
+                self._events.append(Step(sa.sa_id, "Failed to locate an item in the database"))
             self._auth_failed(sa, mid, "Failed to find a matching profile", now)
             return
         sa.settings = settings
         sa.remote_id = (idi.id_type, idi.data)
-        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                           "PASSED" if self._auth_ok(sa, settings, idi, auth)
-                                 else "Verification of peer's authentication data FAILED"))
-        if not self._auth_ok(sa, settings, idi, auth) or settings.local_psk is None:
+        verified = self._auth_ok(sa, settings, idi, auth)
+        if self._trace():
+            self._events.append(Step(sa.sa_id, _verification(verified)))
+        if not verified or settings.local_psk is None:
             self._auth_failed(sa, mid, "Auth exchange failed", now)
             return
         idr = IdPayload(settings.local_id[0], settings.local_id[1], responder=True)
@@ -152,15 +159,14 @@ class AuthExchangeMixin(CreateChildMixin):
         settings = sa.settings
         if idr is None or auth is None or settings is None:
             raise Drop("IKE_AUTH response without IDr or AUTH")
-        if not self._auth_ok(sa, settings, idr, auth):
-            self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                               "FAILED"))
+        verified = self._auth_ok(sa, settings, idr, auth)
+        if self._trace():
+            self._events.append(Step(sa.sa_id, _verification(verified)))
+        if not verified:
             self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
                                "delete_ike", now, force=True)
             self._fail(sa, "Auth exchange failed", "AUTHENTICATION_FAILED", now)
             return
-        self._events.append(Step(sa.sa_id, "Verification of peer's authentication data "
-                                           "PASSED"))
         sa.remote_id = (idr.id_type, idr.data)
         self.stats["out_accepted"] += 1
         self._established(sa, now)

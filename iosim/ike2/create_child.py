@@ -48,6 +48,7 @@ class CreateChildMixin:
     local: int
     sas: dict[bytes, Ikev2Sa]
     _events: deque[object]
+    _trace: Callable[[], bool]  # whether anyone listens to the trace events
     _rand: Callable[[int], bytes]
     _select: SelectChild
     _proposals: Callable[[], list[IkeProposal]]

@@ -43,6 +43,15 @@ Fragmentation (RFC 7383): when both sides announce it and ``fragmentation_mtu`` 
 encrypted message larger than the MTU leaves as SKF fragments; fragments received are
 reassembled before anything is decrypted further.
 
+Two kinds of events come out (:mod:`iosim.ike2.events`). Outcomes -- SAs up and down,
+children up, failed and deleted, INITIAL_CONTACT, dead peers -- are always reported: callers
+act on them. The trace of a negotiation (``PacketSent``, ``PacketReceived``, ``Step``: the
+messages sent and received and the steps IOS's ``debug crypto ikev2`` names) only describes
+what the engine does: it is built, with the words and copies only it needs, only while
+``trace()`` says someone listens. The caller supplies that callable (the router: ``debug
+crypto ikev2`` is on), asked each time a trace event would be built, so switching it takes
+effect at once; by default it always says yes, and a bare engine reports everything.
+
 Against a hostile network: nothing changes before a message parsed, decrypted and (for
 IKE_AUTH) authenticated; bad input is counted in ``dropped``. At most ``MAX_HALF_OPEN``
 half-open SAs exist; the responder answers a repeated IKE_SA_INIT from its half-open table.
@@ -127,6 +136,10 @@ _EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFO
 _I_FLAG, _R_FLAG = int(Flag.INITIATOR), int(Flag.RESPONSE)
 
 
+def _always() -> bool:
+    return True
+
+
 class Ikev2Engine(AuthExchangeMixin):
     """IKEv2 endpoint for one local address (see the module docstring)."""
 
@@ -138,8 +151,11 @@ class Ikev2Engine(AuthExchangeMixin):
                  nat_traversal: bool = True,
                  cookie_threshold: Callable[[], int | None] = lambda: None,
                  fragmentation_mtu: Callable[[], int | None] = lambda: None,
-                 spi_in_use: Callable[[int], bool] = lambda spi: False) -> None:
+                 spi_in_use: Callable[[int], bool] = lambda spi: False,
+                 trace: Callable[[], bool] = _always) -> None:
         self.local = local
+        # whether anyone listens to the trace events (see the module docstring)
+        self._trace = trace
         self._rand = rand
         # an inbound SPI the device already receives on, in any SA (its other engines' too)
         self._spi_in_use = spi_in_use
@@ -314,9 +330,9 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.retries += 1
         for data in sa.sent_fragments or (sa.outstanding[1],):
             self._transmit(sa, data)
-        mid = sa.outstanding[0]
-        self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry {sa.retries}), "
-                                           f"message id {mid}"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry {sa.retries}), "
+                                               f"message id {sa.outstanding[0]}"))
         sa.resend_at = deadline_after(now, self._resend_interval(sa, sa.outstanding[2]))
 
     def _resend_interval(self, sa: Ikev2Sa, what: str) -> float:
@@ -393,9 +409,10 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def _sent(self, sa: Ikev2Sa, exchange: int, response: bool, mid: int,
               payloads: list[Payload]) -> None:
-        self._events.append(PacketSent(sa.peer, sa.sa_id, self.local, sa.port,
-                                       _EXCHANGE[exchange], response, mid, sa.spi_i, sa.spi_r,
-                                       tuple(payloads)))
+        if self._trace():
+            self._events.append(PacketSent(sa.peer, sa.sa_id, self.local, sa.port,
+                                           _EXCHANGE[exchange], response, mid, sa.spi_i,
+                                           sa.spi_r, tuple(payloads)))
 
     def _kick(self, sa: Ikev2Sa, now: float) -> None:
         """Send the next queued request if none is outstanding."""
@@ -435,9 +452,10 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.ni = self._rand(NONCE_SIZE)
         sa.group = proposals[0].groups[0]
         self.stats["out_requests"] += 1
-        self._events.append(Step(sa.sa_id, f"Searching Policy with fvrf 0, local address "
-                                           f"{_ip(self.local)}"))
-        self._events.append(Step(sa.sa_id, f"Computing DH public key, DH Group {sa.group}"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, f"Searching Policy with fvrf 0, local address "
+                                               f"{_ip(self.local)}"))
+            self._events.append(Step(sa.sa_id, f"Computing DH public key, DH Group {sa.group}"))
         self._send_init(sa, now)
 
     def _send_init(self, sa: Ikev2Sa, now: float) -> None:
@@ -455,7 +473,8 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.outstanding = (0, data, "init")
         sa.retries = 0
         sa.resend_at = deadline_after(now, RETRANSMIT_FIRST)
-        self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
         self._sent(sa, ExchangeType.IKE_SA_INIT, False, 0, payloads)
         self._transmit(sa, data)
 
@@ -477,8 +496,9 @@ class Ikev2Engine(AuthExchangeMixin):
         us = nat_detection_hash(sa.spi_i, spi_r, self.local, port)
         sa.nat_local = dst != us
         sa.nat_detected = src != them or dst != us
-        text = "NAT detected" if sa.nat_detected else "NAT not found"
-        self._events.append(Step(sa.sa_id, f"Processing nat detect {text}"))
+        if self._trace():
+            text = "NAT detected" if sa.nat_detected else "NAT not found"
+            self._events.append(Step(sa.sa_id, f"Processing nat detect {text}"))
 
     def _cookie(self, peer: int, ni: bytes, spi_i: bytes) -> bytes:
         """RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)."""
@@ -490,8 +510,9 @@ class Ikev2Engine(AuthExchangeMixin):
         header = IkeHeader(h.spi_i, bytes(8), 0, ExchangeType.IKE_SA_INIT, int(Flag.RESPONSE),
                            0)
         self._outbox.append((peer, push_message(header, [notify]), port))
-        self._events.append(PacketSent(peer, 0, self.local, port, "IKE_SA_INIT", True, 0,
-                                       h.spi_i, bytes(8), (notify,)))
+        if self._trace():
+            self._events.append(PacketSent(peer, 0, self.local, port, "IKE_SA_INIT", True, 0,
+                                           h.spi_i, bytes(8), (notify,)))
 
     def _init_request(self, msg: IkeMessage, data: bytes, peer: int, now: float,
                       port: int) -> None:
@@ -532,9 +553,10 @@ class Ikev2Engine(AuthExchangeMixin):
             return
         suite, number = chosen
         if ke.group != suite.group:
-            self._events.append(Step(0, f"Sending invalid ke notification, peer sent group "
-                                        f"{ke.group}, local policy requires group "
-                                        f"{suite.group}"))
+            if self._trace():
+                self._events.append(Step(0, f"Sending invalid ke notification, peer sent "
+                                            f"group {ke.group}, local policy requires group "
+                                            f"{suite.group}"))
             self._answer_unprotected(peer, h, NotifyPayload(
                 NotifyType.INVALID_KE_PAYLOAD, suite.group.to_bytes(2, "big")), port)
             return
@@ -547,7 +569,8 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.init_request = data
         sa.peer_mid = 1
         self._half_open[(peer, h.spi_i)] = sa
-        self._events.append(Step(sa.sa_id, f"Received Policies: {_suite_words(suite)}"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, f"Received Policies: {_suite_words(suite)}"))
         self._check_nat(sa, msg, port)
         sa.fragmentation = bool(self._fragmentation_mtu()) and any(
             n.notify_type == NotifyType.IKEV2_FRAGMENTATION_SUPPORTED for n in msg.notifies())
@@ -559,7 +582,8 @@ class Ikev2Engine(AuthExchangeMixin):
         header = self._header(sa, ExchangeType.IKE_SA_INIT, 0, True)
         sa.init_response = push_message(header, payloads)
         sa.last_response = (0, (sa.init_response,))
-        self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
+        if self._trace():
+            self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
         self._sent(sa, ExchangeType.IKE_SA_INIT, True, 0, payloads)
         self._transmit(sa, sa.init_response)
 
@@ -575,7 +599,8 @@ class Ikev2Engine(AuthExchangeMixin):
         notes = {n.notify_type: n.data for n in msg.notifies()}
         if NotifyType.COOKIE in notes:
             sa.cookie = notes[NotifyType.COOKIE]
-            self._events.append(Step(sa.sa_id, "Received COOKIE, resending IKE_SA_INIT"))
+            if self._trace():
+                self._events.append(Step(sa.sa_id, "Received COOKIE, resending IKE_SA_INIT"))
             self._send_init(sa, now)
             return
         if NotifyType.INVALID_KE_PAYLOAD in notes:
@@ -585,9 +610,10 @@ class Ikev2Engine(AuthExchangeMixin):
                 self._fail(sa, "INVALID_KE_PAYLOAD for a group we do not offer",
                            "INVALID_KE_PAYLOAD", now)
                 return
-            self._events.append(Step(sa.sa_id, f"Processing IKE_SA_INIT message: "
-                                               f"INVALID_KE_PAYLOAD, retrying with DH group "
-                                               f"{wanted}"))
+            if self._trace():
+                self._events.append(Step(sa.sa_id, f"Processing IKE_SA_INIT message: "
+                                                   f"INVALID_KE_PAYLOAD, retrying with DH group "
+                                                   f"{wanted}"))
             sa.group = wanted
             self._send_init(sa, now)
             return
@@ -638,16 +664,20 @@ class Ikev2Engine(AuthExchangeMixin):
         if port == NAT_T_PORT and sa.port != NAT_T_PORT and self._nat_traversal:
             sa.port = NAT_T_PORT  # the peer floated (2.23)
         sa.last_in = now
-        self._events.append(PacketReceived(peer, sa.sa_id, self.local, port,
-                                           _EXCHANGE.get(h.exchange_type, "?"), h.is_response,
-                                           h.message_id, h.spi_i, h.spi_r,
-                                           tuple(inner)))
+        if self._trace():
+            self._events.append(PacketReceived(peer, sa.sa_id, self.local, port,
+                                               _EXCHANGE.get(h.exchange_type, "?"),
+                                               h.is_response, h.message_id, h.spi_i, h.spi_r,
+                                               tuple(inner)))
         if h.is_response:
             self._response(sa, msg, inner, now)
         else:
             self._request(sa, msg, inner, now)
 
     def _received(self, sa_id: int, msg: IkeMessage, peer: int, port: int) -> None:
+        """The trace of an IKE_SA_INIT message received (before it is acted on)."""
+        if not self._trace():
+            return
         h = msg.header
         self._events.append(PacketReceived(peer, sa_id, self.local, port, "IKE_SA_INIT",
                                            h.is_response, h.message_id, h.spi_i, h.spi_r,
@@ -710,7 +740,7 @@ class Ikev2Engine(AuthExchangeMixin):
                             self._events.append(ChildDeleted(sa.peer, spi_in))
                 if mine:
                     answer.append(DeletePayload(ProtocolId.ESP, tuple(mine)))
-        if not inner:
+        if not inner and self._trace():
             self._events.append(Step(sa.sa_id, "Received DPD/liveness query"))
         self._respond(sa, ExchangeType.INFORMATIONAL, mid, answer)
         if ike_gone:

@@ -3,7 +3,9 @@
 The router acts on some (``ChildUp`` installs an SA pair, ``ChildDeleted`` removes one,
 ``SaUp`` / ``SaDown`` are IOS's ``%IKEV2-5-SA_UP`` / ``SA_DOWN`` syslog, ``PeerDead`` and
 ``InitialContact`` forget a peer's pairs); ``PacketSent`` / ``PacketReceived`` and ``Step``
-exist for ``debug crypto ikev2``, which prints them in the order the engine emitted them.
+are the trace: they exist for ``debug crypto ikev2``, which prints them in the order the
+engine emitted them, and the engine builds them only while its ``trace()`` says someone
+listens.
 """
 
 from __future__ import annotations

@@ -23,7 +23,10 @@ through callables, at each use:
 
 Engine events become SAD changes (``ChildUp`` installs through the SA lifecycle, which then
 rekeys and expires the pair as for IKEv1), syslog (``%IKEV2-5-SA_UP``/``SA_DOWN``) and the
-``debug crypto ikev2`` lines (:mod:`iosim.ike2.ios_debug`).
+``debug crypto ikev2`` lines (:mod:`iosim.ike2.ios_debug`). The engine's trace events
+(packets sent and received, steps) feed nothing but ``debug crypto ikev2``: the engine builds
+them only while it is on (its ``trace``, asked at each one, so ``debug`` / ``undebug`` take
+effect at once).
 """
 
 from __future__ import annotations
@@ -133,7 +136,8 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                 cookie_threshold=lambda: self.config.cookie_challenge,
                 fragmentation_mtu=lambda: (self.config.fragmentation_mtu or 576)
                 if self.config.fragmentation else None,
-                spi_in_use=self.sa.spi_in_use)
+                spi_in_use=self.sa.spi_in_use,
+                trace=self.debugging)  # the trace's only reader: debug crypto ikev2
             self.engines[local] = engine
         return engine
 
@@ -282,15 +286,19 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
         self.engine(dst).receive_datagram(payload, src, self.clock.now, port)
         self.pump(dst)
 
+    def debugging(self) -> bool:
+        """Whether ``debug crypto ikev2`` is on."""
+        return "ikev2" in self.router.debug_flags
+
     def _say(self, text: str) -> None:
-        if "ikev2" in self.router.debug_flags:
+        if self.debugging():
             self.router.debug(text)
 
     def _events(self, local: int) -> None:
         engine = self.engines[local]
         router = self.router
         while (event := engine.next_event()) is not None:
-            if "ikev2" in router.debug_flags:  # the text is made only for a listener
+            if self.debugging():  # the text is made only for a listener
                 for line in ios_debug.render(event):
                     router.debug(line)
             if isinstance(event, ChildUp):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from labkit import WARM_ARP, console, marks, run
 
 from iosim.ike2 import ios_debug
+from iosim.ike2.events import ChildUp, PacketReceived, PacketSent, Step
+from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.lab.console import LabConsole
 
 R1 = ("192.168.1.0", "203.0.113.2", "10.0.2.0")
@@ -305,3 +308,89 @@ def test_sa_detail_counts_each_sides_requests_after_ike_auth(tmp_path: Path) -> 
     c.feed("@R2")
     assert _request_counts(c.feed("show crypto ikev2 sa detailed"))[0] == \
         "      Local req msg id:  0              Remote req msg id:  1         "
+
+
+# --- the engines' trace only while debug crypto ikev2 is on --------------------------------------
+
+PING = "ping 10.0.2.10 source 192.168.1.1"
+AGAIN = "clear crypto ikev2 sa\n@wait 1\n"  # the next ping negotiates from scratch
+#: What the IKEv2 engines report whether or not anybody debugs: what the router acts on.
+TRACE = (PacketSent, PacketReceived, Step)
+
+
+def debug_messages(c: LabConsole, device: str) -> list[str]:
+    """Every debug message ``device`` prints from now on, as it prints it."""
+    router = c.lab.routers[device]
+    seen: list[str] = []
+    printed = router.debug
+
+    def debug(message: str) -> None:
+        seen.append(message)
+        printed(message)
+
+    router.debug = debug
+    return seen
+
+
+def engine_events(c: LabConsole, device: str) -> list[object]:
+    """Every event ``device``'s IKEv2 engines report from now on (they exist already)."""
+    plane = c.lab.routers[device].crypto_plane
+    assert isinstance(plane, RouterCrypto) and plane.ikev2.engines
+    seen: list[object] = []
+    for engine in plane.ikev2.engines.values():
+        pull = engine.next_event
+
+        def next_event(pull: Callable[[], object | None] = pull) -> object | None:
+            event = pull()
+            if event is not None:
+                seen.append(event)
+            return event
+
+        engine.next_event = next_event  # type: ignore[method-assign]
+    return seen
+
+
+def test_debug_crypto_ikev2_typed_mid_lab_prints_what_debugging_all_along_prints(
+        tmp_path: Path) -> None:
+    """The same negotiation, on routers debugging since the start and on routers whose debug
+    was turned on just before: the same lines, to the byte, and the same SAs."""
+    along, late = lab(tmp_path / "along"), lab(tmp_path / "late")
+    run(along, "@R2\ndebug crypto ikev2\n@R1\ndebug crypto ikev2\n")
+    printed = {c: {d: debug_messages(c, d) for d in ("R1", "R2")} for c in (along, late)}
+    for c in (along, late):
+        assert marks(c.feed(PING)) == [".!!!!"]
+        run(c, AGAIN)
+    since = {d: len(printed[along][d]) for d in ("R1", "R2")}
+    assert since["R1"] > 10 and printed[late] == {"R1": [], "R2": []}
+    run(late, "@R2\ndebug crypto ikev2\n@R1\ndebug crypto ikev2\n")
+    for c in (along, late):
+        assert marks(c.feed(PING)) == [".!!!!"]
+    for d in ("R1", "R2"):
+        assert printed[late][d] == printed[along][d][since[d]:]
+    assert any("Sending Packet" in m for m in printed[late]["R1"])
+    for d in ("R1", "R2"):
+        for c in (along, late):
+            run(c, f"@{d}\n")  # what was printed meanwhile is out of the way
+        for show in ("show crypto ikev2 sa detail", "show crypto ikev2 stats",
+                     "show crypto ipsec sa"):
+            shown = late.feed(show)
+            assert shown == along.feed(show) and "Invalid" not in shown
+        assert "READY" in late.feed("show crypto ikev2 sa")
+
+
+def test_undebug_all_stops_the_lines_and_the_trace_events_behind_them(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    run(c, "@R2\ndebug crypto ikev2\n@R1\ndebug crypto ikev2\n")
+    printed = {d: debug_messages(c, d) for d in ("R1", "R2")}
+    assert marks(c.feed(PING)) == [".!!!!"]
+    traced = {d: engine_events(c, d) for d in ("R1", "R2")}
+    run(c, AGAIN)
+    assert all(any(isinstance(e, TRACE) for e in traced[d]) for d in ("R1", "R2"))
+    run(c, "@R2\nundebug all\n@R1\nundebug all\n" + AGAIN)
+    since = {d: len(printed[d]) for d in ("R1", "R2")}
+    events = {d: engine_events(c, d) for d in ("R1", "R2")}
+    assert marks(c.feed(PING)) == [".!!!!"]
+    for d in ("R1", "R2"):
+        assert printed[d][since[d]:] == []
+        assert ChildUp in {type(e) for e in events[d]}
+        assert not any(isinstance(e, TRACE) for e in events[d]), events[d]
