@@ -210,6 +210,22 @@ def test_a_pc_ping_prints_its_marks_as_they_come_and_ctrl_shift_6_x_stops_it(
         assert term.close() == 0
 
 
+def test_a_router_reset_by_at_reset_still_streams_its_ping(tmp_path: Path) -> None:
+    """@reset gives the router a new console session: its ping marks still come as they
+    happen (the interactive console lends its writer to the session of each line)."""
+    term = Terminal(["--reset"], tmp_path)
+    try:
+        term.expect(r"R1>")
+        term.line("@reset R1", r"R1>")
+        term.line("enable", r"R1#")
+        term.type("ping 198.51.100.2 repeat 100000\r")
+        term.expect(r"timeout is 2 seconds:\n\.?!!!!!")
+        term.type("\x1ex")
+        term.expect(r"Success rate is \d+ percent .*\nR1#")
+    finally:
+        assert term.close() == 0
+
+
 def test_a_dpd_message_appears_at_an_idle_prompt_within_a_second(tmp_path: Path) -> None:
     """R2 goes away; R1 sits at its prompt with a half-typed line. DPD declares the peer
     dead while nobody types: the message shows at once above the prompt, which comes back
