@@ -143,12 +143,12 @@ def floor_steps(
     dec_ctx = Cipher(algorithm, modes.CBC(iv)).decryptor()
     inner, outer = hmac_states(integ, os.urandom(integ.key_size))
     icv = integ.icv_size
-    encrypt, decrypt = enc_ctx.update, dec_ctx.update
+    cbc_encrypt, cbc_decrypt = enc_ctx.update, dec_ctx.update
     inner_copy, outer_copy = inner.copy, outer.copy
     ivplain = iv + plain
 
     def minimal(seq: int) -> object:
-        body = encrypt(ivplain)
+        body = cbc_encrypt(ivplain)
         h = inner_copy()  # sender's ICV over header || IV || ciphertext
         h.update(hdr)
         h.update(body)
@@ -161,7 +161,7 @@ def floor_steps(
         o = outer_copy()
         o.update(h.digest())
         compare_digest(o.digest()[:icv], sent)
-        return decrypt(body)
+        return cbc_decrypt(body)
 
     hash_algorithm = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}[integ.hash_ctor().name]
     ckey = hmac.HMAC(os.urandom(integ.key_size), hash_algorithm())

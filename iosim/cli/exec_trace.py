@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from iosim.cli.errors import CommandRejected
-from iosim.cli.exec_net import _stack, ping_header, print_ping
+from iosim.cli.exec_net import _stack
 from iosim.cli.interfaces import match_interface_name
 from iosim.cli.matcher import Match
+from iosim.cli.ping_output import ping_header, stream_ping
 from iosim.cli.session import Pending, Session, exec_handler
 from iosim.config.handlers import invalid_at
 from iosim.net.packets import format_ip, ip_to_int
@@ -364,7 +365,7 @@ class PingDialog:
         """Ping as asked: one identifier, sequence 0, 1, ..., the sizes made as it goes."""
         stack, clock = _stack(self.session)
         req = self.req
-        return print_ping(self.session, dialog_ping_header(req), partial(
+        return stream_ping(self.session.stream, dialog_ping_header(req), partial(
             run_ping, stack, clock, ip_to_int(req.target), sizes=req.sizes(),
             timeout=float(req.timeout), source=req.source, df=req.df,
             identifier=stack.next_ident()))

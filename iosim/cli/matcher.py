@@ -384,6 +384,46 @@ def first_word_caret(start: str, word: str) -> int | None:
     return caret
 
 
+_SECOND_WORD: dict[tuple[str, str, str], int | None] = {}
+
+
+def second_word_caret(start: str, first: str, second: str) -> int | None:
+    """The pre-check of ``first_word_caret`` one word further, for a first word the mode
+    knows (``crypto`` in ``(config-if)#``, where ``crypto isakmp ...`` still fails).
+
+    None if ``first`` is not exactly one keyword of mode ``start`` (an ambiguous word, an
+    argument or a comment: only a parse tells) or if some command of the mode may go on
+    with ``second`` after it. Otherwise every line that begins with the two words fails at
+    the second, and this is how far into it the caret goes, as the parse would put it.
+    """
+    key = (start, first, second)
+    if key in _SECOND_WORD:
+        return _SECOND_WORD[key]
+    node = roots().root(start)
+    after = _after_keyword(node, ascii_lower(first))
+    caret: int | None = None
+    if after is not None:
+        text = ascii_lower(second)
+        if not _starts_a_command(after, second, text):
+            caret = after.caret_offset(text)
+    if len(_SECOND_WORD) >= _PARSED_MAX:
+        _SECOND_WORD.clear()
+    _SECOND_WORD[key] = caret
+    return caret
+
+
+def _after_keyword(node: Node, text: str) -> Node | None:
+    """The state ``walk`` reaches from ``node`` by the word ``text`` (in lower case) when
+    that word is one keyword there, typed in full or abbreviated; None otherwise."""
+    spec = node.exact.get(text)
+    if spec is None:
+        found = node.keyword_matches(text)
+        if len(found) != 1:
+            return None
+        spec = found[0]
+    return node.child(spec.name)
+
+
 def _starts_a_command(node: Node, word: str, text: str) -> bool:
     """Whether ``walk`` would get past ``word`` (``text`` in lower case) at ``node``: a
     keyword (or several: ambiguous), an argument, or a comment, all left to the parse."""

@@ -254,16 +254,20 @@ class InteractiveConsole:
 
     @contextmanager
     def _command(self, text: str) -> Iterator[None]:
-        """While a command runs: raw keys, real-time pacing, ``@wait``'s live terminal."""
+        """While a command runs: raw keys, real-time pacing, what it prints written as it
+        goes (ping marks), ``@wait``'s live terminal."""
         clock = self.console.lab.clock
+        session = self.console.session  # the device the line is for (router or PC)
         self.watch.ctrl_c_stops = text.lstrip(" \t").startswith("@")
         clock.pacer = self.watch.pace
+        session.stream = self.out
         self.console.live = LiveTerminal(self.out, self.watch.poll, self.wall.wall_clock)
         try:
             with self.input.raw_mode():  # Ctrl-C and Ctrl-^ arrive as keys
                 yield
         finally:
             clock.pacer = None
+            session.stream = None
             self.console.live = None
 
     def _run_line(self, text: str) -> None:
@@ -308,9 +312,6 @@ class InteractiveConsole:
         console = self.console
         lab = console.lab
         lab.time_jumped = self.wall.rebase
-        streams = [s for s in lab.sessions.values() if isinstance(s, Session)]
-        for session in streams:
-            session.stream = self.out
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if in_main else None
         router = lab.routers.get(console.device)
@@ -335,8 +336,6 @@ class InteractiveConsole:
                 signal.signal(signal.SIGINT, previous)
             lab.time_jumped = None
             lab.clock.pacer = None
-            for session in streams:
-                session.stream = None
             self.watch.close()
 
 

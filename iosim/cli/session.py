@@ -33,6 +33,7 @@ from iosim.cli.matcher import (
     not_emulated,
     not_emulated_words,
     parse,
+    second_word_caret,
     split_words,
     starts_with_argument,
     walk,
@@ -303,11 +304,18 @@ class Session:
         m: Match | None = None
         switched = mode
         # A line the sub-mode rejects is tried in its parent modes, as IOS does; a mode whose
-        # commands cannot start with the line's first word is skipped without a full parse.
+        # commands cannot start with the line's first word is skipped without a full parse,
+        # and so is a sub-mode whose commands that start with it cannot go on with the second
+        # (``crypto isakmp`` in (config-if)#), with the error that parse would have raised.
         word = first_word(line)
         while True:
             caret = first_word_caret(switched.start, word)
-            if caret is None:
+            doomed = (_second_word_error(switched.start, line)
+                      if caret is None and switched.parent is not None else None)
+            if doomed is not None:
+                if switched is mode:
+                    first_error = doomed
+            elif caret is None:
                 try:
                     m = parse(switched.start, line)
                 except CliError as e:
@@ -470,6 +478,19 @@ class Session:
             self._pager_rest = rest
             self.pending = Pending(" --More-- ", self._more, echo=False)
         return "".join(shown)
+
+
+_TWO_WORDS = re.compile(r"[ \t]*([^ \t]+)[ \t]+([^ \t]+)")
+
+
+def _second_word_error(start: str, line: str) -> InvalidInput | None:
+    """The error of parsing ``line`` in mode ``start`` when its first two words already
+    decide it (see ``second_word_caret``), or None when only a parse tells."""
+    words = _TWO_WORDS.match(line)
+    if words is None:
+        return None
+    caret = second_word_caret(start, words[1], words[2])
+    return None if caret is None else InvalidInput(words.start(2) + caret)
 
 
 def _first_word_col(line: str) -> int:

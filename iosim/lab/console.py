@@ -192,8 +192,6 @@ class LabConsole:
             # reads a password or banner text, which may begin with "@")
             return self._iosim_command(stripped[1:])
         session = self.session
-        if not isinstance(session, Session):
-            return session.feed(line) + self.pending_logs()
         outer = session.stream
         shown: list[str] = []
 

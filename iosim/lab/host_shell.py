@@ -1,15 +1,18 @@
 """The console of a lab host (a PC): ``ping``, ``ipconfig``, ``help``.
 
 Hosts are not IOS devices: their shell is small and says so. Its ping prints the same
-lines as a router's so that a lab's expected output reads the same on both.
+lines as a router's so that a lab's expected output reads the same on both, and in the same
+way: on an interactive console the header and each mark are written as they happen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from iosim.cli.exec_net import ping_text
 from iosim.cli.modes import MODES, Mode
+from iosim.cli.ping_output import ping_header, stream_ping
 from iosim.clock import VirtualClock
 from iosim.net.host import Host
 from iosim.net.packets import format_ip, ip_to_int
@@ -30,6 +33,8 @@ class HostShell:
     host: Host
     clock: VirtualClock
     pending: None = None
+    #: An interactive console writes here what a ping prints as it goes (as ``Session``).
+    stream: Callable[[str], None] | None = None
 
     @property
     def prompt(self) -> str:
@@ -67,10 +72,12 @@ class HostShell:
                 raise ValueError
         except (IndexError, ValueError):
             return "% Usage: ping A.B.C.D [repeat N]\n"
-        assert self.host.stack is not None
-        outcome = run_ping(self.host.stack, self.clock, target, repeat=repeat,
-                           identifier=self.host.stack.next_ident())
-        return ping_text(format_ip(target), repeat, 100, 2, None, outcome)
+        stack = self.host.stack
+        assert stack is not None
+        header = ping_header(format_ip(target), repeat, 100, 2, None)
+        return stream_ping(self.stream, header, partial(
+            run_ping, stack, self.clock, target, repeat=repeat,
+            identifier=stack.next_ident()))
 
     # What the interactive prompt asks of any console.
     def help(self, text: str) -> str:

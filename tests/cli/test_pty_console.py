@@ -188,6 +188,44 @@ def test_ctrl_c_and_ctrl_shift_6_during_a_ping_and_an_at_wait(tmp_path: Path) ->
         assert term.close() == 0
 
 
+def test_a_pc_ping_prints_its_marks_as_they_come_and_ctrl_shift_6_x_stops_it(
+        tmp_path: Path) -> None:
+    """A PC pings as a router does: the header, then the marks in real time (a long ping
+    shows marks long before it could end), Ctrl-^ x stops it with the echo in flight
+    counted, and the x is not typed at the next prompt."""
+    term = Terminal(["--reset"], tmp_path)
+    try:
+        term.expect(r"R1>")
+        term.line("@PC1", r"PC1>")
+        term.type("ping 192.168.1.1 repeat 100000\r")  # 200 s of echoes
+        term.expect(r"Sending 100000, 100-byte ICMP Echos to 192.168.1.1, timeout is 2 "
+                    r"seconds:\n!!!!!")
+        term.type("\x1ex")
+        found = term.expect(r"(!+\.)\nSuccess rate is \d+ percent \((\d+)/(\d+)\).*\nPC1>")
+        assert int(found.group(2)) == int(found.group(3)) - 1 < 100000  # the . in flight
+        term.line("ipconfig", r"PC1>")
+        assert "Default gateway.: 192.168.1.1" in term.text
+        assert "Unknown command" not in term.text
+    finally:
+        assert term.close() == 0
+
+
+def test_a_router_reset_by_at_reset_still_streams_its_ping(tmp_path: Path) -> None:
+    """@reset gives the router a new console session: its ping marks still come as they
+    happen (the interactive console lends its writer to the session of each line)."""
+    term = Terminal(["--reset"], tmp_path)
+    try:
+        term.expect(r"R1>")
+        term.line("@reset R1", r"R1>")
+        term.line("enable", r"R1#")
+        term.type("ping 198.51.100.2 repeat 100000\r")
+        term.expect(r"timeout is 2 seconds:\n\.?!!!!!")
+        term.type("\x1ex")
+        term.expect(r"Success rate is \d+ percent .*\nR1#")
+    finally:
+        assert term.close() == 0
+
+
 def test_a_dpd_message_appears_at_an_idle_prompt_within_a_second(tmp_path: Path) -> None:
     """R2 goes away; R1 sits at its prompt with a half-typed line. DPD declares the peer
     dead while nobody types: the message shows at once above the prompt, which comes back
