@@ -65,23 +65,25 @@ class AuthExchangeMixin(CreateChildMixin):
             self._fail(sa, "Failed to get the local pre-shared key", "", now)
             return
         idi = IdPayload(settings.local_id[0], settings.local_id[1])
-        payloads: list[Payload] = [idi]
-        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
-                   for o in self.sas.values()):
-            payloads.append(NotifyPayload(NotifyType.INITIAL_CONTACT))
-        payloads.append(AuthPayload(AuthMethod.SHARED_KEY_MIC,
-                                    self._auth_value(sa, settings.local_psk, True, idi)))
+        payloads: list[Payload] = [idi, AuthPayload(
+            AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, True, idi))]
         want = sa.pending.pop(0) if sa.pending else None
         if want is not None:
             payloads += self._child_offer(sa, want, pfs=False, now=now)
+        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
+                   for o in self.sas.values()):
+            # IOS's order: IDi AUTH SA TSi TSr, then the notifies, INITIAL_CONTACT first
+            first_notify = next((n for n, p in enumerate(payloads)
+                                 if isinstance(p, NotifyPayload)), len(payloads))
+            payloads.insert(first_notify, NotifyPayload(NotifyType.INITIAL_CONTACT))
         if self._trace():
             self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
         self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
 
     def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
                      now: float) -> list[Payload]:
-        """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) for a child we ask for; the context
-        is kept for the response."""
+        """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) and the CHILD_NOTIFIES for a child we
+        ask for; the context is kept for the response."""
         spi_in = self._spi()
         offered = child.esp_sa_payload(want.offer, spi_in.to_bytes(4, "big"), pfs)
         if offered is None:
@@ -92,7 +94,7 @@ class AuthExchangeMixin(CreateChildMixin):
         out: list[Payload] = [offered, tsi, tsr]
         if want.offer.mode == "transport":
             out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
-        return out
+        return out + list(child.CHILD_NOTIFIES)
 
     def _spi(self) -> int:
         """A fresh inbound SPI for a CHILD_SA: 256 and up (RFC 4303 2.1), and none that an

@@ -20,9 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iosim.ike.quick_mode import IpsecSaPair, Phase2Offer, ProxyIdentity, esp_suite
-from iosim.ike2.constants import ProtocolId, TransformType
+from iosim.ike2.constants import NotifyType, ProtocolId, TransformType
 from iosim.ike2.keys import IkePrf, child_keymat
-from iosim.ike2.payloads import Proposal, SaPayload, TrafficSelector, Transform, TsPayload
+from iosim.ike2.payloads import (
+    NotifyPayload,
+    Proposal,
+    SaPayload,
+    TrafficSelector,
+    Transform,
+    TsPayload,
+)
 from iosim.ipsec.transforms import (
     ENCRYPTION_TRANSFORMS,
     ESP_INTEGRITY_TRANSFORMS,
@@ -30,11 +37,19 @@ from iosim.ipsec.transforms import (
     IntegrityTransform,
 )
 
-__all__ = ["ChildChoice", "esp_sa_payload", "offers_from_sa", "pair", "proxies_from_ts",
-           "ts_payloads"]
+__all__ = ["CHILD_NOTIFIES", "ChildChoice", "esp_sa_payload", "offers_from_sa", "pair",
+           "proxies_from_ts", "ts_payloads"]
 
 FAR_FUTURE = 10 ** 9  # IKEv2 carries no lifetime: an offer's is "no limit", ours wins
 
+
+#: What IOS says of every CHILD_SA it offers or accepts (RFC 7296 3.10.1), after the traffic
+#: selectors: it sends no TFC padding-dependent traffic and wants none, and non-first
+#: fragments travel on the SA too.
+CHILD_NOTIFIES: tuple[NotifyPayload, ...] = (
+    NotifyPayload(NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED),
+    NotifyPayload(NotifyType.NON_FIRST_FRAGMENTS_ALSO),
+)
 
 def _esp_transforms(enc: EncryptionTransform, integ: IntegrityTransform | None,
                     group: int | None) -> tuple[Transform, ...]:

@@ -127,7 +127,7 @@ class CreateChildMixin:
         out += out_ke + [tsi2, tsr2]
         if chosen_offer.mode == "transport":
             out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
-        return out
+        return out + list(child.CHILD_NOTIFIES)
 
     @staticmethod
     def _rekeyed(sa: Ikev2Sa, inner: tuple[Payload, ...]) -> int | None:

@@ -30,7 +30,7 @@ def _prefix(sa_id: int) -> str:
     return f"IKEv2:(SESSION ID = {sa_id},SA ID = {sa_id}):" if sa_id else "IKEv2:"
 
 
-def _packet(e: PacketSent | PacketReceived) -> str:
+def _packet(e: PacketSent | PacketReceived, contents: str) -> str:
     here = f"{_ip(e.local)}:{e.port}"
     there = f"{_ip(e.peer)}:{e.port}"
     if isinstance(e, PacketSent):
@@ -42,13 +42,25 @@ def _packet(e: PacketSent | PacketReceived) -> str:
             f"Initiator SPI : {e.spi_i.hex().upper()} - Responder SPI : "
             f"{e.spi_r.hex().upper()} Message id: {e.message_id}\n"
             f"IKEv2 {e.exchange} Exchange {kind} \n"
-            f"Payload contents: \n {payload_names(e.payloads)} ")
+            f"Payload contents: \n {contents} ")
+
+
+def _sent(e: PacketSent) -> list[str]:
+    """A message sent: every exchange after IKE_SA_INIT is encrypted, so IOS lists its
+    payloads as it builds the plaintext and the packet as the one Encrypted payload."""
+    if e.exchange == "IKE_SA_INIT":
+        return [_packet(e, payload_names(e.payloads))]
+    return [f"{_prefix(e.sa_id)}Building packet for encryption.  \n"
+            f"Payload contents: \n {payload_names(e.payloads)} ",
+            _packet(e, "ENCR")]
 
 
 def render(event: object) -> list[str]:
     """The debug lines IOS prints for one engine event."""
-    if isinstance(event, (PacketSent, PacketReceived)):
-        return [_packet(event)]
+    if isinstance(event, PacketSent):
+        return _sent(event)
+    if isinstance(event, PacketReceived):  # decrypted: IOS lists what the peer sent inside
+        return [_packet(event, payload_names(event.payloads))]
     if isinstance(event, Step):
         return [f"{_prefix(event.sa_id)}{event.text}"]
     if isinstance(event, NegotiationFailed):

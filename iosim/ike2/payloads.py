@@ -617,13 +617,20 @@ def payload_names(payloads: tuple[Payload, ...] | list[Payload]) -> str:
     words = []
     for p in payloads:
         if isinstance(p, NotifyPayload):
-            words.append(f"NOTIFY({NotifyType.name_of(p.notify_type)})")
+            name = _IOS_NOTIFY_NAMES.get(p.notify_type) or NotifyType.name_of(p.notify_type)
+            words.append(f"NOTIFY({name})")
         elif isinstance(p, SkPayload):
             words.append("ENCR")
         else:
             words.append(_IOS_NAMES.get(p.payload_type, str(p.payload_type)))
     return " ".join(words)
 
+
+#: Notifies IOS names otherwise than the RFC does.
+_IOS_NOTIFY_NAMES: dict[int, str] = {
+    NotifyType.ESP_TFC_PADDING_NOT_SUPPORTED: "ESP_TFC_NO_SUPPORT",
+    NotifyType.NON_FIRST_FRAGMENTS_ALSO: "NON_FIRST_FRAGS",
+}
 
 _IOS_NAMES: dict[int, str] = {PayloadType.SA: "SA", PayloadType.KE: "KE", PayloadType.NONCE: "N",
               PayloadType.IDi: "IDi", PayloadType.IDr: "IDr", PayloadType.AUTH: "AUTH",

@@ -237,7 +237,9 @@ def test_short_lifetimes_make_iosim_rekey_the_child_with_pfs_and_the_ike_sa(
     time.sleep(20)  # past 108 s: iosim's CREATE_CHILD_SA exchanges have run
     log = charon.log
     # the CHILD_SA rekey carries a KE payload (PFS), the IKE SA rekey an SA with no TS
-    assert re.search(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]",
+    # ... and, as IOS's, says the child takes no TFC padding and carries non-first fragments
+    assert re.search(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr "
+                     r"N\(ESP_TFC_PAD_N\) N\(NON_FIRST_FRAG\) \]",
                      log), log[-6000:]
     assert re.search(r"parsed CREATE_CHILD_SA request \d+ \[ SA No KE \]", log), log[-6000:]
     sas = _established(charon, CBC[2])

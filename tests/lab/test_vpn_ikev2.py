@@ -119,8 +119,13 @@ def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> Non
                                    "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
         ("IKE_SA_INIT", "RESPONSE", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
                                     "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
-        ("IKE_AUTH", "REQUEST", "IDi NOTIFY(INITIAL_CONTACT) AUTH SA TSi TSr"),
-        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr")], out
+        # sent encrypted: the packet is one Encrypted payload, its plaintext listed before
+        ("IKE_AUTH", "REQUEST", "ENCR"),
+        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr NOTIFY(ESP_TFC_NO_SUPPORT) "
+                                 "NOTIFY(NON_FIRST_FRAGS)")], out
+    assert re.findall(r"Building packet for encryption.  \nPayload contents: \n (.*) ", out) == [
+        "IDi AUTH SA TSi TSr NOTIFY(INITIAL_CONTACT) NOTIFY(ESP_TFC_NO_SUPPORT) "
+        "NOTIFY(NON_FIRST_FRAGS)"], out
 
 
 def test_asymmetric_keys_and_a_wrong_remote_key(tmp_path: Path) -> None:
