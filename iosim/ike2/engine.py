@@ -29,11 +29,17 @@ INFORMATIONAL    R      READY             D(IKE) -> gone; D(ESP) -> pairs gone, 
 responses        I      READY             completes the request outstanding
 ===============  =====  ================  =============================================
 
-Message IDs (2.3): a window of one: one request of ours outstanding (others wait in the SA's
-queue), one expected from the peer; a repeated request gets the kept response again, any
-other ID is dropped. Retransmission: 2 s after sending, then 4, 8, 16, 32; 64 s after the
-fifth the exchange is abandoned (an IKE SA being negotiated fails; an established one whose
-DPD probe went unanswered is dead).
+Message IDs (2.3): each side announces its window in IKE_AUTH with N(SET_WINDOW_SIZE) (ours
+is IOS's default, 5); a peer that announces none, or a malformed value, has a window of one,
+and so has everyone until IKE_AUTH is done. We keep up to the peer's window of requests
+outstanding at once (the rest wait in the SA's queue; an IKE SA rekey goes alone), each with
+its own retransmission schedule and its own context for the response, which is matched by
+message ID. We accept any request within our window above the lowest one not yet answered,
+answer it and keep the last ``window`` responses: a repeated request gets its response again;
+an ID outside the window, or answered and forgotten, is dropped. Before a request on a READY
+SA the trace says ``Checking if request will fit in peer window``. Retransmission: 2 s after
+sending, then 4, 8, 16, 32; 64 s after the fifth the exchange is abandoned (an IKE SA being
+negotiated fails; an established one whose DPD probe went unanswered is dead).
 
 NAT traversal (2.23): both sides send NAT_DETECTION_*_IP; on a mismatch the initiator moves
 to UDP 4500 for IKE_AUTH, the responder follows when a message arrives there, and every
