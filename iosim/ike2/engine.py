@@ -418,11 +418,15 @@ class Ikev2Engine(AuthExchangeMixin):
 
     @staticmethod
     def _fits(sa: Ikev2Sa) -> bool:
-        """Whether one more request of ours fits in the peer's window (2.3): an IKE SA rekey
-        goes alone, nothing joins it (its successor takes over what waits)."""
+        """Whether our next request fits in the peer's window (2.3): request X waits for the
+        responses to every request up through X - window, so the oldest one unanswered
+        holds the window back, however many after it were answered. An IKE SA rekey goes
+        alone, nothing joins it (its successor takes over what waits)."""
+        if not sa.outstanding:
+            return True
         if any(r.what == "rekey_ike" for r in sa.outstanding.values()):
             return False
-        return len(sa.outstanding) < sa.send_window()
+        return sa.next_mid < min(sa.outstanding) + sa.send_window()
 
     def _respond(self, sa: Ikev2Sa, exchange: int, mid: int, payloads: list[Payload]) -> None:
         datagrams = self._protected(sa, exchange, mid, True, payloads)

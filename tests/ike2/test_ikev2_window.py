@@ -208,3 +208,24 @@ def test_the_window_question_comes_before_each_request_on_a_ready_sa_only() -> N
     kinds = [("fits" if isinstance(e, Step) and e.text == FITS else type(e).__name__)
              for e in link.a.events if isinstance(e, (Step, PacketSent, PacketReceived))]
     assert kinds[:3] == ["fits", "PacketSent", "PacketReceived"], kinds
+
+
+def test_the_oldest_request_unanswered_holds_the_window_back() -> None:
+    # RFC 7296 2.3: request X waits for the answers up through X - window, even when fewer
+    # than a window's worth are outstanding
+    link = pair_of()
+    a, _ = _ready(link)
+    a.peer_window = 2
+    dpd = ExchangeType.INFORMATIONAL
+    for _ in range(3):
+        link.a.engine._send_request(a, dpd, [], "dpd", link.now)
+    sent = _requests(link.a.engine)
+    assert [mid for _, mid in sent] == [2, 3] and len(a.queue) == 1
+    link.b.engine.receive_datagram(sent[1][0], A, link.now)  # 2 is lost, 3 answered
+    for _, data, _ in link.b.engine.datagrams_with_ports():
+        link.a.engine.receive_datagram(data, B, link.now)
+    assert list(a.outstanding) == [2] and len(a.queue) == 1  # 4 would be beyond 2 + 2
+    assert _requests(link.a.engine) == []
+    link.run(3)  # 2 goes again and is answered: 4 follows
+    assert not a.outstanding and not a.queue and a.next_mid == 5
+    assert link.b.engine.dropped == 0
