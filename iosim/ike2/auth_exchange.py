@@ -1,7 +1,8 @@
 """IKE_AUTH of :class:`~iosim.ike2.engine.Ikev2Engine` (RFC 7296 1.2, 2.15): the AUTH
 payloads made and checked with the local and remote pre-shared keys of the matching
-profile, AUTHENTICATION_FAILED either way, the first CHILD_SA offered and answered, the IKE
-SA made READY (lifetime, rekey and DPD deadlines) and INITIAL_CONTACT honoured (2.4)."""
+profile, AUTHENTICATION_FAILED either way, the first CHILD_SA offered and answered, the
+message-ID windows announced and learnt (N(SET_WINDOW_SIZE), 2.3), the IKE SA made READY
+(lifetime, rekey and DPD deadlines) and INITIAL_CONTACT honoured (2.4)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,30 @@ from iosim.ike2.payloads import (
     NotifyPayload,
     Payload,
 )
-from iosim.ike2.sa import Ikev2Sa, Ikev2Settings, PendingChild
+from iosim.ike2.sa import DEFAULT_WINDOW, Ikev2Sa, Ikev2Settings, PendingChild
 
 __all__ = ["REKEY_AT", "AuthExchangeMixin"]
 
 REKEY_AT = 0.9  # the initiator renews its IKE SA at 90 % of the lifetime, as IOS does
+
+
+def with_window(payloads: list[Payload], window: int) -> list[Payload]:
+    """IKE_AUTH's payloads with N(SET_WINDOW_SIZE) where IOS puts it: after INITIAL_CONTACT
+    and USE_TRANSPORT_MODE, before the notifies every child carries (or last)."""
+    notify = NotifyPayload(NotifyType.SET_WINDOW_SIZE, window.to_bytes(4, "big"))
+    at = next((n for n, p in enumerate(payloads) if isinstance(p, NotifyPayload)
+               and p.notify_type == child.CHILD_NOTIFIES[0].notify_type), len(payloads))
+    return [*payloads[:at], notify, *payloads[at:]]
+
+
+def announced_window(inner: tuple[Payload, ...]) -> int:
+    """The window a peer's N(SET_WINDOW_SIZE) announces; 1 without one or with a value that
+    is not 4 octets or is 0 (RFC 7296 2.3: such a notify is ignored)."""
+    for p in inner:
+        if isinstance(p, NotifyPayload) and p.notify_type == NotifyType.SET_WINDOW_SIZE:
+            size = int.from_bytes(p.data, "big") if len(p.data) == 4 else 0
+            return size if size > 0 else DEFAULT_WINDOW
+    return DEFAULT_WINDOW
 
 
 def _verification(passed: bool) -> str:
@@ -68,29 +88,32 @@ class AuthExchangeMixin(CreateChildMixin):
         payloads: list[Payload] = [idi, AuthPayload(
             AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, True, idi))]
         want = sa.pending.pop(0) if sa.pending else None
+        context: dict[str, object] = {}
         if want is not None:
-            payloads += self._child_offer(sa, want, pfs=False, now=now)
+            payloads += self._child_offer(sa, want, pfs=False, context=context)
         if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
                    for o in self.sas.values()):
             # IOS's order: IDi AUTH SA TSi TSr, then the notifies, INITIAL_CONTACT first
             first_notify = next((n for n, p in enumerate(payloads)
                                  if isinstance(p, NotifyPayload)), len(payloads))
             payloads.insert(first_notify, NotifyPayload(NotifyType.INITIAL_CONTACT))
+        payloads = with_window(payloads, sa.window)
         if self._trace():
             self._events.append(Step(sa.sa_id, "Generating IKE_AUTH message"))
-        self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True)
+        self._send_request(sa, ExchangeType.IKE_AUTH, payloads, "auth", now, force=True,
+                           context=context)
 
     def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
-                     now: float) -> list[Payload]:
+                     context: dict[str, object]) -> list[Payload]:
         """SA, TSi, TSr (and N(USE_TRANSPORT_MODE)) and the CHILD_NOTIFIES for a child we
-        ask for; the context is kept for the response."""
+        ask for; what the response needs goes into ``context``."""
         spi_in = self._spi()
         offered = child.esp_sa_payload(want.offer, spi_in.to_bytes(4, "big"), pfs)
         if offered is None:
             return []
         tsi, tsr = child.ts_payloads(want.proxies, True)
-        sa.request_context = {"proxies": want.proxies, "offer": want.offer, "spi": spi_in,
-                              "sa": offered, "rekey": want.rekey_spi}
+        context.update({"proxies": want.proxies, "offer": want.offer, "spi": spi_in,
+                        "sa": offered, "rekey": want.rekey_spi})
         out: list[Payload] = [offered, tsi, tsr]
         if want.offer.mode == "transport":
             out.append(NotifyPayload(NotifyType.USE_TRANSPORT_MODE))
@@ -129,12 +152,14 @@ class AuthExchangeMixin(CreateChildMixin):
         idr = IdPayload(settings.local_id[0], settings.local_id[1], responder=True)
         payloads: list[Payload] = [idr, AuthPayload(
             AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, False, idr))]
+        sa.peer_window = announced_window(inner)
         self._established(sa, now)
+        sa.ready_mids = (sa.next_mid, mid + 1)  # this IKE_AUTH, answered below, not counted
         if any(isinstance(p, NotifyPayload) and p.notify_type == NotifyType.INITIAL_CONTACT
                for p in inner):
             self._initial_contact(sa)
         payloads += self._child_answer(sa, inner, pfs=False, ke=None)
-        self._respond(sa, ExchangeType.IKE_AUTH, mid, payloads)
+        self._respond(sa, ExchangeType.IKE_AUTH, mid, with_window(payloads, sa.window))
         self.stats["in_accepted"] += 1
 
     def _auth_ok(self, sa: Ikev2Sa, settings: Ikev2Settings, idi: IdPayload,
@@ -150,7 +175,8 @@ class AuthExchangeMixin(CreateChildMixin):
                       [NotifyPayload(NotifyType.AUTHENTICATION_FAILED)])
         self._fail(sa, reason, "AUTHENTICATION_FAILED", now)
 
-    def _auth_response(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
+    def _auth_response(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
+                       context: dict[str, object], now: float) -> None:
         notes = {p.notify_type for p in inner if isinstance(p, NotifyPayload)}
         if NotifyType.AUTHENTICATION_FAILED in notes:
             self._fail(sa, "Received notify: AUTHENTICATION_FAILED", "AUTHENTICATION_FAILED",
@@ -170,9 +196,10 @@ class AuthExchangeMixin(CreateChildMixin):
             self._fail(sa, "Auth exchange failed", "AUTHENTICATION_FAILED", now)
             return
         sa.remote_id = (idr.id_type, idr.data)
+        sa.peer_window = announced_window(inner)
         self.stats["out_accepted"] += 1
         self._established(sa, now)
-        self._child_done(sa, inner, None)
+        self._child_done(sa, inner, None, context)
         for want in sa.pending:
             sa.queue.append(want)
         sa.pending = []

@@ -62,10 +62,11 @@ class CreateChildMixin:
         def _spi(self) -> int: ...
 
         def _child_offer(self, sa: Ikev2Sa, want: PendingChild, *, pfs: bool,
-                         now: float) -> list[Payload]: ...
+                         context: dict[str, object]) -> list[Payload]: ...
 
         def _send_request(self, sa: Ikev2Sa, exchange: int, payloads: list[Payload],
-                          what: str, now: float, *, force: bool = False) -> None: ...
+                          what: str, now: float, *, force: bool = False,
+                          context: dict[str, object] | None = None) -> None: ...
 
         def _respond(self, sa: Ikev2Sa, exchange: int, mid: int,
                      payloads: list[Payload]) -> None: ...
@@ -75,8 +76,10 @@ class CreateChildMixin:
         def _kick(self, sa: Ikev2Sa, now: float) -> None: ...
 
     def _child_answer(self, sa: Ikev2Sa, inner: tuple[Payload, ...], *, pfs: bool,
-                      ke: KePayload | None) -> list[Payload]:
-        """Responder: judge the child a request asks for; the payloads of the answer."""
+                      ke: KePayload | None,
+                      nonces: tuple[bytes, bytes] | None = None) -> list[Payload]:
+        """Responder: judge the child a request asks for; the payloads of the answer
+        (``nonces``: CREATE_CHILD_SA's own, else IKE_AUTH's child uses the IKE SA's)."""
         offered = next((p for p in inner if isinstance(p, SaPayload)), None)
         tsi = next((p for p in inner if isinstance(p, TsPayload) and not p.responder), None)
         tsr = next((p for p in inner if isinstance(p, TsPayload) and p.responder), None)
@@ -108,8 +111,7 @@ class CreateChildMixin:
             dh = group(choice.group).generate(self._rand)
             shared = dh.shared_secret(ke.data)
         spi_in = self._spi()
-        nonces = sa.request_context.get("child_nonces")
-        ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
+        ni, nr = nonces if nonces is not None else (sa.ni, sa.nr)
         if shared is not None:
             out_ke: list[Payload] = [KePayload(choice.group or 0, dh.public_bytes())]
         else:
@@ -154,10 +156,10 @@ class CreateChildMixin:
         sa.children[spi_in] = pair
         self._events.append(ChildUp(pair, sa.sa_id, replaces))
 
-    def _child_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
-                    ke: KePayload | None) -> None:
-        """Initiator: the response to a child we asked for (IKE_AUTH or CREATE_CHILD_SA)."""
-        ctx, sa.request_context = sa.request_context, {}
+    def _child_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...], ke: KePayload | None,
+                    ctx: dict[str, object]) -> None:
+        """Initiator: the response to a child we asked for (IKE_AUTH or CREATE_CHILD_SA),
+        with what we kept of that request."""
         proxies = ctx.get("proxies")
         if not isinstance(proxies, ProxyIdentity):
             return
@@ -206,7 +208,8 @@ class CreateChildMixin:
         if want.rekey_spi is not None and want.rekey_spi in sa.children:
             payloads.append(NotifyPayload(NotifyType.REKEY_SA, protocol_id=ProtocolId.ESP,
                                           spi=want.rekey_spi.to_bytes(4, "big")))
-        offer_payloads = self._child_offer(sa, want, pfs=True, now=now)
+        context: dict[str, object] = {}
+        offer_payloads = self._child_offer(sa, want, pfs=True, context=context)
         if not offer_payloads:
             return
         ni = self._rand(NONCE_SIZE)
@@ -214,11 +217,12 @@ class CreateChildMixin:
         payloads += [sa_payload, NoncePayload(ni)]
         if want.offer.pfs_group is not None:
             dh = group(want.offer.pfs_group).generate(self._rand)
-            sa.request_context["dh"] = dh
+            context["dh"] = dh
             payloads.append(KePayload(want.offer.pfs_group, dh.public_bytes()))
         payloads += ts
-        sa.request_context["nonces"] = (ni, b"")
-        self._send_request(sa, ExchangeType.CREATE_CHILD_SA, payloads, "child", now)
+        context["nonces"] = (ni, b"")
+        self._send_request(sa, ExchangeType.CREATE_CHILD_SA, payloads, "child", now,
+                           context=context)
 
     def _request_ike_rekey(self, sa: Ikev2Sa, now: float) -> None:
         """CREATE_CHILD_SA for the IKE SA itself (2.18): new SPI, Ni, KE."""
@@ -227,11 +231,10 @@ class CreateChildMixin:
         ni = self._rand(NONCE_SIZE)
         dh = group(sa.suite.group).generate(self._rand)
         offered = sa.suite.reply(1, spi)
-        sa.request_context = {"ike_rekey": (spi, ni, dh, offered)}
         self._send_request(sa, ExchangeType.CREATE_CHILD_SA,
                            [offered, NoncePayload(ni), KePayload(sa.suite.group,
                                                                  dh.public_bytes())],
-                           "rekey_ike", now)
+                           "rekey_ike", now, context={"ike_rekey": (spi, ni, dh, offered)})
 
     def _create_child_request(self, sa: Ikev2Sa, mid: int, inner: tuple[Payload, ...],
                               now: float) -> None:
@@ -244,11 +247,7 @@ class CreateChildMixin:
             self._ike_rekey_request(sa, mid, offered, ni.data, ke, now)
             return
         nr = self._rand(NONCE_SIZE)
-        sa.request_context = {"child_nonces": (ni.data, nr)}
-        try:
-            payloads = self._child_answer(sa, inner, pfs=True, ke=ke)
-        finally:
-            sa.request_context = {}
+        payloads = self._child_answer(sa, inner, pfs=True, ke=ke, nonces=(ni.data, nr))
         if not payloads:
             payloads = [NotifyPayload(NotifyType.NO_PROPOSAL_CHOSEN)]
         self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid, payloads)
@@ -282,6 +281,7 @@ class CreateChildMixin:
         new.suite, new.ni, new.nr, new.group = old.suite, ni, nr, old.suite.group
         new.settings, new.remote_id, new.fragmentation = old.settings, old.remote_id, \
             old.fragmentation
+        new.window, new.peer_window = old.window, old.peer_window  # announced once, kept
         new.keys = ike_keys(old.suite.prf, rekey_skeyseed(old.suite.prf, old.keys.sk_d, shared,
                                                           ni, nr),
                             ni, nr, spi_i, spi_r, old.suite.cipher, old.suite.integ)
@@ -292,8 +292,9 @@ class CreateChildMixin:
         old.expires_at = old.rekey_at = old.dpd_at = None
         return new
 
-    def _ike_rekey_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...], now: float) -> None:
-        ctx, sa.request_context = sa.request_context.get("ike_rekey"), {}
+    def _ike_rekey_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
+                        context: dict[str, object], now: float) -> None:
+        ctx = context.get("ike_rekey")
         answer = next((p for p in inner if isinstance(p, SaPayload)), None)
         nr = next((p for p in inner if isinstance(p, NoncePayload)), None)
         ke = next((p for p in inner if isinstance(p, KePayload)), None)

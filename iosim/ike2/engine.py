@@ -29,11 +29,17 @@ INFORMATIONAL    R      READY             D(IKE) -> gone; D(ESP) -> pairs gone, 
 responses        I      READY             completes the request outstanding
 ===============  =====  ================  =============================================
 
-Message IDs (2.3): a window of one: one request of ours outstanding (others wait in the SA's
-queue), one expected from the peer; a repeated request gets the kept response again, any
-other ID is dropped. Retransmission: 2 s after sending, then 4, 8, 16, 32; 64 s after the
-fifth the exchange is abandoned (an IKE SA being negotiated fails; an established one whose
-DPD probe went unanswered is dead).
+Message IDs (2.3): each side announces its window in IKE_AUTH with N(SET_WINDOW_SIZE) (ours
+is IOS's default, 5); a peer that announces none, or a malformed value, has a window of one,
+and so has everyone until IKE_AUTH is done. We keep up to the peer's window of requests
+outstanding at once (the rest wait in the SA's queue; an IKE SA rekey goes alone), each with
+its own retransmission schedule and its own context for the response, which is matched by
+message ID. We accept any request within our window above the lowest one not yet answered,
+answer it and keep the last ``window`` responses: a repeated request gets its response again;
+an ID outside the window, or answered and forgotten, is dropped. Before a request on a READY
+SA the trace says ``Checking if request will fit in peer window``. Retransmission: 2 s after
+sending, then 4, 8, 16, 32; 64 s after the fifth the exchange is abandoned (an IKE SA being
+negotiated fails; an established one whose DPD probe went unanswered is dead).
 
 NAT traversal (2.23): both sides send NAT_DETECTION_*_IP; on a mismatch the initiator moves
 to UDP 4500 for IKE_AUTH, the responder follows when a message arrives there, and every
@@ -116,6 +122,7 @@ from iosim.ike2.sa import (
     IkeProposal,
     Ikev2Sa,
     Ikev2Settings,
+    OutstandingRequest,
     PendingChild,
     Suite,
     answered_suite,
@@ -191,7 +198,8 @@ class Ikev2Engine(AuthExchangeMixin):
             old = [spi for spi, p in sa.children.items() if p.proxies == proxies]
             want.rekey_spi = old[-1] if old else None
             if any(isinstance(q, PendingChild) and q.proxies == proxies for q in sa.queue) \
-                    or sa.request_context.get("proxies") == proxies:
+                    or any(r.context.get("proxies") == proxies
+                           for r in sa.outstanding.values()):
                 return
             sa.queue.append(want)
             self._kick(sa, now)
@@ -291,11 +299,15 @@ class Ikev2Engine(AuthExchangeMixin):
 
     @staticmethod
     def _deadlines(sa: Ikev2Sa) -> list[float | None]:
-        return [sa.resend_at, sa.expires_at, sa.rekey_at, sa.dpd_at]
+        return [sa.next_resend(), sa.expires_at, sa.rekey_at, sa.dpd_at]
 
     def _sa_timer(self, sa: Ikev2Sa, now: float) -> None:
-        if sa.resend_at is not None and now >= sa.resend_at:
-            self._retransmit(sa, now)
+        due = [r for r in sa.outstanding.values() if r.resend_at is not None
+               and now >= r.resend_at]
+        for request in sorted(due, key=lambda r: r.mid):
+            if sa.state == "DELETE":
+                return
+            self._retransmit(sa, request, now)
         if sa.state == "DELETE" or sa.local_spi not in self.sas:
             return
         if sa.expires_at is not None and now >= sa.expires_at:
@@ -311,13 +323,12 @@ class Ikev2Engine(AuthExchangeMixin):
         if sa.dpd_at is not None and now >= sa.dpd_at:
             self._dpd_due(sa, now)
 
-    def _retransmit(self, sa: Ikev2Sa, now: float) -> None:
-        if sa.outstanding is None:
-            sa.resend_at = None
-            return
-        if sa.retries >= RETRANSMIT_TRIES:
-            sa.resend_at = None
-            what = sa.outstanding[2]
+    def _retransmit(self, sa: Ikev2Sa, request: OutstandingRequest, now: float) -> None:
+        """Send one outstanding request again (the others keep their own schedules), or
+        give up on the SA after the last try."""
+        if request.retries >= RETRANSMIT_TRIES:
+            request.resend_at = None
+            what = request.what
             if sa.state == "IN-NEG":
                 self._fail(sa, "Negotiation aborted due to ERROR: Maximum number of "
                                "retransmissions reached", "", now)
@@ -327,20 +338,22 @@ class Ikev2Engine(AuthExchangeMixin):
             else:
                 self._gone(sa, "Maximum number of retransmissions reached", now)
             return
-        sa.retries += 1
-        for data in sa.sent_fragments or (sa.outstanding[1],):
+        request.retries += 1
+        for data in request.datagrams:
             self._transmit(sa, data)
         if self._trace():
-            self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry {sa.retries}), "
-                                               f"message id {sa.outstanding[0]}"))
-        sa.resend_at = deadline_after(now, self._resend_interval(sa, sa.outstanding[2]))
+            self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry "
+                                               f"{request.retries}), message id {request.mid}"))
+        request.resend_at = deadline_after(now, self._resend_interval(sa, request.what,
+                                                                      request.retries))
 
-    def _resend_interval(self, sa: Ikev2Sa, what: str) -> float:
+    @staticmethod
+    def _resend_interval(sa: Ikev2Sa, what: str, retries: int) -> float:
         """2 s doubling per retry; a DPD probe is retried every ``dpd ... R`` seconds."""
         settings = sa.settings
         if what == "dpd" and settings is not None and settings.dpd is not None:
             return float(settings.dpd[1])
-        return RETRANSMIT_FIRST * 2 ** sa.retries
+        return RETRANSMIT_FIRST * 2 ** retries
 
     def _dpd_due(self, sa: Ikev2Sa, now: float) -> None:
         sa.dpd_at = None
@@ -351,7 +364,7 @@ class Ikev2Engine(AuthExchangeMixin):
         seen = self._traffic.get(sa.peer, [0.0, 0.0])
         idle_in = max(seen[1], sa.last_in)
         if periodic or (seen[0] > idle_in and now - idle_in >= interval):
-            if sa.outstanding is None:
+            if not sa.outstanding:  # a request in flight already tells whether it lives
                 self._send_request(sa, ExchangeType.INFORMATIONAL, [], "dpd", now)
         sa.dpd_at = deadline_after(now, interval)
 
@@ -384,28 +397,53 @@ class Ikev2Engine(AuthExchangeMixin):
                      for n, piece in enumerate(pieces))
 
     def _send_request(self, sa: Ikev2Sa, exchange: int, payloads: list[Payload], what: str,
-                      now: float, *, force: bool = False) -> None:
-        """Send a protected request (window of one: it waits if one is outstanding)."""
-        if sa.outstanding is not None and not force:
-            sa.queue.append(("raw", exchange, payloads, what))
+                      now: float, *, force: bool = False,
+                      context: dict[str, object] | None = None) -> None:
+        """Send a protected request, or queue it while the peer's window is full (``force``:
+        send it anyway: a Delete of the whole IKE SA, IKE_AUTH)."""
+        if sa.established and self._trace():
+            self._events.append(Step(sa.sa_id, "Checking if request will fit in peer window"))
+        if not force and not self._fits(sa):
+            sa.queue.append(("raw", exchange, payloads, what, context))
             return
         mid = sa.next_mid
         sa.next_mid += 1
         datagrams = self._protected(sa, exchange, mid, False, payloads)
-        sa.outstanding = (mid, datagrams[0], what)
-        sa.sent_fragments = datagrams if len(datagrams) > 1 else ()
-        sa.retries = 0
-        sa.resend_at = deadline_after(now, self._resend_interval(sa, what))
+        sa.outstanding[mid] = OutstandingRequest(
+            mid, datagrams, what, deadline_after(now, self._resend_interval(sa, what, 0)),
+            context or {})
         self._sent(sa, exchange, False, mid, payloads)
         for data in datagrams:
             self._transmit(sa, data)
 
+    @staticmethod
+    def _fits(sa: Ikev2Sa) -> bool:
+        """Whether our next request fits in the peer's window (2.3): request X waits for the
+        responses to every request up through X - window, so the oldest one unanswered
+        holds the window back, however many after it were answered. An IKE SA rekey goes
+        alone, nothing joins it (its successor takes over what waits)."""
+        if not sa.outstanding:
+            return True
+        if any(r.what == "rekey_ike" for r in sa.outstanding.values()):
+            return False
+        return sa.next_mid < min(sa.outstanding) + sa.send_window()
+
     def _respond(self, sa: Ikev2Sa, exchange: int, mid: int, payloads: list[Payload]) -> None:
         datagrams = self._protected(sa, exchange, mid, True, payloads)
-        sa.last_response = (mid, datagrams)
+        self._keep_response(sa, mid, datagrams)
         self._sent(sa, exchange, True, mid, payloads)
         for data in datagrams:
             self._transmit(sa, data)
+
+    @staticmethod
+    def _keep_response(sa: Ikev2Sa, mid: int, datagrams: tuple[bytes, ...]) -> None:
+        """Keep a response for retransmitted requests; the lowest request not answered
+        moves past every one answered; responses older than our window are forgotten."""
+        sa.responses[mid] = datagrams
+        while sa.peer_mid in sa.responses:
+            sa.peer_mid += 1
+        for old in [m for m in sa.responses if m < sa.peer_mid - sa.window]:
+            del sa.responses[old]
 
     def _sent(self, sa: Ikev2Sa, exchange: int, response: bool, mid: int,
               payloads: list[Payload]) -> None:
@@ -414,15 +452,23 @@ class Ikev2Engine(AuthExchangeMixin):
                                            _EXCHANGE[exchange], response, mid, sa.spi_i,
                                            sa.spi_r, tuple(payloads)))
 
+    def _fits_next(self, sa: Ikev2Sa) -> bool:
+        """Whether the head of the queue may go now: an IKE SA rekey waits for the peer to
+        answer everything outstanding."""
+        if not self._fits(sa):
+            return False
+        return not (sa.queue[0] == ("rekey_ike",) and sa.outstanding)
+
     def _kick(self, sa: Ikev2Sa, now: float) -> None:
-        """Send the next queued request if none is outstanding."""
-        while sa.outstanding is None and sa.queue and sa.established:
+        """Send queued requests while they fit in the peer's window."""
+        while sa.queue and sa.established and self._fits_next(sa):
             item = sa.queue.popleft()
             if isinstance(item, PendingChild):
                 self._request_child(sa, item, now)
             elif item[0] == "raw":  # type: ignore[index]
-                raw: tuple[str, int, list[Payload], str] = item  # type: ignore[assignment]
-                self._send_request(sa, raw[1], raw[2], raw[3], now)
+                raw: tuple[str, int, list[Payload], str, dict[str, object] | None] = \
+                    item  # type: ignore[assignment]
+                self._send_request(sa, raw[1], raw[2], raw[3], now, context=raw[4])
             elif item[0] == "delete_child":  # type: ignore[index]
                 spi = item[1]  # type: ignore[index]
                 self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(
@@ -470,9 +516,8 @@ class Ikev2Engine(AuthExchangeMixin):
             payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
         data = push_message(self._header(sa, ExchangeType.IKE_SA_INIT, 0, False), payloads)
         sa.init_request = data
-        sa.outstanding = (0, data, "init")
-        sa.retries = 0
-        sa.resend_at = deadline_after(now, RETRANSMIT_FIRST)
+        sa.outstanding = {0: OutstandingRequest(0, (data,), "init",
+                                                deadline_after(now, RETRANSMIT_FIRST))}
         if self._trace():
             self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
         self._sent(sa, ExchangeType.IKE_SA_INIT, False, 0, payloads)
@@ -521,8 +566,8 @@ class Ikev2Engine(AuthExchangeMixin):
             raise Drop("not an IKE_SA_INIT request")
         known = self._half_open.get((peer, h.spi_i))
         if known is not None:
-            if known.init_request == data and known.last_response is not None:
-                for d in known.last_response[1]:
+            if known.init_request == data:
+                for d in known.responses.get(0, ()):
                     self._outbox.append((peer, d, port))
             return
         offered, ke, ni = msg.first(SaPayload), msg.first(KePayload), msg.first(NoncePayload)
@@ -581,7 +626,7 @@ class Ikev2Engine(AuthExchangeMixin):
             payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
         header = self._header(sa, ExchangeType.IKE_SA_INIT, 0, True)
         sa.init_response = push_message(header, payloads)
-        sa.last_response = (0, (sa.init_response,))
+        sa.responses[0] = (sa.init_response,)
         if self._trace():
             self._events.append(Step(sa.sa_id, "Generating IKE_SA_INIT message"))
         self._sent(sa, ExchangeType.IKE_SA_INIT, True, 0, payloads)
@@ -593,8 +638,9 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.keys = ike_keys(s.prf, seed, sa.ni, sa.nr, sa.spi_i, sa.spi_r, s.cipher, s.integ)
 
     def _init_response(self, sa: Ikev2Sa, msg: IkeMessage, data: bytes, now: float) -> None:
-        if sa.initiator is False or sa.state != "IN-NEG" or sa.outstanding is None \
-                or sa.outstanding[2] != "init":
+        request = sa.outstanding.get(0)
+        if sa.initiator is False or sa.state != "IN-NEG" or request is None \
+                or request.what != "init":
             raise Drop("unexpected IKE_SA_INIT response")
         notes = {n.notify_type: n.data for n in msg.notifies()}
         if NotifyType.COOKIE in notes:
@@ -629,7 +675,7 @@ class Ikev2Engine(AuthExchangeMixin):
         shared = sa.dh.shared_secret(ke.data)
         sa.spi_r = msg.header.spi_r
         sa.suite, sa.nr, sa.init_response = suite, nr.data, data
-        sa.outstanding, sa.resend_at = None, None
+        del sa.outstanding[0]
         sa.fragmentation = NotifyType.IKEV2_FRAGMENTATION_SUPPORTED in notes
         self._keys(sa, skeyseed(suite.prf, sa.ni, sa.nr, shared))
         self._check_nat(sa, msg, sa.port)
@@ -704,13 +750,13 @@ class Ikev2Engine(AuthExchangeMixin):
     def _request(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
                  now: float) -> None:
         mid = msg.header.message_id
-        if sa.last_response is not None and mid == sa.last_response[0]:
-            for d in sa.last_response[1]:
+        kept = sa.responses.get(mid)
+        if kept is not None:  # a retransmission: the same answer again
+            for d in kept:
                 self._transmit(sa, d)
             return
-        if mid != sa.peer_mid:
-            raise Drop(f"message id {mid}, expected {sa.peer_mid}")
-        sa.peer_mid += 1
+        if not sa.peer_mid <= mid < sa.peer_mid + sa.receive_window():
+            raise Drop(f"message id {mid} outside the window from {sa.peer_mid}")
         sa.received += 1
         kind = msg.header.exchange_type
         if kind == ExchangeType.IKE_AUTH:
@@ -748,22 +794,21 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def _response(self, sa: Ikev2Sa, msg: IkeMessage, inner: tuple[Payload, ...],
                   now: float) -> None:
-        out = sa.outstanding
-        if out is None or msg.header.message_id != out[0]:
+        request = sa.outstanding.pop(msg.header.message_id, None)
+        if request is None:
             raise Drop("response to nothing outstanding")
-        sa.outstanding, sa.resend_at, sa.sent_fragments = None, None, ()
-        what = out[2]
+        what, context = request.what, request.context
         if what == "auth":
-            self._auth_response(sa, inner, now)
+            self._auth_response(sa, inner, context, now)
         elif what == "child":
             ke = next((p for p in inner if isinstance(p, KePayload)), None)
             nr = next((p for p in inner if isinstance(p, NoncePayload)), None)
-            nonces = sa.request_context.get("nonces")
+            nonces = context.get("nonces")
             if isinstance(nonces, tuple) and nr is not None:
-                sa.request_context["nonces"] = (nonces[0], nr.data)
-            self._child_done(sa, inner, ke)
+                context["nonces"] = (nonces[0], nr.data)
+            self._child_done(sa, inner, ke, context)
         elif what == "rekey_ike":
-            self._ike_rekey_done(sa, inner, now)
+            self._ike_rekey_done(sa, inner, context, now)
         elif what == "dpd":
             sa.dpd_retries = 0
         elif what == "delete_ike":
@@ -793,7 +838,8 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def _drop_sa(self, sa: Ikev2Sa) -> None:
         sa.state = "DELETE"
-        sa.resend_at = sa.expires_at = sa.rekey_at = sa.dpd_at = None
+        sa.expires_at = sa.rekey_at = sa.dpd_at = None
+        sa.outstanding.clear()
         self.sas.pop(sa.local_spi, None)
         self._half_open.pop((sa.peer, sa.spi_i), None)
 

@@ -9,9 +9,11 @@ order) with one transform of each type the peer offered (``choose``). ``Ikev2Set
 what an IKEv2 profile (with its keyring) says for one peer: identities, the local and the
 remote pre-shared key (IOS allows them to differ), lifetime, DPD, fragmentation.
 
-``Ikev2Sa`` is the state of one IKE SA: SPIs, nonces, keys, the message-ID window (one
-request outstanding each way, RFC 7296 2.3, the last response kept for retransmitted
-requests), timers and the CHILD_SAs it made. States are IOS's words for ``show crypto
+``Ikev2Sa`` is the state of one IKE SA: SPIs, nonces, keys, the message-ID windows (RFC
+7296 2.3: ours, announced with N(SET_WINDOW_SIZE), bounds the peer's requests we accept and
+the responses we keep for their retransmissions; the peer's bounds the requests of ours
+outstanding, each an ``OutstandingRequest`` with its own timer and context), timers and the
+CHILD_SAs it made. States are IOS's words for ``show crypto
 ikev2 sa``: ``IN-NEG`` while IKE_SA_INIT/IKE_AUTH run, ``READY``, ``DELETE``.
 """
 
@@ -38,12 +40,14 @@ from iosim.ike2.keys import (
 from iosim.ike2.payloads import Proposal, SaPayload, Transform
 from iosim.ike2.protect import Direction
 
-#: Requests one side may have outstanding (RFC 7296 2.3): iosim keeps to the default of one
-#: and announces no other (no SET_WINDOW_SIZE).
-WINDOW_SIZE = 1
+#: The window we announce with N(SET_WINDOW_SIZE) (RFC 7296 2.3): the peer's requests we
+#: accept at once and whose responses we keep. IOS's default is 5.
+WINDOW_SIZE = 5
+#: The window of a peer that announces none (and of everyone until IKE_AUTH completes).
+DEFAULT_WINDOW = 1
 
-__all__ = ["WINDOW_SIZE", "Ikev2Sa", "Ikev2Settings", "IkeProposal", "Suite", "choose",
-           "proposal_payload"]
+__all__ = ["DEFAULT_WINDOW", "WINDOW_SIZE", "Ikev2Sa", "Ikev2Settings", "IkeProposal",
+           "OutstandingRequest", "Suite", "choose", "proposal_payload"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,19 @@ class PendingChild:
 
 
 @dataclass
+class OutstandingRequest:
+    """A request of ours awaiting its response: what it was for, the datagram(s) sent again
+    on each retransmission, its schedule and what handling the response needs."""
+
+    mid: int
+    datagrams: tuple[bytes, ...]
+    what: str  # "init", "auth", "child", "rekey_ike", "dpd", "delete_child", "delete_ike"
+    resend_at: float | None
+    context: dict[str, object] = field(default_factory=dict)
+    retries: int = 0
+
+
+@dataclass
 class Ikev2Sa:
     """One IKE SA (see the module docstring)."""
 
@@ -200,16 +217,14 @@ class Ikev2Sa:
     rekey_at: float | None = None
     # message IDs (RFC 7296 2.3): ours go up by one per request we send
     next_mid: int = 0
-    peer_mid: int = 0  # the request we expect next
+    peer_mid: int = 0  # the lowest of the peer's requests not answered yet
     # (next_mid, peer_mid) when the SA became READY: show crypto ikev2 sa detailed counts the
     # requests of each side from there (IKE_SA_INIT and IKE_AUTH are not counted)
     ready_mids: tuple[int, int] = (0, 0)
-    outstanding: tuple[int, bytes, str] | None = None  # (mid, datagram(s), what for)
-    sent_fragments: tuple[bytes, ...] = ()
-    last_response: tuple[int, tuple[bytes, ...]] | None = None
-    resend_at: float | None = None
-    give_up_at: float | None = None
-    retries: int = 0
+    window: int = WINDOW_SIZE  # ours, announced in IKE_AUTH
+    peer_window: int = DEFAULT_WINDOW  # the peer's N(SET_WINDOW_SIZE), 1 without one
+    outstanding: dict[int, OutstandingRequest] = field(default_factory=dict)  # by mid
+    responses: dict[int, tuple[bytes, ...]] = field(default_factory=dict)  # kept, by mid
     queue: deque[object] = field(default_factory=deque)  # requests waiting their turn
     children: dict[int, IpsecSaPair] = field(default_factory=dict)  # by inbound SPI
     pending: list[PendingChild] = field(default_factory=list)
@@ -217,13 +232,25 @@ class Ikev2Sa:
     last_in: float = 0.0  # last authenticated message from the peer (DPD)
     dpd_at: float | None = None
     dpd_retries: int = 0
-    request_context: dict[str, object] = field(default_factory=dict)
     rekeyed_by: Ikev2Sa | None = None
     received: int = 0  # requests accepted from the peer (show crypto ikev2 stats)
 
     @property
     def established(self) -> bool:
         return self.state == "READY"
+
+    def send_window(self) -> int:
+        """Requests of ours that may be outstanding at once: one until IKE_AUTH is done."""
+        return self.peer_window if self.established else DEFAULT_WINDOW
+
+    def receive_window(self) -> int:
+        """The peer's requests we accept at once: one until IKE_AUTH is done."""
+        return self.window if self.established else DEFAULT_WINDOW
+
+    def next_resend(self) -> float | None:
+        """The earliest retransmission due of the requests outstanding."""
+        due = [r.resend_at for r in self.outstanding.values() if r.resend_at is not None]
+        return min(due) if due else None
 
     @property
     def local_spi(self) -> bytes:

@@ -52,7 +52,7 @@ from iosim.ike2.events import (
     SaDown,
     SaUp,
 )
-from iosim.ike2.sa import WINDOW_SIZE, Ikev2Settings
+from iosim.ike2.sa import Ikev2Settings
 from iosim.ipsec.engine_driver import EngineDriver
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
@@ -344,7 +344,8 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     sa.local_spi, sa.remote_spi,
                     _id_text(settings.local_id) if settings else "",
                     _id_text(sa.remote_id) if sa.remote_id else "",
-                    sa.next_mid - sa.ready_mids[0], sa.peer_mid - sa.ready_mids[1], WINDOW_SIZE,
+                    sa.next_mid - sa.ready_mids[0], sa.peer_mid - sa.ready_mids[1],
+                    sa.window, sa.peer_window,
                     (settings.dpd[0], settings.dpd[1]) if settings and settings.dpd else None,
                     sa.fragmentation, sa.nat_detected, sa.initiator,
                     tuple(sa.children.values()),

@@ -38,7 +38,8 @@ class Ikev2SaView:
     remote_id: str
     local_requests: int  # requests each side sent since the SA became READY
     remote_requests: int
-    window: int  # requests outstanding at most, each way
+    local_window: int  # ours: the peer's requests we take at once
+    remote_window: int  # the one the peer announced (1 when none)
     dpd: tuple[int, int] | None
     fragmentation: bool
     nat: bool
@@ -97,7 +98,7 @@ def _detail(s: Ikev2SaView) -> list[str]:
         f"Remote next msg id: {s.remote_requests:<10}",
         f"      Local req queued:  {s.local_requests:<15}"
         f"Remote req queued:  {s.remote_requests:<10}",
-        f"      Local window:      {s.window:<15}Remote window:      {s.window:<10}",
+        f"      Local window:      {s.local_window:<15}Remote window:      {s.remote_window:<10}",
         f"      {dpd}",
         "      Fragmentation " + ("configured." if s.fragmentation else "not  configured."),
         "      Extended Authentication not configured.",

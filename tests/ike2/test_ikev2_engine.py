@@ -219,7 +219,7 @@ def test_a_lost_response_is_answered_again_from_the_window() -> None:
     link.b.engine.datagrams_with_ports()
     link.run(3)
     assert len(link.b.of(ChildDeleted)) == 1 and link.a.engine.sa_for(B) is not None
-    assert link.a.engine.sa_for(B).outstanding is None  # type: ignore[union-attr]
+    assert not link.a.engine.sa_for(B).outstanding  # type: ignore[union-attr]
 
 
 def test_initial_contact_forgets_a_rebooted_peers_sas() -> None:

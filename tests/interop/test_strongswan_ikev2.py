@@ -172,6 +172,9 @@ def test_iosim_initiates(v2_lab: tuple[Lab, Charon, RouterPeer],
     sa = peer.console("show crypto ikev2 sa")
     assert re.search(rf"{IOSIM_ADDR}/4500\s+{SWAN_ADDR}/4500\s+none/none\s+READY", sa), sa
     assert "IKEv2 SA: local" in peer.console("show crypto session")
+    # strongSwan announces no window (N(SET_WINDOW_SIZE)): the RFC's one, as IOS shows it
+    assert "Local window:      5              Remote window:      1 " in peer.console(
+        "show crypto ikev2 sa detailed")
 
 
 @pytest.mark.parametrize(("suite", "esp", "pfs"), [
@@ -205,6 +208,7 @@ def test_strongswan_initiates_and_rekeys(v2_lab: tuple[Lab, Charon, RouterPeer],
     assert swan_ping(lab, IOSIM_INSIDE, count=3) == "!!!"
     sa = peer.console("show crypto ikev2 sa")
     assert sa.count("READY") == 1, sa
+    assert "Remote window:      1 " in peer.console("show crypto ikev2 sa detailed")
     assert "CHILD count:1" in peer.console("show crypto ikev2 session") or \
         "CHILD count:2" in peer.console("show crypto ikev2 session")
 

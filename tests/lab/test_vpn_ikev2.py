@@ -121,11 +121,14 @@ def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> Non
                                     "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
         # sent encrypted: the packet is one Encrypted payload, its plaintext listed before
         ("IKE_AUTH", "REQUEST", "ENCR"),
-        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr NOTIFY(ESP_TFC_NO_SUPPORT) "
-                                 "NOTIFY(NON_FIRST_FRAGS)")], out
+        ("IKE_AUTH", "RESPONSE", "IDr AUTH SA TSi TSr NOTIFY(SET_WINDOW_SIZE) "
+                                 "NOTIFY(ESP_TFC_NO_SUPPORT) NOTIFY(NON_FIRST_FRAGS)")], out
+    # a real IOS-XE 16.7 sends VID IDi AUTH CFG SA TSi TSr NOTIFY(INITIAL_CONTACT)
+    # NOTIFY(USE_TRANSPORT_MODE) NOTIFY(SET_WINDOW_SIZE) NOTIFY(ESP_TFC_NO_SUPPORT)
+    # NOTIFY(NON_FIRST_FRAGS): iosim sends no VID or CFG, and this child is in tunnel mode
     assert re.findall(r"Building packet for encryption.  \nPayload contents: \n (.*) ", out) == [
-        "IDi AUTH SA TSi TSr NOTIFY(INITIAL_CONTACT) NOTIFY(ESP_TFC_NO_SUPPORT) "
-        "NOTIFY(NON_FIRST_FRAGS)"], out
+        "IDi AUTH SA TSi TSr NOTIFY(INITIAL_CONTACT) NOTIFY(SET_WINDOW_SIZE) "
+        "NOTIFY(ESP_TFC_NO_SUPPORT) NOTIFY(NON_FIRST_FRAGS)"], out
 
 
 def test_asymmetric_keys_and_a_wrong_remote_key(tmp_path: Path) -> None:
@@ -301,7 +304,7 @@ def test_sa_detail_counts_each_sides_requests_after_ike_auth(tmp_path: Path) -> 
     fresh = ["      Local req msg id:  0              Remote req msg id:  0         ",
              "      Local next msg id: 0              Remote next msg id: 0         ",
              "      Local req queued:  0              Remote req queued:  0         ",
-             "      Local window:      1              Remote window:      1         "]
+             "      Local window:      5              Remote window:      5         "]
     assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
     c.feed("@R2")
     assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
@@ -399,3 +402,108 @@ def test_undebug_all_stops_the_lines_and_the_trace_events_behind_them(tmp_path: 
         assert printed[d][since[d]:] == []
         assert ChildUp in {type(e) for e in events[d]}
         assert not any(isinstance(e, TRACE) for e in events[d]), events[d]
+
+
+# --- the message-ID window (RFC 7296 2.3) -------------------------------------------------------
+
+#: Two ACL lines, so two CHILD_SAs: R2's LAN split in halves.
+HALVES_R1 = ("permit ip 192.168.1.0 0.0.0.255 10.0.2.0 0.0.0.127\n"
+             "permit ip 192.168.1.0 0.0.0.255 10.0.2.128 0.0.0.127")
+HALVES_R2 = ("permit ip 10.0.2.0 0.0.0.127 192.168.1.0 0.0.0.255\n"
+             "permit ip 10.0.2.128 0.0.0.127 192.168.1.0 0.0.0.255")
+_IKE_AT = 14 + 20 + 8  # the IKE header in an untagged IPv4 UDP 500 frame
+
+
+def _two_children(tmp_path: Path) -> LabConsole:
+    c = lab(tmp_path, {"acl": HALVES_R1}, {"acl": HALVES_R2})
+    assert marks(c.feed(PING)) == [".!!!!"]
+    c.feed("ping 10.0.2.200 source 192.168.1.1 repeat 1")  # brings the second child up
+    assert c.feed("show crypto ikev2 session").count("CHILD count:2") == 1
+    return c
+
+
+def _lose(c: LabConsole, device: str, wanted: Callable[[int, bool], bool]) -> list[int]:
+    """Drop the first IKEv2 message ``device`` would receive for which ``wanted(message
+    id, is response)`` holds; returns the IDs of what it was handed afterwards."""
+    fabric = c.lab.fabric
+    receive = fabric.receivers[device]
+    lost: list[int] = []
+    seen: list[int] = []
+
+    def lossy(interface: str, frame: bytes) -> None:
+        if frame[_IKE_AT - 8:_IKE_AT - 4] == b"\x01\xf4\x01\xf4" and len(frame) > _IKE_AT + 28:
+            mid = int.from_bytes(frame[_IKE_AT + 20:_IKE_AT + 24], "big")
+            response = bool(frame[_IKE_AT + 19] & 0x20)
+            if not lost and wanted(mid, response):
+                lost.append(mid)
+                return
+            seen.append(mid)
+        receive(interface, frame)
+
+    fabric.receivers[device] = lossy
+    return seen
+
+
+def _sent_and_received(out: str) -> list[tuple[str, str, str]]:
+    """(Sending|Received, message id, REQUEST|RESPONSE) of each INFORMATIONAL in a trace."""
+    return re.findall(r"(Sending|Received) Packet .*\nInitiator SPI : \w+ - Responder SPI : "
+                      r"\w+ Message id: (\d+)\nIKEv2 INFORMATIONAL Exchange (REQUEST|RESPONSE)",
+                      out)
+
+
+def test_both_routers_announce_a_window_of_five(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    c.feed("debug crypto ikev2")
+    out = c.feed(PING)
+    assert out.count("NOTIFY(SET_WINDOW_SIZE)") == 2  # in IKE_AUTH, request and response
+    assert "Local window:      5              Remote window:      5" in c.feed(
+        "show crypto ikev2 sa detailed")
+
+
+def test_two_deletes_go_out_together_within_the_peers_window(tmp_path: Path) -> None:
+    c = _two_children(tmp_path)
+    c.feed("debug crypto ikev2")
+    out = c.feed("clear crypto sa") + c.feed("@wait 1")
+    assert _sent_and_received(out) == [("Sending", "3", "REQUEST"), ("Sending", "4", "REQUEST"),
+                                       ("Received", "3", "RESPONSE"),
+                                       ("Received", "4", "RESPONSE")], out
+    assert out.count("Checking if request will fit in peer window") == 2
+    c.feed("@R2")  # CREATE_CHILD_SA for the second child, then the two Deletes
+    assert "Remote req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
+
+
+def test_a_lost_delete_is_retransmitted_alone(tmp_path: Path) -> None:
+    c = _two_children(tmp_path)
+    handed = _lose(c, "R2", lambda mid, response: not response and mid == 3)
+    c.feed("debug crypto ikev2")
+    out = c.feed("clear crypto sa") + c.feed("@wait 3")
+    assert re.findall(r"Retransmitting packet \(retry \d\), message id \d+", out) == [
+        "Retransmitting packet (retry 1), message id 3"], out
+    assert handed == [4, 3]  # R2 took 4 first, then 3 when it came again
+    assert "Local req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
+    c.feed("@R2")
+    assert "Remote req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
+    assert "CHILD count:0" in c.feed("show crypto ikev2 session")
+
+
+def test_a_lost_answer_is_given_again_from_the_responders_window(tmp_path: Path) -> None:
+    c = _two_children(tmp_path)
+    _lose(c, "R1", lambda mid, response: response and mid == 4)
+    c.feed("@R2")
+    c.feed("debug crypto ikev2")
+    printed = debug_messages(c, "R2")
+    c.feed("@R1")
+    c.feed("debug crypto ikev2")
+    out = c.feed("clear crypto sa") + c.feed("@wait 10")
+    # R1 sends 4 once more (and only 4), and gets its answer: no second retry
+    assert re.findall(r"Retransmitting packet \(retry \d\), message id \d+", out) == [
+        "Retransmitting packet (retry 1), message id 4"], out
+    assert _sent_and_received(out)[-1] == ("Received", "4", "RESPONSE"), out
+    # R2 answers the repeat with the response it kept: nothing made or done again
+    trace = _sent_and_received("\n".join(printed))
+    assert trace == [("Received", "3", "REQUEST"), ("Sending", "3", "RESPONSE"),
+                     ("Received", "4", "REQUEST"), ("Sending", "4", "RESPONSE"),
+                     ("Received", "4", "REQUEST")], trace
+    assert sum("Building packet for encryption" in m for m in printed) == 2
+    c.feed("@R2")
+    assert "Remote req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
