@@ -125,6 +125,33 @@ def console(tmp_path: Path) -> LabConsole:
     return c
 
 
+def debug_messages(c: LabConsole, device: str) -> list[str]:
+    """Every debug message ``device`` prints from now on, as it prints it."""
+    router = c.lab.routers[device]
+    seen: list[str] = []
+    printed = router.debug
+
+    def debug(message: str) -> None:
+        seen.append(message)
+        printed(message)
+
+    router.debug = debug
+    return seen
+
+
+def interrupt_after(c: LabConsole, seconds: float) -> None:
+    """The user interrupts the command running (Ctrl-C, Ctrl-^) ``seconds`` into it, on the
+    lab's clock; ``c.lab.clock.pacer = None`` puts the clock back to normal."""
+    clock = c.lab.clock
+    stop_at = clock.now + seconds
+
+    def pace(when: float) -> None:
+        if when > stop_at:
+            raise KeyboardInterrupt
+
+    clock.pacer = pace
+
+
 def run(c: LabConsole, script: str) -> str:
     """Feed every line of ``script`` (lines end at CR or LF only, as on a console); return
     all the output."""

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from ipaddress import IPv4Address
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from lark import Token
 
@@ -360,6 +360,7 @@ def walk(start: str, line: str, words: list[Word] | None = None) -> tuple[Node, 
 
 
 _FIRST_WORD: dict[tuple[str, str], int | None] = {}
+_Key = TypeVar("_Key", tuple[str, str], tuple[str, str, str])
 
 
 def first_word_caret(start: str, word: str) -> int | None:
@@ -375,16 +376,19 @@ def first_word_caret(start: str, word: str) -> int | None:
         return _FIRST_WORD[key]
     node = roots().root(start)
     text = ascii_lower(word)
-    caret: int | None = None
-    if not _starts_a_command(node, word, text):
-        caret = node.caret_offset(text)
-    if len(_FIRST_WORD) >= _PARSED_MAX:
-        _FIRST_WORD.clear()
-    _FIRST_WORD[key] = caret
-    return caret
+    caret = None if _starts_a_command(node, word, text) else node.caret_offset(text)
+    return _remember(_FIRST_WORD, key, caret)
 
 
 _SECOND_WORD: dict[tuple[str, str, str], int | None] = {}
+
+
+def _remember(store: dict[_Key, int | None], key: _Key, caret: int | None) -> int | None:
+    """``caret`` kept under ``key`` in a word pre-check's cache, emptied when it is full."""
+    if len(store) >= _PARSED_MAX:
+        store.clear()
+    store[key] = caret
+    return caret
 
 
 def second_word_caret(start: str, first: str, second: str) -> int | None:
@@ -406,10 +410,7 @@ def second_word_caret(start: str, first: str, second: str) -> int | None:
         text = ascii_lower(second)
         if not _starts_a_command(after, second, text):
             caret = after.caret_offset(text)
-    if len(_SECOND_WORD) >= _PARSED_MAX:
-        _SECOND_WORD.clear()
-    _SECOND_WORD[key] = caret
-    return caret
+    return _remember(_SECOND_WORD, key, caret)
 
 
 def _after_keyword(node: Node, text: str) -> Node | None:

@@ -41,7 +41,7 @@ from debug_expectations import (
     RESPONDER_THROUGH_NAT,
 )
 from debugshapes import classic, records, shapes
-from labkit import ISP_NAT, WARM_ARP, configure_seed, marks, run, seeded
+from labkit import ISP_NAT, WARM_ARP, configure_seed, debug_messages, marks, run, seeded
 from labkit import console as lab_console
 
 from iosim.ike.engine import (
@@ -65,20 +65,6 @@ XE_QUICK_MODE = ("ios-public/debug_crypto/github-id45804448848__ce2_IOSXE_respon
 CLASSIC_INITIATOR = ("ios-public/debug_crypto/github-id45014605715__tunupgh_IOS15_classic_"
                      "initiator_PFS_mismatch.txt", "", "")
 FAILURES = ("ios/debug-crypto-failures.txt", "E. Proxy-identity", "F. PFS mismatch")
-
-
-def debug_messages(console: LabConsole, device: str) -> list[str]:
-    """Every debug message ``device`` prints from now on, as it prints it."""
-    router = console.lab.routers[device]
-    seen: list[str] = []
-    printed = router.debug
-
-    def debug(message: str) -> None:
-        seen.append(message)
-        printed(message)
-
-    router.debug = debug
-    return seen
 
 
 def capture(source: tuple[str, str, str]) -> list[str] | None:

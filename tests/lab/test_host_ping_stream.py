@@ -4,9 +4,9 @@ summary comes last; a script gets the same text at once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+from labkit import interrupt_after
 from labkit import marks as _marks
 
 from iosim.lab.console import Lab, LabConsole
@@ -42,24 +42,6 @@ def _streamed(console: LabConsole, line: str) -> tuple[list[tuple[float, str]], 
     return shown, out
 
 
-def _stop_after(console: LabConsole, seconds: float) -> Callable[[], None]:
-    """The user presses the escape sequence ``seconds`` into the command; returns what
-    puts the clock back to normal."""
-    clock = console.lab.clock
-    stop_at = clock.now + seconds
-
-    def pace(when: float) -> None:
-        if when > stop_at:
-            raise KeyboardInterrupt
-
-    clock.pacer = pace
-
-    def restore() -> None:
-        clock.pacer = None
-
-    return restore
-
-
 def test_a_pc_ping_that_is_answered_streams_its_header_then_each_mark(
         tmp_path: Path) -> None:
     shown, out = _streamed(_pc1(tmp_path), f"ping {GATEWAY} repeat 3")
@@ -90,11 +72,11 @@ def test_a_script_gets_the_same_text_at_once_seventy_marks_to_a_line(tmp_path: P
 def test_the_escape_sequence_stops_a_pc_ping_with_the_echo_in_flight_counted(
         tmp_path: Path) -> None:
     console = _pc1(tmp_path)
-    restore = _stop_after(console, 5.0)
+    interrupt_after(console, 5.0)
     try:
         shown, out = _streamed(console, f"ping {SILENT} repeat 100000")
     finally:
-        restore()
+        console.lab.clock.pacer = None
     # the third echo was in flight when the user stopped the ping: a timeout, at once
     assert shown[:3] == [(0.0, _header(SILENT, 100000)), (2.0, "."), (4.0, ".")]
     assert shown[3][1] == "." and 4.0 < shown[3][0] <= 5.0 and len(shown) == 4

@@ -7,7 +7,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit import captured_ipv4
+from labkit import captured_ipv4, interrupt_after
 from labkit import console as _console
 
 from iosim.clock import VirtualClock
@@ -71,18 +71,6 @@ def _dialog(console: LabConsole, repeat: str, *, sweep: bool = False) -> list[st
     return answers
 
 
-def _stop_after(console: LabConsole, seconds: float) -> None:
-    """A wall clock that the user interrupts (Ctrl-C) ``seconds`` into the ping."""
-    clock = console.lab.clock
-    stop_at = clock.now + seconds
-
-    def pace(when: float) -> None:
-        if when > stop_at:
-            raise KeyboardInterrupt
-
-    clock.pacer = pace
-
-
 def test_a_dialog_ping_of_2147483647_echoes_prints_at_once_and_keeps_nothing_per_echo(
         tmp_path: Path) -> None:
     console = _console(tmp_path)
@@ -91,7 +79,7 @@ def test_a_dialog_ping_of_2147483647_echoes_prints_at_once_and_keeps_nothing_per
     shown: list[tuple[float, str]] = []
     session.stream = lambda text: shown.append((clock.now, text))  # an interactive console
     last = _dialog(console, "2147483647")[-1]
-    _stop_after(console, 5.0)  # Ctrl-C five seconds in
+    interrupt_after(console, 5.0)  # Ctrl-C five seconds in
     start = clock.now
     tracemalloc.start()
     try:
@@ -116,7 +104,7 @@ def test_a_sweep_of_2147483647_rounds_is_made_as_it_goes(tmp_path: Path) -> None
     console = _console(tmp_path)
     console.lab.fabric.capture()
     last = _dialog(console, "2147483647", sweep=True)[-1]
-    _stop_after(console, 5.0)
+    interrupt_after(console, 5.0)
     tracemalloc.start()
     try:
         out = console.feed(last)
@@ -139,7 +127,7 @@ def test_a_sweep_of_2147483647_rounds_is_made_as_it_goes(tmp_path: Path) -> None
 def test_a_one_line_ping_interrupted_reports_what_it_sent(tmp_path: Path) -> None:
     console = _console(tmp_path)
     console.feed("ping 198.51.100.2 repeat 3")  # ARP first
-    _stop_after(console, 0.035)  # three answered echoes of 10 ms, stopped in the fourth
+    interrupt_after(console, 0.035)  # three answered echoes of 10 ms, stopped in the fourth
     try:
         out = console.feed("ping 198.51.100.2 repeat 1000000")
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from labkit import WARM_ARP, console, marks, run
+from labkit import WARM_ARP, console, debug_messages, marks, run
 
 from iosim.ike2 import ios_debug
 from iosim.ike2.events import ChildUp, PacketReceived, PacketSent, Step
@@ -324,20 +324,6 @@ PING = "ping 10.0.2.10 source 192.168.1.1"
 AGAIN = "clear crypto ikev2 sa\n@wait 1\n"  # the next ping negotiates from scratch
 #: What the IKEv2 engines report whether or not anybody debugs: what the router acts on.
 TRACE = (PacketSent, PacketReceived, Step)
-
-
-def debug_messages(c: LabConsole, device: str) -> list[str]:
-    """Every debug message ``device`` prints from now on, as it prints it."""
-    router = c.lab.routers[device]
-    seen: list[str] = []
-    printed = router.debug
-
-    def debug(message: str) -> None:
-        seen.append(message)
-        printed(message)
-
-    router.debug = debug
-    return seen
 
 
 def engine_events(c: LabConsole, device: str) -> list[object]:
