@@ -173,17 +173,21 @@ class CreateChildMixin:
             self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, notify, False))
             return
         assert isinstance(offered, SaPayload) and isinstance(offer, Phase2Offer)
-        pfs = ke is not None
+        dh = ctx.get("dh")  # we sent KEi: PFS asked for (2.17)
+        if (dh is None) != (ke is None):  # a KEr exactly when we sent KEi
+            self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, "INVALID_SYNTAX",
+                                            False))
+            return
+        pfs = dh is not None
         choice = child.answered(offered, answer, pfs)
         narrowed = child.proxies_from_ts(tsi, tsr, True)
-        if choice is None or narrowed is None:
+        if choice is None or narrowed is None or (pfs and (  # the group we offered, no other
+                ke is None or choice.group != offer.pfs_group or ke.group != choice.group)):
             self._events.append(ChildFailed(sa.peer, sa.sa_id, proxies, "NO_PROPOSAL_CHOSEN",
                                             False))
             return
         shared = None
-        if pfs:
-            dh = ctx.get("dh")
-            assert dh is not None and ke is not None
+        if pfs and ke is not None:
             shared = dh.shared_secret(ke.data)  # type: ignore[attr-defined]
         nonces = ctx.get("nonces")
         ni, nr = nonces if isinstance(nonces, tuple) else (sa.ni, sa.nr)
