@@ -153,8 +153,11 @@ class CreateChildMixin:
                           seconds=seconds, kilobytes=kilobytes,
                           udp_encap=sa.nat_detected and self._nat_traversal,
                           conn_ids=self.next_conn_ids())
-        sa.children[spi_in] = pair
-        self._events.append(ChildUp(pair, sa.sa_id, replaces))
+        owner = sa  # a child made on an IKE SA rekeyed meanwhile belongs to its successor
+        while owner.rekeyed_by is not None:
+            owner = owner.rekeyed_by
+        owner.children[spi_in] = pair
+        self._events.append(ChildUp(pair, owner.sa_id, replaces))
 
     def _child_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...], ke: KePayload | None,
                     ctx: dict[str, object]) -> None:
@@ -274,6 +277,11 @@ class CreateChildMixin:
         self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
                       [suite.reply(number, new.spi_r), NoncePayload(nr),
                        KePayload(suite.group, dh.public_bytes())])
+        # what waited on the old SA goes on the new one, as on the initiator's side (a rekey
+        # of the old SA is moot: the peer just rekeyed it)
+        new.queue = deque(q for q in sa.queue if q != ("rekey_ike",))
+        sa.queue = deque()
+        self._kick(new, now)
 
     def _successor(self, old: Ikev2Sa, initiator: bool, spi_i: bytes, spi_r: bytes,
                    suite: Suite | None, ni: bytes, nr: bytes, shared: bytes, now: float) -> Ikev2Sa:

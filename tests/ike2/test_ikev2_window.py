@@ -229,3 +229,58 @@ def test_the_oldest_request_unanswered_holds_the_window_back() -> None:
     link.run(3)  # 2 goes again and is answered: 4 follows
     assert not a.outstanding and not a.queue and a.next_mid == 5
     assert link.b.engine.dropped == 0
+
+
+def test_a_child_made_on_the_old_ike_sa_while_the_peer_rekeys_it_moves_to_the_new_one(
+        ) -> None:
+    link = pair_of()
+    _ready(link)
+    # B asks for a child; before A answers it, A rekeys the IKE SA and B agrees
+    wanted = HALVES[0].mirrored()
+    link.b.engine.initiate(A, wanted, OFFER, link.now, link.b.settings)  # type: ignore[arg-type]
+    b_child = _requests(link.b.engine)
+    old_a = link.a.engine.sa_for(B)
+    assert old_a is not None and len(b_child) == 1
+    link.a.engine._request_ike_rekey(old_a, link.now)
+    for data, _ in _requests(link.a.engine):
+        link.b.engine.receive_datagram(data, A, link.now)
+    b_rekeyed = _requests(link.b.engine)
+    for data, _ in b_child:  # A answers the child on the old SA
+        link.a.engine.receive_datagram(data, B, link.now)
+    a_answer = _requests(link.a.engine)
+    for data, _ in a_answer:  # B gets the child after it agreed to the rekey
+        link.b.engine.receive_datagram(data, A, link.now)
+    for data, _ in b_rekeyed:  # then A learns of the new SA and deletes the old one
+        link.a.engine.receive_datagram(data, B, link.now)
+    link.pump()
+    new_a, new_b = link.a.engine.sa_for(B), link.b.engine.sa_for(A)
+    assert new_a is not None and new_b is not None and new_a is not old_a
+    assert len(link.a.engine.sas) == len(link.b.engine.sas) == 1
+    made = [e.sa for e in link.b.of(ChildUp) if e.sa.proxies == wanted]  # type: ignore[attr-defined]
+    assert len(made) == 1 and made[0].spi_in in new_b.children  # not gone with the old SA
+    assert not link.b.of(ChildDeleted) and not link.a.of(ChildDeleted)
+    assert made[0].spi_out in new_a.children
+    assert link.a.engine.dropped == link.b.engine.dropped == 0
+
+
+def test_what_waits_on_the_old_ike_sa_goes_on_the_new_one_when_the_peer_rekeys_it() -> None:
+    link = pair_of()
+    _ready(link)
+    # six children asked for by B at once: five fill A's window, the sixth waits
+    for n in range(6):
+        wanted = ProxyIdentity(0x0A000200, 0xFFFFFF00, 0xC0A80100 + 32 * n, 0xFFFFFFE0)
+        link.b.engine.initiate(A, wanted, OFFER, link.now, link.b.settings)  # type: ignore[arg-type]
+    assert len(_requests(link.b.engine)) == 5
+    old_b = link.b.engine.sa_for(A)
+    old_a = link.a.engine.sa_for(B)
+    assert old_a is not None and old_b is not None and len(old_b.queue) == 1
+    link.a.engine._request_ike_rekey(old_a, link.now)
+    for data, _ in _requests(link.a.engine):
+        link.b.engine.receive_datagram(data, A, link.now)
+    new_b = old_b.rekeyed_by
+    assert new_b is not None and not old_b.queue
+    sent = [pull_header(d) for d, _ in _requests(link.b.engine)]
+    # the rekey's answer on the old SA, then the waiting request as the new SA's first
+    assert [(h.spi_i, h.exchange_type, h.message_id) for h in sent] == [
+        (old_b.spi_i, ExchangeType.CREATE_CHILD_SA, 2),
+        (new_b.spi_i, ExchangeType.CREATE_CHILD_SA, 0)]
