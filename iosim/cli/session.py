@@ -564,7 +564,13 @@ def _completions(node: Node, partial: str, width: int = 80) -> str:
              if s.keyword and not s.hidden]
     if not words:
         for spec in node.args:
-            if not spec.hidden and spec.regex is not None and spec.regex.match(partial):
+            if spec.hidden:
+                continue
+            if spec.interface and partial.isalpha():  # a type's name begun: the types
+                words = _interface_types(partial)
+                if words:
+                    break
+            elif spec.regex is not None and spec.regex.match(partial):
                 words.append(spec.label)
                 break
     if not words:
@@ -575,6 +581,12 @@ def _completions(node: Node, partial: str, width: int = 80) -> str:
             lines.append("")
         lines[-1] += word + "  "
     return "\n".join(lines) + "\n\n"
+
+
+def _interface_types(partial: str) -> list[str]:
+    """``interface gi?``: the interface types whose names begin with ``partial``."""
+    low = partial.lower()
+    return sorted(t.name for t in INTERFACE_TYPES if t.listed and t.name.lower().startswith(low))
 
 
 _SECTION_INDENT = re.compile(r"^\s")
