@@ -757,7 +757,6 @@ class Ikev2Engine(AuthExchangeMixin):
             return
         if not sa.peer_mid <= mid < sa.peer_mid + sa.receive_window():
             raise Drop(f"message id {mid} outside the window from {sa.peer_mid}")
-        sa.received += 1
         kind = msg.header.exchange_type
         if kind == ExchangeType.IKE_AUTH:
             self._auth_request(sa, msg, inner, now)

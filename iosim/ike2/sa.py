@@ -233,7 +233,6 @@ class Ikev2Sa:
     dpd_at: float | None = None
     dpd_retries: int = 0
     rekeyed_by: Ikev2Sa | None = None
-    received: int = 0  # requests accepted from the peer (show crypto ikev2 stats)
 
     @property
     def established(self) -> bool:
