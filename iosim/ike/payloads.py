@@ -635,7 +635,24 @@ def _pull_generic_header(reader: _Reader, what: str) -> tuple[int, bytes]:
     return next_payload, reader.take(length - GENERIC_HEADER_LENGTH)
 
 
+#: Transforms by their bytes on the wire, both ways. A peer offers the same few transforms
+#: (its policies, its transform sets) in every negotiation and transforms are immutable, so
+#: each is read and written once; the tables stop growing at ``_BASIC_CACHE_SIZE``.
+_TRANSFORMS_READ: dict[bytes, TransformPayload] = {}
+_TRANSFORMS_WRITTEN: dict[TransformPayload, bytes] = {}
+
+
 def _pull_transform(body: bytes) -> TransformPayload:
+    known = _TRANSFORMS_READ.get(body)
+    if known is not None:
+        return known
+    transform = _read_transform(body)
+    if len(_TRANSFORMS_READ) < _BASIC_CACHE_SIZE:
+        _TRANSFORMS_READ[body] = transform
+    return transform
+
+
+def _read_transform(body: bytes) -> TransformPayload:
     r = _Reader(body, "transform")
     if len(body) < _TRANSFORM.size:
         number, transform_id, reserved = r.uint8(), r.uint8(), r.uint16()  # raises: too short
@@ -832,6 +849,16 @@ def _push_generic(next_payload: int, body: bytes) -> bytes:
 
 
 def _push_transform(t: TransformPayload) -> bytes:
+    known = _TRANSFORMS_WRITTEN.get(t)
+    if known is not None:
+        return known
+    body = _write_transform(t)
+    if len(_TRANSFORMS_WRITTEN) < _BASIC_CACHE_SIZE:
+        _TRANSFORMS_WRITTEN[t] = body
+    return body
+
+
+def _write_transform(t: TransformPayload) -> bytes:
     _check_range("transform number", t.number, 8)
     _check_range("transform id", t.transform_id, 8)
     return _TRANSFORM.pack(t.number, t.transform_id, 0) + b"".join(

@@ -257,6 +257,30 @@ def test_data_attribute_variable_format() -> None:
     assert DataAttribute.variable(2, 1 << 40).value == (1 << 40).to_bytes(8, "big")
 
 
+def test_transforms_are_read_and_written_once_and_alike_every_time() -> None:
+    def sa_with(attributes: tuple[DataAttribute, ...]) -> SaPayload:
+        transform = TransformPayload(1, IsakmpTransformId.KEY_IKE, attributes)
+        return SaPayload((ProposalPayload(1, ProtocolId.PROTO_ISAKMP, b"", (transform,)),))
+
+    # the basic and the variable forms of one lifetime are different transforms on the wire
+    for attributes in ((DataAttribute(11, 1), DataAttribute(12, 3600)),
+                       (DataAttribute(11, 1), DataAttribute(12, b"\x00\x00\x0e\x10"))):
+        first_type, wire = push_payloads([sa_with(attributes)])
+        again_type, again = push_payloads([sa_with(attributes)])
+        assert (first_type, wire) == (again_type, again)
+        read = pull_payloads(first_type, wire, padded=False)
+        reread = pull_payloads(first_type, wire, padded=False)
+        assert read == reread == (sa_with(attributes),)
+        transform = read[0].proposals[0].transforms[0]  # type: ignore[attr-defined]
+        assert reread[0].proposals[0].transforms[0] is transform  # type: ignore[attr-defined]
+    # a malformed transform is refused every time, never remembered
+    bad = push_payloads([sa_with((DataAttribute(11, 1),))])[1]
+    bad = bad[:-8] + b"\x00\x01\x00\x01" + bad[-4:]  # RESERVED2 set
+    for _ in range(2):
+        with pytest.raises(MalformedPacket):
+            pull_payloads(PayloadType.SA, bad, padded=False)
+
+
 def test_informational_delete_payload_layout() -> None:
     # The Delete payload strongSwan hashed for "sending DELETE for ESP CHILD_SA with SPI
     # bf98755d" (mm-qm-pfs-ping.initiator.log:474); its HASH is checked in test_keymat.py.
