@@ -642,14 +642,23 @@ _TRANSFORMS_READ: dict[bytes, TransformPayload] = {}
 _TRANSFORMS_WRITTEN: dict[TransformPayload, bytes] = {}
 
 
+_In = TypeVar("_In", bytes, "TransformPayload")
+_Out = TypeVar("_Out", bytes, "TransformPayload")
+
+
+def _once(table: dict[_In, _Out], key: _In, make: Callable[[_In], _Out]) -> _Out:
+    """``make(key)``, remembered in ``table`` while it has room (what ``make`` refuses is
+    never remembered: it raises)."""
+    known = table.get(key)
+    if known is None:
+        known = make(key)
+        if len(table) < _BASIC_CACHE_SIZE:
+            table[key] = known
+    return known
+
+
 def _pull_transform(body: bytes) -> TransformPayload:
-    known = _TRANSFORMS_READ.get(body)
-    if known is not None:
-        return known
-    transform = _read_transform(body)
-    if len(_TRANSFORMS_READ) < _BASIC_CACHE_SIZE:
-        _TRANSFORMS_READ[body] = transform
-    return transform
+    return _once(_TRANSFORMS_READ, body, _read_transform)
 
 
 def _read_transform(body: bytes) -> TransformPayload:
@@ -849,13 +858,7 @@ def _push_generic(next_payload: int, body: bytes) -> bytes:
 
 
 def _push_transform(t: TransformPayload) -> bytes:
-    known = _TRANSFORMS_WRITTEN.get(t)
-    if known is not None:
-        return known
-    body = _write_transform(t)
-    if len(_TRANSFORMS_WRITTEN) < _BASIC_CACHE_SIZE:
-        _TRANSFORMS_WRITTEN[t] = body
-    return body
+    return _once(_TRANSFORMS_WRITTEN, t, _write_transform)
 
 
 def _write_transform(t: TransformPayload) -> bytes:
