@@ -42,6 +42,12 @@ def interface_type(name: str) -> InterfaceType | None:
     return None
 
 
+def types_named(prefix: str) -> list[InterfaceType]:
+    """The interface types whose names begin with ``prefix`` (any case)."""
+    low = prefix.lower()
+    return [t for t in INTERFACE_TYPES if t.name.lower().startswith(low)]
+
+
 def match_interface_name(text: str) -> str | None:
     """Canonical interface name for what a user typed, or None.
 
@@ -51,8 +57,8 @@ def match_interface_name(text: str) -> str | None:
     m = _SPLIT.match(text)
     if not m:
         return None
-    prefix, number = m.group(1).lower(), m.group(2)
-    found = [t for t in INTERFACE_TYPES if t.name.lower().startswith(prefix)]
+    prefix, number = m.group(1), m.group(2)
+    found = types_named(prefix)
     if len(found) != 1:
         return None
     t = found[0]

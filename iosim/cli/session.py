@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput, NotEmulated
 from iosim.cli.incidents import internal_error
-from iosim.cli.interfaces import INTERFACE_TYPES
+from iosim.cli.interfaces import INTERFACE_TYPES, types_named
 from iosim.cli.lines import (
     BLANKS,
     ascii_lower,
@@ -567,7 +567,7 @@ def _completions(node: Node, partial: str, width: int = 80) -> str:
             if spec.hidden:
                 continue
             if spec.interface and partial.isalpha():  # a type's name begun: the types
-                words = _interface_types(partial)
+                words = sorted(t.name for t in types_named(partial) if t.listed)
                 if words:
                     break
             elif spec.regex is not None and spec.regex.match(partial):
@@ -581,12 +581,6 @@ def _completions(node: Node, partial: str, width: int = 80) -> str:
             lines.append("")
         lines[-1] += word + "  "
     return "\n".join(lines) + "\n\n"
-
-
-def _interface_types(partial: str) -> list[str]:
-    """``interface gi?``: the interface types whose names begin with ``partial``."""
-    low = partial.lower()
-    return sorted(t.name for t in INTERFACE_TYPES if t.listed and t.name.lower().startswith(low))
 
 
 _SECTION_INDENT = re.compile(r"^\s")

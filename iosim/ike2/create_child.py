@@ -277,10 +277,7 @@ class CreateChildMixin:
         self._respond(sa, ExchangeType.CREATE_CHILD_SA, mid,
                       [suite.reply(number, new.spi_r), NoncePayload(nr),
                        KePayload(suite.group, dh.public_bytes())])
-        # what waited on the old SA goes on the new one, as on the initiator's side (a rekey
-        # of the old SA is moot: the peer just rekeyed it)
-        new.queue = deque(q for q in sa.queue if q != ("rekey_ike",))
-        sa.queue = deque()
+        self._hand_over_queue(sa, new)
         self._kick(new, now)
 
     def _successor(self, old: Ikev2Sa, initiator: bool, spi_i: bytes, spi_r: bytes,
@@ -304,6 +301,13 @@ class CreateChildMixin:
         old.expires_at = old.rekey_at = old.dpd_at = None
         return new
 
+    @staticmethod
+    def _hand_over_queue(old: Ikev2Sa, new: Ikev2Sa) -> None:
+        """What waits on a rekeyed IKE SA goes on its successor, on either side of the rekey
+        (a rekey of the old SA it held is moot)."""
+        new.queue = deque(q for q in old.queue if q != ("rekey_ike",))
+        old.queue = deque()
+
     def _ike_rekey_done(self, sa: Ikev2Sa, inner: tuple[Payload, ...],
                         context: dict[str, object], now: float) -> None:
         ctx = context.get("ike_rekey")
@@ -317,7 +321,7 @@ class CreateChildMixin:
             return
         new = self._successor(sa, True, spi, answer.proposals[0].spi, sa.suite, ni, nr.data,
                               dh.shared_secret(ke.data), now)
-        new.queue, sa.queue = sa.queue, deque()
+        self._hand_over_queue(sa, new)  # before the Delete, which must go on the old SA
         self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
                            "delete_ike", now)
         self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, "Rekeyed"))

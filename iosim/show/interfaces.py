@@ -135,8 +135,13 @@ def _interface_block(router: Router, intf: InterfaceConfig, st: InterfaceState,
                 "  output flow-control is unsupported, input flow-control is unsupported",
                 "  ARP type: ARPA, ARP Timeout 04:00:00"]
     out += tunnel_lines(router, intf)
+    return out + _traffic_lines(st, hw, now)
+
+
+def _traffic_lines(st: InterfaceState, hw: Hardware, now: float) -> list[str]:
+    """The block's second half: last input and output, queues, rates and counters."""
     c = st.counters
-    out += [f"  Last input {since(now, st.last_input)}, output {since(now, st.last_output)}, "
+    return [f"  Last input {since(now, st.last_input)}, output {since(now, st.last_output)}, "
             "output hang never",
             f'  Last clearing of "show interface" counters {since(now, st.cleared_at)}',
             "  Input queue: 0/75/0/0 (size/max/drops/flushes); "
@@ -144,7 +149,6 @@ def _interface_block(router: Router, intf: InterfaceConfig, st: InterfaceState,
             "  Queueing strategy: fifo",
             f"  Output queue: 0/{hw.output_queue} (size/max)",
             *_rate_lines(c, now), *_counter_lines(c, hw)]
-    return out
 
 
 #: Null0 as ``show interfaces Null0`` describes it: no hardware, a bandwidth of 10 Gbit/s,
@@ -155,20 +159,12 @@ _NULL_BANDWIDTH = 10000000  # Kbit/sec
 
 def _null_block(st: InterfaceState, now: float) -> list[str]:
     """``show interfaces Null0``: always up; its output counts what routes discarded."""
-    c = st.counters
     return [f"{NULL_INTERFACE} is up, line protocol is up ",
             f"  Hardware is {_NULL.hardware}",
             f"  MTU {_NULL.mtu} bytes, BW {_NULL_BANDWIDTH} Kbit/sec, DLY {_NULL.delay} usec, ",
             "     reliability 0/255, txload 0/255, rxload 0/255",
             f"  Encapsulation {_NULL.encapsulation}, loopback not set",
-            f"  Last input {since(now, st.last_input)}, output {since(now, st.last_output)}, "
-            "output hang never",
-            f'  Last clearing of "show interface" counters {since(now, st.cleared_at)}',
-            "  Input queue: 0/75/0/0 (size/max/drops/flushes); "
-            f"Total output drops: {c.output_drops}",
-            "  Queueing strategy: fifo",
-            f"  Output queue: 0/{_NULL.output_queue} (size/max)",
-            *_rate_lines(c, now), *_counter_lines(c, _NULL)]
+            *_traffic_lines(st, _NULL, now)]
 
 
 def _selected(router: Router, only: str | None) -> Iterable[InterfaceConfig]:
