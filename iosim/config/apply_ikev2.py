@@ -1,5 +1,6 @@
 """Handlers of the IKEv2 configuration: ``crypto ikev2 proposal|policy|keyring|profile``,
-their sub-modes, ``crypto ikev2 cookie-challenge|fragmentation`` and ``set ikev2-profile``.
+their sub-modes, ``crypto ikev2 cookie-challenge|fragmentation|window`` and
+``set ikev2-profile``.
 
 Every handler validates first and changes the model last. Several values per line add to
 what a proposal has (``encryption aes-cbc-256 aes-cbc-128``, then ``encryption 3des`` adds
@@ -21,6 +22,8 @@ from iosim.config.crypto_model import SaSettings
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.ikev2_model import (
     INCOMPLETE_PROPOSAL,
+    MAX_WINDOW,
+    WINDOW_SIZE,
     Ikev2Config,
     Ikev2Keyring,
     Ikev2KeyringPeer,
@@ -513,6 +516,21 @@ def _fragmentation(ctx: ApplyContext, m: Match) -> None:
         v2.fragmentation_mtu = None
     else:
         v2.fragmentation, v2.fragmentation_mtu = False, None
+    _changed(ctx)
+
+
+@handles("cv2_window", "cv2_no_window")
+def _window(ctx: ApplyContext, m: Match) -> None:
+    """``crypto ikev2 window <1-20>``: the requests the peer may have in flight on a new IKE
+    SA (announced with N(SET_WINDOW_SIZE)); the default, 5, is kept as no setting."""
+    value = m.get("CV2_WINDOW_N")
+    size = None
+    if m.command == "cv2_window":
+        assert value is not None
+        if not 1 <= int(value) <= MAX_WINDOW:
+            raise invalid_at(m, "CV2_WINDOW_N")
+        size = None if int(value) == WINDOW_SIZE else int(value)
+    _v2(ctx).window = size
     _changed(ctx)
 
 

@@ -20,13 +20,14 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from iosim.ike2.keys import CIPHERS
+from iosim.ike2.sa import WINDOW_SIZE
 
 if TYPE_CHECKING:
     from iosim.config.model import RunningConfig
     from iosim.ike2.sa import IkeProposal
 
-__all__ = ["DEFAULT_PROPOSAL", "Ikev2Config", "Ikev2KeyringPeer", "Ikev2Keyring",
-           "Ikev2Policy", "Ikev2Profile", "Ikev2Proposal", "ikev2_of"]
+__all__ = ["DEFAULT_PROPOSAL", "MAX_WINDOW", "WINDOW_SIZE", "Ikev2Config", "Ikev2KeyringPeer",
+           "Ikev2Keyring", "Ikev2Policy", "Ikev2Profile", "Ikev2Proposal", "ikev2_of"]
 
 #: ``show crypto ikev2 proposal`` names of the DH groups.
 DH_GROUP_TEXT: dict[int, str] = {
@@ -179,6 +180,10 @@ class Ikev2Profile:
         return out
 
 
+#: The largest ``crypto ikev2 window`` IOS accepts.
+MAX_WINDOW = 20
+
+
 @dataclass
 class Ikev2Config:
     """Every ``crypto ikev2`` object of the running-config."""
@@ -192,6 +197,7 @@ class Ikev2Config:
     cookie_challenge: int | None = None
     fragmentation: bool = False
     fragmentation_mtu: int | None = None
+    window: int | None = None  # crypto ikev2 window; None: IOS's default, WINDOW_SIZE
 
     def proposal(self, name: str) -> Ikev2Proposal | None:
         if name == "default":

@@ -29,17 +29,18 @@ INFORMATIONAL    R      READY             D(IKE) -> gone; D(ESP) -> pairs gone, 
 responses        I      READY             completes the request outstanding
 ===============  =====  ================  =============================================
 
-Message IDs (2.3): each side announces its window in IKE_AUTH with N(SET_WINDOW_SIZE) (ours
-is IOS's default, 5); a peer that announces none, or a malformed value, has a window of one,
-and so has everyone until IKE_AUTH is done. We keep up to the peer's window of requests
-outstanding at once (the rest wait in the SA's queue; an IKE SA rekey goes alone), each with
-its own retransmission schedule and its own context for the response, which is matched by
-message ID. We accept any request within our window above the lowest one not yet answered,
-answer it and keep the last ``window`` responses: a repeated request gets its response again;
-an ID outside the window, or answered and forgotten, is dropped. Before a request on a READY
-SA the trace says ``Checking if request will fit in peer window``. Retransmission: 2 s after
-sending, then 4, 8, 16, 32; 64 s after the fifth the exchange is abandoned (an IKE SA being
-negotiated fails; an established one whose DPD probe went unanswered is dead).
+Message IDs (2.3): each side announces its window in IKE_AUTH with N(SET_WINDOW_SIZE) (ours is
+``crypto ikev2 window``, 5 by default, taken as an IKE SA is made); a peer that announces none,
+or a malformed value, has a window of one, and so has everyone until IKE_AUTH is done. We keep
+up to the peer's window of requests outstanding at once (the rest wait in the SA's queue; an
+IKE SA rekey goes alone), each with its own retransmission schedule and its own context for the
+response, which is matched by message ID. We accept any request within our window above the
+lowest one not yet answered, answer it and keep the last ``window`` responses: a repeated
+request gets its response again; an ID outside the window, or answered and forgotten, is
+dropped. Before a request on a READY SA the trace says ``Checking if request will fit in peer
+window``. Retransmission: 2 s after sending, then 4, 8, 16, 32; 64 s after the fifth the
+exchange is abandoned (an IKE SA being negotiated fails; an established one whose DPD probe
+went unanswered is dead).
 
 NAT traversal (2.23): both sides send NAT_DETECTION_*_IP; on a mismatch the initiator moves
 to UDP 4500 for IKE_AUTH, the responder follows when a message arrives there, and every
@@ -119,6 +120,7 @@ from iosim.ike2.payloads import (
 )
 from iosim.ike2.protect import open_sealed, seal
 from iosim.ike2.sa import (
+    WINDOW_SIZE,
     IkeProposal,
     Ikev2Sa,
     Ikev2Settings,
@@ -158,6 +160,7 @@ class Ikev2Engine(AuthExchangeMixin):
                  nat_traversal: bool = True,
                  cookie_threshold: Callable[[], int | None] = lambda: None,
                  fragmentation_mtu: Callable[[], int | None] = lambda: None,
+                 window: Callable[[], int] = lambda: WINDOW_SIZE,
                  spi_in_use: Callable[[int], bool] = lambda spi: False,
                  trace: Callable[[], bool] = _always) -> None:
         self.local = local
@@ -172,6 +175,7 @@ class Ikev2Engine(AuthExchangeMixin):
         self._nat_traversal = nat_traversal
         self._cookie_threshold = cookie_threshold
         self._fragmentation_mtu = fragmentation_mtu  # crypto ikev2 fragmentation [mtu N]
+        self._window = window  # crypto ikev2 window: what a new IKE SA announces
         self._cookie_secret = rand(16)
         self.sas: dict[bytes, Ikev2Sa] = {}  # by our SPI
         self._half_open: dict[tuple[int, bytes], Ikev2Sa] = {}  # responder, by (peer, SPIi)
@@ -482,6 +486,7 @@ class Ikev2Engine(AuthExchangeMixin):
         spi = self._rand(8)
         sa = Ikev2Sa(peer, initiator, spi_i if not initiator else spi,
                      bytes(8) if initiator else spi, self._next_sa_id, now)
+        sa.window = self._window()
         self._next_sa_id += 1
         self.sas[sa.local_spi] = sa
         return sa

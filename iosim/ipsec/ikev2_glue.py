@@ -52,7 +52,7 @@ from iosim.ike2.events import (
     SaDown,
     SaUp,
 )
-from iosim.ike2.sa import Ikev2Settings
+from iosim.ike2.sa import WINDOW_SIZE, Ikev2Settings
 from iosim.ipsec.engine_driver import EngineDriver
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import SaBundle
@@ -136,6 +136,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                 cookie_threshold=lambda: self.config.cookie_challenge,
                 fragmentation_mtu=lambda: (self.config.fragmentation_mtu or 576)
                 if self.config.fragmentation else None,
+                window=lambda: self.config.window or WINDOW_SIZE,
                 spi_in_use=self.sa.spi_in_use,
                 trace=self.debugging)  # the trace's only reader: debug crypto ikev2
             self.engines[local] = engine

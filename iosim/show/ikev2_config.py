@@ -103,6 +103,8 @@ def running_config_section(cfg: RunningConfig) -> list[str]:
     if v2.fragmentation:
         mtu = f" mtu {v2.fragmentation_mtu}" if v2.fragmentation_mtu else ""
         out += [f"crypto ikev2 fragmentation{mtu}", "!"]
+    if v2.window is not None:
+        out += [f"crypto ikev2 window {v2.window}", "!"]
     crypto = cfg.features.get("crypto")
     if isinstance(crypto, CryptoConfig) and not crypto.is_empty():
         out.append("!")  # the ISAKMP lines follow, after IOS's "!" pair

@@ -493,3 +493,59 @@ def test_a_lost_answer_is_given_again_from_the_responders_window(tmp_path: Path)
     assert sum("Building packet for encryption" in m for m in printed) == 2
     c.feed("@R2")
     assert "Remote req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
+
+
+def _windows(tmp_path: Path, r1: int, r2: int) -> LabConsole:
+    """Two children up between routers whose ``crypto ikev2 window`` is ``r1`` and ``r2``."""
+    c = lab(tmp_path, {"acl": HALVES_R1}, {"acl": HALVES_R2})
+    out = run(c, f"@R1\nconf t\ncrypto ikev2 window {r1}\nend\n"
+                 f"@R2\nconf t\ncrypto ikev2 window {r2}\nend\n@R1\n")
+    assert "Invalid" not in out, out
+    assert marks(c.feed(PING)) == [".!!!!"]
+    c.feed("ping 10.0.2.200 source 192.168.1.1 repeat 1")
+    return c
+
+
+def test_crypto_ikev2_window_is_what_each_router_announces_and_honours(tmp_path: Path) -> None:
+    c = _windows(tmp_path, 10, 1)
+    assert "Local window:      10             Remote window:      1 " in c.feed(
+        "show crypto ikev2 sa detailed")
+    c.feed("debug crypto ikev2")
+    out = c.feed("clear crypto sa") + c.feed("@wait 1")
+    # R2 keeps one request at a time: R1's second Delete waits for the first one's answer
+    assert _sent_and_received(out) == [("Sending", "3", "REQUEST"), ("Received", "3", "RESPONSE"),
+                                       ("Sending", "4", "REQUEST"),
+                                       ("Received", "4", "RESPONSE")], out
+    c.feed("@R2")
+    assert "Local window:      1              Remote window:      10 " in c.feed(
+        "show crypto ikev2 sa detailed")
+
+
+def test_a_changed_window_applies_to_the_next_ike_sa(tmp_path: Path) -> None:
+    c = _windows(tmp_path, 3, 5)
+    run(c, "conf t\ncrypto ikev2 window 7\nend")
+    assert "Local window:      3 " in c.feed("show crypto ikev2 sa detailed")
+    run(c, AGAIN)
+    c.feed(PING)
+    assert "Local window:      7 " in c.feed("show crypto ikev2 sa detailed")
+    run(c, "conf t\nno crypto ikev2 window\nend\n" + AGAIN)
+    c.feed(PING)
+    assert "Local window:      5 " in c.feed("show crypto ikev2 sa detailed")
+
+
+def test_crypto_ikev2_window_at_the_prompt(tmp_path: Path) -> None:
+    c = console(tmp_path)
+    run(c, "@R1\nenable\nconf t")
+    assert "<1-20>  Specify window size" in c.feed("crypto ikev2 window ?")
+    for bad in ("21", "0"):
+        out = c.feed(f"crypto ikev2 window {bad}")
+        assert out.strip("\n").splitlines() == [" " * 31 + "^",
+                                                 "% Invalid input detected at '^' marker."], out
+    assert "ikev2" not in c.feed("do show running-config")
+    c.feed("crypto ikev2 window 12")
+    assert "crypto ikev2 window 12\n!" in c.feed("do show running-config")
+    c.feed("crypto ikev2 window 5")  # IOS's default: not listed
+    assert "window" not in c.feed("do show running-config")
+    c.feed("crypto ikev2 window 9")
+    c.feed("no crypto ikev2 window 3")  # any number, or none, removes it
+    assert "window" not in c.feed("do show running-config")
