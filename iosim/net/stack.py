@@ -19,8 +19,8 @@ every frame it sends (the ``transmit`` callback). Time comes from the lab's virt
   transmission, and on arrival before local delivery or forwarding: the place where crypto
   maps and NAT act. A hook returns the datagram (possibly changed) or None to consume it.
 * A route to the discard interface (``Null0``) drops the datagram (counted as Null0's
-  output); a forwarded one is answered with ICMP Unreachable, as IOS's Null0 does by
-  default, unless ``no ip unreachables`` is set on Null0.
+  output, the router's own too, sourced or not); a forwarded one is answered with ICMP
+  Unreachable, as IOS's Null0 does by default, unless ``no ip unreachables`` is set on Null0.
 * Interfaces without Ethernet (tunnels) are someone else's link layer: what is routed out of
   one goes to ``virtual_output`` (the tunnels encapsulate it), and what they decapsulate comes
   back through :meth:`IpStack.receive_ip` as if it had arrived on that interface.
@@ -534,6 +534,8 @@ class IpStack:
             if res is None:
                 return False
             src = self.source_for(interface or res.interface)
+            if src is None and interface is None and res.interface == NULL_INTERFACE:
+                src = 0  # dropped on Null0 as it is sent: it needs no address of ours
             if src is None:
                 return False
         datagram = push_ipv4(Ipv4Packet(tos=tos, identification=self.next_ident(), df=df,

@@ -45,6 +45,15 @@ def test_null0_counts_what_it_discards_and_clear_counters_restarts(tmp_path: Pat
     assert _packets_output(console) == 0
 
 
+def test_the_routers_own_packets_to_null0_are_dropped_and_counted(tmp_path: Path) -> None:
+    console = _discarding(tmp_path)
+    # no source given: Null0 has no address, and the echoes are dropped as they are sent
+    assert marks(run(console, "@R1\nping 172.16.1.1 repeat 3\n")) == ["..."]
+    assert _packets_output(console) == 3
+    assert marks(run(console, "@R1\nping 172.16.1.1 source 192.168.1.1 repeat 2\n")) == [".."]
+    assert _packets_output(console) == 5
+
+
 def test_the_null0_block_is_saved_and_comes_back_after_a_reload(tmp_path: Path) -> None:
     console = _discarding(tmp_path)
     run(console, QUIET)
