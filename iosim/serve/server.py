@@ -13,7 +13,9 @@ The SSH host key is the router's own RSA key (``crypto key generate rsa``), read
 connection: a router without one closes the connection at once, as IOS refuses SSH then.
 Passwords are checked as the vty's ``login`` says (:mod:`iosim.serve.login`), by the
 ``password`` and ``keyboard-interactive`` methods IOS offers; after ``ip ssh
-authentication-retries`` failures the connection ends.
+authentication-retries`` failures the connection ends. A client may ask for the
+``ssh-userauth`` service again before each attempt, as paramiko (netmiko's SSH) does after a
+refused key or a wrong password: IOS answers each request, so the server does too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
+from asyncssh.constants import MSG_SERVICE_ACCEPT, MSG_SERVICE_REQUEST
+from asyncssh.packet import String
 
 from iosim.cli.terminal_lines import vty_config
 from iosim.config.ssh_model import SSH_ALGORITHMS, ssh_of
@@ -247,6 +251,31 @@ class SshSession(_LoopLink, asyncssh.SSHServerSession):  # type: ignore[misc]
             self.chan.resume_reading()
 
 
+_USERAUTH = b"ssh-userauth"
+
+
+def _answer_each_userauth_request(conn: Any) -> None:
+    """Let ``conn`` accept the ``ssh-userauth`` service again while authentication is under
+    way. asyncssh's server accepts it once; paramiko asks before every attempt (a key, then
+    a password; a second password after a wrong one), and IOS and OpenSSH accept each. Any
+    other service, or a request once authentication is over, still ends the connection."""
+    handlers = dict(conn._packet_handlers)  # this connection's own table
+    first_request = handlers[MSG_SERVICE_REQUEST]
+
+    def service_request(conn: Any, pkttype: int, pktid: int, packet: Any) -> None:
+        if not (conn._auth_in_progress and not conn._auth_complete):
+            first_request(conn, pkttype, pktid, packet)
+            return
+        service = packet.get_string()
+        packet.check_end()
+        if service != _USERAUTH:
+            raise asyncssh.ServiceNotAvailable("Unexpected service in service request")
+        conn.send_packet(MSG_SERVICE_ACCEPT, String(service))
+
+    handlers[MSG_SERVICE_REQUEST] = service_request
+    conn._packet_handlers = handlers
+
+
 class SshLogin(asyncssh.SSHServer):  # type: ignore[misc]
     """SSH authentication as a router's vty does it (see the module docstring)."""
 
@@ -261,6 +290,7 @@ class SshLogin(asyncssh.SSHServer):  # type: ignore[misc]
 
     def connection_made(self, conn: Any) -> None:
         self.conn = conn
+        _answer_each_userauth_request(conn)
 
     def begin_auth(self, username: str) -> bool:
         return True

@@ -236,3 +236,28 @@ def test_ssh_window_keys_and_both_password_methods(server: LabServer) -> None:
     for method in ("password", "keyboard-interactive"):
         users = asyncio.run(session(method))
         assert re.search(r"\*\s+2 vty 0\s+admin\s+idle", users), users
+
+
+def test_a_client_may_ask_for_the_userauth_service_before_each_attempt(
+        server: LabServer) -> None:
+    """paramiko (netmiko's SSH) asks for ``ssh-userauth`` again before every attempt: a
+    refused key, then a wrong password, then the right one, all on one connection."""
+    paramiko = pytest.importorskip("paramiko")
+    transport = paramiko.Transport((LOOPBACK, port(server, "R1", "ssh")))
+    try:
+        transport.start_client(timeout=10)
+        with pytest.raises(paramiko.AuthenticationException):
+            transport.auth_publickey("admin", paramiko.ECDSAKey.generate())
+        with pytest.raises(paramiko.AuthenticationException):
+            transport.auth_password("admin", "wrong")
+        transport.auth_password("admin", "admin")
+        assert transport.is_authenticated()
+        shell = transport.open_session(timeout=10)
+        shell.get_pty()
+        shell.invoke_shell()
+        shell.settimeout(10)
+        seen = b""
+        while not seen.endswith(b"R1#"):
+            seen += shell.recv(4096)
+    finally:
+        transport.close()
