@@ -41,6 +41,7 @@ from iosim.config.crypto_model import (
     transform_conflict,
 )
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
+from iosim.config.tunnel_model import tunnel_of
 
 for _mode in (
     Mode("isakmp", "isakmp_line", "(config-isakmp)#", "config"),
@@ -60,6 +61,17 @@ NEW_MAP_NOTE = ("% NOTE: This new crypto map will remain disabled until a peer\n
 
 def _crypto(ctx: ApplyContext) -> CryptoConfig:
     return crypto_of(ctx.config)
+
+
+def isakmp_switch(ctx: ApplyContext) -> None:
+    """``%CRYPTO-6-ISAKMP_ON_OFF`` as IOS logs it: ON when the first crypto map or tunnel
+    protection is applied, OFF when the last one is removed."""
+    crypto = _crypto(ctx)
+    applied = any("crypto_map" in intf.features or tunnel_of(intf).protection is not None
+                  for intf in ctx.config.interfaces.values())
+    if applied != crypto.isakmp_on:
+        crypto.isakmp_on = applied
+        ctx.router.log(f"%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is {'ON' if applied else 'OFF'}")
 
 
 def _changed(ctx: ApplyContext) -> None:
@@ -820,11 +832,8 @@ def _reverse_route(ctx: ApplyContext, m: Match) -> None:
 def _if_crypto_map(ctx: ApplyContext, m: Match) -> None:
     name = m.get("IF_CRYPTO_MAP_NAME") or ""
     intf = ctx.config.interfaces[str(ctx.target)]
-    crypto = _crypto(ctx)
     intf.features["crypto_map"] = name
-    if not crypto.isakmp_on:
-        crypto.isakmp_on = True
-        ctx.router.log("%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is ON")
+    isakmp_switch(ctx)
     _changed(ctx)
 
 
@@ -834,4 +843,5 @@ def _if_no_crypto_map(ctx: ApplyContext, m: Match) -> None:
     name = m.get("IF_CRYPTO_MAP_NAME")
     if name is None or intf.features.get("crypto_map") == name:
         intf.features.pop("crypto_map", None)
+    isakmp_switch(ctx)
     _changed(ctx)

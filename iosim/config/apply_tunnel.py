@@ -21,7 +21,7 @@ from ipaddress import IPv4Address
 from iosim.cli.errors import InvalidInput
 from iosim.cli.interfaces import interface_type
 from iosim.cli.matcher import Match
-from iosim.config.crypto_model import crypto_of
+from iosim.config.apply_crypto import isakmp_switch
 from iosim.config.handlers import ApplyContext, handles, invalid_at
 from iosim.config.model import InterfaceConfig, RunningConfig
 from iosim.config.render import INTERFACE_HEAD_LINES, INTERFACE_LINES, INTERFACE_TAIL_LINES
@@ -105,12 +105,9 @@ def _tunnel_key(ctx: ApplyContext, m: Match) -> None:
 def _tunnel_protection(ctx: ApplyContext, m: Match) -> None:
     intf = _tunnel_only(ctx, m)
     profile = m.get("TUN_PROFILE_NAME") or ""
-    crypto = crypto_of(ctx.config)
     _set_tunnel(ctx, intf, replace(tunnel_of(intf), protection=profile,
                                    shared=m.has("TUN_SHARED")))
-    if not crypto.isakmp_on:
-        crypto.isakmp_on = True
-        ctx.router.log("%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is ON")
+    isakmp_switch(ctx)
     ctx.router.config_changed("crypto")
 
 
@@ -121,6 +118,7 @@ def _no_tunnel_protection(ctx: ApplyContext, m: Match) -> None:
     name = m.get("TUN_PROFILE_NAME")
     if name is None or name == tunnel.protection:
         _set_tunnel(ctx, intf, replace(tunnel, protection=None, shared=False))
+        isakmp_switch(ctx)
         ctx.router.config_changed("crypto")
 
 

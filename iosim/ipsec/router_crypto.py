@@ -82,7 +82,13 @@ class RouterCrypto:
         return self.lifecycle.sad
 
     def _router_event(self, event: str, detail: str) -> None:
-        """A reload forgets every SA and IKE negotiation, as a rebooted router has none."""
+        """A reload forgets every SA and IKE negotiation, as a rebooted router has none; a
+        changed configuration (crypto, ACLs, an interface) retires the pairs it no longer
+        asks for."""
+        if event in ("config", "acls"):
+            self.lifecycle.retire()
+        elif event == "interface":
+            self.lifecycle.retire(detail)
         if event != "reboot":
             return
         self.ike.reset()

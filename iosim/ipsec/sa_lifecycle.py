@@ -11,6 +11,10 @@ turns it into an ``SaBundle`` in the SAD under the crypto map entry the negotiat
   pair that carried traffic, and only while the crypto map still asks for it; the old pair
   serves until the new one is up;
 * expiry at 100 %: a Delete goes to the peer and the pair goes;
+* retirement when the configuration no longer asks for the pair (:meth:`SaLifecycle.retire`:
+  its crypto map entry, peer or ACL line removed, the map taken off the interface, the
+  tunnel shut down or its protection removed): a Delete goes to the peer and the pair goes,
+  as IOS tears down what it no longer has a policy for; the next packet negotiates anew;
 * ``crypto isakmp nat keepalive N`` for an ESP-in-UDP pair: one 0xFF octet to UDP 4500
   whenever the pair has sent nothing for N seconds (RFC 3948 2.3).
 
@@ -96,6 +100,7 @@ class SaLifecycle:
         self._ike: Negotiator | None = None
         # told after a pair was installed or removed (a VTI's line protocol follows them)
         self.watchers: list[Callable[[], None]] = []
+        self._retiring = False
 
     def bind(self, ike: Negotiator) -> None:
         """Register the IKE side (done once, by the crypto plane that owns both)."""
@@ -222,6 +227,23 @@ class SaLifecycle:
             return
         self.ike.tell_deleted(bundle)
         self.remove(bundle)
+
+    def retire(self, interface: str | None = None) -> None:
+        """The configuration changed: every pair it no longer asks for (on ``interface``, or
+        anywhere) is deleted and its peer told. Removing one may change a tunnel's state,
+        which asks again: that question is answered by the pass under way."""
+        if self._retiring:
+            return
+        self._retiring = True
+        try:
+            owners = self.spd.owners()
+            bundles = self.sad.bundles if interface is None else self.sad.on_interface(
+                interface)
+            for b in bundles:
+                if not owners.want(b.interface, b.map_name, b.map_seq, b.peer, b.proxies):
+                    self.expire(b)
+        finally:
+            self._retiring = False
 
     def remove(self, bundle: SaBundle) -> None:
         """Delete a pair from the SAD (and IKE's memory of it), and its reverse route once

@@ -19,7 +19,9 @@ change applies at once:
   transform sets, modes and PFS accept (no ``set pfs`` accepts the initiator's PFS group);
   ``debug crypto ipsec|isakmp`` say why one is refused;
 * ``intents`` -- for each (peer, proxies) being negotiated, the entry the pair will belong to
-  and whether we initiated it (the initiator renews it before it expires).
+  and whether we initiated it (the initiator renews it before it expires);
+* :meth:`Spd.owners` -- whether the configuration still asks for an installed pair: when its
+  entry, peer, ACL line or protected tunnel goes, so does the pair.
 
 Tunnel protection (``tunnel protection ipsec profile``) adds entries of its own
 (``tunnel_entries``, from :mod:`iosim.ipsec.tunnel_protection`): one per protected tunnel,
@@ -57,7 +59,7 @@ from iosim.ipsec.crypto_debug import CryptoDebug
 if TYPE_CHECKING:
     from iosim.router import Router
 
-__all__ = ["Intent", "MapEntry", "Spd", "ike_policy", "proxies_of"]
+__all__ = ["Intent", "MapEntry", "Owners", "Spd", "ike_policy", "proxies_of"]
 
 
 def ike_policy(p: IsakmpPolicy) -> IkePolicy:
@@ -132,6 +134,43 @@ class Intent:
     initiated: bool  # we started it: we also start its rekeys
 
 
+class Owners:
+    """Whether one moment's configuration still asks for pairs made at (interface, map,
+    sequence number) with a peer for proxies. Each interface's entries and each tunnel's
+    profile instance are looked up once, when a pair of theirs is first judged."""
+
+    def __init__(self, spd: Spd) -> None:
+        self._spd = spd
+        self._entries: dict[str, list[MapEntry]] = {}
+
+    def _of(self, interface: str) -> list[MapEntry]:
+        entries = self._entries.get(interface)
+        if entries is None:
+            tunnel = self._spd.tunnel_entry(interface)
+            entries = self._entries[interface] = (
+                [tunnel] if tunnel is not None else []) + self._spd.entries(interface)
+        return entries
+
+    def want(self, interface: str, map_name: str, seq: int, peer: int,
+             proxies: ProxyIdentity) -> bool:
+        """The entry is still there (its crypto map applied to the interface, or the tunnel
+        still up and protected), the peer still one of its own (any, for a dynamic entry)
+        and the proxies still covered (an ACL line; a tunnel's own proxies). What the entry
+        is set to (transform sets, PFS, lifetimes) does not matter: that applies from the
+        next negotiation."""
+        for where in self._of(interface):
+            if (where.map_name, where.seq) != (map_name, seq):
+                continue
+            peers = [int(p) for p in where.entry.peers]
+            if where.tunnel:
+                if where.proxies == proxies and peer in peers:
+                    return True
+            elif (where.dynamic or peer in peers) and self._spd.acl_allows(where.entry,
+                                                                            proxies):
+                return True
+        return False
+
+
 class Spd:
     """Crypto map lookups of one router (see the module docstring)."""
 
@@ -139,8 +178,10 @@ class Spd:
         self.router = router
         self.debug = debug
         self.intents: dict[tuple[int, ProxyIdentity], Intent] = {}
-        # the entries of the protected tunnels (set by the tunnel protection)
+        # the entries of the protected tunnels, and one tunnel's (set by the tunnel
+        # protection)
         self.tunnel_entries: Callable[[], list[MapEntry]] = list
+        self.tunnel_entry: Callable[[str], MapEntry | None] = lambda tunnel: None
         # True while the crypto sends what it made itself (ESP/AH, IKE, NAT keepalives):
         # that is never looked up in the crypto map again, so an ACL that permits all IP
         # between the peers themselves leaves IKE and ESP alone, as on IOS
@@ -241,6 +282,10 @@ class Spd:
         return (where in listed
                 and (where.dynamic or any(int(p) == peer for p in entry.peers))
                 and self.acl_allows(entry, proxies))
+
+    def owners(self) -> Owners:
+        """A judge of installed pairs against the configuration as it is now."""
+        return Owners(self)
 
     def select(self, local: int, peer: int, proxies: ProxyIdentity,
                offers: list[Phase2Offer]) -> Phase2Offer | Phase2Refused:

@@ -138,6 +138,7 @@ class TunnelProtection:
         self._retries: dict[str, TimerHandle] = {}
         self._by_tunnel: dict[str, list[SaBundle]] = {}
         spd.tunnel_entries = self.entries
+        spd.tunnel_entry = self.entry
         datapath.claim = self.claim
         lifecycle.watchers.append(self._sad_changed)
         router.stack.output_hooks.append(self.output)
