@@ -36,7 +36,9 @@ __all__ = ["BOOT_SECONDS", "Lab", "LabConsole", "LiveTerminal", "run_transcript"
 #: Longest ``@wait``: a year of virtual time at a time (timestamps end in year 9999, and a
 #: periodic timer fires for every period of the wait).
 MAX_WAIT = 365 * 24 * 3600
-_MIN_PENDING_BYTES = 4096
+#: What a router that is not attached keeps of its console output, at least (its own
+#: ``logging buffered`` size when larger): the newest lines, shown on the next ``@device``.
+_MIN_PENDING_BYTES = 256 * 1024
 
 #: An interactive @wait at least this long (virtual seconds) shows how far it got.
 PROGRESS_AFTER = 60.0
@@ -261,9 +263,19 @@ class LabConsole:
             return (f"% @wait {args[0]}: at most {MAX_WAIT} seconds (one year) at a time; "
                     "the lab's clock is unchanged\n")
         if self.live is None:
-            self.lab.clock.advance(seconds)
-            return self.pending_logs()
+            return self._piped_wait(seconds)
         return self._live_wait(seconds, self.live)
+
+    def _piped_wait(self, seconds: float) -> str:
+        """``@wait`` in a replayed script: every message the attached router printed while
+        the clock ran is the wait's output, none dropped, as a console shows them all."""
+        printed: list[str] = [self.pending_logs()]
+        self._live_log = lambda line: printed.append(line + "\n")
+        try:
+            self.lab.clock.advance(seconds)
+        finally:
+            self._live_log = None
+        return "".join(printed)
 
     def _live_wait(self, seconds: float, live: LiveTerminal) -> str:
         """``@wait`` at an interactive prompt: the clock runs ahead as fast as its events

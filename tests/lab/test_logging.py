@@ -213,3 +213,17 @@ def test_debug_output_is_severity_7_buffered_and_silenced_with_the_console(tmp_p
     run(console, "conf t\nlogging buffered informational\nend\n")
     assert "logging buffered 100000 informational" in console.feed(
         "show running-config | include logging buffered")
+
+
+def test_a_replayed_wait_prints_every_message_of_the_attached_router(tmp_path: Path) -> None:
+    """A script's ``@wait`` shows all the attached router printed meanwhile, as its console
+    would: the whole main mode a ping set off, not the last few kilobytes of it."""
+    c = seeded(tmp_path)
+    run(c, "clear arp-cache\ndebug crypto isakmp")
+    out = c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1") + c.feed("@wait 30")
+    assert len(out) > 8192
+    for step in ("retransmitting phase 1 MM_NO_STATE", "New State = IKE_I_MM2",
+                 "New State = IKE_I_MM4", "New State = IKE_I_MM6", "IKE_QM_PHASE2_COMPLETE"):
+        assert step in out, step
+    times = re.findall(r"^\*Mar  1 (\d\d:\d\d:\d\d\.\d{3}):", out, re.M)
+    assert times == sorted(times)

@@ -144,14 +144,14 @@ def test_a_report_that_cannot_be_written_is_said_and_the_grade_shown(tmp_path: P
 
 
 def test_pending_logs_of_other_devices_are_bounded(tmp_path: Path) -> None:
-    """Messages of a device the console is not attached to wait in a buffer bounded like
-    the router's logging buffer: the newest are kept."""
+    """Messages of a device the console is not attached to wait in a bounded buffer (256
+    KiB, or the router's logging buffer if larger): the newest are kept."""
     c = _console(tmp_path)
     r2 = c.lab.routers["R2"]
     for i in range(20_000):
         r2.log(f"%SYS-5-CONFIG_I: message {i}")
     pending = c._logs["R2"]
-    assert pending.size <= 4096 + 100 and len(pending.lines) < 100
+    assert 256 * 1024 - 100 <= pending.size <= 256 * 1024 and len(pending.lines) < 10_000
     shown = c.feed("@R2")
     assert "message 19999\n" in shown and "message 0\n" not in shown
 
