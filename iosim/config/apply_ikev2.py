@@ -83,10 +83,16 @@ def _proposal(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("ikev2_proposal", name)
 
 
+#: IOS's answer to ``no crypto ikev2 proposal`` while a policy lists the proposal
+PROPOSAL_IN_USE = "% Cannot remove as proposal is in use."
+
+
 @handles("cv2_no_proposal")
 def _no_proposal(ctx: ApplyContext, m: Match) -> None:
     name = m.get("CV2_PROPOSAL_NAME") or ""
     v2 = _v2(ctx)
+    if any(name in policy.proposals for policy in v2.policies.values()):
+        raise CommandRejected(PROPOSAL_IN_USE)  # a policy naming nothing would be left
     v2.proposals.pop(name, None)
     if name == "default":
         v2.default_proposal = False
@@ -358,17 +364,38 @@ def _profile(ctx: ApplyContext, m: Match) -> Enter:
     return Enter("ikev2_profile", name)
 
 
+def _profile_user(ctx: ApplyContext, name: str) -> str | None:
+    """What uses IKEv2 profile ``name`` (``set ikev2-profile``), the first found: ``crypto
+    map M 10``, ``crypto dynamic-map D 10`` or ``ipsec profile P``; None when nothing does."""
+    from iosim.config.crypto_model import CryptoMapEntry, IpsecProfile, crypto_of
+
+    crypto = crypto_of(ctx.config)
+    users: list[CryptoMapEntry | IpsecProfile] = list(crypto.ipsec_profiles.values())
+    for maps in (crypto.maps, crypto.dynamic_maps):
+        for cmap in maps.values():
+            users.extend(cmap.entries.values())
+    for user in users:
+        if user.ikev2_profile != name:
+            continue
+        if isinstance(user, IpsecProfile):
+            return f"ipsec profile {user.name}"
+        kind = "dynamic-map" if user.is_dynamic_map else "map"
+        return f"crypto {kind} {user.map_name} {user.seq}"
+    return None
+
+
 @handles("cv2_no_profile")
 def _no_profile(ctx: ApplyContext, m: Match) -> None:
+    """Refused while a crypto map entry or an IPsec profile uses it, as IOS refuses to remove
+    a proposal a policy uses: the map would otherwise fall back to IKEv1 unannounced."""
     name = m.get("CV2_PROFILE_NAME") or ""
-    if _v2(ctx).profiles.pop(name, None) is None:
+    v2 = _v2(ctx)
+    if name not in v2.profiles:
         return
-    from iosim.config.apply_crypto import _all_settings
-    from iosim.config.crypto_model import crypto_of
-
-    for settings in _all_settings(crypto_of(ctx.config)):
-        if settings.ikev2_profile == name:
-            settings.ikev2_profile = None
+    user = _profile_user(ctx, name)
+    if user is not None:
+        raise CommandRejected(f"% Cannot remove as profile is in use by {user}.")
+    del v2.profiles[name]
     _changed(ctx)
 
 

@@ -198,6 +198,7 @@ class CryptoDataPath:
                      else tunnel_encapsulate(out.esp, out.seq, self.rand, inner, *ends,
                                              ident=ident, ttl=255, udp_ports=udp))
         bundle.counters.encaps += 1
+        out.packets += 1
         if bundle.authenticated:
             bundle.counters.digest += 1
         bundle.last_out = self.clock.now
@@ -261,6 +262,7 @@ class CryptoDataPath:
                 f"src_addr= {format_ip(flow.dst)}, prot= {flow.protocol}")
             return None
         bundle.counters.decaps += 1
+        inb.packets += 1
         if bundle.authenticated:
             bundle.counters.verify += 1
         self.ike.note_traffic(bundle, True)

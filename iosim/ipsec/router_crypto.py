@@ -177,10 +177,13 @@ class RouterCrypto:
         self.ike.pump_all()
 
     def clear_sa_counters(self) -> None:
-        """``clear crypto sa counters``: every flow's packet counters start again from zero
-        (the SAs stay)."""
+        """``clear crypto sa counters``: every flow's packet counters, and each SA's own
+        (the engine connection's Encrypt and Decrypt), start again from zero (the SAs
+        stay)."""
         for counters in self.lifecycle.flow_counters.values():
             counters.reset()
+        for bundle in self.sad.bundles:
+            bundle.inbound.packets = bundle.outbound.packets = 0
 
     def clear_isakmp(self, conn_id: int | None = None) -> None:
         """``clear crypto isakmp [CONN-ID]``: delete every ISAKMP SA, or the one with that

@@ -58,6 +58,7 @@ class OneWaySa:
     lifetime_seconds: int
     lifetime_kilobytes: int
     octets: int = 0
+    packets: int = 0  # encrypted (outbound) or decrypted (inbound) through this very SA
     seq: int = 0  # outbound: last sequence number sent
     replay: ReplayWindow | None = None  # inbound, ESP
     ah: AhSa | None = None

@@ -471,7 +471,9 @@ def _ike_algorithm(s: IsakmpSaState) -> str:
 
 
 def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]) -> str:
-    """``show crypto engine connections active`` (the 15.x table)."""
+    """``show crypto engine connections active`` (the 15.x table): one row per SA, with
+    the packets that SA itself encrypted or decrypted (its flow's ``#pkts`` add up every
+    pair it has had)."""
     out = ["Crypto Engine Connections", "",
            "   ID  Type    Algorithm           Encrypt  Decrypt LastSeqN IP-Address"]
     rows: list[tuple[int, str]] = []
@@ -480,9 +482,9 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
         inb, outb = b.inbound, b.outbound
         last = inb.replay.top if inb.replay is not None else 0
         rows.append((inb.conn_id, f"{inb.conn_id:>5}  {'IPsec':<8}{alg:<20}{0:>7}"
-                                  f"{b.counters.decaps:>9}{last:>9} {format_ip(b.local)}"))
+                                  f"{inb.packets:>9}{last:>9} {format_ip(b.local)}"))
         rows.append((outb.conn_id, f"{outb.conn_id:>5}  {'IPsec':<8}{alg:<20}"
-                                   f"{b.counters.encaps:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
+                                   f"{outb.packets:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
     for s in states:
         if s.state != "QM_IDLE" or s.status != "ACTIVE":
             continue  # only negotiated ISAKMP SAs hold an engine connection

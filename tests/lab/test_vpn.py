@@ -155,6 +155,10 @@ def test_rekey_under_a_continuous_ping_loses_nothing(tmp_path: Path) -> None:
     assert ipsec.split("current outbound spi: ")[1].split()[0] != first_spi
     assert ipsec.count("      spi: ") == 2  # only the new pair is left
     assert "    #pkts encaps: 6004, #pkts encrypt: 6004" in ipsec  # the flow's count goes on
+    inbound, outbound = (row for row in _engine_rows(console).values() if row[0] == "IPsec")
+    decrypted, last_seq = int(inbound[3]), int(inbound[4])
+    assert 0 < decrypted == last_seq < 6004  # the new pair's own count, not the flow's
+    assert int(outbound[2]) == decrypted  # every echo it sent was answered through it
 
 
 def test_the_other_crypto_show_commands_tell_the_same_story(tmp_path: Path) -> None:
@@ -176,6 +180,32 @@ def test_the_other_crypto_show_commands_tell_the_same_story(tmp_path: Path) -> N
         "    1  IPsec   AES256+SHA256             0        4        4 198.51.100.1",
         "    2  IPsec   AES256+SHA256             4        0        0 198.51.100.1",
         " 1001  IKE     SHA256+AES256             0        0        0 198.51.100.1"]
+
+
+
+def _engine_rows(console: LabConsole) -> dict[int, list[str]]:
+    """``show crypto engine connections active``'s rows by conn-id (their other columns)."""
+    rows = console.feed("show crypto engine connections active").splitlines()[3:]
+    return {int(row.split()[0]): row.split()[1:] for row in rows if row.strip()}
+
+
+def test_each_engine_connection_counts_the_packets_of_its_own_sa(tmp_path: Path) -> None:
+    console = _seed(tmp_path)
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+    console.feed("clear crypto sa")
+    assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    rows = _engine_rows(console)
+    # the new pair (conn-ids 3 and 4) carried the last ping's 4 echoes and 4 replies
+    assert rows[3] == ["IPsec", "AES256+SHA256", "0", "4", "4", "198.51.100.1"]
+    assert rows[4] == ["IPsec", "AES256+SHA256", "4", "0", "0", "198.51.100.1"]
+    # while the flow's #pkts count every packet it ever protected
+    ipsec = console.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 13, #pkts encrypt: 13, #pkts digest: 13" in ipsec
+    assert "    #pkts decaps: 13, #pkts decrypt: 13, #pkts verify: 13" in ipsec
+    console.feed("@R2")
+    rows = _engine_rows(console)
+    assert rows[3][2:5] == ["0", "4", "4"] and rows[4][2:5] == ["4", "0", "0"]
 
 
 def test_cleartext_that_should_have_been_encrypted_is_dropped(tmp_path: Path) -> None:

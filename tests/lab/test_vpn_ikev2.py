@@ -235,6 +235,49 @@ def test_smart_defaults_and_incomplete_configuration(tmp_path: Path) -> None:
     assert "Invalid input" in out
 
 
+
+def _settled(config: str) -> list[str]:
+    """A running-config without its header's times."""
+    return [line for line in config.splitlines() if not line.startswith("! Last ")]
+
+
+def test_ikev2_objects_in_use_cannot_be_removed(tmp_path: Path) -> None:
+    c = lab(tmp_path)
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
+    before = c.feed("show running-config")
+    run(c, "conf t")
+    # IOS's refusal while a policy lists the proposal; nothing changes
+    assert c.feed("no crypto ikev2 proposal PROP") == "% Cannot remove as proposal is in use.\n"
+    assert c.feed("no crypto ikev2 profile PROF") == (
+        "% Cannot remove as profile is in use by crypto map MYMAP 10.\n")
+    run(c, "crypto ipsec profile VTI\nset ikev2-profile PROF\nexit\ncrypto map MYMAP 10\n"
+           "no set ikev2-profile\nexit")
+    assert c.feed("no crypto ikev2 profile PROF") == (
+        "% Cannot remove as profile is in use by ipsec profile VTI.\n")
+    run(c, "crypto map MYMAP 10\nset ikev2-profile PROF\nexit\nno crypto ipsec profile VTI\nend")
+    assert _settled(c.feed("show running-config")) == _settled(before)
+    assert "Proposal    : PROP" in c.feed("show crypto ikev2 policy")
+    assert marks(c.feed("ping 10.0.2.10 source 192.168.1.1")) == ["!!!!!"]
+    assert "READY" in c.feed("show crypto ikev2 sa")
+    # once nothing uses them they go, the policy before its proposal
+    run(c, "conf t\ncrypto map MYMAP 10\nno set ikev2-profile\nexit\nno crypto ikev2 profile PROF\n"
+           "no crypto ikev2 policy POL\nno crypto ikev2 proposal PROP\nend")
+    config = c.feed("show running-config")
+    assert "crypto ikev2 profile PROF" not in config and "ikev2 proposal PROP" not in config
+
+
+
+def test_a_dynamic_map_entry_holds_its_ikev2_profile_too(tmp_path: Path) -> None:
+    c = console(tmp_path)
+    run(c, "@R2\nenable\nconf t\ncrypto ikev2 profile PROF\nexit\n"
+           "crypto dynamic-map DYN 10\nset ikev2-profile PROF\nexit")
+    assert c.feed("no crypto ikev2 profile PROF") == (
+        "% Cannot remove as profile is in use by crypto dynamic-map DYN 10.\n")
+    run(c, "no crypto dynamic-map DYN 10")
+    assert c.feed("no crypto ikev2 profile PROF") == ""
+    assert "ikev2 profile" not in c.feed("do show running-config")
+
+
 def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
         tmp_path: Path) -> None:
     short = {"extra_map": "set pfs group14\nset security-association lifetime seconds 120",
