@@ -190,7 +190,7 @@ def _policy_target(ctx: ApplyContext) -> Ikev2Policy:
 def _policy_proposal(ctx: ApplyContext, m: Match) -> None:
     name = m.get("V2POL_PROPOSAL_NAME") or ""
     if _v2(ctx).proposal(name) is None:
-        raise CommandRejected(f"% IKEv2 proposal {name} does not exist")
+        raise CommandRejected(f"% No Proposal exists with the specified name {name}")
     policy = _policy_target(ctx)
     policy.proposals = _add(policy.proposals, [name])
     _changed(ctx)

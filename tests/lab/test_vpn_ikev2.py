@@ -230,6 +230,8 @@ def test_smart_defaults_and_incomplete_configuration(tmp_path: Path) -> None:
     assert "local authentication method not configured" in out
     out = run(c, "crypto map M 10 ipsec-isakmp\nset ikev2-profile NOPE\n")
     assert "% IKEv2 profile NOPE does not exist" in out
+    out = run(c, "exit\ncrypto ikev2 policy P2\nproposal NOPE\nexit\n")
+    assert "% No Proposal exists with the specified name NOPE" in out
     assert "set ikev2-profile NOPE" not in c.feed("do show running-config")
     out = c.feed("crypto ikev2 proposal X\nencryption aes-cbc-999")
     assert "Invalid input" in out
