@@ -296,7 +296,11 @@ def _show_privilege(session: Session, m: Match) -> str:
 
 @exec_handler("show_terminal")
 def _show_terminal(session: Session, m: Match) -> str:
-    text = (f"Line 0, Location: \"\", Type: \"\"\n"
+    """The session's line: its absolute number (a vty's as ``show users`` prints it, 0 on
+    the console), its length and width, and whether it monitors."""
+    terminal = session.router.terminals.of(session)
+    number = 0 if terminal is None else terminal.absolute
+    text = (f"Line {number}, Location: \"\", Type: \"\"\n"
             f"Length: {session.terminal_length} lines, Width: {session.terminal_width} columns\n"
             "Baud rate (TX/RX) is 9600/9600, no parity, 2 stopbits, 8 databits\n"
             f"Status: PSI Enabled, Ready, Active{', Monitor' if session.monitor else ''}\n")
