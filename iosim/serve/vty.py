@@ -112,7 +112,6 @@ class VtyProcess:
         self._logs: deque[str] = deque(maxlen=MONITOR_QUEUE)
         self._streaming = False
         self._history_at: int | None = None
-        self._more_cr = False  # the key that answered --More-- was a CR
         self._escaped = False  # the key before was Ctrl-^
         self._more_escape = 0  # an arrow's escape sequence ended --More--: 1 after ESC, 2 in it
         self._last_input = time.monotonic()
@@ -401,7 +400,8 @@ class VtyProcess:
                 continue
             pending = session.pending
             if pending is not None and pending.prompt == _MORE:
-                self._more_key(b)
+                if not self.editor.ends_line_end(b):  # a CR's LF is no key at --More--
+                    self._more_key(b)
                 continue
             if self._escaped and b in (ord("x"), ord("X")) and not self.editor.buf:
                 self._escaped = False  # Ctrl-^ x: IOS's escape sequence, nothing to run
@@ -418,9 +418,6 @@ class VtyProcess:
         """One key at ``--More--``: space a page, Return a line, anything else stops."""
         session = self.session
         assert session is not None
-        after_cr, self._more_cr = self._more_cr, b == 0x0D
-        if after_cr and b in (0x0A, 0x00):
-            return  # the LF or NUL of the CR that answered already
         self._more_escape = 1 if b == 0x1B else 0  # an arrow: the rest of it is eaten too
         answer = " " if b == 0x20 else "" if b in (0x0D, 0x0A) else "q"
         self._send(_MORE_ERASE)

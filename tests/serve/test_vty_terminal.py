@@ -1,4 +1,5 @@
-"""A vty's terminal as clients drive it: ``show terminal``'s line number."""
+"""A vty's terminal as clients drive it: the line ends telnet clients send (CR LF, CR NUL)
+at ``--More--`` and ``show terminal``'s line number."""
 
 from __future__ import annotations
 
@@ -19,6 +20,24 @@ def _terminal(t: Telnet) -> tuple[int, int, int]:
     size = re.search(r"Length: (\d+) lines, Width: (\d+) columns", shown)
     assert line and size, shown
     return int(line.group(1)), int(size.group(1)), int(size.group(2))
+
+
+def test_a_commands_cr_lf_or_cr_nul_is_one_return_and_more_waits_for_a_key(
+        server: LabServer) -> None:
+    t = Telnet(port(server, "R1", "telnet"))
+    t.login()
+    t.command("terminal length 5")
+    for end in (b"\r\n", b"\r\0"):
+        t.send(b"show running-config" + end)
+        first = t.expect(" --More-- ")
+        assert first.replace(b"\r\n", b"\n").count(b"\n") == 5  # echo's end, 4 lines
+        assert b"R1#" not in t.read_for(0.5)  # no key pressed: --More-- waits
+        t.send(b"\r" + end[1:])  # Return (CR LF, CR NUL): one line more, then --More--
+        t.expect(" --More-- ")
+        assert b"R1#" not in t.read_for(0.5)
+        t.send("q")
+        t.expect(r"R1#$")
+    t.close()
 
 
 def test_show_terminal_names_the_sessions_own_line(server: LabServer) -> None:
