@@ -220,8 +220,10 @@ class VtyProcess:
     # ------------------------------------------------------------ input
 
     def _next_input(self, timeout: float | None) -> bytes:
-        """The bytes up to and including the next line end (all there is without one);
-        raises _Closed when the connection ends or ``timeout`` wall seconds pass idle."""
+        """The bytes up to and including the next line end (all there is without one), a
+        CR's LF or NUL with it when it is there already; what follows stays for the next
+        call (typed ahead). Raises _Closed when the connection ends or ``timeout`` wall
+        seconds pass idle."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while not self._inbox and not self._logs:
@@ -231,9 +233,7 @@ class VtyProcess:
                 if left is not None and left <= 0:
                     raise _Closed()
                 self._cv.wait(left)
-            end = min((i for i in (self._inbox.find(b"\r"), self._inbox.find(b"\n"))
-                       if i >= 0), default=len(self._inbox) - 1)
-            chunk = bytes(self._inbox[:end + 2])  # a CR's LF or NUL with it
+            chunk = bytes(self._inbox[:_line_end(self._inbox)])
             del self._inbox[:len(chunk)]
             if self._paused and len(self._inbox) < INBOX_LOW:
                 self._paused = False
@@ -248,15 +248,18 @@ class VtyProcess:
         self.editor.echo = echo
         try:
             while True:
-                for b in self._next_input(LOGIN_TIMEOUT):
+                line: bytes | None = None
+                for b in self._next_input(LOGIN_TIMEOUT):  # nothing after its line end
                     key = self.editor.key(b)
                     self._send(key.echo)
                     if key.action == "enter":
-                        self._write("\n")
-                        return from_bytes(self.editor.take())
+                        line = self.editor.take()
                     if key.action == "help" and echo:
                         self.editor.buf.append(b)
                         self._send(b"?")
+                if line is not None:
+                    self._write("\n")
+                    return from_bytes(line)
         except _Closed:
             if not self._closed:
                 word = prompt.strip().rstrip(":")
@@ -531,6 +534,18 @@ class VtyProcess:
 
     def _down(self) -> None:
         self._recall(1)
+
+
+def _line_end(inbox: bytearray) -> int:
+    """How many bytes of ``inbox`` make its first line: up to its CR or LF, and the LF or
+    NUL of a CR LF or CR NUL (all of it when no line end has come)."""
+    ends = [i for i in (inbox.find(b"\r"), inbox.find(b"\n")) if i >= 0]
+    if not ends:
+        return len(inbox)
+    end = min(ends) + 1
+    if inbox[end - 1] == 0x0D and inbox[end:end + 1] in (b"\n", b"\0"):
+        end += 1
+    return end
 
 
 #: What each editing action does to the session.

@@ -1,5 +1,6 @@
 """A vty's terminal as clients drive it: the line ends telnet clients send (CR LF, CR NUL)
-at ``--More--`` and ``show terminal``'s line number."""
+at ``--More--`` and at the login prompts, characters typed ahead, and ``show terminal``'s
+line number."""
 
 from __future__ import annotations
 
@@ -38,6 +39,22 @@ def test_a_commands_cr_lf_or_cr_nul_is_one_return_and_more_waits_for_a_key(
         t.send("q")
         t.expect(r"R1#$")
     t.close()
+
+
+def test_login_keeps_what_is_typed_ahead_after_each_line_end(server: LabServer) -> None:
+    for typed in (b"admin\radmin\r", b"admin\nadmin\n", b"admin\r\0admin\r\0",
+                  b"admin\r\nadmin\rshow privilege\r"):
+        t = Telnet(port(server, "R1", "telnet"))
+        t.expect("Username: ")
+        t.send(typed)
+        t.expect(r"R1#")
+        if typed.endswith(b"privilege\r"):
+            shown = t.expect(r"R1#$")
+            assert b"Current privilege level is 15" in shown and b"% Invalid" not in shown
+        else:
+            t.line("show privilege")
+            t.expect("Current privilege level is 15")
+        t.close()
 
 
 def test_show_terminal_names_the_sessions_own_line(server: LabServer) -> None:
