@@ -8,7 +8,7 @@ from iosim.cli.errors import NotEmulated
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
-from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
+from iosim.cli.session import TERMINAL_MAX, Pending, Session, apply_pipe, exec_handler
 from iosim.config import private_config
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
@@ -148,13 +148,13 @@ def _terminal(session: Session, m: Match) -> str:
     length = m.get("TERM_LENGTH_N")
     width = m.get("TERM_WIDTH_N")
     if length is not None:
-        if int(length) > 512:
+        if int(length) > TERMINAL_MAX:
             raise invalid_at(m, "TERM_LENGTH_N")
-        session.terminal_length = int(length)
+        session.terminal_length, session.length_typed = int(length), True
     elif width is not None:
-        if int(width) > 512:
+        if int(width) > TERMINAL_MAX:
             raise invalid_at(m, "TERM_WIDTH_N")
-        session.terminal_width = int(width)
+        session.terminal_width, session.width_typed = int(width), True
     else:
         session.monitor = not m.has("TERM_NO")
     return ""

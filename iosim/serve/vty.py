@@ -99,6 +99,7 @@ class VtyProcess:
         self.user = user
         self.privilege = privilege
         self.window = window
+        self._resized = window is not None  # a window size the session has not taken yet
         self.command = command
         self.ssh_cipher = ssh_cipher
         self.editor = LineEditor()
@@ -137,9 +138,11 @@ class VtyProcess:
             self._cv.notify_all()
 
     def resize(self, width: int, height: int) -> None:
-        """The client's window changed (NAWS, an SSH window-change)."""
+        """The client's window changed (NAWS, an SSH window-change): the session takes
+        it before the next keys (:meth:`_take_window`)."""
         with self._cv:
             self.window = (width, height)
+            self._resized = True
             self._cv.notify_all()
 
     def lost(self) -> None:
@@ -307,11 +310,9 @@ class VtyProcess:
         vty = router.terminals.free_vty(router.config, self.link.protocol)
         if vty is None:
             return None
-        width, height = self.window or (80, 24)
-        session = Session(router, terminal_length=height if height else 24,
-                          terminal_width=width, line_name=f"vty {vty}",
-                          hangup=self.hangup)
+        session = Session(router, line_name=f"vty {vty}", hangup=self.hangup)
         self.session = session
+        self._take_window()
         self.terminal = Terminal(vty, session, self.link.peer, self.link.protocol,
                                  last_input=router.clock.now, hangup=self.hangup,
                                  cipher=self.ssh_cipher[0], mac=self.ssh_cipher[1])
@@ -319,6 +320,14 @@ class VtyProcess:
         router.monitor_sinks.append(self._monitor)
         router.listeners.append(self._on_router_event)
         return vty_config(router.config, vty)
+
+    def _take_window(self) -> None:
+        """Baton held: the window size the client reported last, if new, to the session
+        (which keeps a ``terminal length`` or ``width`` typed in it)."""
+        with self._cv:
+            window, self._resized = (self.window if self._resized else None), False
+        if window is not None and self.session is not None:
+            self.session.window_changed(*window)
 
     def _serve(self) -> None:
         line = self.runtime.run(self._open_line)
@@ -391,6 +400,7 @@ class VtyProcess:
     # ------------------------------------------------------------ keys (baton held)
 
     def _keys(self, chunk: bytes) -> None:
+        self._take_window()
         self._flush_logs_idle()
         session, terminal = self.session, self.terminal
         assert session is not None and terminal is not None

@@ -1,17 +1,25 @@
 """A vty's terminal as clients drive it: the line ends telnet clients send (CR LF, CR NUL)
-at ``--More--`` and at the login prompts, characters typed ahead, and ``show terminal``'s
-line number."""
+at ``--More--`` and at the login prompts, characters typed ahead, the window size (telnet
+NAWS, SSH window changes) against ``terminal length``, and ``show terminal``'s line number."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
-from servekit import Telnet, port
+import asyncssh
+from servekit import LOOPBACK, Telnet, port
 
 from iosim.serve.server import LabServer
 
 IAC, WILL, WONT, DO, DONT, SB, SE = b"\xff", b"\xfb", b"\xfc", b"\xfd", b"\xfe", b"\xfa", b"\xf0"
 ECHO, NAWS = b"\x01", b"\x1f"
+
+
+def _naws(width: int, height: int) -> bytes:
+    size = width.to_bytes(2, "big") + height.to_bytes(2, "big")
+    return IAC + SB + NAWS + size + IAC + SE
 
 
 def _terminal(t: Telnet) -> tuple[int, int, int]:
@@ -65,3 +73,57 @@ def test_show_terminal_names_the_sessions_own_line(server: LabServer) -> None:
     assert "*  3 vty 1" in b.command("show users")
     a.close()
     b.close()
+
+
+def test_telnet_naws_sets_length_and_width_and_terminal_length_0_stays(
+        server: LabServer) -> None:
+    t = Telnet(port(server, "R1", "telnet"))
+    t.send(IAC + WILL + NAWS + _naws(132, 50))  # in the first packet, before the login
+    t.login()
+    assert _terminal(t)[1:] == (50, 132)
+    t.send(_naws(100, 8))  # the window changes later
+    assert _terminal(t)[1:] == (8, 100)
+    t.line("show running-config")
+    page = t.expect(" --More-- ")
+    assert page.replace(b"\r\n", b"\n").count(b"\n") == 8  # echo's end, 7 lines
+    t.send("q")
+    t.expect(r"R1#$")
+    t.command("terminal length 0")
+    t.send(_naws(90, 40))
+    assert _terminal(t)[1:] == (0, 90)  # the typed length stays; the width follows
+    t.command("terminal width 120")
+    t.send(_naws(70, 30))
+    assert _terminal(t)[1:] == (0, 120)
+    t.close()
+
+
+def test_ssh_window_changes_after_the_pty_set_length_and_width(server: LabServer) -> None:
+    async def session() -> list[str]:
+        async with asyncssh.connect(LOOPBACK, port(server, "R1", "ssh"), username="admin",
+                                    password="admin", known_hosts=None) as conn:
+            proc = await conn.create_process(term_type="vt100", term_size=(80, 10))
+            seen: list[str] = []
+
+            async def show_terminal() -> None:
+                proc.stdin.write("show terminal\r")
+                text = ""
+                while not re.search(r"Status:.*\r?\n.*R1#$", text, re.S):
+                    text += await asyncio.wait_for(proc.stdout.read(4096), 10)
+                seen.append(text)
+
+            await show_terminal()
+            proc.change_terminal_size(100, 30)
+            time.sleep(0.2)
+            await show_terminal()
+            proc.stdin.write("terminal length 0\r")
+            proc.change_terminal_size(110, 40)
+            time.sleep(0.2)
+            await show_terminal()
+            proc.stdin.write("quit\r")
+            await asyncio.wait_for(proc.wait_closed(), 10)
+            return seen
+
+    shown = asyncio.run(session())
+    assert "Length: 10 lines, Width: 80 columns" in shown[0]
+    assert "Length: 30 lines, Width: 100 columns" in shown[1]
+    assert "Length: 0 lines, Width: 110 columns" in shown[2]
