@@ -1,6 +1,7 @@
 """A vty's terminal as clients drive it: the line ends telnet clients send (CR LF, CR NUL)
 at ``--More--`` and at the login prompts, characters typed ahead, the window size (telnet
-NAWS, SSH window changes) against ``terminal length``, and ``show terminal``'s line number."""
+NAWS, SSH window changes) against ``terminal length``, ``show terminal``'s line number and
+telnet's ECHO option (IOS answers ``DONT ECHO`` and echoes on)."""
 
 from __future__ import annotations
 
@@ -127,3 +128,18 @@ def test_ssh_window_changes_after_the_pty_set_length_and_width(server: LabServer
     assert "Length: 10 lines, Width: 80 columns" in shown[0]
     assert "Length: 30 lines, Width: 100 columns" in shown[1]
     assert "Length: 0 lines, Width: 110 columns" in shown[2]
+
+
+def test_dont_echo_is_answered_wont_echo_and_the_vty_echoes_on_as_ios_does(
+        server: LabServer) -> None:
+    t = Telnet(port(server, "R1", "telnet"))
+    t.login()
+    t.send(IAC + DONT + ECHO)
+    t.expect(re.escape(IAC + WONT + ECHO))
+    t.line("show privilege")  # netmiko's telnet refuses ECHO and waits for this echo
+    assert t.expect(r"R1#$").startswith(b"show privilege\r\nCurrent privilege level is 15")
+    t.send(IAC + DO + ECHO)
+    t.expect(re.escape(IAC + WILL + ECHO))
+    t.line("show privilege")
+    assert t.expect(r"R1#$").startswith(b"show privilege\r\n")
+    t.close()
