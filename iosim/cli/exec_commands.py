@@ -8,7 +8,7 @@ from iosim.cli.errors import NotEmulated
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
-from iosim.cli.session import Pending, Session, apply_pipe, exec_handler
+from iosim.cli.session import TERMINAL_MAX, Pending, Session, apply_pipe, exec_handler
 from iosim.config import private_config
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
@@ -148,13 +148,13 @@ def _terminal(session: Session, m: Match) -> str:
     length = m.get("TERM_LENGTH_N")
     width = m.get("TERM_WIDTH_N")
     if length is not None:
-        if int(length) > 512:
+        if int(length) > TERMINAL_MAX:
             raise invalid_at(m, "TERM_LENGTH_N")
-        session.terminal_length = int(length)
+        session.terminal_length, session.length_typed = int(length), True
     elif width is not None:
-        if int(width) > 512:
+        if int(width) > TERMINAL_MAX:
             raise invalid_at(m, "TERM_WIDTH_N")
-        session.terminal_width = int(width)
+        session.terminal_width, session.width_typed = int(width), True
     else:
         session.monitor = not m.has("TERM_NO")
     return ""
@@ -296,7 +296,11 @@ def _show_privilege(session: Session, m: Match) -> str:
 
 @exec_handler("show_terminal")
 def _show_terminal(session: Session, m: Match) -> str:
-    text = (f"Line 0, Location: \"\", Type: \"\"\n"
+    """The session's line: its absolute number (a vty's as ``show users`` prints it, 0 on
+    the console), its length and width, and whether it monitors."""
+    terminal = session.router.terminals.of(session)
+    number = 0 if terminal is None else terminal.absolute
+    text = (f"Line {number}, Location: \"\", Type: \"\"\n"
             f"Length: {session.terminal_length} lines, Width: {session.terminal_width} columns\n"
             "Baud rate (TX/RX) is 9600/9600, no parity, 2 stopbits, 8 databits\n"
             f"Status: PSI Enabled, Ready, Active{', Monitor' if session.monitor else ''}\n")

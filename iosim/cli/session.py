@@ -63,6 +63,8 @@ def exec_handler(*rules: str) -> Callable[[ExecHandler], ExecHandler]:
 Continuation = Callable[[str], str]
 
 HISTORY_SIZE = 20  # lines kept per history (IOS: terminal history size)
+#: The longest ``terminal length`` and widest ``terminal width`` IOS takes.
+TERMINAL_MAX = 512
 
 
 @dataclass
@@ -85,6 +87,10 @@ class Session:
     target: object = None
     terminal_length: int = 24
     terminal_width: int = 80
+    #: ``terminal length`` / ``terminal width`` typed in this session: the client's window
+    #: size (:meth:`window_changed`) no longer changes that setting
+    length_typed: bool = False
+    width_typed: bool = False
     monitor: bool = False
     line_name: str = "con 0"
     #: What was typed, by mode: IOS keeps one history for EXEC (user and privileged) and
@@ -110,6 +116,16 @@ class Session:
         from iosim import features
 
         features.load()
+
+    def window_changed(self, width: int, height: int) -> None:
+        """The client's terminal reported its size (telnet NAWS, an SSH pty or window
+        change): the length and width follow it, as a vty does, except the ones typed
+        with ``terminal length`` or ``terminal width`` here (``terminal length 0`` stays).
+        A 0 (size not known) changes nothing; sizes stop at the commands' 512."""
+        if height and not self.length_typed:
+            self.terminal_length = min(height, TERMINAL_MAX)
+        if width and not self.width_typed:
+            self.terminal_width = min(width, TERMINAL_MAX)
 
     # ------------------------------------------------------------ prompt
 

@@ -67,12 +67,9 @@ class LineEditor:
         """One byte typed."""
         if self._escape is not None:
             return self._escape_key(b)
-        if self._after_cr:
-            self._after_cr = False
-            if b in (0x0A, 0x00):  # CR LF or CR NUL: one line end
-                return Key()
+        if self.ends_line_end(b):
+            return Key()
         if b in (0x0D, 0x0A):
-            self._after_cr = b == 0x0D
             return Key(action="enter")
         if b == 0x1B:
             self._escape = bytearray()
@@ -93,6 +90,16 @@ class LineEditor:
             return Key(_BELL if self.echo else b"")
         self.buf.append(b)
         return Key(bytes((b,)) if self.echo else b"")
+
+    def ends_line_end(self, b: int) -> bool:
+        """Whether ``b`` is the LF or NUL of a CR LF or CR NUL whose CR came just before
+        (then it is part of that line end, not a key of its own).
+
+        Every byte typed must pass here once, in order: :meth:`key` does it, and the vty
+        does it for the bytes that answer ``--More--`` instead, so a command's CR and its
+        LF make one Return wherever each of them lands."""
+        after_cr, self._after_cr = self._after_cr, b == 0x0D
+        return after_cr and b in (0x0A, 0x00)
 
     def _escape_key(self, b: int) -> Key:
         seq = self._escape

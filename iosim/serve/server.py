@@ -206,6 +206,7 @@ class SshSession(_LoopLink, asyncssh.SSHServerSession):  # type: ignore[misc]
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int,
                               pixheight: int) -> None:
+        self.window = (width, height)
         if self.vty is not None:
             self.vty.resize(width, height)
 

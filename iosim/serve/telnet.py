@@ -7,7 +7,10 @@ connection and returns a :class:`TelnetInput`, the user's data with every comman
 out, what to send back, and the window size the client reported. IOS opens a vty with
 ``WILL ECHO``, ``WILL SUPPRESS-GO-AHEAD`` and ``DO NAWS`` (:data:`GREETING`): the router
 echoes what is typed, and the client reports its window (RFC 1073), which sets the
-session's terminal width and length.
+session's terminal width and length. A ``DONT ECHO`` is answered ``WONT ECHO``, as IOS's
+``debug telnet`` shows it doing, yet the vty goes on echoing, as IOS's does: automation
+clients built on Python's telnetlib refuse every option (netmiko sends ``DONT ECHO``) and
+still wait for each command's echo.
 
 Options are negotiated as RFC 1143 says, so that no exchange can loop: a request for the
 state an option is already in gets no answer, a request for an option the vty does not

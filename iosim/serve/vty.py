@@ -99,6 +99,7 @@ class VtyProcess:
         self.user = user
         self.privilege = privilege
         self.window = window
+        self._resized = window is not None  # a window size the session has not taken yet
         self.command = command
         self.ssh_cipher = ssh_cipher
         self.editor = LineEditor()
@@ -112,7 +113,6 @@ class VtyProcess:
         self._logs: deque[str] = deque(maxlen=MONITOR_QUEUE)
         self._streaming = False
         self._history_at: int | None = None
-        self._more_cr = False  # the key that answered --More-- was a CR
         self._escaped = False  # the key before was Ctrl-^
         self._more_escape = 0  # an arrow's escape sequence ended --More--: 1 after ESC, 2 in it
         self._last_input = time.monotonic()
@@ -138,9 +138,11 @@ class VtyProcess:
             self._cv.notify_all()
 
     def resize(self, width: int, height: int) -> None:
-        """The client's window changed (NAWS, an SSH window-change)."""
+        """The client's window changed (NAWS, an SSH window-change): the session takes
+        it before the next keys (:meth:`_take_window`)."""
         with self._cv:
             self.window = (width, height)
+            self._resized = True
             self._cv.notify_all()
 
     def lost(self) -> None:
@@ -221,8 +223,10 @@ class VtyProcess:
     # ------------------------------------------------------------ input
 
     def _next_input(self, timeout: float | None) -> bytes:
-        """The bytes up to and including the next line end (all there is without one);
-        raises _Closed when the connection ends or ``timeout`` wall seconds pass idle."""
+        """The bytes up to and including the next line end (all there is without one), a
+        CR's LF or NUL with it when it is there already; what follows stays for the next
+        call (typed ahead). Raises _Closed when the connection ends or ``timeout`` wall
+        seconds pass idle."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while not self._inbox and not self._logs:
@@ -232,9 +236,7 @@ class VtyProcess:
                 if left is not None and left <= 0:
                     raise _Closed()
                 self._cv.wait(left)
-            end = min((i for i in (self._inbox.find(b"\r"), self._inbox.find(b"\n"))
-                       if i >= 0), default=len(self._inbox) - 1)
-            chunk = bytes(self._inbox[:end + 2])  # a CR's LF or NUL with it
+            chunk = bytes(self._inbox[:_line_end(self._inbox)])
             del self._inbox[:len(chunk)]
             if self._paused and len(self._inbox) < INBOX_LOW:
                 self._paused = False
@@ -249,15 +251,18 @@ class VtyProcess:
         self.editor.echo = echo
         try:
             while True:
-                for b in self._next_input(LOGIN_TIMEOUT):
+                line: bytes | None = None
+                for b in self._next_input(LOGIN_TIMEOUT):  # nothing after its line end
                     key = self.editor.key(b)
                     self._send(key.echo)
                     if key.action == "enter":
-                        self._write("\n")
-                        return from_bytes(self.editor.take())
+                        line = self.editor.take()
                     if key.action == "help" and echo:
                         self.editor.buf.append(b)
                         self._send(b"?")
+                if line is not None:
+                    self._write("\n")
+                    return from_bytes(line)
         except _Closed:
             if not self._closed:
                 word = prompt.strip().rstrip(":")
@@ -305,11 +310,9 @@ class VtyProcess:
         vty = router.terminals.free_vty(router.config, self.link.protocol)
         if vty is None:
             return None
-        width, height = self.window or (80, 24)
-        session = Session(router, terminal_length=height if height else 24,
-                          terminal_width=width, line_name=f"vty {vty}",
-                          hangup=self.hangup)
+        session = Session(router, line_name=f"vty {vty}", hangup=self.hangup)
         self.session = session
+        self._take_window()
         self.terminal = Terminal(vty, session, self.link.peer, self.link.protocol,
                                  last_input=router.clock.now, hangup=self.hangup,
                                  cipher=self.ssh_cipher[0], mac=self.ssh_cipher[1])
@@ -317,6 +320,14 @@ class VtyProcess:
         router.monitor_sinks.append(self._monitor)
         router.listeners.append(self._on_router_event)
         return vty_config(router.config, vty)
+
+    def _take_window(self) -> None:
+        """Baton held: the window size the client reported last, if new, to the session
+        (which keeps a ``terminal length`` or ``width`` typed in it)."""
+        with self._cv:
+            window, self._resized = (self.window if self._resized else None), False
+        if window is not None and self.session is not None:
+            self.session.window_changed(*window)
 
     def _serve(self) -> None:
         line = self.runtime.run(self._open_line)
@@ -389,6 +400,7 @@ class VtyProcess:
     # ------------------------------------------------------------ keys (baton held)
 
     def _keys(self, chunk: bytes) -> None:
+        self._take_window()
         self._flush_logs_idle()
         session, terminal = self.session, self.terminal
         assert session is not None and terminal is not None
@@ -401,7 +413,8 @@ class VtyProcess:
                 continue
             pending = session.pending
             if pending is not None and pending.prompt == _MORE:
-                self._more_key(b)
+                if not self.editor.ends_line_end(b):  # a CR's LF is no key at --More--
+                    self._more_key(b)
                 continue
             if self._escaped and b in (ord("x"), ord("X")) and not self.editor.buf:
                 self._escaped = False  # Ctrl-^ x: IOS's escape sequence, nothing to run
@@ -418,9 +431,6 @@ class VtyProcess:
         """One key at ``--More--``: space a page, Return a line, anything else stops."""
         session = self.session
         assert session is not None
-        after_cr, self._more_cr = self._more_cr, b == 0x0D
-        if after_cr and b in (0x0A, 0x00):
-            return  # the LF or NUL of the CR that answered already
         self._more_escape = 1 if b == 0x1B else 0  # an arrow: the rest of it is eaten too
         answer = " " if b == 0x20 else "" if b in (0x0D, 0x0A) else "q"
         self._send(_MORE_ERASE)
@@ -534,6 +544,18 @@ class VtyProcess:
 
     def _down(self) -> None:
         self._recall(1)
+
+
+def _line_end(inbox: bytearray) -> int:
+    """How many bytes of ``inbox`` make its first line: up to its CR or LF, and the LF or
+    NUL of a CR LF or CR NUL (all of it when no line end has come)."""
+    ends = [i for i in (inbox.find(b"\r"), inbox.find(b"\n")) if i >= 0]
+    if not ends:
+        return len(inbox)
+    end = min(ends) + 1
+    if inbox[end - 1] == 0x0D and inbox[end:end + 1] in (b"\n", b"\0"):
+        end += 1
+    return end
 
 
 #: What each editing action does to the session.
