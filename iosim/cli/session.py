@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput, NotEmulated
 from iosim.cli.incidents import internal_error
-from iosim.cli.interfaces import INTERFACE_TYPES, types_named
+from iosim.cli.interfaces import INTERFACE_TYPES, interface_type, types_named
 from iosim.cli.lines import (
     BLANKS,
     ascii_lower,
@@ -273,6 +273,11 @@ class Session:
             if self._show_alone(start, line):
                 return '% Type "show ?" for a list of subcommands\n'
             raise
+        named = not_emulated_words(m.args)
+        if named is not None:
+            # an IOS word iosim does not build, wherever it is in the line (``show run |
+            # redirect URL`` reduces to show_running, whose handler must not run)
+            raise NotEmulated(named)
         handler = next((EXEC_HANDLERS[r] for r in m.rules if r in EXEC_HANDLERS), None)
         if handler is None:  # pragma: no cover - every exec rule has a handler
             raise IncompleteCommand()
@@ -411,6 +416,9 @@ class Session:
             node, args = walk(start, text, full)
         except InvalidInput as e:
             return InvalidInput(e.col + offset).render(len(self.prompt))
+        except IncompleteCommand as e:  # an interface type without its number
+            numbers = self._interface_numbers(full[-1].text) if full else None
+            return numbers if numbers is not None else e.render(len(self.prompt))
         except CliError as e:
             return e.render(len(self.prompt))
         named = not_emulated_words(args)
@@ -424,6 +432,21 @@ class Session:
         if offset and not full:
             title = MODES["exec"].help_title
         return (title + "\n" if title else "") + _listing(node, self.terminal_width)
+
+    def _interface_numbers(self, typed: str) -> str | None:
+        """``interface Tunnel ?``: the numbers of the interface type ``typed`` names (IOS's
+        ``<0-2147483647>  Tunnel interface number``; a slotted type's slots are those of the
+        router's interfaces of that type), or None if ``typed`` names no one type."""
+        found = [t for t in types_named(typed) if t.listed] if typed.isalpha() else []
+        if len(found) != 1:
+            return None
+        t = found[0]
+        high = t.max_unit
+        if t.slotted:
+            slots = [int(name[len(t.name):].split("/")[0])
+                     for name in self.router.config.interfaces if interface_type(name) is t]
+            high = max(slots, default=0)
+        return _rows([(f"<0-{high}>", f"{t.name} interface number")], self.terminal_width)
 
     def complete(self, line: str) -> str | None:
         """Tab: the line with its last word completed, or None if not unique."""
@@ -538,6 +561,16 @@ def _wrapped(prefix: str, text: str, width: int) -> list[str]:
     return lines
 
 
+def _rows(items: list[tuple[str, str]], width: int = 80, cr: bool = False) -> str:
+    """IOS's two-column ``?`` listing of (label, help) rows, sorted by label."""
+    items = sorted(items, key=lambda kv: kv[0])
+    label_width = _label_width(items)
+    out = [line for k, v in items for line in _wrapped(f"  {k.ljust(label_width)}  ", v, width)]
+    if cr:
+        out.append("  <cr>")
+    return "\n".join(out) + "\n\n"
+
+
 def _listing(node: Node, width: int = 80) -> str:
     """IOS's two-column ``?`` listing of what may follow."""
     items: list[tuple[str, str]] = []
@@ -550,12 +583,7 @@ def _listing(node: Node, width: int = 80) -> str:
             items.extend((t.name, t.help) for t in INTERFACE_TYPES if t.listed)
             continue
         items.append((spec.label, spec.help))
-    items.sort(key=lambda kv: kv[0])
-    label_width = _label_width(items)
-    out = [line for k, v in items for line in _wrapped(f"  {k.ljust(label_width)}  ", v, width)]
-    if node.end_ok:
-        out.append("  <cr>")
-    return "\n".join(out) + "\n\n"
+    return _rows(items, width, cr=node.end_ok)
 
 
 def _completions(node: Node, partial: str, width: int = 80) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from iosim.cli.errors import CommandRejected, InvalidInput
+from iosim.cli.errors import CommandRejected, InvalidInput, NotEmulated
 from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
@@ -226,6 +226,9 @@ def _check_interface(ctx: ApplyContext, m: Match, terminal: str) -> str:
     t = interface_type(name)
     if t is None:
         raise invalid_at(m, terminal)
+    parent, dot, _ = name.partition(".")
+    if dot and not t.virtual and parent in ctx.config.interfaces:
+        raise NotEmulated(f"interface {name}")  # IOS would make a subinterface
     if not t.virtual and name not in ctx.config.interfaces and name != NULL_INTERFACE:
         raise invalid_at(m, terminal)
     return name
