@@ -42,6 +42,7 @@ from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.checkpoint import Checkpoint
 from iosim.config.handlers import ApplyContext, Enter, Question, find_handler
+from iosim.config.model import RunningConfig
 from iosim.router import Router
 
 ExecHandler = Callable[["Session", Match], str]
@@ -74,6 +75,15 @@ class Pending:
     echo: bool = True  # passwords are not echoed
     text: bool = False  # the answer is free text (banner lines): "@" lines belong to it
     command: str = ""  # the command that asked (named if answering it fails inside iosim)
+
+
+def exec_banners(config: RunningConfig) -> str:
+    """What a line prints when its EXEC starts without a login dialog (the console): the
+    message of the day, then the exec banner, each after a blank line, and a blank line
+    after them; "" when neither is set.  (The login banner belongs before a login dialog:
+    a vty's, between the motd and ``Username:``.)"""
+    shown = [text for text in (config.banner_motd, config.banner_exec) if text]
+    return "".join(f"\n{text}\n" for text in shown) + ("\n" if shown else "")
 
 
 @dataclass
