@@ -41,7 +41,7 @@ from iosim.cli.matcher import (
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.checkpoint import Checkpoint
-from iosim.config.handlers import ApplyContext, Enter, Question, find_handler
+from iosim.config.handlers import ApplyContext, EachOf, Enter, Handler, Question, find_handler
 from iosim.config.model import RunningConfig
 from iosim.router import Router
 
@@ -358,8 +358,11 @@ class Session:
         if handler is None:  # pragma: no cover - every config rule has a handler
             raise IncompleteCommand()
         target = self.target if switched is mode else None
-        ctx = ApplyContext(self.router, target, replaying=self.replaying)
-        result = handler(ctx, m)
+        if isinstance(target, EachOf):
+            ctx, result = self._apply_to_each(handler, m, target)
+        else:
+            ctx = ApplyContext(self.router, target, replaying=self.replaying)
+            result = handler(ctx, m)
         if ctx.question is not None:
             self._ask(ctx.question)
         if switched is not mode:
@@ -371,6 +374,27 @@ class Session:
         else:
             self.router.mark_changed()
         return "".join(ctx.out)
+
+    def _apply_to_each(self, handler: Handler, m: Match, group: EachOf
+                       ) -> tuple[ApplyContext, Enter | None]:
+        """A command typed in a mode that edits several objects (``(config-if-range)#``),
+        applied to each member as if typed in its own mode: all or nothing, a member's
+        rejection undoing the others' changes and reported once, each message printed
+        once.  Returns a context holding what was printed, and the handler's result."""
+        checkpoint = Checkpoint(self.router.config, group)
+        shown = ApplyContext(self.router, group, replaying=self.replaying)
+        result: Enter | None = None
+        try:
+            for member in group.members:
+                ctx = ApplyContext(self.router, member, replaying=self.replaying)
+                result = handler(ctx, m)
+                shown.out += [text for text in ctx.out if text not in shown.out]
+        except CliError:
+            checkpoint.restore()
+            self.router.network_changed()  # addresses and routes as the config says again
+            raise
+        checkpoint.close()
+        return shown, result
 
     def _ask(self, question: Question) -> None:
         """A configuration command's question: the next line answers it (and may ask the
