@@ -13,6 +13,7 @@ HANDLER_MODULES = (
     "iosim.config.apply_base",
     "iosim.config.apply_acl",
     "iosim.config.apply_null",
+    "iosim.config.apply_interface_range",
     "iosim.cli.exec_commands",
     "iosim.config.apply_crypto",
     "iosim.config.apply_crypto_cac",

@@ -8,7 +8,14 @@ from iosim.cli.errors import NotEmulated
 from iosim.cli.lines import ios_strip
 from iosim.cli.matcher import Match
 from iosim.cli.replay import boot
-from iosim.cli.session import TERMINAL_MAX, Pending, Session, apply_pipe, exec_handler
+from iosim.cli.session import (
+    TERMINAL_MAX,
+    Pending,
+    Session,
+    apply_pipe,
+    exec_banners,
+    exec_handler,
+)
 from iosim.config import private_config
 from iosim.config.handlers import invalid_at
 from iosim.config.passwords import md5_crypt, type7_decode
@@ -93,8 +100,8 @@ def _exit(session: Session, m: Match) -> str:
 
 
 def _motd(session: Session) -> str:
-    motd = session.router.config.banner_motd
-    return f"\n{motd}\n\n" if motd else "\n"
+    """The EXEC starts again on the console: its banners, or the one blank line."""
+    return exec_banners(session.router.config) or "\n"
 
 
 def _configure_terminal(session: Session) -> str:

@@ -1,7 +1,9 @@
 """The IOS commands iosim knows by name only: one answer for all, and what iosim emulates.
 
 ``grammar/ios_words.lark`` holds every top-level word IOS 15 lists for ``?`` in user and
-privileged EXEC, global configuration and ``show`` that no feature emulates.  Whatever
+privileged EXEC, global configuration and ``show`` that no feature emulates, and
+``grammar/ios_words_nested.lark`` the words IOS lists beneath emulated commands (``show ip
+cef``, ``show running-config all``, ``show ... | redirect``).  Whatever
 follows such a word, the command is answered here, in one line that says so rather than
 blaming a typo, and nothing changes::
 
@@ -23,8 +25,14 @@ from iosim.config.handlers import ApplyContext, Enter, handles
 
 #: The grammar rules of ``grammar/ios_words.lark``, by the mode family that parses them.
 EXEC_RULES = ("ios_word_exec", "ios_word_priv", "ios_word_configure", "ios_word_show",
-              "ios_word_show_priv")
-CONFIG_RULES = ("ios_word_config", "ios_word_router")
+              "ios_word_show_priv",
+              # grammar/ios_words_nested.lark: words beneath emulated commands
+              "ios_word_show_ip", "ios_word_show_ip_ospf", "ios_word_show_ip_ospf_neighbor",
+              "ios_word_show_crypto", "ios_word_show_crypto_isakmp",
+              "ios_word_show_crypto_ipsec", "ios_word_show_running")
+CONFIG_RULES = ("ios_word_config", "ios_word_router",
+                # grammar/ios_words_nested.lark
+                "ios_word_service", "ios_word_banner", "ios_word_interface_range")
 
 
 def _not_emulated(m: Match) -> NotEmulated:

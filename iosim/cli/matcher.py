@@ -122,7 +122,9 @@ def not_emulated(terminal: str) -> bool:
 
 def not_emulated_words(args: tuple[Arg, ...] | list[Arg]) -> str | None:
     """The words that name a not-emulated command in a matched line (``router eigrp`` of
-    ``router eigrp 100``, ``show cdp`` of ``show cdp neighbors``), or None if it is none.
+    ``router eigrp 100``, ``show cdp`` of ``show cdp neighbors``, ``show ip ospf
+    border-routers`` of ``show ip ospf 1 border-routers``), or None if it is none: its
+    keywords up to the last one iosim does not emulate, not the arguments between them.
 
     A session number typed alone (IOS resumes that connection) names ``resume``.
     """
@@ -131,7 +133,9 @@ def not_emulated_words(args: tuple[Arg, ...] | list[Arg]) -> str | None:
         return None
     if args[last].terminal == NOT_EMULATED_SESSION:
         return "resume"
-    return " ".join(a.value for a in args[: last + 1])
+    terminals = roots().grammar.terminals
+    return " ".join(a.value for a in args[: last + 1]
+                    if (spec := terminals.get(a.terminal)) is None or spec.keyword is not None)
 
 
 _WORD_RE = re.compile(r"[^ \t]+")

@@ -51,7 +51,7 @@ from prompt_toolkit.output import Output, create_output
 
 from iosim.cli.incidents import internal_error
 from iosim.cli.realtime import KeyWatch, WallTime
-from iosim.cli.session import Session
+from iosim.cli.session import Session, exec_banners
 from iosim.clock import Interrupted
 from iosim.lab.console import LabConsole, LiveTerminal
 from iosim.lab.exam import Exam
@@ -315,9 +315,8 @@ class InteractiveConsole:
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if in_main else None
         router = lab.routers.get(console.device)
-        motd = router.config.banner_motd if router is not None else None
-        if motd:
-            self.out(f"\n{motd}\n\n")
+        if router is not None:  # the motd and the exec banner, as the console's EXEC starts
+            self.out(exec_banners(router.config))
         self.out(console.greeting())
         try:
             while True:

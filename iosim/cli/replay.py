@@ -61,7 +61,7 @@ def _replay_lines(session: Session, text: str, source: str, errors: list[str]) -
 
 
 def banner_closed(text: str) -> bool:
-    """Whether a ``banner motd <d>...<d>`` line has its closing delimiter."""
+    """Whether a ``banner motd|login|exec <d>...<d>`` line has its closing delimiter."""
     words = ios_split(text, 2)
     if len(words) < 3:
         return True

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from iosim.cli.errors import CliError, IncompleteCommand, InvalidInput, NotEmulated
 from iosim.cli.incidents import internal_error
-from iosim.cli.interfaces import INTERFACE_TYPES, types_named
+from iosim.cli.interfaces import INTERFACE_TYPES, interface_type, types_named
 from iosim.cli.lines import (
     BLANKS,
     ascii_lower,
@@ -41,7 +41,8 @@ from iosim.cli.matcher import (
 from iosim.cli.modes import MODES, Mode
 from iosim.cli.replay import banner_closed
 from iosim.config.checkpoint import Checkpoint
-from iosim.config.handlers import ApplyContext, Enter, Question, find_handler
+from iosim.config.handlers import ApplyContext, EachOf, Enter, Handler, Question, find_handler
+from iosim.config.model import RunningConfig
 from iosim.router import Router
 
 ExecHandler = Callable[["Session", Match], str]
@@ -76,6 +77,15 @@ class Pending:
     echo: bool = True  # passwords are not echoed
     text: bool = False  # the answer is free text (banner lines): "@" lines belong to it
     command: str = ""  # the command that asked (named if answering it fails inside iosim)
+
+
+def exec_banners(config: RunningConfig) -> str:
+    """What a line prints when its EXEC starts without a login dialog (the console): the
+    message of the day, then the exec banner, each after a blank line, and a blank line
+    after them; "" when neither is set.  (The login banner belongs before a login dialog:
+    a vty's, between the motd and ``Username:``.)"""
+    shown = [text for text in (config.banner_motd, config.banner_exec) if text]
+    return "".join(f"\n{text}\n" for text in shown) + ("\n" if shown else "")
 
 
 @dataclass
@@ -289,6 +299,11 @@ class Session:
             if self._show_alone(start, line):
                 return '% Type "show ?" for a list of subcommands\n'
             raise
+        named = not_emulated_words(m.args)
+        if named is not None:
+            # an IOS word iosim does not build, wherever it is in the line (``show run |
+            # redirect URL`` reduces to show_running, whose handler must not run)
+            raise NotEmulated(named)
         handler = next((EXEC_HANDLERS[r] for r in m.rules if r in EXEC_HANDLERS), None)
         if handler is None:  # pragma: no cover - every exec rule has a handler
             raise IncompleteCommand()
@@ -359,8 +374,11 @@ class Session:
         if handler is None:  # pragma: no cover - every config rule has a handler
             raise IncompleteCommand()
         target = self.target if switched is mode else None
-        ctx = ApplyContext(self.router, target, replaying=self.replaying)
-        result = handler(ctx, m)
+        if isinstance(target, EachOf):
+            ctx, result = self._apply_to_each(handler, m, target)
+        else:
+            ctx = ApplyContext(self.router, target, replaying=self.replaying)
+            result = handler(ctx, m)
         if ctx.question is not None:
             self._ask(ctx.question)
         if switched is not mode:
@@ -372,6 +390,27 @@ class Session:
         else:
             self.router.mark_changed()
         return "".join(ctx.out)
+
+    def _apply_to_each(self, handler: Handler, m: Match, group: EachOf
+                       ) -> tuple[ApplyContext, Enter | None]:
+        """A command typed in a mode that edits several objects (``(config-if-range)#``),
+        applied to each member as if typed in its own mode: all or nothing, a member's
+        rejection undoing the others' changes and reported once, each message printed
+        once.  Returns a context holding what was printed, and the handler's result."""
+        checkpoint = Checkpoint(self.router.config, group)
+        shown = ApplyContext(self.router, group, replaying=self.replaying)
+        result: Enter | None = None
+        try:
+            for member in group.members:
+                ctx = ApplyContext(self.router, member, replaying=self.replaying)
+                result = handler(ctx, m)
+                shown.out += [text for text in ctx.out if text not in shown.out]
+        except CliError:
+            checkpoint.restore()
+            self.router.network_changed()  # addresses and routes as the config says again
+            raise
+        checkpoint.close()
+        return shown, result
 
     def _ask(self, question: Question) -> None:
         """A configuration command's question: the next line answers it (and may ask the
@@ -427,6 +466,9 @@ class Session:
             node, args = walk(start, text, full)
         except InvalidInput as e:
             return InvalidInput(e.col + offset).render(len(self.prompt))
+        except IncompleteCommand as e:  # an interface type without its number
+            numbers = self._interface_numbers(full[-1].text) if full else None
+            return numbers if numbers is not None else e.render(len(self.prompt))
         except CliError as e:
             return e.render(len(self.prompt))
         named = not_emulated_words(args)
@@ -440,6 +482,21 @@ class Session:
         if offset and not full:
             title = MODES["exec"].help_title
         return (title + "\n" if title else "") + _listing(node, self.terminal_width)
+
+    def _interface_numbers(self, typed: str) -> str | None:
+        """``interface Tunnel ?``: the numbers of the interface type ``typed`` names (IOS's
+        ``<0-2147483647>  Tunnel interface number``; a slotted type's slots are those of the
+        router's interfaces of that type), or None if ``typed`` names no one type."""
+        found = [t for t in types_named(typed) if t.listed] if typed.isalpha() else []
+        if len(found) != 1:
+            return None
+        t = found[0]
+        high = t.max_unit
+        if t.slotted:
+            slots = [int(name[len(t.name):].split("/")[0])
+                     for name in self.router.config.interfaces if interface_type(name) is t]
+            high = max(slots, default=0)
+        return _rows([(f"<0-{high}>", f"{t.name} interface number")], self.terminal_width)
 
     def complete(self, line: str) -> str | None:
         """Tab: the line with its last word completed, or None if not unique."""
@@ -554,6 +611,16 @@ def _wrapped(prefix: str, text: str, width: int) -> list[str]:
     return lines
 
 
+def _rows(items: list[tuple[str, str]], width: int = 80, cr: bool = False) -> str:
+    """IOS's two-column ``?`` listing of (label, help) rows, sorted by label."""
+    items = sorted(items, key=lambda kv: kv[0])
+    label_width = _label_width(items)
+    out = [line for k, v in items for line in _wrapped(f"  {k.ljust(label_width)}  ", v, width)]
+    if cr:
+        out.append("  <cr>")
+    return "\n".join(out) + "\n\n"
+
+
 def _listing(node: Node, width: int = 80) -> str:
     """IOS's two-column ``?`` listing of what may follow."""
     items: list[tuple[str, str]] = []
@@ -566,12 +633,7 @@ def _listing(node: Node, width: int = 80) -> str:
             items.extend((t.name, t.help) for t in INTERFACE_TYPES if t.listed)
             continue
         items.append((spec.label, spec.help))
-    items.sort(key=lambda kv: kv[0])
-    label_width = _label_width(items)
-    out = [line for k, v in items for line in _wrapped(f"  {k.ljust(label_width)}  ", v, width)]
-    if node.end_ok:
-        out.append("  <cr>")
-    return "\n".join(out) + "\n\n"
+    return _rows(items, width, cr=node.end_ok)
 
 
 def _completions(node: Node, partial: str, width: int = 80) -> str:

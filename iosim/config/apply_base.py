@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from iosim.cli.errors import CommandRejected, InvalidInput
+from iosim.cli.errors import CommandRejected, InvalidInput, NotEmulated
 from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
@@ -103,6 +103,11 @@ def _service_pwenc(ctx: ApplyContext, m: Match) -> None:
     ctx.config.service_password_encryption = not m.has("CFG_NO")
 
 
+@handles("cfg_service_pad")
+def _service_pad(ctx: ApplyContext, m: Match) -> None:
+    ctx.config.service_pad = not m.has("CFG_NO")
+
+
 @handles("cfg_service_timestamps")
 def _service_timestamps(ctx: ApplyContext, m: Match) -> None:
     if m.has("SVC_TS_DEBUG"):
@@ -141,12 +146,18 @@ def banner_text(raw: str) -> str | None:
     return None if end < 0 else body[:end]
 
 
-@handles("cfg_banner_motd", "cfg_no_banner_motd")
+#: The running-config setting of each banner, by the word that names it.
+BANNERS = {"BANNER_EXEC": "banner_exec", "BANNER_LOGIN": "banner_login",
+           "BANNER_MOTD": "banner_motd"}
+
+
+@handles("cfg_banner", "cfg_no_banner")
 def _banner(ctx: ApplyContext, m: Match) -> None:
     text = None if m.has("CFG_NO") else banner_text(m.get("BANNER_TEXT") or "")
     if text is None and not m.has("CFG_NO"):
         raise CommandRejected("% Banner text must end with the delimiting character.")
-    ctx.config.banner_motd = text
+    setting = next(BANNERS[a.terminal] for a in m.args if a.terminal in BANNERS)
+    setattr(ctx.config, setting, text)
 
 
 @handles("cfg_version")
@@ -226,6 +237,9 @@ def _check_interface(ctx: ApplyContext, m: Match, terminal: str) -> str:
     t = interface_type(name)
     if t is None:
         raise invalid_at(m, terminal)
+    parent, dot, _ = name.partition(".")
+    if dot and not t.virtual and parent in ctx.config.interfaces:
+        raise NotEmulated(f"interface {name}")  # IOS would make a subinterface
     if not t.virtual and name not in ctx.config.interfaces and name != NULL_INTERFACE:
         raise invalid_at(m, terminal)
     return name

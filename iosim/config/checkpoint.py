@@ -130,6 +130,9 @@ def _mode_objects(config: RunningConfig, target: object) -> list[object]:
     ISAKMP policy by priority, a line by index)."""
     if target is None or isinstance(target, (bool, float, bytes)):
         return []
+    members = getattr(target, "members", None)  # an EachOf: what each member's mode edits
+    if isinstance(members, tuple):
+        return [obj for member in members for obj in _mode_objects(config, member)]
     if not isinstance(target, (str, int)):
         return [target]
     tables: list[object] = list(vars(config).values())

@@ -28,6 +28,15 @@ class Enter:
 
 
 @dataclass(frozen=True)
+class EachOf:
+    """The target of a sub-mode that edits several objects at once (``interface range``):
+    each command typed there is applied to each member in turn, as if typed in the
+    member's own mode; one member's rejection undoes the line for all, reported once."""
+
+    members: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class Question:
     """A question a configuration command asks (``How many bits in the modulus [512]:``);
     the next line typed is the answer, given to ``answer`` with a fresh context (which may

@@ -516,6 +516,7 @@ class RunningConfig:
     hostname: str = "Router"
     version: str = "15.8"
     service_password_encryption: bool = False
+    service_pad: bool = False  # IOS 15's default: off, not listed
     timestamps_debug_msec: bool = True
     timestamps_log_msec: bool = True
     enable_secret: str | None = None  # type 5 hash
@@ -532,6 +533,8 @@ class RunningConfig:
     null0: NullInterfaceConfig = field(default_factory=NullInterfaceConfig)
     static_routes: dict[tuple[object, ...], StaticRoute] = field(default_factory=dict)
     acls: dict[str, AccessList] = field(default_factory=dict)
+    banner_exec: str | None = None
+    banner_login: str | None = None
     banner_motd: str | None = None
     lines: list[LineConfig] = field(
         default_factory=lambda: [LineConfig("con", 0, 0), LineConfig("aux", 0, 0),

@@ -101,7 +101,7 @@ _MMI_DEFAULTS = ["mmi polling-interval 60", "no mmi auto-configure", "no mmi pvc
 
 def _head_lines(cfg: RunningConfig) -> list[str]:
     """From ``version`` to ``boot-end-marker``."""
-    return ["!", f"version {cfg.version}",
+    return ["!", f"version {cfg.version}", *(["service pad"] if cfg.service_pad else []),
             "service timestamps debug datetime" + (" msec" if cfg.timestamps_debug_msec else ""),
             "service timestamps log datetime" + (" msec" if cfg.timestamps_log_msec else ""),
             ("" if cfg.service_password_encryption else "no ") + "service password-encryption",
@@ -205,10 +205,10 @@ def config_lines(cfg: RunningConfig) -> list[str]:
     out += ["!", *_closed(_named_acl_lines(cfg)), *_sections("after-routes", cfg)]
     out += ["ipv6 ioam timestamp", "!", "!", *_numbered_acl_lines(cfg), "!"]
     out += ["control-plane", "!"]
-    if cfg.banner_motd is not None:
-        out += [f"banner motd ^C{cfg.banner_motd}^C", "!"]
-    else:
-        out.append("!")
+    out += [f"banner {kind} ^C{text}^C" for kind, text in
+            (("exec", cfg.banner_exec), ("login", cfg.banner_login), ("motd", cfg.banner_motd))
+            if text is not None]
+    out.append("!")
     for line in cfg.lines:
         out.extend(_render_line(cfg, line))
     out += ["!", "no scheduler allocate", "!", "end"]

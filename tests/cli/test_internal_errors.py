@@ -66,7 +66,7 @@ def test_global_and_feature_tables_are_put_back(tmp_path: Path,
     for rule, line in (("cfg_hostname", "hostname BROKEN"),
                        ("cfg_ip_route", "ip route 10.7.0.0 255.255.0.0 198.51.100.2"),
                        ("cis_key", "crypto isakmp key K address 192.0.2.9"),
-                       ("cfg_banner_motd", "banner motd #new#")):
+                       ("cfg_banner", "banner motd #new#")):
         handler = handlers.HANDLERS[rule]
         monkeypatch.setitem(handlers.HANDLERS, rule, _after(handler))
         assert "internal error" in c.feed(line), rule

@@ -100,7 +100,7 @@ def _closer(inp: PipeInput, done: Callable[[], bool]) -> threading.Thread:
 
 def test_question_mark_answers_without_enter_and_keeps_the_line(tmp_path: Path) -> None:
     text, console = _drive(["enable\r", "show ip ?", "route\r"], tmp_path)
-    assert "R1#show ip ?\n  access-lists  List IP access lists\n" in text
+    assert "R1#show ip ?\n  access-lists         List IP access lists\n" in text
     assert "Gateway of last resort is 198.51.100.2 to network 0.0.0.0" in text
     assert console.session.history[-1] == "show ip route"
 
