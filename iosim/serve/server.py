@@ -293,7 +293,14 @@ class SshLogin(asyncssh.SSHServer):  # type: ignore[misc]
         self.conn = conn
         _answer_each_userauth_request(conn)
 
-    def begin_auth(self, username: str) -> bool:
+    async def begin_auth(self, username: str) -> bool:
+        """Authentication is always asked for; ``banner login`` goes first, as the SSH
+        authentication banner (RFC 4252 5.4), where IOS shows it to an SSH client."""
+        banner = await asyncio.get_running_loop().run_in_executor(
+            None, self.server.runtime.run, lambda: self.router.config.banner_login)
+        if banner and self.conn is not None:
+            self.conn.send_auth_banner(banner.replace("\r\n", "\n").replace("\n", "\r\n")
+                                       + "\r\n")
         return True
 
     def password_auth_supported(self) -> bool:

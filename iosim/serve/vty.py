@@ -342,6 +342,9 @@ class VtyProcess:
         if self.command is not None:
             self._exec_request(self.command)
             return
+        banner = self.runtime.run(lambda: self.router.config.banner_exec)
+        if banner:  # IOS prints it as the EXEC starts, before the first prompt
+            self._write(f"\n{banner}\n")
         self.runtime.run(self._prompt)
         self._exec_loop()
 
@@ -355,6 +358,9 @@ class VtyProcess:
                 line_password_set(line)):
             self._write("\nPassword required, but none set\n")
             raise _Closed()
+        banner = self.runtime.run(lambda: self.router.config.banner_login)
+        if banner:  # before the dialog only (an SSH client sees it as its auth banner)
+            self._write(f"\n{banner}\n")
         self._write("\n\nUser Access Verification\n\n")
         for _ in range(MAX_FAILURES):
             user = self._read_line("Username: ", echo=True) if plan.asks_username else ""

@@ -3,11 +3,13 @@ the router, and bad input from the network that disturbs neither the lab nor oth
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 
+import asyncssh
 from servekit import LOOPBACK, Telnet, port
 
 from iosim.serve.server import LabServer
@@ -164,3 +166,39 @@ def test_a_client_that_never_reads_stops_only_its_own_vty(server: LabServer) -> 
     stuck_vty = next(v for v in server._vtys if v.thread.is_alive() and v._inbox)
     assert stuck_vty._paused  # its input waits, its link stopped reading
     stuck.close()
+
+
+def test_banners_where_ios_prints_them_on_telnet_and_ssh(server: LabServer) -> None:
+    admin = _r1(server)
+    admin.command("configure terminal")
+    for kind, text in (("motd", "MOTD-TEXT"), ("login", "LOGIN-TEXT"), ("exec", "EXEC-TEXT")):
+        admin.command(f"banner {kind} #{text}#", prompt=r"\(config\)#$")
+    admin.command("end")
+    t = Telnet(port(server, "R1", "telnet"))
+    before = t.expect("Username: ").decode("latin-1")
+    assert before.index("MOTD-TEXT") < before.index("LOGIN-TEXT") < before.index(
+        "User Access Verification")
+    assert "EXEC-TEXT" not in before
+    t.line("admin")
+    t.expect("Password: ")
+    t.line("admin")
+    after = t.expect(r"[>#]$").decode("latin-1")
+    assert "EXEC-TEXT" in after and after.rstrip().endswith("R1#")
+    t.close()
+
+    async def ssh() -> tuple[list[str], str]:
+        banners: list[str] = []
+
+        class Client(asyncssh.SSHClient):  # type: ignore[misc]
+            def auth_banner_received(self, msg: str, lang: str) -> None:
+                banners.append(msg)
+
+        async with asyncssh.connect(LOOPBACK, port(server, "R1", "ssh"), username="admin",
+                                    password="admin", known_hosts=None,
+                                    client_factory=Client) as conn:
+            out = await conn.run("show clock", term_type=None)
+        return banners, str(out.stdout)
+
+    banners, exec_output = asyncio.run(ssh())
+    assert banners == ["LOGIN-TEXT\r\n"]
+    assert "EXEC-TEXT" not in exec_output  # an exec request gets no exec banner
