@@ -247,7 +247,14 @@ def _keyring(ctx: ApplyContext, m: Match) -> Enter:
 
 @handles("cv2_no_keyring")
 def _no_keyring(ctx: ApplyContext, m: Match) -> None:
-    if _v2(ctx).keyrings.pop(m.get("CV2_KEYRING_NAME") or "", None) is not None:
+    """``no crypto ikev2 keyring``, refused while a profile's ``keyring local`` names it, as
+    an in-use proposal or profile is."""
+    v2, name = _v2(ctx), m.get("CV2_KEYRING_NAME") or ""
+    users = [p.name for p in v2.profiles.values() if p.keyring == name]
+    if name in v2.keyrings and users:
+        raise CommandRejected(
+            f"% Cannot remove as keyring is in use by crypto ikev2 profile {users[0]}.")
+    if v2.keyrings.pop(name, None) is not None:
         _changed(ctx)
 
 

@@ -252,6 +252,8 @@ def test_ikev2_objects_in_use_cannot_be_removed(tmp_path: Path) -> None:
     assert c.feed("no crypto ikev2 proposal PROP") == "% Cannot remove as proposal is in use.\n"
     assert c.feed("no crypto ikev2 profile PROF") == (
         "% Cannot remove as profile is in use by crypto map MYMAP 10.\n")
+    assert c.feed("no crypto ikev2 keyring KR") == (
+        "% Cannot remove as keyring is in use by crypto ikev2 profile PROF.\n")
     run(c, "crypto ipsec profile VTI\nset ikev2-profile PROF\nexit\ncrypto map MYMAP 10\n"
            "no set ikev2-profile\nexit")
     assert c.feed("no crypto ikev2 profile PROF") == (
@@ -263,9 +265,11 @@ def test_ikev2_objects_in_use_cannot_be_removed(tmp_path: Path) -> None:
     assert "READY" in c.feed("show crypto ikev2 sa")
     # once nothing uses them they go, the policy before its proposal
     run(c, "conf t\ncrypto map MYMAP 10\nno set ikev2-profile\nexit\nno crypto ikev2 profile PROF\n"
-           "no crypto ikev2 policy POL\nno crypto ikev2 proposal PROP\nend")
+           "no crypto ikev2 policy POL\nno crypto ikev2 proposal PROP\n"
+           "no crypto ikev2 keyring KR\nend")
     config = c.feed("show running-config")
     assert "crypto ikev2 profile PROF" not in config and "ikev2 proposal PROP" not in config
+    assert "crypto ikev2 keyring KR" not in config
 
 
 
