@@ -324,8 +324,8 @@ def _peer_psk(ctx: ApplyContext, m: Match) -> None:
         peer.psk_local = key
     elif m.has("V2KP_REMOTE"):
         peer.psk_remote = key
-    else:
-        peer.psk = key
+    else:  # one key for both directions: it replaces a local or remote key typed before
+        peer.psk, peer.psk_local, peer.psk_remote = key, None, None
     _changed(ctx)
 
 

@@ -598,3 +598,15 @@ def test_crypto_ikev2_window_at_the_prompt(tmp_path: Path) -> None:
     c.feed("crypto ikev2 window 9")
     c.feed("no crypto ikev2 window 3")  # any number, or none, removes it
     assert "window" not in c.feed("do show running-config")
+
+
+def test_one_key_for_both_directions_replaces_a_local_and_remote_pair(tmp_path: Path) -> None:
+    """A wrong remote key fixed the other way: one ``pre-shared-key`` for both directions."""
+    c = lab(tmp_path, {"keys": "pre-shared-key local K3Y\npre-shared-key remote WRONG"})
+    assert "".join(marks(c.feed(PING))) == "....."
+    run(c, "conf t\ncrypto ikev2 keyring KR\npeer PEER\npre-shared-key K3Y\nend\n"
+           "clear crypto ikev2 sa\n@wait 1")
+    ring = c.feed("show running-config | section crypto ikev2 keyring")
+    assert "  pre-shared-key K3Y" in ring and "local" not in ring and "remote" not in ring
+    c.feed(PING)
+    assert marks(c.feed(PING)) == ["!!!!!"]
