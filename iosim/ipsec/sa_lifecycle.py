@@ -150,12 +150,16 @@ class SaLifecycle:
             hmac = integrity_transform(pair.ah_integrity)
             ah_in = AhSa.from_keymat(pair.ah_spi_in, hmac, pair.ah_keys_in)
             ah_out = AhSa.from_keymat(pair.ah_spi_out, hmac, pair.ah_keys_out)
-        self._conn_ids += 2
-        inbound = OneWaySa(esp_in, self._conn_ids - 1, now, pair.lifetime_seconds,
+        first = self._conn_ids + 1  # each SA its own conn id: ESP in and out, then AH's
+        self._conn_ids += 4 if esp_in and ah_in else 2
+        beside = esp_in is not None and ah_in is not None
+        inbound = OneWaySa(esp_in, first, now, pair.lifetime_seconds,
                            pair.lifetime_kilobytes, replay=window() if esp_in else None,
-                           ah=ah_in, ah_replay=window() if ah_in else None)
-        outbound = OneWaySa(esp_out, self._conn_ids, now, pair.lifetime_seconds,
-                            pair.lifetime_kilobytes, ah=ah_out)
+                           ah=ah_in, ah_replay=window() if ah_in else None,
+                           ah_conn_id=first + 2 if beside else 0)
+        outbound = OneWaySa(esp_out, first + 1, now, pair.lifetime_seconds,
+                            pair.lifetime_kilobytes, ah=ah_out,
+                            ah_conn_id=first + 3 if beside else 0)
         where = intent.where
         counters = self.flow_counters.setdefault(
             (where.interface, where.map_name, where.seq, pair.proxies), SaCounters())

@@ -63,6 +63,7 @@ class OneWaySa:
     replay: ReplayWindow | None = None  # inbound, ESP
     ah: AhSa | None = None
     ah_replay: ReplayWindow | None = None  # inbound, AH
+    ah_conn_id: int = 0  # AH's own conn id beside ESP (an AH-only SA has ``conn_id``)
 
     @property
     def spi(self) -> int:
@@ -75,6 +76,11 @@ class OneWaySa:
     @property
     def spis(self) -> tuple[int, ...]:
         return tuple(sa.spi for sa in (self.esp, self.ah) if sa is not None)
+
+    @property
+    def ah_id(self) -> int:
+        """The conn id of the AH SA."""
+        return self.ah_conn_id or self.conn_id
 
 
 @dataclass

@@ -114,12 +114,14 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp",
     if protocol == "ah":
         assert sa.ah is not None and b.pair.ah_integrity
         spi, words, iv = sa.ah.spi, [b.pair.ah_integrity], None
+        conn = sa.ah_id
     else:
         assert sa.esp is not None
         words = [transform_show_name(b.pair.encryption)]
         if b.pair.integrity:
             words.append(b.pair.integrity)
         spi, iv = sa.esp.spi, sa.esp.encryption.iv_size
+        conn = sa.conn_id
     kb_left, sec_left = _life_left(sa, now)
     window = b.inbound.ah_replay if protocol == "ah" else b.inbound.replay
     mode = "Tunnel" if b.pair.mode == "tunnel" else "Transport"
@@ -129,7 +131,7 @@ def _one_way(b: SaBundle, sa: OneWaySa, now: float, protocol: str = "esp",
         f"      spi: 0x{spi:X}({spi})",
         f"        transform: {' '.join(words)} ,",
         f"        in use settings ={{{mode}, }}",
-        f"        conn id: {sa.conn_id}, flow_id: SW:{sa.conn_id}, sibling_flags 80000040, "
+        f"        conn id: {conn}, flow_id: SW:{conn}, sibling_flags 80000040, "
         f"crypto map: {b.map_name}",
         f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{sec_left})",
         *([f"        IV size: {iv} bytes"] if iv is not None else []),
@@ -362,7 +364,7 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
             out += _ike_sa_lines(ike, s.port, False)
         for f in s.flows:
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
-                    f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}"]
+                    f"        Active SAs: {_active_sas(f)}, origin: {_origin(f)}"]
         out.append("")
     return "\n".join(out) + "\n"
 
@@ -438,7 +440,7 @@ def show_crypto_session_detail(flows: list[FlowView], states: list[IsakmpSaState
                     "          Capabilities:(none) connid:0 lifetime:0"]
         for f in s.flows:
             out += [f"  IPSEC FLOW: {_flow_text(f)}",
-                    f"        Active SAs: {2 * len(f.bundles)}, origin: {_origin(f)}",
+                    f"        Active SAs: {_active_sas(f)}, origin: {_origin(f)}",
                     *_flow_detail(f, now)]
         out.append("")
     return "\n".join(out) + "\n"
@@ -452,10 +454,20 @@ _IKE_HASH = {"md5": "MD5", "sha": "SHA", "sha256": "SHA256", "sha384": "SHA384",
              "sha512": "SHA512"}
 
 
+def _active_sas(f: FlowView) -> int:
+    """Every SA of the flow's pairs: two a pair, four with AH beside ESP."""
+    return sum(2 * len(b.inbound.spis) for b in f.bundles)
+
+
+def _ah_algorithm(b: SaBundle) -> str:
+    """An AH SA's HMAC, named as the ESP HMACs are."""
+    ah = (b.pair.ah_integrity or "").replace("ah-", "esp-", 1)
+    return _AUTH_NAMES.get(ah, ah)
+
+
 def _esp_algorithm(b: SaBundle) -> str:
     if not b.pair.encryption:  # AH alone: its HMAC
-        ah = (b.pair.ah_integrity or "").replace("ah-", "esp-", 1)
-        return _AUTH_NAMES.get(ah, ah)
+        return _ah_algorithm(b)
     words = b.pair.encryption.split()
     name = _ESP_NAMES.get(words[0], words[0].upper())
     if len(words) > 1 and words[1] != "128":
@@ -485,6 +497,15 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
                                   f"{inb.packets:>9}{last:>9} {format_ip(b.local)}"))
         rows.append((outb.conn_id, f"{outb.conn_id:>5}  {'IPsec':<8}{alg:<20}"
                                    f"{outb.packets:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
+        if inb.ah_conn_id:  # AH beside ESP: every packet went through both
+            ah_alg, ah_last = _ah_algorithm(b), (
+                inb.ah_replay.top if inb.ah_replay is not None else 0)
+            rows.append((inb.ah_conn_id, f"{inb.ah_conn_id:>5}  {'IPsec':<8}{ah_alg:<20}"
+                                         f"{0:>7}{inb.packets:>9}{ah_last:>9} "
+                                         f"{format_ip(b.local)}"))
+            rows.append((outb.ah_conn_id, f"{outb.ah_conn_id:>5}  {'IPsec':<8}{ah_alg:<20}"
+                                          f"{outb.packets:>7}{0:>9}{0:>9} "
+                                          f"{format_ip(b.local)}"))
     for s in states:
         if s.state != "QM_IDLE" or s.status != "ACTIVE":
             continue  # only negotiated ISAKMP SAs hold an engine connection

@@ -3,6 +3,7 @@ the session states of show crypto session, on the seed's VPN (IOS 15 layouts).""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from labkit import marks, run, seeded
@@ -53,6 +54,14 @@ def test_ah_and_esp_sas_count_one_each(tmp_path: Path) -> None:
                            "ah-sha-hmac esp-aes 256 esp-sha256-hmac"})
     assert marks(c.feed(PING)) == [".!!!!"]
     assert c.feed("show crypto ipsec sa count").startswith("IPsec SA total: 4, active: 4,")
+    # each of the four SAs has a conn id and an engine connection of its own
+    sa = c.feed("show crypto ipsec sa")
+    assert re.findall(r"conn id: (\d+)", sa) == ["1", "3", "2", "4"]  # ESP in, AH in, out
+    engine = c.feed("show crypto engine connections active")
+    rows = re.findall(r"^ +(\d) +IPsec +(\S+) +(\d+) +(\d+) +(\d+)", engine, re.M)
+    assert rows == [("1", "AES256+SHA256", "0", "4", "4"), ("2", "AES256+SHA256", "4", "0", "0"),
+                    ("3", "SHA", "0", "4", "4"), ("4", "SHA", "4", "0", "0")], engine
+    assert "Active SAs: 4, origin: crypto map" in c.feed("show crypto session detail")
 
 
 def test_clear_crypto_sa_counters_keeps_the_sas(tmp_path: Path) -> None:
