@@ -112,6 +112,7 @@ from iosim.ike2.payloads import (
     SaPayload,
     SkfPayload,
     SkPayload,
+    VendorIdPayload,
     pull_header,
     pull_message,
     pull_payloads,
@@ -135,6 +136,10 @@ from iosim.ike2.sa import (
 __all__ = ["IKE_PORT", "NAT_T_PORT", "Ikev2Engine", "SelectChild"]
 
 IKE_PORT, NAT_T_PORT = 500, 4500
+#: The vendor IDs IOS puts in both IKE_SA_INIT messages, after the nonce: it sends and reads
+#: a reason in its Deletes, and it speaks FlexVPN.
+CISCO_VENDOR_IDS = (VendorIdPayload(b"CISCO-DELETE-REASON"),
+                    VendorIdPayload(b"FLEXVPN-SUPPORTED"))
 RETRANSMIT_FIRST = 2.0
 RETRANSMIT_TRIES = 5
 MAX_HALF_OPEN = 1000
@@ -516,7 +521,7 @@ class Ikev2Engine(AuthExchangeMixin):
         if sa.cookie:
             payloads.append(NotifyPayload(NotifyType.COOKIE, sa.cookie))
         payloads += [sa.offered, KePayload(sa.group, sa.dh.public_bytes()), NoncePayload(sa.ni),
-                     *self._nat_notifies(sa, sa.peer, IKE_PORT)]
+                     *CISCO_VENDOR_IDS, *self._nat_notifies(sa, sa.peer, IKE_PORT)]
         if self._fragmentation_mtu():
             payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
         data = push_message(self._header(sa, ExchangeType.IKE_SA_INIT, 0, False), payloads)
@@ -626,7 +631,8 @@ class Ikev2Engine(AuthExchangeMixin):
             n.notify_type == NotifyType.IKEV2_FRAGMENTATION_SUPPORTED for n in msg.notifies())
         self._keys(sa, skeyseed(suite.prf, sa.ni, sa.nr, shared))
         payloads: list[Payload] = [suite.reply(number), KePayload(suite.group, dh.public_bytes()),
-                                   NoncePayload(sa.nr), *self._nat_notifies(sa, peer, port)]
+                                   NoncePayload(sa.nr), *CISCO_VENDOR_IDS,
+                                   *self._nat_notifies(sa, peer, port)]
         if sa.fragmentation:
             payloads.append(NotifyPayload(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED))
         header = self._header(sa, ExchangeType.IKE_SA_INIT, 0, True)

@@ -108,6 +108,8 @@ def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> Non
     assert link is not None
     ike = [f for _, f in link.captured if b"\x01\xf4\x01\xf4" in f[34:38]]  # UDP 500 -> 500
     assert len(ike) == 4
+    for init in ike[:2]:  # both IKE_SA_INIT messages carry IOS's two vendor IDs
+        assert b"CISCO-DELETE-REASON" in init and b"FLEXVPN-SUPPORTED" in init
     c.feed("clear crypto ikev2 sa")
     c.feed("@wait 1")
     c.feed("debug crypto ikev2")
@@ -115,9 +117,9 @@ def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> Non
     contents = re.findall(r"IKEv2 (\w+) Exchange (REQUEST|RESPONSE) \nPayload contents: \n (.*) ",
                           out)
     assert contents == [
-        ("IKE_SA_INIT", "REQUEST", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+        ("IKE_SA_INIT", "REQUEST", "SA KE N VID VID NOTIFY(NAT_DETECTION_SOURCE_IP) "
                                    "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
-        ("IKE_SA_INIT", "RESPONSE", "SA KE N NOTIFY(NAT_DETECTION_SOURCE_IP) "
+        ("IKE_SA_INIT", "RESPONSE", "SA KE N VID VID NOTIFY(NAT_DETECTION_SOURCE_IP) "
                                     "NOTIFY(NAT_DETECTION_DESTINATION_IP)"),
         # sent encrypted: the packet is one Encrypted payload, its plaintext listed before
         ("IKE_AUTH", "REQUEST", "ENCR"),
