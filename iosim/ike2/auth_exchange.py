@@ -154,7 +154,7 @@ class AuthExchangeMixin(CreateChildMixin):
             AuthMethod.SHARED_KEY_MIC, self._auth_value(sa, settings.local_psk, False, idr))]
         sa.peer_window = announced_window(inner)
         self._established(sa, now)
-        sa.ready_mids = (sa.next_mid, mid + 1)  # this IKE_AUTH, answered below, not counted
+        sa.ready_peer_mid = mid + 1  # this IKE_AUTH, answered below, is not counted
         if any(isinstance(p, NotifyPayload) and p.notify_type == NotifyType.INITIAL_CONTACT
                for p in inner):
             self._initial_contact(sa)
@@ -207,7 +207,7 @@ class AuthExchangeMixin(CreateChildMixin):
     def _established(self, sa: Ikev2Sa, now: float) -> None:
         sa.state = "READY"
         sa.established_at = sa.last_in = now
-        sa.ready_mids = (sa.next_mid, sa.peer_mid)
+        sa.ready_peer_mid = sa.peer_mid
         settings = sa.settings
         sa.lifetime = settings.lifetime if settings else 86400
         sa.expires_at = deadline_after(now, sa.lifetime)

@@ -218,9 +218,10 @@ class Ikev2Sa:
     # message IDs (RFC 7296 2.3): ours go up by one per request we send
     next_mid: int = 0
     peer_mid: int = 0  # the lowest of the peer's requests not answered yet
-    # (next_mid, peer_mid) when the SA became READY: show crypto ikev2 sa detailed counts the
-    # requests of each side from there (IKE_SA_INIT and IKE_AUTH are not counted)
-    ready_mids: tuple[int, int] = (0, 0)
+    # peer_mid when the SA became READY. show crypto ikev2 sa detailed counts our requests
+    # from message ID 0 (an initiator's IKE_SA_INIT and IKE_AUTH among them: 2 on a new SA)
+    # and the peer's from here (a responder does not count the initiator's two), as IOS 15.4
+    ready_peer_mid: int = 0
     window: int = WINDOW_SIZE  # ours, announced in IKE_AUTH
     peer_window: int = DEFAULT_WINDOW  # the peer's N(SET_WINDOW_SIZE), 1 without one
     outstanding: dict[int, OutstandingRequest] = field(default_factory=dict)  # by mid

@@ -345,7 +345,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     sa.local_spi, sa.remote_spi,
                     _id_text(settings.local_id) if settings else "",
                     _id_text(sa.remote_id) if sa.remote_id else "",
-                    sa.next_mid - sa.ready_mids[0], sa.peer_mid - sa.ready_mids[1],
+                    sa.next_mid, sa.peer_mid - sa.ready_peer_mid,
                     sa.window, sa.peer_window,
                     (settings.dpd[0], settings.dpd[1]) if settings and settings.dpd else None,
                     sa.fragmentation, sa.nat_detected, sa.initiator,

@@ -36,7 +36,7 @@ class Ikev2SaView:
     remote_spi: bytes
     local_id: str
     remote_id: str
-    local_requests: int  # requests each side sent since the SA became READY
+    local_requests: int  # ours from message ID 0; the peer's since the SA became READY
     remote_requests: int
     local_window: int  # ours: the peer's requests we take at once
     remote_window: int  # the one the peer announced (1 when none)
@@ -100,7 +100,7 @@ def _detail(s: Ikev2SaView) -> list[str]:
         f"Remote req queued:  {s.remote_requests:<10}",
         f"      Local window:      {s.local_window:<15}Remote window:      {s.remote_window:<10}",
         f"      {dpd}",
-        "      Fragmentation " + ("configured." if s.fragmentation else "not  configured."),
+        "      Fragmentation " + ("configured." if s.fragmentation else "not configured."),
         "      Extended Authentication not configured.",
         "      NAT-T is " + ("detected  outside" if s.nat else "not detected  "),
         "      Cisco Trust Security SGT is disabled",
@@ -110,13 +110,13 @@ def _detail(s: Ikev2SaView) -> list[str]:
 
 def show_ikev2_sa(sas: list[Ikev2SaView], detail: bool = False) -> str:
     """``show crypto ikev2 sa [detail]``."""
-    out = ["IPv4 Crypto IKEv2 SA ", "", _HEAD]
+    out = [" IPv4 Crypto IKEv2  SA", "", _HEAD]  # IOS 15.4's headings (IOS-XE: "IPv4 ... SA ")
     for s in sas:
         out += _row(s)
         if detail:
             out += _detail(s)
         out.append("")
-    out += ["", " IPv6 Crypto IKEv2 SA ", ""]
+    out += [" IPv6 Crypto IKEv2  SA", ""]
     return "\n".join(out) + "\n"
 
 

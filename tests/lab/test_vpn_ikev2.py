@@ -349,21 +349,24 @@ def _request_counts(detail: str) -> list[str]:
 
 
 def test_sa_detail_counts_each_sides_requests_after_ike_auth(tmp_path: Path) -> None:
-    # as IOS prints them: IKE_SA_INIT and IKE_AUTH are not counted, on either side
+    # as IOS 15.4 prints them: the initiator of a new SA reads 2 local (its IKE_SA_INIT and
+    # IKE_AUTH), the responder 0 and 0; then each side's requests
     c = lab(tmp_path)
     c.feed("ping 10.0.2.10 source 192.168.1.1")
-    fresh = ["      Local req msg id:  0              Remote req msg id:  0         ",
-             "      Local next msg id: 0              Remote next msg id: 0         ",
-             "      Local req queued:  0              Remote req queued:  0         ",
+    fresh = ["      Local req msg id:  {}              Remote req msg id:  0         ",
+             "      Local next msg id: {}              Remote next msg id: 0         ",
+             "      Local req queued:  {}              Remote req queued:  0         ",
              "      Local window:      5              Remote window:      5         "]
-    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == [
+        line.format(2) for line in fresh]
     c.feed("@R2")
-    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == fresh
+    assert _request_counts(c.feed("show crypto ikev2 sa detailed")) == [
+        line.format(0) for line in fresh]
     c.feed("@R1")
     c.feed("clear crypto sa")  # R1 asks R2 to delete the CHILD_SA: one request of R1's
     c.feed("@wait 1")
     assert _request_counts(c.feed("show crypto ikev2 sa detailed"))[0] == \
-        "      Local req msg id:  1              Remote req msg id:  0         "
+        "      Local req msg id:  3              Remote req msg id:  0         "
     c.feed("@R2")
     assert _request_counts(c.feed("show crypto ikev2 sa detailed"))[0] == \
         "      Local req msg id:  0              Remote req msg id:  1         "
@@ -517,7 +520,7 @@ def test_a_lost_delete_is_retransmitted_alone(tmp_path: Path) -> None:
     assert re.findall(r"Retransmitting packet \(retry \d\), message id \d+", out) == [
         "Retransmitting packet (retry 1), message id 3"], out
     assert handed == [4, 3]  # R2 took 4 first, then 3 when it came again
-    assert "Local req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
+    assert "Local req msg id:  5 " in c.feed("show crypto ikev2 sa detailed")
     c.feed("@R2")
     assert "Remote req msg id:  3 " in c.feed("show crypto ikev2 sa detailed")
     assert "CHILD count:0" in c.feed("show crypto ikev2 session")
@@ -612,3 +615,15 @@ def test_one_key_for_both_directions_replaces_a_local_and_remote_pair(tmp_path: 
     assert "  pre-shared-key K3Y" in ring and "local" not in ring and "remote" not in ring
     c.feed(PING)
     assert marks(c.feed(PING)) == ["!!!!!"]
+
+
+def test_show_crypto_ikev2_sa_has_ios_15_headings(tmp_path: Path) -> None:
+    """IOS 15.4's layout (an IOS-XE router writes "IPv4 Crypto IKEv2 SA " and "not  configured")."""
+    c = lab(tmp_path)
+    c.feed(PING)
+    brief = c.feed("show crypto ikev2 sa")
+    assert brief.startswith(" IPv4 Crypto IKEv2  SA\n\nTunnel-id Local ")
+    assert brief.endswith(" sec\n\n IPv6 Crypto IKEv2  SA\n\n")
+    detail = c.feed("show crypto ikev2 sa detailed")
+    assert "\n      Fragmentation not configured.\n" in detail
+    assert detail.endswith("      Initiator of SA : Yes\n\n IPv6 Crypto IKEv2  SA\n\n")
