@@ -204,7 +204,7 @@ class AuthExchangeMixin(CreateChildMixin):
             sa.queue.append(want)
         sa.pending = []
 
-    def _established(self, sa: Ikev2Sa, now: float) -> None:
+    def _established(self, sa: Ikev2Sa, now: float, rekey: bool = False) -> None:
         sa.state = "READY"
         sa.established_at = sa.last_in = now
         sa.ready_peer_mid = sa.peer_mid
@@ -215,7 +215,8 @@ class AuthExchangeMixin(CreateChildMixin):
             sa.rekey_at = deadline_after(now, sa.lifetime * REKEY_AT)
         if settings is not None and settings.dpd is not None:
             sa.dpd_at = deadline_after(now, settings.dpd[0])
-        self._events.append(SaUp(sa.peer, sa.sa_id, self.local, sa.port, sa.initiator))
+        if not rekey:  # a rekey's successor carries on the session the first SA opened
+            self._events.append(SaUp(sa.peer, sa.sa_id, self.local, sa.port, sa.initiator))
 
     def _initial_contact(self, sa: Ikev2Sa) -> None:
         """INITIAL_CONTACT (2.4): every other SA with the peer is a leftover."""

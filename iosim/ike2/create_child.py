@@ -14,7 +14,7 @@ from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
 from iosim.ike2 import child
 from iosim.ike2.constants import ExchangeType, NotifyType, ProtocolId
-from iosim.ike2.events import ChildDeleted, ChildFailed, ChildUp, SaDown
+from iosim.ike2.events import ChildDeleted, ChildFailed, ChildUp
 from iosim.ike2.keys import ike_keys, rekey_skeyseed
 from iosim.ike2.payloads import (
     DeletePayload,
@@ -71,7 +71,7 @@ class CreateChildMixin:
         def _respond(self, sa: Ikev2Sa, exchange: int, mid: int,
                      payloads: list[Payload]) -> None: ...
 
-        def _established(self, sa: Ikev2Sa, now: float) -> None: ...
+        def _established(self, sa: Ikev2Sa, now: float, rekey: bool = False) -> None: ...
 
         def _kick(self, sa: Ikev2Sa, now: float) -> None: ...
 
@@ -285,7 +285,8 @@ class CreateChildMixin:
         """The IKE SA a rekey made: new SPIs and keys, the old SA's children and settings."""
         assert old.keys is not None and old.suite is not None
         new = Ikev2Sa(old.peer, initiator, spi_i, spi_r, self._next_sa_id, now,
-                      port=old.port, nat_detected=old.nat_detected, nat_local=old.nat_local)
+                      session_id=old.session_id or old.sa_id, port=old.port,
+                      nat_detected=old.nat_detected, nat_local=old.nat_local)
         self._next_sa_id += 1
         new.suite, new.ni, new.nr, new.group = old.suite, ni, nr, old.suite.group
         new.settings, new.remote_id, new.fragmentation = old.settings, old.remote_id, \
@@ -296,7 +297,7 @@ class CreateChildMixin:
                             ni, nr, spi_i, spi_r, old.suite.cipher, old.suite.integ)
         new.children, old.children = old.children, {}
         self.sas[new.local_spi] = new
-        self._established(new, now)
+        self._established(new, now, rekey=True)  # the session goes on: no SA UP, no DOWN
         old.rekeyed_by = new
         old.expires_at = old.rekey_at = old.dpd_at = None
         return new
@@ -324,5 +325,4 @@ class CreateChildMixin:
         self._hand_over_queue(sa, new)  # before the Delete, which must go on the old SA
         self._send_request(sa, ExchangeType.INFORMATIONAL, [DeletePayload(ProtocolId.IKE)],
                            "delete_ike", now)
-        self._events.append(SaDown(sa.peer, sa.sa_id, self.local, sa.port, "Rekeyed"))
         self._kick(new, now)  # what was queued on the old SA (a Delete, a child) goes now

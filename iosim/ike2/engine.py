@@ -490,7 +490,8 @@ class Ikev2Engine(AuthExchangeMixin):
     def _new_sa(self, peer: int, initiator: bool, spi_i: bytes, now: float) -> Ikev2Sa:
         spi = self._rand(8)
         sa = Ikev2Sa(peer, initiator, spi_i if not initiator else spi,
-                     bytes(8) if initiator else spi, self._next_sa_id, now)
+                     bytes(8) if initiator else spi, self._next_sa_id, now,
+                     session_id=self._next_sa_id)
         sa.window = self._window()
         self._next_sa_id += 1
         self.sas[sa.local_spi] = sa

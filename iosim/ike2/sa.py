@@ -194,6 +194,7 @@ class Ikev2Sa:
     spi_r: bytes
     sa_id: int  # IOS's tunnel-id
     created_at: float
+    session_id: int = 0  # IOS's session: the first SA's id, kept by the SAs its rekeys make
     state: str = "IN-NEG"
     port: int = 500
     nat_detected: bool = False

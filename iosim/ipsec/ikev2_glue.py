@@ -351,7 +351,8 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     sa.fragmentation, sa.nat_detected, sa.initiator,
                     tuple(sa.children.values()),
                     (suite.cipher.name, suite.prf.name,
-                     suite.integ.name if suite.integ else "") if suite else ("", "", "")))
+                     suite.integ.name if suite.integ else "") if suite else ("", "", ""),
+                    sa.session_id))
         return out
 
     def session_states(self) -> list[IsakmpSaState]:

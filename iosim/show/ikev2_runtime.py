@@ -46,6 +46,7 @@ class Ikev2SaView:
     initiator: bool
     children: tuple[IpsecSaPair, ...]
     keywords: tuple[str, str, str] = ("", "", "")  # IOS's encryption, prf, integrity words
+    session_id: int = 0  # the session the SA carries on (its own id when 0)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _detail(s: Ikev2SaView) -> list[str]:
     dpd = f"DPD configured for {s.dpd[0]} seconds, retry {s.dpd[1]}" if s.dpd else \
         "DPD configured for 0 seconds, retry 0"
     return [
-        f"      CE id: {1000 + s.sa_id}, Session-id: {s.sa_id}",
+        f"      CE id: {1000 + s.sa_id}, Session-id: {s.session_id or s.sa_id}",
         "      Status Description: " + ("Negotiation done" if s.status == "READY"
                                         else "Negotiation in progress"),
         f"      Local spi: {s.local_spi.hex().upper()}       "
@@ -156,7 +157,8 @@ def show_ikev2_session(sas: list[Ikev2SaView], detail: bool = False) -> str:
         children = [c for s in mine for c in s.children]
         up = any(s.status == "READY" for s in mine)
         status = ("UP-ACTIVE" if children else "UP-IDLE") if up else "DOWN-NEGOTIATING"
-        out += [f"Session-id:{mine[0].sa_id}, Status:{status}, IKE count:{len(mine)}, "
+        session = mine[0].session_id or mine[0].sa_id
+        out += [f"Session-id:{session}, Status:{status}, IKE count:{len(mine)}, "
                 f"CHILD count:{len(children)}", "", _HEAD]
         for s in mine:
             out += _row(s)

@@ -303,6 +303,11 @@ def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
         now = re.findall(r"^ +spi: (0x[0-9A-F]+)", ipsec, re.M)
         assert len(now) == 2 and not spis & set(now), ipsec
         assert "PFS (Y/N): Y, DH group: group14" in ipsec
+        # the IKE SA rekey carries the session on: same session, one SA UP, no SA DOWN
+        assert "Session-id:1, Status:UP-ACTIVE, IKE count:1" in c.feed(
+            "show crypto ikev2 session")
+        logged = c.feed("show logging")
+        assert logged.count("%IKEV2-5-SA_UP") == 1 and "%IKEV2-5-SA_DOWN" not in logged
 
 
 def test_ike_fragmentation_when_configured_splits_ike_auth(tmp_path: Path) -> None:
