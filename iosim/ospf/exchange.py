@@ -37,7 +37,9 @@ from iosim.ospf.packets import (
     LinkStateRequest,
     LinkStateUpdate,
     LsType,
+    dbd_options,
     known_ls_type,
+    packet_length,
 )
 
 if TYPE_CHECKING:
@@ -192,8 +194,8 @@ class DatabaseExchange:
         nbr.last_sent = data
         nbr.last_sent_more = bool(flags & DD_MORE)
         e.debug_adj(iface, f"Send DBD to {format_ip(nbr.router_id)} seq "
-                           f"0x{nbr.dd_sequence:X} opt 0x{DBD_OPTIONS:X} flag 0x{flags:X} "
-                           f"len {24 + 8 + LSA_HEADER_LEN * len(headers)}")
+                           f"0x{nbr.dd_sequence:X} opt 0x{dbd_options(data):X} flag 0x{flags:X} "
+                           f"len {packet_length(data)}")
         if nbr.master:
             e.arm_retransmit(iface, nbr, now)
 
@@ -240,4 +242,4 @@ class DatabaseExchange:
         for chunk in e.flooding.packets_of(iface, found):
             data = e.send(iface, nbr.address, LinkStateUpdate(tuple(chunk)))
             e.debug_adj(iface, f"Send LS UPD to {format_ip(nbr.address)} length "
-                               f"{len(data)} LSA count {len(chunk)}")
+                               f"{packet_length(data)} LSA count {len(chunk)}")

@@ -230,6 +230,18 @@ class AsExternalLsa:
 LsaBody = RouterLsa | NetworkLsa | SummaryLsa | AsExternalLsa
 
 
+def packet_length(data: bytes) -> int:
+    """The length field of an encoded packet's header (A.3.1): what debug prints on either
+    end, without the MD5 digest or LLS block that follow the packet."""
+    return int.from_bytes(data[2:4], "big")
+
+
+def dbd_options(data: bytes) -> int:
+    """The options a Database Description packet carries (A.3.3), as encoded: without the
+    L bit when MD5 authentication leaves out the LLS block."""
+    return data[_HEADER.size + 8 + 2]
+
+
 def lsa_checksum(raw: bytes) -> int:
     """The LS checksum (12.1.7) of an LSA: the Fletcher checksum of RFC 905 annex B over all
     its octets but the age, with the checksum field (octets 16-17) taken as zero."""

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from labkit import console, inject, marks, run
+from labkit import console, debug_messages, inject, marks, run
 from tunnelkit import PING, SIDES, tunnel_lab
 
 from iosim.lab.console import LabConsole
@@ -358,3 +358,27 @@ def test_a_network_type_mismatch_goes_full_but_learns_no_routes(tmp_path: Path) 
     assert "192.168.1.0" not in run(c, "show ip route ospf\n")
     run(c, "@R1\nconf t\ninterface GigabitEthernet0/0\nno ip ospf network\nend\n@wait 90\n")
     assert re.search(r"O +203\.0\.113\.0 \[110/2\]", run(c, "show ip route ospf\n"))
+
+
+@pytest.mark.parametrize("auth", ["", "ip ospf authentication message-digest\n"
+                                      "ip ospf message-digest-key 1 md5 GoodKey"])
+def test_both_ends_debug_the_same_dbd_options_and_lengths(tmp_path: Path, auth: str) -> None:
+    """What one router's debug says it sent, the other's says it received: the options as
+    encoded (no L bit where MD5 leaves out the LLS block), the packet's own length field."""
+    c = ospf_tunnel_lab(tmp_path, r1=auth, r2=auth)
+    run(c, "@R1\ndebug ip ospf adj\n@R2\ndebug ip ospf adj\n@R1\n@wait 60\n")
+    seen = {d: debug_messages(c, d) for d in ("R1", "R2")}
+    run(c, "@R1\nclear ip ospf process\nyes\n@wait 60\n")
+    printed = {d: "\n".join(lines) for d, lines in seen.items()}
+    dbd = r"{} DBD \S+ \S+ seq (0x\w+) opt (0x\w+) flag \S+ len (\d+)"
+    sent = {d: re.findall(dbd.format("Send"), printed[d]) for d in ("R1", "R2")}
+    got = {d: re.findall(dbd.format("Rcv"), printed[d]) for d in ("R1", "R2")}
+    assert sent["R1"] and set(sent["R1"]) == set(got["R2"]), (sent, got)
+    assert sent["R2"] and set(sent["R2"]) == set(got["R1"]), (sent, got)
+    upd = r"{} LS UPD .* length (\d+) LSA count"
+    updates = 0
+    for a, b in (("R1", "R2"), ("R2", "R1")):
+        out, into = (re.findall(upd.format(k), printed[d]) for k, d in (("Send", a), ("Rcv", b)))
+        assert set(out) == set(into), (a, out, into)
+        updates += len(out)
+    assert updates
