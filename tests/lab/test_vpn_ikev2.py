@@ -632,3 +632,12 @@ def test_show_crypto_ikev2_sa_has_ios_15_headings(tmp_path: Path) -> None:
     detail = c.feed("show crypto ikev2 sa detailed")
     assert "\n      Fragmentation not configured.\n" in detail
     assert detail.endswith("      Initiator of SA : Yes\n\n IPv6 Crypto IKEv2  SA\n\n")
+
+
+def test_session_detail_lists_dpd_among_the_ikev2_sas_capabilities(tmp_path: Path) -> None:
+    c = lab(tmp_path, {"profile_extra": "dpd 10 3 on-demand"})
+    c.feed(PING)
+    assert re.search(r"IKEv2 SA: local 198\.51\.100\.1/500 remote 203\.0\.113\.2/500 Active ?\n"
+                     r" +Capabilities:D connid:", c.feed("show crypto session detail"))
+    c.feed("@R2")  # no dpd in R2's profile
+    assert "Capabilities:(none) connid:" in c.feed("show crypto session detail")
