@@ -32,7 +32,8 @@ EXEC_RULES = ("ios_word_exec", "ios_word_priv", "ios_word_configure", "ios_word_
               "ios_word_show_crypto_ipsec", "ios_word_show_running")
 CONFIG_RULES = ("ios_word_config", "ios_word_router",
                 # grammar/ios_words_nested.lark
-                "ios_word_service", "ios_word_banner", "ios_word_interface_range")
+                "ios_word_service", "ios_word_banner", "ios_word_interface_range",
+                "ios_word_if_tunnel")
 
 
 def _not_emulated(m: Match) -> NotEmulated:

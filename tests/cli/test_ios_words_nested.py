@@ -128,3 +128,18 @@ def test_a_subinterface_is_not_emulated_and_changes_nothing() -> None:
 ])
 def test_an_interface_type_lists_its_numbers(line: str, row: str) -> None:
     assert _session("config").feed(line) == f"  {row}\n\n"
+
+
+@pytest.mark.parametrize("line,named", [
+    ("tunnel path-mtu-discovery", "tunnel path-mtu-discovery"),
+    ("no tunnel path-mtu-discovery", "no tunnel path-mtu-discovery"),
+    ("tunnel ttl 64", "tunnel ttl"),
+    ("tunnel vrf BLUE", "tunnel vrf"),
+])
+def test_tunnel_words_ios_lists_under_a_tunnel_are_not_emulated(line: str, named: str) -> None:
+    session = _session("config")
+    session.feed("interface Tunnel0")
+    before = running_config_text(session.router.config)
+    assert session.feed(line) == f'% iosim: "{named}" is not emulated\n'
+    assert running_config_text(session.router.config) == before
+    assert session.mode == "if"  # still under the tunnel
