@@ -100,6 +100,14 @@ def test_exam_mode_closes_hints_and_hands_in_a_report(tmp_path: Path) -> None:
     c = _console(tmp_path, exam=exam)
     assert c.feed("@check").startswith("% @check is not available in exam mode")
     assert c.feed("@solution").startswith("% @solution is not available in exam mode")
+    # the task's last line says what an exam offers, not the @check it has closed
+    task = c.feed("@task")
+    assert "Type @check" not in task
+    assert task.endswith("Exam: @check is closed (where the task says @check, verify with pings "
+                         "and show\ncommands); @time shows the time left, @submit hands the "
+                         "lab in.\n")
+    assert _console(tmp_path / "practice").feed("@task").endswith(
+        "\nType @check to see how you are doing.\n")
     assert c.feed("@time") == "Exam: 45:00 left of 45 minutes\n"
     clock.now += 61
     assert c.feed("@time") == "Exam: 43:59 left of 45 minutes\n"
