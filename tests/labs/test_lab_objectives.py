@@ -1,0 +1,53 @@
+"""Builds that leave out part of what a lab's task asks, on one router or the other,
+lose the points of the objective that asks it (each case a gap found in a lab once):
+every lab grades both sides of its tunnel, whichever side starts it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iosim.lab.runner import run_lab
+from iosim.lab.topology import labs_dir
+
+
+def _grade_changed(tmp_path: Path, lab: str, changes: dict[str, dict[str, str]]
+                   ) -> tuple[int, dict[str, bool]]:
+    """The lab's solution with ``changes`` (per router: text -> replacement), graded."""
+    d = tmp_path / lab
+    shutil.copytree(labs_dir() / lab, d)
+    for router, replace in changes.items():
+        path = d / "solution" / f"{router}.cfg"
+        text = path.read_text()
+        for old, new in replace.items():
+            assert old in text, (router, old)
+            text = text.replace(old, new)
+        path.write_text(text)
+    result = run_lab(str(d), solution=True)
+    assert result.errors == []
+    return result.grade.percent, {r.objective.name: r.passed for r in result.grade.results}
+
+
+TM_ACL = "permit ip host {{wan2.2}} host {{wan1.1}}"
+
+
+@pytest.mark.parametrize("acl", ["permit ip any any", "permit ip host {{wan2.2}} any"])
+def test_transport_mode_r2_protecting_more_than_r1_loses_r2_s_objectives(
+        tmp_path: Path, acl: str) -> None:
+    percent, passed = _grade_changed(tmp_path, "transport-mode", {"R2": {TM_ACL: acl}})
+    assert passed["R1's pings to R2 cross the ISP only as ESP"]
+    assert passed["Only R1-R2 traffic is protected: the ISP still reaches R1 in clear"]
+    assert not passed["...and the ISP still reaches R2 in clear"]
+    assert not passed["R2 brings the tunnel up from its side too, and its pings to R1 are "
+                      "protected"]
+    assert percent == 75
+
+
+def test_transport_mode_r2_in_tunnel_mode_fails_when_r1_starts(tmp_path: Path) -> None:
+    percent, passed = _grade_changed(tmp_path, "transport-mode",
+                                     {"R2": {"mode transport": "mode tunnel"}})
+    assert not passed["R1's pings to R2 cross the ISP only as ESP"]
+    assert not passed["Phase 2 is ESP AES-256 with SHA-384 HMAC in transport mode"]
+    assert percent < 100
