@@ -51,3 +51,31 @@ def test_transport_mode_r2_in_tunnel_mode_fails_when_r1_starts(tmp_path: Path) -
     assert not passed["R1's pings to R2 cross the ISP only as ESP"]
     assert not passed["Phase 2 is ESP AES-256 with SHA-384 HMAC in transport mode"]
     assert percent < 100
+
+
+IKEV2_TUNNEL = "PC1 reaches PC2, and the ISP's links carry only ESP between them"
+IKEV2_R1_PFS = "R1's crypto map entry asks for PFS group 14"
+IKEV2_R2_PFS = "R2's crypto map entry asks for PFS group 14 too"
+
+
+@pytest.mark.parametrize("routers", [("R1", "R2"), ("R1",), ("R2",)])
+def test_ikev2_pfs_left_out_is_graded_per_router(tmp_path: Path,
+                                                 routers: tuple[str, ...]) -> None:
+    """The first CHILD_SA comes with IKE_AUTH, without PFS whatever the crypto map asks:
+    PFS group 14 is graded on each router's crypto map entry (show crypto map)."""
+    percent, passed = _grade_changed(
+        tmp_path, "ikev2-site-to-site", {r: {" set pfs group14\n": ""} for r in routers})
+    assert passed[IKEV2_TUNNEL]
+    assert passed[IKEV2_R1_PFS] == ("R1" not in routers)
+    assert passed[IKEV2_R2_PFS] == ("R2" not in routers)
+    assert percent == 100 - 5 * len(routers)
+
+
+def test_ikev2_r2_without_its_profile_cannot_start_the_tunnel(tmp_path: Path) -> None:
+    """R2's crypto map entry without set ikev2-profile starts IKEv1 when R2 speaks
+    first: R1, IKEv2 only, never answers it."""
+    percent, passed = _grade_changed(tmp_path, "ikev2-site-to-site",
+                                     {"R2": {" set ikev2-profile PROF\n": ""}})
+    assert passed[IKEV2_TUNNEL]
+    assert not passed["PC2 brings the tunnel up from its side too, and reaches PC1 through it"]
+    assert percent == 80
