@@ -79,3 +79,22 @@ def test_ikev2_r2_without_its_profile_cannot_start_the_tunnel(tmp_path: Path) ->
     assert passed[IKEV2_TUNNEL]
     assert not passed["PC2 brings the tunnel up from its side too, and reaches PC1 through it"]
     assert percent == 80
+
+
+@pytest.mark.parametrize("lab, router, line, objective", [
+    ("pfs-rekey", "R2", " set pfs group19\n",
+     "R2's crypto map entry asks for PFS group 19 and 300-second SAs too"),
+    ("pfs-rekey", "R2", " set security-association lifetime seconds 300\n",
+     "R2's crypto map entry asks for PFS group 19 and 300-second SAs too"),
+    ("vti", "R2", " set pfs group14\n", "R2's IPsec profile asks for PFS group 14 too"),
+    ("nat-exemption", "HQ", " set pfs group14\n",
+     "HQ's crypto map entry asks for PFS group 14 too"),
+])
+def test_the_responder_s_own_phase_2_settings_are_graded(
+        tmp_path: Path, lab: str, router: str, line: str, objective: str) -> None:
+    """The responder accepts the initiator's PFS group and a shorter lifetime than its own
+    (as IOS does), so the tunnel works; the task asks them on both routers."""
+    percent, passed = _grade_changed(tmp_path, lab, {router: {line: ""}})
+    assert not passed[objective]
+    assert [name for name, ok in passed.items() if not ok] == [objective]
+    assert percent < 100
