@@ -98,3 +98,12 @@ def test_the_responder_s_own_phase_2_settings_are_graded(
     assert not passed[objective]
     assert [name for name, ok in passed.items() if not ok] == [objective]
     assert percent < 100
+
+
+def test_ospf_over_gre_r2_sending_hellos_on_its_lan_is_graded(tmp_path: Path) -> None:
+    """The task: no hellos on the LANs (both routers' GigabitEthernet0/1 passive)."""
+    percent, passed = _grade_changed(
+        tmp_path, "ospf-over-gre", {"R2": {" passive-interface GigabitEthernet0/1\n": ""}})
+    assert [name for name, ok in passed.items() if not ok] == [
+        "...and R2 sends no hellos on Site 2's LAN either"]
+    assert percent == 95
