@@ -89,6 +89,8 @@ def test_ikev2_r2_without_its_profile_cannot_start_the_tunnel(tmp_path: Path) ->
     ("vti", "R2", " set pfs group14\n", "R2's IPsec profile asks for PFS group 14 too"),
     ("nat-exemption", "HQ", " set pfs group14\n",
      "HQ's crypto map entry asks for PFS group 14 too"),
+    ("aggressive-mode", "HUB", " set pfs group14\n",
+     "HUB's dynamic crypto map entry asks for PFS group 14 too"),
 ])
 def test_the_responder_s_own_phase_2_settings_are_graded(
         tmp_path: Path, lab: str, router: str, line: str, objective: str) -> None:
