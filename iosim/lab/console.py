@@ -334,7 +334,7 @@ class LabConsole:
         return "".join(f"Wrote {p}\n" for p in paths)
 
     def _task(self, args: list[str]) -> str:
-        return task_text(self.lab.resolved)
+        return task_text(self.lab.resolved, exam=self.exam is not None)
 
     def _topology(self, args: list[str]) -> str:
         drawing = self.lab.resolved.drawing

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from iosim.lab.running import Lab
 
 
-def task_text(resolved: ResolvedLab) -> str:
-    """What ``@task`` and ``iosim lab show`` print: title, ticket, drawing, task text."""
+def task_text(resolved: ResolvedLab, *, exam: bool = False) -> str:
+    """What ``@task`` and ``iosim lab show`` print: title, ticket, drawing, task text. In
+    exam mode (``exam``) the last line names what an exam offers instead of ``@check``,
+    which is closed there."""
     info = resolved.info
     facts = f"[{info.kind}, {info.difficulty}"
     facts += f", about {info.minutes} minutes]" if info.minutes else "]"
@@ -45,7 +47,13 @@ def task_text(resolved: ResolvedLab) -> str:
                                    width=88, initial_indent="  ", subsequent_indent="    ")
                      for o in resolved.objectives)
         parts.append("")
-        parts.append("Type @check to see how you are doing.")
+        if exam:
+            parts.append(textwrap.fill(
+                "Exam: @check is closed (where the task says @check, verify with pings and "
+                "show commands); @time shows the time left, @submit hands the lab in.",
+                width=78))
+        else:
+            parts.append("Type @check to see how you are doing.")
     return "\n".join(parts) + "\n"
 
 

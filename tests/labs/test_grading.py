@@ -41,8 +41,9 @@ def test_an_empty_lab_fails_and_every_miss_is_explained(tmp_path: Path) -> None:
     details = [r.detail for r in g.results]
     assert details[0] == ("ping from PC1 to 10.0.2.10: ..... (0 percent); nothing got through "
                           "(no router started IKE: did the traffic match a crypto map entry?)")
-    assert details[2] == "R1 has no ISAKMP SA with 203.0.113.2 in QM_IDLE (ISAKMP SAs: none)"
-    assert not g.results[5].counted and details[5].startswith("not counted: it needs")
+    assert details[1] == "R1 has no ISAKMP SA with 203.0.113.2 in QM_IDLE (ISAKMP SAs: none)"
+    for clear in g.results[6:]:  # R1's and R2's clear-text objectives need the tunnel
+        assert not clear.counted and clear.detail.startswith("not counted: it needs")
     text = render_text(g)
     assert "         seen: ping from PC1 to 10.0.2.10: ..... (0 percent); nothing got\n" in text
     assert "hint: Concepts 7.1" in text
@@ -102,6 +103,46 @@ def test_a_crypto_acl_to_any_fails_the_clear_text_objective(tmp_path: Path) -> N
                       "traffic it should leave alone")
 
 
+def test_r2_crypto_acl_to_any_fails_r2s_clear_text_objectives(tmp_path: Path) -> None:
+    """R1 right and R2 encrypting "any to any": PC1 still reaches PC2 (R1 starts the
+    tunnel), but R2 pulls its own and PC2's internet traffic into the tunnel, and R1
+    refuses R2's quick mode offer for any to any. The lab says nothing else is encrypted,
+    on R2 as on R1."""
+    c = _console(tmp_path)
+    configure_seed(c, r2_replace={"permit ip 10.0.2.0 0.0.0.255 192.168.1.0 0.0.0.255":
+                                  "permit ip any any"})
+    results = _results(c)
+    assert results["PC1 reaches PC2, and the ISP's links carry only ESP between them"][0]
+    assert results["...and PC1's traffic to the internet leaves R1 unencrypted"][0]
+    assert not results["PC2 brings the tunnel up from its side too, and reaches PC1 "
+                       "through it"][0]
+    assert results["R2 still reaches the ISP in clear too"] == (
+        False, "ping from R2 to 198.51.100.2: ..... (0 percent)")
+    passed, detail = results["...and PC2's traffic to the internet leaves R2 unencrypted"]
+    assert not passed and detail.startswith("ping from PC2 to 198.51.100.2: ")
+    assert grade(c.lab).percent == 65
+
+
+@pytest.mark.parametrize("without", ["R1", "R2"])
+def test_pfs_on_one_router_only_fails_whichever_side_lacks_it(
+        tmp_path: Path, without: str) -> None:
+    """The task asks PFS group 14 on both routers. A responder without "set pfs" accepts
+    the initiator's PFS (as IOS does), so each side is graded on the pair it starts."""
+    c = _console(tmp_path)
+    drop = {"set pfs group14\n": ""}
+    configure_seed(c, r1_replace=drop if without == "R1" else None,
+                   r2_replace=drop if without == "R2" else None)
+    results = _results(c)
+    r1_side = ["PC1 reaches PC2, and the ISP's links carry only ESP between them",
+               "Phase 2 is ESP AES-256 with SHA-256 HMAC in tunnel mode, with PFS group 14"]
+    r2_side = ["PC2 brings the tunnel up from its side too, and reaches PC1 through it",
+               "R2's side of the tunnel asks for PFS group 14 too"]
+    failing, passing = (r1_side, r2_side) if without == "R1" else (r2_side, r1_side)
+    assert [results[name][0] for name in failing] == [False, False]
+    assert [results[name][0] for name in passing] == [True, True]
+    assert grade(c.lab).percent < 100
+
+
 def test_output_nat_and_counter_checks(tmp_path: Path) -> None:
     from iosim.lab.checks import check_counters, check_nat, check_output
 
@@ -130,7 +171,7 @@ def test_json_grade_has_every_objective(tmp_path: Path) -> None:
     data = as_json(grade(_console(tmp_path).lab))
     json.dumps(data)
     assert data["lab"] == "site-to-site" and data["score"] == 0 and not data["passed"]
-    assert [o["weight"] for o in data["objectives"]] == [30, 10, 20, 20, 10, 5, 5]
+    assert [o["weight"] for o in data["objectives"]] == [25, 15, 15, 10, 10, 5, 5, 5, 5, 5]
     assert all("hint" in o for o in data["objectives"] if not o["passed"])
 
 
@@ -146,7 +187,7 @@ def test_a_broken_check_fails_its_objective_and_grading_goes_on(
     g = grade(_console(tmp_path).lab)
     broken = [r for r in g.results if r.objective.check == "isakmp_sa"]
     assert broken and broken[0].detail == "the check could not run (RuntimeError: boom)"
-    assert len(g.results) == 7
+    assert len(g.results) == 10
 
 
 def test_run_types_the_solution_and_steps_and_names_script_errors(tmp_path: Path) -> None:

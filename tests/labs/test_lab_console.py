@@ -23,7 +23,7 @@ def test_task_and_topology_describe_the_lab(tmp_path: Path) -> None:
     assert task.startswith("Site-to-site IPsec VPN (the reference lab)  [build, easy, "
                            "about 30 minutes]\n")
     assert "The pre-shared key is  SECRETKEY123  for the peer's public address." in task
-    assert "  - Phase 1 between R1 and R2 uses AES-256, SHA-256 and DH group 14 (20 points)" \
+    assert "  - Phase 1 between R1 and R2 uses AES-256, SHA-256 and DH group 14 (15 points)" \
         in task
     topo = c.feed("@topology")
     assert "| PC1 |-------|  R1  |" in topo
@@ -40,7 +40,7 @@ def test_check_grades_the_live_lab(tmp_path: Path) -> None:
     c = _console(tmp_path)
     before = c.feed("@check")
     assert before.startswith("Score: 0% (0 of 100 points)\n")
-    assert before.count("[FAIL]") == 7 and "hint: Concepts 7.1" in before
+    assert before.count("[FAIL]") == 10 and "hint: Concepts 7.1" in before
     c.feed("enable")
     configure_seed(c)
     after = c.feed("@check")
@@ -100,6 +100,14 @@ def test_exam_mode_closes_hints_and_hands_in_a_report(tmp_path: Path) -> None:
     c = _console(tmp_path, exam=exam)
     assert c.feed("@check").startswith("% @check is not available in exam mode")
     assert c.feed("@solution").startswith("% @solution is not available in exam mode")
+    # the task's last line says what an exam offers, not the @check it has closed
+    task = c.feed("@task")
+    assert "Type @check" not in task
+    assert task.endswith("Exam: @check is closed (where the task says @check, verify with pings "
+                         "and show\ncommands); @time shows the time left, @submit hands the "
+                         "lab in.\n")
+    assert _console(tmp_path / "practice").feed("@task").endswith(
+        "\nType @check to see how you are doing.\n")
     assert c.feed("@time") == "Exam: 45:00 left of 45 minutes\n"
     clock.now += 61
     assert c.feed("@time") == "Exam: 43:59 left of 45 minutes\n"

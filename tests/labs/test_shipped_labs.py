@@ -60,6 +60,9 @@ def test_the_solution_grades_100_and_without_it_the_lab_fails(name: str) -> None
     unsolved = run_lab(name)
     assert unsolved.errors == []
     assert not unsolved.grade.passed
+    if DEFINITIONS[name].info.kind == "build":  # an empty lab earns nothing
+        earned = [r.objective.name for r in unsolved.grade.results if r.passed and r.counted]
+        assert unsolved.grade.percent == 0, earned
     if DEFINITIONS[name].info.kind == "ticket":
         first = unsolved.grade.results[0]
         assert not first.passed, f"{name}: the ticket's first objective holds before the fix"
