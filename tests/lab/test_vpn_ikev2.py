@@ -274,7 +274,6 @@ def test_ikev2_objects_in_use_cannot_be_removed(tmp_path: Path) -> None:
     assert "crypto ikev2 keyring KR" not in config
 
 
-
 def test_a_dynamic_map_entry_holds_its_ikev2_profile_too(tmp_path: Path) -> None:
     c = console(tmp_path)
     run(c, "@R2\nenable\nconf t\ncrypto ikev2 profile PROF\nexit\n"
