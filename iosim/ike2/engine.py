@@ -485,6 +485,13 @@ class Ikev2Engine(AuthExchangeMixin):
             elif item[0] == "rekey_ike":  # type: ignore[index]
                 self._request_ike_rekey(sa, now)
 
+    def session_of(self, sa_id: int) -> int:
+        """The session an SA carries on (its own id for a first SA; 0 when it is gone)."""
+        for sa in self.sas.values():
+            if sa.sa_id == sa_id:
+                return sa.session_id
+        return 0
+
     # ================================================================== IKE_SA_INIT
 
     def _new_sa(self, peer: int, initiator: bool, spi_i: bytes, now: float) -> Ikev2Sa:

@@ -26,11 +26,14 @@ def _ip(value: int) -> str:
     return ".".join(str(value >> s & 255) for s in (24, 16, 8, 0))
 
 
-def _prefix(sa_id: int) -> str:
-    return f"IKEv2:(SESSION ID = {sa_id},SA ID = {sa_id}):" if sa_id else "IKEv2:"
+def _prefix(sa_id: int, session: int = 0) -> str:
+    """``IKEv2:(SESSION ID = s,SA ID = a):``; an SA a rekey made carries on its session."""
+    if not sa_id:
+        return "IKEv2:"
+    return f"IKEv2:(SESSION ID = {session or sa_id},SA ID = {sa_id}):"
 
 
-def _packet(e: PacketSent | PacketReceived, contents: str) -> str:
+def _packet(e: PacketSent | PacketReceived, contents: str, session: int) -> str:
     here = f"{_ip(e.local)}:{e.port}"
     there = f"{_ip(e.peer)}:{e.port}"
     if isinstance(e, PacketSent):
@@ -38,42 +41,43 @@ def _packet(e: PacketSent | PacketReceived, contents: str) -> str:
     else:
         head = f"Received Packet [From {there}/To {here}/VRF i0:f0] "
     kind = "RESPONSE" if e.response else "REQUEST"
-    return (f"{_prefix(e.sa_id)}{head}\n"
+    return (f"{_prefix(e.sa_id, session)}{head}\n"
             f"Initiator SPI : {e.spi_i.hex().upper()} - Responder SPI : "
             f"{e.spi_r.hex().upper()} Message id: {e.message_id}\n"
             f"IKEv2 {e.exchange} Exchange {kind} \n"
             f"Payload contents: \n {contents} ")
 
 
-def _sent(e: PacketSent) -> list[str]:
+def _sent(e: PacketSent, session: int) -> list[str]:
     """A message sent: every exchange after IKE_SA_INIT is encrypted, so IOS lists its
     payloads as it builds the plaintext and the packet as the one Encrypted payload."""
     if e.exchange == "IKE_SA_INIT":
-        return [_packet(e, payload_names(e.payloads))]
-    return [f"{_prefix(e.sa_id)}Building packet for encryption.  \n"
+        return [_packet(e, payload_names(e.payloads), session)]
+    return [f"{_prefix(e.sa_id, session)}Building packet for encryption.  \n"
             f"Payload contents: \n {payload_names(e.payloads)} ",
-            _packet(e, "ENCR")]
+            _packet(e, "ENCR", session)]
 
 
-def render(event: object) -> list[str]:
-    """The debug lines IOS prints for one engine event."""
+def render(event: object, session: int = 0) -> list[str]:
+    """The debug lines IOS prints for one engine event; ``session``: the session its SA
+    carries on (0: the SA's own id)."""
     if isinstance(event, PacketSent):
-        return _sent(event)
+        return _sent(event, session)
     if isinstance(event, PacketReceived):  # decrypted: IOS lists what the peer sent inside
-        return [_packet(event, payload_names(event.payloads))]
+        return [_packet(event, payload_names(event.payloads), session)]
     if isinstance(event, Step):
-        return [f"{_prefix(event.sa_id)}{event.text}"]
+        return [f"{_prefix(event.sa_id, session)}{event.text}"]
     if isinstance(event, NegotiationFailed):
         note = f"Received notify: {event.notify}" if event.notify and not event.initiator \
             else event.reason
-        return [f"{_prefix(event.sa_id)}{note}",
-                f"{_prefix(event.sa_id)}Negotiation aborted due to ERROR: {event.reason}"]
+        return [f"{_prefix(event.sa_id, session)}{note}",
+                f"{_prefix(event.sa_id, session)}Negotiation aborted due to ERROR: {event.reason}"]
     if isinstance(event, ChildFailed):
         how = "Sending" if event.sent else "Received"
-        return [f"{_prefix(event.sa_id)}{how} notify: {event.notify}",
-                f"{_prefix(event.sa_id)}Create child exchange failed"]
+        return [f"{_prefix(event.sa_id, session)}{how} notify: {event.notify}",
+                f"{_prefix(event.sa_id, session)}Create child exchange failed"]
     if isinstance(event, SaUp):
-        return [f"{_prefix(event.sa_id)}Session with IKE ID PAIR ({_ip(event.local)}, "
+        return [f"{_prefix(event.sa_id, session)}Session with IKE ID PAIR ({_ip(event.local)}, "
                 f"{_ip(event.peer)}) is UP"]
     return []
 

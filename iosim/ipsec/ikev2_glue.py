@@ -300,7 +300,8 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
         router = self.router
         while (event := engine.next_event()) is not None:
             if self.debugging():  # the text is made only for a listener
-                for line in ios_debug.render(event):
+                for line in ios_debug.render(event, engine.session_of(
+                        getattr(event, "sa_id", 0))):
                     router.debug(line)
             if isinstance(event, ChildUp):
                 self.spis[event.sa.spi_in] = None

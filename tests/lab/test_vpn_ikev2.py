@@ -307,6 +307,8 @@ def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
             "show crypto ikev2 session")
         logged = c.feed("show logging")
         assert logged.count("%IKEV2-5-SA_UP") == 1 and "%IKEV2-5-SA_DOWN" not in logged
+    c.feed("debug crypto ikev2")  # the new SA's debug carries the session's id
+    assert "IKEv2:(SESSION ID = 1,SA ID = 2):Sending Packet" in c.feed("clear crypto sa")
 
 
 def test_ike_fragmentation_when_configured_splits_ike_auth(tmp_path: Path) -> None:
@@ -331,9 +333,9 @@ def test_debug_text_is_made_only_while_debug_crypto_ikev2_is_on(
     rendered: list[object] = []
     real = ios_debug.render
 
-    def counting(event: object) -> list[str]:
+    def counting(event: object, session: int = 0) -> list[str]:
         rendered.append(event)
-        return real(event)
+        return real(event, session)
 
     monkeypatch.setattr(ios_debug, "render", counting)
     c = lab(tmp_path)
