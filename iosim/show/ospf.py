@@ -152,6 +152,15 @@ def _ordered(router: Router, engine: OspfEngine) -> list[OspfInterface]:
     return list(reversed(found))
 
 
+def _index(engine: OspfEngine, iface: OspfInterface) -> str:
+    """``Index a/p/p``: the interface's place among its area's interfaces and among the
+    process's, in the order OSPF came up on them."""
+    names = list(engine.interfaces)
+    area = [n for n in names if engine.interfaces[n].settings.area == iface.settings.area]
+    place = names.index(iface.name) + 1
+    return f"{area.index(iface.name) + 1}/{place}/{place}"
+
+
 def _interface_block(router: Router, engine: OspfEngine, iface: OspfInterface) -> list[str]:
     s = iface.settings
     now = _now(router)
@@ -190,7 +199,8 @@ def _interface_block(router: Router, engine: OspfEngine, iface: OspfInterface) -
         if due is not None:
             out.append(f"    Hello due in {hms(due - now + 0.999)}")
     out += ["  Supports Link-local Signaling (LLS)", "  Cisco NSF helper support enabled",
-            "  IETF NSF helper support enabled", "  Index 1/1/1, flood queue length 0",
+            "  IETF NSF helper support enabled", f"  Index {_index(engine, iface)}, flood queue "
+            "length 0",
             "  Next 0x0(0)/0x0(0)/0x0(0)", "  Last flood scan length is 1, maximum is 1",
             "  Last flood scan time is 0 msec, maximum is 0 msec"]
     up = [n for n in iface.neighbors.values() if n.state is not NeighborState.DOWN]

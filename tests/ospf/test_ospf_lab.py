@@ -382,3 +382,10 @@ def test_both_ends_debug_the_same_dbd_options_and_lengths(tmp_path: Path, auth: 
         assert set(out) == set(into), (a, out, into)
         updates += len(out)
     assert updates
+
+
+def test_each_interface_has_its_own_index(tmp_path: Path) -> None:
+    """``Index a/p/p``: its place in the area and in the process, as OSPF came up on it."""
+    c = ospf_tunnel_lab(tmp_path)
+    shown = run(c, "@R1\nshow ip ospf interface\n")
+    assert sorted(re.findall(r"Index (\S+), flood queue length 0", shown)) == ["1/1/1", "2/2/2"]
