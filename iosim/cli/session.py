@@ -400,14 +400,18 @@ class Session:
         checkpoint = Checkpoint(self.router.config, group)
         shown = ApplyContext(self.router, group, replaying=self.replaying)
         result: Enter | None = None
+        done: list[str] = []
         try:
             for member in group.members:
+                done.append(member)
                 ctx = ApplyContext(self.router, member, replaying=self.replaying)
                 result = handler(ctx, m)
                 shown.out += [text for text in ctx.out if text not in shown.out]
         except CliError:
             checkpoint.restore()
-            self.router.network_changed()  # addresses and routes as the config says again
+            for member in done:  # what followed the undone changes (OSPF, routes, crypto)
+                if member in self.router.config.interfaces:  # looks at each one again
+                    self.router.interface_changed(member)
             raise
         checkpoint.close()
         return shown, result

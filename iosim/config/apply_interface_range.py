@@ -5,8 +5,9 @@ and Loopback1; the mode's commands are those of ``(config-if)#``, each applied t
 interface of the range in turn as if typed under each (``EachOf``: the session applies the
 line to each member, all or nothing), so ``show running-config`` shows each interface's
 own resulting config.  A loopback or tunnel of the range is created as ``interface`` would
-create it; a physical interface the router lacks, a range that runs backwards, or Null0
-is refused with the caret under the part at fault, and nothing changes.
+create it; a physical interface the router lacks, a range that runs backwards or names more
+than ``MAX_MEMBERS`` interfaces, or Null0 is refused with the caret under the part at fault,
+and nothing changes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ register(Mode("if_range", "if_line", "(config-if-range)#", "config",
 
 #: A name's last number: the one a range's ``- N`` counts up to.
 _LAST_NUMBER = re.compile(r"^(.*?)(\d+)$", re.ASCII)
+#: The most interfaces one range may name: a lab's physical ports are far fewer, and a
+#: loopback or tunnel range this long is a slip of the finger (its caret, not a frozen lab).
+MAX_MEMBERS = 1024
 
 
 def _part_names(first: Arg, last: Arg | None) -> list[str]:
@@ -33,7 +37,7 @@ def _part_names(first: Arg, last: Arg | None) -> list[str]:
     if last is None:
         return [first.value]
     m = _LAST_NUMBER.match(first.value)
-    if m is None or int(last.value) < int(m.group(2)):
+    if m is None or not 0 <= int(last.value) - int(m.group(2)) < MAX_MEMBERS:
         raise InvalidInput(last.col)
     return [m.group(1) + str(n) for n in range(int(m.group(2)), int(last.value) + 1)]
 
@@ -65,6 +69,8 @@ def range_members(ctx: ApplyContext, m: Match) -> list[str]:
     for first, last in parts:
         for name in _part_names(first, last):
             names[_checked(ctx, name, first.col)] = None
+        if len(names) > MAX_MEMBERS:
+            raise InvalidInput((last or first).col)
     return list(names)
 
 

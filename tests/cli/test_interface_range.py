@@ -9,7 +9,10 @@ and leaves the session in ``(config)#``, so the lines after it do not land elsew
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from labkit import console, run
 
 from iosim.cli.replay import boot, replay_config
 from iosim.cli.session import Session
@@ -127,3 +130,25 @@ def test_a_replayed_config_with_a_range_sets_each_interface() -> None:
     for name in ("GigabitEthernet0/2", "GigabitEthernet0/3"):
         text = _interface(s, name)
         assert " description lab\n" in text and " shutdown\n" in text
+
+
+def test_a_range_beyond_what_a_lab_holds_gets_the_caret_and_creates_nothing() -> None:
+    s = _config_session()
+    before = running_config_text(s.router.config)
+    out = s.feed("interface range Loopback0 - 2147483647")
+    assert out.endswith("% Invalid input detected at '^' marker.\n\n")
+    assert out.index("^") == len("R1(config)#interface range Loopback0 - ")
+    assert running_config_text(s.router.config) == before
+    assert s.feed("interface range Loopback1 - 1024") == ""  # 1,024 interfaces: the most
+    assert s.prompt == "R1(config-if-range)#"
+
+
+def test_an_undone_range_line_leaves_ospf_as_the_config_is(tmp_path: Path) -> None:
+    """The members' changes are undone, and what followed them (OSPF here) follows back."""
+    c = console(tmp_path)
+    run(c, "@R1\nenable\nconf t\nrouter ospf 1\nnetwork 10.9.0.0 0.0.255.255 area 0\nexit\n"
+           "interface range Loopback1 - 2\n")
+    assert "overlaps with Loopback1" in c.feed("ip address 10.9.9.1 255.255.255.0")
+    run(c, "end")
+    assert "Lo1" not in c.feed("show ip ospf interface brief")
+    assert "10.9.9.1" not in c.feed("show ip interface brief")
