@@ -178,6 +178,12 @@ class SaLifecycle:
         intent = self.spd.intents.get((pair.peer, pair.proxies))
         if bundle is None or intent is None:
             return
+        if not self.spd.owners().want(bundle.interface, bundle.map_name, bundle.map_seq,
+                                      bundle.peer, bundle.proxies):
+            # its policy went while it was negotiated: the peer is told, nothing installed
+            self.ike.tell_deleted(bundle)
+            self.ike.forget(bundle)
+            return
         crypto = self.spd.crypto
         bundle.counters.pairs += 1
         self.sad.add(bundle)

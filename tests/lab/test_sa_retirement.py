@@ -120,3 +120,12 @@ def test_isakmp_goes_off_with_the_last_crypto_map_and_on_with_the_next(tmp_path:
     assert re.findall(r"%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is (\w+)", out) == ["OFF", "ON"]
     logged = run(c, "show logging | include ISAKMP_ON_OFF")
     assert re.findall(r"ISAKMP is (\w+)", logged) == ["ON", "OFF", "ON"]
+
+
+def test_a_pair_whose_policy_went_while_it_was_negotiated_is_not_installed(
+        tmp_path: Path) -> None:
+    c = seeded(tmp_path)
+    run(c, "ping 10.0.2.10 source 192.168.1.1 repeat 1 timeout 0")  # quick mode under way
+    run(c, f"conf t\nip access-list extended VPN_TRAFFIC\nno {ACL_LINE}\nend\n@wait 5")
+    assert _pairs(c, "R1") == _pairs(c, "R2") == 0  # R2's was deleted with R1's Delete
+    assert "spi:" not in run(c, "show crypto ipsec sa")
