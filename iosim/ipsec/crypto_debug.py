@@ -299,7 +299,7 @@ class CryptoDebug:
             "IPSEC(create_sa): sa created,\n"
             f"  (sa) sa_dest= {format_ip(dest)}, sa_proto= {number}, \n"
             f"    sa_spi= 0x{spi:X}({spi}), \n"
-            f"    sa_trans= {trans} , sa_conn_id= {sa.conn_id}\n"
+            f"    sa_trans= {trans} , sa_conn_id= {sa.ah_id if number == 51 else sa.conn_id}\n"
             f"    sa_lifetime(k/sec)= ({sa.lifetime_kilobytes}/{sa.lifetime_seconds}),\n"
             f"  (identity) local= {format_ip(bundle.local)}:0, "
             f"remote= {format_ip(bundle.peer)}:0,\n"

@@ -340,7 +340,7 @@ def _ike_sa_lines(s: IsakmpSaState, port: int, active: bool) -> list[str]:
     """``Session ID`` and the ``IKEv1 SA`` (or ``IKEv2 SA``) line of an IKE SA, ``Active``
     once phase 1 is done, ``Inactive`` while it is negotiated."""
     local, remote = _local_remote(s)
-    return [f"  Session ID: {s.conn_id if s.version == 2 else 0}  ",
+    return [f"  Session ID: {(s.session or s.conn_id) if s.version == 2 else 0}  ",
             f"  IKEv{s.version} SA: local {format_ip(local)}/{port} remote "
             f"{format_ip(remote)}/{port} "
             f"{'Active' if active else 'Inactive'} "]

@@ -102,3 +102,13 @@ def test_session_negotiating_while_phase_one_fails(tmp_path: Path) -> None:
     assert "Session status: DOWN          \n" in c.feed("show crypto session")
     assert marks(c.feed(PING)) == [".!!!!"]
     assert "Session status: UP-ACTIVE     \n" in c.feed("show crypto session")
+
+
+def test_debug_names_each_ah_and_esp_sa_by_its_own_conn_id(tmp_path: Path) -> None:
+    both = "ah-sha-hmac esp-aes 256 esp-sha256-hmac"
+    c = seeded(tmp_path, r1_replace={"esp-aes 256 esp-sha256-hmac": both},
+               r2_replace={"esp-aes 256 esp-sha256-hmac": both})
+    c.feed("debug crypto ipsec")
+    out = c.feed(PING)
+    created = re.findall(r"sa_proto= (\d+), \n.*\n.*sa_conn_id= (\d+)", out)
+    assert sorted(created) == [("50", "1"), ("50", "2"), ("51", "3"), ("51", "4")], created

@@ -305,6 +305,7 @@ def test_short_lifetimes_rekey_child_and_ike_sa_together_and_delete_the_old(
         # the IKE SA rekey carries the session on: same session, one SA UP, no SA DOWN
         assert "Session-id:1, Status:UP-ACTIVE, IKE count:1" in c.feed(
             "show crypto ikev2 session")
+        assert "  Session ID: 1  \n  IKEv2 SA: " in c.feed("show crypto session detail")
         logged = c.feed("show logging")
         assert logged.count("%IKEV2-5-SA_UP") == 1 and "%IKEV2-5-SA_DOWN" not in logged
     c.feed("debug crypto ikev2")  # the new SA's debug carries the session's id
