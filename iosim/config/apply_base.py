@@ -9,6 +9,7 @@ from iosim.cli.interfaces import interface_type
 from iosim.cli.lines import ios_strip, truncate_bytes
 from iosim.cli.matcher import Match, ipv4_address
 from iosim.cli.modes import Mode, register
+from iosim.config.apply_crypto import isakmp_switch
 from iosim.config.apply_null import enter_null
 from iosim.config.handlers import ApplyContext, Enter, handles, invalid_at
 from iosim.config.model import (
@@ -19,6 +20,7 @@ from iosim.config.model import (
     interface_sort_key,
 )
 from iosim.config.passwords import md5_crypt, salt_for, type7_decode
+from iosim.config.tunnel_model import tunnel_of
 from iosim.net.routing import NULL_INTERFACE
 
 # ---------------------------------------------------------------- system
@@ -262,9 +264,13 @@ def _no_interface(ctx: ApplyContext, m: Match) -> None:
     t = interface_type(name)
     if t is None or not t.virtual:
         raise CommandRejected("% Removal of physical interfaces is not permitted.")
-    if name in ctx.config.interfaces:
+    intf = ctx.config.interfaces.get(name)
+    if intf is not None:
+        crypto = "crypto_map" in intf.features or tunnel_of(intf).protection is not None
         del ctx.config.interfaces[name]
         ctx.config.reindex_interface(name)
+        if crypto:  # the last crypto map or protection may have gone with it
+            isakmp_switch(ctx)
         ctx.router.interface_removed(name)
 
 

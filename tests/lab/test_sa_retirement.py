@@ -129,3 +129,9 @@ def test_a_pair_whose_policy_went_while_it_was_negotiated_is_not_installed(
     run(c, f"conf t\nip access-list extended VPN_TRAFFIC\nno {ACL_LINE}\nend\n@wait 5")
     assert _pairs(c, "R1") == _pairs(c, "R2") == 0  # R2's was deleted with R1's Delete
     assert "spi:" not in run(c, "show crypto ipsec sa")
+
+
+def test_removing_the_only_protected_tunnel_turns_isakmp_off(tmp_path: Path) -> None:
+    c = tunnel_lab(tmp_path, protect=True)
+    out = run(c, "conf t\nno interface Tunnel0\nend")
+    assert "%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is OFF" in out
