@@ -101,6 +101,7 @@ class SaLifecycle:
         # told after a pair was installed or removed (a VTI's line protocol follows them)
         self.watchers: list[Callable[[], None]] = []
         self._retiring = False
+        self._retire_asked: list[str | None] = []  # passes asked for (None: every interface)
 
     def bind(self, ike: Negotiator) -> None:
         """Register the IKE side (done once, by the crypto plane that owns both)."""
@@ -241,19 +242,23 @@ class SaLifecycle:
     def retire(self, interface: str | None = None) -> None:
         """The configuration changed: every pair it no longer asks for (on ``interface``, or
         anywhere) is deleted and its peer told. Removing one may change a tunnel's state,
-        which asks again: that question is answered by the pass under way."""
+        which asks again: that question waits for the pass under way, then gets its own."""
+        self._retire_asked.append(interface)
         if self._retiring:
             return
         self._retiring = True
         try:
-            owners = self.spd.owners()
-            bundles = self.sad.bundles if interface is None else self.sad.on_interface(
-                interface)
-            for b in bundles:
-                if not owners.want(b.interface, b.map_name, b.map_seq, b.peer, b.proxies):
-                    self.expire(b)
+            while self._retire_asked:
+                where = self._retire_asked.pop(0)
+                owners = self.spd.owners()
+                bundles = self.sad.bundles if where is None else self.sad.on_interface(where)
+                for b in bundles:
+                    if self.sad.holds(b) and not owners.want(b.interface, b.map_name,
+                                                             b.map_seq, b.peer, b.proxies):
+                        self.expire(b)
         finally:
             self._retiring = False
+            self._retire_asked.clear()
 
     def remove(self, bundle: SaBundle) -> None:
         """Delete a pair from the SAD (and IKE's memory of it), and its reverse route once
