@@ -98,8 +98,9 @@ class RouterPeer(IosimPeer):
         seen = len(self.events)
 
         def answered(e: dict[str, object]) -> bool:
+            # by identity: an earlier answer to the same line may be equal, word for word
             return e["event"] == "output" and e["command"] == line \
-                and self.events.index(e) >= seen
+                and any(e is later for later in self.events[seen:])
 
         out = self.wait_for(answered, timeout)
         assert out is not None, (line, self.events)
