@@ -234,14 +234,21 @@ def _control_plane(ctx: ApplyContext, m: Match) -> Enter:
 # ---------------------------------------------------------------- interfaces
 
 
+def refuse_subinterface(ctx: ApplyContext, name: str) -> None:
+    """A subinterface of a port the router has (``g0/0.100``): not emulated (IOS would make
+    it); a subinterface of a port it lacks is the caller's typo to report."""
+    t = interface_type(name)
+    parent, dot, _ = name.partition(".")
+    if dot and t is not None and not t.virtual and parent in ctx.config.interfaces:
+        raise NotEmulated(f"interface {name}")
+
+
 def _check_interface(ctx: ApplyContext, m: Match, terminal: str) -> str:
     name = m.get(terminal) or ""
     t = interface_type(name)
     if t is None:
         raise invalid_at(m, terminal)
-    parent, dot, _ = name.partition(".")
-    if dot and not t.virtual and parent in ctx.config.interfaces:
-        raise NotEmulated(f"interface {name}")  # IOS would make a subinterface
+    refuse_subinterface(ctx, name)
     if not t.virtual and name not in ctx.config.interfaces and name != NULL_INTERFACE:
         raise invalid_at(m, terminal)
     return name

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
-from iosim.cli.errors import InvalidInput, NotEmulated
+from iosim.cli.errors import InvalidInput
 from iosim.cli.interfaces import interface_type
 from iosim.cli.matcher import Arg, Match
 from iosim.cli.modes import MODES, Mode, register
+from iosim.config.apply_base import refuse_subinterface
 from iosim.config.handlers import ApplyContext, EachOf, Enter, handles
 from iosim.config.model import InterfaceConfig
 from iosim.net.routing import NULL_INTERFACE
@@ -47,9 +48,7 @@ def _checked(ctx: ApplyContext, name: str, col: int) -> str:
     t = interface_type(name)
     if t is None or name == NULL_INTERFACE:
         raise InvalidInput(col)
-    parent, dot, _ = name.partition(".")
-    if dot and not t.virtual and parent in ctx.config.interfaces:
-        raise NotEmulated(f"interface {name}")  # IOS would make subinterfaces
+    refuse_subinterface(ctx, name)
     if not t.virtual and name not in ctx.config.interfaces:
         raise InvalidInput(col)
     if not t.slotted and int(name[len(t.name):].split(".")[0]) > t.max_unit:

@@ -151,9 +151,9 @@ class SaLifecycle:
             hmac = integrity_transform(pair.ah_integrity)
             ah_in = AhSa.from_keymat(pair.ah_spi_in, hmac, pair.ah_keys_in)
             ah_out = AhSa.from_keymat(pair.ah_spi_out, hmac, pair.ah_keys_out)
+        beside = esp_in is not None and ah_in is not None  # AH outside ESP
         first = self._conn_ids + 1  # each SA its own conn id: ESP in and out, then AH's
-        self._conn_ids += 4 if esp_in and ah_in else 2
-        beside = esp_in is not None and ah_in is not None
+        self._conn_ids += 4 if beside else 2
         inbound = OneWaySa(esp_in, first, now, pair.lifetime_seconds,
                            pair.lifetime_kilobytes, replay=window() if esp_in else None,
                            ah=ah_in, ah_replay=window() if ah_in else None,

@@ -489,28 +489,23 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
     out = ["Crypto Engine Connections", "",
            "   ID  Type    Algorithm           Encrypt  Decrypt LastSeqN IP-Address"]
     rows: list[tuple[int, str]] = []
+
+    def row(conn: int, kind: str, alg: str, encrypt: int, decrypt: int, last: int,
+            local: int) -> None:
+        rows.append((conn, f"{conn:>5}  {kind:<8}{alg:<20}{encrypt:>7}{decrypt:>9}{last:>9} "
+                           f"{format_ip(local)}"))
+
     for b in bundles:
-        alg = _esp_algorithm(b)
         inb, outb = b.inbound, b.outbound
-        last = inb.replay.top if inb.replay is not None else 0
-        rows.append((inb.conn_id, f"{inb.conn_id:>5}  {'IPsec':<8}{alg:<20}{0:>7}"
-                                  f"{inb.packets:>9}{last:>9} {format_ip(b.local)}"))
-        rows.append((outb.conn_id, f"{outb.conn_id:>5}  {'IPsec':<8}{alg:<20}"
-                                   f"{outb.packets:>7}{0:>9}{0:>9} {format_ip(b.local)}"))
+        sas = [(_esp_algorithm(b), inb.conn_id, outb.conn_id, inb.replay)]
         if inb.ah_conn_id:  # AH beside ESP: every packet went through both
-            ah_alg, ah_last = _ah_algorithm(b), (
-                inb.ah_replay.top if inb.ah_replay is not None else 0)
-            rows.append((inb.ah_conn_id, f"{inb.ah_conn_id:>5}  {'IPsec':<8}{ah_alg:<20}"
-                                         f"{0:>7}{inb.packets:>9}{ah_last:>9} "
-                                         f"{format_ip(b.local)}"))
-            rows.append((outb.ah_conn_id, f"{outb.ah_conn_id:>5}  {'IPsec':<8}{ah_alg:<20}"
-                                          f"{outb.packets:>7}{0:>9}{0:>9} "
-                                          f"{format_ip(b.local)}"))
+            sas.append((_ah_algorithm(b), inb.ah_conn_id, outb.ah_conn_id, inb.ah_replay))
+        for alg, conn_in, conn_out, window in sas:
+            row(conn_in, "IPsec", alg, 0, inb.packets, window.top if window else 0, b.local)
+            row(conn_out, "IPsec", alg, outb.packets, 0, 0, b.local)
     for s in states:
         if s.state != "QM_IDLE" or s.status != "ACTIVE":
             continue  # only negotiated ISAKMP SAs hold an engine connection
-        local = s.src if s.initiator else s.dst
-        rows.append((s.conn_id, f"{s.conn_id:>5}  {'IKE':<8}{_ike_algorithm(s):<20}"
-                                f"{0:>7}{0:>9}{0:>9} {format_ip(local)}"))
+        row(s.conn_id, "IKE", _ike_algorithm(s), 0, 0, 0, s.src if s.initiator else s.dst)
     out += [text for _, text in sorted(rows)]
     return "\n".join(out) + "\n\n"
