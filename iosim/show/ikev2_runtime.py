@@ -117,6 +117,8 @@ def show_ikev2_sa(sas: list[Ikev2SaView], detail: bool = False) -> str:
         if detail:
             out += _detail(s)
         out.append("")
+    if not sas:
+        out.append("")  # the table's head alone, then the IPv6 heading after a blank line
     out += [" IPv6 Crypto IKEv2  SA", ""]
     return "\n".join(out) + "\n"
 

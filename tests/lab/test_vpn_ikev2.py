@@ -633,6 +633,9 @@ def test_show_crypto_ikev2_sa_has_ios_15_headings(tmp_path: Path) -> None:
     assert brief.endswith(" sec\n\n IPv6 Crypto IKEv2  SA\n\n")
     detail = c.feed("show crypto ikev2 sa detailed")
     assert "\n      Fragmentation not configured.\n" in detail
+    run(c, "@ISP\nenable")  # no IKEv2 SA: the table's head, a blank line, the IPv6 heading
+    assert c.feed("show crypto ikev2 sa").endswith(" Status \n\n IPv6 Crypto IKEv2  SA\n\n")
+    c.feed("@R1")
     assert detail.endswith("      Initiator of SA : Yes\n\n IPv6 Crypto IKEv2  SA\n\n")
 
 
