@@ -273,6 +273,22 @@ def main(argv: list[str]) -> int:
             growth_row.append(f"{label} {ratios[f'hub {label} {top} / 100']:.2f}x")
         print(f"  growth 100 -> {top}: {', '.join(growth_row)}")
 
+    print("\n  The same hub with IKEv2 (IKE_SA_INIT + IKE_AUTH, DPD on the spokes)")
+    v2 = {n: growth("hub_spokes.py", str(n), "--ikev2", "--json") for n in (100, 1000)}
+    for n, row in v2.items():
+        if row:
+            print(f"  {n + 1:>8} {row['boot_s']:>7.2f} {row['boot_per_router'] * 1e3:>15.2f} "
+                  f"{row['kib_per_router']:>11.1f} {row['rate']:>10.0f} "
+                  f"{'yes' if row['all_up'] else 'NO':>7}")
+    ok = ok and all(row and row["all_up"] for row in v2.values())
+    if all(v2.values()):
+        ratios["hub ikev2 time per tunnel 1000 / 100"] = v2[100]["rate"] / v2[1000]["rate"]
+        ratios["hub ikev2 memory per router 1000 / 100"] = (v2[1000]["kib_per_router"]
+                                                           / v2[100]["kib_per_router"])
+        print(f"  growth 100 -> 1000: memory per router "
+              f"{ratios['hub ikev2 memory per router 1000 / 100']:.2f}x, time per tunnel "
+              f"{ratios['hub ikev2 time per tunnel 1000 / 100']:.2f}x")
+
     print("\n  Chain of routers, each size in a fresh process (target: flat from 100 to 1,000)")
     print(f"  {'routers':>8} {'boot ms/router':>15} {'KiB/router':>11} {'pinged':>7}")
     chains = {}

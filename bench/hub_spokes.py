@@ -1,6 +1,6 @@
 """A hub with N spokes (default 1,000) brings every tunnel up through the lab; time, memory.
 
-Run: ``python bench/hub_spokes.py [N] [--json]``. The lab comes from
+Run: ``python bench/hub_spokes.py [N] [--ikev2] [--json]``. The lab comes from
 ``iosim.lab.hub_and_spoke``: one shared segment, a hub with a dynamic crypto map, N spokes
 with static crypto maps. Each spoke pings the hub's LAN from its own (``.!``: the first echo
 starts IKE and is dropped, as on IOS); then the hub's ``show crypto isakmp sa`` must list N
@@ -39,29 +39,31 @@ HUB_HOST = HUB_LAN[:-1] + "1"
 # message is lost to ARP and a 2-echo ping fails (as it would on IOS).
 LIFETIME = 86400
 PING = "repeat 2 timeout 1"
+_SHOW_SA = {False: "show crypto isakmp sa", True: "show crypto ikev2 sa"}
+_UP = {False: "QM_IDLE", True: "READY"}
 
 
-def _warm_up(directory: Path) -> LabConsole:
+def _warm_up(directory: Path, ikev2: bool) -> LabConsole:
     """One spoke's tunnel, so that what a process does once (imports, the grammar's
     parser, the first bignum) is not counted as the first routers' cost. The caller keeps
     it alive: its freed memory would otherwise be reused and hide the lab's."""
-    path = write_lab(directory / "lab", 1, LIFETIME)
+    path = write_lab(directory / "lab", 1, LIFETIME, ikev2)
     lab = Lab.load(str(path.parent), nvram_dir=directory / "nv")
     console = LabConsole(lab, "S1", paging=False)
     console.feed("enable")
     console.feed(f"ping {HUB_HOST} source {spoke_lan(1)[:-1]}1 {PING}")
-    console.feed("show crypto isakmp sa")
+    console.feed(_SHOW_SA[ikev2])
     console.feed("show ip route")
     return console
 
 
-def measure(spokes: int, memory: bool = False) -> dict[str, float]:
+def measure(spokes: int, memory: bool = False, ikev2: bool = False) -> dict[str, float]:
     """Boot and tunnel figures of a hub with ``spokes`` spokes, checked end to end; with
     ``memory``, the bytes the lab holds once every tunnel is up, traced by ``tracemalloc``
     (which slows the run: its times are not the figures)."""
     with tempfile.TemporaryDirectory() as tmp:
-        warm = _warm_up(Path(tmp) / "warm")
-        path = write_lab(Path(tmp) / "lab", spokes, LIFETIME)
+        warm = _warm_up(Path(tmp) / "warm", ikev2)
+        path = write_lab(Path(tmp) / "lab", spokes, LIFETIME, ikev2)
         gc.collect()
         if memory:
             tracemalloc.start()
@@ -84,7 +86,7 @@ def measure(spokes: int, memory: bool = False) -> dict[str, float]:
         if not memory:  # the timed run checks the hub's view and every tunnel both ways
             console.feed("@HUB")
             console.feed("enable")
-            qm_idle = console.feed("show crypto isakmp sa").count("QM_IDLE")
+            qm_idle = console.feed(_SHOW_SA[ikev2]).count(_UP[ikev2])
             injected = console.feed("show ip route").count("[1/0] via 10.0.")
             back = sum("!!" not in console.feed(f"ping {spoke_lan(n)[:-1]}1 source "
                                                 f"{HUB_HOST} {PING}")
@@ -101,16 +103,17 @@ def measure(spokes: int, memory: bool = False) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     spokes = int(argv[0]) if argv and argv[0].isdigit() else 1000
-    m = measure(spokes)
-    m["kib_per_router"] = measure(spokes, memory=True)["kib_per_router"]
+    ikev2 = "--ikev2" in argv
+    m = measure(spokes, ikev2=ikev2)
+    m["kib_per_router"] = measure(spokes, memory=True, ikev2=ikev2)["kib_per_router"]
     if "--json" in argv:
         print(json.dumps(m))
         return 0 if m["all_up"] else 1
-    print(f"hub and {spokes} spokes")
+    print(f"hub and {spokes} spokes{' (IKEv2)' if ikev2 else ''}")
     print(f"  load + boot {spokes + 1} routers   {m['boot_s']:8.2f} s "
           f"({m['boot_per_router'] * 1e3:.2f} ms a router)")
     print(f"  bring every tunnel up         {m['up_s']:8.2f} s  ({m['rate']:.0f} tunnels/s)")
-    print(f"  hub: QM_IDLE {m['qm_idle']}/{spokes}, injected routes {m['injected']}/{spokes}, "
+    print(f"  hub: {_UP[ikev2]} {m['qm_idle']}/{spokes}, injected routes {m['injected']}/{spokes}, "
           f"{m['failed']} spokes failed, {m['back_failed']} pings back failed")
     print(f"  memory                        {m['kib_per_router']:8.1f} KiB a router "
           f"(peak RSS {m['peak_mib']:.0f} MiB)")

@@ -67,6 +67,8 @@ class AuthExchangeMixin(CreateChildMixin):
 
         def _fail(self, sa: Ikev2Sa, reason: str, notify: str, now: float) -> None: ...
 
+        def _forget_sa(self, sa: Ikev2Sa) -> None: ...
+
 
     def _auth_value(self, sa: Ikev2Sa, psk: bytes, sender_initiator: bool,
                     id_payload: IdPayload) -> bytes:
@@ -91,8 +93,8 @@ class AuthExchangeMixin(CreateChildMixin):
         context: dict[str, object] = {}
         if want is not None:
             payloads += self._child_offer(sa, want, pfs=False, context=context)
-        if not any(o is not sa and o.peer == sa.peer and o.state != "DELETE"
-                   for o in self.sas.values()):
+        if not any(o is not sa and o.state != "DELETE"
+                   for o in self._index.of_peer(sa.peer)):
             # IOS's order: IDi AUTH SA TSi TSr, then the notifies, INITIAL_CONTACT first
             first_notify = next((n for n, p in enumerate(payloads)
                                  if isinstance(p, NotifyPayload)), len(payloads))
@@ -221,8 +223,8 @@ class AuthExchangeMixin(CreateChildMixin):
     def _initial_contact(self, sa: Ikev2Sa) -> None:
         """INITIAL_CONTACT (2.4): every other SA with the peer is a leftover."""
         gone: list[int] = []
-        for other in list(self.sas.values()):
-            if other is not sa and other.peer == sa.peer:
+        for other in self._index.of_peer(sa.peer):
+            if other is not sa:
                 gone += list(other.children)
-                del self.sas[other.local_spi]
+                self._forget_sa(other)
         self._events.append(InitialContact(sa.peer, tuple(gone)))

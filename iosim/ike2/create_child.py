@@ -26,6 +26,7 @@ from iosim.ike2.payloads import (
     TsPayload,
 )
 from iosim.ike2.sa import IkeProposal, Ikev2Sa, PendingChild, Suite, answered_suite, choose
+from iosim.ike2.timers import SaIndex
 
 __all__ = ["NONCE_SIZE", "CreateChildMixin", "Drop", "SelectChild"]
 
@@ -47,6 +48,7 @@ class CreateChildMixin:
 
     local: int
     sas: dict[bytes, Ikev2Sa]
+    _index: SaIndex
     _events: deque[object]
     _trace: Callable[[], bool]  # whether anyone listens to the trace events
     _rand: Callable[[int], bytes]
@@ -296,7 +298,7 @@ class CreateChildMixin:
                                                           ni, nr),
                             ni, nr, spi_i, spi_r, old.suite.cipher, old.suite.integ)
         new.children, old.children = old.children, {}
-        self.sas[new.local_spi] = new
+        self._index.add(new)
         self._established(new, now, rekey=True)  # the session goes on: no SA UP, no DOWN
         old.rekeyed_by = new
         old.expires_at = old.rekey_at = old.dpd_at = None

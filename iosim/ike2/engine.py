@@ -75,7 +75,7 @@ from collections import deque
 from collections.abc import Callable
 
 from iosim.crypto.dh import DhError, group
-from iosim.deadlines import deadline_after
+from iosim.deadlines import DeadlineQueue, deadline_after
 from iosim.ike.quick_mode import Phase2Offer, ProxyIdentity
 from iosim.ike2.auth_exchange import AuthExchangeMixin
 from iosim.ike2.constants import (
@@ -91,7 +91,6 @@ from iosim.ike2.events import (
     NegotiationFailed,
     PacketReceived,
     PacketSent,
-    PeerDead,
     SaDown,
     Step,
 )
@@ -132,6 +131,7 @@ from iosim.ike2.sa import (
     choose,
     proposal_payload,
 )
+from iosim.ike2.timers import RETRANSMIT_FIRST, SaIndex, TimersMixin
 
 __all__ = ["IKE_PORT", "NAT_T_PORT", "Ikev2Engine", "SelectChild"]
 
@@ -140,10 +140,7 @@ IKE_PORT, NAT_T_PORT = 500, 4500
 #: a reason in its Deletes, and it speaks FlexVPN.
 CISCO_VENDOR_IDS = (VendorIdPayload(b"CISCO-DELETE-REASON"),
                     VendorIdPayload(b"FLEXVPN-SUPPORTED"))
-RETRANSMIT_FIRST = 2.0
-RETRANSMIT_TRIES = 5
 MAX_HALF_OPEN = 1000
-HALF_OPEN_LIFE = 30.0
 DPD_TRIES = 5
 
 _EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
@@ -154,7 +151,7 @@ def _always() -> bool:
     return True
 
 
-class Ikev2Engine(AuthExchangeMixin):
+class Ikev2Engine(AuthExchangeMixin, TimersMixin):
     """IKEv2 endpoint for one local address (see the module docstring)."""
 
     def __init__(self, local: int, *, rand: Callable[[int], bytes],
@@ -182,7 +179,9 @@ class Ikev2Engine(AuthExchangeMixin):
         self._fragmentation_mtu = fragmentation_mtu  # crypto ikev2 fragmentation [mtu N]
         self._window = window  # crypto ikev2 window: what a new IKE SA announces
         self._cookie_secret = rand(16)
-        self.sas: dict[bytes, Ikev2Sa] = {}  # by our SPI
+        self._index = SaIndex()
+        self.sas: dict[bytes, Ikev2Sa] = self._index.by_spi  # by our SPI (read only)
+        self._deadlines: DeadlineQueue[int] = DeadlineQueue()  # one per peer: TimersMixin
         self._half_open: dict[tuple[int, bytes], Ikev2Sa] = {}  # responder, by (peer, SPIi)
         self._outbox: list[tuple[int, bytes, int]] = []
         self._events: deque[object] = deque()
@@ -202,6 +201,7 @@ class Ikev2Engine(AuthExchangeMixin):
         (CREATE_CHILD_SA, with N(REKEY_SA) when a pair for those proxies exists), after the
         one being negotiated, or with a new IKE SA (IKE_SA_INIT)."""
         want = PendingChild(proxies, offer)
+        self._index.dirty.add(peer)
         sa = self.sa_for(peer)
         if sa is not None and sa.established:
             old = [spi for spi, p in sa.children.items() if p.proxies == proxies]
@@ -221,31 +221,31 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def sa_for(self, peer: int) -> Ikev2Sa | None:
         """The newest live IKE SA with ``peer`` (READY preferred)."""
-        live = [s for s in self.sas.values() if s.peer == peer and s.state != "DELETE"]
+        live = [s for s in self._index.of_peer(peer) if s.state != "DELETE"]
         ready = [s for s in live if s.established]
         pool = ready or live
         return max(pool, key=lambda s: s.created_at) if pool else None
 
     def delete_child(self, peer: int, spi_in: int, now: float) -> None:
         """Tell the peer the pair with our inbound SPI ``spi_in`` is gone (D(ESP))."""
-        for sa in self.sas.values():
-            if sa.peer == peer and spi_in in sa.children and sa.established:
+        for sa in self._index.of_peer(peer):
+            if spi_in in sa.children and sa.established:
+                self._index.dirty.add(peer)
                 del sa.children[spi_in]
                 sa.queue.append(("delete_child", spi_in))
                 self._kick(sa, now)
                 return
 
-    def forget_child(self, spi_in: int) -> None:
-        """The pair is gone without telling anyone."""
-        for sa in self.sas.values():
+    def forget_child(self, peer: int, spi_in: int) -> None:
+        """The pair with ``peer`` is gone without telling anyone."""
+        for sa in self._index.of_peer(peer):
             sa.children.pop(spi_in, None)
 
     def delete_sa(self, peer: int | None, now: float, sa_id: int | None = None) -> None:
         """``clear crypto ikev2 sa [remote A] [fvrf]``: delete IKE SAs (D(IKE) to the peer)
         and their pairs."""
-        for sa in list(self.sas.values()):
-            if (peer is not None and sa.peer != peer) or (sa_id is not None
-                                                          and sa.sa_id != sa_id):
+        for sa in list(self.sas.values()) if peer is None else self._index.of_peer(peer):
+            if sa_id is not None and sa.sa_id != sa_id:
                 continue
             if sa.established:
                 self._send_request(sa, ExchangeType.INFORMATIONAL,
@@ -261,6 +261,7 @@ class Ikev2Engine(AuthExchangeMixin):
     def receive_datagram(self, data: bytes, peer: int, now: float,
                          port: int = IKE_PORT) -> None:
         """Process one IKEv2 message from ``peer`` (non-ESP marker already removed)."""
+        self._index.dirty.add(peer)
         try:
             self._receive(data, peer, now, port)
         except (MalformedMessage, Drop, DhError, ValueError):
@@ -272,20 +273,6 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def next_event(self) -> object | None:
         return self._events.popleft() if self._events else None
-
-    def get_timer(self) -> float | None:
-        when = [t for sa in self.sas.values() for t in self._deadlines(sa) if t is not None]
-        when += [sa.created_at + HALF_OPEN_LIFE for sa in self._half_open.values()]
-        return min(when) if when else None
-
-    def handle_timer(self, now: float) -> None:
-        for key, sa in list(self._half_open.items()):
-            if now >= sa.created_at + HALF_OPEN_LIFE:
-                del self._half_open[key]
-                if sa.state == "IN-NEG":
-                    self.sas.pop(sa.local_spi, None)
-        for sa in list(self.sas.values()):
-            self._sa_timer(sa, now)
 
     def decryption_keys(self) -> list[tuple[bytes, bytes, bytes, bytes, str, bytes, bytes, str]]:
         """(SPIi, SPIr, SK_ei, SK_er, cipher, SK_ai, SK_ar, integrity) of each keyed IKE SA,
@@ -303,79 +290,6 @@ class Ikev2Engine(AuthExchangeMixin):
     def next_conn_ids(self) -> tuple[int, int]:
         self._conn_ids += 2
         return self._conn_ids - 1, self._conn_ids
-
-    # ================================================================== timers
-
-    @staticmethod
-    def _deadlines(sa: Ikev2Sa) -> list[float | None]:
-        return [sa.next_resend(), sa.expires_at, sa.rekey_at, sa.dpd_at]
-
-    def _sa_timer(self, sa: Ikev2Sa, now: float) -> None:
-        due = [r for r in sa.outstanding.values() if r.resend_at is not None
-               and now >= r.resend_at]
-        for request in sorted(due, key=lambda r: r.mid):
-            if sa.state == "DELETE":
-                return
-            self._retransmit(sa, request, now)
-        if sa.state == "DELETE" or sa.local_spi not in self.sas:
-            return
-        if sa.expires_at is not None and now >= sa.expires_at:
-            self._send_request(sa, ExchangeType.INFORMATIONAL,
-                               [DeletePayload(ProtocolId.IKE)], "delete_ike", now, force=True)
-            self._gone(sa, "Lifetime Expired", now)
-            return
-        if sa.rekey_at is not None and now >= sa.rekey_at:
-            sa.rekey_at = None
-            if sa.children:  # an idle SA just expires, as on IOS
-                sa.queue.append(("rekey_ike",))
-                self._kick(sa, now)
-        if sa.dpd_at is not None and now >= sa.dpd_at:
-            self._dpd_due(sa, now)
-
-    def _retransmit(self, sa: Ikev2Sa, request: OutstandingRequest, now: float) -> None:
-        """Send one outstanding request again (the others keep their own schedules), or
-        give up on the SA after the last try."""
-        if request.retries >= RETRANSMIT_TRIES:
-            request.resend_at = None
-            what = request.what
-            if sa.state == "IN-NEG":
-                self._fail(sa, "Negotiation aborted due to ERROR: Maximum number of "
-                               "retransmissions reached", "", now)
-            elif what == "dpd":
-                self._events.append(PeerDead(sa.peer, sa.sa_id))
-                self._gone(sa, "Peer not responding (DPD)", now)
-            else:
-                self._gone(sa, "Maximum number of retransmissions reached", now)
-            return
-        request.retries += 1
-        for data in request.datagrams:
-            self._transmit(sa, data)
-        if self._trace():
-            self._events.append(Step(sa.sa_id, f"Retransmitting packet (retry "
-                                               f"{request.retries}), message id {request.mid}"))
-        request.resend_at = deadline_after(now, self._resend_interval(sa, request.what,
-                                                                      request.retries))
-
-    @staticmethod
-    def _resend_interval(sa: Ikev2Sa, what: str, retries: int) -> float:
-        """2 s doubling per retry; a DPD probe is retried every ``dpd ... R`` seconds."""
-        settings = sa.settings
-        if what == "dpd" and settings is not None and settings.dpd is not None:
-            return float(settings.dpd[1])
-        return RETRANSMIT_FIRST * 2 ** retries
-
-    def _dpd_due(self, sa: Ikev2Sa, now: float) -> None:
-        sa.dpd_at = None
-        settings = sa.settings
-        if settings is None or settings.dpd is None or not sa.established:
-            return
-        interval, _, periodic = settings.dpd
-        seen = self._traffic.get(sa.peer, [0.0, 0.0])
-        idle_in = max(seen[1], sa.last_in)
-        if periodic or (seen[0] > idle_in and now - idle_in >= interval):
-            if not sa.outstanding:  # a request in flight already tells whether it lives
-                self._send_request(sa, ExchangeType.INFORMATIONAL, [], "dpd", now)
-        sa.dpd_at = deadline_after(now, interval)
 
     # ================================================================== sending
 
@@ -487,10 +401,8 @@ class Ikev2Engine(AuthExchangeMixin):
 
     def session_of(self, sa_id: int) -> int:
         """The session an SA carries on (its own id for a first SA; 0 when it is gone)."""
-        for sa in self.sas.values():
-            if sa.sa_id == sa_id:
-                return sa.session_id
-        return 0
+        sa = self._index.with_id(sa_id)
+        return sa.session_id if sa is not None else 0
 
     # ================================================================== IKE_SA_INIT
 
@@ -501,7 +413,7 @@ class Ikev2Engine(AuthExchangeMixin):
                      session_id=self._next_sa_id)
         sa.window = self._window()
         self._next_sa_id += 1
-        self.sas[sa.local_spi] = sa
+        self._index.add(sa)
         return sa
 
     def _start(self, peer: int, wants: list[PendingChild], settings: Ikev2Settings,
@@ -858,8 +770,14 @@ class Ikev2Engine(AuthExchangeMixin):
         sa.state = "DELETE"
         sa.expires_at = sa.rekey_at = sa.dpd_at = None
         sa.outstanding.clear()
-        self.sas.pop(sa.local_spi, None)
-        self._half_open.pop((sa.peer, sa.spi_i), None)
+        self._forget_sa(sa)
+
+    def _forget_sa(self, sa: Ikev2Sa) -> None:
+        """``sa`` leaves the engine's tables (half-open included)."""
+        self._index.remove(sa)
+        key = (sa.peer, sa.spi_i)
+        if self._half_open.get(key) is sa:
+            del self._half_open[key]
 
 
 def _ip(value: int) -> str:

@@ -273,7 +273,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
         self.spis.pop(bundle.pair.spi_in, None)
         engine = self.engines.get(bundle.local)
         if engine is not None:
-            engine.forget_child(bundle.pair.spi_in)
+            engine.forget_child(bundle.peer, bundle.pair.spi_in)
 
     def note_traffic(self, bundle: SaBundle, inbound: bool) -> None:
         engine = self.engines.get(bundle.local)

@@ -1,6 +1,6 @@
 """Writes a hub-and-spoke IPsec lab: one hub with a dynamic crypto map, N spokes that dial it.
 
-    python -m iosim.lab.hub_and_spoke DIR [N]
+    python -m iosim.lab.hub_and_spoke DIR [N] [--ikev2]
 
 Every router sits on one shared segment, ``INTERNET`` (10.0.0.0/16; the hub is 10.0.0.1).
 Spoke *n* (1..N) is ``S<n>`` with its LAN on Loopback0 (``spoke_lan(n)``, a /24 in
@@ -10,6 +10,10 @@ rebuilt. The hub (``HUB``, LAN 192.168.100.0/24 on Loopback0) answers any spoke:
 key in a keyring, ``crypto dynamic-map`` with reverse route injection, bound into its crypto
 map. The first ping from a spoke's LAN to the hub's LAN brings that spoke's tunnel up
 (``.!!!!``); the hub then reaches the spoke through the injected route.
+
+With ``--ikev2`` the tunnels use IKEv2: a proposal, a policy, a keyring and a profile on
+every router (the hub's match any address with a wildcard key), the profile set in each crypto
+map entry, and on-demand DPD on the spokes (``dpd 10 2 on-demand``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,23 @@ from iosim.atomic import write_atomic
 HUB_ADDRESS = "10.0.0.1"
 HUB_LAN = "192.168.100.0"
 KEY = "HUBSPOKE123"
+
+_IKEV2 = """crypto ikev2 proposal PROP
+ encryption aes-cbc-256
+ integrity sha256
+ group 14
+crypto ikev2 policy POL
+ proposal PROP
+crypto ikev2 keyring KR
+ peer ANY
+  address {peer} {mask}
+  pre-shared-key {key}
+crypto ikev2 profile PROF
+ match identity remote address {peer} {mask}
+ authentication remote pre-share
+ authentication local pre-share
+ keyring local KR
+"""
 
 _POLICY = """crypto isakmp policy 10
  encryption aes 256
@@ -62,12 +83,20 @@ def _lifetime(seconds: int | None) -> str:
     return f"crypto ipsec security-association lifetime seconds {seconds}\n"
 
 
-def hub_config(lifetime: int | None = None) -> str:
+def _ikev2(peer: str, mask: str, spoke: bool) -> str:
+    """IKEv2 proposal, policy, keyring and profile; a spoke's profile runs DPD."""
+    dpd = " dpd 10 2 on-demand\n" if spoke else ""
+    return _IKEV2.format(peer=peer, mask=mask, key=KEY) + dpd
+
+
+def hub_config(lifetime: int | None = None, ikev2: bool = False) -> str:
     """The hub's config; ``lifetime``: a global IPsec SA lifetime (IOS's default, one hour,
-    when None)."""
-    return (f"hostname HUB\n{_POLICY}{_lifetime(lifetime)}"
-            f"crypto keyring SPOKES\n pre-shared-key address 0.0.0.0 0.0.0.0 key {KEY}\n"
-            "crypto dynamic-map SPOKES 10\n set transform-set TS\n reverse-route\n"
+    when None); ``ikev2``: IKEv2 (a wildcard keyring and profile) instead of IKEv1."""
+    keys = (_ikev2("0.0.0.0", "0.0.0.0", spoke=False) if ikev2 else
+            f"crypto keyring SPOKES\n pre-shared-key address 0.0.0.0 0.0.0.0 key {KEY}\n")
+    profile = " set ikev2-profile PROF\n" if ikev2 else ""
+    return (f"hostname HUB\n{_POLICY}{_lifetime(lifetime)}{keys}"
+            f"crypto dynamic-map SPOKES 10\n set transform-set TS\n{profile} reverse-route\n"
             "crypto map VPN 65535 ipsec-isakmp dynamic SPOKES\n"
             f"interface GigabitEthernet0/0\n ip address {HUB_ADDRESS} 255.255.0.0\n"
             " crypto map VPN\n no shutdown\n"
@@ -75,23 +104,25 @@ def hub_config(lifetime: int | None = None) -> str:
             f"{AUTOMATION}")
 
 
-def spoke_config(n: int, lifetime: int | None = None) -> str:
-    """Spoke ``n``'s config (``lifetime`` as for ``hub_config``)."""
+def spoke_config(n: int, lifetime: int | None = None, ikev2: bool = False) -> str:
+    """Spoke ``n``'s config (``lifetime`` and ``ikev2`` as for ``hub_config``)."""
     lan = spoke_lan(n)
-    return (f"hostname S{n}\n{_POLICY}{_lifetime(lifetime)}"
-            f"crypto isakmp key {KEY} address {HUB_ADDRESS}\n"
-            "crypto isakmp keepalive 10\n"
+    keys = (_ikev2(HUB_ADDRESS, "255.255.255.255", spoke=True) if ikev2 else
+            f"crypto isakmp key {KEY} address {HUB_ADDRESS}\ncrypto isakmp keepalive 10\n")
+    profile = " set ikev2-profile PROF\n" if ikev2 else ""
+    return (f"hostname S{n}\n{_POLICY}{_lifetime(lifetime)}{keys}"
             "ip access-list extended TO_HUB\n"
             f" permit ip {lan} 0.0.0.255 {HUB_LAN} 0.0.0.255\n"
             "crypto map VPN 10 ipsec-isakmp\n"
-            f" set peer {HUB_ADDRESS}\n set transform-set TS\n match address TO_HUB\n"
+            f" set peer {HUB_ADDRESS}\n set transform-set TS\n{profile} match address TO_HUB\n"
             f"interface GigabitEthernet0/0\n ip address {spoke_address(n)} 255.255.0.0\n"
             " crypto map VPN\n no shutdown\n"
             f"interface Loopback0\n ip address {_lan_host(lan)} 255.255.255.0\n"
             f"ip route {HUB_LAN} 255.255.255.0 {HUB_ADDRESS}\n{AUTOMATION}")
 
 
-def write_lab(directory: Path, spokes: int, lifetime: int | None = None) -> Path:
+def write_lab(directory: Path, spokes: int, lifetime: int | None = None,
+              ikev2: bool = False) -> Path:
     """Write ``lab.toml`` and one config per router into ``directory``; return the TOML.
 
     ``lifetime`` sets every router's global IPsec SA lifetime (seconds): bringing thousands
@@ -108,8 +139,8 @@ def write_lab(directory: Path, spokes: int, lifetime: int | None = None) -> Path
     for name in names:
         toml += [f"[devices.{name}]", 'kind = "router"',
                  'interfaces = ["GigabitEthernet0/0"]', f'config = "{name}.cfg"', ""]
-        config = (hub_config(lifetime) if name == "HUB"
-                  else spoke_config(int(name[1:]), lifetime))
+        config = (hub_config(lifetime, ikev2) if name == "HUB"
+                  else spoke_config(int(name[1:]), lifetime, ikev2))
         write_atomic(directory / f"{name}.cfg", config)
     endpoints = ", ".join(f'"{name} GigabitEthernet0/0"' for name in names)
     toml += ["[[segments]]", 'name = "INTERNET"', f"endpoints = [{endpoints}]", ""]
@@ -119,10 +150,13 @@ def write_lab(directory: Path, spokes: int, lifetime: int | None = None) -> Path
 
 
 def main(argv: list[str]) -> int:
+    ikev2 = "--ikev2" in argv
+    argv = [a for a in argv if a != "--ikev2"]
     if len(argv) not in (2, 3) or (len(argv) == 3 and not argv[2].isdigit()):
-        print("usage: python -m iosim.lab.hub_and_spoke DIR [SPOKES]", file=sys.stderr)
+        print("usage: python -m iosim.lab.hub_and_spoke DIR [SPOKES] [--ikev2]",
+              file=sys.stderr)
         return 2
-    path = write_lab(Path(argv[1]), int(argv[2]) if len(argv) == 3 else 3)
+    path = write_lab(Path(argv[1]), int(argv[2]) if len(argv) == 3 else 3, ikev2=ikev2)
     print(f"wrote {path}")
     return 0
 

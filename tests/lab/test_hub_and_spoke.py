@@ -46,6 +46,27 @@ def test_every_spoke_brings_its_tunnel_up_and_the_hub_reaches_each(tmp_path: Pat
     assert ipsec.count("#pkts encaps: 7,") == 3  # and five pings more
 
 
+def test_an_ikev2_hub_answers_every_spoke_with_its_wildcard_profile(tmp_path: Path) -> None:
+    spokes = 6
+    lab = Lab.load(str(write_lab(tmp_path / "lab", spokes, ikev2=True).parent),
+                   nvram_dir=tmp_path / "nv")
+    console = LabConsole(lab, "HUB", paging=False)
+    for n in range(1, spokes + 1):
+        console.feed(f"@S{n}")
+        console.feed("enable")
+        out = console.feed(f"ping {_hub_host()} source {spoke_lan(n)[:-1]}1 repeat 3")
+        assert marks(out) == [".!!"], (n, out)
+    console.feed("@HUB")
+    console.feed("enable")
+    sas = console.feed("show crypto ikev2 sa")
+    assert sas.count("READY") == spokes
+    assert all(f"{spoke_address(n)}/500" in sas for n in range(1, spokes + 1))
+    assert "QM_IDLE" not in console.feed("show crypto isakmp sa")
+    assert console.feed("show ip route").count("[1/0] via 10.0.") == spokes
+    out = console.feed(f"ping {spoke_lan(spokes)[:-1]}1 source {_hub_host()}")
+    assert marks(out) == ["!!!!!"], out
+
+
 def test_the_shipped_lab_is_the_generator_s_output(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parents[2] / "labs" / "hub-and-spoke"
     assert main(["hub_and_spoke", str(tmp_path), "3"]) == 0
