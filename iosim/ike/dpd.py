@@ -9,9 +9,12 @@ probe, and how, is the caller's ``dpd_for(peer) -> DpdSettings | None``
 (``crypto isakmp keepalive <interval> [<retry>] [periodic|on-demand]``):
 
 - *periodic*: an R-U-THERE every ``interval`` seconds, whatever the traffic;
-- *on-demand* (IOS's default): an R-U-THERE only when the caller reported outbound traffic
-  (``note_traffic(peer, now, inbound=False)``, once per ESP packet sent) and nothing came back
-  from the peer (``inbound=True``, an R-U-THERE-ACK or an R-U-THERE) for ``interval`` seconds.
+- *on-demand* (IOS's default): an R-U-THERE only when the caller reports outbound traffic
+  (``note_traffic(peer, now, inbound=False)``, once per ESP packet sent) at a moment when
+  nothing has come from the peer (``inbound=True``, an R-U-THERE-ACK or an R-U-THERE) for
+  ``interval`` seconds: the router doubts the peer when it has something to send to it and
+  has not heard from it. Replies sent right after the peer's packets never trigger a probe,
+  and neither does an SA idle both ways.
 
 A probe is RFC 3706 section 5: a protected informational exchange carrying a NOTIFY
 R-U-THERE (36136) with protocol ISAKMP, SPI = CKY-I | CKY-R and a 4-byte sequence number as its
@@ -152,9 +155,11 @@ class DpdMixin:
                                   settings.interval)
         last_out, last_in = self._traffic.get(sa.peer, (-1.0, -1.0))
         quiet_since = max(last_in, sa.established_at, state.last_probe_done)
-        if last_out <= quiet_since:
-            return None  # nothing sent since the peer last proved alive: no probe
-        return deadline_after(quiet_since, settings.interval)
+        if last_out < deadline_after(quiet_since, settings.interval):
+            # nothing sent after the peer had been quiet for the interval (a reply to its
+            # packet is not a reason to doubt it): no probe until something is
+            return None
+        return last_out
 
     def _dpd_timer(self, sa: IsakmpSa, now: float) -> None:
         due = self.dpd_due(sa)

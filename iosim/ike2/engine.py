@@ -255,8 +255,11 @@ class Ikev2Engine(AuthExchangeMixin, TimersMixin):
 
     def note_traffic(self, peer: int, now: float, inbound: bool) -> None:
         """ESP with ``peer``: what on-demand DPD watches."""
-        seen = self._traffic.setdefault(peer, [0.0, 0.0])
+        seen = self._traffic.get(peer)
+        if seen is None:
+            seen = self._traffic[peer] = [0.0, 0.0]
         seen[1 if inbound else 0] = now
+        self._index.dirty.add(peer)  # on-demand DPD may now be due
 
     def receive_datagram(self, data: bytes, peer: int, now: float,
                          port: int = IKE_PORT) -> None:

@@ -9,13 +9,16 @@ and :meth:`SaIndex.remove`.
 
 Every timed thing belongs to one IKE SA, and so to one peer: a request's retransmission
 (``resend_at`` of each outstanding request), the lifetime (``expires_at``), the rekey
-(``rekey_at``), the next DPD check (``dpd_at``), a responder's half-open timeout (30 s after
-IKE_SA_INIT). ``TimersMixin`` keeps, per peer, the earliest of these in a
-:class:`~iosim.deadlines.DeadlineQueue`, as IKEv1's engine does (:mod:`iosim.ike.engine_timers`):
+(``rekey_at``), the next DPD probe (periodic: every interval; on demand: traffic sent to a
+peer quiet for the interval), a responder's half-open timeout (30 s after IKE_SA_INIT).
+``TimersMixin`` keeps, per peer, the earliest of these in a
+:class:`~iosim.deadlines.DeadlineQueue`, as IKEv1's engine does
+(:mod:`iosim.ike.engine_timers`):
 
-* whatever the engine does for a peer (a datagram from it, ``initiate``, a deletion, an SA
-  made or dropped, a timer of its own) marks the peer dirty (``SaIndex.dirty``); before the
-  next ``get_timer`` or ``handle_timer`` only the dirty peers' deadlines are recomputed:
+* whatever the engine does for a peer (a datagram from it, ``initiate``, ``note_traffic``, a
+  deletion, an SA made or dropped, a timer of its own) marks the peer dirty
+  (``SaIndex.dirty``); before the next ``get_timer`` or ``handle_timer`` only the dirty
+  peers' deadlines are recomputed:
   O(SAs of that peer), O(log n) in the heap;
 * ``handle_timer`` pops the peers that are due, ends their half-open SAs that timed out, then
   runs the timers of their SAs in the order the SAs were made, as a scan of every SA would;
@@ -147,16 +150,16 @@ class TimersMixin:
         times: list[float] = []
         half_open = self._half_open
         for sa in self._index.of_peer(peer):
-            times += [t for t in (sa.next_resend(), sa.expires_at, sa.rekey_at, sa.dpd_at)
-                      if t is not None]
+            times += [t for t in (sa.next_resend(), sa.expires_at, sa.rekey_at,
+                                  self._dpd_deadline(sa)) if t is not None]
             if half_open.get((peer, sa.spi_i)) is sa:
                 times.append(sa.created_at + HALF_OPEN_LIFE)
         return min(times) if times else None
 
     def _sa_timer(self, sa: Ikev2Sa, now: float) -> None:
-        due = [r for r in sa.outstanding.values() if r.resend_at is not None
-               and now >= r.resend_at]
-        for request in sorted(due, key=lambda r: r.mid):
+        resend = [r for r in sa.outstanding.values() if r.resend_at is not None
+                  and now >= r.resend_at]
+        for request in sorted(resend, key=lambda r: r.mid):
             if sa.state == "DELETE":
                 return
             self._retransmit(sa, request, now)
@@ -172,7 +175,8 @@ class TimersMixin:
             if sa.children:  # an idle SA just expires, as on IOS
                 sa.queue.append(("rekey_ike",))
                 self._kick(sa, now)
-        if sa.dpd_at is not None and now >= sa.dpd_at:
+        due = self._dpd_deadline(sa)
+        if due is not None and now >= due:
             self._dpd_due(sa, now)
 
     def _retransmit(self, sa: Ikev2Sa, request: OutstandingRequest, now: float) -> None:
@@ -207,15 +211,31 @@ class TimersMixin:
             return float(settings.dpd[1])
         return RETRANSMIT_FIRST * 2 ** retries
 
-    def _dpd_due(self, sa: Ikev2Sa, now: float) -> None:
-        sa.dpd_at = None
+    def _dpd_deadline(self, sa: Ikev2Sa) -> float | None:
+        """When ``sa`` (DPD armed: ``dpd_at`` set when it came up) next probes its peer.
+
+        Periodic: every interval (``dpd_at``). On demand (IOS's default): as soon as traffic
+        is sent to the peer when nothing has come from it for the interval -- never for a
+        reply sent right after the peer's packet, never for an SA idle both ways, and not
+        while a request is outstanding (its answer tells whether the peer lives)."""
         settings = sa.settings
-        if settings is None or settings.dpd is None or not sa.established:
-            return
+        if sa.dpd_at is None or settings is None or settings.dpd is None or not sa.established:
+            return None
         interval, _, periodic = settings.dpd
-        seen = self._traffic.get(sa.peer, [0.0, 0.0])
-        idle_in = max(seen[1], sa.last_in)
-        if periodic or (seen[0] > idle_in and now - idle_in >= interval):
-            if not sa.outstanding:  # a request in flight already tells whether it lives
-                self._send_request(sa, ExchangeType.INFORMATIONAL, [], "dpd", now)
-        sa.dpd_at = deadline_after(now, interval)
+        if periodic:
+            return sa.dpd_at
+        seen = self._traffic.get(sa.peer)
+        if seen is None or sa.outstanding:
+            return None
+        last_out = seen[0]
+        return last_out if last_out >= deadline_after(max(seen[1], sa.last_in), interval) \
+            else None
+
+    def _dpd_due(self, sa: Ikev2Sa, now: float) -> None:
+        settings = sa.settings
+        assert settings is not None and settings.dpd is not None
+        interval, _, periodic = settings.dpd
+        if not sa.outstanding:  # a request in flight already tells whether it lives
+            self._send_request(sa, ExchangeType.INFORMATIONAL, [], "dpd", now)
+        if periodic:
+            sa.dpd_at = deadline_after(now, interval)

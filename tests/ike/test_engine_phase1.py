@@ -348,7 +348,7 @@ def test_dpd_late_ack_after_retransmission_is_accepted() -> None:
     assert p.of("a", PeerDead) == []
 
 
-def test_dpd_on_demand_only_after_outbound_without_inbound() -> None:
+def test_dpd_on_demand_only_when_sending_after_the_peer_was_quiet() -> None:
     p = pair({"dpd_for": lambda peer: DpdSettings(10)})
     up(p)
     established(p)
@@ -359,15 +359,19 @@ def test_dpd_on_demand_only_after_outbound_without_inbound() -> None:
         p.a.note_traffic(B_ADDR, p.now + 0.01, inbound=True)
         p.advance(4)
     assert p.of("a", DpdSent) == []
-    last_in = p.now - 4 + 0.01
-    for _ in range(3):  # outbound only: the peer has been quiet since last_in
-        p.a.note_traffic(B_ADDR, p.now, inbound=False)
-        p.advance(1.9)
-    assert p.of("a", DpdSent) == [] and p.now < last_in + 10
+    p.a.note_traffic(B_ADDR, p.now, inbound=True)  # the peer's packet, and our reply
     p.a.note_traffic(B_ADDR, p.now, inbound=False)
-    p.advance(1)
+    p.advance(100)
+    assert p.of("a", DpdSent) == []  # a reply is no reason to doubt the peer
+    p.a.note_traffic(B_ADDR, p.now, inbound=True)
+    for _ in range(3):  # outbound only, the peer heard from less than 10 s before
+        p.advance(3)
+        p.a.note_traffic(B_ADDR, p.now, inbound=False)
+    p.advance(30)
+    assert p.of("a", DpdSent) == []
+    p.a.note_traffic(B_ADDR, p.now, inbound=False)  # sent after 39 s without a word
+    p.advance(0.5)
     (sent,) = p.of("a", DpdSent)
-    assert p.now >= last_in + 10
     assert p.of("a", DpdReceived) == [DpdReceived(B_ADDR, 1001, sent.seq, True)]
     p.advance(60)
     assert len(p.of("a", DpdSent)) == 1  # the ACK proved it alive; no traffic since

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from test_engine import A_ADDR, B_ADDR, OFFER, PROXIES, Pair, policy
 from test_engine_phase1 import engine, pair, up
 
+from iosim.deadlines import deadline_after
 from iosim.ike.engine import DpdSent, DpdSettings, PeerDead, Phase1Failed
 from iosim.ipsec.sa_lifecycle import nat_keepalive_step
 
@@ -66,8 +67,6 @@ def test_dpd_probes_and_retries_always_move_time_forward(start: float, interval:
                                                          retry: int, periodic: bool) -> None:
     p = _dpd_pair(start, DpdSettings(interval, retry, periodic))
     p.drop = lambda i, who, d: True  # the peer vanishes
-    if not periodic:  # on-demand probes only after traffic that got no answer
-        p.a.note_traffic(B_ADDR, p.now, inbound=False)
     now = [p.now]
 
     def handle(when: float) -> None:
@@ -75,6 +74,11 @@ def test_dpd_probes_and_retries_always_move_time_forward(start: float, interval:
         p.now = when
         p.pump()
 
+    if not periodic:  # on-demand probes only for traffic sent after a quiet interval
+        p.now = now[0] = deadline_after(p.now, interval)
+        p.a.note_traffic(B_ADDR, p.now, inbound=False)
+        assert p.a.get_timer() <= p.now  # the probe leaves with it, not later
+        handle(p.now)
     _run_timers(now, p.a.get_timer, handle, 40)
     assert len(p.of("a", DpdSent)) == 6  # a probe and five retries
     assert p.of("a", PeerDead)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ikev2_pair import DEFAULT, OFFER, PROXIES, A, B, pair_of, settings, side
 
 from iosim.ike2.engine import Ikev2Engine
+from iosim.ike2.events import PeerDead
 from iosim.ike2.timers import HALF_OPEN_LIFE, RETRANSMIT_FIRST
 
 PEERS = 40
@@ -84,3 +85,51 @@ def test_dpd_and_lifetimes_still_run_with_the_index() -> None:
     link.run(541.0)
     (second,) = link.a.engine.sas.values()
     assert second is not first and second.session_id == first.sa_id
+
+
+def _informational(link: object) -> int:
+    from iosim.ike2.payloads import pull_header
+
+    return sum(1 for name, d, _ in link.wire  # type: ignore[attr-defined]
+               if name == "a" and pull_header(d).exchange_type == 37)
+
+
+def test_on_demand_dpd_probes_only_traffic_sent_to_a_quiet_peer() -> None:
+    mine = settings(A, dpd=(10, 2, False))
+    link = pair_of(a_settings=mine)
+    link.a.engine.initiate(B, PROXIES, OFFER, 0.0, mine)
+    link.run(1.0)
+    a = link.a.engine
+    link.run(100.0)
+    assert _informational(link) == 0  # idle both ways: nothing to doubt
+    a.note_traffic(B, link.now, inbound=True)  # the peer's packet and our reply
+    a.note_traffic(B, link.now, inbound=False)
+    link.run(200.0)
+    assert _informational(link) == 0
+    a.note_traffic(B, link.now, inbound=True)
+    for _ in range(3):  # sending, the peer heard from less than 10 s before
+        link.run(link.now + 3)
+        a.note_traffic(B, link.now, inbound=False)
+    link.run(link.now + 30)
+    assert _informational(link) == 0
+    sent_at = link.now
+    a.note_traffic(B, sent_at, inbound=False)  # sending after 39 s without a word
+    assert a.get_timer() == sent_at  # the probe leaves with it
+    link.run(sent_at + 0.5)
+    assert _informational(link) == 1  # answered: the peer lives, no more probes
+    link.run(sent_at + 100)
+    assert _informational(link) == 1 and a.sa_for(B) is not None
+
+
+def test_on_demand_dpd_finds_a_dead_peer_with_traffic_one_way() -> None:
+    mine = settings(A, dpd=(10, 2, False))
+    link = pair_of(a_settings=mine)
+    link.a.engine.initiate(B, PROXIES, OFFER, 0.0, mine)
+    link.run(1.0)
+    link.lost = 10 ** 6  # the peer goes away
+    start = link.now
+    while link.now < start + 40:
+        link.a.engine.note_traffic(B, link.now, inbound=False)
+        link.run(link.now + 1)
+    assert link.a.of(PeerDead) and not link.a.engine.sas
+    assert _informational(link) == 6  # the probe and five retries
