@@ -6,6 +6,11 @@ instructor's test ping would). The virtual clock jumps through the probes (no wa
 pacing). A check that fails for a reason of its own (a bug, not the student's) fails its
 objective with that reason; grading never stops half-way.
 
+A guard (``guard = true``: what already worked must keep working) is checked like any
+objective, but its points wait until every objective that is not a guard passes: a ticket
+left as it was scores nothing, though its guards hold; the report shows such a guard as
+passed and not counted yet.
+
 :func:`render_text` prints Packet Tracer's "Check Results" in iosim's words; :func:`as_json`
 is the same for programs (``iosim run --json``, exam reports).
 """
@@ -15,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from iosim.lab.checks import CHECKS, Outcome
@@ -33,6 +38,12 @@ class Result:
     passed: bool
     detail: str
     counted: bool = True  # False: an objective it requires failed, so it was not checked
+    withheld: bool = False  # a guard that held while an objective that is not a guard failed
+
+    @property
+    def earned(self) -> int:
+        """The points this objective adds to the score."""
+        return self.objective.weight if self.passed and not self.withheld else 0
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class Grade:
 
     @property
     def points(self) -> int:
-        return sum(r.objective.weight for r in self.results if r.passed)
+        return sum(r.earned for r in self.results)
 
     @property
     def max_points(self) -> int:
@@ -94,12 +105,20 @@ def grade(lab: Lab, objectives: list[Objective] | None = None) -> Grade:
                        if missing else _evaluate(lab, objective))
             passed[objective.name] = outcome.passed
             results.append(Result(objective, outcome.passed, outcome.detail, not missing))
+    if not all(r.passed for r in results if not r.objective.guard):
+        results = [replace(r, withheld=True)
+                   if r.objective.guard and r.passed else r for r in results]
     return Grade(resolved.info.name, resolved.seed, tuple(results))
+
+
+GUARD_NOTE = ("Not counted yet: a guard checks that what already worked still works; it "
+              "counts once every objective that is not a guard passes.")
 
 
 def render_text(g: Grade, *, hints: bool = True, details: bool = True) -> str:
     """The check results: the score, then each objective passed or failed, with what was
-    seen and (outside exams) the hint of each failed one."""
+    seen and (outside exams) the hint of each failed one; a guard that held while another
+    objective failed is marked not counted yet, and a last line says why."""
     if not g.results:
         return "This lab has no objectives to check.\n"
     lines = [f"Score: {g.percent}% ({g.points} of {g.max_points} points)"
@@ -107,11 +126,15 @@ def render_text(g: Grade, *, hints: bool = True, details: bool = True) -> str:
     for r in g.results:
         mark = "PASS" if r.passed else "FAIL"
         lines.append(f"  [{mark}] {r.objective.name} ({r.objective.weight} "
-                     f"point{'s' if r.objective.weight != 1 else ''})")
+                     f"point{'s' if r.objective.weight != 1 else ''}"
+                     + (", a guard, not counted yet)" if r.withheld else ")"))
         if details and not r.passed:
             lines.append(_wrapped("seen: ", r.detail))
             if hints and r.objective.hint and r.counted:
                 lines.append(_wrapped("hint: ", r.objective.hint))
+    if any(r.withheld for r in g.results):
+        lines.append(textwrap.fill(GUARD_NOTE, width=79, initial_indent="  ",
+                                   subsequent_indent="  "))
     return "\n".join(lines) + "\n"
 
 
@@ -133,7 +156,8 @@ def as_json(g: Grade, *, hints: bool = True) -> dict[str, Any]:
         "passed": g.passed,
         "objectives": [
             {"name": r.objective.name, "check": r.objective.check,
-             "weight": r.objective.weight, "passed": r.passed, "seen": r.detail,
+             "weight": r.objective.weight, "guard": r.objective.guard,
+             "passed": r.passed, "points": r.earned, "seen": r.detail,
              **({"hint": r.objective.hint} if hints and not r.passed else {})}
             for r in g.results],
     }

@@ -15,6 +15,13 @@ In ``lab.toml``, one ``[[objectives]]`` table per objective::
 ``requires = ["name of an earlier objective"]`` counts an objective only when those passed:
 "the ping fails once NAT is on" is worth nothing in a lab where nothing was built.
 
+``guard = true`` marks a regression guard: behaviour that already works (in a ticket, in
+the broken starting state) and must keep working ("PAT to the Internet still works"). A
+guard is checked like any objective, but its points count only once every objective that
+is not a guard passes: a student who changes nothing earns nothing, and a fix that breaks
+what worked loses the guard's points. A lab needs at least one objective that is not a
+guard.
+
 A hint points at the concept to revisit (a section of ``labs/concepts.md``), never at the
 answer. The check's own parameters are typed and validated when the lab loads, so a typo
 in a lab file is an error that names the file and the key, not a wrong grade.
@@ -31,7 +38,7 @@ from iosim.lab.checks import CHECKS, known_check
 from iosim.lab.schema import LabError, Table
 
 MAX_OBJECTIVES = 100
-_COMMON = frozenset({"name", "weight", "hint", "check", "requires"})
+_COMMON = frozenset({"name", "weight", "hint", "check", "requires", "guard"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Objective:
     hint: str
     params: Mapping[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()  # earlier objectives that must pass for this one to count
+    guard: bool = False  # counts only once every objective that is not a guard passes
 
 
 def parse_objectives(tables: list[Table], devices: Mapping[str, str],
@@ -68,7 +76,12 @@ def parse_objectives(tables: list[Table], devices: Mapping[str, str],
             weight=spec.integer("weight", default=1, low=1, high=1000),
             hint=sub(spec.text("hint", "", max_len=1000), f"{spec.where}.hint"),
             params=params,
-            requires=requires))
+            requires=requires,
+            guard=spec.flag("guard", False)))
+    if out and all(o.guard for o in out):
+        raise tables[-1].error("guard", "every objective is a guard: a guard counts once "
+                                        "the objectives that are not guards pass, so at "
+                                        "least one must not be one")
     return out
 
 

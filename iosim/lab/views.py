@@ -43,9 +43,14 @@ def task_text(resolved: ResolvedLab, *, exam: bool = False) -> str:
     if resolved.objectives:
         parts.append("")
         parts.append("Graded on:")
-        parts.extend(textwrap.fill(f"- {o.name} ({o.weight} point{'s' if o.weight != 1 else ''})",
+        parts.extend(textwrap.fill(f"- {o.name} ({o.weight} point{'s' if o.weight != 1 else ''}"
+                                   + (", a guard)" if o.guard else ")"),
                                    width=88, initial_indent="  ", subsequent_indent="    ")
                      for o in resolved.objectives)
+        if any(o.guard for o in resolved.objectives):
+            parts.append(textwrap.fill(
+                "A guard checks that what already worked still works: it counts once every "
+                "objective that is not a guard passes.", width=78))
         parts.append("")
         if exam:
             parts.append(textwrap.fill(

@@ -1,5 +1,6 @@
 """Every lab iosim ships: it loads, its solution grades 100 % with no script error, and
-without the solution it does not (a ticket fails its traffic objective before the fix).
+without the solution it scores 0 % (a ticket fails its traffic objective before the fix,
+and its guards, which hold there, are not counted yet).
 A lab with variables grades 100 % with its solution under another seed too, with other
 addresses."""
 
@@ -60,12 +61,16 @@ def test_the_solution_grades_100_and_without_it_the_lab_fails(name: str) -> None
     unsolved = run_lab(name)
     assert unsolved.errors == []
     assert not unsolved.grade.passed
-    if DEFINITIONS[name].info.kind == "build":  # an empty lab earns nothing
-        earned = [r.objective.name for r in unsolved.grade.results if r.passed and r.counted]
-        assert unsolved.grade.percent == 0, earned
+    # an empty build, or a ticket left as it was handed out, earns nothing
+    earned = [r.objective.name for r in unsolved.grade.results if r.earned]
+    assert unsolved.grade.percent == 0 and unsolved.grade.points == 0, earned
     if DEFINITIONS[name].info.kind == "ticket":
         first = unsolved.grade.results[0]
         assert not first.passed, f"{name}: the ticket's first objective holds before the fix"
+        # a guard guards what works in the broken lab: it holds there, not counted yet
+        broken_guards = [r.objective.name for r in unsolved.grade.results
+                         if r.objective.guard and not (r.passed and r.withheld)]
+        assert broken_guards == [], f"{name}: guards that do not hold before the fix"
 
 
 @pytest.mark.parametrize("name", SEEDED)
@@ -77,3 +82,6 @@ def test_another_seed_draws_another_lab_that_grades_100(name: str) -> None:
     solved = run_lab(name, solution=True, seed="student-1")
     assert solved.errors == [] and solved.grade.percent == 100, [
         (r.objective.name, r.detail) for r in solved.grade.results if not r.passed]
+    unsolved = run_lab(name, seed="student-1")
+    assert unsolved.errors == [] and unsolved.grade.percent == 0, [
+        r.objective.name for r in unsolved.grade.results if r.earned]
