@@ -7,8 +7,17 @@ password, and a type 7 password decodes to the bytes that were typed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from iosim.cli.lines import from_bytes, to_bytes
+
+try:  # CPython's own MD5: on the short inputs of MD5-crypt's 1,000 rounds, about three times
+    # faster than OpenSSL's through hashlib (whose per-call set-up dominates there)
+    from _md5 import md5 as _short_md5  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # another Python: the same digest through hashlib
+    _short_md5 = hashlib.md5
+_MD5: Callable[[bytes], Any] = _short_md5
 
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # The fixed key of the type 7 encoding (published with the algorithm).
@@ -38,15 +47,15 @@ def md5_crypt(password: str, salt: str) -> str:
         ctx.update(b"\0" if i & 1 else pw[:1])
         i >>= 1
     final = ctx.digest()
+    # Round r hashes (pw or final) + (salt unless r % 3 == 0) + (pw unless r % 7 == 0) +
+    # (final or pw): the constant part around ``final`` repeats every 42 rounds, so each
+    # round is one concatenation and one hash call.
+    around = [((s if r % 3 else b"") + (pw if r % 7 else b"")) for r in range(42)]
+    before = [pw + mid for mid in around]  # odd rounds: pw ... final
+    after = [mid + pw for mid in around]  # even rounds: final ... pw
+    md5 = _MD5
     for r in range(1000):
-        c = hashlib.md5()
-        c.update(pw if r & 1 else final)
-        if r % 3:
-            c.update(s)
-        if r % 7:
-            c.update(pw)
-        c.update(final if r & 1 else pw)
-        final = c.digest()
+        final = (md5(before[r % 42] + final) if r & 1 else md5(final + after[r % 42])).digest()
     f = final
     text = "".join(
         _to64((f[a] << 16) | (f[b] << 8) | f[c], 4)
