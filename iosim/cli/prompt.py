@@ -63,6 +63,7 @@ _CTRL_D = "\x04"
 _LEAVING = "% Ctrl-D does not end a router's console: @quit leaves iosim\n"
 _CTRL_Z = "\x1a"
 _CTRL_C = "\x03"  # what the prompt returns for Ctrl-C (a key never inserted in the line)
+_HELP_PAGED = "\x00?"  # what it returns for a '?' list longer than a page (never typed)
 #: Longest sleep of the idle clock (wall seconds): a message falls due at most this late.
 TICK_MAX = 0.25
 TICK_MIN = 0.001
@@ -126,6 +127,8 @@ class InteractiveConsole:
         self.more_session: PromptSession[str] = PromptSession(
             key_bindings=_more_bindings(), input=self.input, output=self.output,
             erase_when_done=True)
+        self._help_page = ""  # a '?' list's first page, printed once the prompt has left
+        self._retype = ""  # the line typed before a paged '?': back at the next prompt
 
     # ------------------------------------------------------------ output
 
@@ -162,7 +165,16 @@ class InteractiveConsole:
             if session.pending is not None:
                 buf.insert_text("?")
                 return
-            shown = f"{console.prompt}{text}?\n{session.help(text)}"
+            listing = session.help(text)
+            if isinstance(session, Session):
+                listing = session.page(listing)
+            more = session.pending
+            if more is not None and more.prompt == _MORE:  # a page at a time, as IOS
+                self._help_page, self._retype = listing, buf.text
+                buf.text += "?"  # the line stays on the screen as typed
+                event.app.exit(result=_HELP_PAGED)
+                return
+            shown = f"{console.prompt}{text}?\n{listing}"
             run_in_terminal(lambda: self.out(shown))
 
         @kb.add("tab")
@@ -277,6 +289,10 @@ class InteractiveConsole:
         if text == _CTRL_D:  # an empty line's Ctrl-D: the lab stays (unsaved work too)
             self.out(_LEAVING)
             return
+        if text == _HELP_PAGED:
+            page, self._help_page = self._help_page, ""
+            self.out(page)
+            return
         try:
             with self._command(text):
                 self.out(self.console.feed(text))
@@ -290,9 +306,11 @@ class InteractiveConsole:
             if pending is not None and pending.prompt == _MORE:
                 return self.more_session.prompt(_MORE, pre_run=self._start_ticker,
                                                 handle_sigint=False)
+            retype, self._retype = self._retype, ""
             return self.line_session.prompt(
                 self.console.prompt, is_password=pending is not None and not pending.echo,
-                pre_run=self._start_ticker, handle_sigint=False)
+                default=retype if pending is None else "", pre_run=self._start_ticker,
+                handle_sigint=False)
         except KeyboardInterrupt:
             return _CTRL_C
 

@@ -186,8 +186,9 @@ class Session:
         if not ios_strip(line):
             return ""
         if line.endswith("?"):
-            # '?' answers at once; a script's next line is a whole new line.
-            return self._guarded(line, lambda: self.help(line[:-1]))
+            # '?' answers at once, a page at a time; a script's next line is a whole new line
+            # (or, after a long list, the key that answers --More--).
+            return self._guarded(line, lambda: self.page(self.help(line[:-1])))
         if line.lstrip(" \t").startswith("!") and self.mode_info.is_config:
             return ""
         history = self.history

@@ -442,6 +442,8 @@ class VtyProcess:
         self._send(_MORE_ERASE)
         self._write(session.feed(answer))
         self._prompt()
+        if session.pending is None:  # the end of a paged '?' list: the line typed comes back
+            self._send(self.editor.text)
 
     def _rest_of_escape(self, b: int) -> bool:
         """Whether ``b`` belongs to the escape sequence whose ESC ended ``--More--``."""
@@ -497,9 +499,10 @@ class VtyProcess:
             self._send(b"?" if self.editor.echo else b"")
             return
         typed = from_bytes(self.editor.text)
-        self._write("?\n" + session.help(typed))
+        self._write("?\n" + session.page(session.help(typed)))
         self._prompt()
-        self._send(self.editor.text)
+        if session.pending is None:  # else at the end of the list (``_more_key``)
+            self._send(self.editor.text)
 
     def _complete(self) -> None:
         session = self.session

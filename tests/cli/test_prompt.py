@@ -187,6 +187,17 @@ def test_more_takes_a_single_key(tmp_path: Path) -> None:
     assert console.session.history[-1] == "show clock"
 
 
+def test_a_long_help_list_is_paged_and_the_line_typed_comes_back(tmp_path: Path) -> None:
+    """``show ?`` lists more than a screen: --More-- after the first page, as IOS does, and
+    when the list ends the prompt comes back with ``show `` typed, ready to go on."""
+    text, console = _drive(["enable\r", "terminal length 10\r", "show ?", " ", "q",
+                            "ip interface brief\r"], tmp_path, pause=0.2)
+    listing = text.split("=== screen ===")[0]
+    assert "  aaa " in listing and "  version " not in listing  # two pages, then 'q'
+    assert console.session.history[-1] == "show ip interface brief"
+    assert "GigabitEthernet0/0" in listing and console.session.pending is None
+
+
 def test_ctrl_c_at_more_stops_the_output(tmp_path: Path) -> None:
     text, console = _drive(["enable\r", "terminal length 5\r", "show running-config\r",
                             "\x03", "show clock\r"], tmp_path)

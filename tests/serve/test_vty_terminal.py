@@ -50,6 +50,22 @@ def test_a_commands_cr_lf_or_cr_nul_is_one_return_and_more_waits_for_a_key(
     t.close()
 
 
+def test_a_long_help_list_pages_and_gives_the_typed_line_back(server: LabServer) -> None:
+    t = Telnet(port(server, "R1", "telnet"))
+    t.login()
+    t.command("terminal length 8")
+    t.send(b"show ?")
+    first = t.expect(" --More-- ")
+    assert first.replace(b"\r\n", b"\n").count(b"\n") == 8  # '?', the heading, 7 lines
+    t.send(b" ")
+    t.expect(" --More-- ")
+    t.send(b"q")
+    t.expect(r"R1#show $")  # the list stopped: the line as typed
+    t.send(b"clock\r")
+    t.expect(r"\*?\d\d:\d\d:\d\d.*\r\nR1#$")
+    t.close()
+
+
 def test_login_keeps_what_is_typed_ahead_after_each_line_end(server: LabServer) -> None:
     for typed in (b"admin\radmin\r", b"admin\nadmin\n", b"admin\r\0admin\r\0",
                   b"admin\r\nadmin\rshow privilege\r"):
