@@ -226,6 +226,7 @@ class Phase1Failed:
     reason: str
     conn_id: int = 0  # the failed SA's, when it had one
     initiator: bool = True
+    mode: str = "Main Mode"  # the exchange that failed, as %CRYPTO-6-IKMP_MODE_FAILURE names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +572,9 @@ class MainModeMixin:
             self._sa_checked(sa, msg, walk)
             self._events.append(Phase1Failed(
                 peer, f"atts are not acceptable: phase 1 SA policy not acceptable! "
-                      f"(local {ip_text(self.local)} remote {ip_text(peer)})"))
+                      f"(local {ip_text(self.local)} remote {ip_text(peer)})",
+                initiator=False,
+                mode="Aggressive Mode" if arrival == "IKE_R_AM1" else "Main Mode"))
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
             self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))

@@ -97,3 +97,64 @@ def test_the_no_key_expectation_is_the_capture_with_the_seed_s_edit() -> None:
     captured = [s for s in shapes(records(text)) if s != "ISAKMP purging node N"]
     assert len(captured) == len(shapes(records(text))) - 1
     assert captured == NO_KEY_INITIATOR
+
+
+# --- B3 / C. no matching ISAKMP policy -------------------------------------------------------
+
+#: debug-crypto-failures.txt C2 (IOSv 15, the responder R2, transcribed, "attrs" read as
+#: IOS's "atts"): the shapes of its lines after the policy walk, in order.
+NO_POLICY_RESPONDER = [
+    "ISAKMP Proposed key length does not match policy",
+    "ISAKMP atts are not acceptable. Next payload is N",
+    "ISAKMP no offers accepted!",
+    "ISAKMP phase N SA policy not acceptable! (local A remote A)",
+]
+MODE_FAILURE = ("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main Mode failed with peer at "
+                "198.51.100.1")
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("encryption aes 256\n", "encryption aes 128\n", "Proposed key length does not match policy"),
+    ("encryption aes 256\n", "encryption 3des\n",
+     "Encryption algorithm offered does not match policy!"),
+    ("hash sha256\n", "hash sha\n", "Hash algorithm offered does not match policy!"),
+    ("group 14\n", "group 5\n", "Diffie-Hellman group offered does not match policy!"),
+])
+def test_no_matching_policy_the_responder_says_which_attribute_and_logs_the_failure(
+        tmp_path: Path, old: str, new: str, words: str) -> None:
+    console, _, r2 = _lab(tmp_path, r2_replace={old: new})
+    assert "Success rate is 0 percent (0/5)" in console.feed(PING)
+    walk = r2[r2.index("ISAKMP:(0):Checking ISAKMP transform 1 against priority 10 policy"):]
+    assert walk[8:12] == [f"ISAKMP:(0):{words}",
+                          "ISAKMP:(0):atts are not acceptable. Next payload is 0",
+                          "ISAKMP:(0):no offers accepted!",
+                          "ISAKMP:(0): phase 1 SA policy not acceptable! (local 203.0.113.2 "
+                          "remote 198.51.100.1)"]
+    if new.startswith("encryption aes"):
+        assert shapes(walk[8:12]) == NO_POLICY_RESPONDER
+    # the syslog message after the refusal, before the NOTIFY goes out, at each attempt
+    logged = [m.split(": ", 1)[1] for m in console.feed("@R2\nshow logging").splitlines()
+              if "IKMP_MODE_FAILURE" in m]
+    assert logged == [MODE_FAILURE] * 5
+    assert walk[12] == "ISAKMP:(0): sending packet to 198.51.100.1 my_port 500 peer_port 500 " \
+                       "(R) MM_NO_STATE"
+
+
+def test_the_mode_failure_is_logged_without_any_debug_and_only_by_the_responder(
+        tmp_path: Path) -> None:
+    console = lab_console(tmp_path)
+    configure_seed(console, r2_replace={"group 14\n": "group 5\n"})
+    run(console, WARM_ARP)
+    out = console.feed(PING)
+    assert "Success rate is 0 percent (0/5)" in out and "IKMP_MODE_FAILURE" not in out
+    r2 = console.feed("@R2\nshow logging")
+    assert r2.count(MODE_FAILURE) == 5 and "ISAKMP:" not in r2
+    assert "IKMP_MODE_FAILURE" not in console.feed("@R1\nshow logging")
+
+
+def test_the_no_policy_expectation_is_the_capture_s_lines() -> None:
+    text = _section("R2# \n", "=====")
+    if text is None:
+        pytest.skip("the reference captures are not at hand")
+    captured = shapes(records(text.replace("attrs are", "atts are")))
+    assert captured[-4:] == NO_POLICY_RESPONDER
