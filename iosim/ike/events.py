@@ -54,6 +54,7 @@ __all__ = [
     "QuickModeRequested",
     "Retransmitted",
     "SaInserted",
+    "SaRequestAbandoned",
     "VendorIdProcessed",
     "VendorIdsMade",
 ]
@@ -177,6 +178,18 @@ class SaInserted:
     peer: int
     handle: int
     initiator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SaRequestAbandoned:
+    """The SA numbered ``handle``, just inserted to start main mode with ``peer``, cannot send
+    its first message (no pre-shared key for the peer): it is purged and the peer's struct
+    ``struct`` unlocked, ``refcount`` locks left (none: the struct is reaped)."""
+
+    peer: int
+    handle: int
+    struct: int
+    refcount: int
 
 
 @dataclass(frozen=True, slots=True)

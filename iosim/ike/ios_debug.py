@@ -45,6 +45,7 @@ from iosim.ike.events import (
     PortFloated,
     QuickModeRequested,
     SaInserted,
+    SaRequestAbandoned,
     VendorIdProcessed,
     VendorIdsMade,
 )
@@ -185,6 +186,23 @@ def _peer_locked(e: PeerLocked) -> list[str]:
 def _sa_inserted(e: SaInserted) -> list[str]:
     node = [f"ISAKMP: set new node 0 to {QM_IDLE}"] if e.initiator else []
     return node + [f"ISAKMP:(0):insert sa successfully sa = {_sa_address(e.handle):X}"]
+
+
+def _sa_request_abandoned(e: SaRequestAbandoned) -> list[str]:
+    """No key to start main mode with (after "No pre-shared key with A!"): the initial
+    message is not built, the SA is purged, its peer struct let go, and IPsec's SA request
+    fails (debug-crypto-failures.txt A, in IOS 15's prefixes)."""
+    address = _struct_address(e.struct)
+    out = ["ISAKMP:(0):No Cert or pre-shared address key. ",
+           "ISAKMP:(0):construct_initial_message: Can not start Main mode",
+           f"ISAKMP: Unlocking peer struct 0x{address:X} for isadb_unlock_peer_delete_sa(), "
+           f"count {e.refcount}"]
+    if e.refcount == 0:
+        out.append(f"ISAKMP: Deleting peer node by peer_reap for {_ip(e.peer)}: {address:X}")
+    sa = _sa_address(e.handle)
+    return out + [f"ISAKMP:(0):purging SA., sa={sa:X}, delme={sa:X}",
+                  "ISAKMP:(0):Error while processing SA request: Failed to initialize SA",
+                  "ISAKMP:(0):Error while processing KMI message 0, error 2"]
 
 
 def _peer_inserted(e: PeerInserted) -> list[str]:
@@ -382,6 +400,7 @@ _RENDER: dict[type, Callable[[Any], list[str]]] = {
     StateChanged: _state,
     PeerLocked: _peer_locked,
     SaInserted: _sa_inserted,
+    SaRequestAbandoned: _sa_request_abandoned,
     PeerInserted: _peer_inserted,
     PayloadProcessed: _payload,
     VendorIdProcessed: _vendor_id,

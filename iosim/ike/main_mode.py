@@ -87,6 +87,7 @@ from iosim.ike.events import (
     PeerLocked,
     PortFloated,
     SaInserted,
+    SaRequestAbandoned,
     VendorIdsMade,
 )
 from iosim.ike.isakmp_sa import (
@@ -225,6 +226,7 @@ class Phase1Failed:
     reason: str
     conn_id: int = 0  # the failed SA's, when it had one
     initiator: bool = True
+    mode: str = "Main Mode"  # the exchange that failed, as %CRYPTO-6-IKMP_MODE_FAILURE names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,8 +497,22 @@ class MainModeMixin:
                                               exchange_type=msg.header.exchange_type)
         return payloads, plain[:length], msg.encrypted_body[-sa.block():]
 
+    def _cannot_start(self, peer: int) -> None:
+        """No pre-shared key for ``peer``: IOS still creates the SA to start main mode with
+        (the peer's struct locked), finds no key for its first message, and purges it."""
+        handle, struct = self._lock_peer(peer, initiator=True)
+        if self._trace():
+            self._events.append(Note(peer, 0, NoteKind.MAIN_MODE_INSTEAD))
+        self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
+        if self._trace():
+            left = sum(1 for sa in self._sas.of_peer(peer) if not sa.deleted)
+            self._events.append(SaRequestAbandoned(peer, handle, struct, left))
+
     def _start_main_mode(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
                          now: float, *, rekey: bool = False) -> None:
+        if self._psk_for(peer) is None:
+            self._cannot_start(peer)
+            return
         offer = self._phase1_offer(peer, aggressive=False)
         if offer is None:
             return
@@ -556,7 +572,9 @@ class MainModeMixin:
             self._sa_checked(sa, msg, walk)
             self._events.append(Phase1Failed(
                 peer, f"atts are not acceptable: phase 1 SA policy not acceptable! "
-                      f"(local {ip_text(self.local)} remote {ip_text(peer)})"))
+                      f"(local {ip_text(self.local)} remote {ip_text(peer)})",
+                initiator=False,
+                mode="Aggressive Mode" if arrival == "IKE_R_AM1" else "Main Mode"))
             n = NotificationPayload(NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.PROTO_ISAKMP)
             header = IsakmpHeader(msg.header.initiator_cookie, cky_r, _INFO)
             self._outbox.append((peer, push_message(IsakmpMessage(header, (n,))), IKE_PORT))

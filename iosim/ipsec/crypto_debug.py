@@ -215,7 +215,7 @@ class CryptoDebug:
             return
         conn = self.conn_id(local, event.peer)
         if event.reason.startswith("NO_PROPOSAL_CHOSEN"):  # we refused the peer's offer
-            self.router.debug(f"ISAKMP:({conn}):phase 2 SA policy not acceptable! "
+            self.router.debug(f"ISAKMP:({conn}): phase 2 SA policy not acceptable! "
                               f"(local {format_ip(local)} remote {format_ip(event.peer)})")
         else:
             self.router.debug(f"ISAKMP:({conn}):phase 2 with {format_ip(event.peer)} "

@@ -337,6 +337,10 @@ class IkeGlue(EngineDriver[IkeEngine]):
         assert isinstance(event, Phase1Failed)
         if event.reason.startswith("IKMP_BAD_MESSAGE"):  # typically a key mismatch
             self.router.log(f"%CRYPTO-4-{event.reason}")
+        elif event.reason.startswith("atts are not acceptable") and not event.initiator:
+            # the peer's first message offered no transform our policies accept
+            self.router.log(f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of {event.mode} failed "
+                            f"with peer at {format_ip(event.peer)}")
 
     def _initial_contact(self, local: int, event: object) -> None:
         """The peer rebooted: the pairs the engine forgot with it are stale."""

@@ -331,13 +331,14 @@ class Spd:
                        refused: Phase2Refused | None) -> None:
         """IOS's words for a refused proposal: no entry for the proxies (error 32); a
         transform set or mode the entry does not accept (its transform named, error 256);
-        PFS the entry does not accept (error 256, no transform blamed)."""
+        PFS the entry does not accept (error 256, no transform blamed). IOS 15 puts a space
+        after the conn-id of these ISAKMP lines, as before "phase 1 SA policy not acceptable!"."""
         debug = self.debug
         conn = debug.conn_id(local, peer)
         if refused is None:
             debug.say("ipsec", "map_db_find_best did not find matching map")
             debug.say("ipsec", "IPSEC(ipsec_process_proposal): proxy identities not supported")
-            debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+            debug.say("isakmp", f"ISAKMP:({conn}): IPSec policy invalidated proposal with "
                                 "error 32")
             return
         if refused.cause in ("transform", "mode"):
@@ -345,5 +346,5 @@ class Spd:
                 words = " ".join(offer.transform_sets[0]) if offer.transform_sets else ""
                 debug.say("ipsec", "IPSEC(ipsec_process_proposal): transform proposal not "
                                    f"supported for identity: {{{words} }}")
-        debug.say("isakmp", f"ISAKMP:({conn}):IPSec policy invalidated proposal with "
+        debug.say("isakmp", f"ISAKMP:({conn}): IPSec policy invalidated proposal with "
                             "error 256")

@@ -187,8 +187,8 @@ def test_a_non_mirrored_acl_fails_with_ios_s_proxy_identity_messages(tmp_path: P
     assert "IPSEC(validate_proposal_request): proposal part #1," in out
     assert "map_db_find_best did not find matching map" in out
     assert "IPSEC(ipsec_process_proposal): proxy identities not supported" in out
-    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 32" in out
-    assert ("ISAKMP:(1001):phase 2 SA policy not acceptable! (local 203.0.113.2 remote "
+    assert "ISAKMP:(1001): IPSec policy invalidated proposal with error 32" in out
+    assert ("ISAKMP:(1001): phase 2 SA policy not acceptable! (local 203.0.113.2 remote "
             "198.51.100.1)") in out
 
 
@@ -196,7 +196,7 @@ def test_a_transform_set_mismatch_fails_with_ios_s_error_256(tmp_path: Path) -> 
     out = _debug_r2(tmp_path, ("esp-aes 256 esp-sha256-hmac", "esp-3des esp-md5-hmac"))
     assert ("IPSEC(ipsec_process_proposal): transform proposal not supported for identity: "
             "{esp-aes 256 esp-sha256-hmac }") in out
-    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in out
+    assert "ISAKMP:(1001): IPSec policy invalidated proposal with error 256" in out
     assert "ISAKMP:(1001):Sending NOTIFY PROPOSAL_NOT_CHOSEN protocol 3" in out
     assert "error 32" not in out
 

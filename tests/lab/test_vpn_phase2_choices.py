@@ -53,9 +53,9 @@ def test_the_side_without_pfs_cannot_start_the_tunnel(tmp_path: Path) -> None:
     assert marks(console.feed("ping 192.168.1.10 source 10.0.2.1")) == ["....."]
     assert "Status: ACTIVE" not in console.feed("show crypto ipsec sa")
     r1 = _logged(console, "R1")
-    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in r1
+    assert "ISAKMP:(1001): IPSec policy invalidated proposal with error 256" in r1
     assert not [ln for ln in r1 if "transform proposal not supported" in ln]
-    assert ("ISAKMP:(1001):phase 2 SA policy not acceptable! (local 198.51.100.1 remote "
+    assert ("ISAKMP:(1001): phase 2 SA policy not acceptable! (local 198.51.100.1 remote "
             "203.0.113.2)") in r1
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
     console.feed("@R2")
@@ -86,7 +86,7 @@ def test_a_pfs_group_mismatch_fails_with_ios_words_on_both_sides(tmp_path: Path)
         assert [_values_out(ln) for ln in r1[notify - 3:notify + 4]] == [
             _values_out(ln) for ln in want[start:start + 7]]
     r2 = _logged(console, "R2")
-    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 256" in r2
+    assert "ISAKMP:(1001): IPSec policy invalidated proposal with error 256" in r2
     assert not [ln for ln in r2 if "transform proposal not supported" in ln]
     assert "QM_IDLE" in console.feed("show crypto isakmp sa")
     assert "Status: ACTIVE" not in console.feed("show crypto ipsec sa")
@@ -104,7 +104,7 @@ def test_a_static_map_accepts_proxies_within_its_acl_line(tmp_path: Path) -> Non
     assert marks(console.feed("ping 192.168.1.10 source 10.0.2.1")) == ["....."]
     r1 = _logged(console, "R1")
     assert "IPSEC(ipsec_process_proposal): proxy identities not supported" in r1
-    assert "ISAKMP:(1001):IPSec policy invalidated proposal with error 32" in r1
+    assert "ISAKMP:(1001): IPSec policy invalidated proposal with error 32" in r1
     assert marks(console.feed("ping 10.0.2.10 source 192.168.1.1")) == [".!!!!"]
     console.feed("@R2")
     r2 = console.feed("show crypto ipsec sa")
