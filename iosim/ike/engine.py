@@ -124,6 +124,7 @@ from iosim.ike.events import (
     NodeDeleted,
     NodePurged,
     NotifyProcessed,
+    NotifyRejected,
     NotifySent,
     PayloadProcessed,
     Phase2Deleted,
@@ -693,11 +694,11 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
 
     def _informational(self, sa: IsakmpSa, msg: IsakmpMessage, now: float) -> None:
         if msg.encrypted_body is None:
-            notify = msg.get(NotificationPayload)
-            if (sa.initiator and sa.cky_r == ZERO_COOKIE and notify is not None
-                    and notify.notify_type == NotifyType.NO_PROPOSAL_CHOSEN):
-                self._fail_phase1(sa, "NO_PROPOSAL_CHOSEN from peer: "
-                                      "phase 1 SA policy not acceptable", now)
+            if msg.get(NotificationPayload) is not None and not sa.established:
+                # a notify nothing authenticates (the peer's NO_PROPOSAL_CHOSEN to our
+                # first message, or anyone's): IOS rejects it and phase 1 goes on
+                # retransmitting until it gives up (NotifyRejected)
+                self._events.append(NotifyRejected(sa.peer, sa.conn_id, sa.ike_state))
                 return
             raise RemoteProtocolError("unprotected informational ignored")
         if not sa.established:

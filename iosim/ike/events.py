@@ -43,6 +43,7 @@ __all__ = [
     "Note",
     "NoteKind",
     "NotifyProcessed",
+    "NotifyRejected",
     "NotifySent",
     "PacketSent",
     "PayloadProcessed",
@@ -168,6 +169,20 @@ class PeerLocked:
     handle: int
     refcount: int
     initiator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyRejected:
+    """A notify came unprotected (no HASH: nothing authenticates it) while phase 1 with
+    ``peer`` was under way, as a responder's NO_PROPOSAL_CHOSEN does. IOS acts on no such
+    notify -- anyone could send one to end a negotiation -- and says so (``Notify has no
+    hash. Rejected.``, ``%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode
+    failed``); the SA stays in ``state`` (IOS's internal one) and goes on retransmitting.
+    Always reported: the syslog message does not need debug."""
+
+    peer: int
+    conn_id: int
+    state: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from iosim.ike.events import (
     Note,
     NoteKind,
     NotifyProcessed,
+    NotifyRejected,
     NotifySent,
     PacketSent,
     PayloadProcessed,
@@ -203,6 +204,16 @@ def _sa_request_abandoned(e: SaRequestAbandoned) -> list[str]:
     return out + [f"ISAKMP:(0):purging SA., sa={sa:X}, delme={sa:X}",
                   "ISAKMP:(0):Error while processing SA request: Failed to initialize SA",
                   "ISAKMP:(0):Error while processing KMI message 0, error 2"]
+
+
+def _notify_rejected(e: NotifyRejected) -> list[str]:
+    """An unprotected notify during phase 1: rejected, the state machine does not move."""
+    c = e.conn_id
+    return [f"ISAKMP:({c}):Notify has no hash. Rejected.",
+            f"ISAKMP (0:{c}): Unknown Input IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY:  "
+            f"state = {e.state}",
+            *_state(StateChanged(e.peer, c, e.state, e.state,
+                                 input="IKE_MESG_FROM_PEER, IKE_INFO_NOTIFY"))]
 
 
 def _peer_inserted(e: PeerInserted) -> list[str]:
@@ -401,6 +412,7 @@ _RENDER: dict[type, Callable[[Any], list[str]]] = {
     PeerLocked: _peer_locked,
     SaInserted: _sa_inserted,
     SaRequestAbandoned: _sa_request_abandoned,
+    NotifyRejected: _notify_rejected,
     PeerInserted: _peer_inserted,
     PayloadProcessed: _payload,
     VendorIdProcessed: _vendor_id,

@@ -53,7 +53,7 @@ from iosim.ike.engine import (
     Phase2Offer,
     ProxyIdentity,
 )
-from iosim.ike.events import Phase2Keyed
+from iosim.ike.events import NotifyRejected, Phase2Keyed
 from iosim.ike.main_mode import NAT_T_PORT
 from iosim.ike.phase2_policy import Phase2Refused
 from iosim.ipsec.crypto_debug import CryptoDebug
@@ -342,6 +342,13 @@ class IkeGlue(EngineDriver[IkeEngine]):
             self.router.log(f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of {event.mode} failed "
                             f"with peer at {format_ip(event.peer)}")
 
+    def _notify_rejected(self, local: int, event: object) -> None:
+        """An unprotected notify during phase 1 (a policy mismatch's NO_PROPOSAL_CHOSEN):
+        rejected, and said so whether or not debug is on."""
+        assert isinstance(event, NotifyRejected)
+        self.router.log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode "
+                        f"failed with peer at {format_ip(event.peer)}")
+
     def _initial_contact(self, local: int, event: object) -> None:
         """The peer rebooted: the pairs the engine forgot with it are stale."""
         assert isinstance(event, InitialContact)
@@ -360,6 +367,7 @@ _GLUE_BY_EVENT: dict[type, Callable[[IkeGlue, int, object], None]] = {
     Phase2Established: IkeGlue._phase2_established,
     Phase2Deleted: IkeGlue._phase2_deleted,
     Phase1Failed: IkeGlue._phase1_failed,
+    NotifyRejected: IkeGlue._notify_rejected,
     InitialContact: IkeGlue._initial_contact,
     PeerDead: IkeGlue._peer_dead,
 }

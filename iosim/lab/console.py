@@ -236,7 +236,12 @@ class LabConsole:
             return handler(self, words[1:])
         if words[0] in self.lab.sessions:
             self.device = words[0]
-            return self.pending_logs()
+            attached = self.pending_logs()
+            command = text.lstrip()[len(words[0]):].strip()
+            if not command:
+                return attached
+            # the line as the device's prompt shows it, then its answer (a caret lines up)
+            return f"{attached}{self.prompt}{command}\n{self.feed(command)}"
         return f"% Unknown iosim command or device '@{words[0]}' (try @help)\n"
 
     def _help(self, args: list[str]) -> str:

@@ -71,6 +71,15 @@ def test_at_commands(tmp_path: Path) -> None:
     assert "% Unknown iosim command or device '@nope'" in r.stdout
 
 
+def test_at_device_with_a_command_types_it_there(tmp_path: Path) -> None:
+    r = _run([], "@R2 show running-config\n@R2 enable\n@R2 show running-config | i host\n"
+                 "@R1\nenable\nshow running-config | include hostname\n", tmp_path)
+    # typed at R2's user EXEC prompt: IOS's caret under the word, on R2's own line
+    assert "R2>show running-config\n        ^\n% Invalid input detected" in r.stdout
+    assert "R2#show running-config | i host\nhostname R2\n" in r.stdout
+    assert r.stdout.index("hostname R2") < r.stdout.index("hostname R1")
+
+
 def test_a_seed_varies_the_keys_and_the_same_seed_replays_them(tmp_path: Path) -> None:
     from iosim.lab.console import Lab
 

@@ -30,6 +30,7 @@ from iosim.ike.engine import (
     Phase2Offer,
     ProxyIdentity,
 )
+from iosim.ike.events import NotifyRejected
 from iosim.ike.payloads import SaPayload, VendorIdPayload, pull_message
 from iosim.ike.phase2_policy import LocalTransformSet, Phase2Policy, Phase2Refused, choose
 
@@ -197,15 +198,24 @@ def test_initiator_offers_all_policies_responder_picks_by_its_priority() -> None
 
 
 def test_no_common_policy_fails_on_both_sides() -> None:
+    """The responder refuses each MM1 with an unprotected NO_PROPOSAL_CHOSEN; the initiator
+    acts on no notify nothing authenticates (as IOS: "Notify has no hash. Rejected."), so it
+    retransmits MM1 until phase 1 gives up."""
     p = make_pair([policy("aes", 256, "sha", 14)], [policy("aes", 256, "sha", 5)])
     p.a.initiate(B_ADDR, PROXIES, OFFER, p.now)
     p.pump()
     (fb,) = p.of("b", Phase1Failed)
     assert "atts are not acceptable" in fb.reason and "policy not acceptable" in fb.reason
-    (fa,) = p.of("a", Phase1Failed)
-    assert "NO_PROPOSAL_CHOSEN" in fa.reason
+    assert p.of("a", Phase1Failed) == []
+    (rejected,) = p.of("a", NotifyRejected)
+    assert rejected == NotifyRejected(B_ADDR, 0, "IKE_I_MM1")
     assert p.b.isakmp_sas() == []
-    assert [s.status for s in p.a.isakmp_sas()] == ["ACTIVE (deleted)"]
+    assert [(s.state, s.status) for s in p.a.isakmp_sas()] == [("MM_NO_STATE", "ACTIVE")]
+    p.advance(700)  # five retransmissions (10 s, doubling), each refused and its answer
+    # rejected, then 320 s more without an answer that counts
+    assert len(p.of("b", Phase1Failed)) == 6 and len(p.of("a", NotifyRejected)) == 6
+    (fa,) = p.of("a", Phase1Failed)
+    assert "retransmission limit reached" in fa.reason
     p.advance(120)
     assert p.a.isakmp_sas() == []
 

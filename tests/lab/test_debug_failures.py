@@ -132,24 +132,47 @@ def test_no_matching_policy_the_responder_says_which_attribute_and_logs_the_fail
                           "remote 198.51.100.1)"]
     if new.startswith("encryption aes"):
         assert shapes(walk[8:12]) == NO_POLICY_RESPONDER
-    # the syslog message after the refusal, before the NOTIFY goes out, at each attempt
-    logged = [m.split(": ", 1)[1] for m in console.feed("@R2\nshow logging").splitlines()
+    # the syslog message after the refusal, before the NOTIFY goes out, at each MM1 (R1
+    # rejects the unprotected NOTIFY and retransmits MM1 10 s later)
+    logged = [m.split(": ", 1)[1] for m in _logging(console, "R2").splitlines()
               if "IKMP_MODE_FAILURE" in m]
-    assert logged == [MODE_FAILURE] * 5
+    assert logged and logged == [MODE_FAILURE] * len(logged)
     assert walk[12] == "ISAKMP:(0): sending packet to 198.51.100.1 my_port 500 peer_port 500 " \
                        "(R) MM_NO_STATE"
 
 
-def test_the_mode_failure_is_logged_without_any_debug_and_only_by_the_responder(
-        tmp_path: Path) -> None:
+def _logging(console: LabConsole, device: str) -> str:
+    """``show logging`` on ``device`` (attached first: what it printed meanwhile is not part
+    of the answer)."""
+    console.feed(f"@{device}")
+    return console.feed("show logging")
+
+
+INFO_FAILURE = ("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with "
+                "peer at 203.0.113.2")
+
+
+def test_the_mode_failures_are_logged_without_any_debug_on_both_sides(tmp_path: Path) -> None:
+    """R2 refuses each MM1 (Main Mode failed); R1 rejects each unprotected NOTIFY that says
+    so (Informational mode failed) and retransmits MM1 until phase 1 gives up."""
     console = lab_console(tmp_path)
     configure_seed(console, r2_replace={"group 14\n": "group 5\n"})
     run(console, WARM_ARP)
     out = console.feed(PING)
-    assert "Success rate is 0 percent (0/5)" in out and "IKMP_MODE_FAILURE" not in out
-    r2 = console.feed("@R2\nshow logging")
-    assert r2.count(MODE_FAILURE) == 5 and "ISAKMP:" not in r2
-    assert "IKMP_MODE_FAILURE" not in console.feed("@R1\nshow logging")
+    assert "Success rate is 0 percent (0/5)" in out and MODE_FAILURE not in out
+    assert INFO_FAILURE in out  # R1's console shows its own message as it comes
+    r2 = _logging(console, "R2")
+    refused = r2.count(MODE_FAILURE)
+    assert refused >= 1 and "ISAKMP:" not in r2
+    r1 = _logging(console, "R1")
+    assert r1.count(INFO_FAILURE) == refused and MODE_FAILURE not in r1
+    sas = console.feed("show crypto isakmp sa")
+    assert "203.0.113.2     198.51.100.1    MM_NO_STATE" in sas and "(deleted)" not in sas
+    console.feed("@wait 700")  # retransmissions at 10, 30, 70, 150 and 310 s, then it ends
+    assert _logging(console, "R1").count(INFO_FAILURE) == 6
+    assert _logging(console, "R2").count(MODE_FAILURE) == 6
+    assert "MM_NO_STATE" not in console.feed("show crypto isakmp sa").replace(
+        "ACTIVE (deleted)", "")
 
 
 def test_the_no_policy_expectation_is_the_capture_s_lines() -> None:
