@@ -497,7 +497,9 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
 
     for b in bundles:
         inb, outb = b.inbound, b.outbound
-        sas = [(_esp_algorithm(b), inb.conn_id, outb.conn_id, inb.replay)]
+        # an AH-only pair's window is its AH SA's (there is no ESP one)
+        sas = [(_esp_algorithm(b), inb.conn_id, outb.conn_id,
+                inb.replay if inb.esp is not None else inb.ah_replay)]
         if inb.ah_conn_id:  # AH beside ESP: every packet went through both
             sas.append((_ah_algorithm(b), inb.ah_conn_id, outb.ah_conn_id, inb.ah_replay))
         for alg, conn_in, conn_out, window in sas:

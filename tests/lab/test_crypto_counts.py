@@ -64,6 +64,16 @@ def test_ah_and_esp_sas_count_one_each(tmp_path: Path) -> None:
     assert "Active SAs: 4, origin: crypto map" in c.feed("show crypto session detail")
 
 
+def test_ah_alone_shows_its_last_sequence_number(tmp_path: Path) -> None:
+    c = seeded(tmp_path, r1_replace={"esp-aes 256 esp-sha256-hmac": "ah-sha256-hmac"},
+               r2_replace={"esp-aes 256 esp-sha256-hmac": "ah-sha256-hmac"})
+    assert marks(c.feed(PING)) == [".!!!!"]
+    engine = c.feed("show crypto engine connections active")
+    rows = re.findall(r"^ +(\d) +IPsec +(\S+) +(\d+) +(\d+) +(\d+)", engine, re.M)
+    # the inbound AH SA's replay window has seen sequence number 4, as ESP's would
+    assert rows == [("1", "SHA256", "0", "4", "4"), ("2", "SHA256", "4", "0", "0")], engine
+
+
 def test_clear_crypto_sa_counters_keeps_the_sas(tmp_path: Path) -> None:
     c = seeded(tmp_path)
     c.feed(PING)
