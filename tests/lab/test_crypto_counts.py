@@ -114,6 +114,23 @@ def test_session_negotiating_while_phase_one_fails(tmp_path: Path) -> None:
     assert "Session status: UP-ACTIVE     \n" in c.feed("show crypto session")
 
 
+def test_packets_dropped_for_want_of_an_sa_are_send_errors(tmp_path: Path) -> None:
+    """While phase 1 fails, each packet the map would protect is dropped: IOS 15 counts
+    them in ``#send errors`` (reference show-crypto-ipsec-sa.txt [4], debug-crypto-failures
+    B2: outbound spi 0x0(0) and the errors growing), and detail names them "no sa"."""
+    c = seeded(tmp_path, r2_replace={"SECRETKEY123": "OTHERKEY999"})
+    assert marks(c.feed(PING)) == ["....."]
+    plain = c.feed("show crypto ipsec sa")
+    assert "    #pkts encaps: 0, #pkts encrypt: 0, #pkts digest: 0\n" in plain
+    assert "    #send errors 5, #recv errors 0\n" in plain
+    assert "     current outbound spi: 0x0(0)\n" in plain
+    detail = c.feed("show crypto ipsec sa detail")
+    assert "    #pkts no sa (send) 5, #pkts invalid sa (rcv) 0\n" in detail
+    assert "    #pkts encaps failed (send) 0, #pkts decaps failed (rcv) 0\n" in detail
+    assert c.feed("clear crypto sa counters") == ""
+    assert "    #send errors 0, #recv errors 0\n" in c.feed("show crypto ipsec sa")
+
+
 def test_debug_names_each_ah_and_esp_sa_by_its_own_conn_id(tmp_path: Path) -> None:
     both = "ah-sha-hmac esp-aes 256 esp-sha256-hmac"
     c = seeded(tmp_path, r1_replace={"esp-aes 256 esp-sha256-hmac": both},
