@@ -131,9 +131,11 @@ class CryptoDataPath:
             if bundle is None:
                 proxies = proxies_of(ace)
                 assert proxies is not None
-                self.sa.flow_counters.setdefault(
-                    (where.interface, where.map_name, where.seq, proxies), SaCounters()
-                ).no_sa_send += 1
+                counters = self.sa.flow_counters.setdefault(
+                    (where.interface, where.map_name, where.seq, proxies), SaCounters())
+                counters.no_sa_send += 1
+                if self.ike.negotiating(where, local, peer, proxies):
+                    counters.no_sa_waiting += 1
                 self.ike.start(where, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
             self._protect(bundle, packet, datagram)

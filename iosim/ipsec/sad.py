@@ -36,6 +36,9 @@ class SaCounters:
     digest: int = 0  # packets sent with an ICV (ESP HMAC, GCM/GMAC or AH)
     verify: int = 0  # packets received whose ICV verified
     no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
+    # ... of those, the ones IKE was already asked for (not the packet that asked): what
+    # IOS 15 counts among the #send errors
+    no_sa_waiting: int = 0
     pairs: int = 0  # SA pairs IKE installed for the flow: the first, then one per rekey
 
     def reset(self) -> None:

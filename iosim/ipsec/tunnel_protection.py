@@ -271,10 +271,13 @@ class TunnelProtection:
             return
         bundles = self._by_tunnel.get(tunnel)
         if not bundles:
-            assert where.proxies is not None
-            self.sa.flow_counters.setdefault(
-                (tunnel, where.map_name, where.seq, where.proxies), SaCounters()
-            ).no_sa_send += 1
+            assert where.proxies is not None and where.local is not None
+            counters = self.sa.flow_counters.setdefault(
+                (tunnel, where.map_name, where.seq, where.proxies), SaCounters())
+            counters.no_sa_send += 1
+            if self.ike.negotiating(where, where.local, int(where.entry.peers[0]),
+                                    where.proxies):
+                counters.no_sa_waiting += 1
             if not self._phase1_under_way(where):
                 self._negotiate(where)
             return

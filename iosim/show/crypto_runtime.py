@@ -159,10 +159,12 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     """``#send errors``/``#recv errors``, or (``detail``) the error counters one by one:
     a failed ICV check is a verify failure, a packet outside the SA's proxies an invalid
     identity, any other bad packet a decaps failure (all receive errors), a replayed one a
-    replay failure, a packet dropped while IKE negotiates a "no sa" (which the short form
-    counts among the send errors, as IOS 15 does)."""
+    replay failure, a packet dropped while IKE negotiates a "no sa" (the short form counts
+    among the send errors those dropped while IKE already worked on the pair, as IOS 15
+    does: not the packet that asked for it)."""
     if not detail:
-        return [f"    #send errors {c.send_errors + c.no_sa_send}, #recv errors {c.recv_errors}"]
+        return [f"    #send errors {c.send_errors + c.no_sa_waiting}, "
+                f"#recv errors {c.recv_errors}"]
     return [
         f"    #pkts no sa (send) {c.no_sa_send}, #pkts invalid sa (rcv) 0",
         f"    #pkts encaps failed (send) {c.send_errors}, #pkts decaps failed (rcv) "

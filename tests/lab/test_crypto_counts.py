@@ -115,14 +115,18 @@ def test_session_negotiating_while_phase_one_fails(tmp_path: Path) -> None:
 
 
 def test_packets_dropped_for_want_of_an_sa_are_send_errors(tmp_path: Path) -> None:
-    """While phase 1 fails, each packet the map would protect is dropped: IOS 15 counts
-    them in ``#send errors`` (reference show-crypto-ipsec-sa.txt [4], debug-crypto-failures
-    B2: outbound spi 0x0(0) and the errors growing), and detail names them "no sa"."""
-    c = seeded(tmp_path, r2_replace={"SECRETKEY123": "OTHERKEY999"})
+    """While phase 1 fails, each packet the map would protect is dropped: IOS 15 counts in
+    ``#send errors`` those that find IKE already at work (debug-crypto-failures.txt B2: 4,
+    outbound spi 0x0(0)), not the one that started it (show-crypto-ipsec-sa.txt [4a]: the
+    first echo of a tunnel that comes up is no send error); detail names them all "no sa"."""
+    c = seeded(tmp_path)
+    assert marks(c.feed(PING)) == [".!!!!"]
+    assert "    #send errors 0, #recv errors 0\n" in c.feed("show crypto ipsec sa")
+    c = seeded(tmp_path / "failing", r2_replace={"SECRETKEY123": "OTHERKEY999"})
     assert marks(c.feed(PING)) == ["....."]
     plain = c.feed("show crypto ipsec sa")
     assert "    #pkts encaps: 0, #pkts encrypt: 0, #pkts digest: 0\n" in plain
-    assert "    #send errors 5, #recv errors 0\n" in plain
+    assert "    #send errors 4, #recv errors 0\n" in plain
     assert "     current outbound spi: 0x0(0)\n" in plain
     detail = c.feed("show crypto ipsec sa detail")
     assert "    #pkts no sa (send) 5, #pkts invalid sa (rcv) 0\n" in detail
