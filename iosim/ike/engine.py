@@ -306,17 +306,6 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             return
         self._start_phase1(peer, [(proxies, offer)], now)
 
-    def negotiating(self, peer: int, proxies: ProxyIdentity) -> bool:
-        """Whether a pair for ``proxies`` with ``peer`` is already being asked for: a quick
-        mode of ours for them awaiting its answer, or a phase 1 with the peer not yet
-        established (which will carry the request)."""
-        for key in self._sas.keys_of_peer(peer):
-            for _, x in self._qm.of_sa(key):
-                if x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
-                    return True
-        sa = self._sa_for_peer(peer)
-        return sa is not None and not sa.established
-
     def notify_invalid_spi(self, peer: int, spi: int, protocol: int, now: float, *,
                            recover: bool = False) -> bool:
         """An ESP (``protocol`` 3) or AH (2) packet from ``peer`` carried ``spi``, which we do

@@ -133,9 +133,7 @@ class CryptoDataPath:
                 assert proxies is not None
                 counters = self.sa.flow_counters.setdefault(
                     (where.interface, where.map_name, where.seq, proxies), SaCounters())
-                counters.no_sa_send += 1
-                if self.ike.negotiating(where, local, peer, proxies):
-                    counters.no_sa_waiting += 1
+                counters.dropped_for_want_of_sa()
                 self.ike.start(where, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
             self._protect(bundle, packet, datagram)

@@ -290,15 +290,6 @@ class IkeGlue(EngineDriver[IkeEngine]):
         engine.initiate(peer, proxies, offer, self.clock.now)
         self.pump(local)
 
-    def negotiating(self, where: MapEntry, local: int, peer: int, proxies: ProxyIdentity
-                    ) -> bool:
-        """Whether IKE (v1 or, for an entry with an IKEv2 profile, v2) already works on a
-        pair for ``proxies`` with ``peer``."""
-        if where.entry.ikev2_profile is not None and self.v2 is not None:
-            return self.v2.negotiating(local, peer)
-        engine = self.engines.get(local)
-        return engine is not None and engine.negotiating(peer, proxies)
-
     def tell_deleted(self, bundle: SaBundle) -> None:
         """The pair dies: a Delete to the peer over its ISAKMP SA, sent at once."""
         if self.v2 is not None and self.v2.owns(bundle):

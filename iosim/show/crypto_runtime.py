@@ -160,8 +160,8 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     a failed ICV check is a verify failure, a packet outside the SA's proxies an invalid
     identity, any other bad packet a decaps failure (all receive errors), a replayed one a
     replay failure, a packet dropped while IKE negotiates a "no sa" (the short form counts
-    among the send errors those dropped while IKE already worked on the pair, as IOS 15
-    does: not the packet that asked for it)."""
+    among the send errors those dropped while the flow's request for a pair is pending,
+    as IOS 15 does: not the packet that made the request)."""
     if not detail:
         return [f"    #send errors {c.send_errors + c.no_sa_waiting}, "
                 f"#recv errors {c.recv_errors}"]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from labkit import marks, run, seeded
+from tunnelkit import SIDES, crypto_lines, tunnel_lab
 
 from iosim.ike.events import IsakmpSaState
 from iosim.ipsec.router_crypto import RouterCrypto
@@ -143,3 +144,28 @@ def test_debug_names_each_ah_and_esp_sa_by_its_own_conn_id(tmp_path: Path) -> No
     out = c.feed(PING)
     created = re.findall(r"sa_proto= (\d+), \n.*\n.*sa_conn_id= (\d+)", out)
     assert sorted(created) == [("50", "1"), ("50", "2"), ("51", "3"), ("51", "4")], created
+
+
+def test_a_refused_phase_2_keeps_the_send_errors_climbing(tmp_path: Path) -> None:
+    """Quick mode refused (transform sets that do not match): the request for a pair stays
+    pending and every packet after the first is a send error, as IOS 15 counts them while
+    phase 2 is refused (show-crypto-ipsec-sa.txt [4c])."""
+    c = seeded(tmp_path, r2_replace={"esp-aes 256 esp-sha256-hmac": "esp-3des esp-sha-hmac"})
+    assert marks(c.feed(PING)) == ["....."]
+    assert "    #send errors 4, #recv errors 0\n" in c.feed("show crypto ipsec sa")
+    assert marks(c.feed(PING)) == ["....."]
+    assert "    #send errors 9, #recv errors 0\n" in c.feed("show crypto ipsec sa")
+
+
+def test_a_protected_tunnel_s_own_request_makes_every_dropped_packet_wait(
+        tmp_path: Path) -> None:
+    """A GRE tunnel asks IKE for its pair when it comes up; with the peer refusing its
+    transform set, every packet routed into it after that is a send error."""
+    other = crypto_lines(SIDES[1], transforms="esp-3des esp-sha-hmac")
+    c = tunnel_lab(tmp_path, protect=True, crypto=(None, other))
+    run(c, "@wait 5\n")
+    assert marks(c.feed(PING)) == ["....."]
+    text = c.feed("show crypto ipsec sa interface Tunnel0")
+    assert "     current outbound spi: 0x0(0)\n" in text
+    assert "    #send errors 5, #recv errors 0\n" in text
+    assert "    #pkts no sa (send) 5, " in c.feed("show crypto ipsec sa detail")
