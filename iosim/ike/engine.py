@@ -389,6 +389,14 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         states = [s for s in self._rows(self._sas.of_peer(peer), now) if s.status == "ACTIVE"]
         return states[-1] if states else None
 
+    def message_sa_state(self, peer: int, data: bytes, now: float) -> IsakmpSaState | None:
+        """The row of ``show crypto isakmp sa`` of the SA a datagram from ``peer`` belongs
+        to, found by its initiator cookie as :meth:`receive_datagram` finds it (None: a
+        first message, or too short to say): what ``debug crypto isakmp`` prints for
+        ``received packet`` before the engine reads it."""
+        sa = self._sas.get((peer, data[:8])) if len(data) >= 8 else None
+        return self._rows([sa], now)[0] if sa is not None else None
+
     def _rows(self, sas: Iterable[IsakmpSa], now: float | None) -> list[IsakmpSaState]:
         if now is not None:
             self._now = max(self._now, now)

@@ -131,9 +131,9 @@ class CryptoDataPath:
             if bundle is None:
                 proxies = proxies_of(ace)
                 assert proxies is not None
-                self.sa.flow_counters.setdefault(
-                    (where.interface, where.map_name, where.seq, proxies), SaCounters()
-                ).no_sa_send += 1
+                counters = self.sa.flow_counters.setdefault(
+                    (where.interface, where.map_name, where.seq, proxies), SaCounters())
+                counters.dropped_for_want_of_sa()
                 self.ike.start(where, local, peer, proxies)
                 return None  # dropped while IKE negotiates, as on IOS
             self._protect(bundle, packet, datagram)

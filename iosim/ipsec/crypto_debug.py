@@ -127,12 +127,15 @@ class CryptoDebug:
 
     # ------------------------------------------------------------ ISAKMP messages
 
-    def packet(self, local: int, peer: int, sport: int = IKE_PORT, dport: int = IKE_PORT
-               ) -> None:
-        """``received packet from`` with the SA's role and state (before it is processed)."""
+    def packet(self, local: int, peer: int, data: bytes, sport: int = IKE_PORT,
+               dport: int = IKE_PORT) -> None:
+        """``received packet from`` with the role and state of the SA the message belongs
+        to (by its cookies, before it is processed): another SA with the same peer, such
+        as one of ours still waiting for an answer, is not the one named."""
         if "isakmp" not in self.router.debug_flags:
             return
-        st = self.conn_state(local, peer)
+        engine = self.engines.get(local)
+        st = engine.message_sa_state(peer, data, self.clock.now) if engine is not None else None
         conn = st.conn_id if st is not None else 0
         if st is None:  # a first message from the peer
             role, state = "N", "NEW SA"

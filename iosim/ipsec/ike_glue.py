@@ -251,7 +251,7 @@ class IkeGlue(EngineDriver[IkeEngine]):
         if self.v2 is not None and is_ikev2(payload):
             self.v2.receive(src, dst, payload, dport)
             return
-        self.debug.packet(dst, src, sport, dport)
+        self.debug.packet(dst, src, payload, sport, dport)
         self.engine(dst).receive_datagram(payload, src, now)
         self.pump(dst)
 
@@ -263,7 +263,7 @@ class IkeGlue(EngineDriver[IkeEngine]):
             return
         if payload[:4] != NON_ESP_MARKER or dst not in self.engines:
             return  # a NAT keepalive, or nothing we negotiated
-        self.debug.packet(dst, src, sport, dport)
+        self.debug.packet(dst, src, payload[4:], sport, dport)
         self.engines[dst].receive_datagram(payload[4:], src, now, port=NAT_T_PORT)
         self.pump(dst)
 

@@ -187,6 +187,7 @@ class SaLifecycle:
             return
         crypto = self.spd.crypto
         bundle.counters.pairs += 1
+        bundle.counters.asked = False  # the request is answered
         self.sad.add(bundle)
         if intent.where.entry.reverse_route:
             self._inject_route(bundle)

@@ -36,13 +36,25 @@ class SaCounters:
     digest: int = 0  # packets sent with an ICV (ESP HMAC, GCM/GMAC or AH)
     verify: int = 0  # packets received whose ICV verified
     no_sa_send: int = 0  # to protect, but no SA yet: dropped while IKE negotiates
+    # ... of those, the ones after the packet that asked for a pair, while no pair has come
+    # (IOS's SA request stays pending): what IOS 15 counts among the #send errors
+    no_sa_waiting: int = 0
+    asked: bool = False  # a packet has asked for a pair since the flow's last one came
     pairs: int = 0  # SA pairs IKE installed for the flow: the first, then one per rekey
+
+    def dropped_for_want_of_sa(self) -> None:
+        """A packet to protect found no pair: dropped, and IKE asked for one. The first such
+        packet is the one that asks; the ones after it, until a pair comes, wait on that
+        request and are send errors."""
+        self.no_sa_send += 1
+        self.no_sa_waiting += self.asked
+        self.asked = True
 
     def reset(self) -> None:
         """``clear crypto sa counters``: the packet counters start again (the count of the
         pairs IKE installed is history, not a packet counter, and stays)."""
         for f in fields(self):
-            if f.name != "pairs":
+            if f.name not in ("pairs", "asked"):
                 setattr(self, f.name, f.default)
 
 

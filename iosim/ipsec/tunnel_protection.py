@@ -225,6 +225,11 @@ class TunnelProtection:
             return
         where = self.entry(tunnel)
         if where is not None and not self._phase1_under_way(where):
+            assert where.proxies is not None
+            # the tunnel's own request for a pair: packets that find none wait on it
+            self.sa.flow_counters.setdefault(
+                (tunnel, where.map_name, where.seq, where.proxies), SaCounters()
+            ).asked = True
             self._negotiate(where)
         if plane is not None and plane.config(tunnel).mode == IPSEC:
             self._retries[tunnel] = self.clock.call_later(VTI_RETRY, self._attempt, tunnel)
@@ -274,7 +279,7 @@ class TunnelProtection:
             assert where.proxies is not None
             self.sa.flow_counters.setdefault(
                 (tunnel, where.map_name, where.seq, where.proxies), SaCounters()
-            ).no_sa_send += 1
+            ).dropped_for_want_of_sa()
             if not self._phase1_under_way(where):
                 self._negotiate(where)
             return

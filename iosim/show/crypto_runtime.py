@@ -159,9 +159,12 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     """``#send errors``/``#recv errors``, or (``detail``) the error counters one by one:
     a failed ICV check is a verify failure, a packet outside the SA's proxies an invalid
     identity, any other bad packet a decaps failure (all receive errors), a replayed one a
-    replay failure, a packet dropped while IKE negotiates a "no sa"."""
+    replay failure, a packet dropped while IKE negotiates a "no sa" (the short form counts
+    among the send errors those dropped while the flow's request for a pair is pending,
+    as IOS 15 does: not the packet that made the request)."""
     if not detail:
-        return [f"    #send errors {c.send_errors}, #recv errors {c.recv_errors}"]
+        return [f"    #send errors {c.send_errors + c.no_sa_waiting}, "
+                f"#recv errors {c.recv_errors}"]
     return [
         f"    #pkts no sa (send) {c.no_sa_send}, #pkts invalid sa (rcv) 0",
         f"    #pkts encaps failed (send) {c.send_errors}, #pkts decaps failed (rcv) "
@@ -497,7 +500,9 @@ def show_engine_connections(bundles: list[SaBundle], states: list[IsakmpSaState]
 
     for b in bundles:
         inb, outb = b.inbound, b.outbound
-        sas = [(_esp_algorithm(b), inb.conn_id, outb.conn_id, inb.replay)]
+        # an AH-only pair's window is its AH SA's (there is no ESP one)
+        sas = [(_esp_algorithm(b), inb.conn_id, outb.conn_id,
+                inb.replay if inb.esp is not None else inb.ah_replay)]
         if inb.ah_conn_id:  # AH beside ESP: every packet went through both
             sas.append((_ah_algorithm(b), inb.ah_conn_id, outb.ah_conn_id, inb.ah_replay))
         for alg, conn_in, conn_out, window in sas:

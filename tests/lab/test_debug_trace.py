@@ -427,3 +427,20 @@ def test_undebug_stops_the_trace_and_the_events_behind_it(tmp_path: Path) -> Non
     for device in ("R1", "R2"):
         assert Phase2Established in {type(e) for e in events[device]}
         assert all(isinstance(e, OUTCOMES) for e in events[device]), events[device]
+
+
+def test_received_packet_names_the_sa_the_message_belongs_to(tmp_path: Path) -> None:
+    """R2 has a main mode of its own with R1 still unanswered (R1's crypto map was off) when
+    R1 starts one: R2's ``received packet`` lines name R1's SA (a new one, then R2 as its
+    responder), not R2's waiting initiator SA."""
+    console = seeded(tmp_path)
+    run(console, "conf t\ninterface GigabitEthernet0/0\nno crypto map MYMAP\nend\n")
+    run(console, "@R2\nping 192.168.1.10 source 10.0.2.1 repeat 1\n")
+    assert "MM_NO_STATE" in console.feed("show crypto isakmp sa")  # R2's, unanswered
+    r2 = debug_messages(console, "R2")
+    run(console, "debug crypto isakmp\n@R1\nconf t\ninterface GigabitEthernet0/0\n"
+                 "crypto map MYMAP\nend\n")
+    assert "!" in "".join(marks(console.feed(PING)))
+    received = [m.split(" Global ")[1] for m in r2 if "received packet from" in m]
+    assert received[:5] == ["(N) NEW SA", "(R) MM_SA_SETUP", "(R) MM_KEY_EXCH",
+                            "(R) QM_IDLE      ", "(R) QM_IDLE      "], received
