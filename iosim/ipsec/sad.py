@@ -50,6 +50,12 @@ class SaCounters:
         self.no_sa_waiting += self.asked
         self.asked = True
 
+    @property
+    def send_errors_shown(self) -> int:
+        """``#send errors``: packets whose encapsulation failed, and packets that waited on
+        a pending request for a pair."""
+        return self.send_errors + self.no_sa_waiting
+
     def reset(self) -> None:
         """``clear crypto sa counters``: the packet counters start again (the count of the
         pairs IKE installed is history, not a packet counter, and stays)."""

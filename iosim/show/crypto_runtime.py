@@ -163,8 +163,7 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     among the send errors those dropped while the flow's request for a pair is pending,
     as IOS 15 does: not the packet that made the request)."""
     if not detail:
-        return [f"    #send errors {c.send_errors + c.no_sa_waiting}, "
-                f"#recv errors {c.recv_errors}"]
+        return [f"    #send errors {c.send_errors_shown}, #recv errors {c.recv_errors}"]
     return [
         f"    #pkts no sa (send) {c.no_sa_send}, #pkts invalid sa (rcv) 0",
         f"    #pkts encaps failed (send) {c.send_errors}, #pkts decaps failed (rcv) "
@@ -412,7 +411,7 @@ def _flow_detail(f: FlowView, now: float) -> list[str]:
     kb_out, sec_out = _life_left(current.outbound, now) if current is not None else (0, 0)
     return [f"        Inbound:  #pkts dec'ed {c.decaps} drop "
             f"{c.recv_errors + c.replay_failures} life (KB/Sec) {kb_in}/{sec_in}",
-            f"        Outbound: #pkts enc'ed {c.encaps} drop {c.send_errors} "
+            f"        Outbound: #pkts enc'ed {c.encaps} drop {c.send_errors_shown} "
             f"life (KB/Sec) {kb_out}/{sec_out}"]
 
 
