@@ -411,7 +411,7 @@ def _flow_detail(f: FlowView, now: float) -> list[str]:
     kb_out, sec_out = _life_left(current.outbound, now) if current is not None else (0, 0)
     return [f"        Inbound:  #pkts dec'ed {c.decaps} drop "
             f"{c.recv_errors + c.replay_failures} life (KB/Sec) {kb_in}/{sec_in}",
-            f"        Outbound: #pkts enc'ed {c.encaps} drop {c.send_errors_shown} "
+            f"        Outbound: #pkts enc'ed {c.encaps} drop {c.send_errors} "
             f"life (KB/Sec) {kb_out}/{sec_out}"]
 
 

@@ -99,7 +99,9 @@ def _closer(inp: PipeInput, done: Callable[[], bool]) -> threading.Thread:
 
 
 def test_question_mark_answers_without_enter_and_keeps_the_line(tmp_path: Path) -> None:
-    text, console = _drive(["enable\r", "show ip ?", "route\r"], tmp_path)
+    # (terminal length 0: the list is longer than IOS's 24 lines, which page it)
+    text, console = _drive(["enable\r", "terminal length 0\r", "show ip ?", "route\r"],
+                           tmp_path)
     assert "R1#show ip ?\n  access-lists         List IP access lists\n" in text
     assert "Gateway of last resort is 198.51.100.2 to network 0.0.0.0" in text
     assert console.session.history[-1] == "show ip route"
