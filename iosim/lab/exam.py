@@ -9,7 +9,11 @@ in the report directory (``--report DIR``, by default ``reports/`` in the state 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,19 +99,49 @@ class Exam:
         g = grade(lab)
         data = self.report(lab, g, reason)
         stamp = datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%d-%H%M%S")
-        base = self.report_dir / f"{data['lab']}-{stamp}"
+        seed = _file_word(str(data["seed"]))
+        stem = f"{data['lab']}-{seed}-{stamp}" if seed else f"{data['lab']}-{stamp}"
         text = report_text(data, g)
         out = [f"\nExam handed in ({reason}).\n", text]
+        json_path: Path | None = None
         try:
-            write_atomic(base.with_suffix(".json"), json.dumps(data, indent=2) + "\n")
-            write_atomic(base.with_suffix(".txt"), text)
+            json_path = _claim(self.report_dir, stem)
+            txt_path = json_path.with_suffix(".txt")
+            write_atomic(json_path, json.dumps(data, indent=2) + "\n")
+            write_atomic(txt_path, text)
         except OSError as e:
+            if json_path is not None:
+                with contextlib.suppress(OSError):
+                    json_path.unlink()
             out.append(f"% Cannot write the exam report into {self.report_dir}: "
                        f"{e.strerror or e}\n")
         else:
-            self.report_paths = [base.with_suffix(".json"), base.with_suffix(".txt")]
+            self.report_paths = [json_path, txt_path]
             out.append("".join(f"Report written to {p}\n" for p in self.report_paths))
         return "".join(out)
+
+
+def _file_word(seed: str) -> str:
+    """A seed as a part of a file name: letters, digits, '-' and '_' (at most 32)."""
+    word = re.sub(r"[^A-Za-z0-9-]+", "_", seed).strip("_-")
+    return word[:32].strip("_-")
+
+
+def _claim(directory: Path, stem: str) -> Path:
+    """A report's JSON path that no other report holds: ``stem.json``, else ``stem-2.json``
+    ... A class that starts together hands in into one directory in the same second; the
+    name is created exclusively, so two students never write over each other's report."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        path = directory / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+        if path.with_suffix(".txt").exists():
+            continue
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "too many reports of this lab started in this second")
 
 
 def report_text(data: dict[str, Any], g: Grade) -> str:

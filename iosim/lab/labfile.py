@@ -100,6 +100,7 @@ class LabDefinition:
         solutions: dict[str, str] = {}
         solution_files: dict[str, Path] = {}
         if self.solution_dir is not None:
+            _check_solution_files(self.solution_dir, topo)
             for name in topo.routers:
                 path = self.solution_dir / f"{name}.cfg"
                 if path.is_file() or path.is_symlink():
@@ -119,6 +120,23 @@ class LabDefinition:
         if path is None:
             return ""
         return sub(read_text(path), str(path))
+
+
+def _check_solution_files(directory: Path, topo: Topology) -> None:
+    """Every file of the solution directory is a router's solution (``R1.cfg``): another one
+    (``r1.cfg``, a host's, a device the lab lacks) would be left out of a run unseen. Hidden
+    files and editors' ``~`` backups are let be."""
+    try:
+        names = sorted(p.name for p in directory.iterdir())
+    except OSError as e:
+        raise LabError(f"{directory}: {e.strerror or e}") from None
+    expected = {f"{router}.cfg" for router in topo.routers}
+    for name in names:
+        if name.startswith(".") or name.endswith("~") or name in expected:
+            continue
+        wanted = ", ".join(f"{directory.name}/{e}" for e in sorted(expected))
+        raise LabError(f"{directory / name}: not the solution of a router of this lab (a "
+                       f"solution file is named after its router: {wanted})")
 
 
 def _optional_file(lab: Table, key: str, default: str, directory: Path,
@@ -161,6 +179,11 @@ def load_definition(path: Path) -> LabDefinition:
         solution_dir=_optional_file(lab, "solution", "solution", directory, is_dir=True))
     if info.kind == "ticket" and not info.symptom:
         raise lab.error("symptom", "a ticket needs the symptom a help desk would write")
+    if info.kind != "ticket" and "symptom" in lab:
+        raise lab.error("symptom", 'only a ticket (kind = "ticket") has a symptom')
+    if info.kind != "demo" and not root.tables("objectives"):
+        raise lab.error("kind", f"a {info.kind} lab needs objectives ([[objectives]] tables) "
+                                "to grade; a lab without them is a demo (kind = \"demo\")")
     return definition
 
 

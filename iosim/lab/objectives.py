@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any
 
 from iosim.lab.check_params import read_params
@@ -65,6 +66,13 @@ def parse_objectives(tables: list[Table], devices: Mapping[str, str],
         params = read_params(CHECKS[check].params, check, spec, devices, sub, _COMMON)
         name = sub(spec.text("name", required=True, max_len=200), f"{spec.where}.name")
         earlier = {o.name for o in out}
+        if not name.strip():
+            raise spec.error("name", "must not be empty (it is what the student and the "
+                                     "reports see)")
+        if name in earlier:
+            raise spec.error("name", f"{name!r} is the name of an earlier objective (requires "
+                                     "and the reports tell objectives apart by name)")
+        _check_meaning(check, params, spec, name)
         requires = tuple(sub(r, f"{spec.where}.requires") for r in spec.text_list("requires"))
         for required in requires:
             if required not in earlier:
@@ -83,6 +91,39 @@ def parse_objectives(tables: list[Table], devices: Mapping[str, str],
                                         "the objectives that are not guards pass, so at "
                                         "least one must not be one")
     return out
+
+
+def _is_show(command: str) -> bool:
+    words = command.split()
+    return bool(words) and len(words[0]) >= 2 and "show".startswith(words[0].lower())
+
+
+def _check_meaning(check: str, params: Mapping[str, Any], spec: Table, name: str) -> None:
+    """Refuse an objective whose parameters are each valid but which cannot grade anything:
+    one that passes whatever the student does, or changes the lab while it is graded."""
+    if check == "output":
+        command = str(params["command"])
+        if not _is_show(command):
+            raise spec.error("command", f"an output check runs a show command, not "
+                                        f"{command!r} (grading must not change the lab)")
+        for key in ("contains", "lacks"):
+            if any(not text for text in params.get(key, ())):
+                raise spec.error(key, "an empty text is in every output")
+        regex = params.get("regex")
+        if (regex is not None and regex.search("") is not None
+                and regex.search("\x01") is not None):
+            raise spec.error("regex", "an empty pattern matches every output (so does one "
+                                      "that matches an empty text anywhere)")
+        if not params.get("contains") and not params.get("lacks") and regex is None:
+            raise LabError(f"{spec.where} ({name}): an output check needs contains, lacks or "
+                           "regex, or it passes whatever the router shows")
+    elif check == "route":
+        network, prefix = int(params["network"]), int(params.get("prefix", 24))
+        mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+        if network & mask != network:
+            shown = IPv4Address(network)
+            raise spec.error("network", f"{shown}/{prefix} has host bits set (the network is "
+                                        f"{IPv4Address(network & mask)})")
 
 
 __all__ = ["CHECKS", "Objective", "parse_objectives"]

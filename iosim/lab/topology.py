@@ -224,22 +224,31 @@ def _router(name: str, spec: Table, directory: Path, sub: Substitute,
         where = f"{spec.where}.config"
         path = inside(directory, config_file, where)
         label = str(directory / config_file)
+        if not path.exists() and not path.is_symlink():
+            raise spec.error("config", f"{config_file!r} does not exist in the lab's directory")
         config = files.charge(sub(files.text(path, label), label), label)
     return RouterSpec(name, tuple(names), config, config_file, _position(spec))
 
 
 def _host(name: str, spec: Table, sub: Substitute) -> HostSpec:
     spec.unknown(_HOST_KEYS)
+    text = sub(spec.text("address", required=True), f"{spec.where}.address")
     try:
-        addr = IPv4Interface(sub(spec.text("address", required=True), f"{spec.where}.address"))
+        addr = IPv4Interface(text)
     except ValueError as e:
         raise spec.error("address", str(e)) from None
+    if "/" not in text:  # IPv4Interface would take it as a /32: a host cut off from its LAN
+        raise spec.error("address", f"{text!r} needs its prefix length ({text}/24)")
     gateway = None
     if "gateway" in spec:
         try:
             gateway = IPv4Address(sub(spec.text("gateway"), f"{spec.where}.gateway"))
         except ValueError as e:
             raise spec.error("gateway", str(e)) from None
+        if gateway == addr.ip:
+            raise spec.error("gateway", f"{gateway} is {name}'s own address")
+        if gateway not in addr.network:
+            raise spec.error("gateway", f"{gateway} is not in {name}'s subnet {addr.network}")
     return HostSpec(name, addr, gateway, _position(spec))
 
 
@@ -308,4 +317,8 @@ def topology_from(data: dict[str, Any], path: Path, name: str, description: str,
         delay = link.number("delay_ms", 1.0, high=MAX_DELAY_MS,
                             what="a number of milliseconds") / 1000
         topo.links.append(LinkSpec(tuple(fixed), delay, label))
+    for host in topo.hosts:
+        if (host, "eth0") not in used:
+            raise LabError(f"{devices.where}.{host}: no link or segment connects it (a host "
+                           "sends only through its eth0)")
     return topo

@@ -208,3 +208,25 @@ def test_an_exam_whose_terminal_closes_is_handed_in(tmp_path: Path) -> None:
     reports = list((tmp_path / "r").glob("site-to-site-*.json"))
     assert len(reports) == 1
     assert json.loads(reports[0].read_text())["reason"] == "the console was closed"
+
+
+def test_exam_reports_of_a_class_never_overwrite_each_other(tmp_path: Path) -> None:
+    """A class starts together and hands in into one shared directory: reports started in
+    the same second keep apart, and each file name says whose lab (the seed) it is."""
+    shared = tmp_path / "class"
+    paths = []
+    for i, seed in enumerate(["alice", "alice", "", "", "../../bob x"]):
+        lab = Lab.load("site-to-site", seed=seed, nvram_dir=tmp_path / f"nv{i}")
+        c = LabConsole(lab, paging=False, exam=Exam(30, shared, time_source=FakeTime()))
+        c.feed("@submit")
+        paths += c.exam.report_paths if c.exam is not None else []
+    names = sorted(p.name for p in paths)
+    assert len(set(names)) == 10 and all(p.parent == shared for p in paths)
+    assert names[:4] == ["site-to-site-20270115-080000-2.json", "site-to-site-20270115-080000-2.txt",
+                         "site-to-site-20270115-080000.json", "site-to-site-20270115-080000.txt"]
+    assert "site-to-site-alice-20270115-080000.json" in names
+    assert "site-to-site-alice-20270115-080000-2.json" in names
+    assert "site-to-site-bob_x-20270115-080000.json" in names
+    seeds = {json.loads(p.read_text())["seed"] for p in paths if p.suffix == ".json"}
+    assert seeds == {"alice", "", "../../bob x"}
+    assert sorted(p.name for p in shared.iterdir()) == names  # nothing else left behind
