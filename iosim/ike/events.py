@@ -143,6 +143,7 @@ class NoteKind(StrEnum):
     BEGIN_AGGRESSIVE = "begin aggressive"
     PSK_FOUND = "psk found"  # the pre-shared key for the peer was looked up and found
     PSK_LOCAL = "psk local"  # ... while checking the peer's SA payload
+    PSK_MISSING = "psk missing"  # ... and not found: no pre-share transform can be accepted
     SEND_INITIAL_CONTACT = "send initial contact"
     AUTHENTICATED = "authenticated"  # the peer's HASH verified
     QM_INITIATOR_SPI = "qm initiator spi"

@@ -157,6 +157,7 @@ NOTES: dict[NoteKind, tuple[str, ...]] = {
     NoteKind.PSK_LOCAL: ("ISAKMP:({c}):found peer pre-shared key matching {peer}",
                          "ISAKMP:({c}): local preshared key found",
                          "ISAKMP : Scanning profiles for xauth ...{profiles}"),
+    NoteKind.PSK_MISSING: ("ISAKMP:({c}):No pre-shared key with {peer}!",),
     NoteKind.SEND_INITIAL_CONTACT: ("ISAKMP:({c}):Send initial contact",),
     NoteKind.AUTHENTICATED: ("ISAKMP:({c}):SA authentication status:\tauthenticated",
                              "ISAKMP:({c}):SA has been authenticated with {peer}"),

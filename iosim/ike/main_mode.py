@@ -264,6 +264,7 @@ class _PolicyWalk(NamedTuple):
     policies: list[IkePolicy]
     accepted: tuple[TransformPayload, IkePolicy, int] | None
     initiator: bool = False
+    psk: bool = True  # a pre-shared key for the peer exists (else no transform can match)
 
 
 def _lifetime_accepted(peer: int, transform: TransformPayload, policy: IkePolicy,
@@ -351,9 +352,9 @@ class MainModeMixin:
         vids = trace.vendor_ids(sa.peer, 0, msg.payloads)
         self._events.append(PayloadProcessed(sa.peer, 0, "SA"))
         self._events.extend(vids)
-        self._note(sa, NoteKind.PSK_LOCAL, 0)
+        self._note(sa, NoteKind.PSK_LOCAL if walk.psk else NoteKind.PSK_MISSING, 0)
         self._events.extend(policy_checks(sa.peer, walk.offered, walk.policies,
-                                          initiator=walk.initiator))
+                                          initiator=walk.initiator, psk=walk.psk))
         if walk.accepted is not None:  # IOS reads the vendor IDs again
             self._events.append(_lifetime_accepted(sa.peer, *walk.accepted))
             self._events.extend(vids)
@@ -556,17 +557,13 @@ class MainModeMixin:
         if tracing:
             self._events.append(StateChanged(peer, 0, "IKE_READY", arrival))
         psk = self._psk_for(peer)
-        if psk is None:
-            if tracing:
-                self._events.append(PayloadProcessed(peer, 0, "SA"))
-                self._events.extend(trace.vendor_ids(peer, 0, msg.payloads))
-            self._events.append(Phase1Failed(peer, f"No pre-shared key with {ip_text(peer)}!"))
-            raise RemoteProtocolError("no pre-shared key")
         policies = self._policies()
-        choice = choose_policy(proposal.transforms, policies)
-        walk = _PolicyWalk(proposal.transforms, policies, choice)
+        # without a key for the peer, IOS walks its policies all the same and accepts none
+        choice = choose_policy(proposal.transforms, policies) if psk is not None else None
+        walk = _PolicyWalk(proposal.transforms, policies, choice, psk=psk is not None)
         cky_r = self._rand(8)
-        sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r, psk.encode())
+        sa = IsakmpSa(peer, self.local, False, msg.header.initiator_cookie, cky_r,
+                      (psk or "").encode())
         sa.handle, sa.peer_struct, sa.ike_state = handle, struct, arrival
         if choice is None:
             self._sa_checked(sa, msg, walk)

@@ -217,9 +217,10 @@ def describe_transform(t: TransformPayload) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=256)  # see transform_matches
-def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
+def transform_mismatch(t: TransformPayload, policy: IkePolicy, psk: bool = True) -> str | None:
     """Why an offered transform does not match a policy, in IOS's words (checked in IOS's
-    order: encryption, key length, hash, authentication, group); None when it matches."""
+    order: encryption, key length, hash, authentication, group); None when it matches.
+    Without a pre-shared key for the peer (``psk`` False) no pre-share transform can."""
     enc = _value(t, IkeAttributeType.ENCRYPTION_ALGORITHM)
     ours = encryption_by_name(policy.cipher_name)
     if enc != ours.attribute:
@@ -232,6 +233,8 @@ def transform_mismatch(t: TransformPayload, policy: IkePolicy) -> str | None:
     if (policy.authentication != "pre-share" or _value(t, IkeAttributeType.AUTHENTICATION_METHOD)
             != AuthenticationMethod.PRE_SHARED_KEY):
         return "Authentication method offered does not match policy!"
+    if not psk:
+        return "Preshared authentication offered but does not match policy!"
     if _value(t, IkeAttributeType.GROUP_DESCRIPTION) != policy.group:
         return "Diffie-Hellman group offered does not match policy!"
     if not transform_matches(t, policy):
@@ -255,14 +258,14 @@ class PolicyChecked:
 
 
 def policy_checks(peer: int, offered: tuple[TransformPayload, ...], policies: list[IkePolicy],
-                  *, initiator: bool = False) -> list[PolicyChecked]:
+                  *, initiator: bool = False, psk: bool = True) -> list[PolicyChecked]:
     """What IOS's check prints: each policy by priority against the offered transforms (the
     responder), or against the one the responder chose (the initiator), up to the first
-    that is accepted."""
+    that is accepted (``psk`` False: no pre-shared key for the peer, none is)."""
     out: list[PolicyChecked] = []
     for policy in sorted(policies, key=lambda p: p.priority):
         for t in offered:
-            mismatch = transform_mismatch(t, policy)
+            mismatch = transform_mismatch(t, policy, psk)
             out.append(PolicyChecked(peer, t.number, policy.priority, t, mismatch, not out,
                                      initiator))
             if mismatch is None:

@@ -181,3 +181,28 @@ def test_the_no_policy_expectation_is_the_capture_s_lines() -> None:
         pytest.skip("the reference captures are not at hand")
     captured = shapes(records(text.replace("attrs are", "atts are")))
     assert captured[-4:] == NO_POLICY_RESPONDER
+
+
+def test_a_responder_without_a_key_for_the_peer_walks_its_policies_and_refuses(
+        tmp_path: Path) -> None:
+    """No ``crypto isakmp key`` for R1 on R2: IOS still walks its policies, and without a
+    key no pre-share transform is acceptable; the refusal is the usual one (NO_PROPOSAL
+    CHOSEN, IKMP_MODE_FAILURE), so R1 rejects its unprotected notify and retransmits."""
+    console = lab_console(tmp_path)
+    configure_seed(console)
+    run(console, WARM_ARP)
+    run(console, "@R2\nconfigure terminal\nno crypto isakmp key SECRETKEY123 address "
+                 "198.51.100.1\nend\ndebug crypto isakmp\n@R1\n")
+    r2 = debug_messages(console, "R2")
+    assert "Success rate is 0 percent (0/1)" in console.feed(f"{PING} repeat 1")
+    at = r2.index("ISAKMP:(0):No pre-shared key with 198.51.100.1!")
+    assert r2[at + 1] == "ISAKMP:(0):Checking ISAKMP transform 1 against priority 10 policy"
+    walk = r2[at + 1:]
+    assert walk[walk.index("ISAKMP:      auth pre-share") + 3:][:4] == [
+        "ISAKMP:(0):Preshared authentication offered but does not match policy!",
+        "ISAKMP:(0):atts are not acceptable. Next payload is 0",
+        "ISAKMP:(0):no offers accepted!",
+        "ISAKMP:(0): phase 1 SA policy not acceptable! (local 203.0.113.2 remote "
+        "198.51.100.1)"]
+    assert _logging(console, "R2").count(MODE_FAILURE) == 1
+    assert _logging(console, "R1").count(INFO_FAILURE) == 1
