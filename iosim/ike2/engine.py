@@ -253,13 +253,18 @@ class Ikev2Engine(AuthExchangeMixin, TimersMixin):
                                    force=True)
             self._gone(sa, "Delete", now)
 
-    def note_traffic(self, peer: int, now: float, inbound: bool) -> None:
-        """ESP with ``peer``: what on-demand DPD watches."""
+    def note_traffic(self, peer: int, now: float, inbound: bool) -> bool:
+        """ESP with ``peer``: what on-demand DPD watches. True when this packet, sent to a
+        peer quiet for the interval, makes a probe due now: the caller runs the timers."""
         seen = self._traffic.get(peer)
         if seen is None:
             seen = self._traffic[peer] = [0.0, 0.0]
         seen[1 if inbound else 0] = now
         self._index.dirty.add(peer)  # on-demand DPD may now be due
+        if inbound:
+            return False
+        return any(due is not None and due <= now
+                   for due in map(self._dpd_deadline, self._index.of_peer(peer)))
 
     def receive_datagram(self, data: bytes, peer: int, now: float,
                          port: int = IKE_PORT) -> None:

@@ -276,9 +276,10 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
             engine.forget_child(bundle.peer, bundle.pair.spi_in)
 
     def note_traffic(self, bundle: SaBundle, inbound: bool) -> None:
+        """ESP to or from a peer; when it makes an on-demand DPD probe due, it leaves now."""
         engine = self.engines.get(bundle.local)
-        if engine is not None:
-            engine.note_traffic(bundle.peer, self.clock.now, inbound)
+        if engine is not None and engine.note_traffic(bundle.peer, self.clock.now, inbound):
+            self.pump(bundle.local)
 
     # ------------------------------------------------------------ datagrams and pumping
 

@@ -646,3 +646,27 @@ def test_session_detail_lists_dpd_among_the_ikev2_sas_capabilities(tmp_path: Pat
                      r" +Capabilities:D connid:", c.feed("show crypto session detail"))
     c.feed("@R2")  # no dpd in R2's profile
     assert "Capabilities:(none) connid:" in c.feed("show crypto session detail")
+
+
+def test_on_demand_dpd_probes_when_r1_sends_to_a_silent_peer(tmp_path: Path) -> None:
+    """dpd 10 2 on-demand on R1: replies to R2's traffic never make R1 doubt R2; once R2's
+    WAN goes down, R1's next echo after 10 s of silence sends the probe, and after the retries
+    the IKE SA is declared dead."""
+    c = lab(tmp_path, {"profile_extra": "dpd 10 2 on-demand"})
+    c.feed(PING)
+    c.feed("debug crypto ikev2")
+    c.feed("@R2")
+    c.feed("ping 192.168.1.10 source 10.0.2.1 repeat 3")  # R1 only answers
+    c.feed("@R1")
+    out = c.feed("@wait 60")
+    assert "liveness" not in out.lower() and "SA DOWN" not in out
+    c.feed("@R2")
+    c.feed("configure terminal")
+    c.feed("interface GigabitEthernet0/0")
+    c.feed("shutdown")
+    c.feed("end")
+    c.feed("@R1")
+    c.feed("@wait 15")
+    out = c.feed(f"{PING} timeout 1") + c.feed("@wait 30")
+    assert "%IKEV2-5-SA_DOWN" in out or "SA DOWN" in out.upper(), out
+    assert "READY" not in c.feed("show crypto ikev2 sa")
