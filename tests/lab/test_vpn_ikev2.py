@@ -163,6 +163,26 @@ def test_wrong_key_on_the_responder_is_authentication_failed(tmp_path: Path) -> 
         "NOTIFY(AUTHENTICATION_FAILED)" in out, out
 
 
+def test_the_responder_that_refuses_the_key_says_it_sends_the_notify(tmp_path: Path) -> None:
+    """The responder sends AUTHENTICATION_FAILED: its debug says so before the packet that
+    carries it, and never that it received the notify it sent."""
+    c = lab(tmp_path, None, {"keys": "pre-shared-key WRONG"})
+    c.feed("@R2")
+    c.feed("debug crypto ikev2")
+    c.feed("@R1")
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    r2 = [line.split("):", 1)[1] for line in c.feed("@R2").splitlines()
+          if "SESSION ID = 1," in line]
+    assert "Received notify: AUTHENTICATION_FAILED" not in r2, r2
+    failed = r2.index("Verification of peer's authentication data FAILED")
+    assert r2[failed + 1:failed + 5] == [
+        "Sending notify: AUTHENTICATION_FAILED",
+        "Building packet for encryption.  ",
+        "Sending Packet [To 198.51.100.1:500/From 203.0.113.2:500/VRF i0:f0] ",
+        "Auth exchange failed"], r2
+    assert r2[failed + 5] == "Negotiation aborted due to ERROR: Auth exchange failed", r2
+
+
 def test_proposal_mismatch_is_no_proposal_chosen(tmp_path: Path) -> None:
     c = lab(tmp_path, None, {"proposal": "encryption 3des\nintegrity md5\ngroup 2"})
     c.feed("debug crypto ikev2")
