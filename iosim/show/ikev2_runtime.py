@@ -47,6 +47,7 @@ class Ikev2SaView:
     children: tuple[IpsecSaPair, ...]
     keywords: tuple[str, str, str] = ("", "", "")  # IOS's encryption, prf, integrity words
     session_id: int = 0  # the session the SA carries on (its own id when 0)
+    profile: str = ""  # the IKEv2 profile that matched the peer ("" before IKE_AUTH)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,23 @@ def test_ikev2_site_to_site(tmp_path: Path) -> None:
     assert "Incoming IKEv2 Requests: 1 " in c.feed("show crypto ikev2 stats")
 
 
+def test_crypto_session_names_the_ikev2_profile(tmp_path: Path) -> None:
+    """IOS prints the session's profile under its interface (show crypto session and its
+    detail), as the IKEv2 captures in the reference show ("Profile: IKEV2_PFL_AES_GCM256")."""
+    c = lab(tmp_path)
+    c.feed("ping 10.0.2.10 source 192.168.1.1")
+    brief = c.feed("show crypto session").splitlines()
+    at = brief.index("Interface: GigabitEthernet0/0")
+    assert brief[at + 1:at + 3] == ["Profile: PROF", "Session status: UP-ACTIVE     "], brief
+    detail = c.feed("show crypto session detail").splitlines()
+    at = detail.index("Interface: GigabitEthernet0/0")
+    assert detail[at + 1] == "Profile: PROF", detail
+    assert detail[at + 2].startswith("Uptime: "), detail
+    c.feed("clear crypto session")
+    down = c.feed("show crypto session")
+    assert "Profile:" not in down and "Session status: DOWN" in down, down
+
+
 def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> None:
     c = lab(tmp_path)
     c.lab.fabric.capture()
