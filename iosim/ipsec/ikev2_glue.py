@@ -353,7 +353,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     tuple(sa.children.values()),
                     (suite.cipher.name, suite.prf.name,
                      suite.integ.name if suite.integ else "") if suite else ("", "", ""),
-                    sa.session_id, settings.profile if settings else ""))
+                    sa.session_id, settings.profile if settings else "", suite is not None))
         return out
 
     def session_states(self) -> list[IsakmpSaState]:

@@ -117,6 +117,22 @@ def test_crypto_session_names_the_ikev2_profile(tmp_path: Path) -> None:
     assert "Profile:" not in down and "Session status: DOWN" in down, down
 
 
+def test_an_unanswered_ike_sa_init_has_agreed_on_nothing(tmp_path: Path) -> None:
+    """While the peer has not answered IKE_SA_INIT nothing is agreed: IOS prints the
+    algorithms, group and authentication methods as unknown (captures of SAs stuck IN-NEG
+    towards a peer that never answers)."""
+    c = console(tmp_path)
+    out = run(c, "@R1\nenable\n" + ikev2_config(*R1))
+    assert "Invalid" not in out, out
+    run(c, WARM_ARP)
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")  # R2 has no IKEv2: no answer
+    sa = c.feed("show crypto ikev2 sa").splitlines()
+    assert sa[3].split()[-1] == "IN-NEG", sa
+    assert sa[4] == ("      Encr: Unknown - 0, PRF: Unknown - 0, Hash: None, DH Grp:0, "
+                     "Auth sign: Unknown - 0, Auth verify: Unknown - 0"), sa
+    assert sa[5] == "      Life/Active Time: 86400/0 sec", sa
+
+
 def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> None:
     c = lab(tmp_path)
     c.lab.fabric.capture()
