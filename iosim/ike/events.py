@@ -130,6 +130,7 @@ class IsakmpSaState:
     lifetime: int = 0  # the negotiated lifetime in seconds (0 before phase 1 agreed on one)
     version: int = 1  # 2: an IKEv2 SA (show crypto session lists both)
     session: int = 0  # IKEv2: the session the SA carries on (0: its own conn id)
+    profile: str = ""  # IKEv2: the IKEv2 profile that matched the peer
 
 
 # --- step by step, for debug crypto isakmp ------------------------------------------------------

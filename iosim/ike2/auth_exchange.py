@@ -172,7 +172,11 @@ class AuthExchangeMixin(CreateChildMixin):
         return hmac.compare_digest(expected, auth.data)
 
     def _auth_failed(self, sa: Ikev2Sa, mid: int, reason: str, now: float) -> None:
+        """The responder refuses the initiator's IKE_AUTH: it answers AUTHENTICATION_FAILED
+        (its debug says so before the packet that carries it) and drops the SA."""
         self.stats["in_rejected"] += 1
+        if self._trace():
+            self._events.append(Step(sa.sa_id, "Sending notify: AUTHENTICATION_FAILED"))
         self._respond(sa, ExchangeType.IKE_AUTH, mid,
                       [NotifyPayload(NotifyType.AUTHENTICATION_FAILED)])
         self._fail(sa, reason, "AUTHENTICATION_FAILED", now)

@@ -68,9 +68,9 @@ def render(event: object, session: int = 0) -> list[str]:
     if isinstance(event, Step):
         return [f"{_prefix(event.sa_id, session)}{event.text}"]
     if isinstance(event, NegotiationFailed):
-        note = f"Received notify: {event.notify}" if event.notify and not event.initiator \
-            else event.reason
-        return [f"{_prefix(event.sa_id, session)}{note}",
+        # the initiator's reason names the notify it received; the responder's debug said
+        # which notify it sent before the packet that carried it
+        return [f"{_prefix(event.sa_id, session)}{event.reason}",
                 f"{_prefix(event.sa_id, session)}Negotiation aborted due to ERROR: {event.reason}"]
     if isinstance(event, ChildFailed):
         how = "Sending" if event.sent else "Received"

@@ -354,7 +354,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                     tuple(sa.children.values()),
                     (suite.cipher.name, suite.prf.name,
                      suite.integ.name if suite.integ else "") if suite else ("", "", ""),
-                    sa.session_id))
+                    sa.session_id, settings.profile if settings else "", suite is not None))
         return out
 
     def session_states(self) -> list[IsakmpSaState]:
@@ -369,7 +369,7 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
                 dst, src, "READY" if up else "IN-NEG", v.sa_id, "ACTIVE", v.cipher, v.hash,
                 "psk", v.group, max(0, v.lifetime - v.active) if up else 0, v.initiator,
                 nat_t=v.port == NAT_T_PORT, established_at=started, lifetime=v.lifetime,
-                version=2, dpd=v.dpd is not None, session=v.session_id))
+                version=2, dpd=v.dpd is not None, session=v.session_id, profile=v.profile))
         return out
 
     def stats(self) -> Ikev2Stats:

@@ -186,7 +186,10 @@ class SaLifecycle:
             self.ike.forget(bundle)
             return
         crypto = self.spd.crypto
-        bundle.counters.pairs += 1
+        # a rekey takes over from a live pair of the flow; a pair negotiated while the flow
+        # had none (the first, or after a clear or an idle pair's expiry) starts the count
+        live = self.sad.protects(bundle.peer, bundle.proxies)
+        bundle.counters.pairs = bundle.counters.pairs + 1 if live else 1
         bundle.counters.asked = False  # the request is answered
         self.sad.add(bundle)
         if intent.where.entry.reverse_route:

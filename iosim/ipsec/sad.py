@@ -40,7 +40,9 @@ class SaCounters:
     # (IOS's SA request stays pending): what IOS 15 counts among the #send errors
     no_sa_waiting: int = 0
     asked: bool = False  # a packet has asked for a pair since the flow's last one came
-    pairs: int = 0  # SA pairs IKE installed for the flow: the first, then one per rekey
+    # SA pairs of the flow's current run: the pair IKE installed while the flow had none,
+    # then one per rekey that took over from a live pair
+    pairs: int = 0
 
     def dropped_for_want_of_sa(self) -> None:
         """A packet to protect found no pair: dropped, and IKE asked for one. The first such

@@ -312,6 +312,12 @@ class _Session:
         return "DOWN-NEGOTIATING" if self.negotiating else "DOWN"
 
     @property
+    def profile(self) -> str:
+        """The profile of the session's IKE SA, which IOS names under the interface
+        ("" when none)."""
+        return next((s.profile for s in self.ike if s.profile), "")
+
+    @property
     def port(self) -> int:
         """UDP 4500 once IKE has floated there (NAT-T), else 500."""
         return 4500 if any(s.nat_t for s in self.ike) else 500
@@ -348,6 +354,11 @@ def _ike_sa_lines(s: IsakmpSaState, port: int, active: bool) -> list[str]:
             f"{'Active' if active else 'Inactive'} "]
 
 
+def _profile_line(s: _Session) -> list[str]:
+    """``Profile: NAME`` under the interface, when the session's IKE SA has a profile."""
+    return [f"Profile: {s.profile}"] if s.profile else []
+
+
 def _origin(f: FlowView) -> str:
     return "dynamic crypto map" if f.dynamic else "crypto map"
 
@@ -358,8 +369,8 @@ def show_crypto_session(flows: list[FlowView], states: list[IsakmpSaState],
     flows."""
     out = ["Crypto session current status", ""]
     for s in _sessions(flows, states, peer):
-        out += [f"Interface: {s.interface}", f"Session status: {s.status:<14}",
-                f"Peer: {format_ip(s.peer)} port {s.port} "]
+        out += [f"Interface: {s.interface}", *_profile_line(s),
+                f"Session status: {s.status:<14}", f"Peer: {format_ip(s.peer)} port {s.port} "]
         for ike in s.ike:
             out += _ike_sa_lines(ike, s.port, True)
         for ike in s.negotiating:
@@ -423,7 +434,7 @@ def show_crypto_session_detail(flows: list[FlowView], states: list[IsakmpSaState
     and lifetimes, and each flow's packet counters and SA lifetimes."""
     out = ["Crypto session current status", "", *_SESSION_CODES, ""]
     for s in _sessions(flows, states, peer):
-        out.append(f"Interface: {s.interface}")
+        out += [f"Interface: {s.interface}", *_profile_line(s)]
         ups = [uptimes[ike.conn_id] for ike in s.ike if ike.conn_id in uptimes]
         if ups:
             out.append(f"Uptime: {elapsed(max(ups))}")

@@ -47,6 +47,8 @@ class Ikev2SaView:
     children: tuple[IpsecSaPair, ...]
     keywords: tuple[str, str, str] = ("", "", "")  # IOS's encryption, prf, integrity words
     session_id: int = 0  # the session the SA carries on (its own id when 0)
+    profile: str = ""  # the IKEv2 profile that matched the peer ("" before IKE_AUTH)
+    agreed: bool = True  # IKE_SA_INIT answered: algorithms and group agreed on
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,22 @@ class Ikev2Stats:
 _HEAD = ("Tunnel-id Local                 Remote                fvrf/ivrf            Status ")
 
 
+#: what IOS prints of an SA whose IKE_SA_INIT has not been answered: nothing agreed yet
+_NOTHING_AGREED = ("      Encr: Unknown - 0, PRF: Unknown - 0, Hash: None, DH Grp:0, "
+                   "Auth sign: Unknown - 0, Auth verify: Unknown - 0")
+
+
+def _algorithms(s: Ikev2SaView) -> str:
+    if not s.agreed:
+        return _NOTHING_AGREED
+    return (f"      Encr: {s.cipher}, keysize: {s.keysize}, PRF: {s.prf}, Hash: {s.hash}, "
+            f"DH Grp:{s.group}, Auth sign: PSK, Auth verify: PSK")
+
+
 def _row(s: Ikev2SaView) -> list[str]:
     return [f"{s.sa_id:<10}{format_ip(s.local) + '/' + str(s.port):<22}"
             f"{format_ip(s.remote) + '/' + str(s.port):<22}{'none/none':<21}{s.status:<7}",
-            f"      Encr: {s.cipher}, keysize: {s.keysize}, PRF: {s.prf}, Hash: {s.hash}, "
-            f"DH Grp:{s.group}, Auth sign: PSK, Auth verify: PSK",
+            _algorithms(s),
             f"      Life/Active Time: {s.lifetime}/{s.active} sec"]
 
 

@@ -100,6 +100,39 @@ def test_ikev2_site_to_site(tmp_path: Path) -> None:
     assert "Incoming IKEv2 Requests: 1 " in c.feed("show crypto ikev2 stats")
 
 
+def test_crypto_session_names_the_ikev2_profile(tmp_path: Path) -> None:
+    """IOS prints the session's profile under its interface (show crypto session and its
+    detail), as the IKEv2 captures in the reference show ("Profile: IKEV2_PFL_AES_GCM256")."""
+    c = lab(tmp_path)
+    c.feed("ping 10.0.2.10 source 192.168.1.1")
+    brief = c.feed("show crypto session").splitlines()
+    at = brief.index("Interface: GigabitEthernet0/0")
+    assert brief[at + 1:at + 3] == ["Profile: PROF", "Session status: UP-ACTIVE     "], brief
+    detail = c.feed("show crypto session detail").splitlines()
+    at = detail.index("Interface: GigabitEthernet0/0")
+    assert detail[at + 1] == "Profile: PROF", detail
+    assert detail[at + 2].startswith("Uptime: "), detail
+    c.feed("clear crypto session")
+    down = c.feed("show crypto session")
+    assert "Profile:" not in down and "Session status: DOWN" in down, down
+
+
+def test_an_unanswered_ike_sa_init_has_agreed_on_nothing(tmp_path: Path) -> None:
+    """While the peer has not answered IKE_SA_INIT nothing is agreed: IOS prints the
+    algorithms, group and authentication methods as unknown (captures of SAs stuck IN-NEG
+    towards a peer that never answers)."""
+    c = console(tmp_path)
+    out = run(c, "@R1\nenable\n" + ikev2_config(*R1))
+    assert "Invalid" not in out, out
+    run(c, WARM_ARP)
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")  # R2 has no IKEv2: no answer
+    sa = c.feed("show crypto ikev2 sa").splitlines()
+    assert sa[3].split()[-1] == "IN-NEG", sa
+    assert sa[4] == ("      Encr: Unknown - 0, PRF: Unknown - 0, Hash: None, DH Grp:0, "
+                     "Auth sign: Unknown - 0, Auth verify: Unknown - 0"), sa
+    assert sa[5] == "      Life/Active Time: 86400/0 sec", sa
+
+
 def test_ikev2_needs_four_messages_where_ikev1_needs_nine(tmp_path: Path) -> None:
     c = lab(tmp_path)
     c.lab.fabric.capture()
@@ -161,6 +194,26 @@ def test_wrong_key_on_the_responder_is_authentication_failed(tmp_path: Path) -> 
     assert "".join(marks(out)) == "....."
     assert "Received notify: AUTHENTICATION_FAILED" in out or \
         "NOTIFY(AUTHENTICATION_FAILED)" in out, out
+
+
+def test_the_responder_that_refuses_the_key_says_it_sends_the_notify(tmp_path: Path) -> None:
+    """The responder sends AUTHENTICATION_FAILED: its debug says so before the packet that
+    carries it, and never that it received the notify it sent."""
+    c = lab(tmp_path, None, {"keys": "pre-shared-key WRONG"})
+    c.feed("@R2")
+    c.feed("debug crypto ikev2")
+    c.feed("@R1")
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    r2 = [line.split("):", 1)[1] for line in c.feed("@R2").splitlines()
+          if "SESSION ID = 1," in line]
+    assert "Received notify: AUTHENTICATION_FAILED" not in r2, r2
+    failed = r2.index("Verification of peer's authentication data FAILED")
+    assert r2[failed + 1:failed + 5] == [
+        "Sending notify: AUTHENTICATION_FAILED",
+        "Building packet for encryption.  ",
+        "Sending Packet [To 198.51.100.1:500/From 203.0.113.2:500/VRF i0:f0] ",
+        "Auth exchange failed"], r2
+    assert r2[failed + 5] == "Negotiation aborted due to ERROR: Auth exchange failed", r2
 
 
 def test_proposal_mismatch_is_no_proposal_chosen(tmp_path: Path) -> None:

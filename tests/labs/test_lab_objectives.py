@@ -109,3 +109,23 @@ def test_ospf_over_gre_r2_sending_hellos_on_its_lan_is_graded(tmp_path: Path) ->
     assert [name for name, ok in passed.items() if not ok] == [
         "...and R2 sends no hellos on Site 2's LAN either"]
     assert percent == 95
+
+
+PFS_REKEY = "The tunnel rekeyed under traffic: a second SA pair for the same flow"
+
+
+@pytest.mark.parametrize("how", [
+    "clear crypto sa\n",  # the pair goes at once: the next one is a new negotiation
+    "clear crypto session\n",  # phase 1 too
+    "@wait 200\nclear crypto sa\n",
+])
+def test_pfs_rekey_a_pair_negotiated_anew_is_no_rekey(tmp_path: Path, how: str) -> None:
+    d = tmp_path / "pfs-rekey"
+    shutil.copytree(labs_dir() / "pfs-rekey", d)
+    (d / "steps.txt").write_text("@PC1\nping {{lan2.10}}\n@R1\nenable\n" + how +
+                                 "ping {{lan2.10}} source {{lan1.1}}\n")
+    result = run_lab(str(d), solution=True)
+    assert result.errors == []
+    passed = {r.objective.name: r.passed for r in result.grade.results}
+    assert not passed[PFS_REKEY]
+    assert result.grade.percent == 80
