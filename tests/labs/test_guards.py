@@ -137,3 +137,20 @@ def test_a_ticket_fixed_by_breaking_what_worked_loses_the_guards(tmp_path: Path)
     for name in PAT_GUARDS:
         assert f"  [FAIL] {name} (10 points)\n" in text
     assert "The Internet access worked this morning" in text
+
+
+def test_a_ticket_fixed_on_the_wrong_router_loses_its_guard(tmp_path: Path) -> None:
+    """ikev2-wrong-remote-key: making R1 sign with the contractor's key brings the tunnel up
+    too, but against the ticket (do not change the company's key): the guard says so."""
+    d = tmp_path / "ikev2-wrong-remote-key"
+    shutil.copytree(labs_dir() / "ikev2-wrong-remote-key", d)
+    shutil.rmtree(d / "solution")
+    (d / "solution").mkdir()
+    (d / "solution" / "R1.cfg").write_text(
+        "crypto ikev2 keyring KR\n peer SITE2\n  pre-shared-key local {{old_key}}\n")
+    result = run_lab(str(d), solution=True)
+    assert result.errors == []
+    g = result.grade
+    failed = [r.objective.name for r in g.results if not r.passed]
+    assert failed == ["R1 still uses the company's key, and not the contractor's"]
+    assert g.percent == 90 and not result.passed
