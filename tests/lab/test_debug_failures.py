@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from debug_expectations import INITIATOR
 from debugshapes import records, shapes
 from labkit import WARM_ARP, configure_seed, debug_messages, run
 from labkit import console as lab_console
@@ -49,15 +50,7 @@ def _section(start: str, end: str) -> str | None:
 #: debug-crypto-failures.txt A (IOS-XE 17, debug crypto isakmp, the first echo's SA request),
 #: shaped, with the seed's edit: IOS-XE's "purging node" of a node it never named is left out
 #: (the SA's only node is node 0, "set new node 0").
-NO_KEY_INITIATOR = [
-    "ISAKMP SA request profile is (NULL)",
-    "ISAKMP Created a peer struct for A, peer port N",
-    "ISAKMP New peer created peer = N peer_handle = N",
-    "ISAKMP Locking peer struct N, refcount N for isakmp_initiator",
-    "ISAKMP local port N, remote port N",
-    "ISAKMP set new node N to QM_IDLE",
-    "ISAKMP insert sa successfully sa = N",
-    "ISAKMP Can not start Aggressive mode, trying Main mode.",
+NO_KEY_INITIATOR = INITIATOR[:8] + [  # the SA request as any initiator's, then no key
     "ISAKMP No pre-shared key with A!",
     "ISAKMP No Cert or pre-shared address key.",
     "ISAKMP construct_initial_message: Can not start Main mode",

@@ -20,17 +20,23 @@ def _hub_host() -> str:
     return HUB_LAN.rsplit(".", 1)[0] + ".1"
 
 
+def _ping_hub_from(console: LabConsole, spokes: list[str], lans: list[int] | None = None
+                   ) -> None:
+    """Each spoke (spoke n's LAN, or ``lans``) pings the hub's LAN: ``.!!``, its tunnel up;
+    then the console is on the hub, privileged."""
+    for name, n in zip(spokes, lans or [int(s[1:]) for s in spokes], strict=True):
+        console.feed(f"@{name}")
+        console.feed("enable")
+        out = console.feed(f"ping {_hub_host()} source {spoke_lan(n)[:-1]}1 repeat 3")
+        assert marks(out) == [".!!"], (name, out)
+    console.feed("@HUB")
+    console.feed("enable")
+
+
 def test_every_spoke_brings_its_tunnel_up_and_the_hub_reaches_each(tmp_path: Path) -> None:
     lab = Lab.load(str(write_lab(tmp_path / "lab", SPOKES).parent), nvram_dir=tmp_path / "nv")
     console = LabConsole(lab, "HUB", paging=False)
-    for n in range(1, SPOKES + 1):
-        console.feed(f"@S{n}")
-        console.feed("enable")
-        lan_host = spoke_lan(n)[:-1] + "1"
-        out = console.feed(f"ping {_hub_host()} source {lan_host} repeat 3")
-        assert marks(out) == [".!!"], (n, out)
-    console.feed("@HUB")
-    console.feed("enable")
+    _ping_hub_from(console, [f"S{n}" for n in range(1, SPOKES + 1)])
     isakmp = console.feed("show crypto isakmp sa")
     assert isakmp.count("QM_IDLE") == SPOKES
     assert all(spoke_address(n) in isakmp for n in range(1, SPOKES + 1))
@@ -51,13 +57,7 @@ def test_an_ikev2_hub_answers_every_spoke_with_its_wildcard_profile(tmp_path: Pa
     lab = Lab.load(str(write_lab(tmp_path / "lab", spokes, ikev2=True).parent),
                    nvram_dir=tmp_path / "nv")
     console = LabConsole(lab, "HUB", paging=False)
-    for n in range(1, spokes + 1):
-        console.feed(f"@S{n}")
-        console.feed("enable")
-        out = console.feed(f"ping {_hub_host()} source {spoke_lan(n)[:-1]}1 repeat 3")
-        assert marks(out) == [".!!"], (n, out)
-    console.feed("@HUB")
-    console.feed("enable")
+    _ping_hub_from(console, [f"S{n}" for n in range(1, spokes + 1)])
     sas = console.feed("show crypto ikev2 sa")
     assert sas.count("READY") == spokes
     assert all(f"{spoke_address(n)}/500" in sas for n in range(1, spokes + 1))
@@ -99,13 +99,7 @@ def test_spokes_whose_derived_macs_clash_get_distinct_ones(tmp_path: Path) -> No
     console.feed("enable")
     shown = console.feed(f"show interfaces {GI0}")
     assert f"address is {mac_to_str(second.mac(GI0))}" in shown
-    for n in (1, 2):
-        console.feed(f"@{clashing[f'S{n}']}")
-        console.feed("enable")
-        out = console.feed(f"ping {_hub_host()} source {spoke_lan(n)[:-1]}1 repeat 3")
-        assert marks(out) == [".!!"], (n, out)
-    console.feed("@HUB")
-    console.feed("enable")
+    _ping_hub_from(console, [clashing["S1"], clashing["S2"]], lans=[1, 2])
     for n in (1, 2):
         out = console.feed(f"ping {spoke_lan(n)[:-1]}1 source {_hub_host()}")
         assert marks(out) == ["!!!!!"], (n, out)
