@@ -63,9 +63,10 @@ Against a hostile network: nothing changes before a message parsed, decrypted an
 IKE_AUTH) authenticated; bad input is counted in ``dropped``. At most ``MAX_HALF_OPEN``
 half-open SAs exist; the responder answers a repeated IKE_SA_INIT from its half-open table.
 
-This module holds the API, timers, sending, IKE_SA_INIT, receiving and INFORMATIONAL; the
-IKE_AUTH handlers are :mod:`iosim.ike2.auth_exchange`, the CHILD_SA and IKE SA rekey
-handlers :mod:`iosim.ike2.create_child` (mixins, as IKEv1's engine has them).
+This module holds the API, sending, IKE_SA_INIT, receiving and INFORMATIONAL; the IKE_AUTH
+handlers are :mod:`iosim.ike2.auth_exchange`, the CHILD_SA and IKE SA rekey handlers
+:mod:`iosim.ike2.create_child`, the SA index and the timers (one deadline per peer)
+:mod:`iosim.ike2.timers` (mixins, as IKEv1's engine has them).
 """
 
 from __future__ import annotations
