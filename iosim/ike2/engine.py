@@ -142,7 +142,6 @@ IKE_PORT, NAT_T_PORT = 500, 4500
 CISCO_VENDOR_IDS = (VendorIdPayload(b"CISCO-DELETE-REASON"),
                     VendorIdPayload(b"FLEXVPN-SUPPORTED"))
 MAX_HALF_OPEN = 1000
-DPD_TRIES = 5
 
 _EXCHANGE = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
 _I_FLAG, _R_FLAG = int(Flag.INITIATOR), int(Flag.RESPONSE)
@@ -748,8 +747,6 @@ class Ikev2Engine(AuthExchangeMixin, TimersMixin):
             self._child_done(sa, inner, ke, context)
         elif what == "rekey_ike":
             self._ike_rekey_done(sa, inner, context, now)
-        elif what == "dpd":
-            sa.dpd_retries = 0
         elif what == "delete_ike":
             self._gone(sa, "Delete", now)
         if sa.local_spi in self.sas and sa.state != "DELETE":

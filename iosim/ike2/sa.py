@@ -232,8 +232,7 @@ class Ikev2Sa:
     pending: list[PendingChild] = field(default_factory=list)
     fragments: dict[int, dict[int, bytes]] = field(default_factory=dict)  # mid -> number
     last_in: float = 0.0  # last authenticated message from the peer (DPD)
-    dpd_at: float | None = None
-    dpd_retries: int = 0
+    dpd_at: float | None = None  # DPD armed: periodic, the next probe (on demand: see timers)
     rekeyed_by: Ikev2Sa | None = None
 
     @property
