@@ -539,7 +539,10 @@ class Router:
         self.mark_changed()
 
     def mark_changed(self) -> None:
-        """The running-config changed: it differs from NVRAM's, as of now."""
+        """The running-config changed: it differs from NVRAM's, as of now (and what
+        forwarding learnt may no longer hold)."""
+        if self.stack is not None:
+            self.stack.forget_paths()
         self.saved_since_change = False
         self.last_change = self.wall_time()
 
@@ -683,11 +686,14 @@ class Router:
         """Interfaces, addresses or routes changed: rebuild what depends on them."""
         self._rib = None
         if self.stack is not None:
+            self.stack.forget_paths()
             self.stack.refresh_own_entries(list(self.config.interfaces))
         self._notify_watchers()
 
     def _notify_watchers(self) -> None:
         """What follows the routing table (a tunnel's line protocol) looks again."""
+        if self.stack is not None:
+            self.stack.forget_paths()
         for watcher in list(self.network_watchers):
             watcher()
 

@@ -68,8 +68,8 @@ class RouterCrypto:
         self.datapath = CryptoDataPath(router, clock, self.rand, self.spd, self.lifecycle,
                                        self.ike, self.debug)
         stack = router.stack
-        stack.output_hooks.append(self.datapath.output)
-        stack.input_hooks.insert(0, self.datapath.input)
+        stack.add_hooks(self._has_crypto_map, input_hook=self.datapath.input,
+                        output_hook=self.datapath.output, input_first=True)
         stack.udp_handlers[IKE_PORT] = self.ike.udp
         stack.udp_handlers[NAT_T_PORT] = self.ike.udp_nat_t
         router.listeners.append(self._router_event)
@@ -80,6 +80,12 @@ class RouterCrypto:
     def sad(self) -> Sad:
         """The SA pairs in use."""
         return self.lifecycle.sad
+
+    def _has_crypto_map(self, interface: str) -> bool:
+        """Whether a crypto map is applied on ``interface`` (the data path's hooks act only
+        there on what they do not own: ESP for another router passes untouched)."""
+        intf = self.router.config.interfaces.get(interface)
+        return intf is not None and intf.features.get("crypto_map") is not None
 
     def _router_event(self, event: str, detail: str) -> None:
         """A reload forgets every SA and IKE negotiation, as a rebooted router has none; a

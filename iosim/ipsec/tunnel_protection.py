@@ -141,7 +141,7 @@ class TunnelProtection:
         spd.tunnel_entry = self.entry
         datapath.claim = self.claim
         lifecycle.watchers.append(self._sad_changed)
-        router.stack.output_hooks.append(self.output)
+        router.stack.add_hooks(self._protects_any, output_hook=self.output)
         router.listeners.append(self._router_event)
         plane = router.tunnel_plane
         if isinstance(plane, TunnelPlane):
@@ -334,6 +334,11 @@ class TunnelProtection:
             rt = plane.runtime.get(tunnel)
             if rt is not None and rt.ready and tunnel not in self._retries:
                 self._retries[tunnel] = self.clock.call_soon(self._attempt, tunnel)
+
+    def _protects_any(self, _interface: str) -> bool:
+        """Whether any tunnel is protected: its GRE may leave by any interface."""
+        return any(is_tunnel(name) and tunnel_of(intf).protection is not None
+                   for name, intf in self.router.config.interfaces.items())
 
     def _router_event(self, event: str, detail: str) -> None:
         """A changed crypto configuration (a profile, a transform set, a key) is tried at

@@ -71,6 +71,10 @@ class InterfaceAcls:
             self._log.matched(name, entry, packet)
         return entry.action == "permit"
 
+    def filters(self, interface: str) -> bool:
+        """Whether an access group is applied on ``interface`` (in or out)."""
+        return (self._applied(interface, "in") or self._applied(interface, "out")) is not None
+
     def unreachables(self, interface: str) -> bool:
         if interface == NULL_INTERFACE:
             return self.router.config.null0.unreachables

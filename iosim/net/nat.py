@@ -676,6 +676,9 @@ def install_nat(router: Router) -> NatEngine:
     def input_hook(interface: str, datagram: bytes) -> bytes | None:
         return nat_engine(router).input_hook(interface, datagram)
 
-    stack.output_hooks.insert(0, output_hook)
-    stack.input_hooks.append(input_hook)
+    def acts_on(interface: str) -> bool:
+        return nat_engine(router).policy.role(interface) is not None
+
+    stack.add_hooks(acts_on, input_hook=input_hook, output_hook=output_hook,
+                    output_first=True)
     return engine

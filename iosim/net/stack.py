@@ -52,9 +52,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from iosim.net.fast_path import Adjacency, ForwardingCache
 from iosim.net.fragments import ETHERNET_MTU, Reassembler, fragment
 from iosim.net.packets import (
     BROADCAST_MAC,
+    ETHERNET_MIN_PAYLOAD,
     ArpOperation,
     ArpPacket,
     EthernetFrame,
@@ -69,6 +71,7 @@ from iosim.net.packets import (
     PacketError,
     UdpDatagram,
     UnreachableCode,
+    internet_checksum,
     ipv4_decrement_ttl,
     pull_arp,
     pull_ethernet,
@@ -91,6 +94,9 @@ UNREACHABLE_HOST = 1
 TTL_EXCEEDED_IN_TRANSIT = 0
 FRAGMENTATION_NEEDED = 4
 
+
+_IPV4_TYPE = EtherType.IPV4.to_bytes(2, "big")
+_WHOLE = (b"\0\0", b"\x40\0")  # the flags and offset of an unfragmented datagram (DF or not)
 
 LINK_LOCAL_MULTICAST = 0xE00000  # 224.0.0.0/24 (>> 8): never forwarded (RFC 5771)
 MULTICAST_MAC_PREFIX = b"\x01\x00\x5e"
@@ -168,6 +174,10 @@ class PacketFilter(Protocol):
         """``ip unreachables`` (the default) on ``interface``."""
         ...
 
+    def filters(self, interface: str) -> bool:
+        """Whether an access list is applied on ``interface``, in or out."""
+        ...
+
 
 @dataclass(slots=True)
 class ArpEntry:
@@ -221,6 +231,11 @@ class IpStack:
     # outbound ACLs filter forwarded traffic only
     _transit: str | None = None
     _macs: dict[str, bytes] = field(default_factory=dict)  # interface -> its MAC, once
+    # transit switching (``iosim.net.fast_path``): the adjacencies learnt, and for each
+    # feature that installed hooks, whether it acts on a datagram crossing an interface
+    paths: ForwardingCache = field(default_factory=ForwardingCache)
+    hook_scopes: list[Callable[[str], bool]] = field(default_factory=list)
+    _scoped_hooks: int = 0  # the hooks installed with a scope (the others are never skipped)
     #: (device, interface) -> its MAC: the lab's :class:`BurnedInAddresses`, or
     #: :func:`interface_mac` for a stack on its own
     mac_source: Callable[[str, str], bytes] = interface_mac
@@ -327,10 +342,36 @@ class IpStack:
         self._ident = (self._ident + 1) & 0xFFFF
         return self._ident
 
+    # ------------------------------------------------------------ hooks
+
+    def add_hooks(self, acts_on: Callable[[str], bool], *, input_hook: Hook | None = None,
+                  output_hook: Hook | None = None, input_first: bool = False,
+                  output_first: bool = False) -> None:
+        """Install a feature's hooks (first or last of their list). ``acts_on(interface)``
+        says whether the feature may change or consume a datagram arriving on or leaving
+        by that interface: where it says no for both, transit is switched without the
+        hooks (``iosim.net.fast_path``). It is asked when an adjacency is made, and the
+        router forgets adjacencies whenever its configuration changes."""
+        for hook, hooks, first in ((input_hook, self.input_hooks, input_first),
+                                   (output_hook, self.output_hooks, output_first)):
+            if hook is not None:
+                hooks.insert(0, hook) if first else hooks.append(hook)
+                self._scoped_hooks += 1
+        self.hook_scopes.append(acts_on)
+        self.paths.forget()
+
+    def forget_paths(self) -> None:
+        """The router changed (configuration, interface state, routes): the adjacencies
+        learnt so far may be wrong."""
+        self.paths.forget()
+
     # ------------------------------------------------------------ receive
 
     def receive(self, interface: str, frame: bytes) -> None:
         """A frame arrived on ``interface``."""
+        adjacency = self.paths.paths.get((interface, frame[30:34]))
+        if adjacency is not None and self._switch(interface, frame, adjacency):
+            return
         if not self.node.interface_is_up(interface):
             return
         for tap in list(self.taps):
@@ -348,6 +389,59 @@ class IpStack:
             self._receive_arp(interface, eth.payload)
         elif eth.ethertype == EtherType.IPV4:
             self._receive_ipv4(interface, eth.payload)
+
+    def _switch(self, interface: str, frame: bytes, adj: Adjacency) -> bool:
+        """Forward ``frame`` by its adjacency if every check the slow path would make comes
+        out as it did when the adjacency was learnt; False (nothing done) otherwise."""
+        if (frame[14] != 0x45 or frame[20:22] not in _WHOLE or frame[22] <= 1
+                or frame[:6] != adj.in_mac or frame[12:14] != _IPV4_TYPE or self.taps):
+            return False
+        total = frame[16] << 8 | frame[17]
+        if not 20 <= total <= len(frame) - 14 or total > adj.mtu or internet_checksum(
+                frame[14:34]):
+            return False
+        if self.arp.get(adj.next_hop) is not adj.neighbour or self.clock.now > adj.expires or (
+                adj.port is not None and adj.port.ledger.floods != adj.floods):
+            return False
+        count = self.node.count
+        count(interface, "in", frame)
+        datagram = ipv4_decrement_ttl(frame[14:14 + total])
+        if total < ETHERNET_MIN_PAYLOAD:
+            datagram += bytes(ETHERNET_MIN_PAYLOAD - total)
+        out = adj.header + datagram
+        count(adj.out_interface, "out", out)
+        self.transmit(adj.out_interface, out)
+        return True
+
+    def _learn_path(self, interface: str, packet: Ipv4Packet, datagram: bytes) -> None:
+        """``datagram`` (as forwarded) arrived on ``interface`` and left by the slow path:
+        keep how, if the next one to its destination can be switched (module docstring of
+        ``iosim.net.fast_path``)."""
+        if (packet.mf or packet.fragment_offset or len(datagram) < 20 or datagram[0] != 0x45
+                or self.taps or not self.node.speaks_arp(interface)):
+            return
+        res = self.node.routing_table().resolve(packet.dst)
+        if res is None or res.is_local or res.interface == NULL_INTERFACE:
+            return
+        out = res.interface
+        if (not self.node.speaks_arp(out) or is_multicast(res.next_hop)
+                or self._scoped_hooks != len(self.input_hooks) + len(self.output_hooks)
+                or any(acts_on(interface) or acts_on(out) for acts_on in self.hook_scopes)
+                or (self.packet_filter is not None and (self.packet_filter.filters(interface)
+                                                        or self.packet_filter.filters(out)))
+                or not (self.node.interface_is_up(interface) and self.node.interface_is_up(out))):
+            return
+        entry = self.arp.get(res.next_hop)
+        if entry is None or entry.interface != out:
+            return
+        port = self.ports.get(out)
+        mtu = self.interface_mtu(out) if self.interface_mtu is not None else ETHERNET_MTU
+        self.paths.keep(interface, datagram[16:20], Adjacency(
+            in_mac=self.mac(interface), out_interface=out,
+            header=entry.mac + self.mac(out) + _IPV4_TYPE, next_hop=res.next_hop,
+            neighbour=entry,
+            expires=entry.learnt + ARP_TIMEOUT if entry.learnt is not None else float("inf"),
+            mtu=mtu, port=port, floods=port.ledger.floods if port is not None else 0))
 
     def _receive_arp(self, interface: str, data: bytes) -> None:
         try:
@@ -475,6 +569,8 @@ class IpStack:
             self._transit = outer
         if not routed:
             self._unreachable(interface, datagram, UNREACHABLE_HOST)
+        elif self.forwarding:
+            self._learn_path(interface, packet, forwarded)
 
     def _unreachable(self, interface: str, datagram: bytes, code: int) -> None:
         """ICMP Unreachable ``code`` about a datagram that arrived on ``interface``, unless
@@ -647,6 +743,7 @@ class IpStack:
 
     def clear_arp(self) -> None:
         """``clear arp-cache``: forget every learnt entry."""
+        self.paths.forget()
         for addr in [a for a, e in self.arp.items() if e.learnt is not None]:
             del self.arp[addr]
         self._aged.clear()

@@ -84,5 +84,8 @@ def install_mss_clamp(router: Router) -> None:
             return datagram
         return clamp_mss(datagram, limit) or datagram
 
-    stack.output_hooks.insert(0, hook)
-    stack.input_hooks.append(hook)
+    def acts_on(interface: str) -> bool:
+        intf = router.config.interfaces.get(interface)
+        return intf is not None and tcp_mss_of(intf) is not None
+
+    stack.add_hooks(acts_on, input_hook=hook, output_hook=hook, output_first=True)
