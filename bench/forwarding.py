@@ -1,9 +1,8 @@
 """Forwarding speed and scale of the simulated network (pure Python, no crypto).
 
 1. Packets forwarded per second across a 3-router path (PC1 - R1 - ISP - R2 - PC2 in the
-   default lab): echo requests and replies, timed per delivered packet, against the cost
-   of the bare codec work each hop does (decode + re-encode an IPv4 datagram and an
-   Ethernet frame) measured in the same run.
+   default lab): echo requests and replies, timed per delivered packet, against the least
+   work a hop must do per frame (:func:`switch_floor`) measured in the same run.
 2. A chain of N routers built, booted and pinged end to end: time and peak memory.
 """
 
@@ -24,9 +23,9 @@ from iosim.net.packets import (
     IcmpEcho,
     IpProtocol,
     Ipv4Packet,
+    internet_checksum,
     ip_to_int,
-    pull_ethernet,
-    pull_ipv4,
+    ipv4_decrement_ttl,
     push_ethernet,
     push_icmp,
     push_ipv4,
@@ -79,18 +78,27 @@ def _timed(receive: Callable[[str, bytes], None],
     return timed
 
 
-def codec_floor(n: int) -> float:
-    """Per-hop codec work alone: pull/push Ethernet and IPv4 for ``n`` packets."""
+def switch_floor(n: int) -> float:
+    """The least work a hop must do per frame, written as lean as Python allows: check the
+    frame is IPv4 for us, the header sound (no options, not a fragment, checksum, TTL, length),
+    decrement the TTL with the checksum updated incrementally, and put the next hop's
+    Ethernet header in front. Counting, the routing decision and handing the frame to the
+    link are not in it: what the routers' figure spends beyond this is theirs."""
     payload = push_icmp(IcmpEcho(1, 1, bytes(72)))
     dgram = push_ipv4(Ipv4Packet(protocol=IpProtocol.ICMP, src=1, dst=2, payload=payload))
-    frame = push_ethernet(EthernetFrame(b"\x01" * 6, b"\x02" * 6, 0x0800, dgram))
+    mine = b"\x01" * 6
+    frame = push_ethernet(EthernetFrame(mine, b"\x02" * 6, 0x0800, dgram))
+    header = b"\x03" * 6 + b"\x04" * 6 + b"\x08\x00"
+    whole = (b"\0\0", b"\x40\0")
     t0 = time.perf_counter()
     for _ in range(n):
-        eth = pull_ethernet(frame)
-        p = pull_ipv4(eth.payload)
-        out = push_ipv4(Ipv4Packet(protocol=p.protocol, src=p.src, dst=p.dst, ttl=p.ttl - 1,
-                                   payload=p.payload))
-        push_ethernet(EthernetFrame(eth.src, eth.dst, 0x0800, out))
+        if (frame[:6] != mine or frame[12:14] != b"\x08\x00" or frame[14] != 0x45
+                or frame[20:22] not in whole or frame[22] <= 1):
+            raise AssertionError("the floor's frame is forwardable")
+        total = frame[16] << 8 | frame[17]
+        if not 20 <= total <= len(frame) - 14 or internet_checksum(frame[14:34]):
+            raise AssertionError("the floor's frame is sound")
+        header + ipv4_decrement_ttl(frame[14:14 + total])
     return time.perf_counter() - t0
 
 
@@ -166,12 +174,12 @@ def chain(n: int, memory: bool = False) -> dict[str, float]:
 def main() -> None:
     echoes = 2000
     elapsed, forwarded = three_router_path(echoes)
-    floor = codec_floor(forwarded) / forwarded
+    floor = switch_floor(forwarded) / forwarded
     per = elapsed / forwarded
     print(f"3-router path: {forwarded} frames sent by routers in {elapsed * 1000:.0f} ms "
           f"= {forwarded / elapsed:,.0f} frames/s ({echoes} echoes + replies)")
-    print(f"  per frame {per * 1e6:.1f} us; bare codec work per hop {floor * 1e6:.1f} us "
-          f"({per / floor:.1f}x the codec floor)")
+    print(f"  per frame {per * 1e6:.1f} us; the least work of a hop {floor * 1e6:.1f} us "
+          f"({per / floor:.1f}x the switching floor)")
     for n in (100, 1000):
         with TemporaryDirectory() as tmp:
             d = chain_lab(n, Path(tmp))
