@@ -242,7 +242,13 @@ class Lab:
         return bridge
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
-        """An interface of ``device`` changed: the router at the other end sees it too."""
+        """An interface of ``device`` changed: the router at the other end sees it too. A
+        reboot may change any of them (it starts from a fresh configuration: every interface
+        shut when there is no startup-config to boot from), so each far end looks again."""
+        if event == "reboot":
+            for name in self.routers[device].physical:
+                self._tell_far_end(device, "interface", name)
+            return
         if event != "interface":
             return
         link = self.fabric.link_of(device, interface)

@@ -75,6 +75,10 @@ SCENARIOS = {
     + "@ISP\nmonitor capture CAP stop\nshow monitor capture CAP buffer brief\n" + PINGS,
     # R2 reloads while the ISP switches toward it
     "reload": ISP_ROUTES + PINGS + "@R2\nreload\nno\n\n\n@R1\n" + PINGS,
+    # R2's NVRAM erased, then reloaded: it boots with every interface shut, which the ISP's
+    # Gi0/1 (the far end of its cable) sees at once, as any change of R2's interfaces
+    "erase": ISP_ROUTES + PINGS + "@R2\nenable\nwrite erase\n\nreload\n\n\n\n" + PINGS
+    + "@ISP\nshow ip route\nshow interfaces GigabitEthernet0/1\n",
 }
 
 
