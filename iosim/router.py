@@ -421,6 +421,11 @@ class Router:
         self.saved_since_change = True
         self.last_change = None
 
+    def booted(self) -> None:
+        """A boot (``reload``, a lab reset) is over: those who follow this router's
+        interfaces from outside (the far ends of its cables) look again."""
+        self._emit("booted", "", network=False)
+
     # ------------------------------------------------------------ time and log
 
     def wall_time(self) -> datetime:

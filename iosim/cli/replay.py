@@ -97,4 +97,5 @@ def boot(router: Router) -> list[str]:
         router.log_sinks = sinks
     router.settle_state()
     router.saved_since_change = True
+    router.booted()
     return errors

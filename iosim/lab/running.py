@@ -243,9 +243,10 @@ class Lab:
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
         """An interface of ``device`` changed: the router at the other end sees it too. A
-        reboot may change any of them (it starts from a fresh configuration: every interface
-        shut when there is no startup-config to boot from), so each far end looks again."""
-        if event == "reboot":
+        boot may have changed any of them without a word (it starts from a fresh
+        configuration: every interface shut when there is no startup-config to boot from),
+        so once it is over each far end looks again."""
+        if event == "booted":
             for name in self.routers[device].physical:
                 self._tell_far_end(device, "interface", name)
             return
