@@ -75,6 +75,31 @@ SCENARIOS = {
     + "@ISP\nmonitor capture CAP stop\nshow monitor capture CAP buffer brief\n" + PINGS,
     # R2 reloads while the ISP switches toward it
     "reload": ISP_ROUTES + PINGS + "@R2\nreload\nno\n\n\n@R1\n" + PINGS,
+    # R1's way to R2's LAN is a GRE tunnel with keepalives (a floating static via the ISP
+    # behind it): R2 shuts its end, R1's keepalives fail and its tunnel goes down at run
+    # time, R1 switches toward the ISP; R2's end comes back and R1's echoes take the tunnel
+    "keepalive": ISP_ROUTES + PINGS + "@R1\nconf t\ninterface Tunnel0\n"
+    "ip address 172.16.0.1 255.255.255.252\ntunnel source GigabitEthernet0/0\n"
+    "tunnel destination 203.0.113.2\nkeepalive 2 3\nexit\n"
+    "ip route 10.0.2.0 255.255.255.0 Tunnel0\nend\n@R2\nenable\nconf t\ninterface Tunnel0\n"
+    "ip address 172.16.0.2 255.255.255.252\ntunnel source GigabitEthernet0/0\n"
+    "tunnel destination 198.51.100.1\nkeepalive 2 3\nexit\n"
+    "ip route 192.168.1.0 255.255.255.0 Tunnel0\nend\n@wait 10\n" + PINGS
+    + "@R2\nconf t\ninterface Tunnel0\nshutdown\nend\n@wait 10\n" + PINGS
+    + "@R2\nconf t\ninterface Tunnel0\nno shutdown\nend\n@wait 10\n" + PINGS
+    + "@R1\nshow interfaces Tunnel0\n",
+    # the ISP learns R2's LAN by OSPF; R2 stops its hellos, the ISP's dead timer withdraws
+    # the route at run time, then the adjacency and the route come back
+    "ospf": "@ISP\nenable\nconf t\nip route 192.168.1.0 255.255.255.0 198.51.100.1\n"
+    "router ospf 1\nnetwork 203.0.113.0 0.0.0.3 area 0\nend\n@R2\nenable\nconf t\n"
+    "router ospf 1\nnetwork 203.0.113.0 0.0.0.3 area 0\nnetwork 10.0.2.0 0.0.0.255 area 0\n"
+    "end\n@wait 60\n" + PINGS + "@R2\nconf t\nrouter ospf 1\n"
+    "passive-interface GigabitEthernet0/0\nend\n@wait 45\n" + PINGS + "@R2\nconf t\n"
+    "router ospf 1\nno passive-interface GigabitEthernet0/0\nend\n@wait 60\n" + PINGS
+    + "@ISP\nshow ip route\n",
+    # R2 shut toward the ISP, then put back by a lab reset while the ISP's path is forgotten
+    "reset": ISP_ROUTES + PINGS + "@R2\nenable\nconf t\ninterface GigabitEthernet0/0\n"
+    "shutdown\nend\n" + PINGS + "@reset R2\n" + PINGS + "@ISP\nshow ip route\n",
     # R2's NVRAM erased, then reloaded: it boots with every interface shut, which the ISP's
     # Gi0/1 (the far end of its cable) sees at once, as any change of R2's interfaces
     "erase": ISP_ROUTES + PINGS + "@R2\nenable\nwrite erase\n\nreload\n\n\n\n" + PINGS
@@ -117,6 +142,25 @@ def test_switching_changes_nothing_anyone_can_see(name: str, tmp_path: Path,
     assert fast_frames.keys() == slow_frames.keys()
     for link in fast_frames:
         assert fast_frames[link] == slow_frames[link], link
+
+
+def test_a_neighbour_booting_without_a_config_takes_the_link_down(tmp_path: Path) -> None:
+    """R2 boots with no startup-config: every interface shut. The ISP sees its Gi0/1 go
+    down at once (the far end of the cable), its connected route goes, and nothing more is
+    sent toward R2."""
+    c = console(tmp_path)
+    run(c, ISP_ROUTES + PINGS)
+    out = run(c, "@R2\nenable\nwrite erase\n\nreload\n\n\n\n@ISP\n")
+    assert ("%LINEPROTO-5-UPDOWN: Line protocol on Interface GigabitEthernet0/1, changed "
+            "state to down") in out
+    routes = run(c, "show ip route\n")
+    assert "203.0.113.0/30 is directly connected" not in routes
+    link = c.lab.fabric.link_of("ISP", "GigabitEthernet0/1")
+    assert link is not None
+    link.capturing = True
+    out = run(c, "@PC1\nping 10.0.2.10 repeat 3\n")
+    assert "Success rate is 0 percent (0/3)" in out
+    assert link.captured == []
 
 
 def _isp(c: LabConsole) -> IpStack:
