@@ -40,6 +40,8 @@ from iosim.ike.keymat import (
     hash_i,
     hash_r,
     keymat,
+    nat_d_hash,
+    phase2_iv,
     quick_mode_hash_1,
     quick_mode_hash_2,
     quick_mode_hash_3,
@@ -156,11 +158,15 @@ def _dh_exchange(dh: int) -> None:
 
 def floor(dh: int, pfs: bool) -> None:
     """The cryptography one main mode + quick mode cannot avoid, for both sides: the DH
-    exchange (twice with PFS), SKEYID and its family on each side, HASH_I and HASH_R made
-    and checked, HASH(1)-(3) made and checked, the keying material of two SAs per side,
+    exchange (twice with PFS), the random cookies, nonces and SPIs (from the operating
+    system, the fastest source here), SKEYID and its family on each side, HASH_I and HASH_R
+    made and checked, the NAT-D hashes (RFC 3947: two sent and two checked per side), the
+    quick mode IV, HASH(1)-(3) made and checked, the keying material of two SAs per side,
     and the CBC work of the five encrypted messages, encrypted and decrypted."""
     for _ in range(2 if pfs else 1):
         _dh_exchange(dh)
+    for size in (8, 8, 20, 20, 20, 20, 4, 4, 4):  # cookies, nonces (both phases), SPIs
+        os.urandom(size)
     prf = hash_by_name("sha256")
     enc = encryption_by_name("aes 256")
     g = group(dh)
@@ -172,6 +178,9 @@ def floor(dh: int, pfs: bool) -> None:
         skeyid = keys.skeyid
         hash_i(prf, skeyid, ke, ke, bytes(8), bytes(8), sa_b, id_b)
         hash_r(prf, skeyid, ke, ke, bytes(8), bytes(8), sa_b, id_b)
+        for _ in range(4):
+            nat_d_hash(prf, bytes(8), bytes(8), bytes(4), 500)
+        phase2_iv(prf, bytes(16), 1, enc.block_size)
         quick_mode_hash_1(prf, keys.skeyid_a, 1, bytes(300))
         quick_mode_hash_2(prf, keys.skeyid_a, 1, nonce, bytes(300))
         quick_mode_hash_3(prf, keys.skeyid_a, 1, nonce, nonce)
