@@ -569,7 +569,7 @@ class IpStack:
             self._transit = outer
         if not routed:
             self._unreachable(interface, datagram, UNREACHABLE_HOST)
-        elif self.forwarding:
+        else:
             self._learn_path(interface, packet, forwarded)
 
     def _unreachable(self, interface: str, datagram: bytes, code: int) -> None:
