@@ -28,7 +28,7 @@ switched here. Hosts do not forward and never learn adjacencies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from iosim.net.segment import Port
 
@@ -52,18 +52,18 @@ class Adjacency:
     floods: int  # ARP broadcasts on that segment when the adjacency was made
 
 
-@dataclass
-class ForwardingCache:
-    """The adjacencies of one stack, by (arrival interface, destination address bytes)."""
+class ForwardingCache(dict[tuple[str, bytes], Adjacency]):
+    """The adjacencies of one stack, by (arrival interface, destination address bytes): a
+    plain dict (every router has one, most of them empty)."""
 
-    paths: dict[tuple[str, bytes], Adjacency] = field(default_factory=dict)
+    __slots__ = ()
 
     def forget(self) -> None:
         """Something the adjacencies were made from changed: make them again as needed."""
-        if self.paths:
-            self.paths.clear()
+        if self:
+            self.clear()
 
     def keep(self, interface: str, dst: bytes, adjacency: Adjacency) -> None:
-        if len(self.paths) >= MAX_ADJACENCIES:
-            self.paths.clear()
-        self.paths[(interface, dst)] = adjacency
+        if len(self) >= MAX_ADJACENCIES:
+            self.clear()
+        self[(interface, dst)] = adjacency

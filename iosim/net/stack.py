@@ -369,7 +369,7 @@ class IpStack:
 
     def receive(self, interface: str, frame: bytes) -> None:
         """A frame arrived on ``interface``."""
-        adjacency = self.paths.paths.get((interface, frame[30:34]))
+        adjacency = self.paths.get((interface, frame[30:34]))
         if adjacency is not None and self._switch(interface, frame, adjacency):
             return
         if not self.node.interface_is_up(interface):

@@ -183,11 +183,11 @@ def test_a_switched_path_is_kept_and_forgotten_on_change(tmp_path: Path) -> None
     run(c, ISP_ROUTES + PINGS)
     isp = _isp(c)
     key = ("GigabitEthernet0/0", bytes([10, 0, 2, 10]))
-    adjacency = isp.paths.paths[key]
+    adjacency = isp.paths[key]
     assert adjacency.out_interface == "GigabitEthernet0/1"
     assert adjacency.header[6:12] == isp.mac("GigabitEthernet0/1")
     run(c, "@ISP\nconf t\nhostname ISP\nend\n")  # any configuration command
-    assert key not in isp.paths.paths
+    assert key not in isp.paths
 
 
 def test_a_damaged_header_is_not_switched(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_the_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     isp = _isp(c)
     for host in range(11, 19):  # no such hosts: R2's ARP fails, the ISP switches still
         run(c, f"@R1\nping 10.0.2.{host} repeat 2 timeout 1\n")
-    assert 0 < len(isp.paths.paths) <= 3
+    assert 0 < len(isp.paths) <= 3
 
 
 def test_a_new_mac_for_the_next_hop_is_used_at_once(tmp_path: Path) -> None:
@@ -316,7 +316,7 @@ def test_an_aged_out_neighbour_is_asked_again(tmp_path: Path) -> None:
     link = c.lab.fabric.link_of("ISP", "GigabitEthernet0/1")
     assert link is not None
     c.lab.clock.advance(ARP_TIMEOUT + 60)
-    assert ("GigabitEthernet0/0", bytes([10, 0, 2, 10])) in isp.paths.paths  # still kept
+    assert ("GigabitEthernet0/0", bytes([10, 0, 2, 10])) in isp.paths  # still kept
     link.capturing = True
     isp.receive("GigabitEthernet0/0", _echo_frame(isp))
     c.lab.clock.advance(1)
