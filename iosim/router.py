@@ -325,7 +325,7 @@ class Router:
         "reload_reason", "config", "state", "saved_since_change", "last_change",
         "nvram_updated", "debug_flags", "listeners", "peer_enabled", "stack", "crypto_plane",
         "ospf_plane", "_rib", "injected_routes", "tunnel_plane", "virtual_lines",
-        "network_watchers", "__dict__", "__weakref__"
+        "network_watchers", "booting", "__dict__", "__weakref__"
     )
 
     def __init__(self, name: str, physical: list[str], clock: Clock,
@@ -374,6 +374,10 @@ class Router:
         self.virtual_lines: Callable[[str], bool | None] | None = None
         # called after every change of addresses, routes or interface state
         self.network_watchers: list[Callable[[], None]] = []
+        #: a boot is replaying the startup-config (:func:`iosim.cli.replay.boot`): what
+        #: changes on the way is not the state the boot ends with, and is not the outside's
+        #: to see (the far ends of the cables look once it is over: :meth:`booted`)
+        self.booting = False
 
     # ------------------------------------------------------------ boot
 

@@ -83,10 +83,14 @@ def boot(router: Router) -> list[str]:
         errors.append(f"{router.name}: {e}\n")
         text, source = router.initial_config or None, router.initial_source
     nvram_read = not errors
-    router.config = router.fresh_config(booting_from_config=text is not None)
-    router.reset_state()
+    # Until the boot is over, the far ends of the cables see nothing of it: the fresh
+    # configuration and each replayed line are steps on the way, not states of the link
+    # (an interface the startup-config shuts is never up to them, even for an instant).
+    router.booting = True
     sinks, router.log_sinks = router.log_sinks, []  # boot-time messages stay in the buffer
     try:
+        router.config = router.fresh_config(booting_from_config=text is not None)
+        router.reset_state()
         if text:
             errors += replay_config(router, text, source)
         if nvram_read:  # the key pairs saved with the startup-config
@@ -95,6 +99,7 @@ def boot(router: Router) -> list[str]:
             errors += restore(router)
     finally:
         router.log_sinks = sinks
+        router.booting = False
     router.settle_state()
     router.saved_since_change = True
     router.booted()

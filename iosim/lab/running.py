@@ -242,15 +242,19 @@ class Lab:
         return bridge
 
     def _tell_far_end(self, device: str, event: str, interface: str) -> None:
-        """An interface of ``device`` changed: the router at the other end sees it too. A
-        boot may have changed any of them without a word (it starts from a fresh
-        configuration: every interface shut when there is no startup-config to boot from),
-        so once it is over each far end looks again."""
+        """An interface of ``device`` changed: the router at the other end sees it too.
+        While ``device`` boots, its far ends hear nothing: it starts from a fresh
+        configuration (every interface up, or every one shut when there is no
+        startup-config) and replays its config line by line, so an interface may pass
+        through states it does not end in (up from the fresh configuration until the
+        replayed ``shutdown``). Once the boot is over each far end looks again and sees
+        only the state the boot ended with, as a real neighbour does."""
+        router = self.routers[device]
         if event == "booted":
-            for name in self.routers[device].physical:
+            for name in router.physical:
                 self._tell_far_end(device, "interface", name)
             return
-        if event != "interface":
+        if event != "interface" or router.booting:
             return
         link = self.fabric.link_of(device, interface)
         if link is None or link.shared:
