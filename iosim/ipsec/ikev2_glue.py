@@ -393,8 +393,12 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
 
     # ------------------------------------------------------------ clear crypto ikev2 sa
 
-    def clear(self, peer: int | None = None) -> None:
+    def clear(self, peer: int | None = None, local: int | None = None) -> None:
+        """``clear crypto ikev2 sa [local A | remote A]``: delete the IKE SAs (with ``peer``,
+        or on the engine of the local address ``local``) and their pairs, telling the peer."""
         now = self.clock.now
-        for local, engine in list(self.engines.items()):
+        for address, engine in list(self.engines.items()):
+            if local is not None and address != local:
+                continue
             engine.delete_sa(peer, now)
-            self.pump(local)
+            self.pump(address)
