@@ -21,6 +21,7 @@ from iosim.show.crypto_runtime import (
     show_ipsec_sa,
     show_ipsec_sa_address,
     show_ipsec_sa_count,
+    show_ipsec_sa_identity,
     show_isakmp_peers,
     show_isakmp_sa,
     show_isakmp_sa_count,
@@ -68,6 +69,9 @@ def _show_ipsec_sa(session: Session, m: Match) -> str:
         return _output(session, m, show_ipsec_sa_address(plane.sad.bundles, plane.clock.now))
     if m.has("SCRY_IPSEC_COUNT"):
         return _output(session, m, show_ipsec_sa_count(plane.sad.bundles))
+    if m.has("SCRY_IPSEC_IDENTITY"):
+        return _output(session, m, show_ipsec_sa_identity(plane.flows(),
+                                                          m.has("SCRY_IPSEC_DETAIL")))
     peer = m.get("SCRY_IPSEC_PEER_ADDR")
     text = show_ipsec_sa(plane.flows(), plane.clock.now, ip_to_int(peer) if peer else None,
                          interface, m.has("SCRY_IPSEC_DETAIL"))

@@ -1,4 +1,4 @@
-"""debug crypto isakmp|ipsec|ikev2, undebug, show debugging."""
+"""debug crypto isakmp|ipsec|ikev2 [error|packet], undebug, show debugging."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from iosim.cli.session import Session, exec_handler
 
 #: debug flag -> what IOS says when it is turned on or off, and in show debugging
 _FLAGS = {"isakmp": "Crypto ISAKMP debugging is", "ipsec": "Crypto IPSEC debugging is",
-          "ikev2": "IKEv2 default debugging is"}
-_TERMINALS = {"DEBUG_ISAKMP": "isakmp", "DEBUG_IPSEC": "ipsec", "DEBUG_IKEV2": "ikev2"}
+          "ikev2": "IKEv2 default debugging is", "ikev2-error": "IKEv2 error debugging is",
+          "ikev2-packet": "IKEv2 packet debugging is"}
+#: the first terminal of the line that names a flag (a level of ikev2 before ikev2 itself)
+_TERMINALS = {"DEBUG_ISAKMP": "isakmp", "DEBUG_IPSEC": "ipsec",
+              "DEBUG_IKEV2_ERROR": "ikev2-error", "DEBUG_IKEV2_PACKET": "ikev2-packet",
+              "DEBUG_IKEV2": "ikev2"}
 
 
 def _flag(m: Match) -> str | None:

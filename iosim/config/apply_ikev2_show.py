@@ -12,6 +12,7 @@ from iosim.config.crypto_model import SaSettings, crypto_of
 from iosim.config.render import SECTIONS
 from iosim.net.packets import ip_to_int
 from iosim.show import crypto_config, ikev2_config, ikev2_runtime
+from iosim.show.ikev2_runtime import Ikev2SaView
 
 _CRYPTO = SECTIONS["before-interfaces"]
 if ikev2_config.running_config_section not in _CRYPTO:
@@ -56,11 +57,23 @@ def _show_ikev2(session: Session, m: Match) -> str:
     detail = m.has("SV2_DETAIL")
     if m.has("SV2_SESSION"):
         return _output(session, m, ikev2_runtime.show_ikev2_session(glue.views(), detail))
-    return _output(session, m, ikev2_runtime.show_ikev2_sa(glue.views(), detail))
+    views: list[Ikev2SaView] = glue.views()
+    if m.has("SV2_FVRF"):
+        # iosim routes in the global table only and knows no VRF by name: every SA is in
+        # the global table (fvrf "none"), so no SA is in the named front-door VRF
+        return _output(session, m, ikev2_runtime.show_ikev2_sa_matching([], detail))
+    local, remote = m.get("SV2_LOCAL_ADDR"), m.get("SV2_REMOTE_ADDR")
+    if local is not None or remote is not None:
+        kept = [v for v in views
+                if (local is None or v.local == ip_to_int(local))
+                and (remote is None or v.remote == ip_to_int(remote))]
+        return _output(session, m, ikev2_runtime.show_ikev2_sa_matching(kept, detail))
+    return _output(session, m, ikev2_runtime.show_ikev2_sa(views, detail))
 
 
 @exec_handler("exec_clear_crypto_ikev2")
 def _clear_ikev2(session: Session, m: Match) -> str:
-    peer = m.get("CLV2_REMOTE_ADDR")
-    _plane(session).ikev2.clear(ip_to_int(peer) if peer else None)  # type: ignore[attr-defined]
+    peer, local = m.get("CLV2_REMOTE_ADDR"), m.get("CLV2_LOCAL_ADDR")
+    _plane(session).ikev2.clear(  # type: ignore[attr-defined]
+        ip_to_int(peer) if peer else None, ip_to_int(local) if local else None)
     return ""

@@ -73,6 +73,11 @@ _KIND_ID = {"address": IdType.ID_IPV4_ADDR, "fqdn": IdType.ID_FQDN,
             "email": IdType.ID_RFC822_ADDR}
 
 
+#: debug flag -> the level of IKEv2 debug lines it turns on
+_DEBUG_LEVELS = (("ikev2", ios_debug.DEFAULT), ("ikev2-packet", ios_debug.PACKET),
+                 ("ikev2-error", ios_debug.ERROR))
+
+
 def is_ikev2(message: bytes) -> bool:
     """Whether an IKE message's header says major version 2 (RFC 7296 3.1)."""
     return len(message) >= 28 and message[17] >> 4 == 2
@@ -289,19 +294,27 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
         self.pump(dst)
 
     def debugging(self) -> bool:
-        """Whether ``debug crypto ikev2`` is on."""
-        return "ikev2" in self.router.debug_flags
+        """Whether a debug that prints the engine's trace is on: ``debug crypto ikev2`` or
+        ``debug crypto ikev2 packet`` (``error`` prints failures, which are events anyway)."""
+        flags = self.router.debug_flags
+        return "ikev2" in flags or "ikev2-packet" in flags
+
+    def _levels(self) -> list[str]:
+        """The debug levels turned on (:func:`iosim.ike2.ios_debug.render_for`)."""
+        flags = self.router.debug_flags
+        return [level for flag, level in _DEBUG_LEVELS if flag in flags]
 
     def _say(self, text: str) -> None:
-        if self.debugging():
+        if "ikev2" in self.router.debug_flags:
             self.router.debug(text)
 
     def _events(self, local: int) -> None:
         engine = self.engines[local]
         router = self.router
+        levels = self._levels()
         while (event := engine.next_event()) is not None:
-            if self.debugging():  # the text is made only for a listener
-                for line in ios_debug.render(event, engine.session_of(
+            if levels:  # the text is made only for a listener
+                for line in ios_debug.render_for(event, levels, engine.session_of(
                         getattr(event, "sa_id", 0))):
                     router.debug(line)
             if isinstance(event, ChildUp):
@@ -393,8 +406,12 @@ class Ikev2Glue(EngineDriver[Ikev2Engine]):
 
     # ------------------------------------------------------------ clear crypto ikev2 sa
 
-    def clear(self, peer: int | None = None) -> None:
+    def clear(self, peer: int | None = None, local: int | None = None) -> None:
+        """``clear crypto ikev2 sa [local A | remote A]``: delete the IKE SAs (with ``peer``,
+        or on the engine of the local address ``local``) and their pairs, telling the peer."""
         now = self.clock.now
-        for local, engine in list(self.engines.items()):
+        for address, engine in list(self.engines.items()):
+            if local is not None and address != local:
+                continue
             engine.delete_sa(peer, now)
-            self.pump(local)
+            self.pump(address)

@@ -1,5 +1,6 @@
 """Pure renderers of what IKE and IPsec are doing: ``show crypto isakmp sa [detail|count]``,
-``show crypto ipsec sa [detail|address|count|interface|peer]``, ``show crypto session [detail]``
+``show crypto ipsec sa [detail|address|count|identity|interface|peer]``, ``show crypto session
+[detail]``
 (IOS 15.x layouts, tabs and spaces as the references show)."""
 
 from __future__ import annotations
@@ -178,18 +179,13 @@ def _error_counters(c: SaCounters, detail: bool) -> list[str]:
     ]
 
 
-def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
+def _flow_identity(f: FlowView, detail: bool) -> list[str]:
+    """The head of a flow's block: its identities, peer and packet counters (all that
+    ``show crypto ipsec sa identity`` prints of it)."""
     c = f.counters
     current = f.bundles[-1] if f.bundles else None
-    digest, verify = c.digest, c.verify
-    if current is not None and current.pair.pfs_group:
-        pfs = f"Y, DH group: group{current.pair.pfs_group}"
-    else:
-        pfs = "N, DH group: none"
-    spi = current.outbound.spi if current is not None else 0
-    mtu = f.mtu
     p = f.proxies
-    out = [
+    return [
         "",
         "   protected vrf: (none)",
         f"   local  ident (addr/mask/prot/port): "
@@ -199,12 +195,25 @@ def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
         f"   current_peer {format_ip(f.peer)} port "
         f"{4500 if current is not None and current.pair.udp_encap else 500}",
         "     PERMIT, flags={origin_is_acl,}",
-        f"    #pkts encaps: {c.encaps}, #pkts encrypt: {c.encaps}, #pkts digest: {digest}",
-        f"    #pkts decaps: {c.decaps}, #pkts decrypt: {c.decaps}, #pkts verify: {verify}",
+        f"    #pkts encaps: {c.encaps}, #pkts encrypt: {c.encaps}, #pkts digest: {c.digest}",
+        f"    #pkts decaps: {c.decaps}, #pkts decrypt: {c.decaps}, #pkts verify: {c.verify}",
         "    #pkts compressed: 0, #pkts decompressed: 0",
         "    #pkts not compressed: 0, #pkts compr. failed: 0",
         "    #pkts not decompressed: 0, #pkts decompress failed: 0",
         *_error_counters(c, detail),
+    ]
+
+
+def _flow_block(f: FlowView, now: float, detail: bool = False) -> list[str]:
+    current = f.bundles[-1] if f.bundles else None
+    if current is not None and current.pair.pfs_group:
+        pfs = f"Y, DH group: group{current.pair.pfs_group}"
+    else:
+        pfs = "N, DH group: none"
+    spi = current.outbound.spi if current is not None else 0
+    mtu = f.mtu
+    out = [
+        *_flow_identity(f, detail),
         "",
         f"     local crypto endpt.: {format_ip(f.local)}, "
         f"remote crypto endpt.: {format_ip(f.peer)}",
@@ -243,6 +252,21 @@ def show_ipsec_sa(flows: list[FlowView], now: float, peer: int | None = None,
             out += ["", f"interface: {f.interface}",
                     f"    Crypto map tag: {f.map_name}, local addr {format_ip(f.local)}"]
         out += _flow_block(f, now, detail)
+    return "\n".join(out) + "\n"
+
+
+def show_ipsec_sa_identity(flows: list[FlowView], detail: bool = False) -> str:
+    """``show crypto ipsec sa identity [detail]``: the flows alone, per interface with a
+    crypto map: each flow's identities, peer and counters (``detail``: the error counters
+    one by one), without the crypto endpoints, MTUs and SAs of ``show crypto ipsec sa``."""
+    out: list[str] = []
+    current: tuple[str, str] | None = None
+    for f in flows:
+        if (f.interface, f.map_name) != current:
+            current = (f.interface, f.map_name)
+            out += ["", f"interface: {f.interface}",
+                    f"    Crypto map tag: {f.map_name}, local addr {format_ip(f.local)}"]
+        out += _flow_identity(f, detail)
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,7 @@
-"""Pure renderers of what IKEv2 is doing: ``show crypto ikev2 sa [detail]``, ``show crypto
-ikev2 session [detail]`` and ``show crypto ikev2 stats`` (IOS 15 layouts, trailing spaces
-as the references show), from :class:`Ikev2SaView` rows the router's glue makes."""
+"""Pure renderers of what IKEv2 is doing: ``show crypto ikev2 sa [fvrf V | local A |
+remote A] [detail]``, ``show crypto ikev2 session [detail]`` and ``show crypto ikev2 stats``
+(IOS 15 layouts, trailing spaces as the references show), from :class:`Ikev2SaView` rows the
+router's glue makes."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from iosim.net.packets import format_ip
 if TYPE_CHECKING:  # only named in annotations: the IKE engine need not load with the CLI
     from iosim.ike.quick_mode import IpsecSaPair
 
-__all__ = ["Ikev2SaView", "Ikev2Stats", "show_ikev2_sa", "show_ikev2_session",
-           "show_ikev2_stats"]
+__all__ = ["Ikev2SaView", "Ikev2Stats", "show_ikev2_sa", "show_ikev2_sa_matching",
+           "show_ikev2_session", "show_ikev2_stats"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,20 @@ def show_ikev2_sa(sas: list[Ikev2SaView], detail: bool = False) -> str:
         out.append("")  # the table's head alone, then the IPv6 heading after a blank line
     out += [" IPv6 Crypto IKEv2  SA", ""]
     return "\n".join(out) + "\n"
+
+
+def show_ikev2_sa_matching(sas: list[Ikev2SaView], detail: bool = False) -> str:
+    """``show crypto ikev2 sa fvrf V | local A | remote A [detail]``: the SAs the filter
+    kept (the caller's choice), each under the table's head line and without the IPv4 and
+    IPv6 headings of the whole table, as IOS prints a filtered table; nothing at all when no
+    SA matches."""
+    blocks = []
+    for s in sas:
+        block = [_HEAD, *_row(s)]
+        if detail:
+            block += _detail(s)
+        blocks.append("\n".join(block) + "\n")
+    return "\n".join(blocks)
 
 
 def _selector(net: int, mask: int, port: int) -> str:
