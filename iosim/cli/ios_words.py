@@ -33,7 +33,7 @@ EXEC_RULES = ("ios_word_exec", "ios_word_priv", "ios_word_configure", "ios_word_
 CONFIG_RULES = ("ios_word_config", "ios_word_router",
                 # grammar/ios_words_nested.lark
                 "ios_word_service", "ios_word_banner", "ios_word_interface_range",
-                "ios_word_if_tunnel")
+                "ios_word_if_tunnel", "ios_word_if_tunnel_mode")
 
 
 def _not_emulated(m: Match) -> NotEmulated:

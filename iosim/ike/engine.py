@@ -265,6 +265,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         self._deadlines: DeadlineQueue[int] = DeadlineQueue()
         self._dirty: set[int] = set()
         self._pending: dict[tuple[int, bytes], list[tuple[ProxyIdentity, Phase2Offer]]] = {}
+        # (peer, proxies) waiting in _pending -> the IPsec connection id next when asked
+        self._asked: dict[tuple[int, ProxyIdentity], int] = {}
         self._pairs: PairTable[IpsecSaPair] = PairTable()  # by inbound SPI and by peer
         # INVALID-SPI notifies waiting for the phase 1 started to carry them
         self._notify_later: dict[tuple[int, bytes], list[NotificationPayload]] = {}
@@ -304,7 +306,9 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             pending = self._pending.setdefault((peer, sa.cky_i), [])
             if all(p != proxies for p, _ in pending):
                 pending.append((proxies, offer))
+                self._asked.setdefault((peer, proxies), self._next_ipsec_conn_id)
             return
+        self._asked[(peer, proxies)] = self._next_ipsec_conn_id
         self._start_phase1(peer, [(proxies, offer)], now)
 
     def notify_invalid_spi(self, peer: int, spi: int, protocol: int, now: float, *,
@@ -475,6 +479,16 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         live.sort(key=lambda s: (not s.established, -s.established_at, -s.conn_id))
         return live[0] if live else None
 
+    def _pair_since(self, peer: int, proxies: ProxyIdentity, conn_id: int) -> bool:
+        """Whether an IPsec SA pair with ``peer`` for exactly ``proxies`` made since the
+        connection id ``conn_id`` was next exists (an older one, being renewed, does not
+        count)."""
+        for spi in self._pairs.of_peer(peer):
+            pair = self._pairs[spi]
+            if pair.proxies == proxies and pair.conn_id_in >= conn_id:
+                return True
+        return False
+
     def _start_phase1(self, peer: int, pending: list[tuple[ProxyIdentity, Phase2Offer]],
                       now: float, *, rekey: bool = False) -> None:
         if self._aggressive_for(peer):
@@ -526,9 +540,14 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
 
     def _forget(self, key: tuple[int, bytes]) -> None:
         self._sas.remove(key)
-        self._pending.pop(key, None)
+        self._drop_pending(key)
         self._notify_later.pop(key, None)
         self._qm.remove_sa(key)
+
+    def _drop_pending(self, key: tuple[int, bytes]) -> None:
+        """The quick modes the ISAKMP SA ``key`` was to run are given up."""
+        for proxies, _ in self._pending.pop(key, []):
+            self._asked.pop((key[0], proxies), None)
 
     def _mark_deleted(self, sa: IsakmpSa, now: float) -> None:
         sa.deleted = True
@@ -537,7 +556,7 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
         sa.resend_at = sa.give_up_at = sa.expires_at = sa.rekey_at = None
         sa.purge_at = deadline_after(now, DELETED_LINGER)
         self._sas.mark_deleted(sa)
-        self._pending.pop((sa.peer, sa.cky_i), None)
+        self._drop_pending((sa.peer, sa.cky_i))
         self._notify_later.pop((sa.peer, sa.cky_i), None)
         self._qm.remove_sa((sa.peer, sa.cky_i))
 
@@ -665,9 +684,13 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             raise RemoteProtocolError(f"unexpected main mode message in {sa.state}")
 
     def _phase1_done(self, sa: IsakmpSa, now: float) -> None:
-        """Our phase 1 completed: run the quick modes and send the notifies it waited for."""
+        """Our phase 1 completed: run the quick modes and send the notifies it waited for.
+        A flow that got its pair meanwhile (the peer's own phase 1 and quick mode finished
+        first, while ours waited for a retransmission) asks for none: it has one."""
         for proxies, offer in self._pending.pop((sa.peer, sa.cky_i), []):
-            self._start_quick_mode(sa, proxies, offer, now)
+            asked_at = self._asked.pop((sa.peer, proxies), None)
+            if asked_at is None or not self._pair_since(sa.peer, proxies, asked_at):
+                self._start_quick_mode(sa, proxies, offer, now)
         if self._trace():
             self._events.append(StateChanged(sa.peer, sa.conn_id, "IKE_P1_COMPLETE",
                                              "IKE_P1_COMPLETE"))

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from iosim.config.tunnel_model import is_tunnel
 from iosim.ike2.keys import CIPHERS, INTEGRITIES, PRFS
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.ipsec.transforms import (
@@ -275,6 +276,10 @@ def _diagnosis(lab: Lab, p: Params) -> str:
         notes.extend(f"{name}: IKEv2 with {format_ip(peer)} failed: {why}"
                      for peer, why in glue.failures.items())
     if not notes:
+        if any(is_tunnel(name) for router in lab.routers.values()
+               for name in router.config.interfaces):
+            return (" (no router started IKE: was the traffic routed into a tunnel whose"
+                    " protection names an IPsec profile, on both routers?)")
         return " (no router started IKE: did the traffic match a crypto map entry?)"
     return " (" + "; ".join(notes[:3]) + ")"
 

@@ -135,6 +135,12 @@ def test_an_interface_type_lists_its_numbers(line: str, row: str) -> None:
     ("no tunnel path-mtu-discovery", "no tunnel path-mtu-discovery"),
     ("tunnel ttl 64", "tunnel ttl"),
     ("tunnel vrf BLUE", "tunnel vrf"),
+    # the transports IOS lists beside IPv4 for a GRE tunnel and a VTI (DMVPN's mGRE)
+    ("tunnel mode gre multipoint", "tunnel mode gre multipoint"),
+    ("tunnel mode gre mult", "tunnel mode gre multipoint"),
+    ("tunnel mode gre ipv6", "tunnel mode gre ipv6"),
+    ("tunnel mode ipsec ipv6", "tunnel mode ipsec ipv6"),
+    ("no tunnel mode gre multipoint", "no tunnel mode gre multipoint"),
 ])
 def test_tunnel_words_ios_lists_under_a_tunnel_are_not_emulated(line: str, named: str) -> None:
     session = _session("config")
@@ -143,3 +149,11 @@ def test_tunnel_words_ios_lists_under_a_tunnel_are_not_emulated(line: str, named
     assert session.feed(line) == f'% iosim: "{named}" is not emulated\n'
     assert running_config_text(session.router.config) == before
     assert session.mode == "if"  # still under the tunnel
+
+
+def test_a_misspelt_tunnel_transport_is_still_a_typo() -> None:
+    session = _session("config")
+    session.feed("interface Tunnel0")
+    out = session.feed("tunnel mode gre mutlipoint")
+    assert "% Invalid input detected at '^' marker." in out and "iosim" not in out
+    assert session.feed("tunnel mode gre i") == '% Ambiguous command:  "tunnel mode gre i"\n'

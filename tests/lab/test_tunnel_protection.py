@@ -11,6 +11,7 @@ from labkit import captured_ipv4, inject, marks, run
 from tunnelkit import PING, R1_WAN, R2_WAN, SIDES, crypto_lines, tunnel_lab
 
 from iosim.ipsec.router_crypto import RouterCrypto
+from iosim.lab.console import Lab, LabConsole
 from iosim.net.gre import PROTOCOL_IPV4, GrePacket, pull_gre, push_gre
 from iosim.net.packets import (
     IpProtocol,
@@ -213,3 +214,19 @@ def test_link_local_multicast_crosses_a_protected_tunnel_encrypted(tmp_path: Pat
     assert heard == [("Tunnel0", ip_to_int("224.0.0.5"), b"hello")]
     assert [p.protocol for _, p in captured_ipv4(c, "R1")[before:]] == [IpProtocol.ESP]
     assert "#pkts encaps: 1, #pkts encrypt: 1" in run(c, "show crypto ipsec sa")
+
+
+def test_a_phase_1_that_completes_late_asks_for_no_second_pair(tmp_path: Path) -> None:
+    """Both tunnels of ospf-over-gre come up at boot: R2's first main mode message is lost
+    (its ARP), R1's phase 1 and quick mode give the tunnel its pair, and R2's own phase 1
+    completes at its retransmission ten seconds later. The flow R2 asked for has its pair
+    by then: R2's phase 1 runs no quick mode, and each router holds one pair, not two."""
+    c = LabConsole(Lab.load("ospf-over-gre", nvram_dir=tmp_path, reset=True), paging=False)
+    c.feed("enable")
+    run(c, "@wait 30\n")
+    for device in ("R1", "R2"):
+        (bundle,) = _plane(c, device).sad.bundles
+        assert bundle.interface == "Tunnel0"
+    session = run(c, "show crypto session")
+    assert "Active SAs: 2," in session, session
+    assert marks(run(c, "ping 172.16.0.2")) == ["!!!!!"]

@@ -226,3 +226,26 @@ def test_the_seed_r2_script_is_what_the_lab_grades(tmp_path: Path) -> None:
     typed = [line.strip() for line in r2.splitlines()
              if line.strip() and not line.startswith(("!", "@", "enable", "configure", "end"))]
     assert [line.strip() for line in solution.splitlines()] == typed
+
+
+def test_a_tunnel_lab_that_started_no_ike_points_at_the_tunnel_not_a_crypto_map(
+        tmp_path: Path) -> None:
+    """GRE over IPsec with Tunnel0 on both routers, routed, but its protection naming an
+    IPsec profile nobody created: no IKE starts, and the miss speaks of tunnels (the lab has
+    no crypto map to match)."""
+    c = _console(tmp_path, "gre-over-ipsec")
+    for device, address, peer, lan, far in (
+            ("R1", "172.16.0.1", "203.0.113.2", "10.0.2.0", "172.16.0.2"),
+            ("R2", "172.16.0.2", "198.51.100.1", "192.168.1.0", "172.16.0.1")):
+        for line in (f"@{device}", "enable", "conf t", "interface Tunnel0",
+                     f"ip address {address} 255.255.255.252",
+                     "tunnel source GigabitEthernet0/0", f"tunnel destination {peer}",
+                     "tunnel protection ipsec profile GRE_PROTECT", "exit",
+                     f"ip route {lan} 255.255.255.0 {far}", "end"):
+            c.feed(line)
+    passed, detail = _results(c)[
+        "PC1 reaches PC2, and the ISP's links carry only ESP between the sites"]
+    assert not passed
+    assert detail.endswith("nothing got through (no router started IKE: was the traffic "
+                           "routed into a tunnel whose protection names an IPsec profile, "
+                           "on both routers?)"), detail
