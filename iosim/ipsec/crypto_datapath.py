@@ -15,7 +15,9 @@ Theory of operation
   against the pair's proxy identities, and the inner packet continues as if it had arrived
   on the interface. Replays and bad ICVs are dropped, counted and logged as IOS logs them;
   unknown SPIs go to :mod:`iosim.ipsec.invalid_spi`; cleartext the map says must arrive
-  encrypted is dropped, except IKE (UDP 500/4500) addressed to this router.
+  encrypted is dropped, except IKE (UDP 500/4500) addressed to this router, and reported
+  with ``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` (:mod:`iosim.ipsec.not_ipsec`, which the tunnels'
+  clear GRE shares).
 * What the crypto itself sends (ESP/AH it made, IKE, NAT keepalives) is never looked up in
   the map again (``Spd.send_own``), so an ACL that permits all IP between the peers
   themselves (transport mode) protects their other traffic and leaves IKE and ESP alone.
@@ -44,6 +46,7 @@ from iosim.ipsec.esp import (
 )
 from iosim.ipsec.ike_glue import NON_ESP_MARKER, IkeGlue
 from iosim.ipsec.invalid_spi import InvalidSpiResponder
+from iosim.ipsec.not_ipsec import NotIpsecLog
 from iosim.ipsec.sa_lifecycle import NAT_T_PORT, SaLifecycle
 from iosim.ipsec.sad import OneWaySa, SaBundle, SaCounters, covers
 from iosim.ipsec.spd import Spd, proxies_of
@@ -84,12 +87,15 @@ class CryptoDataPath:
         self.ike = ike
         self.debug = debug
         self.invalid_spi = InvalidSpiResponder(router, clock, ike)
+        self.not_ipsec = NotIpsecLog(router, clock)
         # takes what a tunnel's pair decrypted (True), or leaves it to the stack (False)
         self.claim: Callable[[SaBundle, bytes], bool] | None = None
 
     def reset(self) -> None:
-        """A reload forgets which INVALID-SPI notifies went out."""
+        """A reload forgets which INVALID-SPI notifies went out, and when cleartext was
+        last reported."""
         self.invalid_spi.reset()
+        self.not_ipsec.reset()
 
     def output(self, interface: str, datagram: bytes) -> bytes | None:
         """The output hook: protect what a crypto map entry permits (or start IKE for it)."""
@@ -298,14 +304,17 @@ class CryptoDataPath:
         return rewrite_ipv4_header(packet[:ihl], next_header, ihl + len(payload)) + payload
 
     def _inbound_check(self, interface: str, datagram: bytes) -> bytes | None:
-        """Cleartext that the crypto map says must arrive encrypted is dropped, as IOS does."""
+        """Cleartext that the crypto map says must arrive encrypted is dropped and reported,
+        as IOS does: the message names the packet as it came (its destination, its source,
+        its IP protocol), while the ACL reads it as the mirror image of our traffic."""
         entries = self.spd.entries(interface)
         if not entries:
             return datagram
         try:
-            flow = mirrored(flow_of(pull_ipv4(datagram)))
+            packet = pull_ipv4(datagram)
         except PacketError:
             return datagram
+        flow = mirrored(flow_of(packet))
         if (flow.protocol == IpProtocol.UDP and flow.sport in (IKE_PORT, NAT_T_PORT)
                 and self.stack.owns(flow.src) is not None):
             return datagram  # IKE for us (the flow is mirrored: its source is our address)
@@ -316,5 +325,6 @@ class CryptoDataPath:
                 continue
             ace = first_match(acl, flow, count=False)
             if ace is not None and ace.action == "permit":
+                self.not_ipsec.packet(packet.dst, packet.src, packet.protocol)
                 return None
         return datagram

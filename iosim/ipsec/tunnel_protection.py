@@ -30,7 +30,10 @@ On the wire (the crypto data path does the ESP): GRE leaving the router between 
 tunnel's endpoints -- the tunnel's own packets and keepalives, and a keepalive being sent
 back -- is encrypted by this module's output hook; a VTI's datagrams come from the tunnel
 plane (:meth:`TunnelProtection.send`); what a tunnel's SA decrypts is handed to the tunnel
-plane (:meth:`TunnelProtection.claim`), which drops clear GRE for a protected tunnel.
+plane (:meth:`TunnelProtection.claim`), which drops clear GRE for a protected tunnel and
+reports it back (:meth:`TunnelProtection.received_in_clear`): the router logs
+``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` as for cleartext a crypto map refuses, through the same
+rate limit (:mod:`iosim.ipsec.not_ipsec`).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from iosim.ipsec.ike_glue import IkeGlue
 from iosim.ipsec.sa_lifecycle import SaLifecycle
 from iosim.ipsec.sad import PATH_MTU, FlowView, SaBundle, SaCounters, transform_set_mtu
 from iosim.ipsec.spd import MapEntry, Spd
-from iosim.net.packets import IpProtocol
+from iosim.net.packets import IpProtocol, Ipv4Packet
 from iosim.net.tunnel import TunnelPlane
 
 if TYPE_CHECKING:
@@ -298,6 +301,11 @@ class TunnelProtection:
                 self._protect(tunnel, datagram)
                 return None
         return datagram
+
+    def received_in_clear(self, tunnel: str, packet: Ipv4Packet) -> None:
+        """The tunnel plane dropped clear GRE for a protected tunnel: IOS's tunnel crypto
+        map (``permit gre host SOURCE host DESTINATION``) refused it, and says so."""
+        self.datapath.not_ipsec.packet(packet.dst, packet.src, packet.protocol)
 
     def claim(self, bundle: SaBundle, inner: bytes) -> bool:
         """The data path's ``claim``: what a tunnel's pair decrypted goes to the tunnel."""

@@ -43,7 +43,10 @@ encapsulation, or refused with ICMP 3/4 when DF is set.
 (:mod:`iosim.ipsec.tunnel_protection`), which registers itself as the plane's
 :class:`Protection`: GRE leaving the router between a protected tunnel's endpoints is
 encrypted on its way out, and what its SA decrypts comes back through
-:meth:`receive_protected`; a VTI hands every datagram to :meth:`Protection.send`.
+:meth:`receive_protected`; a VTI hands every datagram to :meth:`Protection.send`. GRE
+between a protected tunnel's endpoints that arrives in clear is dropped (the tunnel takes
+only what its SA decrypted) and reported to :meth:`Protection.received_in_clear`, which logs
+``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` as IOS does.
 """
 
 from __future__ import annotations
@@ -117,6 +120,10 @@ class Protection(Protocol):
     def plaintext_mtu(self, tunnel: str) -> int | None:
         """The largest packet the tunnel's SA carries on a 1500-octet path (None: the
         tunnel is not protected)."""
+        ...
+
+    def received_in_clear(self, tunnel: str, packet: Ipv4Packet) -> None:
+        """GRE for ``tunnel``, which is protected, arrived unprotected (already dropped)."""
         ...
 
 
@@ -547,6 +554,8 @@ class TunnelPlane:
             return
         if self.config(name).protection is not None and protected_by != name:
             self.not_protected += 1  # the tunnel takes only what its SA decrypted
+            if protected_by is None and self.protection is not None:
+                self.protection.received_in_clear(name, packet)
             return
         if gre.protocol_type == GRE_KEEPALIVE:
             self._keepalive_answered(name)
