@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labkit import ISP_ROUTES, inject, marks, run, seeded
+from labkit import ISP_ROUTES, inject, marks, reload_r2_unsaved, run, seeded
 from tunnelkit import PING, R1_WAN, R2_WAN, tunnel_lab
 
 from iosim.ipsec.not_ipsec import LOG_INTERVAL, not_ipsec_message
@@ -88,6 +88,17 @@ def test_the_message_comes_again_only_after_a_minute_whatever_the_flow(tmp_path:
         "vrf/dest_addr= /10.0.2.10, src_addr= 192.168.1.20, prot= 17")]
     stamps = [ln[:20] for ln in c.lab.routers["R2"].log_buffer if NOT_IPSEC in ln]
     assert stamps[0] != stamps[1]
+
+
+def test_a_reload_starts_the_minute_afresh(tmp_path: Path) -> None:
+    c = seeded(tmp_path)
+    run(c, R1_IN_CLEAR)
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    assert _logged(c, "R2") == [ICMP_FROM_R1_LAN]
+    reload_r2_unsaved(c)
+    before = len(_logged(c, "R2"))
+    c.feed("ping 10.0.2.10 source 192.168.1.1 repeat 1")
+    assert _logged(c, "R2")[before:] == [ICMP_FROM_R1_LAN]
 
 
 def test_protected_traffic_and_ike_are_never_reported(tmp_path: Path) -> None:
