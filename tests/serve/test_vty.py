@@ -109,7 +109,9 @@ def test_garbage_option_floods_and_long_lines_leave_the_lab_and_other_sessions_a
     flood.send(b"a" * 300_000 + b"\r\n")
     assert "GigabitEthernet0/0" in watcher.command("show ip interface brief")
     vty = next(v for v in server._vtys if v.link.protocol == "telnet" and v is not None)
-    assert all(len(v._inbox) <= INBOX_HIGH + 65536 for v in server._vtys)
+    # reading pauses past INBOX_HIGH: what is held beyond it is at most the one read that
+    # crossed it, which the event loop makes up to 256 KiB long when the sender is ahead
+    assert all(len(v._inbox) <= INBOX_HIGH + 256 * 1024 for v in server._vtys)
     assert all(len(v.editor.buf) <= 4096 for v in server._vtys)
     assert vty is not None
     replies = flood.read_for(1.0)
