@@ -354,9 +354,10 @@ class IpStack:
         router forgets adjacencies whenever its configuration changes."""
         for hook, hooks, first in ((input_hook, self.input_hooks, input_first),
                                    (output_hook, self.output_hooks, output_first)):
-            if hook is not None:
-                hooks.insert(0, hook) if first else hooks.append(hook)
-                self._scoped_hooks += 1
+            if hook is None:
+                continue
+            hooks.insert(0 if first else len(hooks), hook)
+            self._scoped_hooks += 1
         self.hook_scopes.append(acts_on)
         self.paths.forget()
 

@@ -241,31 +241,20 @@ def test_a_new_mac_for_the_next_hop_is_used_at_once(tmp_path: Path) -> None:
     assert [frame[:6] for _, frame in link.captured] == [new_mac]
 
 
-SEGMENT_LAB = """\
-[lab]
-name = "segment"
-[devices.R1]
-kind = "router"
-interfaces = ["GigabitEthernet0/0"]
-config = "R1.cfg"
-[devices.R2]
-kind = "router"
-interfaces = ["GigabitEthernet0/0", "GigabitEthernet0/1"]
-config = "R2.cfg"
-[devices.R3]
-kind = "router"
-interfaces = ["GigabitEthernet0/0"]
-config = "R3.cfg"
-[devices.R4]
-kind = "router"
-interfaces = ["GigabitEthernet0/0"]
-config = "R4.cfg"
-[[links]]
-endpoints = ["R1 GigabitEthernet0/0", "R2 GigabitEthernet0/0"]
-[[segments]]
-name = "LAN"
-endpoints = ["R2 GigabitEthernet0/1", "R3 GigabitEthernet0/0", "R4 GigabitEthernet0/0"]
-"""
+def _router(name: str, *interfaces: str) -> str:
+    """A router of a lab file, with its config file."""
+    quoted = ", ".join(f'"{i}"' for i in interfaces)
+    return (f'[devices.{name}]\nkind = "router"\ninterfaces = [{quoted}]\n'
+            f'config = "{name}.cfg"\n')
+
+
+SEGMENT_LAB = ('[lab]\nname = "segment"\n' + _router("R1", "GigabitEthernet0/0")
+               + _router("R2", "GigabitEthernet0/0", "GigabitEthernet0/1")
+               + _router("R3", "GigabitEthernet0/0") + _router("R4", "GigabitEthernet0/0")
+               + '[[links]]\nendpoints = ["R1 GigabitEthernet0/0", "R2 GigabitEthernet0/0"]\n'
+               '[[segments]]\nname = "LAN"\nendpoints = ["R2 GigabitEthernet0/1", '
+               '"R3 GigabitEthernet0/0", "R4 GigabitEthernet0/0"]\n')
+
 
 SEGMENT_CONFIGS = {
     "R1": "interface GigabitEthernet0/0\n ip address 10.1.0.1 255.255.255.0\n no shutdown\n"
