@@ -695,9 +695,8 @@ class Router:
         """Interfaces, addresses or routes changed: rebuild what depends on them."""
         self._rib = None
         if self.stack is not None:
-            self.stack.forget_paths()
             self.stack.refresh_own_entries(list(self.config.interfaces))
-        self._notify_watchers()
+        self._notify_watchers()  # forgets the stack's adjacencies too
 
     def _notify_watchers(self) -> None:
         """What follows the routing table (a tunnel's line protocol) looks again."""

@@ -64,9 +64,10 @@ def _show_ikev2(session: Session, m: Match) -> str:
         return _output(session, m, ikev2_runtime.show_ikev2_sa_matching([], detail))
     local, remote = m.get("SV2_LOCAL_ADDR"), m.get("SV2_REMOTE_ADDR")
     if local is not None or remote is not None:
+        want_local = ip_to_int(local) if local is not None else None
+        want_remote = ip_to_int(remote) if remote is not None else None
         kept = [v for v in views
-                if (local is None or v.local == ip_to_int(local))
-                and (remote is None or v.remote == ip_to_int(remote))]
+                if want_local in (None, v.local) and want_remote in (None, v.remote)]
         return _output(session, m, ikev2_runtime.show_ikev2_sa_matching(kept, detail))
     return _output(session, m, ikev2_runtime.show_ikev2_sa(views, detail))
 
