@@ -191,9 +191,11 @@ def esp_floor(enc: EncryptionTransform, integ: IntegrityTransform | None,
     Sender: SPI and sequence number packed, a fresh IV (CBC: one block from the buffered
     CSPRNG through the running encryptor, as the codec does; GCM/GMAC: the counter in the
     nonce), the trailer appended, encryption, ICV, the packet put together. Receiver: the
-    ICV verified over the packet's bytes (GCM: the tag), the bytes after the header
-    decrypted, the payload cut out of the trailer. No length, SPI or padding checks and no
-    function layers: those are the codec's own work, and the floor leaves them out.
+    header read (SPI, sequence number and, for GCM/GMAC, the IV that makes the nonce: a
+    receiver knows them only from the packet), the ICV verified over the packet's bytes
+    (GCM: the tag), the bytes after the header decrypted, the payload cut out of the
+    trailer. No length, SPI or padding checks and no function layers: those are the codec's
+    own work, and the floor leaves them out.
     """
     pad = -(len(packet) + 2) % enc.block_size
     trailer = bytes(range(1, pad + 1)) + bytes((pad, 4))
@@ -204,16 +206,20 @@ def esp_floor(enc: EncryptionTransform, integ: IntegrityTransform | None,
         hdr_iv, nonce = struct.Struct(">IIQ").pack, struct.Struct(">IQ").pack
         salt = int.from_bytes(os.urandom(4))
 
+        read = struct.Struct(">IIQ").unpack_from
+
         def gcm(seq: int) -> object:
             sent = hdr_iv(0x1000, seq, seq) + encrypt(nonce(salt, seq), packet + trailer,
                                                        hdr(0x1000, seq))
-            out = decrypt(nonce(salt, seq), sent[16:], sent[:8])
+            _, _, iv = read(sent)
+            out = decrypt(nonce(salt, iv), sent[16:], sent[:8])
             return out[: -2 - out[-2]]
 
         def gmac(seq: int) -> object:
             covered = b"".join((hdr_iv(0x1000, seq, seq), packet, trailer))
             sent = covered + encrypt(nonce(salt, seq), b"", covered)
-            decrypt(nonce(salt, seq), sent[-16:], sent[:-16])
+            _, _, iv = read(sent)
+            decrypt(nonce(salt, iv), sent[-16:], sent[:-16])
             return sent[16 : -18 - sent[-18]]
 
         step = gmac if enc.mode is CipherMode.GMAC else gcm
@@ -229,6 +235,7 @@ def esp_floor(enc: EncryptionTransform, integ: IntegrityTransform | None,
         icv = integ.icv_size
         rand = buffered_random()
         join = b"".join
+        read = struct.Struct(">II").unpack_from
 
         def cbc(seq: int) -> object:
             head = hdr(0x1000, seq)
@@ -239,6 +246,7 @@ def esp_floor(enc: EncryptionTransform, integ: IntegrityTransform | None,
             o = outer_copy()
             o.update(h.digest())
             sent = join((head, body, o.digest()[:icv]))
+            read(sent)
             end = len(sent) - icv
             h = inner_copy()
             h.update(sent[:end])

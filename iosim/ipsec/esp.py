@@ -251,8 +251,8 @@ class Codec:
 # than closures: a closure keeps each value in a cell of its own (56 bytes each, a dozen per
 # codec) and a hub holds a codec for each of thousands of SAs.  Inbound, every codec follows
 # the same order: length, SPI, replay window (checked only), ICV, padding, replay window
-# (advanced).  In strict mode one ``endswith`` against the default padding also proves the pad
-# length fits: a pad longer than the plaintext cannot match.
+# (advanced).  The pad length must leave the payload within the packet; in strict mode the
+# padding must also be the default (1, 2, 3, ...), compared as one slice.
 
 _pack_hdr = _HDR.pack
 _unpack_hdr = _HDR.unpack_from
@@ -372,11 +372,12 @@ class _CbcOpen(Codec):
         out = self._decryptor.update(data[8:end])
         pad = out[-2]
         bs = self._bs
-        if not out.endswith(_PADS[pad], bs, -2) if self._strict else len(out) - 2 - pad < bs:
+        stop = len(out) - 2 - pad
+        if stop < bs or self._strict and out[stop:-2] != _PADS[pad]:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
-        return seq, out[-1], out[bs : -2 - pad]
+        return seq, out[-1], out[bs:stop]
 
 
 class _NullSeal(Codec):
@@ -427,7 +428,7 @@ class _NullOpen(Codec):
             raise _icv_mismatch(spi, seq)
         pad = data[end - 2]
         stop = end - 2 - pad
-        if not data.endswith(_PADS[pad], 8, end - 2) if self._strict else stop < 8:
+        if stop < 8 or self._strict and data[stop : end - 2] != _PADS[pad]:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
@@ -495,11 +496,12 @@ class _GcmOpen(_AeadCodec):
         except InvalidTag:
             raise _icv_mismatch(spi, seq) from None
         pad = out[-2]
-        if not out.endswith(_PADS[pad], 0, -2) if self._strict else len(out) - 2 - pad < 0:
+        stop = len(out) - 2 - pad
+        if stop < 0 or self._strict and out[stop:-2] != _PADS[pad]:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
-        return seq, out[-1], out[: -2 - pad]
+        return seq, out[-1], out[:stop]
 
 
 class _GmacSeal(_AeadCodec):
@@ -543,7 +545,7 @@ class _GmacOpen(_AeadCodec):
             raise _icv_mismatch(spi, seq) from None
         pad = data[end - 2]
         stop = end - 2 - pad
-        if not data.endswith(_PADS[pad], 16, end - 2) if self._strict else stop < 16:
+        if stop < 16 or self._strict and data[stop : end - 2] != _PADS[pad]:
             raise _bad_padding(spi, seq, pad)
         if window is not None:
             window.update(seq)
