@@ -72,9 +72,9 @@ def esp_ratios(rounds: int) -> dict[str, tuple[float, float]]:
 
     The floor (``esp_throughput.esp_floor``) is the leanest complete ESP round trip: the work
     ESP demands of each packet (header, fresh IV, trailer, cipher, ICV, the packet put
-    together and taken apart), with the same replay window. The cipher calls alone (the
-    same calls on the same bytes, no ESP around them) are a lower bound no ESP
-    implementation reaches; they are reported beside it."""
+    together, its header read back and the packet taken apart), with the same replay
+    window. The cipher calls alone (the same calls on the same bytes, no ESP around them)
+    are a lower bound no ESP implementation reaches; they are reported beside it."""
     out = {}
     for label, enc_name, integ_name in ESP_CASES:
         enc = encryption_transform(enc_name)
