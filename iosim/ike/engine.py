@@ -291,10 +291,8 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             self._events.append(Phase2Failed(peer, "no usable transform set to offer"))
             return
         self._dirty.add(peer)
-        for key in self._sas.keys_of_peer(peer):
-            for _, x in self._qm.of_sa(key):
-                if x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
-                    return
+        if self.requested(peer, proxies):
+            return
         sa = self._sa_for_peer(peer)
         if sa is not None and sa.established:
             if self._trace():
@@ -303,13 +301,24 @@ class IkeEngine(AggressiveModeMixin, DpdMixin, QuickModeMixin, TimersMixin):
             self._start_quick_mode(sa, proxies, offer, now)
             return
         if sa is not None:
-            pending = self._pending.setdefault((peer, sa.cky_i), [])
-            if all(p != proxies for p, _ in pending):
-                pending.append((proxies, offer))
-                self._asked.setdefault((peer, proxies), self._next_ipsec_conn_id)
+            self._pending.setdefault((peer, sa.cky_i), []).append((proxies, offer))
+            self._asked.setdefault((peer, proxies), self._next_ipsec_conn_id)
             return
         self._asked[(peer, proxies)] = self._next_ipsec_conn_id
         self._start_phase1(peer, [(proxies, offer)], now)
+
+    def requested(self, peer: int, proxies: ProxyIdentity) -> bool:
+        """Whether a request for ``proxies`` with ``peer`` is under way already: our quick
+        mode for them waits for its answer, or they wait for a phase 1 in progress. Asking
+        again then changes nothing (:meth:`initiate` returns at once)."""
+        for key in self._sas.keys_of_peer(peer):
+            for _, x in self._qm.of_sa(key):
+                if x.initiator and x.state == "QM_I_QM1" and x.proxies == proxies:
+                    return True
+        sa = self._sa_for_peer(peer)
+        if sa is None or sa.established:
+            return False
+        return any(p == proxies for p, _ in self._pending.get((peer, sa.cky_i), ()))
 
     def notify_invalid_spi(self, peer: int, spi: int, protocol: int, now: float, *,
                            recover: bool = False) -> bool:

@@ -277,11 +277,13 @@ class IkeGlue(EngineDriver[IkeEngine]):
         offer = self.spd.offer(where.entry, local, peer, proxies)
         if offer is None:
             return
+        engine = self.engine(local)
+        if engine.requested(peer, proxies):
+            return  # IPsec asked IKE already: the packet is dropped, nothing asked again
         intents = self.spd.intents
         previous = intents.get((peer, proxies))
         intents[(peer, proxies)] = Intent(
             where, previous.initiated if previous is not None else True)
-        engine = self.engine(local)
         debug = self.debug
         debug.proposal("sa_request): ", "OUTBOUND", local, peer, proxies, offer, 500)
         if debug.conn_state(local, peer) is None:  # IKE is asked for a new ISAKMP SA

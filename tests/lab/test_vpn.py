@@ -440,3 +440,20 @@ def test_a_nat_keepalive_falls_due_whatever_the_rounding_of_its_deadline(tmp_pat
         signal.signal(signal.SIGALRM, previous)
     # sent at last_out + 20; R2's link sees it after the two links' delays
     assert any(0 <= when - (last_out + 20) < 0.1 for when in _nat_keepalives(console))
+
+
+def test_a_request_under_way_is_not_asked_again(tmp_path: Path) -> None:
+    """IPsec asks IKE once: while phase 1 stalls (here on a wrong pre-shared key, R1 waiting
+    for MM6), the next echoes are dropped without another IPSEC(sa_request)."""
+    console = _seed(tmp_path)
+    console.feed("@R2")
+    run(console, "configure terminal\ncrypto isakmp key WRONGKEY address 198.51.100.1\nend")
+    console.feed("@R1")
+    console.feed("debug crypto ipsec")
+    console.feed("debug crypto isakmp")
+    out = console.feed("ping 10.0.2.10 source 192.168.1.1")
+    assert marks(out) == ["....."]
+    assert out.count("IPSEC(sa_request): ,") == 1
+    assert out.count("SA request profile is") == 1
+    assert "198.51.100.1    MM_KEY_EXCH       1001 ACTIVE" in console.feed(
+        "show crypto isakmp sa")  # phase 1 still under way
