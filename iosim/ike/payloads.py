@@ -672,24 +672,53 @@ def _read_transform(body: bytes) -> TransformPayload:
     return TransformPayload(number, transform_id, _pull_attributes(r))
 
 
-def _pull_proposal(body: bytes) -> ProposalPayload:
-    r = _Reader(body, "proposal")
-    if len(body) < _PROPOSAL.size:
-        r.uint8(), r.uint8(), r.uint8(), r.uint8()  # raises: too short
-    number, protocol_id, spi_size, count = _PROPOSAL.unpack_from(body)
-    r.pos = _PROPOSAL.size
-    spi = r.take(spi_size)
-    transforms = []
-    expected = PayloadType.T
-    while expected == PayloadType.T:
-        next_payload, transform_body = _pull_generic_header(r, "transform")
-        transforms.append(_pull_transform(transform_body))
-        expected = PayloadType.T if r.remaining() else PayloadType.NONE
-        if next_payload != expected:
+def _substructures(data: bytes, pos: int, kind: PayloadType, what: str, owner: str,
+                   where: str) -> list[bytes]:
+    """The bodies of the chain of ``kind`` substructures (proposals of an SA, transforms of a
+    proposal) that fills ``data`` from ``pos``: each but the last names ``kind`` as the next,
+    the last names NONE. ``owner`` and ``where`` name the container in errors."""
+    bodies = []
+    size = len(data)
+    expected = kind
+    while expected == kind:
+        if pos + GENERIC_HEADER_LENGTH <= size:  # the usual case: one unpack, no reader
+            after, reserved, length = _GENERIC.unpack_from(data, pos)
+            end = pos + length
+            if reserved or length < GENERIC_HEADER_LENGTH or end > size:
+                end = -1
+        else:
+            end = -1
+        if end < 0:  # short or wrong: the reader names the fault
+            r = _Reader(data, owner)
+            r.pos = pos
+            after, body = _pull_generic_header(r, what)
+            end = r.pos
+            bodies.append(body)
+        else:
+            bodies.append(data[pos + GENERIC_HEADER_LENGTH:end])
+        pos = end
+        expected = kind if pos < size else PayloadType.NONE
+        if after != expected:
             raise MalformedPacket(
-                f"proposal {number}: transform chained to {next_payload}, expected {expected}",
+                f"{where}: {what} chained to {after}, expected {expected}",
                 NotifyType.BAD_PROPOSAL_SYNTAX,
             )
+    return bodies
+
+
+def _pull_proposal(body: bytes) -> ProposalPayload:
+    size = _PROPOSAL.size
+    if len(body) < size:
+        r = _Reader(body, "proposal")
+        r.uint8(), r.uint8(), r.uint8(), r.uint8()  # raises: too short
+    number, protocol_id, spi_size, count = _PROPOSAL.unpack_from(body)
+    if size + spi_size > len(body):
+        r = _Reader(body, "proposal")
+        r.pos = size
+        r.take(spi_size)  # raises: too short
+    spi = body[size:size + spi_size]
+    transforms = [_pull_transform(t) for t in _substructures(
+        body, size + spi_size, PayloadType.T, "transform", "proposal", f"proposal {number}")]
     if len(transforms) != count:
         raise MalformedPacket(
             f"proposal {number}: says {count} transforms, carries {len(transforms)}",
@@ -711,17 +740,8 @@ def _pull_sa(body: bytes, _: PayloadType) -> SaPayload:
         raise MalformedPacket(
             f"SA: situation {situation:#x} (labeled)", NotifyType.SITUATION_NOT_SUPPORTED
         )
-    proposals = []
-    expected = PayloadType.P
-    while expected == PayloadType.P:
-        next_payload, proposal_body = _pull_generic_header(r, "proposal")
-        proposals.append(_pull_proposal(proposal_body))
-        expected = PayloadType.P if r.remaining() else PayloadType.NONE
-        if next_payload != expected:
-            raise MalformedPacket(
-                f"SA: proposal chained to {next_payload}, expected {expected}",
-                NotifyType.BAD_PROPOSAL_SYNTAX,
-            )
+    proposals = [_pull_proposal(p) for p in _substructures(body, r.pos, PayloadType.P,
+                                                            "proposal", "SA", "SA")]
     return SaPayload(tuple(proposals), doi, situation)
 
 
@@ -748,9 +768,11 @@ _ID_DATA_LENGTHS: Mapping[int, int | None] = {
 
 
 def _pull_id(body: bytes, _: PayloadType) -> IdPayload:
-    r = _Reader(body, "ID")
-    id_type, protocol_id, port = r.uint8(), r.uint8(), r.uint16()
-    data = r.rest()
+    if len(body) < _ID.size:  # raises: short, naming the field
+        r = _Reader(body, "ID")
+        r.uint8(), r.uint8(), r.uint16()
+    id_type, protocol_id, port = _ID.unpack_from(body)
+    data = body[_ID.size:]
     if id_type not in _ID_DATA_LENGTHS:
         raise MalformedPacket(f"ID: unknown ID type {id_type}", NotifyType.INVALID_ID_INFORMATION)
     size = _ID_DATA_LENGTHS[id_type]
@@ -759,10 +781,13 @@ def _pull_id(body: bytes, _: PayloadType) -> IdPayload:
             f"ID: {IdType(id_type).name} with {len(data)} bytes of data",
             NotifyType.INVALID_ID_INFORMATION,
         )
-    if id_type in (IdType.ID_IPV4_ADDR_SUBNET, IdType.ID_IPV6_ADDR_SUBNET):
+    if id_type in _SUBNET_ID_TYPES:
         if _prefix_length(data[len(data) // 2 :]) is None:
             raise MalformedPacket("ID: non-contiguous netmask", NotifyType.INVALID_ID_INFORMATION)
     return IdPayload(id_type, data, protocol_id, port)
+
+
+_SUBNET_ID_TYPES = frozenset({int(IdType.ID_IPV4_ADDR_SUBNET), int(IdType.ID_IPV6_ADDR_SUBNET)})
 
 
 def _pull_cert(body: bytes, _: PayloadType) -> CertPayload:
@@ -871,10 +896,12 @@ def _write_transform(t: TransformPayload) -> bytes:
 def _push_proposal(p: ProposalPayload) -> bytes:
     if not p.transforms:
         raise ValueError("a proposal needs at least one transform")
-    _check_range("proposal number", p.number, 8)
-    _check_range("protocol id", p.protocol_id, 8)
-    _check_range("SPI size", len(p.spi), 8)
-    _check_range("transform count", len(p.transforms), 8)
+    if not (0 <= p.number < 0x100 and 0 <= p.protocol_id < 0x100 and len(p.spi) < 0x100
+            and len(p.transforms) < 0x100):
+        _check_range("proposal number", p.number, 8)  # one of them raises, naming the field
+        _check_range("protocol id", p.protocol_id, 8)
+        _check_range("SPI size", len(p.spi), 8)
+        _check_range("transform count", len(p.transforms), 8)
     out = [_PROPOSAL.pack(p.number, p.protocol_id, len(p.spi), len(p.transforms)), p.spi]
     last = len(p.transforms) - 1
     for i, t in enumerate(p.transforms):
@@ -897,9 +924,10 @@ def _push_ke(p: KePayload) -> bytes:
 
 
 def _push_id(p: IdPayload) -> bytes:
-    _check_range("ID type", p.id_type, 8)
-    _check_range("ID protocol", p.protocol_id, 8)
-    _check_range("ID port", p.port, 16)
+    if not (0 <= p.id_type < 0x100 and 0 <= p.protocol_id < 0x100 and 0 <= p.port < 0x10000):
+        _check_range("ID type", p.id_type, 8)  # one of them raises, naming the field
+        _check_range("ID protocol", p.protocol_id, 8)
+        _check_range("ID port", p.port, 16)
     return _ID.pack(p.id_type, p.protocol_id, p.port) + p.data
 
 
@@ -933,10 +961,14 @@ def _push_delete(p: DeletePayload) -> bytes:
 
 
 def _push_nat_d(p: NatDPayload) -> bytes:
+    if p.payload_type not in _NAT_D_TYPES:
+        raise ValueError(f"NAT-D payload with type {p.payload_type}")
     return p.hash
 
 
 def _push_nat_oa(p: NatOaPayload) -> bytes:
+    if p.payload_type not in _NAT_OA_TYPES:
+        raise ValueError(f"NAT-OA payload with type {p.payload_type}")
     return bytes([p.id_type, 0, 0, 0]) + p.address
 
 
@@ -987,6 +1019,14 @@ _ALWAYS_ALLOWED: Mapping[ExchangeType | None, frozenset[PayloadType]] = {
     **{exchange: frozenset(_PULL) & allowed for exchange, allowed in ALLOWED_PAYLOADS.items()},
 }
 _NOTHING: frozenset[PayloadType] = frozenset()
+_Readers = Mapping[int, tuple[PayloadType, Callable[[bytes, PayloadType], Payload]]]
+#: The same per exchange as wire value -> (payload type, its pull function): one dictionary
+#: lookup per payload of a chain.
+_READERS: Mapping[ExchangeType | None, _Readers] = {
+    exchange: {int(t): (t, _PULL[t]) for t in allowed}
+    for exchange, allowed in _ALWAYS_ALLOWED.items()
+}
+_NO_READERS: _Readers = {}
 
 
 # --- payload chains and messages ---------------------------------------------------------------
@@ -1049,19 +1089,33 @@ def pull_payload_chain(
 ) -> tuple[tuple[Payload, ...], int]:
     """``pull_payloads``, and the length of the chain in ``data`` (where any padding begins):
     ``data[:length]`` are the payloads exactly as the peer sent them."""
-    reader = _Reader(data, "payloads")
     payloads: list[Payload] = []
+    readers = _READERS.get(exchange_type, _NO_READERS)
     next_type = first_payload_type
+    pos, size = 0, len(data)
     while next_type != PayloadType.NONE:
-        payload_type = _known_payload_type(next_type, exchange_type)
+        known = readers.get(next_type)
+        if known is None:  # raises, naming what is wrong
+            known = _READERS[None][_known_payload_type(next_type, exchange_type)]
+        payload_type, pull = known
+        if pos + GENERIC_HEADER_LENGTH <= size:  # the usual case: one unpack, no reader
+            after, reserved, length = _GENERIC.unpack_from(data, pos)
+            end = pos + length
+            if not reserved and GENERIC_HEADER_LENGTH <= length and end <= size:
+                payloads.append(pull(data[pos + GENERIC_HEADER_LENGTH:end], payload_type))
+                pos, next_type = end, after
+                continue
+        reader = _Reader(data, "payloads")  # short or wrong: the reader names the fault
+        reader.pos = pos
         next_type, body = _pull_generic_header(reader, _PAYLOAD_NAMES[payload_type])
-        payloads.append(_PULL[payload_type](body, payload_type))
-    trailing = reader.remaining()
+        payloads.append(pull(body, payload_type))
+        pos = reader.pos
+    trailing = size - pos
     if trailing and not (padded and trailing <= MAX_PADDING):
         raise MalformedPacket(
             f"{trailing} bytes after the last payload", NotifyType.UNEQUAL_PAYLOAD_LENGTHS
         )
-    return tuple(payloads), reader.pos
+    return tuple(payloads), pos
 
 
 def pull_message(data: bytes) -> IsakmpMessage:
@@ -1070,13 +1124,11 @@ def pull_message(data: bytes) -> IsakmpMessage:
     Raises ``MalformedPacket``. With the E flag set, ``encrypted_body`` holds the ciphertext and
     ``payloads`` is empty.
     """
-    r = _Reader(data, "ISAKMP header")
-    initiator_cookie, responder_cookie = r.take(8), r.take(8)
-    if len(data) < HEADER_LENGTH:
-        r.uint8(), r.uint8(), r.uint8(), r.uint8(), r.uint32(), r.uint32()  # raises: short
+    if len(data) < HEADER_LENGTH:  # raises: short, naming the first field missing
+        r = _Reader(data, "ISAKMP header")
+        r.take(8), r.take(8), r.uint8(), r.uint8(), r.uint8(), r.uint8(), r.uint32(), r.uint32()
     next_payload, version, exchange, flags, message_id, length = _HEADER_REST.unpack_from(
         data, 16)
-    r.pos = HEADER_LENGTH
     if version >> 4 != ISAKMP_VERSION >> 4:
         raise MalformedPacket(f"major version {version >> 4}", NotifyType.INVALID_MAJOR_VERSION)
     if version & 0x0F != ISAKMP_VERSION & 0x0F:
@@ -1096,15 +1148,8 @@ def pull_message(data: bytes) -> IsakmpMessage:
     if flags not in _FLAGS:
         raise MalformedPacket(f"flags {flags:#04x}", NotifyType.INVALID_FLAGS)
     first = _known_payload_type(next_payload, exchange_type) if next_payload else PayloadType.NONE
-    header = IsakmpHeader(
-        initiator_cookie,
-        responder_cookie,
-        exchange_type,
-        _FLAGS[flags],
-        message_id,
-        first,
-    )
-    body = r.rest()
+    header = IsakmpHeader(data[:8], data[8:16], exchange_type, _FLAGS[flags], message_id, first)
+    body = data[HEADER_LENGTH:]
     if flags & _E:
         if not body or first == PayloadType.NONE:
             raise MalformedPacket("encrypted message without a body")
@@ -1115,12 +1160,7 @@ def pull_message(data: bytes) -> IsakmpMessage:
 
 def push_payload_body(payload: Payload) -> bytes:
     """A payload's body without the generic header (e.g. SAi_b, IDii_b of RFC 2409 5)."""
-    kind = type(payload)
-    if kind is NatDPayload and payload.payload_type not in _NAT_D_TYPES:
-        raise ValueError(f"NAT-D payload with type {payload.payload_type}")
-    if kind is NatOaPayload and payload.payload_type not in _NAT_OA_TYPES:
-        raise ValueError(f"NAT-OA payload with type {payload.payload_type}")
-    return _PUSH[kind](payload)
+    return _PUSH[type(payload)](payload)
 
 
 def push_payload(payload: Payload, next_payload: int = PayloadType.NONE) -> bytes:
@@ -1133,10 +1173,19 @@ def push_payloads(payloads: Iterable[Payload]) -> tuple[PayloadType, bytes]:
     items = list(payloads)
     if not items:
         return PayloadType.NONE, b""
-    following = [p.payload_type for p in items[1:]] + [PayloadType.NONE]
-    out = [_push_generic(after, push_payload_body(payload))
-           for payload, after in zip(items, following, strict=True)]
-    return items[0].payload_type, b"".join(out)
+    out = []
+    pack = _GENERIC.pack
+    after = PayloadType.NONE
+    for payload in reversed(items):  # each header names the payload after it
+        body = _PUSH[type(payload)](payload)
+        length = GENERIC_HEADER_LENGTH + len(body)
+        if length >= 0x10000:
+            _check_range("payload length", length, 16)
+        out.append(body)
+        out.append(pack(after, 0, length))
+        after = payload.payload_type
+    out.reverse()
+    return after, b"".join(out)
 
 
 def push_message(message: IsakmpMessage) -> bytes:
