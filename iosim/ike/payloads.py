@@ -265,6 +265,16 @@ class TransformPayload:
     number: int
     transform_id: int
     attributes: tuple[DataAttribute, ...] = ()
+    # Transforms key the codec's tables and the parsers' caches on every negotiation: the
+    # hash over all their attributes is computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.number, self.transform_id,
+                                                self.attributes)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def attribute(self, attribute_type: int) -> DataAttribute | None:
         """The first attribute of the given type, if present."""
