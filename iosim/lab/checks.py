@@ -49,6 +49,7 @@ from iosim.ipsec.transforms import (
     ESP_INTEGRITY_TRANSFORMS,
     CipherMode,
 )
+from iosim.ipsec.tunnel_protection import tunnel_profile
 from iosim.lab.check_params import ISAKMP_STATES, Param
 from iosim.lab.schema import LabError
 from iosim.net.gre import PROTOCOL_IPV4, pull_gre
@@ -709,7 +710,7 @@ def check_tunnel_protection(lab: Lab, p: Params) -> Outcome:
     if t.protection is None:
         return Outcome(False, f"{where} has no tunnel protection: its traffic is not "
                               "protected")
-    profile = crypto_of(router.config).ipsec_profiles.get(t.protection)
+    profile = tunnel_profile(crypto_of(router.config), t.protection)
     if profile is None:
         return Outcome(False, f"{where} names IPsec profile \"{t.protection}\", which "
                               f"{device} does not have: nothing protects the tunnel (no "

@@ -184,6 +184,26 @@ def test_a_profile_missing_on_one_side_leaves_the_other_refusing_its_clear_gre(
     assert run(c, "show crypto ipsec sa").strip() == ""
 
 
+def test_the_built_in_default_profile_protects_with_the_default_transform_set(
+        tmp_path: Path) -> None:
+    """``default`` is a profile every router has (show crypto ipsec profile lists it):
+    naming it protects the tunnel, with the default transform set."""
+    c = tunnel_lab(tmp_path, protect=True, capture=True,
+                   crypto=(_misnamed(SIDES[0]), _misnamed(SIDES[1])))
+    for device in ("R1", "R2"):
+        run(c, f"@{device}\nconf t\ninterface Tunnel0\n"
+               "tunnel protection ipsec profile default\nend\n")
+    run(c, "@R1\n@wait 5\n")
+    assert marks(run(c, PING)) == ["!!!!!"]
+    (bundle,) = _plane(c).sad.bundles
+    assert (bundle.pair.encryption, bundle.pair.integrity, bundle.pair.mode) == (
+        "esp-aes", "esp-sha-hmac", "transport")
+    assert "Profile name: default" in run(c, "show crypto map")
+    before = len(captured_ipv4(c, "R1"))
+    run(c, PING)
+    assert {p.protocol for _, p in captured_ipv4(c, "R1")[before:]} == {IpProtocol.ESP}
+
+
 def test_a_vti_whose_profile_is_missing_stays_down(tmp_path: Path) -> None:
     c = tunnel_lab(tmp_path, mode="ipsec", protect=True,
                    crypto=(_misnamed(SIDES[0]), _misnamed(SIDES[1])))
