@@ -34,6 +34,15 @@ plane (:meth:`TunnelProtection.claim`), which drops clear GRE for a protected tu
 reports it back (:meth:`TunnelProtection.received_in_clear`): the router logs
 ``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` as for cleartext a crypto map refuses, through the same
 rate limit (:mod:`iosim.ipsec.not_ipsec`).
+
+A ``tunnel protection ipsec profile`` naming a profile the router does not have is accepted
+and kept, as IOS keeps it (``show running-config``, and ``show interfaces`` prints its
+"Tunnel protection via IPSec" line), but it protects nothing (:meth:`TunnelProtection.protects`):
+IOS makes no crypto map of it (``show crypto map`` lists none, no IKE starts, no SA is ever
+negotiated for the tunnel), so the tunnel is a plain GRE tunnel, its packets leave and are
+taken in clear -- as a crypto map entry without a peer or an access list stays disabled and
+leaves the traffic it would match in clear. Once the profile is configured, the tunnel is
+protected and negotiates at once.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from typing import TYPE_CHECKING
 from iosim.cli.interfaces import interface_type
 from iosim.config.crypto_model import (
     DEFAULT_TRANSFORM_SET,
+    CryptoConfig,
     CryptoMapEntry,
     IpsecProfile,
     crypto_of,
@@ -64,7 +74,7 @@ if TYPE_CHECKING:
     from iosim.router import Router
 
 __all__ = ["HEAD_SEQ", "INSTANCE_SEQ", "VTI_RETRY", "HeadMap", "TunnelProtection",
-           "head_map_name", "head_maps", "tunnel_proxies"]
+           "head_map_name", "head_maps", "tunnel_profile", "tunnel_proxies"]
 
 HEAD_SEQ = 65536  # the profile's entry of the head map
 INSTANCE_SEQ = 65537  # the profile instance for the tunnel's peer
@@ -76,6 +86,16 @@ ANY = ProxyIdentity(0, 0, 0, 0)
 def head_map_name(tunnel: str, t: TunnelConfig) -> str:
     """IOS's name of the crypto map a protected tunnel makes."""
     return f"{t.protection}-head-0" if t.shared else f"{tunnel}-head-0"
+
+
+def tunnel_profile(crypto: CryptoConfig, name: str) -> IpsecProfile | None:
+    """The IPsec profile a tunnel's protection names: a configured one, else IOS's built-in
+    ``default`` (``show crypto ipsec profile`` lists it first: the default transform set),
+    else None -- a missing profile, which protects nothing."""
+    profile = crypto.ipsec_profiles.get(name)
+    if profile is None and name == "default":
+        return IpsecProfile(name="default")
+    return profile
 
 
 def tunnel_proxies(t: TunnelConfig, local: int) -> ProxyIdentity:
@@ -108,7 +128,7 @@ def head_maps(router: Router) -> list[HeadMap]:
         t = tunnel_of(intf)
         if not is_tunnel(intf.name) or t.protection is None:
             continue
-        profile = crypto.ipsec_profiles.get(t.protection)
+        profile = tunnel_profile(crypto, t.protection)
         if profile is None:
             continue
         local = _configured_source(router, t)
@@ -167,7 +187,7 @@ class TunnelProtection:
         t = tunnel_of(intf)
         if t.protection is None or t.destination is None:
             return None
-        profile = crypto_of(self.router.config).ipsec_profiles.get(t.protection)
+        profile = tunnel_profile(crypto_of(self.router.config), t.protection)
         local = plane.source_address(tunnel)
         if profile is None or local is None:
             return None
@@ -200,6 +220,16 @@ class TunnelProtection:
         return name
 
     # ------------------------------------------------------------ the tunnels' Protection
+
+    def protects(self, tunnel: str) -> bool:
+        """Whether the protection of ``tunnel`` is in force: it names an IPsec profile the
+        router has (a missing one protects nothing: see the module docstring)."""
+        intf = self.router.config.interfaces.get(tunnel)
+        if intf is None:
+            return False
+        name = tunnel_of(intf).protection
+        return name is not None and tunnel_profile(crypto_of(self.router.config),
+                                                   name) is not None
 
     def sa_up(self, tunnel: str) -> bool:
         return bool(self._by_tunnel.get(tunnel))
@@ -257,10 +287,11 @@ class TunnelProtection:
         bundles = self._by_tunnel.get(tunnel)
         if bundles:
             return bundles[-1].plaintext_mtu
+        if not self.protects(tunnel):
+            return None
         where = self.entry(tunnel)
         if where is None:
-            intf = self.router.config.interfaces.get(tunnel)
-            return None if intf is None or tunnel_of(intf).protection is None else PATH_MTU
+            return PATH_MTU
         policy = self.spd.policy(where.entry)
         if policy is None:
             return PATH_MTU
@@ -289,7 +320,8 @@ class TunnelProtection:
         self.datapath.protect(bundles[-1], datagram)
 
     def output(self, interface: str, datagram: bytes) -> bytes | None:
-        """The output hook: GRE between a protected tunnel's endpoints leaves encrypted."""
+        """The output hook: GRE between a protected tunnel's endpoints leaves encrypted (a
+        tunnel whose profile does not exist is not protected: its GRE leaves in clear)."""
         plane = self.plane
         if (plane is None or len(datagram) < 24 or datagram[9] != IpProtocol.GRE
                 or self.spd.sending_own):
@@ -297,7 +329,7 @@ class TunnelProtection:
         src = int.from_bytes(datagram[12:16], "big")
         dst = int.from_bytes(datagram[16:20], "big")
         for (local, remote, _), tunnel in plane.gre_endpoints().items():
-            if (local, remote) == (src, dst) and plane.config(tunnel).protection is not None:
+            if (local, remote) == (src, dst) and self.protects(tunnel):
                 self._protect(tunnel, datagram)
                 return None
         return datagram
@@ -345,8 +377,8 @@ class TunnelProtection:
 
     def _protects_any(self, _interface: str) -> bool:
         """Whether any tunnel is protected: its GRE may leave by any interface."""
-        return any(is_tunnel(name) and tunnel_of(intf).protection is not None
-                   for name, intf in self.router.config.interfaces.items())
+        return any(is_tunnel(name) and self.protects(name)
+                   for name in self.router.config.interfaces)
 
     def _router_event(self, event: str, detail: str) -> None:
         """A changed crypto configuration (a profile, a transform set, a key) is tried at

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from iosim.cli.interfaces import interface_type, match_interface_name
 from iosim.lab.schema import Table
 
 Substitute = Callable[[str, str], str]
@@ -115,6 +116,16 @@ def _read_address(spec: Table, key: str, p: Param, devices: Mapping[str, str],
         raise spec.error(key, f"{text!r} is not an IPv4 address") from None
 
 
+def _read_tunnel(spec: Table, key: str, p: Param, devices: Mapping[str, str],
+                 sub: Substitute) -> object:
+    text = sub(spec.text(key, max_len=64), f"{spec.where}.{key}")
+    name = match_interface_name(text.strip())
+    t = interface_type(name) if name is not None else None
+    if name is None or t is None or t.name != "Tunnel":
+        raise spec.error(key, f"{text!r} is not a tunnel interface (Tunnel0, Tu1 ...)")
+    return name
+
+
 def _read_text(spec: Table, key: str, p: Param, devices: Mapping[str, str],
                sub: Substitute) -> object:
     text = sub(spec.text(key, max_len=2000), f"{spec.where}.{key}")
@@ -166,6 +177,7 @@ _READERS: dict[str, _Reader] = {
     "device": _read_router,
     "devices": _read_devices,
     "address": _read_address,
+    "tunnel": _read_tunnel,
     "text": _read_text,
     "texts": _read_texts,
     "regex": _read_regex,

@@ -15,7 +15,8 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 | output      | a command's output on a router contains / lacks texts, matches a regex       |
 | ping        | echoes from a device to an address succeed (or fail, ``expect = "failure"``)  |
 | protected   | echoes get through and, on the watched links, only ESP/AH/ESP-in-UDP carried  |
-|             | them (``encrypted`` is the same with ESP required: AH does not encrypt)       |
+|             | them (``encrypted`` is the same with ESP required: AH does not encrypt); in   |
+|             | clear GRE (a tunnel that protects nothing) they are clear text                |
 | cleartext   | the probe's packets cross the watched links in clear (traffic the VPN must     |
 |             | leave alone)                                                                  |
 | tunnel      | a router has an ISAKMP SA in QM_IDLE and an IPsec SA pair with a peer         |
@@ -26,6 +27,8 @@ pairs and counters, the NAT table, a show command's output) without changing it.
 | nat         | a NAT translation matching the given addresses exists (or does not)           |
 | route       | a router's routing table has a route to a network (of a kind: static,         |
 |             | connected, reverse-route injected, learnt by OSPF)                            |
+| tunnel_     | a tunnel interface is up and its protection is in force: the IPsec profile it |
+| protection  | names exists with a transform set, and an IPsec SA pair protects it now       |
 
 The parameters of each check are read and validated by :mod:`iosim.lab.check_params`.
 """
@@ -36,7 +39,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from iosim.config.tunnel_model import is_tunnel
+from iosim.config.crypto_model import crypto_of
+from iosim.config.tunnel_model import IPSEC, is_tunnel, tunnel_of
 from iosim.ike2.keys import CIPHERS, INTEGRITIES, PRFS
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.ipsec.transforms import (
@@ -45,8 +49,10 @@ from iosim.ipsec.transforms import (
     ESP_INTEGRITY_TRANSFORMS,
     CipherMode,
 )
+from iosim.ipsec.tunnel_protection import tunnel_profile
 from iosim.lab.check_params import ISAKMP_STATES, Param
 from iosim.lab.schema import LabError
+from iosim.net.gre import PROTOCOL_IPV4, pull_gre
 from iosim.net.packets import (
     EtherType,
     IpProtocol,
@@ -182,6 +188,7 @@ class _Carried:
     src: int
     dst: int
     spi: int | None = None  # the ESP SPI: the receiver's inbound SA
+    inner: tuple[int, int] | None = None  # clear GRE: the source and destination it carries
 
 
 def _classify(datagram: bytes) -> _Carried | None:
@@ -207,6 +214,14 @@ def _classify(datagram: bytes) -> _Carried | None:
             return _Carried("esp-udp", packet.src, packet.dst, int.from_bytes(body[8:12]))
         if body[2:4] == IKE_PORT:
             return None
+    if proto == IpProtocol.GRE:  # an unprotected tunnel: what it carries is in clear too
+        try:
+            gre = pull_gre(body)
+            inner = pull_ipv4(gre.payload) if gre.protocol_type == PROTOCOL_IPV4 else None
+        except PacketError:
+            inner = None
+        if inner is not None:
+            return _Carried("clear", packet.src, packet.dst, inner=(inner.src, inner.dst))
     return _Carried("clear", packet.src, packet.dst)
 
 
@@ -258,10 +273,22 @@ _STATE_MEANS = {
 }
 
 
+def _missing_profiles(router: Router) -> list[tuple[str, str]]:
+    """(tunnel, profile) for each tunnel whose protection names an IPsec profile the router
+    does not have: accepted and kept, it protects nothing."""
+    tunnels = _plane(router).tunnels
+    return [(intf.name, str(tunnel_of(intf).protection))
+            for intf in router.config.sorted_interfaces()
+            if is_tunnel(intf.name) and tunnel_of(intf).protection is not None
+            and not tunnels.protects(intf.name)]
+
+
 def _diagnosis(lab: Lab, p: Params) -> str:
     """What the routers' ISAKMP SAs and IKEv2 negotiations say, for a probe that failed:
     where to look next."""
-    notes = []
+    notes = [f"{name}: {tunnel} names IPsec profile \"{profile}\", which {name} does not have"
+             for name, router in lab.routers.items()
+             for tunnel, profile in _missing_profiles(router)]
     for name, router in lab.routers.items():
         for s in _isakmp_states(router):
             if "deleted" in s.status:
@@ -319,11 +346,15 @@ def _observe(lab: Lab, p: Params) -> _Observed:
         if found is None:
             return
         if found.kind == "clear":
-            if target in (found.src, found.dst):
-                text = f"{format_ip(found.src)} -> {format_ip(found.dst)} on {link.name}"
-                seen.clear.append(text)
-                if any(d in first_hop for d, _ in link.ends):
-                    seen.clear_at_source.append(text)
+            inner = found.inner if found.inner is not None and target in found.inner else None
+            if inner is None and target not in (found.src, found.dst):
+                return
+            text = f"{format_ip(found.src)} -> {format_ip(found.dst)} on {link.name}"
+            if inner is not None:  # carried by a tunnel that protects nothing
+                text = f"{format_ip(inner[0])} -> {format_ip(inner[1])} in GRE {text}"
+            seen.clear.append(text)
+            if any(d in first_hop for d, _ in link.ends):
+                seen.clear_at_source.append(text)
             return
         per_link = seen.kinds.setdefault(link.name, {})
         per_link[found.kind] = per_link.get(found.kind, 0) + 1
@@ -653,6 +684,66 @@ def check_route(lab: Lab, p: Params) -> Outcome:
     return Outcome(True, f"{p['device']} routes {shown} ({wanted[0].type.name.lower()})")
 
 
+def check_tunnel_protection(lab: Lab, p: Params) -> Outcome:
+    """The tunnel (of the ``mode`` and to the ``destination`` asked) is protected in fact,
+    not only in its configuration: the IPsec profile it names exists (a missing one is
+    accepted and kept by IOS, and protects nothing: a VTI naming one is down for that
+    reason, so it is said first), the tunnel is up/up, the profile's transform sets are
+    ones the router has, and (unless ``sa = false``) an IPsec SA pair protects the tunnel's
+    traffic now."""
+    device, name = str(p["device"]), str(p["interface"])
+    router = _router(lab, device)
+    where = f"{device}'s {name}"
+    intf = router.config.interfaces.get(name)
+    if intf is None:
+        return Outcome(False, f"{device} has no interface {name}")
+    t = tunnel_of(intf)
+    transport = "IPSEC/IP" if t.mode == IPSEC else "GRE/IP"
+    if "mode" in p and transport != _TUNNEL_MODES[str(p["mode"])]:
+        return Outcome(False, f"{where} is a {transport} tunnel, not "
+                              f"{_TUNNEL_MODES[str(p['mode'])]}")
+    if "destination" in p and (t.destination is None
+                               or int(t.destination) != int(p["destination"])):
+        shown = format_ip(int(t.destination)) if t.destination is not None else "none"
+        return Outcome(False, f"{where} has destination {shown}, not "
+                              f"{format_ip(int(p['destination']))}")
+    if t.protection is None:
+        return Outcome(False, f"{where} has no tunnel protection: its traffic is not "
+                              "protected")
+    profile = tunnel_profile(crypto_of(router.config), t.protection)
+    if profile is None:
+        return Outcome(False, f"{where} names IPsec profile \"{t.protection}\", which "
+                              f"{device} does not have: nothing protects the tunnel (no "
+                              "crypto map is made for it, no IPsec SA negotiated)")
+    status, protocol = router.interface_up(name)
+    if (status, protocol) != ("up", "up"):
+        return Outcome(False, f"{where} is {status}, line protocol is {protocol}")
+    crypto = _plane(router)
+    entry = crypto.tunnels.entry(name)
+    if entry is None:
+        return Outcome(False, f"{where}'s source has no usable address: IPsec profile "
+                              f"\"{profile.name}\" cannot protect it")
+    if crypto.spd.policy(entry.entry) is None:
+        return Outcome(False, f"IPsec profile \"{profile.name}\" of {device} names no "
+                              "transform set the router has: nothing can be negotiated")
+    shown = (f"{where} is up ({transport}"
+             + (f" to {format_ip(int(t.destination))}" if t.destination is not None else "")
+             + f"), protected by IPsec profile \"{profile.name}\"")
+    if not p.get("sa", True):
+        return Outcome(True, shown)
+    pairs = [b.pair for f in crypto.tunnels.flows() if f.interface == name
+             for b in f.bundles]
+    if not pairs:
+        return Outcome(False, f"{shown}, but no IPsec SA pair protects its traffic: phase 2 "
+                              "has not completed")
+    pair = pairs[-1]
+    return Outcome(True, f"{shown}, with an IPsec SA pair ({pair.protocol}, "
+                         f"{pair.encryption or pair.ah_integrity}, {pair.mode} mode)")
+
+
+_TUNNEL_MODES = {"gre": "GRE/IP", "ipsec": "IPSEC/IP"}
+
+
 @dataclass(frozen=True)
 class CheckKind:
     """A row of the table: the parameters a check takes and what evaluates it."""
@@ -721,6 +812,11 @@ CHECKS: dict[str, CheckKind] = {
                         "network": Param("address", required=True),
                         "prefix": Param("int", high=32),
                         "kind": Param("text", choices=_ROUTE_KINDS)}, check_route),
+    "tunnel_protection": CheckKind({"device": Param("router", required=True),
+                                    "interface": Param("tunnel", required=True),
+                                    "mode": Param("text", choices=tuple(_TUNNEL_MODES)),
+                                    "destination": Param("address"), "sa": Param("bool")},
+                                   check_tunnel_protection),
 }
 
 

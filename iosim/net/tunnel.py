@@ -46,7 +46,9 @@ encrypted on its way out, and what its SA decrypts comes back through
 :meth:`receive_protected`; a VTI hands every datagram to :meth:`Protection.send`. GRE
 between a protected tunnel's endpoints that arrives in clear is dropped (the tunnel takes
 only what its SA decrypted) and reported to :meth:`Protection.received_in_clear`, which logs
-``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` as IOS does.
+``%CRYPTO-4-RECVD_PKT_NOT_IPSEC`` as IOS does. A tunnel is protected only while the
+profile it names exists (:meth:`Protection.protects`): one naming a missing profile is plain
+GRE, in clear both ways.
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ KEEPALIVE_DOWN = "keepalive down"
 
 class Protection(Protocol):
     """What the tunnels ask of the crypto plane (``tunnel protection ipsec profile``)."""
+
+    def protects(self, tunnel: str) -> bool:
+        """Whether the protection ``tunnel`` names is in force (its IPsec profile exists)."""
+        ...
 
     def sa_up(self, tunnel: str) -> bool:
         """Whether an IPsec SA pair protects ``tunnel`` now."""
@@ -187,6 +193,13 @@ class TunnelPlane:
         intf = self.router.config.interfaces.get(name)
         return tunnel_of(intf) if intf is not None else TunnelConfig()
 
+    def protected(self, name: str) -> bool:
+        """Whether ``name``'s tunnel protection is in force (without a crypto plane to ask,
+        whether it is configured)."""
+        if self.config(name).protection is None:
+            return False
+        return self.protection is None or self.protection.protects(name)
+
     def line_up(self, name: str) -> bool | None:
         """The router's ``virtual_lines``: a tunnel's line protocol."""
         rt = self.runtime.get(name)
@@ -234,7 +247,7 @@ class TunnelPlane:
         if exit_if is not None:
             path = self.interface_mtu(exit_if)
         protected = (self.protection.plaintext_mtu(name)
-                     if self.protection is not None and t.protection is not None else None)
+                     if self.protection is not None and self.protected(name) else None)
         if t.mode == IPSEC:
             return protected if protected is not None else path - VTI_OVERHEAD
         overhead = GRE_OVERHEAD + (GRE_KEY_OCTETS if t.key is not None else 0)
@@ -315,7 +328,7 @@ class TunnelPlane:
         t = self.config(name)
         up, reason = ready, "" if ready else TRANSPORT_DOWN
         if up and t.mode == IPSEC:
-            up = self.protection is not None and t.protection is not None and (
+            up = self.protection is not None and self.protected(name) and (
                 self.protection.sa_up(name))
             reason = ""  # waiting for IKE
         elif up and rt.keepalive_down:
@@ -552,7 +565,7 @@ class TunnelPlane:
         if name is None or intf is None or intf.shutdown:
             self.unmatched += 1
             return
-        if self.config(name).protection is not None and protected_by != name:
+        if self.protected(name) and protected_by != name:
             self.not_protected += 1  # the tunnel takes only what its SA decrypted
             if protected_by is None and self.protection is not None:
                 self.protection.received_in_clear(name, packet)

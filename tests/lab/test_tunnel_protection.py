@@ -124,6 +124,97 @@ def test_clear_gre_for_a_protected_tunnel_is_dropped(tmp_path: Path) -> None:
     assert c.lab.routers["R1"].state["Tunnel0"].counters.input_packets == before
 
 
+def _misnamed(side: object) -> str:
+    """Phase 1 and a transform set as usual, but the profile is OTHER: the tunnel's
+    ``tunnel protection ipsec profile PROF`` names one the router does not have."""
+    return crypto_lines(side).replace("crypto ipsec profile PROF",  # type: ignore[arg-type]
+                                      "crypto ipsec profile OTHER")
+
+
+def test_a_profile_the_router_lacks_protects_nothing_the_gre_crosses_in_clear(
+        tmp_path: Path) -> None:
+    """IOS keeps a protection naming a missing profile (running-config, show interfaces)
+    but makes no crypto map of it: no IKE, no SA, and the tunnel is plain GRE, as a crypto
+    map entry without a peer or an ACL leaves its traffic in clear. Once the profile is
+    configured the tunnel is protected and negotiates at once."""
+    c = tunnel_lab(tmp_path, protect=True, capture=True,
+                   crypto=(_misnamed(SIDES[0]), _misnamed(SIDES[1])))
+    out = run(c, "@wait 10\n")
+    assert "Traceback" not in out and "internal error" not in out
+    assert " tunnel protection ipsec profile PROF\n" in run(
+        c, "show running-config interface Tunnel0")
+    show = run(c, "show interfaces Tunnel0")
+    assert 'Tunnel protection via IPSec (profile "PROF")' in show
+    assert "Tunnel transport MTU 1476 bytes" in show  # no room kept for ESP
+    assert marks(run(c, PING)) == ["!!!!!"]
+    wire = [p for _, p in captured_ipv4(c, "R1")]
+    assert [p for p in wire if p.protocol == IpProtocol.GRE]  # in clear, both ways
+    assert not [p for p in wire if p.protocol == IpProtocol.ESP]
+    for device in ("R1", "R2"):
+        assert not _plane(c, device).sad.bundles
+        assert not _plane(c, device).isakmp_states()
+        assert _tunnels(c, device).not_protected == 0
+    assert run(c, "show crypto map") == ""
+    assert run(c, "show crypto ipsec sa").strip() == ""
+    assert "Tunnel0" not in run(c, "show crypto session")
+    assert "RECVD_PKT_NOT_IPSEC" not in "\n".join(c.lab.routers["R2"].log_buffer)
+    for device in ("R1", "R2"):
+        run(c, f"@{device}\nconf t\ncrypto ipsec profile PROF\nset transform-set TS\nend\n")
+    run(c, "@R1\n@wait 5\n")
+    assert marks(run(c, PING)) == ["!!!!!"]
+    assert len(_plane(c).sad.bundles) == 1
+    assert "Interface: Tunnel0" in run(c, "show crypto session")
+    before = len(captured_ipv4(c, "R1"))
+    run(c, PING)
+    assert {p.protocol for _, p in captured_ipv4(c, "R1")[before:]} == {IpProtocol.ESP}
+
+
+def test_a_profile_missing_on_one_side_leaves_the_other_refusing_its_clear_gre(
+        tmp_path: Path) -> None:
+    """R1's protection names a missing profile, R2's a good one: R1 sends GRE in clear, R2
+    takes only what its SA decrypted, so nothing gets through, R2 says why, and no SA is
+    negotiated (R1 has no crypto map for R2's tunnel proxies)."""
+    c = tunnel_lab(tmp_path, protect=True, crypto=(_misnamed(SIDES[0]), None))
+    out = run(c, "@wait 10\n")
+    assert "Traceback" not in out and "internal error" not in out
+    assert marks(run(c, PING))[0].count("!") == 0
+    assert _tunnels(c, "R2").not_protected >= 1
+    assert any("RECVD_PKT_NOT_IPSEC" in line for line in c.lab.routers["R2"].log_buffer)
+    assert not _plane(c, "R1").sad.bundles and not _plane(c, "R2").sad.bundles
+    assert run(c, "show crypto ipsec sa").strip() == ""
+
+
+def test_the_built_in_default_profile_protects_with_the_default_transform_set(
+        tmp_path: Path) -> None:
+    """``default`` is a profile every router has (show crypto ipsec profile lists it):
+    naming it protects the tunnel, with the default transform set."""
+    c = tunnel_lab(tmp_path, protect=True, capture=True,
+                   crypto=(_misnamed(SIDES[0]), _misnamed(SIDES[1])))
+    for device in ("R1", "R2"):
+        run(c, f"@{device}\nconf t\ninterface Tunnel0\n"
+               "tunnel protection ipsec profile default\nend\n")
+    run(c, "@R1\n@wait 5\n")
+    assert marks(run(c, PING)) == ["!!!!!"]
+    (bundle,) = _plane(c).sad.bundles
+    assert (bundle.pair.encryption, bundle.pair.integrity, bundle.pair.mode) == (
+        "esp-aes", "esp-sha-hmac", "transport")
+    assert "Profile name: default" in run(c, "show crypto map")
+    before = len(captured_ipv4(c, "R1"))
+    run(c, PING)
+    assert {p.protocol for _, p in captured_ipv4(c, "R1")[before:]} == {IpProtocol.ESP}
+
+
+def test_a_vti_whose_profile_is_missing_stays_down(tmp_path: Path) -> None:
+    c = tunnel_lab(tmp_path, mode="ipsec", protect=True,
+                   crypto=(_misnamed(SIDES[0]), _misnamed(SIDES[1])))
+    out = run(c, "@wait 30\n")
+    assert "Traceback" not in out and "changed state to up" not in out
+    assert c.lab.routers["R1"].interface_up("Tunnel0") == ("up", "down")
+    assert 'Tunnel protection via IPSec (profile "PROF")' in run(c, "show interfaces Tunnel0")
+    assert not _plane(c).sad.bundles
+    assert marks(run(c, PING))[0].count("!") == 0
+
+
 def test_a_vti_comes_up_with_its_sa_and_protects_everything_in_tunnel_mode(tmp_path: Path
                                                                           ) -> None:
     c = tunnel_lab(tmp_path, mode="ipsec", protect=True, capture=True)

@@ -228,24 +228,54 @@ def test_the_seed_r2_script_is_what_the_lab_grades(tmp_path: Path) -> None:
     assert [line.strip() for line in solution.splitlines()] == typed
 
 
-def test_a_tunnel_lab_that_started_no_ike_points_at_the_tunnel_not_a_crypto_map(
-        tmp_path: Path) -> None:
-    """GRE over IPsec with Tunnel0 on both routers, routed, but its protection naming an
-    IPsec profile nobody created: no IKE starts, and the miss speaks of tunnels (the lab has
-    no crypto map to match)."""
-    c = _console(tmp_path, "gre-over-ipsec")
+def _tunnels_without_crypto(c: LabConsole, protection: str) -> None:
+    """GRE over IPsec's Tunnel0 on both routers, each LAN routed into it, no crypto but the
+    ``protection`` line under the tunnel (if any)."""
     for device, address, peer, lan, far in (
             ("R1", "172.16.0.1", "203.0.113.2", "10.0.2.0", "172.16.0.2"),
             ("R2", "172.16.0.2", "198.51.100.1", "192.168.1.0", "172.16.0.1")):
         for line in (f"@{device}", "enable", "conf t", "interface Tunnel0",
                      f"ip address {address} 255.255.255.252",
                      "tunnel source GigabitEthernet0/0", f"tunnel destination {peer}",
-                     "tunnel protection ipsec profile GRE_PROTECT", "exit",
+                     *([protection] if protection else []), "exit",
                      f"ip route {lan} 255.255.255.0 {far}", "end"):
             c.feed(line)
+
+
+def test_a_tunnel_lab_that_started_no_ike_points_at_the_tunnel_not_a_crypto_map(
+        tmp_path: Path) -> None:
+    """GRE over IPsec with Tunnel0 on both routers, but the LANs routed into it only on R1:
+    nothing comes back, no IKE starts, and the miss speaks of tunnels (the lab has no crypto
+    map to match)."""
+    c = _console(tmp_path, "gre-over-ipsec")
+    _tunnels_without_crypto(c, "")
+    c.feed("@R2")
+    c.feed("conf t")
+    c.feed("no ip route 192.168.1.0 255.255.255.0 172.16.0.1")
+    c.feed("end")
     passed, detail = _results(c)[
         "PC1 reaches PC2, and the ISP's links carry only ESP between the sites"]
     assert not passed
     assert detail.endswith("nothing got through (no router started IKE: was the traffic "
                            "routed into a tunnel whose protection names an IPsec profile, "
                            "on both routers?)"), detail
+
+
+def test_tunnels_whose_profile_nobody_created_carry_the_lans_in_clear_gre(
+        tmp_path: Path) -> None:
+    """Both tunnels' protection names an IPsec profile nobody created: IOS keeps the line
+    and protects nothing, so the pings cross the ISP in clear GRE, and the misses say so:
+    the traffic seen inside the GRE, and the profile the router lacks."""
+    c = _console(tmp_path, "gre-over-ipsec")
+    _tunnels_without_crypto(c, "tunnel protection ipsec profile GRE_PROTECT")
+    results = _results(c)
+    passed, detail = results[
+        "PC1 reaches PC2, and the ISP's links carry only ESP between the sites"]
+    assert not passed
+    assert detail.startswith("ping from PC1 to 10.0.2.10: !!!!! (100 percent), but in clear "
+                             "text: 192.168.1.10 -> 10.0.2.10 in GRE 198.51.100.1 -> "
+                             "203.0.113.2 on "), detail
+    passed, detail = results["Tunnel0 on R1 is a GRE tunnel to R2, up and protected"]
+    assert not passed
+    assert detail.startswith('R1\'s Tunnel0 names IPsec profile "GRE_PROTECT", which R1 '
+                             "does not have"), detail

@@ -101,6 +101,22 @@ HOSTILE = [
     (_replace('check = "ping"', 'check = "ping"\ncolour = 1'), "objectives[0].colour: unknown key"),
     (_replace('check = "output"', 'check = "output"\nsource = "x"'),
      "objectives[1].source: unknown key"),
+    (_replace('check = "output"\ndevice = "R1"\ncommand = "show running-config | include '
+              'hostname"\ncontains = "hostname R1"',
+              'check = "tunnel_protection"\ndevice = "R1"\ninterface = "Gi0/0"'),
+     "objectives[1].interface: 'Gi0/0' is not a tunnel interface"),
+    (_replace('check = "output"\ndevice = "R1"\ncommand = "show running-config | include '
+              'hostname"\ncontains = "hostname R1"',
+              'check = "tunnel_protection"\ndevice = "R1"\ninterface = "Tunnel 0 x"'),
+     "objectives[1].interface: 'Tunnel 0 x' is not a tunnel interface"),
+    (_replace('check = "output"\ndevice = "R1"\ncommand = "show running-config | include '
+              'hostname"\ncontains = "hostname R1"',
+              'check = "tunnel_protection"\ndevice = "R1"\ninterface = "Tu0"\nmode = "dmvpn"'),
+     "objectives[1].mode: must be one of 'gre', 'ipsec', not 'dmvpn'"),
+    (_replace('check = "output"\ndevice = "R1"\ncommand = "show running-config | include '
+              'hostname"\ncontains = "hostname R1"',
+              'check = "tunnel_protection"\ndevice = "R1"'),
+     "objectives[1].interface: missing (the tunnel_protection check needs it)"),
 ]
 
 

@@ -5,17 +5,30 @@ every lab grades both sides of its tunnel, whichever side starts it."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from labkit import run
 
-from iosim.lab.runner import run_lab
-from iosim.lab.topology import labs_dir
+from iosim.lab.console import LabConsole
+from iosim.lab.grading import Grade, grade
+from iosim.lab.labfile import load_definition
+from iosim.lab.runner import RunResult, run_lab
+from iosim.lab.topology import builtin_labs, labs_dir
 
 
 def _grade_changed(tmp_path: Path, lab: str, changes: dict[str, dict[str, str]]
                    ) -> tuple[int, dict[str, bool]]:
     """The lab's solution with ``changes`` (per router: text -> replacement), graded."""
+    result = _run_changed(tmp_path, lab, changes)
+    return result.grade.percent, {r.objective.name: r.passed for r in result.grade.results}
+
+
+def _run_changed(tmp_path: Path, lab: str, changes: dict[str, dict[str, str]],
+                 write: Callable[[str], object] | None = None) -> RunResult:
+    """The lab's solution with ``changes`` (per router: text -> replacement), run (its
+    transcript to ``write``)."""
     d = tmp_path / lab
     shutil.copytree(labs_dir() / lab, d)
     for router, replace in changes.items():
@@ -25,9 +38,9 @@ def _grade_changed(tmp_path: Path, lab: str, changes: dict[str, dict[str, str]]
             assert old in text, (router, old)
             text = text.replace(old, new)
         path.write_text(text)
-    result = run_lab(str(d), solution=True)
+    result = run_lab(str(d), solution=True, write=write)
     assert result.errors == []
-    return result.grade.percent, {r.objective.name: r.passed for r in result.grade.results}
+    return result
 
 
 TM_ACL = "permit ip host {{wan2.2}} host {{wan1.1}}"
@@ -129,3 +142,116 @@ def test_pfs_rekey_a_pair_negotiated_anew_is_no_rekey(tmp_path: Path, how: str) 
     passed = {r.objective.name: r.passed for r in result.grade.results}
     assert not passed[PFS_REKEY]
     assert result.grade.percent == 80
+
+
+GRE_UP = "Tunnel0 on R1 is a GRE tunnel to R2, up and protected"
+GRE_TRAFFIC = "PC1 reaches PC2, and the ISP's links carry only ESP between the sites"
+GRE_PROTECTION = " tunnel protection ipsec profile GRE_PROTECT\n"
+
+
+def _outcomes(graded: Grade) -> dict[str, tuple[bool, str, str]]:
+    return {r.objective.name: (r.passed, r.detail, r.objective.hint) for r in graded.results}
+
+
+@pytest.mark.parametrize("change, missing", [
+    ({GRE_PROTECTION: " tunnel protection ipsec profile NOPE\n"}, "NOPE"),
+    ({"crypto ipsec profile GRE_PROTECT\n": "crypto ipsec profile GRE_PROTECTION\n"},
+     "GRE_PROTECT"),
+])
+def test_gre_over_ipsec_a_tunnel_naming_a_missing_profile_is_not_protected(
+        tmp_path: Path, change: dict[str, str], missing: str) -> None:
+    """IOS accepts a tunnel protection naming a profile the router lacks, and show
+    interfaces still prints its "Tunnel protection via IPSec" line; the tunnel protects
+    nothing all the same, and the objective that says it is protected fails, pointing at
+    the profile."""
+    transcript: list[str] = []
+    result = _run_changed(tmp_path, "gre-over-ipsec", {"R1": change}, transcript.append)
+    assert "internal error" not in "".join(transcript)
+    outcomes = _outcomes(result.grade)
+    passed, detail, hint = outcomes[GRE_UP]
+    assert not passed
+    assert detail == (f"R1's Tunnel0 names IPsec profile \"{missing}\", which R1 does not "
+                      "have: nothing protects the tunnel (no crypto map is made for it, no "
+                      "IPsec SA negotiated)")
+    assert "only a profile the router has protects it" in hint
+    passed, detail, _ = outcomes[GRE_TRAFFIC]
+    assert not passed
+    assert f'R1: Tunnel0 names IPsec profile "{missing}", which R1 does not have' in detail
+    c = LabConsole(result.lab, paging=False)
+    show = run(c, "@R1\nenable\nshow interfaces Tunnel0\n")
+    assert "Tunnel0 is up, line protocol is up" in show
+    assert f'Tunnel protection via IPSec (profile "{missing}")' in show
+    assert run(c, "show crypto ipsec sa\n").strip() == ""  # no SA at all
+    assert result.grade.percent == 5  # only R1's route to Site 2's LAN
+
+
+def test_gre_over_ipsec_the_profile_named_right_is_protected() -> None:
+    result = run_lab("gre-over-ipsec", solution=True)
+    passed, detail, _ = _outcomes(result.grade)[GRE_UP]
+    assert passed
+    assert detail == ("R1's Tunnel0 is up (GRE/IP to 203.0.113.2), protected by IPsec "
+                      "profile \"GRE_PROTECT\", with an IPsec SA pair (esp, esp-aes 256, "
+                      "transport mode)")
+
+
+def test_gre_over_ipsec_both_profiles_missing_carry_the_lans_in_clear_gre(
+        tmp_path: Path) -> None:
+    """Both tunnels name a missing profile: they are plain GRE, the pings get through in
+    clear, and the traffic objective says so, looking inside the GRE."""
+    nope = {GRE_PROTECTION: " tunnel protection ipsec profile NOPE\n"}
+    result = _run_changed(tmp_path, "gre-over-ipsec", {"R1": nope, "R2": nope})
+    outcomes = _outcomes(result.grade)
+    passed, detail, _ = outcomes[GRE_TRAFFIC]
+    assert not passed
+    assert detail.startswith("ping from PC1 to 10.0.2.10: !!!!! (100 percent), but in clear "
+                             "text: 192.168.1.10 -> 10.0.2.10 in GRE 198.51.100.1 -> "
+                             "203.0.113.2 on "), detail
+    assert not outcomes[GRE_UP][0]
+    assert result.grade.percent == 5
+
+
+def test_gre_over_ipsec_a_profile_without_its_sa_is_not_protected_either(
+        tmp_path: Path) -> None:
+    """R1's profile exists, but R2's key is not R1's: no SA, so the tunnel's traffic is
+    not protected and the objective fails for that."""
+    result = _run_changed(tmp_path, "gre-over-ipsec", {"R2": {
+        "crypto isakmp key {{key}}": "crypto isakmp key NOT{{key}}"}})
+    passed, detail, _ = _outcomes(result.grade)[GRE_UP]
+    assert not passed
+    assert detail == ("R1's Tunnel0 is up (GRE/IP to 203.0.113.2), protected by IPsec "
+                      "profile \"GRE_PROTECT\", but no IPsec SA pair protects its traffic: "
+                      "phase 2 has not completed")
+
+
+TUNNEL_OBJECTIVES = sorted(
+    (name, o.name, str(o.params["device"]), str(o.params["interface"]))
+    for name, d in ((p.parent.name, load_definition(p)) for p in builtin_labs())
+    for o in d.resolve().objectives if o.check == "tunnel_protection")
+
+
+def test_every_lab_judges_tunnel_protection_on_the_live_state() -> None:
+    """The route-based labs grade "up and protected" with the tunnel_protection check, and
+    none by the "Tunnel protection via IPSec" line of show interfaces, which IOS prints
+    for a profile that does not exist too."""
+    assert {lab for lab, *_ in TUNNEL_OBJECTIVES} == {
+        "gre-over-ipsec", "vti", "gre-hub-spokes", "branch-vti"}
+    for p in builtin_labs():
+        for o in load_definition(p).resolve().objectives:
+            texts = [*o.params.get("contains", ()), *o.params.get("lacks", ())]
+            assert not any("Tunnel protection" in t for t in texts), (p.parent.name, o.name)
+
+
+@pytest.mark.parametrize("lab, objective, device, tunnel", TUNNEL_OBJECTIVES)
+def test_a_tunnel_protection_renamed_to_a_missing_profile_fails_its_objective(
+        lab: str, objective: str, device: str, tunnel: str) -> None:
+    result = run_lab(lab, solution=True)
+    assert _outcomes(result.grade)[objective][0]
+    c = LabConsole(result.lab, paging=False)
+    out = run(c, f"@{device}\nenable\nconf t\ninterface {tunnel}\n"
+                 "tunnel protection ipsec profile NOPE\nend\n@wait 15\n")
+    assert not [line for line in out.splitlines() if line.startswith("% ")], out
+    passed, detail, hint = _outcomes(grade(result.lab))[objective]
+    assert not passed
+    assert detail.startswith(f"{device}'s {tunnel} names IPsec profile \"NOPE\", which "
+                             f"{device} does not have"), detail
+    assert "profile" in hint
