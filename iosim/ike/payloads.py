@@ -650,10 +650,14 @@ def _pull_generic_header(reader: _Reader, what: str) -> tuple[int, bytes]:
 #: each is read and written once; the tables stop growing at ``_BASIC_CACHE_SIZE``.
 _TRANSFORMS_READ: dict[bytes, TransformPayload] = {}
 _TRANSFORMS_WRITTEN: dict[TransformPayload, bytes] = {}
+#: The same for a peer's vendor IDs and identities: the same bytes in every negotiation with
+#: it (an ID is checked once, when first read).
+_VENDOR_IDS_READ: dict[bytes, VendorIdPayload] = {}
+_IDS_READ: dict[bytes, IdPayload] = {}
 
 
-_In = TypeVar("_In", bytes, "TransformPayload")
-_Out = TypeVar("_Out", bytes, "TransformPayload")
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 def _once(table: dict[_In, _Out], key: _In, make: Callable[[_In], _Out]) -> _Out:
@@ -778,6 +782,10 @@ _ID_DATA_LENGTHS: Mapping[int, int | None] = {
 
 
 def _pull_id(body: bytes, _: PayloadType) -> IdPayload:
+    return _once(_IDS_READ, body, _read_id)
+
+
+def _read_id(body: bytes) -> IdPayload:
     if len(body) < _ID.size:  # raises: short, naming the field
         r = _Reader(body, "ID")
         r.uint8(), r.uint8(), r.uint16()
@@ -856,7 +864,7 @@ def _pull_delete(body: bytes, _: PayloadType) -> DeletePayload:
 
 
 def _pull_vid(body: bytes, _: PayloadType) -> VendorIdPayload:
-    return VendorIdPayload(body)
+    return _once(_VENDOR_IDS_READ, body, VendorIdPayload)
 
 
 def _pull_nat_d(body: bytes, payload_type: PayloadType) -> NatDPayload:

@@ -645,6 +645,7 @@ def pair_deleted_by(pair: IpsecSaPair, delete: DeletePayload) -> bool:
 # --- identities --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # the same proxies in every negotiation of a flow
 def id_payload(net: int, mask: int, protocol: int, port: int) -> IdPayload:
     """ID_IPV4_ADDR for a host, ID_IPV4_ADDR_SUBNET otherwise (RFC 2407 4.6.2)."""
     if mask == FULL_MASK:
