@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -275,6 +275,10 @@ class TransformPayload:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __reduce__(self) -> tuple[type[TransformPayload], tuple[Any, ...]]:
+        # rebuilt from its fields: a hash over bytes values differs from process to process
+        return TransformPayload, (self.number, self.transform_id, self.attributes)
 
     def attribute(self, attribute_type: int) -> DataAttribute | None:
         """The first attribute of the given type, if present."""
@@ -654,6 +658,10 @@ _TRANSFORMS_WRITTEN: dict[TransformPayload, bytes] = {}
 #: it (an ID is checked once, when first read).
 _VENDOR_IDS_READ: dict[bytes, VendorIdPayload] = {}
 _IDS_READ: dict[bytes, IdPayload] = {}
+#: Bodies longer than this are read afresh each time, never remembered: the tables hold
+#: what any sender puts in the clear (MM1, AM1), and real transforms, vendor IDs and
+#: identities are a few dozen bytes.
+_CACHED_BODY_MAX = 64
 
 
 _In = TypeVar("_In")
@@ -671,8 +679,16 @@ def _once(table: dict[_In, _Out], key: _In, make: Callable[[_In], _Out]) -> _Out
     return known
 
 
+def _read_once(table: dict[bytes, _Out], body: bytes, make: Callable[[bytes], _Out]) -> _Out:
+    """``make(body)``, remembered in ``table`` if ``body`` is short bytes (see
+    ``_CACHED_BODY_MAX``; a bytearray or memoryview is never a key)."""
+    if body.__class__ is not bytes or len(body) > _CACHED_BODY_MAX:
+        return make(body)
+    return _once(table, body, make)
+
+
 def _pull_transform(body: bytes) -> TransformPayload:
-    return _once(_TRANSFORMS_READ, body, _read_transform)
+    return _read_once(_TRANSFORMS_READ, body, _read_transform)
 
 
 def _read_transform(body: bytes) -> TransformPayload:
@@ -687,11 +703,12 @@ def _read_transform(body: bytes) -> TransformPayload:
 
 
 def _substructures(data: bytes, pos: int, kind: PayloadType, what: str, owner: str,
-                   where: str) -> list[bytes]:
+                   where: str) -> Iterator[bytes]:
     """The bodies of the chain of ``kind`` substructures (proposals of an SA, transforms of a
     proposal) that fills ``data`` from ``pos``: each but the last names ``kind`` as the next,
-    the last names NONE. ``owner`` and ``where`` name the container in errors."""
-    bodies = []
+    the last names NONE. ``owner`` and ``where`` name the container in errors. Each body is
+    yielded before its chaining is checked: the caller parses it first, so that of two faults
+    the first in the packet is the one reported."""
     size = len(data)
     expected = kind
     while expected == kind:
@@ -707,9 +724,9 @@ def _substructures(data: bytes, pos: int, kind: PayloadType, what: str, owner: s
             r.pos = pos
             after, body = _pull_generic_header(r, what)
             end = r.pos
-            bodies.append(body)
+            yield body
         else:
-            bodies.append(data[pos + GENERIC_HEADER_LENGTH:end])
+            yield data[pos + GENERIC_HEADER_LENGTH:end]
         pos = end
         expected = kind if pos < size else PayloadType.NONE
         if after != expected:
@@ -717,7 +734,6 @@ def _substructures(data: bytes, pos: int, kind: PayloadType, what: str, owner: s
                 f"{where}: {what} chained to {after}, expected {expected}",
                 NotifyType.BAD_PROPOSAL_SYNTAX,
             )
-    return bodies
 
 
 def _pull_proposal(body: bytes) -> ProposalPayload:
@@ -782,7 +798,7 @@ _ID_DATA_LENGTHS: Mapping[int, int | None] = {
 
 
 def _pull_id(body: bytes, _: PayloadType) -> IdPayload:
-    return _once(_IDS_READ, body, _read_id)
+    return _read_once(_IDS_READ, body, _read_id)
 
 
 def _read_id(body: bytes) -> IdPayload:
@@ -864,7 +880,7 @@ def _pull_delete(body: bytes, _: PayloadType) -> DeletePayload:
 
 
 def _pull_vid(body: bytes, _: PayloadType) -> VendorIdPayload:
-    return _once(_VENDOR_IDS_READ, body, VendorIdPayload)
+    return _read_once(_VENDOR_IDS_READ, body, VendorIdPayload)
 
 
 def _pull_nat_d(body: bytes, payload_type: PayloadType) -> NatDPayload:
@@ -1191,14 +1207,17 @@ def push_payloads(payloads: Iterable[Payload]) -> tuple[PayloadType, bytes]:
     items = list(payloads)
     if not items:
         return PayloadType.NONE, b""
+    bodies = []
+    for payload in items:  # in order: the first bad payload is the one that raises
+        body = _PUSH[type(payload)](payload)
+        if len(body) >= 0x10000 - GENERIC_HEADER_LENGTH:
+            _check_range("payload length", GENERIC_HEADER_LENGTH + len(body), 16)
+        bodies.append(body)
     out = []
     pack = _GENERIC.pack
     after = PayloadType.NONE
-    for payload in reversed(items):  # each header names the payload after it
-        body = _PUSH[type(payload)](payload)
-        length = GENERIC_HEADER_LENGTH + len(body)
-        if length >= 0x10000:
-            _check_range("payload length", length, 16)
+    for payload, body in zip(reversed(items), reversed(bodies), strict=True):
+        length = GENERIC_HEADER_LENGTH + len(body)  # each header names the payload after it
         out.append(body)
         out.append(pack(after, 0, length))
         after = payload.payload_type

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import struct
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -279,6 +283,59 @@ def test_transforms_are_read_and_written_once_and_alike_every_time() -> None:
     for _ in range(2):
         with pytest.raises(MalformedPacket):
             pull_payloads(PayloadType.SA, bad, padded=False)
+
+
+def test_what_a_peer_sends_alike_is_read_once_and_long_bodies_never_kept() -> None:
+    """Vendor IDs and identities come in the clear in a peer's first message: short ones are
+    read once (the same object again), long ones afresh each time, so that no sender can
+    make the codec keep its bytes."""
+    vid, ident = VendorIdPayload(b"\x4a" * 16), IdPayload(IdType.ID_IPV4_ADDR, b"\x0a\0\0\x01")
+    first_type, wire = push_payloads([vid, ident])
+    once = pull_payloads(first_type, wire, padded=False)
+    again = pull_payloads(first_type, wire, padded=False)
+    assert once == (vid, ident) and all(a is b for a, b in zip(once, again, strict=True))
+    big_vid, big_id = VendorIdPayload(b"\x5b" * 4000), IdPayload(IdType.ID_FQDN, b"h" * 4000)
+    first_type, wire = push_payloads([big_vid, big_id])
+    once = pull_payloads(first_type, wire, padded=False)
+    again = pull_payloads(first_type, wire, padded=False)
+    assert once == again == (big_vid, big_id)
+    assert all(a is not b for a, b in zip(once, again, strict=True))
+    # a bytearray is read (it cannot key a table)
+    assert pull_payloads(first_type, bytearray(wire), padded=False) == (big_vid, big_id)
+    first_type, wire = push_payloads([vid])
+    assert pull_payloads(first_type, bytearray(wire), padded=False) == (vid,)
+
+
+def test_a_transform_pickled_in_another_process_is_the_same_key() -> None:
+    """A transform keeps its hash; pickled, it is rebuilt from its fields (a hash over bytes
+    differs from one process to the next)."""
+    made = ("from iosim.ike.payloads import TransformPayload as T, DataAttribute as A;"
+            "import pickle, sys;"
+            "sys.stdout.buffer.write(pickle.dumps(T(1, 12, (A(1, 3), A(2, b'\\x00FP\\x00')))))")
+    out = subprocess.run([sys.executable, "-c", made], capture_output=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    here = TransformPayload(1, 12, (DataAttribute(1, 3), DataAttribute(2, b"\x00FP\x00")))
+    there = pickle.loads(out)  # noqa: S301 - made by the line above
+    assert there == here and hash(there) == hash(here) and there in {here}
+
+
+def test_of_two_faults_the_first_in_the_packet_is_reported() -> None:
+    """Reading: a transform with RESERVED2 set, followed by one chained wrongly, is refused
+    for the first. Writing: the first payload that cannot be encoded is the one named."""
+    sa = SaPayload((ProposalPayload(1, ProtocolId.PROTO_ISAKMP, b"",
+                                    (TransformPayload(1, 1), TransformPayload(2, 1))),))
+    first, wire = push_payloads([sa])
+    body = bytearray(wire)
+    # SA header 0-3, DOI 4-7, situation 8-11, proposal 12-19, transform 1 20-27, 2 28-35
+    body[27] = 1  # the first transform's RESERVED2
+    body[28] = PayloadType.KE  # the second (the last) chained to a KE
+    with pytest.raises(MalformedPacket, match="RESERVED2"):
+        pull_payloads(first, bytes(body), padded=False)
+    body[27] = 0
+    with pytest.raises(MalformedPacket, match="chained to 4"):
+        pull_payloads(first, bytes(body), padded=False)
+    with pytest.raises(ValueError, match="NAT-D payload with type"):
+        push_payloads([NatDPayload(b"h" * 16, PayloadType.SA), KePayload(b"k" * 65532)])
 
 
 def test_informational_delete_payload_layout() -> None:

@@ -75,8 +75,14 @@ def _emit(obj: dict[str, object]) -> None:
     sys.stdout.flush()
 
 
+def _public(items: list[tuple[str, object]]) -> dict[str, object]:
+    """A dataclass as a dict without its private fields (a transform's cached hash)."""
+    return {k: v for k, v in items if not k.startswith("_")}
+
+
 def _event_json(event: object) -> dict[str, object]:
-    body = dataclasses.asdict(event) if dataclasses.is_dataclass(event) else {}  # type: ignore[arg-type]
+    body = (dataclasses.asdict(event, dict_factory=_public)  # type: ignore[arg-type]
+            if dataclasses.is_dataclass(event) else {})
     return {"event": type(event).__name__, **body}
 
 
