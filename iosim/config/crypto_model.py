@@ -270,6 +270,12 @@ class IpsecProfile(SaSettings):
     name: str = ""
 
 
+def builtin_ipsec_profile() -> IpsecProfile:
+    """IOS's built-in ``default`` IPsec profile: no settings, the default transform set
+    (``show crypto ipsec profile`` lists it first; a tunnel may name it)."""
+    return IpsecProfile(name="default")
+
+
 @dataclass
 class CryptoConfig:
     """Every ``crypto`` object of the running-config."""
@@ -296,6 +302,14 @@ class CryptoConfig:
     maps: dict[str, CryptoMap] = field(default_factory=dict)
     dynamic_maps: dict[str, CryptoMap] = field(default_factory=dict)
     isakmp_on: bool = False  # runtime: ISAKMP_ON_OFF already logged
+
+    def ipsec_profile(self, name: str) -> IpsecProfile | None:
+        """The IPsec profile ``name``: a configured one, else the built-in ``default``, else
+        None (a tunnel's protection naming it protects nothing)."""
+        profile = self.ipsec_profiles.get(name)
+        if profile is None and name == "default":
+            return builtin_ipsec_profile()
+        return profile
 
     def sorted_policies(self) -> list[IsakmpPolicy]:
         return [self.policies[p] for p in sorted(self.policies)]

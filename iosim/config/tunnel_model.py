@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_KEEPALIVE_RETRIES",
     "GRE",
     "IPSEC",
+    "TRANSPORT_NAMES",
     "TunnelConfig",
     "bandwidth_of",
     "default_bandwidth",
@@ -37,6 +38,8 @@ __all__ = [
 
 GRE = "gre ip"  # ``tunnel mode gre ip``, the default
 IPSEC = "ipsec ipv4"  # ``tunnel mode ipsec ipv4``: a static virtual tunnel interface (VTI)
+#: What ``show interfaces`` calls each mode ("Tunnel protocol/transport GRE/IP").
+TRANSPORT_NAMES = {GRE: "GRE/IP", IPSEC: "IPSEC/IP"}
 
 DEFAULT_KEEPALIVE_PERIOD = 10
 DEFAULT_KEEPALIVE_RETRIES = 3  # a tunnel's ``keepalive`` without retries: 3 (IOS's default)

@@ -54,7 +54,6 @@ from typing import TYPE_CHECKING
 from iosim.cli.interfaces import interface_type
 from iosim.config.crypto_model import (
     DEFAULT_TRANSFORM_SET,
-    CryptoConfig,
     CryptoMapEntry,
     IpsecProfile,
     crypto_of,
@@ -74,7 +73,7 @@ if TYPE_CHECKING:
     from iosim.router import Router
 
 __all__ = ["HEAD_SEQ", "INSTANCE_SEQ", "VTI_RETRY", "HeadMap", "TunnelProtection",
-           "head_map_name", "head_maps", "tunnel_profile", "tunnel_proxies"]
+           "head_map_name", "head_maps", "tunnel_proxies"]
 
 HEAD_SEQ = 65536  # the profile's entry of the head map
 INSTANCE_SEQ = 65537  # the profile instance for the tunnel's peer
@@ -86,16 +85,6 @@ ANY = ProxyIdentity(0, 0, 0, 0)
 def head_map_name(tunnel: str, t: TunnelConfig) -> str:
     """IOS's name of the crypto map a protected tunnel makes."""
     return f"{t.protection}-head-0" if t.shared else f"{tunnel}-head-0"
-
-
-def tunnel_profile(crypto: CryptoConfig, name: str) -> IpsecProfile | None:
-    """The IPsec profile a tunnel's protection names: a configured one, else IOS's built-in
-    ``default`` (``show crypto ipsec profile`` lists it first: the default transform set),
-    else None -- a missing profile, which protects nothing."""
-    profile = crypto.ipsec_profiles.get(name)
-    if profile is None and name == "default":
-        return IpsecProfile(name="default")
-    return profile
 
 
 def tunnel_proxies(t: TunnelConfig, local: int) -> ProxyIdentity:
@@ -128,7 +117,7 @@ def head_maps(router: Router) -> list[HeadMap]:
         t = tunnel_of(intf)
         if not is_tunnel(intf.name) or t.protection is None:
             continue
-        profile = tunnel_profile(crypto, t.protection)
+        profile = crypto.ipsec_profile(t.protection)
         if profile is None:
             continue
         local = _configured_source(router, t)
@@ -187,7 +176,7 @@ class TunnelProtection:
         t = tunnel_of(intf)
         if t.protection is None or t.destination is None:
             return None
-        profile = tunnel_profile(crypto_of(self.router.config), t.protection)
+        profile = crypto_of(self.router.config).ipsec_profile(t.protection)
         local = plane.source_address(tunnel)
         if profile is None or local is None:
             return None
@@ -228,8 +217,8 @@ class TunnelProtection:
         if intf is None:
             return False
         name = tunnel_of(intf).protection
-        return name is not None and tunnel_profile(crypto_of(self.router.config),
-                                                   name) is not None
+        return name is not None and crypto_of(self.router.config).ipsec_profile(
+            name) is not None
 
     def sa_up(self, tunnel: str) -> bool:
         return bool(self._by_tunnel.get(tunnel))

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from iosim.config.crypto_model import crypto_of
-from iosim.config.tunnel_model import IPSEC, is_tunnel, tunnel_of
+from iosim.config.tunnel_model import GRE, IPSEC, TRANSPORT_NAMES, is_tunnel, tunnel_of
 from iosim.ike2.keys import CIPHERS, INTEGRITIES, PRFS
 from iosim.ipsec.router_crypto import RouterCrypto
 from iosim.ipsec.transforms import (
@@ -49,7 +49,6 @@ from iosim.ipsec.transforms import (
     ESP_INTEGRITY_TRANSFORMS,
     CipherMode,
 )
-from iosim.ipsec.tunnel_protection import tunnel_profile
 from iosim.lab.check_params import ISAKMP_STATES, Param
 from iosim.lab.schema import LabError
 from iosim.net.gre import PROTOCOL_IPV4, pull_gre
@@ -698,10 +697,10 @@ def check_tunnel_protection(lab: Lab, p: Params) -> Outcome:
     if intf is None:
         return Outcome(False, f"{device} has no interface {name}")
     t = tunnel_of(intf)
-    transport = "IPSEC/IP" if t.mode == IPSEC else "GRE/IP"
-    if "mode" in p and transport != _TUNNEL_MODES[str(p["mode"])]:
+    transport = TRANSPORT_NAMES[t.mode]
+    if "mode" in p and t.mode != _TUNNEL_MODES[str(p["mode"])]:
         return Outcome(False, f"{where} is a {transport} tunnel, not "
-                              f"{_TUNNEL_MODES[str(p['mode'])]}")
+                              f"{TRANSPORT_NAMES[_TUNNEL_MODES[str(p['mode'])]]}")
     if "destination" in p and (t.destination is None
                                or int(t.destination) != int(p["destination"])):
         shown = format_ip(int(t.destination)) if t.destination is not None else "none"
@@ -710,7 +709,7 @@ def check_tunnel_protection(lab: Lab, p: Params) -> Outcome:
     if t.protection is None:
         return Outcome(False, f"{where} has no tunnel protection: its traffic is not "
                               "protected")
-    profile = tunnel_profile(crypto_of(router.config), t.protection)
+    profile = crypto_of(router.config).ipsec_profile(t.protection)
     if profile is None:
         return Outcome(False, f"{where} names IPsec profile \"{t.protection}\", which "
                               f"{device} does not have: nothing protects the tunnel (no "
@@ -741,7 +740,7 @@ def check_tunnel_protection(lab: Lab, p: Params) -> Outcome:
                          f"{pair.encryption or pair.ah_integrity}, {pair.mode} mode)")
 
 
-_TUNNEL_MODES = {"gre": "GRE/IP", "ipsec": "IPSEC/IP"}
+_TUNNEL_MODES = {"gre": GRE, "ipsec": IPSEC}  # the lab file's word: the mode it asks for
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from iosim.config.crypto_model import (
     CryptoConfig,
     CryptoMap,
     CryptoMapEntry,
-    IpsecProfile,
     IsakmpPolicy,
     PresharedKey,
     SaSettings,
     TransformSet,
+    builtin_ipsec_profile,
     interfaces_using,
     transform_show_name,
 )
@@ -380,7 +380,7 @@ def set_lines(crypto: CryptoConfig, s: SaSettings) -> list[str]:
 def show_ipsec_profile(cfg: RunningConfig, name: str | None = None) -> str:
     """``show crypto ipsec profile [NAME]`` (the built-in ``default`` profile first)."""
     crypto = _crypto(cfg) or CryptoConfig()
-    profiles = [IpsecProfile(name="default"), *crypto.ipsec_profiles.values()]
+    profiles = [builtin_ipsec_profile(), *crypto.ipsec_profiles.values()]
     if name is not None:
         profiles = [p for p in profiles if p.name == name]
     blocks = []

@@ -16,6 +16,7 @@ from iosim.config.model import InterfaceConfig
 from iosim.config.tunnel_model import (
     GRE,
     IPSEC,
+    TRANSPORT_NAMES,
     bandwidth_of,
     ip_mtu_setting,
     is_tunnel,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["bandwidth_kbit", "interface_mtu", "ip_mtu", "keepalive_line", "tunnel_lines"]
 
-_PROTOCOL = {GRE: "GRE/IP", IPSEC: "IPSEC/IP"}
 TRANSMIT_BANDWIDTH = 8000  # kbit/s: IOS's "Tunnel transmit/receive bandwidth"
 
 
@@ -131,7 +131,7 @@ def tunnel_lines(router: Router, intf: InterfaceConfig) -> list[str]:
         return []
     t = tunnel_of(intf)
     out = [_linestate(router, intf), *_source_lines(router, intf),
-           f"  Tunnel protocol/transport {_PROTOCOL[t.mode]}"]
+           f"  Tunnel protocol/transport {TRANSPORT_NAMES[t.mode]}"]
     if t.mode == GRE:
         key = "disabled" if t.key is None else f"0x{t.key:X}"
         out += [f"    Key {key}, sequencing disabled", "    Checksumming of packets disabled",
